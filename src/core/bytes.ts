@@ -1,0 +1,87 @@
+/**
+ * Byte helpers shared by the codec and the UI. Only Uint8Array, no node Buffer,
+ * so the renderer can import them.
+ */
+
+/**
+ * RFC 6455 §5.3: "Octet i of the transformed data is the XOR of octet i of the original data
+ * with octet at index i modulo 4 of the masking key." Masking and unmasking are the same
+ * operation. `offset` is the position of data[0] within the whole payload, so a payload
+ * can be unmasked chunk by chunk as it arrives.
+ */
+export function applyMask(data: Uint8Array, maskKey: Uint8Array, offset = 0): Uint8Array {
+  const out = new Uint8Array(data.length);
+  applyMaskInPlace(out, data, maskKey, offset);
+  return out;
+}
+
+export function applyMaskInPlace(target: Uint8Array, source: Uint8Array, maskKey: Uint8Array, offset = 0): void {
+  const k0 = maskKey[0]!, k1 = maskKey[1]!, k2 = maskKey[2]!, k3 = maskKey[3]!;
+  const keys = [k0, k1, k2, k3];
+  const n = source.length;
+  let i = 0;
+  // Align to the key so the fast loop can use fixed key positions.
+  while (i < n && ((offset + i) & 3) !== 0) {
+    target[i] = source[i]! ^ keys[(offset + i) & 3]!;
+    i++;
+  }
+  const fastEnd = n - ((n - i) & 3);
+  for (; i < fastEnd; i += 4) {
+    target[i] = source[i]! ^ k0;
+    target[i + 1] = source[i + 1]! ^ k1;
+    target[i + 2] = source[i + 2]! ^ k2;
+    target[i + 3] = source[i + 3]! ^ k3;
+  }
+  for (; i < n; i++) target[i] = source[i]! ^ keys[(offset + i) & 3]!;
+}
+
+const hexDigits = '0123456789abcdef';
+
+export function toHex(bytes: Uint8Array, separator = ''): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0 && separator) out += separator;
+    const b = bytes[i]!;
+    out += hexDigits[b >> 4]! + hexDigits[b & 15]!;
+  }
+  return out;
+}
+
+/** Parses hex such as "81 05 48 65" or "8105..."; whitespace, colons and 0x prefixes are ignored. */
+export function fromHex(text: string): Uint8Array {
+  const clean = text.replace(/0x/gi, '').replace(/[\s:,]/g, '');
+  if (clean.length % 2 !== 0) throw new Error(`hex has an odd number of digits (${clean.length})`);
+  if (!/^[0-9a-fA-F]*$/.test(clean)) throw new Error('hex contains a character that is not 0-9 or a-f');
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function concatBytes(chunks: readonly Uint8Array[], totalLength?: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const length = totalLength ?? chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const utf8Encoder = new TextEncoder();
+export function utf8Encode(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+const lenientDecoder = new TextDecoder('utf-8', { fatal: false });
+/** Decodes for display; invalid sequences become U+FFFD. */
+export function utf8DecodeLenient(bytes: Uint8Array): string {
+  return lenientDecoder.decode(bytes);
+}

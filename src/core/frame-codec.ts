@@ -1,0 +1,374 @@
+/**
+ * The frame codec (RFC 6455 §5.2): a streaming parser with named states, and an encoder with
+ * an injectable masking key that can also write deliberately invalid frames.
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-------+-+-------------+-------------------------------+
+ * |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ * |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ * |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ * | |1|2|3|       |K|             |                               |
+ * +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *
+ * The parser only knows framing. Whether a frame is allowed (mask bit for the role, RSV,
+ * opcodes, control-frame rules, sizes) is the connection's business (protocol.ts), which
+ * checks each header as soon as it is complete, before the payload arrives.
+ */
+
+import { applyMask, concatBytes } from './bytes.ts';
+import { ProtocolViolation } from './errors.ts';
+
+export type ParserState = 'header' | 'extended-length-16' | 'extended-length-64' | 'masking-key' | 'payload';
+
+export interface FrameHeader {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  masked: boolean;
+  /** The 7-bit length field as sent (0-125, or 126/127 for extended lengths). */
+  lengthField: number;
+  payloadLength: number;
+  maskKey: Uint8Array | null;
+  headerLength: number;
+}
+
+export interface Frame {
+  header: FrameHeader;
+  /** Unmasked application data. */
+  payload: Uint8Array;
+  /** The exact bytes that crossed the wire (null when the parser was told not to keep them). */
+  raw: Uint8Array | null;
+}
+
+export type ParserEvent =
+  | { kind: 'header'; header: FrameHeader }
+  | { kind: 'payload'; header: FrameHeader; chunk: Uint8Array; offset: number }
+  | { kind: 'frame'; frame: Frame };
+
+type EventSink = { push: (event: ParserEvent) => void };
+
+export interface FrameParserOptions {
+  /** Keep each frame's wire bytes for display (default true). */
+  keepRaw?: boolean;
+}
+
+/** A FIFO of received chunks that hands out exactly the bytes asked for. */
+class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  private headOffset = 0;
+  length = 0;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** Takes exactly n bytes (caller checked length >= n). */
+  take(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.length - this.headOffset >= n) {
+      const out = first.subarray(this.headOffset, this.headOffset + n);
+      this.advance(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const part = this.takeUpTo(n - filled);
+      out.set(part, filled);
+      filled += part.length;
+    }
+    return out;
+  }
+
+  /** Takes up to n bytes from the first chunk without copying. */
+  takeUpTo(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    const count = Math.min(n, first.length - this.headOffset);
+    const out = first.subarray(this.headOffset, this.headOffset + count);
+    this.advance(count);
+    return out;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.headOffset = 0;
+    this.length = 0;
+  }
+
+  private advance(n: number): void {
+    this.headOffset += n;
+    this.length -= n;
+    while (this.chunks.length > 0 && this.headOffset >= this.chunks[0]!.length) {
+      this.headOffset -= this.chunks[0]!.length;
+      this.chunks.shift();
+    }
+  }
+}
+
+const stateNeeds: Record<ParserState, string> = {
+  header: 'frame header (FIN, RSV, opcode, MASK, payload len)',
+  'extended-length-16': '16-bit extended length',
+  'extended-length-64': '64-bit extended length',
+  'masking-key': 'masking key',
+  payload: 'payload',
+};
+
+export class FrameParser {
+  private queue = new ByteQueue();
+  private _state: ParserState = 'header';
+  private readonly keepRaw: boolean;
+  // The frame being parsed.
+  private header: Partial<FrameHeader> & { headerBytes: Uint8Array[] } = { headerBytes: [] };
+  private current: FrameHeader | null = null;
+  private payloadReceived = 0;
+  private payloadChunks: Uint8Array[] = [];
+  private rawPayloadChunks: Uint8Array[] = [];
+
+  constructor(options: FrameParserOptions = {}) {
+    this.keepRaw = options.keepRaw ?? true;
+  }
+
+  get state(): ParserState {
+    return this._state;
+  }
+
+  /** How many more bytes the current state needs before it can move on. */
+  get bytesNeeded(): number {
+    switch (this._state) {
+      case 'header':
+        return Math.max(0, 2 - this.queue.length);
+      case 'extended-length-16':
+        return Math.max(0, 2 - this.queue.length);
+      case 'extended-length-64':
+        return Math.max(0, 8 - this.queue.length);
+      case 'masking-key':
+        return Math.max(0, 4 - this.queue.length);
+      case 'payload':
+        return this.current!.payloadLength - this.payloadReceived - this.queue.length;
+    }
+  }
+
+  /** "waiting for 2 more bytes of 16-bit extended length", for the UI. */
+  describe(): string {
+    const n = this.bytesNeeded;
+    if (this._state === 'header' && n === 2 && this.header.headerBytes.length === 0) return 'waiting for a new frame';
+    return `waiting for ${n} more byte${n === 1 ? '' : 's'} of ${stateNeeds[this._state]}`;
+  }
+
+  /** The wire bytes of the frame in progress (header and payload so far), for byte stepping. */
+  partialBytes(): Uint8Array {
+    return concatBytes([...this.header.headerBytes, ...this.rawPayloadChunks]);
+  }
+
+  /** Discards everything, e.g. after the connection failed. */
+  reset(): void {
+    this.queue.clear();
+    this._state = 'header';
+    this.header = { headerBytes: [] };
+    this.current = null;
+    this.payloadReceived = 0;
+    this.payloadChunks = [];
+    this.rawPayloadChunks = [];
+  }
+
+  /** Feeds bytes and returns every event they produced (tests and simple callers). */
+  feedAll(data: Uint8Array): ParserEvent[] {
+    const events: ParserEvent[] = [];
+    this.feed(data, (e) => events.push(e));
+    return events;
+  }
+
+  /**
+   * Feeds bytes, split anywhere. Reports what became known, as it becomes known: each header
+   * as soon as it is complete, each payload chunk as it arrives (unmasked), and each complete
+   * frame. If the handler throws, parsing stops right there and the parser still describes
+   * the frame that was being read. Throws ProtocolViolation itself only for what framing
+   * cannot represent (a 64-bit length with the most significant bit set).
+   */
+  feed(data: Uint8Array, onEvent: (event: ParserEvent) => void): void {
+    this.queue.push(data);
+    const events = { push: onEvent };
+    for (;;) {
+      switch (this._state) {
+        case 'header': {
+          if (this.queue.length < 2) return;
+          const bytes = this.queue.take(2);
+          this.header.headerBytes.push(bytes);
+          const b0 = bytes[0]!, b1 = bytes[1]!;
+          this.header.fin = (b0 & 0x80) !== 0;
+          this.header.rsv1 = (b0 & 0x40) !== 0;
+          this.header.rsv2 = (b0 & 0x20) !== 0;
+          this.header.rsv3 = (b0 & 0x10) !== 0;
+          this.header.opcode = b0 & 0x0f;
+          this.header.masked = (b1 & 0x80) !== 0;
+          this.header.lengthField = b1 & 0x7f;
+          this.header.payloadLength = b1 & 0x7f;
+          if (this.header.lengthField === 126) this._state = 'extended-length-16';
+          else if (this.header.lengthField === 127) this._state = 'extended-length-64';
+          else this.afterLength(events);
+          break;
+        }
+        case 'extended-length-16': {
+          if (this.queue.length < 2) return;
+          const bytes = this.queue.take(2);
+          this.header.headerBytes.push(bytes);
+          this.header.payloadLength = (bytes[0]! << 8) | bytes[1]!;
+          this.afterLength(events);
+          break;
+        }
+        case 'extended-length-64': {
+          if (this.queue.length < 8) return;
+          const bytes = this.queue.take(8);
+          this.header.headerBytes.push(bytes);
+          const hi = ((bytes[0]! << 24) >>> 0) + (bytes[1]! << 16) + (bytes[2]! << 8) + bytes[3]!;
+          const lo = ((bytes[4]! << 24) >>> 0) + (bytes[5]! << 16) + (bytes[6]! << 8) + bytes[7]!;
+          // §5.2: "the most significant bit MUST be 0"
+          if (hi >= 0x80000000) {
+            throw new ProtocolViolation('WS_ERR_LENGTH_MSB_SET', 'The 64-bit payload length has its most significant bit set.');
+          }
+          // Above 2^53 the length cannot be represented exactly; such a frame exceeds every size limit anyway.
+          this.header.payloadLength = hi > 0x1fffff ? Number.MAX_SAFE_INTEGER : hi * 2 ** 32 + lo;
+          this.afterLength(events);
+          break;
+        }
+        case 'masking-key': {
+          if (this.queue.length < 4) return;
+          const key = this.queue.take(4).slice();
+          this.header.headerBytes.push(key);
+          this.header.maskKey = key;
+          this.startPayload(events);
+          break;
+        }
+        case 'payload': {
+          const header = this.current!;
+          const remaining = header.payloadLength - this.payloadReceived;
+          if (remaining > 0) {
+            if (this.queue.length === 0) return;
+            const chunk = this.queue.takeUpTo(remaining);
+            if (this.keepRaw) this.rawPayloadChunks.push(chunk);
+            const unmasked = header.maskKey ? applyMask(chunk, header.maskKey, this.payloadReceived) : chunk;
+            this.payloadChunks.push(unmasked);
+            events.push({ kind: 'payload', header, chunk: unmasked, offset: this.payloadReceived });
+            this.payloadReceived += chunk.length;
+          }
+          if (this.payloadReceived === header.payloadLength) this.finishFrame(events);
+          break;
+        }
+      }
+    }
+  }
+
+  /** The header of the frame being read, once complete. */
+  currentHeader(): FrameHeader | null {
+    return this.current;
+  }
+
+  private afterLength(events: EventSink): void {
+    if (this.header.masked) {
+      this._state = 'masking-key';
+    } else {
+      this.header.maskKey = null;
+      this.startPayload(events);
+    }
+  }
+
+  private startPayload(events: EventSink): void {
+    const h = this.header;
+    const headerLength = h.headerBytes.reduce((n, b) => n + b.length, 0);
+    this.current = {
+      fin: h.fin!, rsv1: h.rsv1!, rsv2: h.rsv2!, rsv3: h.rsv3!, opcode: h.opcode!, masked: h.masked!,
+      lengthField: h.lengthField!, payloadLength: h.payloadLength!, maskKey: h.maskKey ?? null, headerLength,
+    };
+    this.payloadReceived = 0;
+    this._state = 'payload';
+    events.push({ kind: 'header', header: this.current });
+  }
+
+  private finishFrame(events: EventSink): void {
+    const header = this.current!;
+    const payload = concatBytes(this.payloadChunks, header.payloadLength);
+    const raw = this.keepRaw
+      ? concatBytes([...this.header.headerBytes, ...this.rawPayloadChunks], header.headerLength + header.payloadLength)
+      : null;
+    this.header = { headerBytes: [] };
+    this.current = null;
+    this.payloadChunks = [];
+    this.rawPayloadChunks = [];
+    this.payloadReceived = 0;
+    this._state = 'header';
+    // Reported after the reset: a handler that throws here leaves no partial frame behind.
+    events.push({ kind: 'frame', frame: { header, payload, raw } });
+  }
+}
+
+/** What to put on the wire. Defaults give a valid frame; the rest lets the crafter break rules on purpose. */
+export interface FrameSpec {
+  opcode: number;
+  payload?: Uint8Array;
+  fin?: boolean;
+  rsv1?: boolean;
+  rsv2?: boolean;
+  rsv3?: boolean;
+  /** A 4-byte masking key, or null to send unmasked. */
+  maskKey?: Uint8Array | null;
+  /** Force a length encoding; 'minimal' (the default) follows §5.2. */
+  lengthEncoding?: 'minimal' | '7-bit' | '16-bit' | '64-bit';
+  /** Write this value into the length field instead of the real payload length. */
+  declaredLength?: number;
+  /** Set the mask bit without applying a key (or clear it while applying one). */
+  maskBitOverride?: boolean;
+}
+
+/** Encodes one frame. With default options the result is minimal and valid (§5.2). */
+export function encodeFrame(spec: FrameSpec): Uint8Array {
+  const payload = spec.payload ?? new Uint8Array(0);
+  const maskKey = spec.maskKey ?? null;
+  const declared = spec.declaredLength ?? payload.length;
+  let encoding = spec.lengthEncoding ?? 'minimal';
+  if (encoding === 'minimal') encoding = declared <= 125 ? '7-bit' : declared <= 0xffff ? '16-bit' : '64-bit';
+  const extLength = encoding === '16-bit' ? 2 : encoding === '64-bit' ? 8 : 0;
+  const headerLength = 2 + extLength + (maskKey ? 4 : 0);
+  const out = new Uint8Array(headerLength + payload.length);
+  out[0] = (spec.fin === false ? 0 : 0x80) | (spec.rsv1 ? 0x40 : 0) | (spec.rsv2 ? 0x20 : 0) | (spec.rsv3 ? 0x10 : 0) | (spec.opcode & 0x0f);
+  const maskBit = spec.maskBitOverride ?? maskKey !== null;
+  const lengthField = encoding === '16-bit' ? 126 : encoding === '64-bit' ? 127 : declared & 0x7f;
+  out[1] = (maskBit ? 0x80 : 0) | lengthField;
+  if (encoding === '16-bit') {
+    out[2] = (declared >> 8) & 0xff;
+    out[3] = declared & 0xff;
+  } else if (encoding === '64-bit') {
+    const hi = Math.floor(declared / 2 ** 32);
+    const lo = declared >>> 0;
+    out[2] = (hi >>> 24) & 0xff;
+    out[3] = (hi >>> 16) & 0xff;
+    out[4] = (hi >>> 8) & 0xff;
+    out[5] = hi & 0xff;
+    out[6] = (lo >>> 24) & 0xff;
+    out[7] = (lo >>> 16) & 0xff;
+    out[8] = (lo >>> 8) & 0xff;
+    out[9] = lo & 0xff;
+  }
+  if (maskKey) {
+    out.set(maskKey.subarray(0, 4), 2 + extLength);
+    out.set(applyMask(payload, maskKey), headerLength);
+  } else {
+    out.set(payload, headerLength);
+  }
+  return out;
+}
+
+/** §5.5.1: a close body is a 2-byte big-endian status code followed by a UTF-8 reason. */
+export function encodeClosePayload(code: number | null, reason = ''): Uint8Array {
+  if (code === null) return new Uint8Array(0);
+  const reasonBytes = new TextEncoder().encode(reason);
+  const out = new Uint8Array(2 + reasonBytes.length);
+  out[0] = (code >> 8) & 0xff;
+  out[1] = code & 0xff;
+  out.set(reasonBytes, 2);
+  return out;
+}

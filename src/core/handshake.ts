@@ -1,0 +1,305 @@
+/**
+ * The opening handshake (RFC 6455 §4): one check per rule, each with its own HTTP status,
+ * and the Sec-WebSocket-Accept computation with every intermediate step for the UI.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants.ts';
+import { HandshakeError } from './errors.ts';
+import {
+  formatRequestHead, formatResponseHead, headerValue, headerValues, isToken, splitList, statusReasons,
+  type HttpHead, type HttpHeader,
+} from './http.ts';
+
+export interface AcceptComputation {
+  /** Sec-WebSocket-Key as sent by the client. */
+  key: string;
+  /** key + GUID, the string that is hashed. */
+  concatenated: string;
+  /** SHA-1 of the concatenation, 20 bytes as hex. */
+  sha1Hex: string;
+  /** base64 of the SHA-1: the expected Sec-WebSocket-Accept. */
+  accept: string;
+}
+
+/** RFC 6455 §4.2.2 item 5.4: base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). */
+export function computeAccept(key: string): AcceptComputation {
+  const concatenated = key + WEBSOCKET_GUID;
+  const digest = createHash('sha1').update(concatenated, 'latin1').digest();
+  return { key, concatenated, sha1Hex: digest.toString('hex'), accept: digest.toString('base64') };
+}
+
+/** RFC 6455 §4.1: "a randomly selected 16-byte value that has been base64-encoded". */
+export function generateKey(): string {
+  return randomBytes(16).toString('base64');
+}
+
+export interface HandshakeCheck {
+  /** Stable id of the rule, e.g. "key". */
+  rule: string;
+  /** What is checked, in plain words. */
+  label: string;
+  ok: boolean;
+  /** What was found, e.g. "Sec-WebSocket-Key decodes to 12 bytes, needs 16". */
+  detail: string;
+  rfcSection: string;
+  /** The header this rule is about, if any (links the checklist to the head view). */
+  header?: string;
+  /** Information only: never fails the handshake (subprotocols offered, Origin, ...). */
+  informational?: boolean;
+  /** On the server: the status a failure answers with. */
+  status?: number;
+}
+
+/** Does a comma-separated header contain this token (ASCII case-insensitive)? */
+function hasToken(value: string | undefined, token: string): boolean {
+  return splitList(value).some((t) => t.toLowerCase() === token.toLowerCase());
+}
+
+/** Sec-WebSocket-Key must be base64 of exactly 16 bytes: 22 characters and "==". */
+export function describeKey(key: string | undefined): { ok: boolean; detail: string } {
+  if (key === undefined) return { ok: false, detail: 'Sec-WebSocket-Key is missing.' };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(key) || key.length % 4 !== 0) {
+    return { ok: false, detail: `Sec-WebSocket-Key "${key}" is not valid base64.` };
+  }
+  const decoded = Buffer.from(key, 'base64').length;
+  if (decoded !== 16) return { ok: false, detail: `Sec-WebSocket-Key decodes to ${decoded} bytes, needs 16.` };
+  return { ok: true, detail: `"${key}" decodes to 16 bytes.` };
+}
+
+export interface ServerHandshakeOptions {
+  /** Subprotocols the server speaks, in its order of preference. */
+  subprotocols?: readonly string[];
+  /** If set, only these Origin values are accepted (others get 403). */
+  allowedOrigins?: readonly string[];
+}
+
+export interface ServerHandshakeResult {
+  checks: HandshakeCheck[];
+  /** Present when the request is acceptable. */
+  accept?: AcceptComputation;
+  subprotocol: string | null;
+  /** The first failed check, as the error the response reports. */
+  error?: HandshakeError;
+  /** The bytes to send: 101 or the error response. */
+  response: Uint8Array;
+  responseHeaders: HttpHeader[];
+  status: number;
+}
+
+/** Runs every server-side rule of RFC 6455 §4.2.1 against a request and builds the answer (§4.2.2). */
+export function answerClientHandshake(request: HttpHead, options: ServerHandshakeOptions = {}): ServerHandshakeResult {
+  const checks: HandshakeCheck[] = [];
+  const check = (c: HandshakeCheck) => checks.push(c);
+
+  check({
+    rule: 'method', label: 'Method is GET', ok: request.method === 'GET', status: 405,
+    detail: request.method === 'GET' ? 'GET' : `The method is ${request.method}; the handshake must be a GET request.`,
+    rfcSection: '§4.2.1 (1)',
+  });
+  const versionOk = request.versionMajor > 1 || (request.versionMajor === 1 && request.versionMinor >= 1);
+  check({
+    rule: 'http-version', label: 'HTTP/1.1 or later', ok: versionOk, status: 505,
+    detail: versionOk ? request.version : `The request is ${request.version}; the handshake needs HTTP/1.1 or higher.`,
+    rfcSection: '§4.2.1 (1)',
+  });
+  const hosts = headerValues(request, 'Host');
+  check({
+    rule: 'host', label: 'Host header present', ok: hosts.length === 1 && hosts[0] !== '', status: 400, header: 'Host',
+    detail: hosts.length === 1 ? `Host: ${hosts[0]}` : hosts.length === 0 ? 'The Host header is missing.' : `Host appears ${hosts.length} times.`,
+    rfcSection: '§4.2.1 (2)',
+  });
+  const upgrade = headerValue(request, 'Upgrade');
+  const upgradeOk = hasToken(upgrade, 'websocket');
+  check({
+    rule: 'upgrade', label: 'Upgrade: websocket', ok: upgradeOk, status: 426, header: 'Upgrade',
+    detail: upgradeOk ? `Upgrade: ${upgrade}` : upgrade === undefined
+      ? 'The Upgrade header is missing: this is a plain HTTP request, not a WebSocket handshake.'
+      : `Upgrade is "${upgrade}"; it must contain "websocket" (case-insensitive).`,
+    rfcSection: '§4.2.1 (3)',
+  });
+  const connection = headerValue(request, 'Connection');
+  const connectionOk = hasToken(connection, 'upgrade');
+  check({
+    rule: 'connection', label: 'Connection includes Upgrade', ok: connectionOk, status: 400, header: 'Connection',
+    detail: connectionOk ? `Connection: ${connection}` : connection === undefined
+      ? 'The Connection header is missing.'
+      : `Connection is "${connection}"; its list must contain the token "Upgrade" (case-insensitive).`,
+    rfcSection: '§4.2.1 (4)',
+  });
+  const keys = headerValues(request, 'Sec-WebSocket-Key');
+  const keyInfo = keys.length > 1 ? { ok: false, detail: `Sec-WebSocket-Key appears ${keys.length} times.` } : describeKey(keys[0]);
+  check({ rule: 'key', label: 'Sec-WebSocket-Key is 16 random bytes in base64', ok: keyInfo.ok, status: 400, header: 'Sec-WebSocket-Key', detail: keyInfo.detail, rfcSection: '§4.2.1 (5)' });
+  const version = headerValue(request, 'Sec-WebSocket-Version');
+  const versionHeaderOk = version === WEBSOCKET_VERSION;
+  check({
+    rule: 'version', label: 'Sec-WebSocket-Version: 13', ok: versionHeaderOk, status: 426, header: 'Sec-WebSocket-Version',
+    detail: versionHeaderOk ? 'Version 13' : version === undefined ? 'Sec-WebSocket-Version is missing.' : `Sec-WebSocket-Version is "${version}"; this server speaks 13.`,
+    rfcSection: '§4.2.1 (6)',
+  });
+  const origin = headerValue(request, 'Origin');
+  if (options.allowedOrigins) {
+    const originOk = origin !== undefined && options.allowedOrigins.includes(origin);
+    check({
+      rule: 'origin', label: 'Origin is allowed', ok: originOk, status: 403, header: 'Origin',
+      detail: originOk ? `Origin: ${origin}` : `Origin ${origin === undefined ? 'is missing' : `"${origin}" is not in the allow-list`}.`,
+      rfcSection: '§4.2.2 (4), §10.2',
+    });
+  } else {
+    check({
+      rule: 'origin', label: 'Origin (information)', ok: true, informational: true, header: 'Origin',
+      detail: origin === undefined ? 'No Origin header (a non-browser client).' : `Origin: ${origin} (no allow-list set, any origin is accepted).`,
+      rfcSection: '§4.2.1 (7), §10.2',
+    });
+  }
+
+  const offered = splitList(headerValue(request, 'Sec-WebSocket-Protocol'));
+  const supported = options.subprotocols ?? [];
+  const subprotocol = supported.find((p) => offered.includes(p)) ?? null;
+  check({
+    rule: 'subprotocol', label: 'Subprotocol negotiation', ok: true, informational: true, header: 'Sec-WebSocket-Protocol',
+    detail: offered.length === 0 ? 'The client offered no subprotocol.'
+      : subprotocol ? `Offered ${offered.join(', ')}; chose ${subprotocol}.`
+      : `Offered ${offered.join(', ')}; the server speaks none of them, so it answers without Sec-WebSocket-Protocol.`,
+    rfcSection: '§4.2.2 (5.4), §11.3.4',
+  });
+  const extensions = splitList(headerValue(request, 'Sec-WebSocket-Extensions'));
+  check({
+    rule: 'extensions', label: 'Extensions', ok: true, informational: true, header: 'Sec-WebSocket-Extensions',
+    detail: extensions.length === 0 ? 'The client offered no extension.'
+      : `Offered ${extensions.join('; ')}; none accepted, so RSV bits stay 0 and frames are unchanged.`,
+    rfcSection: '§9.1',
+  });
+
+  const failed = checks.find((c) => !c.ok);
+  if (failed) {
+    const extra: Record<string, string> = {};
+    if (failed.rule === 'version') extra['Sec-WebSocket-Version'] = WEBSOCKET_VERSION;
+    if (failed.rule === 'upgrade') {
+      extra['Upgrade'] = 'websocket';
+      extra['Sec-WebSocket-Version'] = WEBSOCKET_VERSION;
+    }
+    if (failed.rule === 'method') extra['Allow'] = 'GET';
+    const error = new HandshakeError(`HANDSHAKE_${failed.rule.toUpperCase().replace(/-/g, '_')}`, failed.status!, failed.detail, failed.rfcSection, extra);
+    const { bytes, headers } = errorResponse(error);
+    return { checks, subprotocol: null, error, response: bytes, responseHeaders: headers, status: error.status };
+  }
+
+  const accept = computeAccept(keys[0]!);
+  const headers: HttpHeader[] = [
+    { name: 'Upgrade', value: 'websocket' },
+    { name: 'Connection', value: 'Upgrade' },
+    { name: 'Sec-WebSocket-Accept', value: accept.accept },
+  ];
+  if (subprotocol) headers.push({ name: 'Sec-WebSocket-Protocol', value: subprotocol });
+  return { checks, accept, subprotocol, response: formatResponseHead(101, statusReasons[101]!, headers), responseHeaders: headers, status: 101 };
+}
+
+/** An HTTP error response with a plain-text body explaining the failure. */
+export function errorResponse(error: HandshakeError): { bytes: Uint8Array; headers: HttpHeader[] } {
+  const body = new TextEncoder().encode(`${error.message} (RFC 6455 ${error.rfcSection})\n`);
+  const headers: HttpHeader[] = [
+    ...Object.entries(error.headers).map(([name, value]) => ({ name, value })),
+    { name: 'Content-Type', value: 'text/plain; charset=utf-8' },
+    { name: 'Content-Length', value: String(body.length) },
+    { name: 'Connection', value: 'close' },
+  ];
+  const head = formatResponseHead(error.status, statusReasons[error.status] ?? 'Error', headers);
+  const bytes = new Uint8Array(head.length + body.length);
+  bytes.set(head);
+  bytes.set(body, head.length);
+  return { bytes, headers };
+}
+
+export interface ClientRequestOptions {
+  /** host[:port] for the Host header. */
+  host: string;
+  /** Request target, e.g. "/chat?room=1". */
+  path: string;
+  key?: string;
+  subprotocols?: readonly string[];
+  /** Extra headers (Origin, Authorization, ...). */
+  headers?: readonly HttpHeader[];
+}
+
+/** RFC 6455 §4.1: the client's opening handshake. */
+export function buildClientRequest(options: ClientRequestOptions): { bytes: Uint8Array; key: string; headers: HttpHeader[] } {
+  const key = options.key ?? generateKey();
+  const headers: HttpHeader[] = [
+    { name: 'Host', value: options.host },
+    { name: 'Upgrade', value: 'websocket' },
+    { name: 'Connection', value: 'Upgrade' },
+    { name: 'Sec-WebSocket-Key', value: key },
+    { name: 'Sec-WebSocket-Version', value: WEBSOCKET_VERSION },
+  ];
+  if (options.subprotocols && options.subprotocols.length > 0) {
+    for (const p of options.subprotocols) {
+      if (!isToken(p)) throw new Error(`"${p}" is not a valid subprotocol token (RFC 6455 §4.1).`);
+    }
+    headers.push({ name: 'Sec-WebSocket-Protocol', value: options.subprotocols.join(', ') });
+  }
+  for (const h of options.headers ?? []) headers.push(h);
+  return { bytes: formatRequestHead('GET', options.path, headers), key, headers };
+}
+
+export interface ClientCheckResult {
+  checks: HandshakeCheck[];
+  accept: AcceptComputation;
+  subprotocol: string | null;
+  error?: HandshakeError;
+}
+
+/** RFC 6455 §4.1, the client's validation of the server's response (items 1-6). */
+export function checkServerResponse(response: HttpHead, key: string, requestedSubprotocols: readonly string[] = []): ClientCheckResult {
+  const checks: HandshakeCheck[] = [];
+  const check = (c: HandshakeCheck) => checks.push(c);
+  const accept = computeAccept(key);
+  check({
+    rule: 'status', label: 'Status 101 Switching Protocols', ok: response.status === 101,
+    detail: response.status === 101 ? '101 Switching Protocols'
+      : `The server answered ${response.status} ${response.reason}; only 101 completes a WebSocket handshake.`,
+    rfcSection: '§4.1 (1)',
+  });
+  if (response.status === 101) {
+    const upgrade = headerValue(response, 'Upgrade');
+    check({
+      rule: 'upgrade', label: 'Upgrade: websocket', ok: hasToken(upgrade, 'websocket'), header: 'Upgrade',
+      detail: hasToken(upgrade, 'websocket') ? `Upgrade: ${upgrade}` : `Upgrade is ${upgrade === undefined ? 'missing' : `"${upgrade}"`}; it must be "websocket".`,
+      rfcSection: '§4.1 (2)',
+    });
+    const connection = headerValue(response, 'Connection');
+    check({
+      rule: 'connection', label: 'Connection: Upgrade', ok: hasToken(connection, 'upgrade'), header: 'Connection',
+      detail: hasToken(connection, 'upgrade') ? `Connection: ${connection}` : `Connection is ${connection === undefined ? 'missing' : `"${connection}"`}; it must contain "Upgrade".`,
+      rfcSection: '§4.1 (3)',
+    });
+    const got = headerValue(response, 'Sec-WebSocket-Accept');
+    check({
+      rule: 'accept', label: 'Sec-WebSocket-Accept matches the key', ok: got === accept.accept, header: 'Sec-WebSocket-Accept',
+      detail: got === accept.accept ? `${got} = base64(SHA-1(key + GUID))`
+        : `Expected ${accept.accept}, got ${got === undefined ? 'nothing' : `"${got}"`}.`,
+      rfcSection: '§4.1 (4)',
+    });
+    const extensions = headerValue(response, 'Sec-WebSocket-Extensions');
+    check({
+      rule: 'extensions', label: 'No extension the client did not ask for', ok: extensions === undefined, header: 'Sec-WebSocket-Extensions',
+      detail: extensions === undefined ? 'No extensions.' : `The server selected "${extensions}", which this client did not offer.`,
+      rfcSection: '§4.1 (5)',
+    });
+    const protocol = headerValue(response, 'Sec-WebSocket-Protocol');
+    const protocolOk = protocol === undefined || requestedSubprotocols.includes(protocol);
+    check({
+      rule: 'subprotocol', label: 'Subprotocol is one the client offered', ok: protocolOk, header: 'Sec-WebSocket-Protocol',
+      detail: protocol === undefined
+        ? (requestedSubprotocols.length ? `Offered ${requestedSubprotocols.join(', ')}; the server chose none.` : 'No subprotocol.')
+        : protocolOk ? `Chose ${protocol}.` : `The server chose "${protocol}", which the client did not offer.`,
+      rfcSection: '§4.1 (6)',
+    });
+  }
+  const failed = checks.find((c) => !c.ok);
+  const protocol = headerValue(response, 'Sec-WebSocket-Protocol') ?? null;
+  return {
+    checks, accept, subprotocol: failed ? null : protocol,
+    ...(failed ? { error: new HandshakeError(`HANDSHAKE_${failed.rule.toUpperCase()}`, response.status, failed.detail, failed.rfcSection) } : {}),
+  };
+}

@@ -1,0 +1,647 @@
+/**
+ * The sans-I/O WebSocket connection (after python-websockets' Protocol): bytes go in through
+ * receiveData()/receiveEof(); application events come out of events(), bytes to write out
+ * of dataToSend(), and transportAction says when to close TCP. It never touches a socket,
+ * so a socket, a test and a "step one byte" button all drive the same object.
+ *
+ * Every rule is checked here, at the earliest byte that can prove it broken; every
+ * violation fails the connection in one place (fail()), with the close code from errors.ts.
+ */
+
+import { concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
+import { CloseCode, Defaults, describeOpcode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
+import { HandshakeError, ProtocolViolation } from './errors.ts';
+import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameHeader, type FrameSpec } from './frame-codec.ts';
+import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
+import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
+import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedHead, TracedViolation } from './trace.ts';
+import { Utf8Validator } from './utf8.ts';
+
+export type ProtocolEvent =
+  | { type: 'open'; subprotocol: string | null; request: HttpHead; response: HttpHead | null }
+  | { type: 'handshake-failed'; error: HandshakeError }
+  | { type: 'message'; opcode: number; data: Uint8Array; text?: string }
+  | { type: 'ping'; payload: Uint8Array }
+  | { type: 'pong'; payload: Uint8Array }
+  | { type: 'close-received'; code: number | null; reason: string }
+  | { type: 'violation'; violation: ProtocolViolation }
+  | { type: 'closed'; code: number; reason: string; wasClean: boolean };
+
+/** What the transport should do now. */
+export type TransportAction =
+  /** Keep reading and writing. */
+  | 'none'
+  /** Flush what is queued, then close TCP (half-close; the peer's FIN or a timeout ends it). */
+  | 'close'
+  /** Client after the closing handshake: wait for the server to close TCP, then give up after a timeout (§7.1.1). */
+  | 'await-server-close';
+
+export interface ProtocolOptions {
+  role: Role;
+  /** Messages larger than this fail with 1009. */
+  maxMessageSize?: number;
+  /** Larger HTTP heads are answered with 431 (server) or fail (client). */
+  maxHeadSize?: number;
+  /** Server: subprotocols it speaks. Client: subprotocols it offers. */
+  subprotocols?: readonly string[];
+  /** Server: accepted Origin values (others get 403). */
+  allowedOrigins?: readonly string[];
+  /** Where trace bodies go; omit for no tracing (cheapest). */
+  trace?: (body: TraceBody) => void;
+  /** Also trace every chunk of raw bytes (default true when tracing). */
+  traceBytes?: boolean;
+  /** Client masking keys (default: fresh random bytes per frame, §5.3). Tests inject fixed ones. */
+  maskKeyGenerator?: () => Uint8Array;
+  /** Client handshake: Host header value, request target, extra headers, a fixed key for tests. */
+  host?: string;
+  path?: string;
+  headers?: readonly HttpHeader[];
+  key?: string;
+}
+
+/** Thrown from the parser's handler to stop reading (after a Close frame). */
+const stopParsing = Symbol('stop parsing');
+
+const randomPool = new Uint8Array(4096);
+let randomPoolOffset = randomPool.length;
+/** §5.3: "The masking key MUST be derived from a strong source of entropy." Drawn in batches for speed. */
+export function randomMaskKey(): Uint8Array {
+  if (randomPoolOffset + 4 > randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool);
+    randomPoolOffset = 0;
+  }
+  const key = randomPool.slice(randomPoolOffset, randomPoolOffset + 4);
+  randomPoolOffset += 4;
+  return key;
+}
+
+function tracedHead(head: HttpHead): TracedHead {
+  const startLine = head.kind === 'request' ? `${head.method} ${head.target} ${head.version}` : `${head.version} ${head.status} ${head.reason}`.trimEnd();
+  return { kind: head.kind, startLine, headers: head.headers, raw: head.raw };
+}
+
+function tracedViolation(v: ProtocolViolation): TracedViolation {
+  return { code: v.code, closeCode: v.closeCode, message: v.message, rfcSection: v.rfcSection, rule: v.rule };
+}
+
+/** §5.5.1: parse a close body into code and reason, validating both. */
+export function parseClosePayload(payload: Uint8Array): { code: number | null; reason: string } {
+  if (payload.length === 0) return { code: null, reason: '' };
+  if (payload.length === 1) {
+    throw new ProtocolViolation('WS_ERR_CLOSE_PAYLOAD_ONE_BYTE', 'The Close frame has a 1-byte body; a status code needs 2 bytes.');
+  }
+  const code = (payload[0]! << 8) | payload[1]!;
+  if (!isValidWireCloseCode(code)) {
+    throw new ProtocolViolation('WS_ERR_INVALID_CLOSE_CODE', `Close code ${code} may not be sent on the wire.`);
+  }
+  const reasonBytes = payload.subarray(2);
+  const validator = new Utf8Validator();
+  if (!validator.push(reasonBytes) || !validator.complete) {
+    throw new ProtocolViolation('WS_ERR_INVALID_CLOSE_REASON', `The close reason is not valid UTF-8 (byte ${validator.failedAt < 0 ? reasonBytes.length : validator.failedAt} of the reason).`);
+  }
+  return { code, reason: utf8DecodeLenient(reasonBytes) };
+}
+
+export class WebSocketProtocol {
+  readonly role: Role;
+  private _state: ConnectionState = 'CONNECTING';
+  private readonly maxMessageSize: number;
+  private readonly options: ProtocolOptions;
+  private readonly trace: ((body: TraceBody) => void) | undefined;
+  private readonly traceBytes: boolean;
+  private readonly maskKey: () => Uint8Array;
+
+  private headParser: HttpHeadParser | null;
+  private readonly parser: FrameParser;
+  private output: Uint8Array[] = [];
+  private pendingEvents: ProtocolEvent[] = [];
+  private _transportAction: TransportAction = 'none';
+
+  // Handshake results.
+  request: HttpHead | null = null;
+  response: HttpHead | null = null;
+  subprotocol: string | null = null;
+  private clientKey: string | null = null;
+
+  // Message assembly (§5.4).
+  private fragmentOpcode: number | null = null;
+  private messageChunks: Uint8Array[] = [];
+  private messageSize = 0;
+  private messageFrameIds: number[] = [];
+  private readonly utf8 = new Utf8Validator();
+  private frameId = 0;
+  private currentFrameId = 0;
+
+  // Closing handshake (§7.1).
+  closeSent: { code: number | null; reason: string } | null = null;
+  closeReceived: { code: number | null; reason: string } | null = null;
+  private failed: ProtocolViolation | HandshakeError | null = null;
+
+  constructor(options: ProtocolOptions) {
+    this.options = options;
+    this.role = options.role;
+    this.maxMessageSize = options.maxMessageSize ?? Defaults.maxMessageSize;
+    this.trace = options.trace;
+    this.traceBytes = options.traceBytes ?? true;
+    this.maskKey = options.maskKeyGenerator ?? randomMaskKey;
+    this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
+    this.parser = new FrameParser({ keepRaw: this.trace !== undefined });
+  }
+
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  get transportAction(): TransportAction {
+    return this._transportAction;
+  }
+
+  /** The frame parser's state in words, e.g. "waiting for 2 more bytes of 16-bit extended length". */
+  describeParser(): string {
+    if (this._state === 'CONNECTING') return 'waiting for the end of the HTTP head (CRLF CRLF)';
+    return this.parser.describe();
+  }
+
+  get parserState() {
+    return this.parser.state;
+  }
+
+  /** Wire bytes of the frame in progress, for byte stepping. */
+  partialFrameBytes(): Uint8Array {
+    return this.parser.partialBytes();
+  }
+
+  /** Drains the bytes to write. */
+  dataToSend(): Uint8Array[] {
+    const out = this.output;
+    this.output = [];
+    return out;
+  }
+
+  /** Drains the events for the application. */
+  events(): ProtocolEvent[] {
+    const out = this.pendingEvents;
+    this.pendingEvents = [];
+    return out;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Client: start the opening handshake (§4.1). */
+  connect(): void {
+    if (this.role !== 'client') throw new Error('connect() is for clients');
+    const { bytes, key } = buildClientRequest({
+      host: this.options.host ?? 'localhost',
+      path: this.options.path ?? '/',
+      subprotocols: this.options.subprotocols ?? [],
+      headers: this.options.headers ?? [],
+      ...(this.options.key ? { key: this.options.key } : {}),
+    });
+    this.clientKey = key;
+    // Parse our own request back so the trace shows exactly what was sent.
+    const parsed = new HttpHeadParser({ kind: 'request', maxSize: bytes.length + 1 }).feed(bytes);
+    if (parsed.done) this.request = parsed.head;
+    this.emitTrace(() => ({ type: 'http-head', direction: 'out', head: tracedHead(this.request!) }));
+    this.write(bytes);
+  }
+
+  receiveData(data: Uint8Array): void {
+    if (data.length === 0) return;
+    if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'in', bytes: data }));
+    if (this._state === 'CLOSED' || this.failed) return; // §7.1.7: after failing, discard input
+    if (this._state === 'CONNECTING') {
+      this.receiveHandshakeBytes(data);
+      return;
+    }
+    this.receiveFrameBytes(data);
+  }
+
+  /** The peer closed its side of TCP (or the socket is gone). */
+  receiveEof(): void {
+    if (this._state === 'CLOSED') return;
+    const wasClean = this.closeSent !== null && this.closeReceived !== null;
+    let code: number = CloseCode.AbnormalClosure;
+    let reason = '';
+    let detail: string;
+    if (this.closeReceived) {
+      code = this.closeReceived.code ?? CloseCode.NoStatusReceived;
+      reason = this.closeReceived.reason;
+      detail = wasClean ? 'closing handshake completed, then TCP closed' : 'the peer sent Close, then TCP closed before our Close went out';
+    } else if (this.failed instanceof ProtocolViolation) {
+      code = this.failed.closeCode;
+      detail = `connection failed: ${this.failed.message}`;
+    } else if (this.failed instanceof HandshakeError) {
+      detail = `handshake failed: ${this.failed.message}`;
+    } else if (this._state === 'CONNECTING') {
+      detail = 'TCP closed during the opening handshake';
+    } else {
+      detail = this.closeSent ? 'TCP closed before the peer answered our Close' : 'TCP closed without a closing handshake (abnormal closure, 1006)';
+    }
+    this.setState('CLOSED', detail);
+    this._transportAction = 'close';
+    this.emitTrace(() => ({ type: 'connection-closed', wasClean, code, reason, detail }));
+    this.pendingEvents.push({ type: 'closed', code, reason, wasClean });
+  }
+
+  private receiveHandshakeBytes(data: Uint8Array): void {
+    let result;
+    try {
+      result = this.headParser!.feed(data);
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      this.failHandshake(error);
+      return;
+    }
+    if (!result.done) return;
+    this.headParser = null;
+    if (this.role === 'server') this.answerRequest(result.head);
+    else this.checkResponse(result.head);
+    if (this._state === 'OPEN' && result.rest.length > 0) this.receiveFrameBytes(result.rest);
+  }
+
+  private answerRequest(request: HttpHead): void {
+    this.request = request;
+    this.emitTrace(() => ({ type: 'http-head', direction: 'in', head: tracedHead(request) }));
+    const answer = answerClientHandshake(request, {
+      ...(this.options.subprotocols ? { subprotocols: this.options.subprotocols } : {}),
+      ...(this.options.allowedOrigins ? { allowedOrigins: this.options.allowedOrigins } : {}),
+    });
+    const responseHead = new HttpHeadParser({ kind: 'response', maxSize: answer.response.length + 1 }).feed(answer.response);
+    if (responseHead.done) this.response = responseHead.head;
+    this.emitTrace(() => ({
+      type: 'handshake', side: 'server', ok: !answer.error, status: answer.status, checks: answer.checks,
+      accept: answer.accept ?? null, subprotocol: answer.subprotocol,
+      ...(answer.error ? { error: { code: answer.error.code, status: answer.error.status, message: answer.error.message, rfcSection: answer.error.rfcSection } } : {}),
+    }));
+    if (this.response) {
+      const head = tracedHead(this.response);
+      head.raw = answer.response; // include the body of an error response
+      this.emitTrace(() => ({ type: 'http-head', direction: 'out', head }));
+    }
+    this.write(answer.response);
+    if (answer.error) {
+      this.failed = answer.error;
+      this.pendingEvents.push({ type: 'handshake-failed', error: answer.error });
+      this.setState('CLOSED', `handshake refused with ${answer.status}`);
+      this._transportAction = 'close';
+      this.emitTrace(() => ({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `handshake refused: ${answer.status} ${answer.error!.message}` }));
+      return;
+    }
+    this.subprotocol = answer.subprotocol;
+    this.setState('OPEN', 'handshake accepted (101)');
+    this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request, response: this.response });
+  }
+
+  private checkResponse(response: HttpHead): void {
+    this.response = response;
+    this.emitTrace(() => ({ type: 'http-head', direction: 'in', head: tracedHead(response) }));
+    const result = checkServerResponse(response, this.clientKey!, this.options.subprotocols ?? []);
+    const acceptOnWire = headerValue(response, 'Sec-WebSocket-Accept');
+    this.emitTrace(() => ({
+      type: 'handshake', side: 'client', ok: !result.error, status: response.status, checks: result.checks,
+      accept: result.accept, subprotocol: result.subprotocol,
+      ...(acceptOnWire !== undefined ? { acceptOnWire } : {}),
+      ...(result.error ? { error: { code: result.error.code, status: result.error.status, message: result.error.message, rfcSection: result.error.rfcSection } } : {}),
+    }));
+    if (result.error) {
+      this.failHandshake(result.error);
+      return;
+    }
+    this.subprotocol = result.subprotocol;
+    this.setState('OPEN', 'server accepted the handshake (101)');
+    this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request: this.request!, response });
+  }
+
+  private failHandshake(error: HandshakeError): void {
+    this.failed = error;
+    if (this.role === 'server') {
+      // Oversized or malformed head: answer with its status (431 / 400).
+      const { bytes } = errorResponse(error);
+      this.emitTrace(() => ({ type: 'handshake', side: 'server', ok: false, status: error.status, checks: [], accept: null, subprotocol: null, error: { code: error.code, status: error.status, message: error.message, rfcSection: error.rfcSection } }));
+      this.write(bytes);
+    } else if (!this.response) {
+      this.emitTrace(() => ({ type: 'error', message: `handshake failed: ${error.message}` }));
+    }
+    this.pendingEvents.push({ type: 'handshake-failed', error });
+    this.setState('CLOSED', `handshake failed: ${error.message}`);
+    this._transportAction = 'close';
+    this.emitTrace(() => ({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `handshake failed: ${error.message}` }));
+  }
+
+  private receiveFrameBytes(data: Uint8Array): void {
+    try {
+      this.parser.feed(data, (event) => {
+        // §5.5.1: after a Close frame the peer sends nothing more; anything after it is discarded.
+        if (this.closeReceived) throw stopParsing;
+        if (event.kind === 'header') this.checkHeader(event.header);
+        else if (event.kind === 'payload') this.checkPayloadChunk(event.header, event.chunk);
+        else this.handleFrame(event.frame);
+      });
+    } catch (error) {
+      if (error === stopParsing) {
+        this.parser.reset();
+        return;
+      }
+      if (!(error instanceof ProtocolViolation)) throw error;
+      this.fail(error);
+    }
+  }
+
+  /** Checks a frame header the moment it is complete, before its payload arrives. */
+  private checkHeader(h: FrameHeader): void {
+    this.currentFrameId = ++this.frameId;
+    if (h.rsv1 || h.rsv2 || h.rsv3) {
+      const bits = [h.rsv1 && 'RSV1', h.rsv2 && 'RSV2', h.rsv3 && 'RSV3'].filter(Boolean).join(', ');
+      throw new ProtocolViolation('WS_ERR_RESERVED_BITS', `${bits} set, but no extension was negotiated.`);
+    }
+    if (!isKnownOpcode(h.opcode)) {
+      throw new ProtocolViolation('WS_ERR_RESERVED_OPCODE', `Opcode 0x${h.opcode.toString(16).toUpperCase()} is reserved.`);
+    }
+    if (this.role === 'server' && !h.masked) {
+      throw new ProtocolViolation('WS_ERR_UNMASKED_CLIENT_FRAME', 'The client sent an unmasked frame; client frames must be masked.');
+    }
+    if (this.role === 'client' && h.masked) {
+      throw new ProtocolViolation('WS_ERR_MASKED_SERVER_FRAME', 'The server sent a masked frame; server frames must not be masked.');
+    }
+    if (isControlOpcode(h.opcode)) {
+      if (h.payloadLength > 125) {
+        throw new ProtocolViolation('WS_ERR_CONTROL_FRAME_TOO_LONG', `A ${describeOpcode(h.opcode).name} frame with a ${h.payloadLength}-byte payload; control frames carry at most 125.`);
+      }
+      if (!h.fin) {
+        throw new ProtocolViolation('WS_ERR_FRAGMENTED_CONTROL_FRAME', `A ${describeOpcode(h.opcode).name} frame with FIN clear; control frames cannot be fragmented.`);
+      }
+      return;
+    }
+    if (h.opcode === Opcode.Continuation && this.fragmentOpcode === null) {
+      throw new ProtocolViolation('WS_ERR_UNEXPECTED_CONTINUATION', 'A continuation frame arrived, but no fragmented message was in progress.');
+    }
+    if (h.opcode !== Opcode.Continuation && this.fragmentOpcode !== null) {
+      throw new ProtocolViolation('WS_ERR_EXPECTED_CONTINUATION', `A new ${describeOpcode(h.opcode).name} message started before the fragmented ${describeOpcode(this.fragmentOpcode).name} message finished.`);
+    }
+    if (this.messageSize + h.payloadLength > this.maxMessageSize) {
+      throw new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The message would be ${this.messageSize + h.payloadLength} bytes; the limit is ${this.maxMessageSize}.`);
+    }
+    if (h.opcode !== Opcode.Continuation) {
+      this.fragmentOpcode = h.opcode;
+      this.utf8.reset();
+    }
+  }
+
+  /** §8.1: validate text as it arrives, so invalid UTF-8 fails even inside an unfinished frame. */
+  private checkPayloadChunk(h: FrameHeader, chunk: Uint8Array): void {
+    if (isControlOpcode(h.opcode) || this.fragmentOpcode !== Opcode.Text) return;
+    if (!this.utf8.push(chunk)) {
+      throw new ProtocolViolation('WS_ERR_INVALID_UTF8', `Invalid UTF-8 at byte ${this.utf8.failedAt} of the text message.`);
+    }
+  }
+
+  private handleFrame(frame: Frame): void {
+    const h = frame.header;
+    const frameId = this.currentFrameId;
+    let close: TracedFrame['close'];
+    try {
+      if (h.opcode === Opcode.Close) close = parseClosePayload(frame.payload);
+      // §5.6/§8.1: a text message must end on a character boundary.
+      if (h.fin && h.opcode <= Opcode.Text && this.fragmentOpcode === Opcode.Text && !this.utf8.complete) {
+        throw new ProtocolViolation('WS_ERR_INVALID_UTF8', 'The text message ends in the middle of a UTF-8 character.');
+      }
+    } catch (error) {
+      if (error instanceof ProtocolViolation) this.traceFrame('in', frame, frameId, undefined, false, error);
+      throw error;
+    }
+    this.traceFrame('in', frame, frameId, close);
+    switch (h.opcode) {
+      case Opcode.Ping:
+        this.pendingEvents.push({ type: 'ping', payload: frame.payload });
+        // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response."
+        if (this._state === 'OPEN') this.sendFrame({ opcode: Opcode.Pong, payload: frame.payload });
+        return;
+      case Opcode.Pong:
+        this.pendingEvents.push({ type: 'pong', payload: frame.payload });
+        return;
+      case Opcode.Close:
+        this.receiveClose(close!);
+        return;
+    }
+    this.messageChunks.push(frame.payload);
+    this.messageSize += frame.payload.length;
+    this.messageFrameIds.push(frameId);
+    if (!h.fin) return;
+    const opcode = this.fragmentOpcode!;
+    const data = concatBytes(this.messageChunks, this.messageSize);
+    const frameIds = this.messageFrameIds;
+    this.fragmentOpcode = null;
+    this.messageChunks = [];
+    this.messageSize = 0;
+    this.messageFrameIds = [];
+    const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
+    this.emitTrace(() => ({
+      type: 'message', direction: 'in', opcode, size: data.length, frameIds,
+      ...(text !== undefined ? { text } : { data }),
+    }));
+    this.pendingEvents.push(text !== undefined ? { type: 'message', opcode, data, text } : { type: 'message', opcode, data });
+  }
+
+  /** §5.5.1 and §7.1.2-§7.1.3: the peer started or answered the closing handshake. */
+  private receiveClose(close: { code: number | null; reason: string }): void {
+    this.closeReceived = close;
+    this.pendingEvents.push({ type: 'close-received', code: close.code, reason: close.reason });
+    if (!this.closeSent) {
+      // "it MUST send a Close frame in response ... typically echoing the status code it received"
+      this.sendCloseFrame(close.code, close.code === null ? '' : close.reason);
+      this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}, echoed it`);
+    }
+    this.closingHandshakeComplete();
+  }
+
+  private closingHandshakeComplete(): void {
+    // §7.1.1: "the server SHOULD close the underlying TCP connection first"; the client waits for it.
+    this._transportAction = this.role === 'server' ? 'close' : 'await-server-close';
+    this.emitTrace(() => ({ type: 'note', text: this.role === 'server' ? 'Closing handshake complete: the server closes TCP first (§7.1.1).' : 'Closing handshake complete: waiting for the server to close TCP (§7.1.1).' }));
+  }
+
+  /** §7.1.7 _Fail the WebSocket Connection_: send Close with the violation's code, then close TCP. */
+  private fail(violation: ProtocolViolation): void {
+    this.failed = violation;
+    const frameId = this.currentFrameId;
+    if (this.trace) {
+      const partial = this.parser.partialBytes();
+      if (partial.length > 0) {
+        // The frame never completed: trace what arrived, so the UI can flag it.
+        const header = this.parser.currentHeader() ?? partialHeaderOf(partial);
+        this.traceFrame('in', { header, payload: new Uint8Array(0), raw: partial }, frameId, undefined, true, violation);
+      }
+      this.emitTrace(() => ({ type: 'violation', direction: 'in', frameId, violation: tracedViolation(violation) }));
+    }
+    this.pendingEvents.push({ type: 'violation', violation });
+    this.parser.reset();
+    if (!this.closeSent && this._state === 'OPEN') {
+      this.sendCloseFrame(violation.closeCode, violation.message.slice(0, 120));
+      this.setState('CLOSING', `failed: ${violation.code}`);
+    }
+    this._transportAction = 'close';
+  }
+
+  // ---------------------------------------------------------------- output
+
+  private write(bytes: Uint8Array): void {
+    if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'out', bytes }));
+    this.output.push(bytes);
+  }
+
+  /** Frames and queues one frame. Masking follows the role unless the spec says otherwise (fault injection). */
+  sendFrame(spec: FrameSpec): Uint8Array {
+    const withMask: FrameSpec = spec.maskKey === undefined ? { ...spec, maskKey: this.role === 'client' ? this.maskKey() : null } : spec;
+    const bytes = encodeFrame(withMask);
+    if (this.trace) {
+      const payload = spec.payload ?? new Uint8Array(0);
+      const frameId = ++this.frameId;
+      const close = spec.opcode === Opcode.Close ? safeParseClose(payload) : undefined;
+      this.traceFrame('out', { header: headerOf(bytes), payload, raw: bytes }, frameId, close);
+    }
+    this.write(bytes);
+    return bytes;
+  }
+
+  /** Queues raw bytes as they are (fault injection: anything, even half a frame). */
+  sendRaw(bytes: Uint8Array): void {
+    this.write(bytes);
+  }
+
+  private requireOpen(what: string): void {
+    if (this._state !== 'OPEN') throw new Error(`Cannot send ${what}: the connection is ${this._state}.`);
+  }
+
+  sendText(text: string): void {
+    this.requireOpen('a text message');
+    this.sendMessage(Opcode.Text, utf8Encode(text), text);
+  }
+
+  sendBinary(data: Uint8Array): void {
+    this.requireOpen('a binary message');
+    this.sendMessage(Opcode.Binary, data);
+  }
+
+  /** Sends a message split into frames of the given sizes (§5.4), e.g. [3, 2] for "Hel" + "lo". */
+  sendFragmented(opcode: number, data: Uint8Array, sizes: readonly number[]): void {
+    this.requireOpen('a fragmented message');
+    let at = 0;
+    const pieces: Uint8Array[] = [];
+    for (const size of sizes) {
+      pieces.push(data.subarray(at, at + size));
+      at += size;
+    }
+    if (at < data.length) pieces.push(data.subarray(at));
+    const firstId = this.frameId + 1;
+    pieces.forEach((piece, i) => {
+      this.sendFrame({ opcode: i === 0 ? opcode : Opcode.Continuation, payload: piece, fin: i === pieces.length - 1 });
+    });
+    this.traceOutgoingMessage(opcode, data, Array.from({ length: pieces.length }, (_, i) => firstId + i));
+  }
+
+  private sendMessage(opcode: number, data: Uint8Array, text?: string): void {
+    this.sendFrame({ opcode, payload: data });
+    if (this.trace) {
+      this.emitTrace(() => ({
+        type: 'message', direction: 'out', opcode, size: data.length, frameIds: [this.frameId],
+        ...(text !== undefined ? { text } : { data }),
+      }));
+    }
+  }
+
+  private traceOutgoingMessage(opcode: number, data: Uint8Array, frameIds: number[]): void {
+    this.emitTrace(() => ({
+      type: 'message', direction: 'out', opcode, size: data.length, frameIds,
+      ...(opcode === Opcode.Text ? { text: utf8DecodeLenient(data) } : { data }),
+    }));
+  }
+
+  sendPing(payload: Uint8Array = new Uint8Array(0)): void {
+    this.requireOpen('a ping');
+    if (payload.length > 125) throw new Error('A ping payload is at most 125 bytes (§5.5).');
+    this.sendFrame({ opcode: Opcode.Ping, payload });
+  }
+
+  sendPong(payload: Uint8Array = new Uint8Array(0)): void {
+    this.requireOpen('a pong');
+    if (payload.length > 125) throw new Error('A pong payload is at most 125 bytes (§5.5).');
+    this.sendFrame({ opcode: Opcode.Pong, payload });
+  }
+
+  /** §7.1.2 _Start the WebSocket Closing Handshake_ with an optional code and reason. */
+  close(code: number | null = CloseCode.NormalClosure, reason = ''): void {
+    if (this._state !== 'OPEN') return;
+    if (code !== null && !isValidWireCloseCode(code)) throw new Error(`Close code ${code} may not be sent (§7.4).`);
+    if (code === null && reason) throw new Error('A close reason needs a status code (§5.5.1).');
+    if (utf8Encode(reason).length > 123) throw new Error('A close reason is at most 123 bytes of UTF-8 (§5.5).');
+    this.sendCloseFrame(code, reason);
+    this.setState('CLOSING', `we sent Close${code !== null ? ` ${code}` : ''}`);
+  }
+
+  private sendCloseFrame(code: number | null, reason: string): void {
+    this.closeSent = { code, reason };
+    this.sendFrame({ opcode: Opcode.Close, payload: encodeClosePayload(code, reason) });
+    if (this.closeReceived) this.closingHandshakeComplete();
+  }
+
+  /** The transport gave up waiting (client close timeout, or a local abort). */
+  abort(detail: string): void {
+    if (this._state === 'CLOSED') return;
+    this.emitTrace(() => ({ type: 'note', text: detail }));
+    this.receiveEof();
+  }
+
+  // ---------------------------------------------------------------- tracing
+
+  private emitTrace(make: () => TraceBody): void {
+    if (this.trace) this.trace(make());
+  }
+
+  private setState(to: ConnectionState, reason: string): void {
+    const from = this._state;
+    if (from === to) return;
+    this._state = to;
+    this.emitTrace(() => ({ type: 'state', from, to, reason }));
+  }
+
+  private traceFrame(direction: Direction, frame: Frame, frameId: number, close?: TracedFrame['close'], partial = false, violation?: ProtocolViolation): void {
+    if (!this.trace) return;
+    const h = frame.header;
+    const traced: TracedFrame = {
+      frameId, fin: h.fin, rsv1: h.rsv1, rsv2: h.rsv2, rsv3: h.rsv3, opcode: h.opcode, masked: h.masked,
+      maskKey: h.maskKey, lengthField: h.lengthField, payloadLength: h.payloadLength, headerLength: h.headerLength,
+      raw: frame.raw ?? new Uint8Array(0), payload: frame.payload,
+      ...(partial ? { partial: true } : {}),
+      ...(violation ? { violation: tracedViolation(violation) } : {}),
+      ...(close ? { close } : {}),
+    };
+    this.trace({ type: 'frame', direction, frame: traced });
+  }
+}
+
+/** Decodes the header of complete frame bytes we just encoded (for the outgoing trace). */
+function headerOf(bytes: Uint8Array): FrameHeader {
+  try {
+    const events = new FrameParser({ keepRaw: false }).feedAll(bytes.subarray(0, Math.min(bytes.length, 14)));
+    const header = events.find((e) => e.kind === 'header');
+    if (header && header.kind === 'header') return header.header;
+  } catch {
+    // A crafted frame framing cannot represent (64-bit length with its top bit set).
+  }
+  return partialHeaderOf(bytes);
+}
+
+/** Best-effort header of an incomplete frame (fields not yet received read as 0). */
+function partialHeaderOf(bytes: Uint8Array): FrameHeader {
+  const b0 = bytes[0] ?? 0, b1 = bytes[1] ?? 0;
+  return {
+    fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0,
+    opcode: b0 & 0x0f, masked: (b1 & 0x80) !== 0, lengthField: b1 & 0x7f, payloadLength: b1 & 0x7f,
+    maskKey: null, headerLength: Math.min(bytes.length, 2),
+  };
+}
+
+function safeParseClose(payload: Uint8Array): TracedFrame['close'] {
+  if (payload.length < 2) return { code: null, reason: '' };
+  return { code: (payload[0]! << 8) | payload[1]!, reason: utf8DecodeLenient(payload.subarray(2)) };
+}
