@@ -178,6 +178,11 @@ export class WebSocketProtocol {
     return out;
   }
 
+  /** Is anything waiting in dataToSend() or events()? */
+  dataToSendPending(): boolean {
+    return this.output.length > 0 || this.pendingEvents.length > 0;
+  }
+
   /** Drains the events for the application. */
   events(): ProtocolEvent[] {
     const out = this.pendingEvents;
@@ -448,10 +453,11 @@ export class WebSocketProtocol {
     this.pendingEvents.push({ type: 'close-received', code: close.code, reason: close.reason });
     if (!this.closeSent) {
       // "it MUST send a Close frame in response ... typically echoing the status code it received"
+      this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}; echoing it`);
       this.sendCloseFrame(close.code, close.code === null ? '' : close.reason);
-      this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}, echoed it`);
+    } else {
+      this.closingHandshakeComplete();
     }
-    this.closingHandshakeComplete();
   }
 
   private closingHandshakeComplete(): void {
@@ -476,8 +482,8 @@ export class WebSocketProtocol {
     this.pendingEvents.push({ type: 'violation', violation });
     this.parser.reset();
     if (!this.closeSent && this._state === 'OPEN') {
-      this.sendCloseFrame(violation.closeCode, violation.message.slice(0, 120));
       this.setState('CLOSING', `failed: ${violation.code}`);
+      this.sendCloseFrame(violation.closeCode, truncateUtf8(violation.message, 123));
     }
     this._transportAction = 'close';
   }
@@ -574,8 +580,8 @@ export class WebSocketProtocol {
     if (code !== null && !isValidWireCloseCode(code)) throw new Error(`Close code ${code} may not be sent (§7.4).`);
     if (code === null && reason) throw new Error('A close reason needs a status code (§5.5.1).');
     if (utf8Encode(reason).length > 123) throw new Error('A close reason is at most 123 bytes of UTF-8 (§5.5).');
+    this.setState('CLOSING', `we send Close${code !== null ? ` ${code}` : ''}`);
     this.sendCloseFrame(code, reason);
-    this.setState('CLOSING', `we sent Close${code !== null ? ` ${code}` : ''}`);
   }
 
   private sendCloseFrame(code: number | null, reason: string): void {
@@ -639,6 +645,13 @@ function partialHeaderOf(bytes: Uint8Array): FrameHeader {
     opcode: b0 & 0x0f, masked: (b1 & 0x80) !== 0, lengthField: b1 & 0x7f, payloadLength: b1 & 0x7f,
     maskKey: null, headerLength: Math.min(bytes.length, 2),
   };
+}
+
+/** Cuts text to at most maxBytes of UTF-8 without splitting a character (§5.5: reason ≤ 123 bytes). */
+function truncateUtf8(text: string, maxBytes: number): string {
+  let out = text;
+  while (utf8Encode(out).length > maxBytes) out = out.slice(0, -1);
+  return out;
 }
 
 function safeParseClose(payload: Uint8Array): TracedFrame['close'] {

@@ -1,0 +1,264 @@
+/**
+ * A live WebSocket connection: a node:net socket pumping bytes through the sans-I/O
+ * WebSocketProtocol. The socket layer does only I/O and timers; every decision is the
+ * protocol's. Server and client connections are the same class with a different role.
+ */
+
+import type { Socket } from 'node:net';
+import { Defaults } from '../constants.ts';
+import type { ProtocolViolation, HandshakeError } from '../errors.ts';
+import type { FrameSpec } from '../frame-codec.ts';
+import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
+import type { ConnectionState, Role, TraceBody } from '../trace.ts';
+
+export interface IncomingMessage {
+  opcode: number;
+  data: Uint8Array;
+  /** Set for text messages. */
+  text?: string;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** Callbacks for what happens on a connection (the application component's view). */
+export interface ConnectionHandler {
+  onOpen?(conn: Connection): void;
+  onMessage?(conn: Connection, message: IncomingMessage): void;
+  onPing?(conn: Connection, payload: Uint8Array): void;
+  onPong?(conn: Connection, payload: Uint8Array): void;
+  onCloseReceived?(conn: Connection, code: number | null, reason: string): void;
+  /** The peer broke a rule; the connection is failing with the violation's close code. */
+  onViolation?(conn: Connection, violation: ProtocolViolation): void;
+  onHandshakeFailed?(conn: Connection, error: HandshakeError): void;
+  onClose?(conn: Connection, info: CloseInfo): void;
+  /** A socket-level error (reset, timeout). */
+  onSocketError?(conn: Connection, error: Error): void;
+}
+
+export interface ConnectionOptions extends Omit<ProtocolOptions, 'trace'> {
+  id: string;
+  /** Where trace bodies go (bound to this connection's id by the caller). */
+  trace?: (body: TraceBody) => void;
+  /** How long to wait for the peer's FIN after we closed, before destroying the socket. */
+  closeTimeoutMs?: number;
+  /** Server: how long a client may take to complete its handshake. */
+  handshakeTimeoutMs?: number;
+}
+
+export class Connection {
+  readonly id: string;
+  readonly role: Role;
+  readonly protocol: WebSocketProtocol;
+  readonly socket: Socket;
+  private handler: ConnectionHandler;
+  private readonly trace: ((body: TraceBody) => void) | undefined;
+  private readonly closeTimeoutMs: number;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private ended = false;
+  private closedInfo: CloseInfo | null = null;
+  private closedWaiters: Array<(info: CloseInfo) => void> = [];
+  /** Extra per-connection data for applications (e.g. a chat nickname). */
+  readonly data: Record<string, unknown> = {};
+
+  constructor(socket: Socket, options: ConnectionOptions, handler: ConnectionHandler) {
+    this.id = options.id;
+    this.role = options.role;
+    this.socket = socket;
+    this.handler = handler;
+    this.trace = options.trace;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? Defaults.closeTimeoutMs;
+    this.protocol = new WebSocketProtocol({ ...options, ...(options.trace ? { trace: options.trace } : {}) });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.protocol.receiveData(chunk);
+      this.pump();
+    });
+    socket.on('end', () => {
+      this.protocol.receiveEof();
+      this.pump();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.trace?.({ type: 'error', message: `socket error: ${error.code ?? ''} ${error.message}`.trim() });
+      this.handler.onSocketError?.(this, error);
+    });
+    socket.on('close', () => {
+      this.clearTimers();
+      this.protocol.receiveEof();
+      this.pump();
+    });
+    if (options.handshakeTimeoutMs && options.role === 'server') {
+      this.handshakeTimer = setTimeout(() => {
+        if (this.protocol.state === 'CONNECTING') {
+          this.protocol.abort(`No complete handshake within ${options.handshakeTimeoutMs} ms: closing.`);
+          this.pump();
+        }
+      }, options.handshakeTimeoutMs);
+      this.handshakeTimer.unref?.();
+    }
+  }
+
+  get state(): ConnectionState {
+    return this.protocol.state;
+  }
+
+  get remoteAddress(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  get localAddress(): string {
+    return `${this.socket.localAddress ?? '?'}:${this.socket.localPort ?? '?'}`;
+  }
+
+  setHandler(handler: ConnectionHandler): void {
+    this.handler = handler;
+  }
+
+  /** Resolves once the connection is closed, with how it closed. */
+  closed(): Promise<CloseInfo> {
+    if (this.closedInfo) return Promise.resolve(this.closedInfo);
+    return new Promise((resolve) => this.closedWaiters.push(resolve));
+  }
+
+  sendText(text: string): void {
+    this.protocol.sendText(text);
+    this.pump();
+  }
+
+  sendBinary(data: Uint8Array): void {
+    this.protocol.sendBinary(data);
+    this.pump();
+  }
+
+  sendFragmented(opcode: number, data: Uint8Array, sizes: readonly number[]): void {
+    this.protocol.sendFragmented(opcode, data, sizes);
+    this.pump();
+  }
+
+  ping(payload?: Uint8Array): void {
+    this.protocol.sendPing(payload);
+    this.pump();
+  }
+
+  pong(payload?: Uint8Array): void {
+    this.protocol.sendPong(payload);
+    this.pump();
+  }
+
+  close(code?: number | null, reason?: string): void {
+    this.protocol.close(code, reason);
+    this.pump();
+  }
+
+  /** Sends a frame built from fields, valid or not (fault injection). */
+  sendFrame(spec: FrameSpec): Uint8Array {
+    const bytes = this.protocol.sendFrame(spec);
+    this.pump();
+    return bytes;
+  }
+
+  /** Sends bytes as they are. */
+  sendRaw(bytes: Uint8Array): void {
+    this.protocol.sendRaw(bytes);
+    this.pump();
+  }
+
+  /** Drops TCP without a closing handshake. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Client: begin the opening handshake. */
+  start(): void {
+    this.protocol.connect();
+    this.pump();
+  }
+
+  /** Moves bytes, events and transport decisions from the protocol to the socket and handler. */
+  private pump(): void {
+    const out = this.protocol.dataToSend();
+    if (out.length > 0 && !this.socket.destroyed && this.socket.writable) {
+      if (out.length > 1) this.socket.cork();
+      for (const chunk of out) this.socket.write(chunk);
+      if (out.length > 1) this.socket.uncork();
+    }
+    for (const event of this.protocol.events()) {
+      switch (event.type) {
+        case 'open':
+          this.clearHandshakeTimer();
+          this.handler.onOpen?.(this);
+          break;
+        case 'message':
+          this.handler.onMessage?.(this, event.text !== undefined ? { opcode: event.opcode, data: event.data, text: event.text } : { opcode: event.opcode, data: event.data });
+          break;
+        case 'ping':
+          this.handler.onPing?.(this, event.payload);
+          break;
+        case 'pong':
+          this.handler.onPong?.(this, event.payload);
+          break;
+        case 'close-received':
+          this.handler.onCloseReceived?.(this, event.code, event.reason);
+          break;
+        case 'violation':
+          this.handler.onViolation?.(this, event.violation);
+          break;
+        case 'handshake-failed':
+          this.clearHandshakeTimer();
+          this.handler.onHandshakeFailed?.(this, event.error);
+          break;
+        case 'closed': {
+          this.clearTimers();
+          this.closedInfo = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+          if (!this.socket.destroyed) this.socket.destroy();
+          this.handler.onClose?.(this, this.closedInfo);
+          for (const resolve of this.closedWaiters.splice(0)) resolve(this.closedInfo);
+          break;
+        }
+      }
+    }
+    // Handlers may have sent something (echo) or closed: flush again.
+    if (this.protocol.dataToSendPending()) {
+      this.pump();
+      return;
+    }
+    this.applyTransportAction();
+  }
+
+  private applyTransportAction(): void {
+    const action = this.protocol.transportAction;
+    if (action === 'close' && !this.ended) {
+      this.ended = true;
+      this.socket.end();
+      // If the peer never sends its FIN, do not hold the socket forever.
+      this.armCloseTimer(`The peer did not close TCP within ${this.closeTimeoutMs} ms after we did: dropping the connection.`);
+    } else if (action === 'await-server-close' && !this.closeTimer) {
+      this.armCloseTimer(`The server did not close TCP within ${this.closeTimeoutMs} ms of the closing handshake: closing it ourselves (§7.1.1).`);
+    }
+  }
+
+  private armCloseTimer(detail: string): void {
+    if (this.closeTimer) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = null;
+      this.protocol.abort(detail);
+      this.pump();
+    }, this.closeTimeoutMs);
+    this.closeTimer.unref?.();
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+
+  private clearTimers(): void {
+    this.clearHandshakeTimer();
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+  }
+}
