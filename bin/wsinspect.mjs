@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI through tsx, so `npx wsinspect` works right after `npm install`.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/wsinspect.ts');
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Let pending writes flush, then leave even if a stray handle stays open.
+setTimeout(() => process.exit(code), 50).unref();

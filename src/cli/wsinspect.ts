@@ -1,0 +1,243 @@
+/**
+ * wsinspect: the headless face of the engine.
+ *   wsinspect serve   [--host 127.0.0.1] [--port 9001] [--app echo|chat|manual] [--trace pretty|jsonl|none]
+ *   wsinspect connect <url> [--echo] [--send TEXT]... [--trace pretty|jsonl|none]
+ * Errors are one plain line on stderr and a non-zero exit code; nothing here throws at the user.
+ */
+
+import { parseArgs } from 'node:util';
+import { components, isComponentName } from '../core/apps/index.ts';
+import { Defaults } from '../core/constants.ts';
+import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
+import type { Connection } from '../core/net/connection.ts';
+import { ListenError, WebSocketServer } from '../core/net/server.ts';
+import { Tracer, traceEventToJson, type TraceEvent } from '../core/trace.ts';
+import { createPrettyPrinter } from './pretty.ts';
+
+const usage = `wsinspect — a from-scratch RFC 6455 WebSocket server and client with a wire trace
+
+Usage:
+  wsinspect serve [options]          run the embedded server
+      --host HOST                    address to bind (default ${Defaults.host})
+      --port PORT                    port (default ${Defaults.port}; 0 picks a free one)
+      --app echo|chat|manual         application: echo back, broadcast to others, or nothing (default echo)
+      --subprotocol NAME             a subprotocol the server speaks (repeatable)
+  wsinspect connect <ws://url> [options]
+      --send TEXT                    send a text message once open (repeatable)
+      --echo                         send back every message received; exit 0 when the peer closes
+      --subprotocol NAME             offer a subprotocol (repeatable)
+      --header "Name: value"         extra handshake header (repeatable)
+      --wait MS                      without --echo: how long to wait for replies before closing (default 2000)
+  Common:
+      --trace pretty|jsonl|none      how to print the wire trace (default pretty)
+      --max-message BYTES            largest message accepted before failing with 1009 (default ${Defaults.maxMessageSize})
+      -h, --help                     this help
+
+Examples:
+  wsinspect serve --port 9001 --app echo
+  wsinspect connect ws://127.0.0.1:9001/ --send "Hello"
+  wsinspect connect ws://127.0.0.1:9001/ --echo --trace jsonl`;
+
+type TraceMode = 'pretty' | 'jsonl' | 'none';
+
+/** A failure to report as one line. */
+class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+function traceWriter(mode: TraceMode): ((event: TraceEvent) => void) | null {
+  if (mode === 'none') return null;
+  if (mode === 'jsonl') return (event) => process.stdout.write(traceEventToJson(event) + '\n');
+  const color = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
+  const print = createPrettyPrinter({ color });
+  return (event) => {
+    const text = print(event);
+    if (text !== null) process.stdout.write(text + '\n');
+  };
+}
+
+function parseTraceMode(value: string | undefined): TraceMode {
+  const mode = value ?? 'pretty';
+  if (mode !== 'pretty' && mode !== 'jsonl' && mode !== 'none') throw new CliError(`--trace must be pretty, jsonl or none (got "${mode}")`, 2);
+  return mode;
+}
+
+function parseIntOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new CliError(`${name} must be a whole number (got "${value}")`, 2);
+  const n = Number(value);
+  if (n < min || n > max) throw new CliError(`${name} must be between ${min} and ${max} (got ${n})`, 2);
+  return n;
+}
+
+/** Announces something on stdout; in jsonl mode as a JSON line so the stream stays parseable. */
+function announce(mode: TraceMode, text: string, fields: Record<string, unknown>): void {
+  if (mode === 'jsonl') process.stdout.write(JSON.stringify({ type: 'cli', message: text, ...fields }) + '\n');
+  else process.stdout.write(text + '\n');
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args, allowPositionals: false, strict: true,
+    options: {
+      host: { type: 'string' }, port: { type: 'string' }, app: { type: 'string' }, trace: { type: 'string' },
+      subprotocol: { type: 'string', multiple: true }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  const mode = parseTraceMode(values.trace);
+  const appName = values.app ?? 'echo';
+  if (!isComponentName(appName)) throw new CliError(`--app must be echo, chat or manual (got "${appName}")`, 2);
+  const port = parseIntOption('--port', values.port, Defaults.port, 0, 65535);
+  const maxMessageSize = parseIntOption('--max-message', values['max-message'], Defaults.maxMessageSize, 1, 2 ** 31);
+  const host = values.host ?? Defaults.host;
+  const tracer = new Tracer();
+  const write = traceWriter(mode);
+  if (write) tracer.subscribe(write);
+  const server = new WebSocketServer({
+    host, port, component: components[appName], tracer, maxMessageSize, traceBytes: mode === 'jsonl',
+    ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
+  });
+  try {
+    const { url } = await server.listen();
+    announce(mode, `listening on ${url} (app: ${appName})`, { event: 'listening', url, app: appName });
+    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+      process.stderr.write(`warning: bound to ${host}, so other machines can reach this server.\n`);
+    }
+    if (mode === 'pretty') {
+      process.stdout.write(`try it: in a browser console run  new WebSocket('${url}')  or  wsinspect connect ${url} --send hello\n`);
+    }
+  } catch (error) {
+    if (error instanceof ListenError) throw new CliError(error.message, 1);
+    throw error;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
+
+async function connect(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: {
+      echo: { type: 'boolean' }, send: { type: 'string', multiple: true }, trace: { type: 'string' },
+      subprotocol: { type: 'string', multiple: true }, header: { type: 'string', multiple: true },
+      wait: { type: 'string' }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  const url = positionals[0];
+  if (!url || positionals.length > 1) throw new CliError('connect needs exactly one URL, e.g. wsinspect connect ws://127.0.0.1:9001/', 2);
+  const mode = parseTraceMode(values.trace);
+  const waitMs = parseIntOption('--wait', values.wait, 2000, 0, 3_600_000);
+  const maxMessageSize = parseIntOption('--max-message', values['max-message'], Defaults.maxMessageSize, 1, 2 ** 31);
+  const headers = (values.header ?? []).map((h) => {
+    const colon = h.indexOf(':');
+    if (colon <= 0) throw new CliError(`--header must look like "Name: value" (got "${h}")`, 2);
+    return { name: h.slice(0, colon).trim(), value: h.slice(colon + 1).trim() };
+  });
+  const tracer = new Tracer();
+  const write = traceWriter(mode);
+  if (write) tracer.subscribe(write);
+  const sends = values.send ?? [];
+  let received = 0;
+  let replyWaiter: (() => void) | null = null;
+  let client;
+  try {
+    client = connectClient(url, {
+      onMessage(conn: Connection, message) {
+        received++;
+        if (values.echo && conn.state === 'OPEN') {
+          if (message.text !== undefined) conn.sendText(message.text);
+          else conn.sendBinary(message.data);
+        }
+        if (mode === 'none') {
+          process.stdout.write((message.text ?? Buffer.from(message.data).toString('hex')) + '\n');
+        }
+        if (!values.echo && received >= sends.length) replyWaiter?.();
+      },
+    }, {
+      tracer, maxMessageSize, traceBytes: mode === 'jsonl',
+      ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
+      ...(headers.length ? { headers } : {}),
+    });
+  } catch (error) {
+    if (error instanceof UrlError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  const conn = client.connection;
+  try {
+    await client.opened;
+  } catch (error) {
+    if (error instanceof ConnectError) throw new CliError(error.message, 1);
+    throw error;
+  }
+  for (const text of sends) conn.sendText(text);
+  const stop = () => {
+    if (conn.state === 'OPEN') conn.close(1000, 'wsinspect done');
+    else conn.destroy();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (!values.echo) {
+    // Wait for one reply per message sent (or the wait time), then close politely.
+    if (received < sends.length || sends.length === 0) {
+      await new Promise<void>((resolve) => {
+        replyWaiter = resolve;
+        setTimeout(resolve, waitMs).unref();
+        conn.closed().then(() => resolve());
+      });
+    }
+    if (conn.state === 'OPEN') conn.close(1000, 'wsinspect done');
+  }
+  const info = await conn.closed();
+  if (!info.wasClean && info.code !== 1000) {
+    process.stderr.write(`connection closed abnormally (${info.code}${info.reason ? ` ${info.reason}` : ''})\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'connect':
+        return await connect(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(usage + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        throw new CliError(`unknown command "${command}" (try: wsinspect serve, wsinspect connect <url>, wsinspect --help)`, 2);
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`wsinspect: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`wsinspect: ${(error as Error).message} (see wsinspect --help)\n`);
+      return 2;
+    }
+    process.stderr.write(`wsinspect: unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    return 1;
+  }
+}
