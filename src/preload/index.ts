@@ -1,0 +1,6 @@
+/**
+ * Preload: exposes the inspector API to the renderer through contextBridge.
+ */
+import { contextBridge } from 'electron';
+
+contextBridge.exposeInMainWorld('inspectorInfo', { platform: process.platform });
