@@ -6,21 +6,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants.ts';
 import { HandshakeError } from './errors.ts';
+import type { AcceptComputation, HandshakeCheck } from './handshake-types.ts';
 import {
   formatRequestHead, formatResponseHead, headerValue, headerValues, isToken, splitList, statusReasons,
   type HttpHead, type HttpHeader,
 } from './http.ts';
 
-export interface AcceptComputation {
-  /** Sec-WebSocket-Key as sent by the client. */
-  key: string;
-  /** key + GUID, the string that is hashed. */
-  concatenated: string;
-  /** SHA-1 of the concatenation, 20 bytes as hex. */
-  sha1Hex: string;
-  /** base64 of the SHA-1: the expected Sec-WebSocket-Accept. */
-  accept: string;
-}
+export type { AcceptComputation, HandshakeCheck } from './handshake-types.ts';
 
 /** RFC 6455 §4.2.2 item 5.4: base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")). */
 export function computeAccept(key: string): AcceptComputation {
@@ -32,23 +24,6 @@ export function computeAccept(key: string): AcceptComputation {
 /** RFC 6455 §4.1: "a randomly selected 16-byte value that has been base64-encoded". */
 export function generateKey(): string {
   return randomBytes(16).toString('base64');
-}
-
-export interface HandshakeCheck {
-  /** Stable id of the rule, e.g. "key". */
-  rule: string;
-  /** What is checked, in plain words. */
-  label: string;
-  ok: boolean;
-  /** What was found, e.g. "Sec-WebSocket-Key decodes to 12 bytes, needs 16". */
-  detail: string;
-  rfcSection: string;
-  /** The header this rule is about, if any (links the checklist to the head view). */
-  header?: string;
-  /** Information only: never fails the handshake (subprotocols offered, Origin, ...). */
-  informational?: boolean;
-  /** On the server: the status a failure answers with. */
-  status?: number;
 }
 
 /** Does a comma-separated header contain this token (ASCII case-insensitive)? */

@@ -6,7 +6,7 @@
  */
 
 import { toHex } from './bytes.ts';
-import type { HandshakeCheck, AcceptComputation } from './handshake.ts';
+import type { HandshakeCheck, AcceptComputation } from './handshake-types.ts';
 import type { HttpHeader } from './http.ts';
 import type { ViolationCode } from './errors.ts';
 
@@ -117,8 +117,10 @@ export class Tracer {
 
 /** JSON for one event: Uint8Array fields become {"hex": "..."}. */
 export function traceEventToJson(event: TraceEvent): string {
-  return JSON.stringify(event, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return { hex: toHex(value) };
+  return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // Read the original: a node Buffer's toJSON has already run on `value`.
+    const original = key === '' ? value : this[key];
+    if (original instanceof Uint8Array) return { hex: toHex(original) };
     return value;
   });
 }

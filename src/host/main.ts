@@ -1,0 +1,21 @@
+/**
+ * `npm run web`: run the inspector in a browser instead of Electron.
+ *   WEB_PORT (default 5173) for the page, WS_PORT (default 9001) for the embedded server.
+ */
+import { fileURLToPath } from 'node:url';
+import { startWebHost } from './web-host.ts';
+
+const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+const port = Number(process.env['WEB_PORT'] ?? 5173);
+try {
+  const host = await startWebHost({ rendererDir, port });
+  const started = await host.service.startServer({ port: Number(process.env['WS_PORT'] ?? 9001) });
+  console.log(`WebSocket Inspector: open ${host.url} in a browser`);
+  console.log(started.ok ? `embedded WebSocket server listening on ${started.url}` : `embedded server not started: ${started.error}`);
+  const stop = () => void host.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  console.error(`web host: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,45 @@
+/**
+ * IPC glue: one handler per channel, each checking who is calling and what it sent, then
+ * calling the inspector service. Batches are pushed to the window's renderer.
+ */
+import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { channels } from '../shared/inspector-api.ts';
+import { validateApp, validateConnect, validateSend, validateStartServer } from './ipc-validation.ts';
+import type { InspectorService } from './service/inspector-service.ts';
+
+/** Only our own renderer may call in (Electron security guide: validate the sender). */
+function isTrustedSender(event: IpcMainInvokeEvent, rendererUrl: string): boolean {
+  const url = event.senderFrame?.url ?? '';
+  return url.startsWith(rendererUrl);
+}
+
+export function registerIpc(service: InspectorService, rendererUrl: string, target: () => WebContents | null): () => void {
+  const handle = (channel: string, fn: (arg: unknown) => unknown) => {
+    ipcMain.handle(channel, async (event, arg: unknown) => {
+      if (!isTrustedSender(event, rendererUrl)) throw new Error(`refused ${channel} from ${event.senderFrame?.url ?? 'unknown'}`);
+      try {
+        return await fn(arg);
+      } catch (error) {
+        return { ok: false, error: (error as Error).message };
+      }
+    });
+  };
+  handle(channels.getStatus, () => service.getStatus());
+  handle(channels.startServer, (arg) => service.startServer(validateStartServer(arg)));
+  handle(channels.stopServer, () => service.stopServer());
+  handle(channels.setServerApp, (arg) => service.setServerApp(validateApp(arg)));
+  handle(channels.connectClient, (arg) => service.connectClient(validateConnect(arg)));
+  handle(channels.send, (arg) => service.send(validateSend(arg)));
+  handle(channels.dropConnection, (arg) => {
+    if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
+    return service.dropConnection(arg);
+  });
+  const unsubscribe = service.onBatch((batch) => {
+    const contents = target();
+    if (contents && !contents.isDestroyed()) contents.send(channels.batch, batch);
+  });
+  return () => {
+    unsubscribe();
+    for (const channel of Object.values(channels)) ipcMain.removeHandler(channel);
+  };
+}

@@ -1,0 +1,263 @@
+/**
+ * The inspector service: everything the main process does, without importing electron.
+ * It owns the embedded server and any number of client connections, forwards their trace in
+ * batches (at most one push per animation frame, whatever the traffic), and takes commands.
+ * Electron's main process and the plain Node web host both run this same class.
+ */
+
+import { components } from '../../core/apps/index.ts';
+import { fromHex, utf8Encode } from '../../core/bytes.ts';
+import { Defaults, Opcode } from '../../core/constants.ts';
+import { connectClient, ConnectError, UrlError } from '../../core/net/client.ts';
+import type { Connection } from '../../core/net/connection.ts';
+import { ListenError, WebSocketServer } from '../../core/net/server.ts';
+import { Tracer, type TraceEvent } from '../../core/trace.ts';
+import type {
+  AppName, ConnectClientRequest, ConnectionSummary, InspectorStatus, Result, SendRequest, ServiceBatch, StartServerRequest,
+} from '../../shared/inspector-api.ts';
+import { appNames } from '../../shared/inspector-api.ts';
+
+export interface InspectorServiceOptions {
+  /** Milliseconds between pushes (one animation frame by default). */
+  batchIntervalMs?: number;
+  host?: string;
+  port?: number;
+  app?: AppName;
+}
+
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export class InspectorService {
+  readonly tracer = new Tracer();
+  private server: WebSocketServer | null = null;
+  private serverState: InspectorStatus['server'];
+  private readonly clients = new Map<string, Connection>();
+  private readonly summaries = new Map<string, ConnectionSummary>();
+  private readonly listeners = new Set<(batch: ServiceBatch) => void>();
+  private pending: TraceEvent[] = [];
+  private statusDirty = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly batchIntervalMs: number;
+
+  constructor(options: InspectorServiceOptions = {}) {
+    this.batchIntervalMs = options.batchIntervalMs ?? 16;
+    this.serverState = {
+      running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
+      url: null, app: options.app ?? 'echo', error: null, warning: null,
+    };
+    this.tracer.subscribe((event) => this.onTrace(event));
+  }
+
+  // ------------------------------------------------------------ subscriptions
+
+  onBatch(listener: (batch: ServiceBatch) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  getStatus(): InspectorStatus {
+    return { server: { ...this.serverState }, connections: [...this.summaries.values()].map((s) => ({ ...s })) };
+  }
+
+  private onTrace(event: TraceEvent): void {
+    this.pending.push(event);
+    this.trackConnection(event);
+    this.scheduleFlush();
+  }
+
+  /** Keeps the connection list in step with the trace. */
+  private trackConnection(event: TraceEvent): void {
+    const id = event.connectionId;
+    if (event.type === 'connection-opened') {
+      this.summaries.set(id, {
+        id, role: event.role, remote: event.remote, state: 'CONNECTING', subprotocol: null, openedAt: event.time,
+        ...(event.url ? { url: event.url } : {}),
+      });
+      this.statusDirty = true;
+      return;
+    }
+    const summary = this.summaries.get(id);
+    if (!summary) return;
+    if (event.type === 'state') {
+      summary.state = event.to;
+      this.statusDirty = true;
+    } else if (event.type === 'handshake' && event.ok) {
+      summary.subprotocol = event.subprotocol;
+    } else if (event.type === 'connection-closed') {
+      summary.state = 'CLOSED';
+      summary.detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}: ${event.detail}`;
+      this.statusDirty = true;
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => this.flush(), this.batchIntervalMs);
+  }
+
+  private markStatusChanged(): void {
+    this.statusDirty = true;
+    this.scheduleFlush();
+  }
+
+  /** Pushes everything pending as one batch. */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending.length === 0 && !this.statusDirty) return;
+    const batch: ServiceBatch = { events: this.pending };
+    if (this.statusDirty) batch.status = this.getStatus();
+    this.pending = [];
+    this.statusDirty = false;
+    for (const listener of this.listeners) listener(batch);
+  }
+
+  // ------------------------------------------------------------ server
+
+  async startServer(request: StartServerRequest = {}): Promise<Result<{ url: string }>> {
+    if (this.server) await this.stopServer();
+    const host = (request.host ?? this.serverState.host).trim() || Defaults.host;
+    const port = request.port ?? this.serverState.port;
+    const app = request.app ?? this.serverState.app;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return this.serverFailed(host, port, `Port must be a whole number from 0 to 65535 (got ${port}).`);
+    if (!appNames.includes(app)) return this.serverFailed(host, port, `Unknown application "${app}".`);
+    const server = new WebSocketServer({ host, port, component: components[app], tracer: this.tracer });
+    try {
+      const { url, port: boundPort } = await server.listen();
+      this.server = server;
+      this.serverState = {
+        running: true, host, port: boundPort, url, app, error: null,
+        warning: loopbackHosts.has(host) ? null : `Bound to ${host}: other machines on your network can connect to this server.`,
+      };
+      this.markStatusChanged();
+      return { ok: true, url };
+    } catch (error) {
+      return this.serverFailed(host, port, error instanceof ListenError ? error.message : `Cannot start the server: ${(error as Error).message}`);
+    }
+  }
+
+  private serverFailed(host: string, port: number, message: string): Result<{ url: string }> {
+    this.serverState = { ...this.serverState, running: false, host, port, url: null, error: message, warning: null };
+    this.markStatusChanged();
+    return { ok: false, error: message };
+  }
+
+  async stopServer(): Promise<Result> {
+    const server = this.server;
+    this.server = null;
+    if (server) await server.close();
+    this.serverState = { ...this.serverState, running: false, url: null, warning: null };
+    this.markStatusChanged();
+    return { ok: true };
+  }
+
+  setServerApp(app: AppName): Result {
+    if (!appNames.includes(app)) return { ok: false, error: `Unknown application "${app}".` };
+    this.serverState = { ...this.serverState, app };
+    this.server?.setComponent(components[app]);
+    this.markStatusChanged();
+    return { ok: true };
+  }
+
+  // ------------------------------------------------------------ clients
+
+  async connectClient(request: ConnectClientRequest): Promise<Result<{ id: string }>> {
+    const headers = [];
+    for (const line of request.headers ?? []) {
+      if (!line.trim()) continue;
+      const colon = line.indexOf(':');
+      if (colon <= 0) return { ok: false, error: `A header must look like "Name: value" (got "${line}").` };
+      headers.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() });
+    }
+    let client;
+    try {
+      client = connectClient(request.url, {
+        onClose: (conn) => {
+          this.clients.delete(conn.id);
+        },
+      }, {
+        tracer: this.tracer,
+        ...(request.subprotocols?.length ? { subprotocols: request.subprotocols } : {}),
+        ...(headers.length ? { headers } : {}),
+      });
+    } catch (error) {
+      if (error instanceof UrlError || error instanceof Error) return { ok: false, error: error.message };
+      throw error;
+    }
+    const conn = client.connection;
+    this.clients.set(conn.id, conn);
+    if (!this.summaries.has(conn.id)) {
+      this.summaries.set(conn.id, { id: conn.id, role: 'client', remote: '', url: request.url, state: 'CONNECTING', subprotocol: null, openedAt: Date.now() });
+    }
+    this.markStatusChanged();
+    try {
+      await client.opened;
+      return { ok: true, id: conn.id };
+    } catch (error) {
+      const message = error instanceof ConnectError ? error.message : (error as Error).message;
+      const summary = this.summaries.get(conn.id);
+      if (summary) {
+        summary.state = 'CLOSED';
+        summary.detail = message;
+      }
+      this.markStatusChanged();
+      return { ok: false, error: message };
+    }
+  }
+
+  // ------------------------------------------------------------ sending
+
+  private findConnection(id: string): Connection | undefined {
+    return this.clients.get(id) ?? this.server?.connections.get(id);
+  }
+
+  send(request: SendRequest): Result {
+    const conn = this.findConnection(request.connectionId);
+    if (!conn) return { ok: false, error: `Connection ${request.connectionId} is gone.` };
+    try {
+      switch (request.kind) {
+        case 'text': {
+          const sizes = request.fragments?.filter((n) => n > 0) ?? [];
+          if (sizes.length > 0) conn.sendFragmented(Opcode.Text, utf8Encode(request.text), sizes);
+          else conn.sendText(request.text);
+          break;
+        }
+        case 'binary': {
+          const data = fromHex(request.hex);
+          const sizes = request.fragments?.filter((n) => n > 0) ?? [];
+          if (sizes.length > 0) conn.sendFragmented(Opcode.Binary, data, sizes);
+          else conn.sendBinary(data);
+          break;
+        }
+        case 'ping':
+          conn.ping(utf8Encode(request.text ?? ''));
+          break;
+        case 'pong':
+          conn.pong(utf8Encode(request.text ?? ''));
+          break;
+        case 'close':
+          conn.close(request.code === undefined ? 1000 : request.code, request.reason ?? '');
+          break;
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+
+  dropConnection(id: string): Result {
+    const conn = this.findConnection(id);
+    if (!conn) return { ok: false, error: `Connection ${id} is gone.` };
+    conn.destroy();
+    return { ok: true };
+  }
+
+  /** Closes everything (app quit, test teardown). */
+  async dispose(): Promise<void> {
+    for (const conn of this.clients.values()) conn.destroy();
+    await this.stopServer();
+    this.flush();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.listeners.clear();
+  }
+}
