@@ -136,6 +136,7 @@ export class WebSocketProtocol {
   closeSent: { code: number | null; reason: string } | null = null;
   closeReceived: { code: number | null; reason: string } | null = null;
   private failed: ProtocolViolation | HandshakeError | null = null;
+  private closedReported = false;
 
   constructor(options: ProtocolOptions) {
     this.options = options;
@@ -223,7 +224,16 @@ export class WebSocketProtocol {
 
   /** The peer closed its side of TCP (or the socket is gone). */
   receiveEof(): void {
-    if (this._state === 'CLOSED') return;
+    if (this._state === 'CLOSED') {
+      // A refused handshake went CLOSED before TCP closed (so its error response could still be
+      // written); report the close to the application now, once.
+      if (this.failed instanceof HandshakeError && !this.closedReported) {
+        this.closedReported = true;
+        this.pendingEvents.push({ type: 'closed', code: CloseCode.AbnormalClosure, reason: '', wasClean: false });
+      }
+      return;
+    }
+    this.closedReported = true;
     const wasClean = this.closeSent !== null && this.closeReceived !== null;
     let code: number = CloseCode.AbnormalClosure;
     let reason = '';
