@@ -1,0 +1,40 @@
+/**
+ * Which InspectorApi the renderer talks to: Electron's preload exposes window.inspector;
+ * in a plain browser (the web host) the HTTP + server-sent-events bridge stands in for it.
+ */
+import type { InspectorApi, ServiceBatch } from '../../shared/inspector-api.ts';
+import { decodeWireJson } from '../../shared/wire-json.ts';
+
+declare global {
+  interface Window {
+    inspector?: InspectorApi;
+  }
+}
+
+async function call<T>(name: string, arg?: unknown): Promise<T> {
+  const response = await fetch(`/api/${name}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: arg === undefined ? '' : JSON.stringify(arg),
+  });
+  return decodeWireJson<T>(await response.text());
+}
+
+export function createWebBridge(): InspectorApi {
+  return {
+    getStatus: () => call('getStatus'),
+    startServer: (request) => call('startServer', request),
+    stopServer: () => call('stopServer'),
+    setServerApp: (app) => call('setServerApp', app),
+    connectClient: (request) => call('connectClient', request),
+    send: (request) => call('send', request),
+    dropConnection: (id) => call('dropConnection', id),
+    onBatch: (listener) => {
+      const source = new EventSource('/api/events');
+      source.onmessage = (message: MessageEvent<string>) => listener(decodeWireJson<ServiceBatch>(message.data));
+      return () => source.close();
+    },
+  };
+}
+
+export const api: InspectorApi = window.inspector ?? createWebBridge();

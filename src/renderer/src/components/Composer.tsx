@@ -1,0 +1,98 @@
+import { useState } from 'react';
+import { describeCloseCode } from '../../../core/constants.ts';
+import type { SendRequest } from '../../../shared/inspector-api.ts';
+import { api } from '../bridge.ts';
+import { useInspector } from '../store/store.ts';
+
+type Kind = SendRequest['kind'];
+
+const kinds: Array<{ kind: Kind; label: string; help: string }> = [
+  { kind: 'text', label: 'Text', help: 'A text message (opcode 0x1); must be UTF-8.' },
+  { kind: 'binary', label: 'Binary', help: 'A binary message (opcode 0x2), typed as hex.' },
+  { kind: 'ping', label: 'Ping', help: 'A ping (0x9); the peer must answer with a pong with the same payload (≤125 bytes).' },
+  { kind: 'pong', label: 'Pong', help: 'An unsolicited pong (0xA): a one-way heartbeat.' },
+  { kind: 'close', label: 'Close', help: 'Starts the closing handshake (0x8) with a status code and a reason (≤123 bytes).' },
+];
+
+const commonCodes = [1000, 1001, 1003, 1008, 1011, 3000, 4000];
+
+/** Send text, binary, ping, pong or close from the selected connection. */
+export function Composer() {
+  const connection = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId));
+  const setNotice = useInspector((s) => s.setNotice);
+  const [kind, setKind] = useState<Kind>('text');
+  const [text, setText] = useState('Hello, WebSocket!');
+  const [hex, setHex] = useState('de ad be ef');
+  const [fragments, setFragments] = useState('');
+  const [code, setCode] = useState('1000');
+  const [reason, setReason] = useState('done');
+  const [error, setError] = useState<string | null>(null);
+
+  if (!connection) {
+    return <aside className="composer"><h2>Composer</h2><p className="hint">Select a connection to send frames on it.</p></aside>;
+  }
+  const open = connection.state === 'OPEN';
+  const sender = connection.role === 'server' ? 'the embedded server' : 'this client';
+  const recipient = connection.role === 'server' ? `the client at ${connection.remote}` : 'the server';
+
+  const send = async () => {
+    const sizes = fragments.split(/[\s,]+/).filter(Boolean).map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+      setError('Fragment sizes are whole numbers of bytes, e.g. "3, 2".');
+      return;
+    }
+    let request: SendRequest;
+    switch (kind) {
+      case 'text': request = { connectionId: connection.id, kind, text, ...(sizes.length ? { fragments: sizes } : {}) }; break;
+      case 'binary': request = { connectionId: connection.id, kind, hex, ...(sizes.length ? { fragments: sizes } : {}) }; break;
+      case 'ping':
+      case 'pong': request = { connectionId: connection.id, kind, text }; break;
+      case 'close': request = { connectionId: connection.id, kind, code: code.trim() === '' ? null : Number(code), reason }; break;
+    }
+    const result = await api.send(request);
+    setError(result.ok ? null : result.error);
+  };
+
+  const drop = async () => {
+    const result = await api.dropConnection(connection.id);
+    if (!result.ok) setNotice({ kind: 'error', text: result.error });
+  };
+
+  const codeInfo = code.trim() && Number.isInteger(Number(code)) ? describeCloseCode(Number(code)) : null;
+  return (
+    <aside className="composer" aria-label="Composer">
+      <h2>Composer</h2>
+      <p className="hint">From {sender} to {recipient}.{connection.role === 'client' ? ' Client frames are masked with a fresh random key (§5.3).' : ' Server frames are never masked (§5.1).'}</p>
+      <div className="kind-tabs" role="tablist">
+        {kinds.map((k) => (
+          <button key={k.kind} role="tab" aria-selected={kind === k.kind} className={kind === k.kind ? 'subtab active' : 'subtab'} onClick={() => setKind(k.kind)}>{k.label}</button>
+        ))}
+      </div>
+      <p className="hint">{kinds.find((k) => k.kind === kind)!.help}</p>
+      {kind === 'binary' ? (
+        <textarea className="input mono" rows={5} value={hex} onChange={(e) => setHex(e.target.value)} aria-label="Binary payload (hex)" />
+      ) : kind === 'close' ? (
+        <>
+          <label>Status code
+            <input className="input" list="close-codes" value={code} onChange={(e) => setCode(e.target.value)} aria-label="Close code" placeholder="empty: no status code" />
+            <datalist id="close-codes">{commonCodes.map((c) => <option key={c} value={c}>{describeCloseCode(c).name}</option>)}</datalist>
+          </label>
+          {codeInfo && <p className={`hint ${codeInfo.sendable ? '' : 'error-text'}`}>{codeInfo.name}: {codeInfo.meaning}</p>}
+          <label>Reason<input className="input" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Close reason" /></label>
+        </>
+      ) : (
+        <textarea className="input" rows={5} value={text} onChange={(e) => setText(e.target.value)} aria-label="Message text" />
+      )}
+      {(kind === 'text' || kind === 'binary') && (
+        <label>Split into frames of (bytes)
+          <input className="input" value={fragments} placeholder="e.g. 3, 2 (empty: one frame)" onChange={(e) => setFragments(e.target.value)} aria-label="Fragment sizes" />
+        </label>
+      )}
+      <button className="button primary" onClick={() => void send()} disabled={!open} data-testid="send">Send {kinds.find((k) => k.kind === kind)!.label.toLowerCase()}</button>
+      {!open && <p className="hint">The connection is {connection.state}; nothing can be sent.</p>}
+      {error && <p className="error-text" role="alert">{error}</p>}
+      <hr />
+      <button className="button danger" onClick={() => void drop()} disabled={connection.state === 'CLOSED'} title="Close TCP without a closing handshake: the peer sees 1006">Drop TCP (no close frame)</button>
+    </aside>
+  );
+}

@@ -1,0 +1,74 @@
+import { useState } from 'react';
+import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
+import { api } from '../bridge.ts';
+import { useInspector } from '../store/store.ts';
+
+/** Stable empty list: a selector must not return a new array on every call. */
+const noConnections: ConnectionSummary[] = [];
+
+function ConnectionItem({ c }: { c: ConnectionSummary }) {
+  const selected = useInspector((s) => s.selectedConnectionId === c.id);
+  const select = useInspector((s) => s.selectConnection);
+  return (
+    <li>
+      <button className={`connection ${selected ? 'selected' : ''}`} onClick={() => select(c.id)} data-testid={`connection-${c.id}`}>
+        <span className={`state state-${c.state.toLowerCase()}`}>{c.state}</span>
+        <span className="connection-id">{c.id}</span>
+        <span className="connection-remote">{c.role === 'client' ? c.url : `from ${c.remote}`}</span>
+        {c.subprotocol && <span className="tag">{c.subprotocol}</span>}
+        {c.detail && c.state === 'CLOSED' && <span className="connection-detail">{c.detail}</span>}
+      </button>
+    </li>
+  );
+}
+
+/** Server peers and client connections, and the form to open a client. */
+export function ConnectionsPanel() {
+  const connections = useInspector((s) => s.status?.connections ?? noConnections);
+  const setNotice = useInspector((s) => s.setNotice);
+  const select = useInspector((s) => s.selectConnection);
+  const serverUrl = useInspector((s) => s.status?.server.url ?? 'ws://127.0.0.1:9001/');
+  const [url, setUrl] = useState('');
+  const [protocols, setProtocols] = useState('');
+  const [headers, setHeaders] = useState('');
+  const [busy, setBusy] = useState(false);
+  const peers = connections.filter((c) => c.role === 'server');
+  const clients = connections.filter((c) => c.role === 'client');
+
+  const connect = async () => {
+    setBusy(true);
+    const result = await api.connectClient({
+      url: url.trim() || serverUrl,
+      subprotocols: protocols.split(',').map((p) => p.trim()).filter(Boolean),
+      headers: headers.split('\n').filter((h) => h.trim()),
+    });
+    setBusy(false);
+    if (result.ok) {
+      setNotice(null);
+      select(result.id);
+    } else {
+      setNotice({ kind: 'error', text: result.error });
+    }
+  };
+
+  return (
+    <aside className="sidebar">
+      <section>
+        <h2>Server peers <span className="count">{peers.length}</span></h2>
+        {peers.length === 0 ? <p className="hint">Nobody has connected to the embedded server yet.</p> : (
+          <ul className="connections">{[...peers].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>
+        )}
+      </section>
+      <section>
+        <h2>Clients <span className="count">{clients.length}</span></h2>
+        {clients.length > 0 && <ul className="connections">{[...clients].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>}
+        <form className="client-form" onSubmit={(e) => { e.preventDefault(); void connect(); }}>
+          <label>URL<input className="input" value={url} placeholder={serverUrl} onChange={(e) => setUrl(e.target.value)} aria-label="Client URL" /></label>
+          <label>Subprotocols<input className="input" value={protocols} placeholder="chat, superchat" onChange={(e) => setProtocols(e.target.value)} /></label>
+          <label>Extra headers<textarea className="input" rows={2} value={headers} placeholder="Origin: http://example.test" onChange={(e) => setHeaders(e.target.value)} /></label>
+          <button className="button primary" type="submit" disabled={busy}>{busy ? 'Connecting…' : 'Connect client'}</button>
+        </form>
+      </section>
+    </aside>
+  );
+}

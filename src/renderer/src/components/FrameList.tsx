@@ -1,0 +1,135 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useMemo, useRef } from 'react';
+import { describeOpcode } from '../../../core/constants.ts';
+import { framePreview, matchesFilters, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+
+const ROW_HEIGHT = 26;
+
+function clock(time: number): string {
+  const d = new Date(time);
+  return `${d.toTimeString().slice(0, 8)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+function Row({ row, selected, onSelect, role }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string }) {
+  const f = row.frame;
+  const op = describeOpcode(f.opcode);
+  const rsv = `${+f.rsv1}${+f.rsv2}${+f.rsv3}`;
+  const arrow = row.direction === 'in' ? '←' : '→';
+  const who = row.direction === 'in' ? (role === 'server' ? 'client→server' : 'server→client') : (role === 'server' ? 'server→client' : 'client→server');
+  return (
+    <div
+      className={`frame-row ${selected ? 'selected' : ''} ${f.violation ? 'violation' : ''} dir-${row.direction}`}
+      onClick={onSelect}
+      role="row"
+      aria-selected={selected}
+      data-testid="frame-row"
+      data-frame-key={row.key}
+    >
+      <span className="c-id">#{f.frameId}</span>
+      <span className="c-time">{clock(row.time)}</span>
+      <span className={`c-dir dir-${row.direction}`} title={who}>{arrow} {row.direction === 'in' ? 'recv' : 'sent'}</span>
+      <span className={`c-op op-${op.control ? 'control' : 'data'} ${op.reserved ? 'op-reserved' : ''}`}>{op.name}</span>
+      <span className="c-flag" title="FIN">{f.fin ? 'FIN' : '—'}</span>
+      <span className={`c-flag ${rsv !== '000' ? 'bad' : ''}`} title="RSV1-3">{rsv}</span>
+      <span className="c-flag" title="MASK">{f.masked ? 'M' : '—'}</span>
+      <span className="c-len">{f.payloadLength}</span>
+      <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{framePreview(f)}</span>
+      <span className="c-warn">{f.violation ? `⚠ ${f.violation.closeCode}` : ''}</span>
+    </div>
+  );
+}
+
+/** Every frame of the selected connection, both directions, filterable and virtualised. */
+export function FrameList() {
+  const frameCount = useInspector((s) => s.frameCount);
+  const connectionId = useInspector((s) => s.selectedConnectionId);
+  const direction = useInspector((s) => s.direction);
+  const type = useInspector((s) => s.type);
+  const search = useInspector((s) => s.search);
+  const autoScroll = useInspector((s) => s.autoScroll);
+  const setFilter = useInspector((s) => s.setFilter);
+  const selectedKey = useInspector((s) => s.selectedFrameKey);
+  const selectFrame = useInspector((s) => s.selectFrame);
+  const role = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.role ?? 'server');
+  const parentRef = useRef<HTMLDivElement>(null);
+
+  const rows = useMemo(() => {
+    const all = useInspector.getState().frames;
+    const needle = search.trim().toLowerCase();
+    const out: FrameRow[] = [];
+    for (const row of all) {
+      if (row.connectionId !== connectionId) continue;
+      if (matchesFilters(row, { direction, type, search }, needle)) out.push(row);
+    }
+    return out;
+    // frameCount: the frames array grew
+  }, [frameCount, connectionId, direction, type, search]);
+
+  const totalForConnection = useMemo(
+    () => useInspector.getState().frames.reduce((n, r) => n + (r.connectionId === connectionId ? 1 : 0), 0),
+    [frameCount, connectionId],
+  );
+
+  const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => parentRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
+
+  useEffect(() => {
+    if (autoScroll && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [rows.length, autoScroll, virtualizer]);
+
+  const onScroll = () => {
+    const el = parentRef.current;
+    if (!el) return;
+    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < ROW_HEIGHT * 2;
+    if (!atBottom && autoScroll) setFilter({ autoScroll: false });
+  };
+
+  return (
+    <section className="frame-list" aria-label="Frames">
+      <div className="filter-bar">
+        <select className="input" value={direction} onChange={(e) => setFilter({ direction: e.target.value as DirectionFilter })} aria-label="Direction filter">
+          <option value="all">both directions</option>
+          <option value="in">received</option>
+          <option value="out">sent</option>
+        </select>
+        <select className="input" value={type} onChange={(e) => setFilter({ type: e.target.value as TypeFilter })} aria-label="Type filter">
+          <option value="all">all frames</option>
+          <option value="data">data frames</option>
+          <option value="control">control frames</option>
+          <option value="text">text</option>
+          <option value="binary">binary</option>
+          <option value="continuation">continuation</option>
+          <option value="close">close</option>
+          <option value="ping">ping</option>
+          <option value="pong">pong</option>
+          <option value="violations">violations</option>
+        </select>
+        <input className="input search" placeholder="Search payloads…" value={search} onChange={(e) => setFilter({ search: e.target.value })} aria-label="Search" />
+        <label className="toggle">
+          <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} /> follow new frames
+        </label>
+        <span className="count" data-testid="frame-count">{rows.length === totalForConnection ? `${rows.length} frames` : `${rows.length} of ${totalForConnection} frames`}</span>
+      </div>
+      <div className="frame-head" role="row">
+        <span className="c-id">#</span><span className="c-time">time</span><span className="c-dir">dir</span><span className="c-op">opcode</span>
+        <span className="c-flag">FIN</span><span className="c-flag">RSV</span><span className="c-flag">MASK</span><span className="c-len">length</span>
+        <span className="c-preview">payload</span><span className="c-warn" />
+      </div>
+      <div className="frame-scroll" ref={parentRef} onScroll={onScroll} role="grid">
+        {rows.length === 0 ? (
+          <p className="hint pad">{totalForConnection === 0 ? 'No frames yet on this connection. Send a message from either side.' : 'No frame matches the filters.'}</p>
+        ) : (
+          <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const row = rows[item.index]!;
+              return (
+                <div key={row.key} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
+                  <Row row={row} role={role} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
+                </div>
+              );
+            })}
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}

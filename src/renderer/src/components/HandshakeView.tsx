@@ -1,0 +1,132 @@
+import type { HandshakeCheck } from '../../../core/handshake-types.ts';
+import type { TracedHead } from '../../../core/trace.ts';
+import { headerDoc } from '../lib/header-docs.ts';
+import { useInspector, type HandshakeTrace } from '../store/store.ts';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const latin1 = new TextDecoder('latin1');
+
+function CheckMark({ check }: { check: HandshakeCheck | undefined }) {
+  if (!check) return <span className="mark none" />;
+  if (check.informational) return <span className="mark info" title={check.detail}>i</span>;
+  return check.ok ? <span className="mark ok" title={check.detail}>✓</span> : <span className="mark bad" title={check.detail}>✗</span>;
+}
+
+/** One HTTP head as received, byte-exact, each line explained and checked. */
+function HeadView({ title, head, checks }: { title: string; head: TracedHead | undefined; checks: HandshakeCheck[] }) {
+  if (!head) return <section className="head-view"><h3>{title}</h3><p className="hint">Not received yet.</p></section>;
+  const text = latin1.decode(head.raw);
+  const headEnd = text.indexOf('\r\n\r\n');
+  const lines = text.slice(0, headEnd).split('\r\n');
+  const body = text.slice(headEnd + 4);
+  const startCheck = checks.find((c) => c.rule === 'method') ?? checks.find((c) => c.rule === 'status');
+  return (
+    <section className="head-view" data-testid={`head-${head.kind}`}>
+      <h3>{title} <span className="count">{head.raw.length} bytes</span></h3>
+      <div className="head-lines">
+        {lines.map((line, i) => {
+          if (i === 0) {
+            return (
+              <div className="head-line start" key={i}>
+                <CheckMark check={startCheck} />
+                <code>{line}</code>
+                <span className="explain">{head.kind === 'request' ? 'Request line: method, target, HTTP version. The handshake is an HTTP/1.1 GET (§4.1).' : 'Status line: 101 Switching Protocols means the server accepted the upgrade (§4.2.2).'}</span>
+              </div>
+            );
+          }
+          const colon = line.indexOf(':');
+          const name = colon > 0 ? line.slice(0, colon) : line;
+          const doc = headerDoc(name);
+          const related = checks.filter((c) => c.header?.toLowerCase() === name.toLowerCase());
+          const failed = related.find((c) => !c.ok);
+          const check = failed ?? related[0];
+          return (
+            <div className={`head-line ${failed ? 'bad' : ''}`} key={i} data-header={name.toLowerCase()}>
+              <CheckMark check={check} />
+              <code><b>{name}</b>{line.slice(name.length)}</code>
+              <span className="explain">
+                {doc ? <>{doc.meaning} <span className="rfc">{doc.rfcSection}</span></> : <span className="muted">Not part of the WebSocket handshake.</span>}
+                {failed && <span className="error-text"> {failed.detail}</span>}
+              </span>
+            </div>
+          );
+        })}
+        <div className="head-line end"><span className="mark none" /><code className="muted">(empty line: CRLF CRLF ends the head)</code></div>
+        {body && <pre className="payload small">{body}</pre>}
+      </div>
+    </section>
+  );
+}
+
+function AcceptWalkthrough({ handshake }: { handshake: HandshakeTrace }) {
+  const accept = handshake.accept;
+  if (!accept) return null;
+  const onWire = handshake.acceptOnWire ?? (handshake.side === 'server' ? accept.accept : undefined);
+  const matches = onWire === accept.accept;
+  const sha = accept.sha1Hex.match(/../g) ?? [];
+  return (
+    <section className="accept" data-testid="accept-walkthrough">
+      <h3>How Sec-WebSocket-Accept is computed <span className="rfc">§4.2.2 (5.4), §1.3</span></h3>
+      <ol className="steps">
+        <li><span className="step-label">Sec-WebSocket-Key</span><code data-testid="accept-key">{accept.key}</code><span className="hint">16 random bytes from the client, in base64</span></li>
+        <li><span className="step-label">+ the GUID</span><code className="wrap">{accept.key}<span className="guid">{GUID}</span></code><span className="hint">a fixed string from the RFC, the same for every server</span></li>
+        <li><span className="step-label">SHA-1</span><code className="wrap" data-testid="accept-sha1">{sha.join(' ')}</code><span className="hint">20 bytes, shown in hex</span></li>
+        <li><span className="step-label">base64</span><code data-testid="accept-value">{accept.accept}</code><span className="hint">the value the server must send back</span></li>
+        <li>
+          <span className="step-label">on the wire</span>
+          <code>{onWire ?? '—'}</code>
+          {onWire !== undefined && (matches ? <span className="mark ok">✓ matches</span> : <span className="mark bad">✗ does not match</span>)}
+          <span className="hint">{handshake.side === 'server' ? 'what our server sent in its 101 response' : 'what the server sent; the client checks it (§4.1)'}</span>
+        </li>
+      </ol>
+    </section>
+  );
+}
+
+function Checklist({ handshake }: { handshake: HandshakeTrace }) {
+  return (
+    <section className="checklist" data-testid="checklist">
+      <h3>Checks ({handshake.side === 'server' ? 'the server checks the request' : 'the client checks the response'})</h3>
+      <ul>
+        {handshake.checks.map((c) => (
+          <li key={c.rule} className={c.ok ? (c.informational ? 'info' : 'ok') : 'bad'} data-rule={c.rule}>
+            <CheckMark check={c} />
+            <span className="check-label">{c.label}</span>
+            <span className="check-detail">{c.detail}</span>
+            <span className="rfc">{c.rfcSection}</span>
+            {!c.ok && c.status && <span className="tag bad">→ {c.status}</span>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** The opening handshake of the selected connection. */
+export function HandshakeView() {
+  const id = useInspector((s) => s.selectedConnectionId);
+  const detail = useInspector((s) => (id ? s.details[id] : undefined));
+  if (!detail) return <p className="hint pad">No handshake recorded for this connection.</p>;
+  const handshake = detail.handshake;
+  const checks = handshake?.checks ?? [];
+  const requestChecks = handshake?.side === 'server' ? checks : [];
+  const responseChecks = handshake?.side === 'client' ? checks : [];
+  return (
+    <div className="handshake-view" data-testid="handshake-view">
+      {handshake && (
+        <div className={`verdict ${handshake.ok ? 'ok' : 'bad'}`} data-testid="handshake-verdict">
+          {handshake.ok
+            ? `✓ Handshake accepted: 101 Switching Protocols${handshake.subprotocol ? `, subprotocol ${handshake.subprotocol}` : ''}.`
+            : `✗ Handshake refused with ${handshake.status}: ${handshake.error?.message ?? ''} (RFC 6455 ${handshake.error?.rfcSection ?? ''})`}
+        </div>
+      )}
+      <div className="heads">
+        <HeadView title={handshake?.side === 'client' ? 'Request (sent by this client)' : 'Request (from the client)'} head={detail.requestHead} checks={requestChecks} />
+        <HeadView title={handshake?.side === 'client' ? 'Response (from the server)' : 'Response (sent by our server)'} head={detail.responseHead} checks={responseChecks} />
+      </div>
+      {handshake && <AcceptWalkthrough handshake={handshake} />}
+      {handshake && <Checklist handshake={handshake} />}
+      {detail.closed && <p className="hint">Connection closed: {detail.closed.code} — {detail.closed.detail}</p>}
+    </div>
+  );
+}

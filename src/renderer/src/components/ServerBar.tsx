@@ -1,0 +1,78 @@
+import { useEffect, useState } from 'react';
+import { appNames, type AppName } from '../../../shared/inspector-api.ts';
+import { api } from '../bridge.ts';
+import { useInspector } from '../store/store.ts';
+
+const appHelp: Record<AppName, string> = {
+  echo: 'sends every message back',
+  chat: 'broadcasts each message to the other peers',
+  manual: 'answers nothing: you reply from the composer',
+};
+
+/** The embedded server: where it listens, which application it runs, start and stop. */
+export function ServerBar() {
+  const server = useInspector((s) => s.status?.server);
+  const setNotice = useInspector((s) => s.setNotice);
+  const [host, setHost] = useState('127.0.0.1');
+  const [port, setPort] = useState('9001');
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (server && !busy) {
+      setHost(server.host);
+      setPort(String(server.port));
+    }
+    // only when the server's address changes
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [server?.host, server?.port]);
+
+  const start = async () => {
+    setBusy(true);
+    const portNumber = Number(port);
+    const result = await api.startServer({ host, port: Number.isInteger(portNumber) ? portNumber : -1, app: server?.app ?? 'echo' });
+    setBusy(false);
+    setNotice(result.ok ? null : { kind: 'error', text: result.error });
+  };
+  const stop = async () => {
+    setBusy(true);
+    await api.stopServer();
+    setBusy(false);
+  };
+  const changeApp = async (app: AppName) => {
+    const result = await api.setServerApp(app);
+    if (!result.ok) setNotice({ kind: 'error', text: result.error });
+  };
+
+  return (
+    <header className="server-bar">
+      <div className="brand">
+        <span className="brand-mark">⇄</span> WebSocket Inspector
+        <span className="brand-sub">RFC 6455, byte by byte</span>
+      </div>
+      <div className="server-controls" aria-label="Embedded server">
+        <span className={`dot ${server?.running ? 'dot-on' : server?.error ? 'dot-error' : 'dot-off'}`} />
+        <label>
+          Host <input className="input host" value={host} onChange={(e) => setHost(e.target.value)} disabled={server?.running} aria-label="Server host" />
+        </label>
+        <label>
+          Port <input className="input port" value={port} onChange={(e) => setPort(e.target.value)} disabled={server?.running} aria-label="Server port" inputMode="numeric" />
+        </label>
+        <label title={server ? appHelp[server.app] : ''}>
+          App
+          <select className="input" value={server?.app ?? 'echo'} onChange={(e) => void changeApp(e.target.value as AppName)} aria-label="Server application">
+            {appNames.map((name) => <option key={name} value={name}>{name}</option>)}
+          </select>
+        </label>
+        {server?.running ? (
+          <button className="button" onClick={() => void stop()} disabled={busy}>Stop server</button>
+        ) : (
+          <button className="button primary" onClick={() => void start()} disabled={busy}>Start server</button>
+        )}
+        <span className="server-status" data-testid="server-status">
+          {server?.running ? <>listening on <code>{server.url}</code> · {appHelp[server.app]}</> : server?.error ? <span className="error-text">{server.error}</span> : 'stopped'}
+        </span>
+      </div>
+      {server?.warning && <div className="warning-text">⚠ {server.warning}</div>}
+    </header>
+  );
+}

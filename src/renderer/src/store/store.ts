@@ -1,0 +1,272 @@
+/**
+ * The renderer's state: one zustand store built from slices (connections, trace, selection,
+ * filters). Trace batches arrive outside React and are applied at most once per animation
+ * frame. Frames live in an append-only array that is mutated in place; `frameCount` is the
+ * value components subscribe to, so 100k frames never get copied per batch.
+ */
+import { create, type StateCreator } from 'zustand';
+import type { FieldId } from '../../../core/fields.ts';
+import type { Direction, TraceEvent, TracedFrame, TracedHead } from '../../../core/trace.ts';
+import type { InspectorStatus, ServiceBatch } from '../../../shared/inspector-api.ts';
+
+export type HandshakeTrace = Extract<TraceEvent, { type: 'handshake' }>;
+export type MessageTrace = Extract<TraceEvent, { type: 'message' }>;
+export type ViolationTrace = Extract<TraceEvent, { type: 'violation' }>;
+export type ClosedTrace = Extract<TraceEvent, { type: 'connection-closed' }>;
+
+export interface FrameRow {
+  /** connectionId:frameId, unique across connections. */
+  key: string;
+  seq: number;
+  time: number;
+  connectionId: string;
+  direction: Direction;
+  frame: TracedFrame;
+}
+
+export interface ConnectionDetail {
+  id: string;
+  requestHead?: TracedHead;
+  responseHead?: TracedHead;
+  handshake?: HandshakeTrace;
+  messages: MessageTrace[];
+  violations: ViolationTrace[];
+  closed?: ClosedTrace;
+  notes: Array<{ time: number; text: string; error: boolean }>;
+}
+
+export type DirectionFilter = 'all' | 'in' | 'out';
+export type TypeFilter = 'all' | 'data' | 'control' | 'text' | 'binary' | 'continuation' | 'close' | 'ping' | 'pong' | 'violations';
+
+// ------------------------------------------------------------------ slices
+
+interface ConnectionsSlice {
+  status: InspectorStatus | null;
+  details: Record<string, ConnectionDetail>;
+  selectedConnectionId: string | null;
+  selectConnection: (id: string | null) => void;
+}
+
+interface TraceSlice {
+  /** Append-only; mutated in place. Read it together with frameCount. */
+  frames: FrameRow[];
+  frameCount: number;
+  framesByKey: Map<string, FrameRow>;
+  /** frame key → the message it belongs to. */
+  messageByFrame: Map<string, MessageTrace>;
+  applyBatch: (batch: ServiceBatch) => void;
+  clearTrace: () => void;
+}
+
+interface SelectionSlice {
+  selectedFrameKey: string | null;
+  hoverField: FieldId | null;
+  hoverByte: number | null;
+  view: 'frames' | 'handshake';
+  selectFrame: (key: string | null) => void;
+  setHover: (field: FieldId | null, byte: number | null) => void;
+  setView: (view: 'frames' | 'handshake') => void;
+}
+
+interface FilterSlice {
+  direction: DirectionFilter;
+  type: TypeFilter;
+  search: string;
+  autoScroll: boolean;
+  setFilter: (patch: Partial<Pick<FilterSlice, 'direction' | 'type' | 'search' | 'autoScroll'>>) => void;
+}
+
+interface NoticeSlice {
+  notice: { kind: 'error' | 'info'; text: string } | null;
+  setNotice: (notice: NoticeSlice['notice']) => void;
+}
+
+export type InspectorStore = ConnectionsSlice & TraceSlice & SelectionSlice & FilterSlice & NoticeSlice;
+
+function detailFor(details: Record<string, ConnectionDetail>, id: string): ConnectionDetail {
+  let detail = details[id];
+  if (!detail) {
+    detail = { id, messages: [], violations: [], notes: [] };
+    details[id] = detail;
+  }
+  return detail;
+}
+
+const createConnectionsSlice: StateCreator<InspectorStore, [], [], ConnectionsSlice> = (set) => ({
+  status: null,
+  details: {},
+  selectedConnectionId: null,
+  selectConnection: (id) => set({ selectedConnectionId: id, selectedFrameKey: null }),
+});
+
+const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set, get) => ({
+  frames: [],
+  frameCount: 0,
+  framesByKey: new Map(),
+  messageByFrame: new Map(),
+  applyBatch: (batch) => {
+    const state = get();
+    const details = { ...state.details };
+    const touched = new Set<string>();
+    let selected = state.selectedConnectionId;
+    for (const event of batch.events) {
+      const id = event.connectionId;
+      switch (event.type) {
+        case 'frame': {
+          const row: FrameRow = { key: `${id}:${event.frame.frameId}`, seq: event.seq, time: event.time, connectionId: id, direction: event.direction, frame: event.frame };
+          state.frames.push(row);
+          state.framesByKey.set(row.key, row);
+          break;
+        }
+        case 'connection-opened':
+          details[id] = { id, messages: [], violations: [], notes: [] };
+          touched.add(id);
+          if (!selected) selected = id;
+          break;
+        case 'http-head': {
+          const d = { ...detailFor(details, id) };
+          if (event.head.kind === 'request') d.requestHead = event.head;
+          else d.responseHead = event.head;
+          details[id] = d;
+          break;
+        }
+        case 'handshake':
+          details[id] = { ...detailFor(details, id), handshake: event };
+          break;
+        case 'message': {
+          const d = detailFor(details, id);
+          if (!touched.has(id)) {
+            details[id] = { ...d, messages: [...d.messages] };
+            touched.add(id);
+          }
+          details[id]!.messages.push(event);
+          for (const frameId of event.frameIds) state.messageByFrame.set(`${id}:${frameId}`, event);
+          break;
+        }
+        case 'violation': {
+          const d = detailFor(details, id);
+          details[id] = { ...d, violations: [...d.violations, event] };
+          break;
+        }
+        case 'connection-closed':
+          details[id] = { ...detailFor(details, id), closed: event };
+          break;
+        case 'note':
+        case 'error': {
+          const d = detailFor(details, id);
+          const text = event.type === 'note' ? event.text : event.message;
+          details[id] = { ...d, notes: [...d.notes.slice(-49), { time: event.time, text, error: event.type === 'error' }] };
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    set({
+      details,
+      frameCount: state.frames.length,
+      selectedConnectionId: selected,
+      ...(batch.status ? { status: batch.status } : {}),
+    });
+  },
+  clearTrace: () => {
+    const state = get();
+    state.frames.length = 0;
+    state.framesByKey.clear();
+    state.messageByFrame.clear();
+    set({ frameCount: 0, selectedFrameKey: null });
+  },
+});
+
+const createSelectionSlice: StateCreator<InspectorStore, [], [], SelectionSlice> = (set) => ({
+  selectedFrameKey: null,
+  hoverField: null,
+  hoverByte: null,
+  view: 'frames',
+  selectFrame: (key) => set({ selectedFrameKey: key, hoverField: null, hoverByte: null }),
+  setHover: (field, byte) => set({ hoverField: field, hoverByte: byte }),
+  setView: (view) => set({ view }),
+});
+
+const createFilterSlice: StateCreator<InspectorStore, [], [], FilterSlice> = (set) => ({
+  direction: 'all',
+  type: 'all',
+  search: '',
+  autoScroll: true,
+  setFilter: (patch) => set(patch),
+});
+
+const createNoticeSlice: StateCreator<InspectorStore, [], [], NoticeSlice> = (set) => ({
+  notice: null,
+  setNotice: (notice) => set({ notice }),
+});
+
+export const useInspector = create<InspectorStore>()((...a) => ({
+  ...createConnectionsSlice(...a),
+  ...createTraceSlice(...a),
+  ...createSelectionSlice(...a),
+  ...createFilterSlice(...a),
+  ...createNoticeSlice(...a),
+}));
+
+/** Applies pushed batches once per animation frame, however many arrive in between. */
+export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => void) => () => void): () => void {
+  let queued: ServiceBatch[] = [];
+  let scheduled = false;
+  const apply = () => {
+    scheduled = false;
+    const batches = queued;
+    queued = [];
+    const status = [...batches].reverse().find((b) => b.status)?.status;
+    const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
+    useInspector.getState().applyBatch(status ? { events, status } : { events });
+  };
+  return subscribe((batch) => {
+    queued.push(batch);
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(apply);
+    }
+  });
+}
+
+export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction' | 'type' | 'search'>, search: string): boolean {
+  if (s.direction !== 'all' && row.direction !== s.direction) return false;
+  const op = row.frame.opcode;
+  switch (s.type) {
+    case 'all': break;
+    case 'data': if (op >= 8) return false; break;
+    case 'control': if (op < 8) return false; break;
+    case 'text': if (op !== 1) return false; break;
+    case 'binary': if (op !== 2) return false; break;
+    case 'continuation': if (op !== 0) return false; break;
+    case 'close': if (op !== 8) return false; break;
+    case 'ping': if (op !== 9) return false; break;
+    case 'pong': if (op !== 10) return false; break;
+    case 'violations': if (!row.frame.violation) return false; break;
+  }
+  if (search) {
+    const text = framePreview(row.frame).toLowerCase();
+    if (!text.includes(search)) return false;
+  }
+  return true;
+}
+
+const previewDecoder = new TextDecoder('utf-8', { fatal: false });
+const previewCache = new WeakMap<TracedFrame, string>();
+
+/** A short, readable preview of a frame's payload (cached per frame). */
+export function framePreview(frame: TracedFrame): string {
+  const cached = previewCache.get(frame);
+  if (cached !== undefined) return cached;
+  let text: string;
+  if (frame.close) {
+    text = frame.close.code === null ? '(no status code)' : `${frame.close.code}${frame.close.reason ? ` "${frame.close.reason}"` : ''}`;
+  } else if (frame.opcode === 2) {
+    text = Array.from(frame.payload.subarray(0, 24), (b) => b.toString(16).padStart(2, '0')).join(' ') + (frame.payload.length > 24 ? ' …' : '');
+  } else {
+    text = previewDecoder.decode(frame.payload.subarray(0, 200));
+  }
+  previewCache.set(frame, text);
+  return text;
+}
