@@ -43,7 +43,19 @@ export interface Frame {
   raw: Uint8Array | null;
 }
 
+/** What the first two bytes tell: everything but the extended length and the masking key. */
+export interface FramePrefix {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  masked: boolean;
+  lengthField: number;
+}
+
 export type ParserEvent =
+  | { kind: 'prefix'; prefix: FramePrefix }
   | { kind: 'header'; header: FrameHeader }
   | { kind: 'payload'; header: FrameHeader; chunk: Uint8Array; offset: number }
   | { kind: 'frame'; frame: Frame };
@@ -94,6 +106,22 @@ class ByteQueue {
     return out;
   }
 
+  /** Copies up to n bytes from the front without consuming them. */
+  peek(n: number): Uint8Array {
+    const count = Math.min(n, this.length);
+    const out = new Uint8Array(count);
+    let filled = 0;
+    let offset = this.headOffset;
+    for (const chunk of this.chunks) {
+      if (filled >= count) break;
+      const part = chunk.subarray(offset, offset + (count - filled));
+      out.set(part, filled);
+      filled += part.length;
+      offset = 0;
+    }
+    return out;
+  }
+
   clear(): void {
     this.chunks = [];
     this.headOffset = 0;
@@ -109,6 +137,13 @@ class ByteQueue {
     }
   }
 }
+
+const fieldSizes: Record<Exclude<ParserState, 'payload'>, number> = {
+  header: 2,
+  'extended-length-16': 2,
+  'extended-length-64': 8,
+  'masking-key': 4,
+};
 
 const stateNeeds: Record<ParserState, string> = {
   header: 'frame header (FIN, RSV, opcode, MASK, payload len)',
@@ -162,7 +197,11 @@ export class FrameParser {
 
   /** The wire bytes of the frame in progress (header and payload so far), for byte stepping. */
   partialBytes(): Uint8Array {
-    return concatBytes([...this.header.headerBytes, ...this.rawPayloadChunks]);
+    const parts = [...this.header.headerBytes, ...this.rawPayloadChunks];
+    // Bytes of the field being read that have arrived but cannot be decoded yet (at most that
+    // field's size, so bytes of a later frame never show up here).
+    if (this._state !== 'payload') parts.push(this.queue.peek(fieldSizes[this._state]));
+    return concatBytes(parts);
   }
 
   /** Discards everything, e.g. after the connection failed. */
@@ -184,8 +223,8 @@ export class FrameParser {
   }
 
   /**
-   * Feeds bytes, split anywhere. Reports what became known, as it becomes known: each header
-   * as soon as it is complete, each payload chunk as it arrives (unmasked), and each complete
+   * Feeds bytes, split anywhere. Reports what became known, as it becomes known: the first two
+   * header bytes (prefix), each header as soon as it is complete, each payload chunk as it arrives (unmasked), and each complete
    * frame. If the handler throws, parsing stops right there and the parser still describes
    * the frame that was being read. Throws ProtocolViolation itself only for what framing
    * cannot represent (a 64-bit length with the most significant bit set).
@@ -208,6 +247,11 @@ export class FrameParser {
           this.header.masked = (b1 & 0x80) !== 0;
           this.header.lengthField = b1 & 0x7f;
           this.header.payloadLength = b1 & 0x7f;
+          // Reported at once, so rules that two bytes can break fail before the rest arrives.
+          events.push({
+            kind: 'prefix',
+            prefix: { fin: this.header.fin, rsv1: this.header.rsv1, rsv2: this.header.rsv2, rsv3: this.header.rsv3, opcode: this.header.opcode, masked: this.header.masked, lengthField: this.header.lengthField },
+          });
           if (this.header.lengthField === 126) this._state = 'extended-length-16';
           else if (this.header.lengthField === 127) this._state = 'extended-length-64';
           else this.afterLength(events);

@@ -11,7 +11,7 @@
 import { concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
 import { CloseCode, Defaults, describeOpcode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
 import { HandshakeError, ProtocolViolation } from './errors.ts';
-import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameHeader, type FrameSpec } from './frame-codec.ts';
+import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
 import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedHead, TracedViolation } from './trace.ts';
@@ -348,7 +348,8 @@ export class WebSocketProtocol {
       this.parser.feed(data, (event) => {
         // §5.5.1: after a Close frame the peer sends nothing more; anything after it is discarded.
         if (this.closeReceived) throw stopParsing;
-        if (event.kind === 'header') this.checkHeader(event.header);
+        if (event.kind === 'prefix') this.checkPrefix(event.prefix);
+        else if (event.kind === 'header') this.checkHeader(event.header);
         else if (event.kind === 'payload') this.checkPayloadChunk(event.header, event.chunk);
         else this.handleFrame(event.frame);
       });
@@ -362,8 +363,8 @@ export class WebSocketProtocol {
     }
   }
 
-  /** Checks a frame header the moment it is complete, before its payload arrives. */
-  private checkHeader(h: FrameHeader): void {
+  /** Checks what the first two bytes of a frame say, before anything else of it arrives. */
+  private checkPrefix(h: FramePrefix): void {
     this.currentFrameId = ++this.frameId;
     if (h.rsv1 || h.rsv2 || h.rsv3) {
       const bits = [h.rsv1 && 'RSV1', h.rsv2 && 'RSV2', h.rsv3 && 'RSV3'].filter(Boolean).join(', ');
@@ -379,14 +380,18 @@ export class WebSocketProtocol {
       throw new ProtocolViolation('WS_ERR_MASKED_SERVER_FRAME', 'The server sent a masked frame; server frames must not be masked.');
     }
     if (isControlOpcode(h.opcode)) {
-      if (h.payloadLength > 125) {
-        throw new ProtocolViolation('WS_ERR_CONTROL_FRAME_TOO_LONG', `A ${describeOpcode(h.opcode).name} frame with a ${h.payloadLength}-byte payload; control frames carry at most 125.`);
+      if (h.lengthField > 125) {
+        throw new ProtocolViolation('WS_ERR_CONTROL_FRAME_TOO_LONG', `A ${describeOpcode(h.opcode).name} frame with an extended length (payload len ${h.lengthField}); control frames carry at most 125 bytes.`);
       }
       if (!h.fin) {
         throw new ProtocolViolation('WS_ERR_FRAGMENTED_CONTROL_FRAME', `A ${describeOpcode(h.opcode).name} frame with FIN clear; control frames cannot be fragmented.`);
       }
-      return;
     }
+  }
+
+  /** Checks a complete frame header (now with its length), before its payload arrives. */
+  private checkHeader(h: FrameHeader): void {
+    if (isControlOpcode(h.opcode)) return;
     if (h.opcode === Opcode.Continuation && this.fragmentOpcode === null) {
       throw new ProtocolViolation('WS_ERR_UNEXPECTED_CONTINUATION', 'A continuation frame arrived, but no fragmented message was in progress.');
     }
@@ -547,7 +552,7 @@ export class WebSocketProtocol {
       pieces.push(data.subarray(at, at + size));
       at += size;
     }
-    if (at < data.length) pieces.push(data.subarray(at));
+    if (at < data.length || pieces.length === 0) pieces.push(data.subarray(at));
     const firstId = this.frameId + 1;
     pieces.forEach((piece, i) => {
       this.sendFrame({ opcode: i === 0 ? opcode : Opcode.Continuation, payload: piece, fin: i === pieces.length - 1 });
