@@ -119,7 +119,7 @@ export class Tracer {
 export function traceEventToJson(event: TraceEvent): string {
   return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
     // Read the original: a node Buffer's toJSON has already run on `value`.
-    const original = key === '' ? value : this[key];
+    const original = this[key];
     if (original instanceof Uint8Array) return { hex: toHex(original) };
     return value;
   });

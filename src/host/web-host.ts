@@ -87,7 +87,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
         return;
       }
       if (url.pathname.startsWith('/api/')) {
-        const fn = api[url.pathname.slice(5)];
+        const fn = Object.hasOwn(api, url.pathname.slice(5)) ? api[url.pathname.slice(5)] : undefined;
         if (!fn || req.method !== 'POST') return sendJson(res, 404, { ok: false, error: `no such call ${url.pathname}` });
         try {
           const body = await readBody(req);
@@ -107,7 +107,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       }
       res.writeHead(200, { 'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
       createReadStream(file).pipe(res);
-    })();
+    })().catch(() => { if (!res.headersSent) res.writeHead(400, { 'Content-Type': 'text/plain' }); res.end('bad request'); });
   });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

@@ -21,7 +21,7 @@ function fromBase64(text: string): Uint8Array {
 export function encodeWireJson(value: unknown): string {
   return JSON.stringify(value, function (this: Record<string, unknown>, key: string, replaced: unknown) {
     // Read the original: Buffer.toJSON has already run on `replaced`.
-    const original = key === '' ? replaced : this[key];
+    const original = this[key];
     if (original instanceof Uint8Array) return { $u8: toBase64(original) };
     return replaced;
   });

@@ -14,6 +14,7 @@ export function App() {
   const setView = useInspector((s) => s.setView);
   const selectedConnectionId = useInspector((s) => s.selectedConnectionId);
   const notice = useInspector((s) => s.notice);
+  const selectedFrameKey = useInspector((s) => s.selectedFrameKey);
   const setNotice = useInspector((s) => s.setNotice);
 
   useEffect(() => {
@@ -45,7 +46,8 @@ export function App() {
               {view === 'frames' ? (
                 <div className="frames-view">
                   <FrameList />
-                  <FrameAnatomy />
+                  {/* keyed by frame: a new selection starts at the top */}
+                  <FrameAnatomy key={selectedFrameKey ?? 'none'} />
                 </div>
               ) : (
                 <HandshakeView />

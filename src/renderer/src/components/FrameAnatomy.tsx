@@ -31,12 +31,15 @@ function segments(anatomy: Anatomy, maxRows: number): { segs: Segment[]; rows: n
     const end = field.bitOffset + Math.max(field.bitLength, field.id === 'payload' ? 0 : 1);
     let first = true;
     if (field.id === 'payload' && field.bitLength === 0) continue;
+    let payloadRows = 0;
     while (bit < end) {
       const row = Math.floor(bit / BITS_PER_ROW);
-      if (row >= maxRows) {
+      // The payload gets the rest of its first row and one more row at most: its bytes are in the hex dump.
+      if (row >= maxRows || (field.id === 'payload' && payloadRows === 2)) {
         truncated = true;
         break;
       }
+      if (field.id === 'payload') payloadRows++;
       const rowEnd = (row + 1) * BITS_PER_ROW;
       const segEnd = Math.min(end, rowEnd);
       segs.push({ field, row, startBit: bit % BITS_PER_ROW, span: segEnd - bit, first });
@@ -56,7 +59,7 @@ function shortLabel(field: AnatomyField): string {
     case 'rsv3': return `R3 ${field.value}`;
     case 'opcode': return `op 0x${Number(field.value).toString(16).toUpperCase()}`;
     case 'mask': return `MASK ${field.value}`;
-    case 'payload-length': return `payload len ${field.value}`;
+    case 'payload-length': return `len ${field.value}`;
     case 'extended-length': return `extended payload length = ${field.display}`;
     case 'masking-key': return `masking-key ${field.display}`;
     case 'payload': return `payload data (${field.display})`;
@@ -100,7 +103,7 @@ function BitDiagram({ anatomy }: { anatomy: Anatomy }) {
           </div>
         </div>
       ))}
-      {truncated && <div className="bit-more">… the payload continues for {anatomy.payloadLength} bytes in all</div>}
+      {truncated && <div className="bit-more">… the payload continues: {anatomy.payloadLength} bytes in all (see the wire bytes below)</div>}
     </div>
   );
 }

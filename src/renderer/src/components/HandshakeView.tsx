@@ -5,6 +5,7 @@ import { useInspector, type HandshakeTrace } from '../store/store.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
 
 function CheckMark({ check }: { check: HandshakeCheck | undefined }) {
   if (!check) return <span className="mark none" />;
@@ -18,7 +19,9 @@ function HeadView({ title, head, checks }: { title: string; head: TracedHead | u
   const text = latin1.decode(head.raw);
   const headEnd = text.indexOf('\r\n\r\n');
   const lines = text.slice(0, headEnd).split('\r\n');
-  const body = text.slice(headEnd + 4);
+  // The head is octets (latin1 keeps each byte visible); an error body is UTF-8 text.
+  const body = utf8.decode(head.raw.subarray(headEnd + 4));
+  const status = head.kind === 'response' ? Number(lines[0]?.split(' ')[1]) : 0;
   const startCheck = checks.find((c) => c.rule === 'method') ?? checks.find((c) => c.rule === 'status');
   return (
     <section className="head-view" data-testid={`head-${head.kind}`}>
@@ -30,13 +33,15 @@ function HeadView({ title, head, checks }: { title: string; head: TracedHead | u
               <div className="head-line start" key={i}>
                 <CheckMark check={startCheck} />
                 <code>{line}</code>
-                <span className="explain">{head.kind === 'request' ? 'Request line: method, target, HTTP version. The handshake is an HTTP/1.1 GET (§4.1).' : 'Status line: 101 Switching Protocols means the server accepted the upgrade (§4.2.2).'}</span>
+                <span className="explain">{head.kind === 'request' ? 'Request line: method, target, HTTP version. The handshake is an HTTP/1.1 GET (§4.1).'
+                  : status === 101 ? 'Status line: 101 Switching Protocols means the server accepted the upgrade (§4.2.2).'
+                  : `Status line: ${status} means the server refused the upgrade; the connection stays plain HTTP and closes (§4.2.2).`}</span>
               </div>
             );
           }
           const colon = line.indexOf(':');
           const name = colon > 0 ? line.slice(0, colon) : line;
-          const doc = headerDoc(name);
+          const doc = headerDoc(name, head.kind === 'response' && status !== 101 ? 'refusal' : 'upgrade');
           const related = checks.filter((c) => c.header?.toLowerCase() === name.toLowerCase());
           const failed = related.find((c) => !c.ok);
           const check = failed ?? related[0];

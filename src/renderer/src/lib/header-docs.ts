@@ -28,6 +28,14 @@ const docs: Record<string, HeaderDoc> = {
   authorization: { meaning: 'Credentials for the server (e.g. Basic or Bearer).', rfcSection: 'RFC 9110 §11.6.2' },
 };
 
-export function headerDoc(name: string): HeaderDoc | undefined {
-  return docs[name.toLowerCase()];
+/** In a refusal (any status but 101) some headers mean something else. */
+const refusalDocs: Record<string, HeaderDoc> = {
+  connection: { meaning: '"close": the server closes the TCP connection after this response.', rfcSection: 'RFC 9112 §9.6' },
+  upgrade: { meaning: 'With 426, the protocol the client must upgrade to in order to be served.', rfcSection: 'RFC 9110 §15.5.22' },
+  'sec-websocket-version': { meaning: 'The WebSocket versions this server speaks; sent with 426 when the client asked for another.', rfcSection: '§4.4' },
+};
+
+export function headerDoc(name: string, context: 'upgrade' | 'refusal' = 'upgrade'): HeaderDoc | undefined {
+  const key = name.toLowerCase();
+  return (context === 'refusal' ? refusalDocs[key] : undefined) ?? docs[key];
 }

@@ -1,0 +1,127 @@
+/**
+ * The shape checks every renderer request goes through (IPC and the web bridge).
+ */
+import { describe, expect, it } from 'vitest';
+import { validateApp, validateConnect, validateSend, validateStartServer } from '../../src/main/ipc-validation.ts';
+
+describe('validateStartServer', () => {
+  it.each([
+    [{}, {}],
+    [{ port: 0 }, { port: 0 }],
+    [{ port: 9001, host: '127.0.0.1' }, { port: 9001, host: '127.0.0.1' }],
+    [{ host: '0.0.0.0', port: 8080, app: 'chat' }, { host: '0.0.0.0', port: 8080, app: 'chat' }],
+    [{ app: 'manual' }, { app: 'manual' }],
+    // Unknown keys are dropped, not passed on.
+    [{ port: 1, extra: 'ignored', __proto__x: 1 }, { port: 1 }],
+  ])('accepts %j', (input, expected) => {
+    expect(validateStartServer(input)).toEqual(expected);
+  });
+
+  it.each([
+    [null, /expects an object/],
+    [undefined, /expects an object/],
+    ['9001', /expects an object/],
+    [9001, /expects an object/],
+    [[9001], /expects an object/],
+    [{ port: '9001' }, /port must be a whole number/],
+    [{ port: 90.5 }, /port must be a whole number/],
+    [{ port: Number.NaN }, /port must be a whole number/],
+    [{ port: Number.POSITIVE_INFINITY }, /port must be a whole number/],
+    [{ port: null }, /port must be a whole number/],
+    [{ host: 127 }, /host must be a string/],
+    [{ host: ['127.0.0.1'] }, /host must be a string/],
+    [{ app: 'ratchet' }, /app must be one of echo, chat, manual/],
+    [{ app: 1 }, /app must be one of/],
+  ])('rejects %j', (input, message) => {
+    expect(() => validateStartServer(input)).toThrow(message);
+  });
+});
+
+describe('validateApp', () => {
+  it.each(['echo', 'chat', 'manual'])('accepts %s', (app) => {
+    expect(validateApp(app)).toBe(app);
+  });
+
+  it.each([[''], ['Echo'], ['ECHO'], ['broadcast'], [null], [undefined], [0], [{ app: 'echo' }], [['echo']]])('rejects %j', (input) => {
+    expect(() => validateApp(input)).toThrow(/app must be one of echo, chat, manual/);
+  });
+});
+
+describe('validateConnect', () => {
+  it.each([
+    [{ url: 'ws://127.0.0.1:9001/' }],
+    [{ url: '' }], // the shape is fine; the URL check belongs to the client, with a plain message
+    [{ url: 'ws://h/', subprotocols: ['chat', 'superchat'] }],
+    [{ url: 'ws://h/', subprotocols: [] }],
+    [{ url: 'ws://h/', headers: ['Origin: http://x', 'X-A: b'] }],
+    [{ url: 'ws://h/', subprotocols: ['a'], headers: [] }],
+  ])('accepts %j', (input) => {
+    expect(validateConnect(input)).toEqual(input);
+  });
+
+  it.each([
+    [null, /expects \{ url: string \}/],
+    ['ws://h/', /expects \{ url: string \}/],
+    [{}, /expects \{ url: string \}/],
+    [{ url: 42 }, /expects \{ url: string \}/],
+    [{ url: null }, /expects \{ url: string \}/],
+    [[{ url: 'ws://h/' }], /expects \{ url: string \}/],
+    [{ url: 'ws://h/', subprotocols: 'chat' }, /subprotocols must be strings/],
+    [{ url: 'ws://h/', subprotocols: ['chat', 1] }, /subprotocols must be strings/],
+    [{ url: 'ws://h/', headers: 'X-A: b' }, /headers must be strings/],
+    [{ url: 'ws://h/', headers: [{ name: 'X-A', value: 'b' }] }, /headers must be strings/],
+  ])('rejects %j', (input, message) => {
+    expect(() => validateConnect(input)).toThrow(message);
+  });
+});
+
+describe('validateSend', () => {
+  const id = 'server1:1';
+  it.each([
+    [{ connectionId: id, kind: 'text', text: 'hi' }],
+    [{ connectionId: id, kind: 'text', text: '' }],
+    [{ connectionId: id, kind: 'text', text: 'Hello', fragments: [3, 2] }],
+    [{ connectionId: id, kind: 'text', text: 'Hello', fragments: [] }],
+    [{ connectionId: id, kind: 'binary', hex: '00ff' }],
+    [{ connectionId: id, kind: 'binary', hex: '00 ff 10', fragments: [1, 1, 1] }],
+    [{ connectionId: id, kind: 'ping' }],
+    [{ connectionId: id, kind: 'ping', text: 'x' }],
+    [{ connectionId: id, kind: 'pong' }],
+    [{ connectionId: id, kind: 'pong', text: '' }],
+    [{ connectionId: id, kind: 'close' }],
+    [{ connectionId: id, kind: 'close', code: 1000 }],
+    [{ connectionId: id, kind: 'close', code: null }],
+    [{ connectionId: id, kind: 'close', code: 4000, reason: 'bye' }],
+  ])('accepts %j', (input) => {
+    expect(validateSend(input)).toEqual(input);
+  });
+
+  it.each([
+    [null, /expects \{ connectionId, kind \}/],
+    ['text', /expects \{ connectionId, kind \}/],
+    [[], /expects \{ connectionId, kind \}/],
+    [{ kind: 'text', text: 'hi' }, /expects \{ connectionId, kind \}/],
+    [{ connectionId: 7, kind: 'text', text: 'hi' }, /expects \{ connectionId, kind \}/],
+    [{ connectionId: id }, /bad request for kind undefined/],
+    [{ connectionId: id, kind: 'shout', text: 'hi' }, /bad request for kind shout/],
+    [{ connectionId: id, kind: 'TEXT', text: 'hi' }, /bad request for kind TEXT/],
+    [{ connectionId: id, kind: 'text' }, /bad request for kind text/],
+    [{ connectionId: id, kind: 'text', text: 42 }, /bad request for kind text/],
+    [{ connectionId: id, kind: 'text', text: new Uint8Array([104, 105]) }, /bad request for kind text/],
+    [{ connectionId: id, kind: 'binary' }, /bad request for kind binary/],
+    [{ connectionId: id, kind: 'binary', hex: [0, 255] }, /bad request for kind binary/],
+    [{ connectionId: id, kind: 'binary', text: '00ff' }, /bad request for kind binary/],
+    [{ connectionId: id, kind: 'ping', text: 5 }, /bad request for kind ping/],
+    [{ connectionId: id, kind: 'pong', text: null }, /bad request for kind pong/],
+    [{ connectionId: id, kind: 'close', code: '1000' }, /bad request for kind close/],
+    [{ connectionId: id, kind: 'close', code: 1000.5 }, /bad request for kind close/],
+    [{ connectionId: id, kind: 'close', code: 1000, reason: 7 }, /bad request for kind close/],
+    [{ connectionId: id, kind: 'text', text: 'Hello', fragments: [1.5, 2] }, /fragments must be whole numbers/],
+    [{ connectionId: id, kind: 'text', text: 'Hello', fragments: ['3', '2'] }, /fragments must be whole numbers/],
+    [{ connectionId: id, kind: 'text', text: 'Hello', fragments: 3 }, /fragments must be whole numbers/],
+    [{ connectionId: id, kind: 'binary', hex: '00', fragments: [Number.NaN] }, /fragments must be whole numbers/],
+    [{ connectionId: id, kind: 'binary', hex: '00', fragments: [null] }, /fragments must be whole numbers/],
+  ])('rejects %j', (input, message) => {
+    expect(() => validateSend(input)).toThrow(message);
+  });
+});

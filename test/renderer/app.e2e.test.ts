@@ -1,0 +1,283 @@
+/**
+ * The desktop inspector end to end: the web host runs the same inspector service Electron
+ * runs, serving the built renderer to Debian's Chromium. Real peers talk to the embedded
+ * server: Chromium's own `new WebSocket` in a second page, the `ws` package, and raw TCP for
+ * a rejected handshake. Screenshots of each view go to .test-output/screenshots/.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer as WsServer } from 'ws';
+import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
+import { launchChromium } from '../support/chromium.ts';
+
+const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+const shots = fileURLToPath(new URL('../../.test-output/screenshots', import.meta.url));
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+let host: WebHost;
+let browser: Browser;
+let page: Page;
+let serverUrl: string;
+let peerPage: HttpServer;
+let peerPageUrl: string;
+const known = new Set<string>();
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: `${shots}/${name}.png` });
+}
+
+/** The id of the connection that appeared since the last call. */
+async function newConnectionId(role: 'server' | 'client' = 'server'): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const fresh = host.service.getStatus().connections.find((c) => c.role === role && !known.has(c.id));
+    if (fresh) {
+      known.add(fresh.id);
+      return fresh.id;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('no new connection appeared');
+}
+
+async function selectConnection(id: string): Promise<void> {
+  await page.getByTestId(`connection-${id}`).click();
+  await page.getByRole('tab', { name: 'Frames' }).click();
+}
+
+function frameRow(text: string) {
+  return page.locator('[data-testid=frame-row]', { hasText: text });
+}
+
+async function wireBytes(): Promise<number[]> {
+  const texts = await page.locator('.hex-dump .hex-byte').allTextContents();
+  return texts.map((t) => parseInt(t, 16));
+}
+
+function openWs(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  host = await startWebHost({ rendererDir });
+  const started = await host.service.startServer({ port: 0 });
+  if (!started.ok) throw new Error(started.error);
+  serverUrl = started.url;
+  peerPage = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>a page with a WebSocket</title>');
+  });
+  await new Promise<void>((r) => peerPage.listen(0, '127.0.0.1', () => r()));
+  peerPageUrl = `http://127.0.0.1:${(peerPage.address() as AddressInfo).port}/`;
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(host.url);
+  await page.getByTestId('server-status').getByText(serverUrl).waitFor();
+  expect(errors).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await host?.close();
+  peerPage?.close();
+});
+
+describe('desktop inspector in Chromium', () => {
+  it('shows a new user what to do first', async () => {
+    await expect(page.getByText(`new WebSocket('${serverUrl}')`)).toBeTruthy();
+    expect(await page.locator('.empty-state').textContent()).toContain(`new WebSocket('${serverUrl}')`);
+    await shot('01-empty-state');
+  });
+
+  it("shows Chromium's own WebSocket: the handshake, the Accept computation and a masked text frame byte by byte", async () => {
+    // The peer page comes from a plain 127.0.0.1 origin, like a developer's own page.
+    const peer = await browser.newPage();
+    await peer.goto(peerPageUrl);
+    // Browser-side code as a string: the test's own `WebSocket` import must not leak into it.
+    await peer.evaluate(`(async () => {
+      const ws = new WebSocket(${JSON.stringify(serverUrl)});
+      window.ws = ws;
+      await new Promise((resolve) => ws.addEventListener('open', resolve));
+      ws.send('Hello from Chromium');
+    })()`);
+    const id = await newConnectionId();
+    await selectConnection(id);
+    await frameRow('Hello from Chromium').first().click();
+
+    // The anatomy: FIN=1 opcode=1, MASK=1 with a 19-byte length, a 4-byte key, then the masked payload.
+    const bytes = await wireBytes();
+    expect(bytes[0]).toBe(0x81);
+    expect(bytes[1]).toBe(0x80 | 19);
+    expect(bytes).toHaveLength(2 + 4 + 19);
+    const key = bytes.slice(2, 6);
+    const unmasked = bytes.slice(6).map((b, i) => b ^ key[i % 4]!);
+    expect(Buffer.from(unmasked).toString()).toBe('Hello from Chromium');
+    const keyHex = key.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    expect(await page.locator('[data-field-row=masking-key]').textContent()).toContain(keyHex);
+    expect(await page.getByTestId('payload-text').textContent()).toBe('Hello from Chromium');
+    // The XOR walk-through shows masked ⊕ key = byte for the first bytes.
+    const firstColumn = await page.getByTestId('xor-table').locator('.xor-col').nth(1).locator('span').allTextContents();
+    expect(firstColumn).toEqual(['0', bytes[6]!.toString(16).padStart(2, '0'), key[0]!.toString(16).padStart(2, '0'), '48', 'H']);
+    // Hovering a field lights up its bytes in the hex dump, and hovering a byte lights up its field.
+    await page.locator('.bit-cell.f-masking-key').first().hover();
+    expect(await page.locator('.hex-byte.active').count()).toBe(4);
+    await page.locator('.hex-byte[data-byte="1"]').hover();
+    expect(await page.locator('.bit-cell.active').count()).toBeGreaterThanOrEqual(2); // MASK and payload len share byte 1
+    await shot('02-frame-anatomy-masked-text');
+
+    // The handshake: every required check passes, and the Accept value is base64(SHA-1(key + GUID)).
+    await page.getByRole('tab', { name: 'Handshake' }).click();
+    const wsKey = (await page.getByTestId('accept-key').textContent())!;
+    const expected = createHash('sha1').update(wsKey + GUID).digest();
+    expect(await page.getByTestId('accept-value').textContent()).toBe(expected.toString('base64'));
+    expect(await page.getByTestId('accept-sha1').textContent()).toBe(expected.toString('hex').match(/../g)!.join(' '));
+    expect(await page.getByTestId('handshake-verdict').textContent()).toContain('Handshake accepted');
+    const checks = page.getByTestId('checklist').locator('li');
+    expect(await checks.count()).toBeGreaterThanOrEqual(7);
+    expect(await page.getByTestId('checklist').locator('li.bad').count()).toBe(0);
+    expect(await page.getByTestId('checklist').locator('li.ok .mark.ok').count()).toBe(7);
+    expect(await page.getByTestId('head-request').textContent()).toContain(`Origin: ${peerPageUrl.slice(0, -1)}`);
+    await shot('03-handshake');
+    await page.getByRole('tab', { name: 'Frames' }).click();
+
+    // The composer answers from the server; Chromium receives it.
+    await page.getByLabel('Message text').fill('Hi Chromium, from the inspector');
+    const received = peer.evaluate(`new Promise((resolve) => window.ws.addEventListener('message', (e) => resolve(String(e.data)), { once: true }))`) as Promise<string>;
+    await page.getByTestId('send').click();
+    expect(await received).toBe('Hi Chromium, from the inspector');
+    await frameRow('Hi Chromium, from the inspector').first().click();
+    const sent = await wireBytes();
+    expect(sent.slice(0, 2)).toEqual([0x81, 31]); // server frames are unmasked (§5.1)
+    await peer.close();
+  });
+
+  it('reassembles a fragmented message from ws and links its frames', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    ws.send('Hel', { fin: false });
+    ws.send('lo, fragments', { fin: true });
+    await selectConnection(id);
+    await frameRow('lo, fragments').first().click();
+    const info = page.getByTestId('fragment-info');
+    expect(await info.textContent()).toContain('Fragment 2 of 2 of a text message (16 bytes)');
+    expect(await page.getByTestId('reassembled').textContent()).toBe('Hello, fragments');
+    // The first fragment: FIN clear, opcode text; the second: continuation.
+    await info.getByRole('button', { name: /#\d+/ }).first().click();
+    const first = await wireBytes();
+    expect(first[0]).toBe(0x01);
+    await shot('04-fragmented-message');
+    ws.close();
+  });
+
+  it('links a ping to its pong and shows a close with code 1000 and a reason', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    await new Promise<void>((resolve) => {
+      ws.once('pong', () => resolve());
+      ws.ping('heartbeat');
+    });
+    await selectConnection(id);
+    await page.locator('[data-testid=frame-row]', { hasText: 'heartbeat' }).filter({ has: page.locator('.c-op', { hasText: 'ping' }) }).click();
+    expect(await page.getByTestId('ping-pong').textContent()).toContain('Answered by pong');
+    await shot('05-ping-pong');
+
+    const closed = new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+    ws.close(1000, 'done for today');
+    expect(await closed).toEqual([1000, 'done for today']);
+    await page.locator('[data-testid=frame-row]', { hasText: 'done for today' }).first().click();
+    const closeInfo = await page.getByTestId('close-info').textContent();
+    expect(closeInfo).toContain('1000 Normal Closure');
+    expect(closeInfo).toContain('done for today');
+    await page.getByTestId(`connection-${id}`).locator('.state', { hasText: 'CLOSED' }).waitFor();
+    await shot('06-close');
+  });
+
+  it('shows a rejected handshake with the status and the reason', async () => {
+    const { port } = new URL(serverUrl);
+    const response = await new Promise<string>((resolve, reject) => {
+      const socket = netConnect(Number(port), '127.0.0.1', () => {
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    const id = await newConnectionId();
+    await page.getByTestId(`connection-${id}`).click();
+    await page.getByRole('tab', { name: 'Handshake' }).click();
+    expect(await page.getByTestId('handshake-verdict').textContent()).toContain('refused with 426');
+    expect(await page.locator('[data-rule=version]').getAttribute('class')).toBe('bad');
+    expect(await page.locator('.head-line.bad[data-header=sec-websocket-version]').count()).toBe(1);
+    expect(await page.getByTestId('head-response').textContent()).toContain('Sec-WebSocket-Version: 13');
+    await shot('07-rejected-handshake');
+  });
+
+  it('opens a client from the app, masks its frames, and reports bad URLs plainly', async () => {
+    const echo = new WsServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => echo.once('listening', r));
+    echo.on('connection', (s) => s.on('message', (d, isBinary) => s.send(d, { binary: isBinary })));
+    try {
+      await page.getByLabel('Client URL').fill('not a url');
+      await page.getByRole('button', { name: 'Connect client' }).click();
+      await page.getByRole('alert').getByText('is not a URL').waitFor();
+
+      await page.getByLabel('Client URL').fill(`ws://127.0.0.1:${(echo.address() as AddressInfo).port}/echo`);
+      await page.getByRole('button', { name: 'Connect client' }).click();
+      const id = await newConnectionId('client');
+      await page.getByTestId(`connection-${id}`).locator('.state', { hasText: 'OPEN' }).waitFor();
+      await page.getByTestId(`connection-${id}`).click();
+      await page.getByRole('tab', { name: 'Frames' }).click();
+      await page.getByRole('tab', { name: 'Binary' }).click();
+      await page.getByLabel('Binary payload (hex)').fill('00 01 fe ff');
+      await page.getByTestId('send').click();
+      await expect.poll(() => frameRow('00 01 fe ff').count()).toBe(2);
+      await frameRow('00 01 fe ff').first().click();
+      const bytes = await wireBytes();
+      expect(bytes.slice(0, 2)).toEqual([0x82, 0x84]); // client frames are masked (§5.3)
+      const key = bytes.slice(2, 6);
+      expect(bytes.slice(6).map((b, i) => b ^ key[i % 4]!)).toEqual([0x00, 0x01, 0xfe, 0xff]);
+      await shot('08-client-binary');
+    } finally {
+      echo.close();
+    }
+  });
+
+  it('reports a port in use in the UI, not as a crash, and recovers', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const busyPort = (blocker.address() as AddressInfo).port;
+    try {
+      await page.getByRole('button', { name: 'Stop server' }).click();
+      await page.getByTestId('server-status').getByText('stopped').waitFor();
+      await page.getByLabel('Server port').fill(String(busyPort));
+      await page.getByRole('button', { name: 'Start server' }).click();
+      await page.getByRole('alert').getByText('already in use').waitFor();
+      await page.getByTestId('server-status').getByText(`Port ${busyPort} on 127.0.0.1 is already in use`).waitFor();
+      await shot('09-port-in-use');
+      await page.getByLabel('Server port').fill('0');
+      await page.getByRole('button', { name: 'Start server' }).click();
+      await page.getByTestId('server-status').getByText('listening on').waitFor();
+      const url = host.service.getStatus().server.url!;
+      const ws = await openWs(url);
+      const reply = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
+      ws.send('still alive');
+      expect(await reply).toBe('still alive');
+      ws.close();
+    } finally {
+      blocker.close();
+    }
+  });
+});
