@@ -255,6 +255,38 @@ describe('desktop inspector in Chromium', () => {
     }
   });
 
+  it('keeps 100,000 frames in a virtualised list that scrolls to any of them', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    const count = 50_000; // echoed: 100,000 frames on this connection
+    let echoed = 0;
+    const allEchoed = new Promise<void>((resolve) => ws.on('message', () => ++echoed === count && resolve()));
+    const started = Date.now();
+    for (let i = 0; i < count; i++) ws.send(`message ${i}`);
+    await allEchoed;
+    await selectConnection(id);
+    await page.getByTestId('frame-count').getByText('100000 frames').waitFor({ timeout: 60_000 });
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`[100k frames] 50,000 echoes = 100,000 frames reached the list in ${seconds.toFixed(1)} s`);
+    // Virtualised: only the visible rows exist in the DOM.
+    expect(await page.locator('[data-testid=frame-row]').count()).toBeLessThan(80);
+    // Following new frames, the list sits at the end: the last echo is on screen.
+    await frameRow(`message ${count - 1}`).last().waitFor();
+    // Scroll to the top and to the middle: the rows there render.
+    await page.locator('.frame-scroll').evaluate((el) => el.scrollTo({ top: 0 }));
+    await frameRow('message 0').first().waitFor();
+    expect(await page.getByLabel('follow new frames').isChecked()).toBe(false); // scrolling away pauses following
+    await page.locator('.frame-scroll').evaluate((el) => el.scrollTo({ top: el.scrollHeight / 2 }));
+    const firstVisibleId = async () => Number((await page.locator('[data-testid=frame-row] .c-id').first().textContent())!.slice(1));
+    await expect.poll(firstVisibleId).toBeGreaterThan(45_000);
+    expect(await firstVisibleId()).toBeLessThan(55_000);
+    await shot('10-hundred-thousand-frames');
+    ws.close();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByTestId('frame-count').getByText('0 frames').waitFor();
+    await page.getByLabel('follow new frames').check();
+  }, 120_000);
+
   it('reports a port in use in the UI, not as a crash, and recovers', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

@@ -55,6 +55,13 @@ export function ConnectionsPanel() {
     <aside className="sidebar">
       <section>
         <h2>Server peers <span className="count">{peers.length}</span></h2>
+        <details className="how-to" open={peers.length === 0}>
+          <summary>How to connect to the server</summary>
+          <p className="hint">In a browser console:</p>
+          <pre>{`new WebSocket('${serverUrl}')`}</pre>
+          <p className="hint">From a terminal:</p>
+          <pre>{`wscat -c ${serverUrl}\nnpx wsinspect connect ${serverUrl} --send hi`}</pre>
+        </details>
         {peers.length === 0 ? <p className="hint">Nobody has connected to the embedded server yet.</p> : (
           <ul className="connections">{[...peers].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>
         )}

@@ -50,6 +50,7 @@ export function FrameList() {
   const setFilter = useInspector((s) => s.setFilter);
   const selectedKey = useInspector((s) => s.selectedFrameKey);
   const selectFrame = useInspector((s) => s.selectFrame);
+  const clearTrace = useInspector((s) => s.clearTrace);
   const role = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.role ?? 'server');
   const parentRef = useRef<HTMLDivElement>(null);
 
@@ -107,6 +108,7 @@ export function FrameList() {
         <label className="toggle">
           <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} /> follow new frames
         </label>
+        <button className="button small" onClick={clearTrace} title="Forget every frame shown so far (connections stay open)">Clear</button>
         <span className="count" data-testid="frame-count">{rows.length === totalForConnection ? `${rows.length} frames` : `${rows.length} of ${totalForConnection} frames`}</span>
       </div>
       <div className="frame-head" role="row">
