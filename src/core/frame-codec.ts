@@ -204,6 +204,13 @@ export class FrameParser {
     return concatBytes(parts);
   }
 
+  /** Every byte held (the frame in progress and anything queued after it), then a reset. */
+  takeAll(): Uint8Array {
+    const parts = [...this.header.headerBytes, ...this.rawPayloadChunks, this.queue.peek(this.queue.length)];
+    this.reset();
+    return concatBytes(parts);
+  }
+
   /** Discards everything, e.g. after the connection failed. */
   reset(): void {
     this.queue.clear();

@@ -11,11 +11,18 @@
 import { concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
 import { CloseCode, Defaults, describeOpcode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
 import { HandshakeError, ProtocolViolation } from './errors.ts';
+import { frameAnatomy } from './fields.ts';
 import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
 import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedHead, TracedViolation } from './trace.ts';
 import { Utf8Validator } from './utf8.ts';
+
+/** A chunk of output, tagged with what it is (the frame gate holds only frames). */
+export interface OutputChunk {
+  bytes: Uint8Array;
+  kind: 'head' | 'frame' | 'raw';
+}
 
 export type ProtocolEvent =
   | { type: 'open'; subprotocol: string | null; request: HttpHead; response: HttpHead | null }
@@ -36,10 +43,26 @@ export type TransportAction =
   /** Client after the closing handshake: wait for the server to close TCP, then give up after a timeout (§7.1.1). */
   | 'await-server-close';
 
+/**
+ * What to do when the peer breaks a rule. "strict" is the RFC's behaviour: _Fail the WebSocket
+ * Connection_. "observe" flags the violation on its frame and keeps the connection open, so a
+ * person can keep looking; violations that make going on unsafe (too big, unrepresentable
+ * lengths) still fail.
+ */
+export type ViolationPolicy = 'strict' | 'observe';
+
 export interface ProtocolOptions {
   role: Role;
+  /** Default "strict". */
+  policy?: ViolationPolicy;
+  /** Start in OPEN, without an opening handshake (byte stepping, tests of framing alone). */
+  startOpen?: boolean;
   /** Messages larger than this fail with 1009. */
   maxMessageSize?: number;
+  /** A single frame longer than this fails with 1009 as soon as its header is read (default: only maxMessageSize applies). */
+  maxFrameSize?: number;
+  /** A fragmented message with more frames than this fails with 1008 (default Defaults.maxFragments). */
+  maxFragments?: number;
   /** Larger HTTP heads are answered with 431 (server) or fail (client). */
   maxHeadSize?: number;
   /** Server: subprotocols it speaks. Client: subprotocols it offers. */
@@ -106,6 +129,8 @@ export class WebSocketProtocol {
   readonly role: Role;
   private _state: ConnectionState = 'CONNECTING';
   private readonly maxMessageSize: number;
+  private readonly maxFrameSize: number;
+  private readonly maxFragments: number;
   private readonly options: ProtocolOptions;
   private readonly trace: ((body: TraceBody) => void) | undefined;
   private readonly traceBytes: boolean;
@@ -113,7 +138,12 @@ export class WebSocketProtocol {
 
   private headParser: HttpHeadParser | null;
   private readonly parser: FrameParser;
-  private output: Uint8Array[] = [];
+  private output: OutputChunk[] = [];
+  policy: ViolationPolicy;
+  /** Observe policy: the violation the frame being read committed, and whether to ignore it. */
+  private frameViolation: ProtocolViolation | null = null;
+  private skipFrame = false;
+  private utf8Reported = false;
   private pendingEvents: ProtocolEvent[] = [];
   private _transportAction: TransportAction = 'none';
 
@@ -142,11 +172,18 @@ export class WebSocketProtocol {
     this.options = options;
     this.role = options.role;
     this.maxMessageSize = options.maxMessageSize ?? Defaults.maxMessageSize;
+    this.maxFrameSize = options.maxFrameSize ?? Number.POSITIVE_INFINITY;
+    this.maxFragments = options.maxFragments ?? Defaults.maxFragments;
     this.trace = options.trace;
     this.traceBytes = options.traceBytes ?? true;
     this.maskKey = options.maskKeyGenerator ?? randomMaskKey;
     this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
     this.parser = new FrameParser({ keepRaw: this.trace !== undefined });
+    this.policy = options.policy ?? 'strict';
+    if (options.startOpen) {
+      this.headParser = null;
+      this._state = 'OPEN';
+    }
   }
 
   get state(): ConnectionState {
@@ -167,6 +204,22 @@ export class WebSocketProtocol {
     return this.parser.state;
   }
 
+  /**
+   * Bytes still to come before the current frame ends: 0 at a frame boundary, null while a
+   * header is incomplete (its length is not known yet). The frame gate aligns on this.
+   */
+  bytesUntilFrameBoundary(): number | null {
+    if (this._state === 'CONNECTING') return null;
+    if (this.parser.state === 'payload') return this.parser.bytesNeeded;
+    return this.parser.partialBytes().length === 0 ? 0 : null;
+  }
+
+  /**
+   * Step mode holds frames after they are encoded: then they are traced when the transport
+   * really writes them (traceOutgoingFrameBytes), not when encoded.
+   */
+  deferOutgoingTrace = false;
+
   /** Wire bytes of the frame in progress, for byte stepping. */
   partialFrameBytes(): Uint8Array {
     return this.parser.partialBytes();
@@ -174,6 +227,11 @@ export class WebSocketProtocol {
 
   /** Drains the bytes to write. */
   dataToSend(): Uint8Array[] {
+    return this.takeOutput().map((c) => c.bytes);
+  }
+
+  /** Drains the bytes to write, each chunk tagged head, frame or raw. */
+  takeOutput(): OutputChunk[] {
     const out = this.output;
     this.output = [];
     return out;
@@ -363,55 +421,89 @@ export class WebSocketProtocol {
     }
   }
 
+  /**
+   * The one place a rule is found broken. Strict: throw, and fail() closes with the violation's
+   * code. Observe: flag it on the frame being read and carry on (unless going on is unsafe).
+   */
+  private violate(violation: ProtocolViolation, recoverable = true): void {
+    if (this.policy === 'strict' || !recoverable) throw violation;
+    this.frameViolation ??= violation;
+    this.emitTrace(() => ({ type: 'violation', direction: 'in', frameId: this.currentFrameId, violation: tracedViolation(violation), observed: true }));
+    this.pendingEvents.push({ type: 'violation', violation });
+  }
+
   /** Checks what the first two bytes of a frame say, before anything else of it arrives. */
   private checkPrefix(h: FramePrefix): void {
     this.currentFrameId = ++this.frameId;
+    this.frameViolation = null;
+    this.skipFrame = false;
     if (h.rsv1 || h.rsv2 || h.rsv3) {
       const bits = [h.rsv1 && 'RSV1', h.rsv2 && 'RSV2', h.rsv3 && 'RSV3'].filter(Boolean).join(', ');
-      throw new ProtocolViolation('WS_ERR_RESERVED_BITS', `${bits} set, but no extension was negotiated.`);
+      this.violate(new ProtocolViolation('WS_ERR_RESERVED_BITS', `${bits} set, but no extension was negotiated.`));
     }
     if (!isKnownOpcode(h.opcode)) {
-      throw new ProtocolViolation('WS_ERR_RESERVED_OPCODE', `Opcode 0x${h.opcode.toString(16).toUpperCase()} is reserved.`);
+      this.violate(new ProtocolViolation('WS_ERR_RESERVED_OPCODE', `Opcode 0x${h.opcode.toString(16).toUpperCase()} is reserved.`));
+      this.skipFrame = true; // observe: read it, show it, ignore it
     }
     if (this.role === 'server' && !h.masked) {
-      throw new ProtocolViolation('WS_ERR_UNMASKED_CLIENT_FRAME', 'The client sent an unmasked frame; client frames must be masked.');
+      this.violate(new ProtocolViolation('WS_ERR_UNMASKED_CLIENT_FRAME', 'The client sent an unmasked frame; client frames must be masked.'));
     }
     if (this.role === 'client' && h.masked) {
-      throw new ProtocolViolation('WS_ERR_MASKED_SERVER_FRAME', 'The server sent a masked frame; server frames must not be masked.');
+      this.violate(new ProtocolViolation('WS_ERR_MASKED_SERVER_FRAME', 'The server sent a masked frame; server frames must not be masked.'));
     }
     if (isControlOpcode(h.opcode)) {
       if (h.lengthField > 125) {
-        throw new ProtocolViolation('WS_ERR_CONTROL_FRAME_TOO_LONG', `A ${describeOpcode(h.opcode).name} frame with an extended length (payload len ${h.lengthField}); control frames carry at most 125 bytes.`);
+        this.violate(new ProtocolViolation('WS_ERR_CONTROL_FRAME_TOO_LONG', `A ${describeOpcode(h.opcode).name} frame with an extended length (payload len ${h.lengthField}); control frames carry at most 125 bytes.`));
       }
       if (!h.fin) {
-        throw new ProtocolViolation('WS_ERR_FRAGMENTED_CONTROL_FRAME', `A ${describeOpcode(h.opcode).name} frame with FIN clear; control frames cannot be fragmented.`);
+        this.violate(new ProtocolViolation('WS_ERR_FRAGMENTED_CONTROL_FRAME', `A ${describeOpcode(h.opcode).name} frame with FIN clear; control frames cannot be fragmented.`));
       }
     }
   }
 
   /** Checks a complete frame header (now with its length), before its payload arrives. */
   private checkHeader(h: FrameHeader): void {
-    if (isControlOpcode(h.opcode)) return;
+    if (isControlOpcode(h.opcode) || this.skipFrame) return;
     if (h.opcode === Opcode.Continuation && this.fragmentOpcode === null) {
-      throw new ProtocolViolation('WS_ERR_UNEXPECTED_CONTINUATION', 'A continuation frame arrived, but no fragmented message was in progress.');
+      this.violate(new ProtocolViolation('WS_ERR_UNEXPECTED_CONTINUATION', 'A continuation frame arrived, but no fragmented message was in progress.'));
+      this.skipFrame = true; // observe: nothing to continue, so it is shown and ignored
+      return;
     }
     if (h.opcode !== Opcode.Continuation && this.fragmentOpcode !== null) {
-      throw new ProtocolViolation('WS_ERR_EXPECTED_CONTINUATION', `A new ${describeOpcode(h.opcode).name} message started before the fragmented ${describeOpcode(this.fragmentOpcode).name} message finished.`);
+      this.violate(new ProtocolViolation('WS_ERR_EXPECTED_CONTINUATION', `A new ${describeOpcode(h.opcode).name} message started before the fragmented ${describeOpcode(this.fragmentOpcode).name} message finished.`));
+      this.resetMessage(); // observe: the unfinished message is abandoned
+    }
+    // §10.4 limits, never recoverable (going on would mean buffering what they protect against).
+    if (h.payloadLength > this.maxFrameSize) {
+      throw new ProtocolViolation('WS_ERR_FRAME_TOO_BIG', `The frame declares ${h.payloadLength} payload bytes; the limit is ${this.maxFrameSize}.`);
+    }
+    if (h.opcode === Opcode.Continuation && this.messageFrameIds.length >= this.maxFragments) {
+      throw new ProtocolViolation('WS_ERR_TOO_MANY_FRAGMENTS', `The fragmented message goes past ${this.maxFragments} frames, the limit.`);
     }
     if (this.messageSize + h.payloadLength > this.maxMessageSize) {
-      throw new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The message would be ${this.messageSize + h.payloadLength} bytes; the limit is ${this.maxMessageSize}.`);
+      // Never recoverable: going on would mean buffering it.
+      this.violate(new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The message would be ${this.messageSize + h.payloadLength} bytes; the limit is ${this.maxMessageSize}.`), false);
     }
     if (h.opcode !== Opcode.Continuation) {
       this.fragmentOpcode = h.opcode;
       this.utf8.reset();
+      this.utf8Reported = false;
     }
+  }
+
+  private resetMessage(): void {
+    this.fragmentOpcode = null;
+    this.messageChunks = [];
+    this.messageSize = 0;
+    this.messageFrameIds = [];
   }
 
   /** §8.1: validate text as it arrives, so invalid UTF-8 fails even inside an unfinished frame. */
   private checkPayloadChunk(h: FrameHeader, chunk: Uint8Array): void {
-    if (isControlOpcode(h.opcode) || this.fragmentOpcode !== Opcode.Text) return;
+    if (isControlOpcode(h.opcode) || this.skipFrame || this.fragmentOpcode !== Opcode.Text || this.utf8Reported) return;
     if (!this.utf8.push(chunk)) {
-      throw new ProtocolViolation('WS_ERR_INVALID_UTF8', `Invalid UTF-8 at byte ${this.utf8.failedAt} of the text message.`);
+      this.utf8Reported = true;
+      this.violate(new ProtocolViolation('WS_ERR_INVALID_UTF8', `Invalid UTF-8 at byte ${this.utf8.failedAt} of the text message.`));
     }
   }
 
@@ -420,16 +512,25 @@ export class WebSocketProtocol {
     const frameId = this.currentFrameId;
     let close: TracedFrame['close'];
     try {
-      if (h.opcode === Opcode.Close) close = parseClosePayload(frame.payload);
+      if (h.opcode === Opcode.Close) {
+        try {
+          close = parseClosePayload(frame.payload);
+        } catch (error) {
+          if (!(error instanceof ProtocolViolation)) throw error;
+          this.violate(error);
+          close = safeParseClose(frame.payload); // observe: take the code as sent
+        }
+      }
       // §5.6/§8.1: a text message must end on a character boundary.
-      if (h.fin && h.opcode <= Opcode.Text && this.fragmentOpcode === Opcode.Text && !this.utf8.complete) {
-        throw new ProtocolViolation('WS_ERR_INVALID_UTF8', 'The text message ends in the middle of a UTF-8 character.');
+      if (h.fin && !this.skipFrame && h.opcode <= Opcode.Text && this.fragmentOpcode === Opcode.Text && !this.utf8.complete && !this.utf8Reported) {
+        this.violate(new ProtocolViolation('WS_ERR_INVALID_UTF8', 'The text message ends in the middle of a UTF-8 character.'));
       }
     } catch (error) {
       if (error instanceof ProtocolViolation) this.traceFrame('in', frame, frameId, undefined, false, error);
       throw error;
     }
-    this.traceFrame('in', frame, frameId, close);
+    this.traceFrame('in', frame, frameId, close, false, this.frameViolation ?? undefined);
+    if (this.skipFrame) return;
     switch (h.opcode) {
       case Opcode.Ping:
         this.pendingEvents.push({ type: 'ping', payload: frame.payload });
@@ -450,10 +551,7 @@ export class WebSocketProtocol {
     const opcode = this.fragmentOpcode!;
     const data = concatBytes(this.messageChunks, this.messageSize);
     const frameIds = this.messageFrameIds;
-    this.fragmentOpcode = null;
-    this.messageChunks = [];
-    this.messageSize = 0;
-    this.messageFrameIds = [];
+    this.resetMessage();
     const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
     this.emitTrace(() => ({
       type: 'message', direction: 'in', opcode, size: data.length, frameIds,
@@ -505,28 +603,52 @@ export class WebSocketProtocol {
 
   // ---------------------------------------------------------------- output
 
-  private write(bytes: Uint8Array): void {
+  private write(bytes: Uint8Array, kind: OutputChunk['kind'] = 'head'): void {
+    this.noteBytesWritten(bytes);
+    this.output.push({ bytes, kind });
+  }
+
+  /** Traces bytes the transport wrote itself (a crafted frame split into timed TCP writes). */
+  noteBytesWritten(bytes: Uint8Array): void {
     if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'out', bytes }));
-    this.output.push(bytes);
   }
 
   /** Frames and queues one frame. Masking follows the role unless the spec says otherwise (fault injection). */
   sendFrame(spec: FrameSpec): Uint8Array {
+    const bytes = this.encodeFrameForSending(spec);
+    this.output.push({ bytes, kind: 'frame' });
+    return bytes;
+  }
+
+  /**
+   * Encodes a frame and traces it as sent, without queuing it: the caller writes it (e.g. split
+   * into timed TCP writes, reporting each with noteBytesWritten). Masking follows the role
+   * unless the spec says otherwise (fault injection).
+   */
+  encodeFrameForSending(spec: FrameSpec): Uint8Array {
     const withMask: FrameSpec = spec.maskKey === undefined ? { ...spec, maskKey: this.role === 'client' ? this.maskKey() : null } : spec;
     const bytes = encodeFrame(withMask);
-    if (this.trace) {
-      const payload = spec.payload ?? new Uint8Array(0);
-      const frameId = ++this.frameId;
-      const close = spec.opcode === Opcode.Close ? safeParseClose(payload) : undefined;
-      this.traceFrame('out', { header: headerOf(bytes), payload, raw: bytes }, frameId, close);
+    if (!this.deferOutgoingTrace) {
+      this.traceOutgoingFrameBytes(bytes);
+      this.noteBytesWritten(bytes);
     }
-    this.write(bytes);
     return bytes;
+  }
+
+  /** Traces already-encoded frame bytes as one outgoing frame (decoded from the bytes themselves). */
+  traceOutgoingFrameBytes(bytes: Uint8Array): void {
+    if (!this.trace) return;
+    const frameId = ++this.frameId;
+    const anatomy = frameAnatomy(bytes);
+    const header = headerOf(bytes);
+    const payload = anatomy.payload;
+    const close = header.opcode === Opcode.Close ? safeParseClose(payload) : undefined;
+    this.traceFrame('out', { header, payload, raw: bytes }, frameId, close);
   }
 
   /** Queues raw bytes as they are (fault injection: anything, even half a frame). */
   sendRaw(bytes: Uint8Array): void {
-    this.write(bytes);
+    this.write(bytes, 'raw');
   }
 
   private requireOpen(what: string): void {
@@ -603,6 +725,11 @@ export class WebSocketProtocol {
     this.closeSent = { code, reason };
     this.sendFrame({ opcode: Opcode.Close, payload: encodeClosePayload(code, reason) });
     if (this.closeReceived) this.closingHandshakeComplete();
+  }
+
+  /** Step mode: a note in the trace about a held frame (released edited, dropped). */
+  noteGateEvent(text: string): void {
+    this.emitTrace(() => ({ type: 'note', text }));
   }
 
   /** The transport gave up waiting (client close timeout, or a local abort). */

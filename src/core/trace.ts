@@ -74,7 +74,8 @@ export type TraceBody =
   | { type: 'frame'; direction: Direction; frame: TracedFrame }
   | { type: 'message'; direction: Direction; opcode: number; size: number; text?: string; data?: Uint8Array; frameIds: number[] }
   | { type: 'state'; from: ConnectionState; to: ConnectionState; reason: string }
-  | { type: 'violation'; direction: Direction; frameId?: number; violation: TracedViolation }
+  /** observed: the observe policy kept the connection open after it. */
+  | { type: 'violation'; direction: Direction; frameId?: number; violation: TracedViolation; observed?: boolean }
   | { type: 'connection-closed'; wasClean: boolean; code: number; reason: string; detail: string }
   | { type: 'error'; message: string }
   | { type: 'note'; text: string };

@@ -7,7 +7,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
-import { validateApp, validateConnect, validateSend, validateStartServer } from '../main/ipc-validation.ts';
+import { createHandlers } from '../main/service/handlers.ts';
 import { InspectorService } from '../main/service/inspector-service.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
 
@@ -63,18 +63,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     for (const res of streams) res.write(data);
   });
 
-  const api: Record<string, (arg: unknown) => unknown> = {
-    getStatus: () => service.getStatus(),
-    startServer: (arg) => service.startServer(validateStartServer(arg ?? {})),
-    stopServer: () => service.stopServer(),
-    setServerApp: (arg) => service.setServerApp(validateApp(arg)),
-    connectClient: (arg) => service.connectClient(validateConnect(arg)),
-    send: (arg) => service.send(validateSend(arg)),
-    dropConnection: (arg) => {
-      if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
-      return service.dropConnection(arg);
-    },
-  };
+  const api: Record<string, (arg: unknown) => unknown> = createHandlers(service);
 
   const server: Server = createServer((req, res) => {
     void (async () => {

@@ -2,7 +2,10 @@
  * Shape checks for every request that comes from a renderer (IPC or the web bridge):
  * nothing from the renderer reaches the service unchecked. No electron import.
  */
-import { appNames, type AppName, type ConnectClientRequest, type SendRequest, type StartServerRequest } from '../shared/inspector-api.ts';
+import {
+  appNames, type AppName, type Breakpoint, type ConnectClientRequest, type CraftRequest, type FrameFields, type SendRequest, type StartServerRequest,
+  type StepAction, type ViolationPolicy,
+} from '../shared/inspector-api.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
@@ -20,6 +23,11 @@ export function validateStartServer(v: unknown): StartServerRequest {
     out.port = v['port'] as number;
   }
   if (v['app'] !== undefined) out.app = validateApp(v['app']);
+  if (v['allowedOrigins'] !== undefined) {
+    if (!isStringArray(v['allowedOrigins'])) throw new Error('allowedOrigins must be an array of strings');
+    out.allowedOrigins = [...v['allowedOrigins']];
+  }
+  if (v['policy'] !== undefined) out.policy = validatePolicyName(v['policy']);
   return out;
 }
 
@@ -28,8 +36,14 @@ export function validateApp(v: unknown): AppName {
   return v as AppName;
 }
 
+function validatePolicyName(v: unknown): ViolationPolicy {
+  if (v !== 'strict' && v !== 'observe') throw new Error('policy is strict or observe');
+  return v;
+}
+
 export function validateConnect(v: unknown): ConnectClientRequest {
   if (!isObject(v) || typeof v['url'] !== 'string') throw new Error('connectClient expects { url: string }');
+  if (v['policy'] !== undefined) validatePolicyName(v['policy']);
   if (v['subprotocols'] !== undefined && !isStringArray(v['subprotocols'])) throw new Error('subprotocols must be strings');
   if (v['headers'] !== undefined && !isStringArray(v['headers'])) throw new Error('headers must be strings');
   return v as unknown as ConnectClientRequest;
@@ -49,3 +63,96 @@ export function validateSend(v: unknown): SendRequest {
   throw new Error(`send: bad request for kind ${String(kind)}`);
 }
 
+
+// ---------------------------------------------------------------- step mode, crafting, faults
+
+function connectionId(v: Record<string, unknown>): string {
+  if (typeof v['connectionId'] !== 'string') throw new Error('connectionId must be a string');
+  return v['connectionId'];
+}
+
+function object(v: unknown, what: string): Record<string, unknown> {
+  if (!isObject(v)) throw new Error(`${what} expects an object`);
+  return v;
+}
+
+export function validateFrameFields(v: unknown): FrameFields {
+  const f = object(v, 'frame');
+  for (const name of ['fin', 'rsv1', 'rsv2', 'rsv3', 'masked'] as const) {
+    if (typeof f[name] !== 'boolean') throw new Error(`frame.${name} must be true or false`);
+  }
+  if (!Number.isInteger(f['opcode']) || (f['opcode'] as number) < 0 || (f['opcode'] as number) > 15) throw new Error('frame.opcode must be 0-15');
+  if (typeof f['payloadHex'] !== 'string') throw new Error('frame.payloadHex must be a string');
+  if (f['maskKeyHex'] !== undefined && typeof f['maskKeyHex'] !== 'string') throw new Error('frame.maskKeyHex must be a string');
+  if (f['lengthEncoding'] !== undefined && !['minimal', '7-bit', '16-bit', '64-bit'].includes(f['lengthEncoding'] as string)) throw new Error('frame.lengthEncoding is minimal, 7-bit, 16-bit or 64-bit');
+  if (f['declaredLength'] !== undefined && (!Number.isInteger(f['declaredLength']) || (f['declaredLength'] as number) < 0)) throw new Error('frame.declaredLength must be a whole number');
+  return f as unknown as FrameFields;
+}
+
+export function validateStepMode(v: unknown): { connectionId: string; on: boolean } {
+  const o = object(v, 'setStepMode');
+  if (typeof o['on'] !== 'boolean') throw new Error('on must be true or false');
+  return { connectionId: connectionId(o), on: o['on'] };
+}
+
+export function validateBreakpoints(v: unknown): { connectionId: string; breakpoints: Breakpoint[] } {
+  const o = object(v, 'setBreakpoints');
+  if (!Array.isArray(o['breakpoints'])) throw new Error('breakpoints must be a list');
+  const breakpoints = o['breakpoints'].map((b: unknown, i: number) => {
+    const bp = object(b, `breakpoint ${i}`);
+    if (typeof bp['id'] !== 'string') throw new Error(`breakpoint ${i}: id must be a string`);
+    if (!['in', 'out', 'both'].includes(bp['direction'] as string)) throw new Error(`breakpoint ${i}: direction is in, out or both`);
+    if (!isNumberArray(bp['opcodes'])) throw new Error(`breakpoint ${i}: opcodes must be whole numbers`);
+    if (typeof bp['enabled'] !== 'boolean') throw new Error(`breakpoint ${i}: enabled must be true or false`);
+    for (const k of ['minSize', 'maxSize'] as const) if (bp[k] !== undefined && !Number.isInteger(bp[k])) throw new Error(`breakpoint ${i}: ${k} must be a whole number`);
+    if (bp['payloadMatch'] !== undefined && typeof bp['payloadMatch'] !== 'string') throw new Error(`breakpoint ${i}: payloadMatch must be a string`);
+    return bp as unknown as Breakpoint;
+  });
+  return { connectionId: connectionId(o), breakpoints };
+}
+
+const stepActions: StepAction[] = ['step-in', 'step-out', 'step', 'continue', 'resume'];
+export function validateStepControl(v: unknown): { connectionId: string; action: StepAction } {
+  const o = object(v, 'stepControl');
+  if (!stepActions.includes(o['action'] as StepAction)) throw new Error(`action is one of ${stepActions.join(', ')}`);
+  return { connectionId: connectionId(o), action: o['action'] as StepAction };
+}
+
+export function validateHeld(v: unknown, withFrame: boolean): { connectionId: string; holdId: number; frame?: FrameFields } {
+  const o = object(v, 'held frame');
+  if (!Number.isInteger(o['holdId'])) throw new Error('holdId must be a whole number');
+  return { connectionId: connectionId(o), holdId: o['holdId'] as number, ...(withFrame ? { frame: validateFrameFields(o['frame']) } : {}) };
+}
+
+export function validatePolicy(v: unknown): { connectionId: string; policy: ViolationPolicy } {
+  const o = object(v, 'setPolicy');
+  if (o['policy'] !== 'strict' && o['policy'] !== 'observe') throw new Error('policy is strict or observe');
+  return { connectionId: connectionId(o), policy: o['policy'] };
+}
+
+export function validateCraft(v: unknown): CraftRequest {
+  const o = object(v, 'craft');
+  const frame = validateFrameFields(o['frame']);
+  if (o['writes'] !== undefined && !isNumberArray(o['writes'])) throw new Error('writes must be whole numbers');
+  if (o['delayMs'] !== undefined && (!Number.isInteger(o['delayMs']) || (o['delayMs'] as number) < 0 || (o['delayMs'] as number) > 60_000)) throw new Error('delayMs must be 0-60000');
+  return { connectionId: connectionId(o), frame, ...(o['writes'] ? { writes: o['writes'] as number[] } : {}), ...(o['delayMs'] !== undefined ? { delayMs: o['delayMs'] as number } : {}) };
+}
+
+export function validateFirePreset(v: unknown): { connectionId: string; presetId: string } {
+  const o = object(v, 'firePreset');
+  if (typeof o['presetId'] !== 'string') throw new Error('presetId must be a string');
+  return { connectionId: connectionId(o), presetId: o['presetId'] };
+}
+
+export function validateByteStepStart(v: unknown): { hex: string; receiverRole: 'server' | 'client' } {
+  const o = object(v, 'byteStepStart');
+  if (typeof o['hex'] !== 'string') throw new Error('hex must be a string');
+  if (o['receiverRole'] !== 'server' && o['receiverRole'] !== 'client') throw new Error('receiverRole is server or client');
+  return { hex: o['hex'], receiverRole: o['receiverRole'] };
+}
+
+export function validateByteStepFeed(v: unknown): { sessionId: number; count: number } {
+  const o = object(v, 'byteStepFeed');
+  if (!Number.isInteger(o['sessionId']) || !Number.isInteger(o['count'])) throw new Error('sessionId and count must be whole numbers');
+  return { sessionId: o['sessionId'] as number, count: o['count'] as number };
+}

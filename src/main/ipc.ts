@@ -4,7 +4,7 @@
  */
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { channels } from '../shared/inspector-api.ts';
-import { validateApp, validateConnect, validateSend, validateStartServer } from './ipc-validation.ts';
+import { createHandlers, type ApiFunction } from './service/handlers.ts';
 import type { InspectorService } from './service/inspector-service.ts';
 
 /** Only our own renderer may call in (Electron security guide: validate the sender). */
@@ -24,16 +24,8 @@ export function registerIpc(service: InspectorService, rendererUrl: string, targ
       }
     });
   };
-  handle(channels.getStatus, () => service.getStatus());
-  handle(channels.startServer, (arg) => service.startServer(validateStartServer(arg)));
-  handle(channels.stopServer, () => service.stopServer());
-  handle(channels.setServerApp, (arg) => service.setServerApp(validateApp(arg)));
-  handle(channels.connectClient, (arg) => service.connectClient(validateConnect(arg)));
-  handle(channels.send, (arg) => service.send(validateSend(arg)));
-  handle(channels.dropConnection, (arg) => {
-    if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
-    return service.dropConnection(arg);
-  });
+  const handlers = createHandlers(service);
+  for (const [name, fn] of Object.entries(handlers) as Array<[ApiFunction, (arg: unknown) => unknown]>) handle(channels[name], fn);
   const unsubscribe = service.onBatch((batch) => {
     const contents = target();
     if (contents && !contents.isDestroyed()) contents.send(channels.batch, batch);

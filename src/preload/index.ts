@@ -13,6 +13,17 @@ const api: InspectorApi = {
   connectClient: (request) => ipcRenderer.invoke(channels.connectClient, request),
   send: (request) => ipcRenderer.invoke(channels.send, request),
   dropConnection: (id) => ipcRenderer.invoke(channels.dropConnection, id),
+  setStepMode: (id, on) => ipcRenderer.invoke(channels.setStepMode, { connectionId: id, on }),
+  setBreakpoints: (id, breakpoints) => ipcRenderer.invoke(channels.setBreakpoints, { connectionId: id, breakpoints }),
+  stepControl: (id, action) => ipcRenderer.invoke(channels.stepControl, { connectionId: id, action }),
+  editHeld: (id, holdId, frame) => ipcRenderer.invoke(channels.editHeld, { connectionId: id, holdId, frame }),
+  dropHeld: (id, holdId) => ipcRenderer.invoke(channels.dropHeld, { connectionId: id, holdId }),
+  setPolicy: (id, policy) => ipcRenderer.invoke(channels.setPolicy, { connectionId: id, policy }),
+  craft: (request) => ipcRenderer.invoke(channels.craft, request),
+  listPresets: () => ipcRenderer.invoke(channels.listPresets),
+  firePreset: (id, presetId) => ipcRenderer.invoke(channels.firePreset, { connectionId: id, presetId }),
+  byteStepStart: (hex, receiverRole) => ipcRenderer.invoke(channels.byteStepStart, { hex, receiverRole }),
+  byteStepFeed: (sessionId, count) => ipcRenderer.invoke(channels.byteStepFeed, { sessionId, count }),
   onBatch: (listener) => {
     const handler = (_event: unknown, batch: ServiceBatch) => listener(batch);
     ipcRenderer.on(channels.batch, handler);

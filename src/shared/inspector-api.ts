@@ -4,7 +4,12 @@
  * HTTP and server-sent events. The renderer cannot tell which one it talks to.
  */
 
+import type { ByteStepSnapshot } from '../core/byte-step-types.ts';
+import type { Breakpoint, GateSnapshot } from '../core/frame-gate.ts';
 import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
+
+export type { Breakpoint, ByteStepSnapshot, GateSnapshot };
+export type ViolationPolicy = 'strict' | 'observe';
 
 export type AppName = 'echo' | 'chat' | 'manual';
 export const appNames: readonly AppName[] = ['echo', 'chat', 'manual'];
@@ -33,6 +38,9 @@ export interface ConnectionSummary {
   /** Why it failed or closed, if it did. */
   detail?: string;
   openedAt: number;
+  policy: ViolationPolicy;
+  /** Step mode: held frames and breakpoints (null until step mode is first used). */
+  gate: GateSnapshot | null;
 }
 
 export interface InspectorStatus {
@@ -46,6 +54,9 @@ export interface StartServerRequest {
   host?: string;
   port?: number;
   app?: AppName;
+  policy?: ViolationPolicy;
+  /** Accept only these Origin values; other browsers get 403 (RFC 6455 §10.2). Omitted: any origin. */
+  allowedOrigins?: string[];
 }
 
 export interface ConnectClientRequest {
@@ -53,7 +64,55 @@ export interface ConnectClientRequest {
   subprotocols?: string[];
   /** Extra handshake headers as "Name: value" lines. */
   headers?: string[];
+  policy?: ViolationPolicy;
 }
+
+/** A frame described field by field, valid or not (the crafter and the held-frame editor). */
+export interface FrameFields {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  /** 0-15, reserved ones included. */
+  opcode: number;
+  /** Set the MASK bit and mask the payload. */
+  masked: boolean;
+  /** 4 bytes as hex; empty: a fresh random key. */
+  maskKeyHex?: string;
+  payloadHex: string;
+  lengthEncoding?: 'minimal' | '7-bit' | '16-bit' | '64-bit';
+  /** Put this in the length field instead of the real payload length. */
+  declaredLength?: number;
+}
+
+export interface CraftRequest {
+  connectionId: string;
+  frame: FrameFields;
+  /** Sizes of the successive TCP writes (empty: one write), and the pause between them. */
+  writes?: number[];
+  delayMs?: number;
+}
+
+export interface PresetInfo {
+  id: string;
+  title: string;
+  group: string;
+  rfcSection: string;
+  explanation: string;
+  expectedText: string;
+}
+
+export interface FaultOutcome {
+  presetId: string;
+  title: string;
+  rfcSection: string;
+  expectedText: string;
+  actualText: string;
+  asExpected: boolean;
+  bytesSent: number;
+}
+
+export type StepAction = 'step-in' | 'step-out' | 'step' | 'continue' | 'resume';
 
 export type SendRequest =
   | { connectionId: string; kind: 'text'; text: string; fragments?: number[] }
@@ -76,6 +135,19 @@ export interface InspectorApi {
   send(request: SendRequest): Promise<Result>;
   /** Drop TCP without a closing handshake. */
   dropConnection(connectionId: string): Promise<Result>;
+  // Step mode, crafting and faults (issue 4).
+  setStepMode(connectionId: string, on: boolean): Promise<Result>;
+  setBreakpoints(connectionId: string, breakpoints: Breakpoint[]): Promise<Result>;
+  stepControl(connectionId: string, action: StepAction): Promise<Result>;
+  editHeld(connectionId: string, holdId: number, frame: FrameFields): Promise<Result<{ hex: string }>>;
+  dropHeld(connectionId: string, holdId: number): Promise<Result>;
+  setPolicy(connectionId: string, policy: ViolationPolicy): Promise<Result>;
+  craft(request: CraftRequest): Promise<Result<{ hex: string }>>;
+  listPresets(): Promise<PresetInfo[]>;
+  firePreset(connectionId: string, presetId: string): Promise<Result<{ outcome: FaultOutcome }>>;
+  /** Byte stepping: start a session on some bytes, as received by a server or a client. */
+  byteStepStart(hex: string, receiverRole: Role): Promise<Result<{ sessionId: number; snapshot: ByteStepSnapshot }>>;
+  byteStepFeed(sessionId: number, count: number): Promise<Result<{ snapshot: ByteStepSnapshot }>>;
   /** Subscribe to pushed batches; returns the unsubscribe function. */
   onBatch(listener: (batch: ServiceBatch) => void): () => void;
 }
@@ -89,5 +161,16 @@ export const channels = {
   connectClient: 'inspector:connect-client',
   send: 'inspector:send',
   dropConnection: 'inspector:drop-connection',
+  setStepMode: 'inspector:set-step-mode',
+  setBreakpoints: 'inspector:set-breakpoints',
+  stepControl: 'inspector:step-control',
+  editHeld: 'inspector:edit-held',
+  dropHeld: 'inspector:drop-held',
+  setPolicy: 'inspector:set-policy',
+  craft: 'inspector:craft',
+  listPresets: 'inspector:list-presets',
+  firePreset: 'inspector:fire-preset',
+  byteStepStart: 'inspector:byte-step-start',
+  byteStepFeed: 'inspector:byte-step-feed',
   batch: 'inspector:batch',
 } as const;

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { Defaults } from '../constants.ts';
 import type { ProtocolViolation, HandshakeError } from '../errors.ts';
 import type { FrameSpec } from '../frame-codec.ts';
+import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody } from '../trace.ts';
 
@@ -37,6 +38,15 @@ export interface ConnectionHandler {
   onClose?(conn: Connection, info: CloseInfo): void;
   /** A socket-level error (reset, timeout). */
   onSocketError?(conn: Connection, error: Error): void;
+  /** Step mode changed: a frame was held, released, edited or dropped. */
+  onGateChange?(conn: Connection): void;
+}
+
+/** How to put crafted bytes on the wire: TCP writes of these sizes, this far apart. */
+export interface WritePlan {
+  /** Sizes of the successive writes; the rest goes in one last write. Empty: one write. */
+  chunks?: number[];
+  delayMs?: number;
 }
 
 export interface ConnectionOptions extends Omit<ProtocolOptions, 'trace'> {
@@ -64,6 +74,10 @@ export class Connection {
   private closedWaiters: Array<(info: CloseInfo) => void> = [];
   /** Extra per-connection data for applications (e.g. a chat nickname). */
   readonly data: Record<string, unknown> = {};
+  /** Step mode; created the first time it is used. */
+  private gate: FrameGate | null = null;
+  /** Step mode was switched on mid-frame: pass bytes through until the next frame boundary. */
+  private aligning = false;
 
   constructor(socket: Socket, options: ConnectionOptions, handler: ConnectionHandler) {
     this.id = options.id;
@@ -75,7 +89,7 @@ export class Connection {
     this.protocol = new WebSocketProtocol({ ...options, ...(options.trace ? { trace: options.trace } : {}) });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      this.protocol.receiveData(chunk);
+      this.receive(chunk);
       this.pump();
     });
     socket.on('end', () => {
@@ -172,6 +186,134 @@ export class Connection {
     this.socket.destroy();
   }
 
+  // ------------------------------------------------------------ step mode
+
+  /** The gate's state, or null when step mode was never used on this connection. */
+  gateSnapshot(): GateSnapshot | null {
+    return this.gate?.snapshot() ?? null;
+  }
+
+  private ensureGate(): FrameGate {
+    if (!this.gate) {
+      this.gate = new FrameGate();
+      this.aligning = true;
+      this.protocol.deferOutgoingTrace = true;
+    }
+    return this.gate;
+  }
+
+  setStepMode(on: boolean): void {
+    this.ensureGate().setStepMode(on);
+    this.handler.onGateChange?.(this);
+  }
+
+  setBreakpoints(breakpoints: Breakpoint[]): void {
+    this.ensureGate().setBreakpoints(breakpoints);
+    this.handler.onGateChange?.(this);
+  }
+
+  /** Step: let one held frame go (the oldest in that direction, or of all). */
+  step(direction?: 'in' | 'out'): void {
+    this.deliver(this.gate?.step(direction) ?? []);
+  }
+
+  /** Release everything and run to the next breakpoint. */
+  continueRunning(): void {
+    this.deliver(this.gate?.continue() ?? []);
+  }
+
+  /** Release everything and stop holding. */
+  resume(): void {
+    this.deliver(this.gate?.resume() ?? []);
+  }
+
+  editHeld(holdId: number, bytes: Uint8Array): boolean {
+    const ok = this.gate?.edit(holdId, bytes) ?? false;
+    if (ok) this.handler.onGateChange?.(this);
+    return ok;
+  }
+
+  dropHeld(holdId: number): boolean {
+    const ok = this.gate?.drop(holdId) ?? false;
+    if (ok) {
+      this.protocol.noteGateEvent(`Held frame ${holdId} dropped: it never reached ${this.role === 'server' ? 'the application' : 'the peer'}.`);
+      this.handler.onGateChange?.(this);
+      this.pump();
+    }
+    return ok;
+  }
+
+  /** Incoming bytes: straight to the protocol, or through the gate in step mode. */
+  private receive(chunk: Uint8Array): void {
+    const gate = this.gate;
+    if (!gate || this.protocol.state !== 'OPEN') {
+      this.protocol.receiveData(chunk);
+      return;
+    }
+    let rest = chunk;
+    while (this.aligning && rest.length > 0) {
+      const until = this.protocol.bytesUntilFrameBoundary();
+      if (until === 0) {
+        this.aligning = false;
+        break;
+      }
+      const n = until === null ? rest.length : Math.min(until, rest.length);
+      this.protocol.receiveData(rest.subarray(0, n));
+      rest = rest.subarray(n);
+    }
+    if (rest.length === 0) return;
+    const released = gate.receive(rest);
+    for (const r of released) if (r.holdId === null) this.protocol.receiveData(r.bytes);
+    if (released.length === 0 || gate.snapshot().held.length > 0) this.handler.onGateChange?.(this);
+  }
+
+  /** Hands released frames on: incoming to the protocol, outgoing to the socket. */
+  private deliver(released: Released[]): void {
+    for (const r of released) {
+      if (r.direction === 'in') {
+        if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the application sees the edited bytes.`);
+        this.protocol.receiveData(r.bytes);
+      } else {
+        if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the edited bytes go on the wire.`);
+        this.writeFrame(r.bytes);
+      }
+    }
+    this.handler.onGateChange?.(this);
+    this.pump();
+  }
+
+  private writeFrame(bytes: Uint8Array): void {
+    if (this.protocol.deferOutgoingTrace) {
+      this.protocol.traceOutgoingFrameBytes(bytes);
+      this.protocol.noteBytesWritten(bytes);
+    }
+    if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
+  }
+
+  /**
+   * Writes crafted bytes (valid or not) as they are, split into TCP writes with delays
+   * between them, tracing the frame once and each write as it happens.
+   */
+  async writeCrafted(bytes: Uint8Array, plan: WritePlan = {}, traceAsFrame = true): Promise<void> {
+    if (traceAsFrame) this.protocol.traceOutgoingFrameBytes(bytes);
+    const pieces: Uint8Array[] = [];
+    let at = 0;
+    for (const size of plan.chunks ?? []) {
+      if (at >= bytes.length) break;
+      if (size <= 0) continue;
+      pieces.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    if (at < bytes.length || pieces.length === 0) pieces.push(bytes.subarray(at));
+    for (const [i, piece] of pieces.entries()) {
+      if (i > 0 && plan.delayMs) await new Promise((r) => setTimeout(r, plan.delayMs));
+      if (this.socket.destroyed || !this.socket.writable) return;
+      this.protocol.noteBytesWritten(piece);
+      this.socket.write(piece);
+    }
+    this.pump();
+  }
+
   /** Client: begin the opening handshake. */
   start(): void {
     this.protocol.connect();
@@ -180,11 +322,23 @@ export class Connection {
 
   /** Moves bytes, events and transport decisions from the protocol to the socket and handler. */
   private pump(): void {
-    const out = this.protocol.dataToSend();
+    const out = this.protocol.takeOutput();
     if (out.length > 0 && !this.socket.destroyed && this.socket.writable) {
       if (out.length > 1) this.socket.cork();
-      for (const chunk of out) this.socket.write(chunk);
+      let gateChanged = false;
+      for (const chunk of out) {
+        if (chunk.kind === 'frame' && this.gate) {
+          const released = this.gate.send(chunk.bytes);
+          if (released.length === 0) gateChanged = true;
+          for (const r of released) this.writeFrame(r.bytes);
+        } else if (chunk.kind === 'frame' && this.protocol.deferOutgoingTrace) {
+          this.writeFrame(chunk.bytes);
+        } else {
+          this.socket.write(chunk.bytes);
+        }
+      }
       if (out.length > 1) this.socket.uncork();
+      if (gateChanged) this.handler.onGateChange?.(this);
     }
     for (const event of this.protocol.events()) {
       switch (event.type) {

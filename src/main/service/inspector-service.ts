@@ -11,9 +11,17 @@ import { Defaults, Opcode } from '../../core/constants.ts';
 import { connectClient, ConnectError, UrlError } from '../../core/net/client.ts';
 import type { Connection } from '../../core/net/connection.ts';
 import { ListenError, WebSocketServer } from '../../core/net/server.ts';
-import { Tracer, type TraceEvent } from '../../core/trace.ts';
+import { ByteStepper } from '../../core/byte-stepper.ts';
+import { faultPresets, findPreset } from '../../core/faults.ts';
+import type { Breakpoint } from '../../core/frame-gate.ts';
+import { encodeFrame } from '../../core/frame-codec.ts';
+import { fireFault } from '../../core/net/fault-runner.ts';
+import { randomMaskKey } from '../../core/protocol.ts';
+import { toHex } from '../../core/bytes.ts';
+import { Tracer, type Role, type TraceEvent } from '../../core/trace.ts';
 import type {
-  AppName, ConnectClientRequest, ConnectionSummary, InspectorStatus, Result, SendRequest, ServiceBatch, StartServerRequest,
+  AppName, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
+  SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
 } from '../../shared/inspector-api.ts';
 import { appNames } from '../../shared/inspector-api.ts';
 
@@ -56,7 +64,11 @@ export class InspectorService {
   }
 
   getStatus(): InspectorStatus {
-    return { server: { ...this.serverState }, connections: [...this.summaries.values()].map((s) => ({ ...s })) };
+    const connections = [...this.summaries.values()].map((s) => {
+      const conn = this.findConnection(s.id);
+      return { ...s, policy: conn?.protocol.policy ?? s.policy, gate: conn?.gateSnapshot() ?? null };
+    });
+    return { server: { ...this.serverState }, connections };
   }
 
   private onTrace(event: TraceEvent): void {
@@ -70,7 +82,7 @@ export class InspectorService {
     const id = event.connectionId;
     if (event.type === 'connection-opened') {
       this.summaries.set(id, {
-        id, role: event.role, remote: event.remote, state: 'CONNECTING', subprotocol: null, openedAt: event.time,
+        id, role: event.role, remote: event.remote, state: 'CONNECTING', subprotocol: null, openedAt: event.time, policy: 'strict', gate: null,
         ...(event.url ? { url: event.url } : {}),
       });
       this.statusDirty = true;
@@ -121,7 +133,12 @@ export class InspectorService {
     const app = request.app ?? this.serverState.app;
     if (!Number.isInteger(port) || port < 0 || port > 65535) return this.serverFailed(host, port, `Port must be a whole number from 0 to 65535 (got ${port}).`);
     if (!appNames.includes(app)) return this.serverFailed(host, port, `Unknown application "${app}".`);
-    const server = new WebSocketServer({ host, port, component: components[app], tracer: this.tracer });
+    const server = new WebSocketServer({
+      host, port, component: components[app], tracer: this.tracer,
+      ...(request.allowedOrigins ? { allowedOrigins: [...request.allowedOrigins] } : {}),
+      ...(request.policy ? { policy: request.policy } : {}),
+      onGateChange: () => this.markStatusChanged(),
+    });
     try {
       const { url, port: boundPort } = await server.listen();
       this.server = server;
@@ -175,8 +192,10 @@ export class InspectorService {
         onClose: (conn) => {
           this.clients.delete(conn.id);
         },
+        onGateChange: () => this.markStatusChanged(),
       }, {
         tracer: this.tracer,
+        ...(request.policy ? { policy: request.policy } : {}),
         ...(request.subprotocols?.length ? { subprotocols: request.subprotocols } : {}),
         ...(headers.length ? { headers } : {}),
       });
@@ -187,7 +206,7 @@ export class InspectorService {
     const conn = client.connection;
     this.clients.set(conn.id, conn);
     if (!this.summaries.has(conn.id)) {
-      this.summaries.set(conn.id, { id: conn.id, role: 'client', remote: '', url: request.url, state: 'CONNECTING', subprotocol: null, openedAt: Date.now() });
+      this.summaries.set(conn.id, { id: conn.id, role: 'client', remote: '', url: request.url, state: 'CONNECTING', subprotocol: null, openedAt: Date.now(), policy: request.policy ?? 'strict', gate: null });
     }
     this.markStatusChanged();
     try {
@@ -252,6 +271,121 @@ export class InspectorService {
     return { ok: true };
   }
 
+  // ------------------------------------------------------------ step mode, crafting, faults
+
+  private withConnection<T extends object>(id: string, fn: (conn: Connection) => Result<T> | void): Result<T> {
+    const conn = this.findConnection(id);
+    if (!conn) return { ok: false, error: `Connection ${id} is gone.` };
+    try {
+      const result = fn(conn);
+      this.markStatusChanged();
+      return result ?? ({ ok: true } as Result<T>);
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+
+  setStepMode(id: string, on: boolean): Result {
+    return this.withConnection(id, (conn) => conn.setStepMode(on));
+  }
+
+  setBreakpoints(id: string, breakpoints: Breakpoint[]): Result {
+    return this.withConnection(id, (conn) => conn.setBreakpoints(breakpoints));
+  }
+
+  stepControl(id: string, action: StepAction): Result {
+    return this.withConnection(id, (conn) => {
+      if (action === 'step-in') conn.step('in');
+      else if (action === 'step-out') conn.step('out');
+      else if (action === 'step') conn.step();
+      else if (action === 'continue') conn.continueRunning();
+      else conn.resume();
+    });
+  }
+
+  editHeld(id: string, holdId: number, frame: FrameFields): Result<{ hex: string }> {
+    return this.withConnection<{ hex: string }>(id, (conn): Result<{ hex: string }> => {
+      const bytes = encodeFields(frame);
+      if (!conn.editHeld(holdId, bytes)) return { ok: false, error: `Frame ${holdId} is no longer held.` };
+      return { ok: true, hex: toHex(bytes) };
+    });
+  }
+
+  dropHeld(id: string, holdId: number): Result {
+    return this.withConnection(id, (conn) => {
+      if (!conn.dropHeld(holdId)) return { ok: false, error: `Frame ${holdId} is no longer held.` };
+      return { ok: true };
+    });
+  }
+
+  setPolicy(id: string, policy: ViolationPolicy): Result {
+    return this.withConnection(id, (conn) => {
+      conn.protocol.policy = policy;
+    });
+  }
+
+  /** Sends a frame built from fields (valid or not), split into timed TCP writes. */
+  async craft(request: CraftRequest): Promise<Result<{ hex: string }>> {
+    const conn = this.findConnection(request.connectionId);
+    if (!conn) return { ok: false, error: `Connection ${request.connectionId} is gone.` };
+    if (conn.state === 'CLOSED') return { ok: false, error: 'The connection is closed.' };
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFields(request.frame);
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+    await conn.writeCrafted(bytes, { chunks: request.writes ?? [], ...(request.delayMs ? { delayMs: request.delayMs } : {}) });
+    return { ok: true, hex: toHex(bytes) };
+  }
+
+  listPresets(): PresetInfo[] {
+    return faultPresets.map(({ id, title, group, rfcSection, explanation, expectedText }) => ({ id, title, group, rfcSection, explanation, expectedText }));
+  }
+
+  async firePreset(id: string, presetId: string): Promise<Result<{ outcome: FaultOutcome }>> {
+    const conn = this.findConnection(id);
+    if (!conn) return { ok: false, error: `Connection ${id} is gone.` };
+    const preset = findPreset(presetId);
+    if (!preset) return { ok: false, error: `No fault preset "${presetId}".` };
+    try {
+      const r = await fireFault(conn, preset, this.tracer);
+      return { ok: true, outcome: { presetId: r.presetId, title: r.title, rfcSection: r.rfcSection, expectedText: r.expectedText, actualText: r.actualText, asExpected: r.asExpected, bytesSent: r.bytesSent } };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+
+  private steppers = new Map<number, ByteStepper>();
+  private nextStepper = 1;
+
+  byteStepStart(hex: string, receiverRole: Role) {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromHex(hex);
+    } catch (error) {
+      return { ok: false as const, error: `Bytes: ${(error as Error).message}` };
+    }
+    if (bytes.length === 0) return { ok: false as const, error: 'Give at least one byte to step through.' };
+    if (receiverRole !== 'server' && receiverRole !== 'client') return { ok: false as const, error: 'The receiver is a server or a client.' };
+    const sessionId = this.nextStepper++;
+    const stepper = new ByteStepper(bytes, receiverRole);
+    this.steppers.set(sessionId, stepper);
+    // Keep a handful of sessions; old ones go.
+    for (const key of this.steppers.keys()) if (this.steppers.size > 8) this.steppers.delete(key);
+    return { ok: true as const, sessionId, snapshot: stepper.snapshot() };
+  }
+
+  byteStepFeed(sessionId: number, count: number) {
+    const stepper = this.steppers.get(sessionId);
+    if (!stepper) return { ok: false as const, error: 'That byte-stepping session has ended; start again.' };
+    if (count < 0) {
+      stepper.reset();
+      return { ok: true as const, snapshot: stepper.snapshot() };
+    }
+    return { ok: true as const, snapshot: stepper.feed(count) };
+  }
+
   /** Closes everything (app quit, test teardown). */
   async dispose(): Promise<void> {
     for (const conn of this.clients.values()) conn.destroy();
@@ -260,4 +394,21 @@ export class InspectorService {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.listeners.clear();
   }
+}
+
+/** Encodes a frame from its fields, valid or not (§5.2). */
+export function encodeFields(f: FrameFields): Uint8Array {
+  if (!Number.isInteger(f.opcode) || f.opcode < 0 || f.opcode > 15) throw new Error('The opcode is 4 bits: 0 to 15.');
+  const payload = fromHex(f.payloadHex);
+  let maskKey: Uint8Array | null = null;
+  if (f.masked) {
+    maskKey = f.maskKeyHex && f.maskKeyHex.trim() ? fromHex(f.maskKeyHex) : randomMaskKey();
+    if (maskKey.length !== 4) throw new Error(`The masking key is 4 bytes (got ${maskKey.length}).`);
+  }
+  if (f.declaredLength !== undefined && (!Number.isInteger(f.declaredLength) || f.declaredLength < 0)) throw new Error('The declared length is a whole number of bytes.');
+  return encodeFrame({
+    opcode: f.opcode, payload, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, maskKey,
+    ...(f.lengthEncoding ? { lengthEncoding: f.lengthEncoding } : {}),
+    ...(f.declaredLength !== undefined ? { declaredLength: f.declaredLength } : {}),
+  });
 }

@@ -29,6 +29,17 @@ export function createWebBridge(): InspectorApi {
     connectClient: (request) => call('connectClient', request),
     send: (request) => call('send', request),
     dropConnection: (id) => call('dropConnection', id),
+    setStepMode: (id, on) => call('setStepMode', { connectionId: id, on }),
+    setBreakpoints: (id, breakpoints) => call('setBreakpoints', { connectionId: id, breakpoints }),
+    stepControl: (id, action) => call('stepControl', { connectionId: id, action }),
+    editHeld: (id, holdId, frame) => call('editHeld', { connectionId: id, holdId, frame }),
+    dropHeld: (id, holdId) => call('dropHeld', { connectionId: id, holdId }),
+    setPolicy: (id, policy) => call('setPolicy', { connectionId: id, policy }),
+    craft: (request) => call('craft', request),
+    listPresets: () => call('listPresets'),
+    firePreset: (id, presetId) => call('firePreset', { connectionId: id, presetId }),
+    byteStepStart: (hex, receiverRole) => call('byteStepStart', { hex, receiverRole }),
+    byteStepFeed: (sessionId, count) => call('byteStepFeed', { sessionId, count }),
     onBatch: (listener) => {
       const source = new EventSource('/api/events');
       source.onmessage = (message: MessageEvent<string>) => listener(decodeWireJson<ServiceBatch>(message.data));

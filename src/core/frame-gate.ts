@@ -1,0 +1,218 @@
+/**
+ * The frame gate: step mode for one connection. It sits between the socket and the protocol,
+ * holding whole frames in either direction (incoming before the application sees them,
+ * outgoing before they are written) until the user steps, edits or drops them. Sans-I/O:
+ * bytes in, bytes out, no timers, no sockets.
+ *
+ * Order is kept per direction: once a frame is held, later frames in that direction queue
+ * behind it, so stepping never reorders the conversation.
+ */
+
+import { toHex, utf8DecodeLenient } from './bytes.ts';
+import { frameAnatomy } from './fields.ts';
+import { FrameParser } from './frame-codec.ts';
+import type { Direction } from './trace.ts';
+
+export interface Breakpoint {
+  id: string;
+  /** Which traffic it watches. */
+  direction: Direction | 'both';
+  /** Opcodes it stops on; empty means any. */
+  opcodes: number[];
+  /** Payload size range, inclusive. */
+  minSize?: number;
+  maxSize?: number;
+  /** Substring of the payload, as UTF-8 text or as hex ("hex:de ad"). */
+  payloadMatch?: string;
+  enabled: boolean;
+}
+
+export interface HeldFrame {
+  holdId: number;
+  direction: Direction;
+  /** The bytes as they arrived or were produced. */
+  original: Uint8Array;
+  /** The bytes that will go on if released (edited or original). */
+  bytes: Uint8Array;
+  edited: boolean;
+  /** Why it is held: "step mode" or the breakpoint's id. */
+  reason: string;
+}
+
+export interface GateSnapshot {
+  stepMode: boolean;
+  /** Breakpoints fire only while armed (Continue arms them; Resume disarms). */
+  armed: boolean;
+  breakpoints: Breakpoint[];
+  held: HeldFrame[];
+}
+
+/** A frame let through, for the caller to deliver or write. */
+export interface Released {
+  direction: Direction;
+  bytes: Uint8Array;
+  holdId: number | null;
+  edited: boolean;
+}
+
+/** Largest frame the gate will hold; bigger ones pass straight through (never buffered). */
+const MAX_HELD_FRAME = 64 * 1024 * 1024;
+
+export function matchesBreakpoint(bp: Breakpoint, direction: Direction, frame: Uint8Array): boolean {
+  if (!bp.enabled) return false;
+  if (bp.direction !== 'both' && bp.direction !== direction) return false;
+  const anatomy = frameAnatomy(frame);
+  const opcode = frame[0]! & 0x0f;
+  if (bp.opcodes.length > 0 && !bp.opcodes.includes(opcode)) return false;
+  const size = anatomy.payloadLength ?? 0;
+  if (bp.minSize !== undefined && size < bp.minSize) return false;
+  if (bp.maxSize !== undefined && size > bp.maxSize) return false;
+  if (bp.payloadMatch) {
+    const needle = bp.payloadMatch;
+    if (needle.toLowerCase().startsWith('hex:')) {
+      const hex = needle.slice(4).replace(/[\s:]/g, '').toLowerCase();
+      if (!toHex(anatomy.payload).includes(hex)) return false;
+    } else if (!utf8DecodeLenient(anatomy.payload).includes(needle)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export class FrameGate {
+  private stepMode = false;
+  private armed = true;
+  private breakpoints: Breakpoint[] = [];
+  private held: HeldFrame[] = [];
+  private nextHoldId = 1;
+  /** Splits incoming bytes into whole frames. */
+  private splitter = new FrameParser({ keepRaw: true });
+  /** Incoming bytes of an oversized frame still to pass straight through. */
+  private passThrough = 0;
+  /** The splitter hit bytes it cannot frame: from then on everything passes through. */
+  private broken = false;
+
+  /** Is the gate doing anything at all? (If not, the caller may skip it.) */
+  get active(): boolean {
+    return this.stepMode || this.held.length > 0 || (this.armed && this.breakpoints.some((b) => b.enabled));
+  }
+
+  snapshot(): GateSnapshot {
+    return {
+      stepMode: this.stepMode, armed: this.armed,
+      breakpoints: this.breakpoints.map((b) => ({ ...b, opcodes: [...b.opcodes] })),
+      held: this.held.map((h) => ({ ...h })),
+    };
+  }
+
+  setStepMode(on: boolean): void {
+    this.stepMode = on;
+  }
+
+  setBreakpoints(breakpoints: Breakpoint[]): void {
+    this.breakpoints = breakpoints.map((b) => ({ ...b, opcodes: [...b.opcodes] }));
+  }
+
+  /** Incoming bytes from the socket: returns whole frames (or pass-through bytes) for the protocol now. */
+  receive(bytes: Uint8Array): Released[] {
+    if (this.broken) return [{ direction: 'in', bytes, holdId: null, edited: false }];
+    const out: Released[] = [];
+    let rest = bytes;
+    if (this.passThrough > 0) {
+      const n = Math.min(this.passThrough, rest.length);
+      out.push({ direction: 'in', bytes: rest.subarray(0, n), holdId: null, edited: false });
+      this.passThrough -= n;
+      rest = rest.subarray(n);
+      if (rest.length === 0) return out;
+    }
+    try {
+      this.splitter.feed(rest, (event) => {
+        if (event.kind === 'header' && event.header.payloadLength > MAX_HELD_FRAME) {
+          // Too big to hold: hand over what we have and let the rest stream through.
+          throw new OversizedFrame(event.header.headerLength + event.header.payloadLength);
+        }
+        if (event.kind === 'frame') out.push(...this.offer('in', event.frame.raw!));
+      });
+    } catch (error) {
+      if (error instanceof OversizedFrame) {
+        // What has not arrived yet of this frame streams through later; what has, goes now.
+        const remaining = this.splitter.bytesNeeded;
+        const buffered = this.splitter.takeAll();
+        this.passThrough = Math.max(0, remaining);
+        out.push({ direction: 'in', bytes: buffered.subarray(0, buffered.length - Math.max(0, -remaining)), holdId: null, edited: false });
+        if (remaining < 0) out.push(...this.receive(buffered.subarray(buffered.length + remaining)));
+        return out;
+      }
+      // A length the splitter cannot represent: stop framing, let the protocol judge it.
+      this.broken = true;
+      out.push({ direction: 'in', bytes: this.splitter.takeAll(), holdId: null, edited: false });
+    }
+    return out;
+  }
+
+  /** An outgoing frame: returns what may be written now. */
+  send(frame: Uint8Array): Released[] {
+    return this.offer('out', frame);
+  }
+
+  private offer(direction: Direction, frame: Uint8Array): Released[] {
+    const queued = this.held.some((h) => h.direction === direction);
+    let reason: string | null = null;
+    if (queued) reason = 'queued behind a held frame';
+    else if (this.stepMode) reason = 'step mode';
+    else if (this.armed) reason = this.breakpoints.find((b) => matchesBreakpoint(b, direction, frame))?.id ?? null;
+    if (reason === null) return [{ direction, bytes: frame, holdId: null, edited: false }];
+    if (!queued && !this.stepMode) this.stepMode = true; // a breakpoint pauses: from here on, step
+    this.held.push({ holdId: this.nextHoldId++, direction, original: frame, bytes: frame, edited: false, reason });
+    return [];
+  }
+
+  /** Lets the oldest held frame in a direction go (or the oldest of all). */
+  step(direction?: Direction): Released[] {
+    const index = this.held.findIndex((h) => direction === undefined || h.direction === direction);
+    if (index < 0) return [];
+    const [h] = this.held.splice(index, 1);
+    return [{ direction: h!.direction, bytes: h!.bytes, holdId: h!.holdId, edited: h!.edited }];
+  }
+
+  /** Releases everything held and runs until the next breakpoint. */
+  continue(): Released[] {
+    this.stepMode = false;
+    this.armed = true;
+    return this.releaseAll();
+  }
+
+  /** Releases everything held and stops holding (breakpoints disarmed until Continue). */
+  resume(): Released[] {
+    this.stepMode = false;
+    this.armed = false;
+    return this.releaseAll();
+  }
+
+  edit(holdId: number, bytes: Uint8Array): boolean {
+    const h = this.held.find((x) => x.holdId === holdId);
+    if (!h) return false;
+    h.bytes = bytes;
+    h.edited = true;
+    return true;
+  }
+
+  drop(holdId: number): boolean {
+    const index = this.held.findIndex((x) => x.holdId === holdId);
+    if (index < 0) return false;
+    this.held.splice(index, 1);
+    return true;
+  }
+
+  private releaseAll(): Released[] {
+    const out = this.held.map((h) => ({ direction: h.direction, bytes: h.bytes, holdId: h.holdId, edited: h.edited }));
+    this.held = [];
+    return out;
+  }
+}
+
+class OversizedFrame extends Error {
+  constructor(readonly frameLength: number) {
+    super('frame too large to hold');
+  }
+}

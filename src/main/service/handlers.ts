@@ -1,0 +1,67 @@
+/**
+ * One handler per API function: validate what the renderer sent, then call the service.
+ * Electron's IPC (src/main/ipc.ts) and the web host (src/host/web-host.ts) both serve this
+ * same table, so the two transports cannot drift apart. No electron import.
+ */
+import { channels } from '../../shared/inspector-api.ts';
+import {
+  validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateConnect, validateCraft, validateFirePreset,
+  validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
+} from '../ipc-validation.ts';
+import type { InspectorService } from './inspector-service.ts';
+
+export type ApiFunction = Exclude<keyof typeof channels, 'batch'>;
+export type Handlers = Record<ApiFunction, (arg: unknown) => unknown>;
+
+export function createHandlers(service: InspectorService): Handlers {
+  return {
+    getStatus: () => service.getStatus(),
+    startServer: (arg) => service.startServer(validateStartServer(arg ?? {})),
+    stopServer: () => service.stopServer(),
+    setServerApp: (arg) => service.setServerApp(validateApp(arg)),
+    connectClient: (arg) => service.connectClient(validateConnect(arg)),
+    send: (arg) => service.send(validateSend(arg)),
+    dropConnection: (arg) => {
+      if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
+      return service.dropConnection(arg);
+    },
+    setStepMode: (arg) => {
+      const { connectionId, on } = validateStepMode(arg);
+      return service.setStepMode(connectionId, on);
+    },
+    setBreakpoints: (arg) => {
+      const { connectionId, breakpoints } = validateBreakpoints(arg);
+      return service.setBreakpoints(connectionId, breakpoints);
+    },
+    stepControl: (arg) => {
+      const { connectionId, action } = validateStepControl(arg);
+      return service.stepControl(connectionId, action);
+    },
+    editHeld: (arg) => {
+      const { connectionId, holdId, frame } = validateHeld(arg, true);
+      return service.editHeld(connectionId, holdId, frame!);
+    },
+    dropHeld: (arg) => {
+      const { connectionId, holdId } = validateHeld(arg, false);
+      return service.dropHeld(connectionId, holdId);
+    },
+    setPolicy: (arg) => {
+      const { connectionId, policy } = validatePolicy(arg);
+      return service.setPolicy(connectionId, policy);
+    },
+    craft: (arg) => service.craft(validateCraft(arg)),
+    listPresets: () => service.listPresets(),
+    firePreset: (arg) => {
+      const { connectionId, presetId } = validateFirePreset(arg);
+      return service.firePreset(connectionId, presetId);
+    },
+    byteStepStart: (arg) => {
+      const { hex, receiverRole } = validateByteStepStart(arg);
+      return service.byteStepStart(hex, receiverRole);
+    },
+    byteStepFeed: (arg) => {
+      const { sessionId, count } = validateByteStepFeed(arg);
+      return service.byteStepFeed(sessionId, count);
+    },
+  };
+}

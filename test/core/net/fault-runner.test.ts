@@ -1,0 +1,93 @@
+/**
+ * Every fault preset fired at real peers: our own server and client, and the `ws` package.
+ * Our engine must react exactly as the RFC requires; ws is recorded as a reference.
+ */
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer as WsServer } from 'ws';
+import { echoComponent } from '../../../src/core/apps/index.ts';
+import { faultPresets } from '../../../src/core/faults.ts';
+import { connectClient } from '../../../src/core/net/client.ts';
+import type { Connection } from '../../../src/core/net/connection.ts';
+import { fireFault } from '../../../src/core/net/fault-runner.ts';
+import { WebSocketServer } from '../../../src/core/net/server.ts';
+import { Tracer } from '../../../src/core/trace.ts';
+
+const tracer = new Tracer();
+tracer.subscribe(() => {});
+let ours: WebSocketServer;
+let ws: WsServer;
+let wsUrl: string;
+
+beforeAll(async () => {
+  ours = new WebSocketServer({ port: 0, component: echoComponent, tracer });
+  await ours.listen();
+  ws = new WsServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => ws.once('listening', r));
+  ws.on('connection', (s) => s.on('message', (d, isBinary) => s.send(d, { binary: isBinary })));
+  wsUrl = `ws://127.0.0.1:${(ws.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  await ours.close();
+  ws.close();
+});
+
+async function openClient(url: string): Promise<Connection> {
+  const { opened } = connectClient(url, {}, { tracer });
+  return opened;
+}
+
+describe('fault presets', () => {
+  it('has at least 20 presets, each with an explanation, an RFC section and an expected reaction', () => {
+    expect(faultPresets.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(faultPresets.map((p) => p.id)).size).toBe(faultPresets.length);
+    for (const p of faultPresets) {
+      expect(p.rfcSection).toMatch(/^§\d/);
+      expect(p.explanation.length).toBeGreaterThan(20);
+      expect(p.expected.length).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(faultPresets.map((p) => [p.id, p] as const))('our server reacts to "%s" as the RFC requires', async (_id, preset) => {
+    const conn = await openClient(ours.url);
+    const result = await fireFault(conn, preset, tracer, { windowMs: 800 });
+    expect({ id: preset.id, actual: result.actualText, asExpected: result.asExpected }).toEqual({ id: preset.id, actual: result.actualText, asExpected: true });
+    conn.destroy();
+  });
+
+  it.each(faultPresets.map((p) => [p.id, p] as const))('our client reacts to "%s" from the server side as the RFC requires', async (_id, preset) => {
+    // Our server fires the preset at our own client (echoing), so the client role is judged.
+    let serverSide!: Connection;
+    const gotServerSide = new Promise<void>((resolve) => {
+      const server = new WebSocketServer({ port: 0, tracer, component: { name: 'fire', onOpen: (c) => { serverSide = c; resolve(); } } });
+      void server.listen().then(({ url }) => {
+        connectClient(url, { onMessage: (c, m) => { if (c.state === 'OPEN') m.text !== undefined ? c.sendText(m.text) : c.sendBinary(m.data); } }, { tracer });
+      });
+      cleanups.push(() => server.close());
+    });
+    await gotServerSide;
+    const result = await fireFault(serverSide, preset, tracer, { windowMs: 800 });
+    expect({ id: preset.id, actual: result.actualText, asExpected: result.asExpected }).toEqual({ id: preset.id, actual: result.actualText, asExpected: true });
+  });
+
+  it('records how ws reacts to each preset (reference)', async () => {
+    const outcomes: string[] = [];
+    let matching = 0;
+    for (const preset of faultPresets) {
+      const conn = await openClient(wsUrl);
+      const result = await fireFault(conn, preset, tracer, { windowMs: 600 });
+      outcomes.push(`${result.asExpected ? '✓' : '✗'} ${preset.id}: ${result.actualText}`);
+      if (result.asExpected) matching++;
+      conn.destroy();
+    }
+    console.log(`[faults vs ws] ${matching}/${faultPresets.length} as the RFC requires\n${outcomes.join('\n')}`);
+    // ws is strict about framing: the 1002 cases must all come back as 1002 or a drop.
+    expect(matching).toBeGreaterThanOrEqual(faultPresets.length - 4);
+  }, 60_000);
+});
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
