@@ -12,6 +12,9 @@ import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
 import type { Connection } from '../core/net/connection.ts';
 import { ListenError, WebSocketServer } from '../core/net/server.ts';
 import { Tracer, traceEventToJson, type TraceEvent } from '../core/trace.ts';
+import { fromHex } from '../core/bytes.ts';
+import type { ViolationPolicy } from '../core/protocol.ts';
+import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { createPrettyPrinter } from './pretty.ts';
 
 const usage = `wsinspect — a from-scratch RFC 6455 WebSocket server and client with a wire trace
@@ -22,15 +25,28 @@ Usage:
       --port PORT                    port (default ${Defaults.port}; 0 picks a free one)
       --app echo|chat|manual         application: echo back, broadcast to others, or nothing (default echo)
       --subprotocol NAME             a subprotocol the server speaks (repeatable)
+      --allow-origin ORIGIN          accept only browsers from this Origin, others get 403 (repeatable; default any)
+      --preset ID                    fire this fault preset at every client once it connects (repeatable)
   wsinspect connect <ws://url> [options]
       --send TEXT                    send a text message once open (repeatable)
       --echo                         send back every message received; exit 0 when the peer closes
       --subprotocol NAME             offer a subprotocol (repeatable)
       --header "Name: value"         extra handshake header (repeatable)
       --wait MS                      without --echo: how long to wait for replies before closing (default 2000)
+      --send-hex HEX                 send these bytes as they are, valid or not (repeatable), e.g. "81 85 37 fa 21 3d 7f 9f 4d 51 58"
+      --split SIZES --delay MS       send --send-hex in TCP writes of these sizes ("1,1,2"), MS apart
+      --preset ID                    fire a fault preset and compare the peer's reaction with the RFC's (repeatable);
+                                     exit 1 if a reaction differs. List them with: wsinspect presets
+  wsinspect presets                  list the fault presets, grouped by RFC section
   Common:
       --trace pretty|jsonl|none      how to print the wire trace (default pretty)
       --max-message BYTES            largest message accepted before failing with 1009 (default ${Defaults.maxMessageSize})
+      --max-frame BYTES              largest single frame accepted before failing with 1009 (default: --max-message)
+      --max-fragments N              most frames in one fragmented message before failing with 1008 (default ${Defaults.maxFragments})
+      --max-head BYTES               largest HTTP head accepted (serve answers 431; default ${Defaults.maxHeadSize})
+      --policy strict|observe        strict (the RFC): a violation fails the connection; observe: flag it, stay open
+      --handshake-timeout MS         serve: drop a client whose handshake is not done by then; connect: give up
+                                     if connecting and the handshake take longer (default ${Defaults.handshakeTimeoutMs})
       -h, --help                     this help
 
 Examples:
@@ -39,6 +55,12 @@ Examples:
   wsinspect connect ws://127.0.0.1:9001/ --echo --trace jsonl`;
 
 type TraceMode = 'pretty' | 'jsonl' | 'none';
+
+function parsePolicy(value: string | undefined): ViolationPolicy {
+  const policy = value ?? 'strict';
+  if (policy !== 'strict' && policy !== 'observe') throw new CliError(`--policy must be strict or observe (got "${policy}")`, 2);
+  return policy;
+}
 
 /** A failure to report as one line. */
 class CliError extends Error {
@@ -72,6 +94,20 @@ function parseIntOption(name: string, value: string | undefined, fallback: numbe
   return n;
 }
 
+/** The RFC 6455 §10.4 limit flags that serve and connect share. */
+const limitArgs = {
+  'max-frame': { type: 'string' }, 'max-fragments': { type: 'string' }, 'max-head': { type: 'string' }, 'handshake-timeout': { type: 'string' },
+} as const;
+
+function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined }) {
+  const maxFrame = values['max-frame'];
+  return {
+    ...(maxFrame !== undefined ? { maxFrameSize: parseIntOption('--max-frame', maxFrame, 0, 1, 2 ** 31) } : {}),
+    maxFragments: parseIntOption('--max-fragments', values['max-fragments'], Defaults.maxFragments, 1, 2 ** 31),
+    maxHeadSize: parseIntOption('--max-head', values['max-head'], Defaults.maxHeadSize, 1, 2 ** 31),
+  };
+}
+
 /** Announces something on stdout; in jsonl mode as a JSON line so the stream stays parseable. */
 function announce(mode: TraceMode, text: string, fields: Record<string, unknown>): void {
   if (mode === 'jsonl') process.stdout.write(JSON.stringify({ type: 'cli', message: text, ...fields }) + '\n');
@@ -84,6 +120,8 @@ async function serve(args: string[]): Promise<number> {
     options: {
       host: { type: 'string' }, port: { type: 'string' }, app: { type: 'string' }, trace: { type: 'string' },
       subprotocol: { type: 'string', multiple: true }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'allow-origin': { type: 'string', multiple: true }, ...limitArgs,
+      policy: { type: 'string' }, preset: { type: 'string', multiple: true },
     },
   });
   if (values.help) {
@@ -99,9 +137,25 @@ async function serve(args: string[]): Promise<number> {
   const tracer = new Tracer();
   const write = traceWriter(mode);
   if (write) tracer.subscribe(write);
+  const policy = parsePolicy(values.policy);
+  const presets = values.preset ?? [];
+  const presetError = checkPresetIds(presets);
+  if (presetError) throw new CliError(presetError, 2);
+  if (presets.length) tracer.subscribe(() => {}); // the reaction judge reads the trace
+  const base = components[appName];
+  const component = presets.length === 0 ? base : {
+    ...base,
+    onOpen: (conn: Connection, srv: WebSocketServer) => {
+      base.onOpen?.(conn, srv);
+      void firePresets(conn, presets, tracer, (line) => process.stdout.write(`[${conn.id}] ${line}\n`));
+    },
+  };
   const server = new WebSocketServer({
-    host, port, component: components[appName], tracer, maxMessageSize, traceBytes: mode === 'jsonl',
+    host, port, component, tracer, maxMessageSize, traceBytes: mode === 'jsonl', policy,
     ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
+    ...(values['allow-origin'] ? { allowedOrigins: values['allow-origin'] } : {}),
+    ...parseLimits(values),
+    handshakeTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
   });
   try {
     const { url } = await server.listen();
@@ -132,6 +186,9 @@ async function connect(args: string[]): Promise<number> {
       echo: { type: 'boolean' }, send: { type: 'string', multiple: true }, trace: { type: 'string' },
       subprotocol: { type: 'string', multiple: true }, header: { type: 'string', multiple: true },
       wait: { type: 'string' }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ...limitArgs,
+      'send-hex': { type: 'string', multiple: true }, split: { type: 'string' }, delay: { type: 'string' },
+      preset: { type: 'string', multiple: true }, policy: { type: 'string' },
     },
   });
   if (values.help) {
@@ -143,14 +200,32 @@ async function connect(args: string[]): Promise<number> {
   const mode = parseTraceMode(values.trace);
   const waitMs = parseIntOption('--wait', values.wait, 2000, 0, 3_600_000);
   const maxMessageSize = parseIntOption('--max-message', values['max-message'], Defaults.maxMessageSize, 1, 2 ** 31);
+  const limits = {
+    ...parseLimits(values),
+    connectTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
+  };
   const headers = (values.header ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new CliError(`--header must look like "Name: value" (got "${h}")`, 2);
     return { name: h.slice(0, colon).trim(), value: h.slice(colon + 1).trim() };
   });
+  const policy = parsePolicy(values.policy);
+  const presets = values.preset ?? [];
+  const presetError = checkPresetIds(presets);
+  if (presetError) throw new CliError(presetError, 2);
+  const hexSends = values['send-hex'] ?? [];
+  let split: number[];
+  try {
+    split = parseSizes(values.split);
+    for (const hex of hexSends) fromHex(hex);
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+  const delayMs = parseIntOption('--delay', values.delay, 0, 0, 60_000);
   const tracer = new Tracer();
   const write = traceWriter(mode);
   if (write) tracer.subscribe(write);
+  if (presets.length) tracer.subscribe(() => {}); // the reaction judge reads the trace
   const sends = values.send ?? [];
   let received = 0;
   let replyWaiter: (() => void) | null = null;
@@ -169,9 +244,10 @@ async function connect(args: string[]): Promise<number> {
         if (!values.echo && received >= sends.length) replyWaiter?.();
       },
     }, {
-      tracer, maxMessageSize, traceBytes: mode === 'jsonl',
+      tracer, maxMessageSize, traceBytes: mode === 'jsonl', policy,
       ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
       ...(headers.length ? { headers } : {}),
+      ...limits,
     });
   } catch (error) {
     if (error instanceof UrlError) throw new CliError(error.message, 2);
@@ -185,6 +261,11 @@ async function connect(args: string[]): Promise<number> {
     throw error;
   }
   for (const text of sends) conn.sendText(text);
+  for (const hex of hexSends) await sendHex(conn, hex, split, delayMs);
+  let presetsAsExpected = true;
+  if (presets.length) {
+    presetsAsExpected = await firePresets(conn, presets, tracer, (line) => process.stdout.write(line + '\n'));
+  }
   const stop = () => {
     if (conn.state === 'OPEN') conn.close(1000, 'wsinspect done');
     else conn.destroy();
@@ -203,6 +284,11 @@ async function connect(args: string[]): Promise<number> {
     if (conn.state === 'OPEN') conn.close(1000, 'wsinspect done');
   }
   const info = await conn.closed();
+  if (!presetsAsExpected) {
+    process.stderr.write('the peer did not react as RFC 6455 requires to every preset (see above)\n');
+    return 1;
+  }
+  if (presets.length || hexSends.length) return 0; // the peer closing on purpose is the point
   if (!info.wasClean && info.code !== 1000) {
     process.stderr.write(`connection closed abnormally (${info.code}${info.reason ? ` ${info.reason}` : ''})\n`);
     return 1;
@@ -218,6 +304,9 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'connect':
         return await connect(rest);
+      case 'presets':
+        process.stdout.write(presetCatalogue() + '\n');
+        return 0;
       case undefined:
       case '-h':
       case '--help':

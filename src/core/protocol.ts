@@ -463,6 +463,7 @@ export class WebSocketProtocol {
 
   /** Checks a complete frame header (now with its length), before its payload arrives. */
   private checkHeader(h: FrameHeader): void {
+    this.checkLimits(h);
     if (isControlOpcode(h.opcode) || this.skipFrame) return;
     if (h.opcode === Opcode.Continuation && this.fragmentOpcode === null) {
       this.violate(new ProtocolViolation('WS_ERR_UNEXPECTED_CONTINUATION', 'A continuation frame arrived, but no fragmented message was in progress.'));
@@ -473,13 +474,6 @@ export class WebSocketProtocol {
       this.violate(new ProtocolViolation('WS_ERR_EXPECTED_CONTINUATION', `A new ${describeOpcode(h.opcode).name} message started before the fragmented ${describeOpcode(this.fragmentOpcode).name} message finished.`));
       this.resetMessage(); // observe: the unfinished message is abandoned
     }
-    // §10.4 limits, never recoverable (going on would mean buffering what they protect against).
-    if (h.payloadLength > this.maxFrameSize) {
-      throw new ProtocolViolation('WS_ERR_FRAME_TOO_BIG', `The frame declares ${h.payloadLength} payload bytes; the limit is ${this.maxFrameSize}.`);
-    }
-    if (h.opcode === Opcode.Continuation && this.messageFrameIds.length >= this.maxFragments) {
-      throw new ProtocolViolation('WS_ERR_TOO_MANY_FRAGMENTS', `The fragmented message goes past ${this.maxFragments} frames, the limit.`);
-    }
     if (this.messageSize + h.payloadLength > this.maxMessageSize) {
       // Never recoverable: going on would mean buffering it.
       this.violate(new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The message would be ${this.messageSize + h.payloadLength} bytes; the limit is ${this.maxMessageSize}.`), false);
@@ -488,6 +482,23 @@ export class WebSocketProtocol {
       this.fragmentOpcode = h.opcode;
       this.utf8.reset();
       this.utf8Reported = false;
+    }
+  }
+
+  /**
+   * §10.4 limits, on every frame's header (control and ignored frames too: the parser buffers
+   * their payload all the same), before any payload arrives. Never recoverable, whatever the
+   * policy: going on would mean buffering what they protect against.
+   */
+  private checkLimits(h: FrameHeader): void {
+    if (h.payloadLength > this.maxFrameSize) {
+      throw new ProtocolViolation('WS_ERR_FRAME_TOO_BIG', `The frame declares ${h.payloadLength} payload bytes; the frame limit is ${this.maxFrameSize}.`);
+    }
+    if (h.payloadLength > this.maxMessageSize) {
+      throw new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The frame alone declares ${h.payloadLength} bytes; the message limit is ${this.maxMessageSize}.`);
+    }
+    if (h.opcode === Opcode.Continuation && this.messageFrameIds.length >= this.maxFragments) {
+      throw new ProtocolViolation('WS_ERR_TOO_MANY_FRAGMENTS', `The fragmented message goes past ${this.maxFragments} frames, the limit.`);
     }
   }
 
@@ -567,7 +578,9 @@ export class WebSocketProtocol {
     if (!this.closeSent) {
       // "it MUST send a Close frame in response ... typically echoing the status code it received"
       this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}; echoing it`);
-      this.sendCloseFrame(close.code, close.code === null ? '' : close.reason);
+      // Observe mode may get here with a code that must not be sent: never echo one back.
+      if (close.code !== null && !isValidWireCloseCode(close.code)) this.sendCloseFrame(CloseCode.ProtocolError, `invalid close code ${close.code}`);
+      else this.sendCloseFrame(close.code, close.code === null ? '' : close.reason);
     } else {
       this.closingHandshakeComplete();
     }
