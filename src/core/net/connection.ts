@@ -257,7 +257,8 @@ export class Connection {
         this.aligning = false;
         break;
       }
-      const n = until === null ? rest.length : Math.min(until, rest.length);
+      // While a header is incomplete its length is unknown: one byte at a time until it is.
+      const n = until === null ? 1 : Math.min(until, rest.length);
       this.protocol.receiveData(rest.subarray(0, n));
       rest = rest.subarray(n);
     }
