@@ -10,12 +10,13 @@ import { components, isComponentName } from '../core/apps/index.ts';
 import { Defaults } from '../core/constants.ts';
 import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
 import type { Connection } from '../core/net/connection.ts';
-import { ListenError, WebSocketServer } from '../core/net/server.ts';
+import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
 import { Tracer, traceEventToJson, type TraceEvent } from '../core/trace.ts';
 import { fromHex } from '../core/bytes.ts';
 import type { ViolationPolicy } from '../core/protocol.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { createPrettyPrinter } from './pretty.ts';
+import { conformance } from './conformance.ts';
 
 const usage = `wsinspect — a from-scratch RFC 6455 WebSocket server and client with a wire trace
 
@@ -38,6 +39,7 @@ Usage:
       --preset ID                    fire a fault preset and compare the peer's reaction with the RFC's (repeatable);
                                      exit 1 if a reaction differs. List them with: wsinspect presets
   wsinspect presets                  list the fault presets, grouped by RFC section
+  wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
   Common:
       --trace pretty|jsonl|none      how to print the wire trace (default pretty)
       --max-message BYTES            largest message accepted before failing with 1009 (default ${Defaults.maxMessageSize})
@@ -160,7 +162,7 @@ async function serve(args: string[]): Promise<number> {
   try {
     const { url } = await server.listen();
     announce(mode, `listening on ${url} (app: ${appName})`, { event: 'listening', url, app: appName });
-    if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    if (!isLoopbackHost(host)) {
       process.stderr.write(`warning: bound to ${host}, so other machines can reach this server.\n`);
     }
     if (mode === 'pretty') {
@@ -307,6 +309,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'presets':
         process.stdout.write(presetCatalogue() + '\n');
         return 0;
+      case 'conformance':
+        return await conformance(rest);
       case undefined:
       case '-h':
       case '--help':

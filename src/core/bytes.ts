@@ -80,8 +80,10 @@ export function utf8Encode(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
 
-const lenientDecoder = new TextDecoder('utf-8', { fatal: false });
-/** Decodes for display; invalid sequences become U+FFFD. */
+// ignoreBOM: a leading U+FEFF is text like any other character and must survive decoding (by
+// default TextDecoder strips it, so an echoed text message or close reason would lose 3 bytes).
+const lenientDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+/** Decodes for display and for message text; invalid sequences become U+FFFD, a leading BOM is kept. */
 export function utf8DecodeLenient(bytes: Uint8Array): string {
   return lenientDecoder.decode(bytes);
 }

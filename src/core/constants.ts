@@ -135,6 +135,14 @@ export function isValidWireCloseCode(code: number): boolean {
 export const Defaults = {
   /** Largest message accepted before failing with 1009 (the issue asks for at least 16 MiB). */
   maxMessageSize: 64 * 1024 * 1024,
+  /**
+   * Most frames one fragmented message may have (§10.4: "a long stream of small frames that are a
+   * part of a fragmented message"); one more fails with 1008 (WS_ERR_TOO_MANY_FRAGMENTS). A single
+   * frame's size has no limit of its own unless one is set (maxFrameSize): maxMessageSize bounds it.
+   */
+  maxFragments: 100_000,
+  /** How long the server waits for a complete opening handshake before dropping the connection. */
+  handshakeTimeoutMs: 10_000,
   /** Largest HTTP head accepted before answering 431. */
   maxHeadSize: 16 * 1024,
   /** How long a client waits for the server to close TCP after the closing handshake (RFC 6455 §7.1.1). */

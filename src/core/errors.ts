@@ -28,6 +28,13 @@ export const violationTable = {
   WS_ERR_CLOSE_PAYLOAD_ONE_BYTE: { closeCode: CloseCode.ProtocolError, rfcSection: '§5.5.1', rule: 'If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer representing a status code.' },
   WS_ERR_INVALID_CLOSE_REASON: { closeCode: CloseCode.InvalidPayload, rfcSection: '§5.5.1', rule: 'The close reason is not guaranteed to be human readable but MUST be valid UTF-8.' },
   WS_ERR_MESSAGE_TOO_BIG: { closeCode: CloseCode.MessageTooBig, rfcSection: '§7.4.1', rule: '1009 indicates that an endpoint is terminating the connection because it has received a message that is too big for it to process.' },
+  // §10.4: "Such an implementation SHOULD impose a limit on frame sizes and the total message size
+  // after reassembly from multiple frames." Both limits are checked on the header, before the payload arrives.
+  WS_ERR_FRAME_TOO_BIG: { closeCode: CloseCode.MessageTooBig, rfcSection: '§10.4', rule: 'Implementations that have implementation- and/or platform-specific limitations regarding the frame size or total message size after reassembly from multiple frames MUST protect themselves against exceeding those limits.' },
+  // 1008, not 1009: a message of many tiny fragments need not be big at all (it can be 0 bytes), so
+  // 1009 "a message that is too big" (§7.4.1) would mislead; the fragment count is this endpoint's
+  // policy, and §7.4.1 gives 1008 for "a message that violates its policy" when no more specific code fits.
+  WS_ERR_TOO_MANY_FRAGMENTS: { closeCode: CloseCode.PolicyViolation, rfcSection: '§10.4', rule: 'A malicious endpoint can try to exhaust its peer\'s memory or mount a denial-of-service attack by sending a long stream of small frames that are a part of a fragmented message.' },
   WS_ERR_DATA_AFTER_CLOSE: { closeCode: CloseCode.ProtocolError, rfcSection: '§5.5.1', rule: 'After sending a Close frame, the endpoint MUST NOT send any more data frames.' },
 } as const satisfies Record<string, ViolationSpec>;
 

@@ -37,6 +37,33 @@ describe('validateStartServer', () => {
   });
 });
 
+describe('validateStartServer: allowedOrigins', () => {
+  it.each([
+    [{ allowedOrigins: [] }, { allowedOrigins: [] }],
+    [{ allowedOrigins: ['http://127.0.0.1:5173', 'null'] }, { allowedOrigins: ['http://127.0.0.1:5173', 'null'] }],
+    [{ port: 0, allowedOrigins: ['app://x'] }, { port: 0, allowedOrigins: ['app://x'] }],
+  ])('accepts %j', (input, expected) => {
+    expect(validateStartServer(input)).toEqual(expected);
+  });
+
+  it.each([
+    [{ allowedOrigins: 'http://x' }],
+    [{ allowedOrigins: [1] }],
+    [{ allowedOrigins: [null] }],
+    [{ allowedOrigins: { 0: 'http://x' } }],
+    [{ allowedOrigins: null }],
+  ])('rejects %j', (input) => {
+    expect(() => validateStartServer(input)).toThrow(/allowedOrigins must be an array of strings/);
+  });
+
+  it('copies the array (a later change by the caller does not reach the service)', () => {
+    const origins = ['http://a.example'];
+    const out = validateStartServer({ allowedOrigins: origins });
+    origins.push('http://b.example');
+    expect(out.allowedOrigins).toEqual(['http://a.example']);
+  });
+});
+
 describe('validateApp', () => {
   it.each(['echo', 'chat', 'manual'])('accepts %s', (app) => {
     expect(validateApp(app)).toBe(app);

@@ -5,6 +5,7 @@
 
 import { connect as netConnect } from 'node:net';
 import type { HttpHeader } from '../http.ts';
+import type { ViolationPolicy } from '../protocol.ts';
 import { Tracer } from '../trace.ts';
 import { Connection, type ConnectionHandler } from './connection.ts';
 
@@ -51,15 +52,23 @@ export function parseWebSocketUrl(input: string): ParsedWebSocketUrl {
 
 export interface ClientOptions {
   tracer?: Tracer;
+  /** Strict (the RFC) or observe (flag violations, keep the connection open). */
+  policy?: ViolationPolicy;
   traceBytes?: boolean;
   subprotocols?: readonly string[];
   headers?: readonly HttpHeader[];
   maxMessageSize?: number;
+  /** A single frame longer than this fails with 1009 (default: only maxMessageSize applies). */
+  maxFrameSize?: number;
+  /** A fragmented message with more frames than this fails with 1008 (default Defaults.maxFragments). */
+  maxFragments?: number;
+  /** A longer HTTP response head fails the handshake (default Defaults.maxHeadSize). */
+  maxHeadSize?: number;
   closeTimeoutMs?: number;
   /** Fixed masking keys or handshake key, for reproducible traces. */
   maskKeyGenerator?: () => Uint8Array;
   key?: string;
-  /** Give up on the TCP connect after this long. */
+  /** Give up if the TCP connect and the opening handshake have not both completed after this long. */
   connectTimeoutMs?: number;
   id?: string;
 }
@@ -101,8 +110,12 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
     ...(options.subprotocols ? { subprotocols: options.subprotocols } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
+    ...(options.maxFrameSize !== undefined ? { maxFrameSize: options.maxFrameSize } : {}),
+    ...(options.maxFragments !== undefined ? { maxFragments: options.maxFragments } : {}),
+    ...(options.maxHeadSize !== undefined ? { maxHeadSize: options.maxHeadSize } : {}),
     ...(options.closeTimeoutMs !== undefined ? { closeTimeoutMs: options.closeTimeoutMs } : {}),
     ...(options.maskKeyGenerator ? { maskKeyGenerator: options.maskKeyGenerator } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
     ...(options.key ? { key: options.key } : {}),
   }, {
     ...handler,

@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Defaults } from '../constants.ts';
 import type { ProtocolViolation } from '../errors.ts';
+import type { ViolationPolicy } from '../protocol.ts';
 import { Tracer } from '../trace.ts';
 import { Connection, type CloseInfo, type IncomingMessage } from './connection.ts';
 
@@ -29,9 +30,24 @@ export interface ServerOptions {
   subprotocols?: readonly string[];
   allowedOrigins?: readonly string[];
   maxMessageSize?: number;
+  /** A single frame longer than this fails with 1009 (default: only maxMessageSize applies). */
+  maxFrameSize?: number;
+  /** A fragmented message with more frames than this fails with 1008 (default Defaults.maxFragments). */
+  maxFragments?: number;
+  /** A longer HTTP head is answered with 431 (default Defaults.maxHeadSize). */
   maxHeadSize?: number;
   closeTimeoutMs?: number;
+  /** A client that has not completed its handshake by then is dropped (default Defaults.handshakeTimeoutMs). */
   handshakeTimeoutMs?: number;
+  /** Strict (the RFC) or observe (flag violations, keep the connection open). */
+  policy?: ViolationPolicy;
+  /** Step mode changed on a connection (a frame held, released, edited, dropped). */
+  onGateChange?: (conn: Connection) => void;
+}
+
+/** Only this machine can reach an address in 127.0.0.0/8, ::1 or "localhost". */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** A listen failure, in plain words (port in use, permission, bad address). */
@@ -132,10 +148,14 @@ export class WebSocketServer {
       ...(o.subprotocols ? { subprotocols: o.subprotocols } : {}),
       ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}),
       ...(o.maxMessageSize !== undefined ? { maxMessageSize: o.maxMessageSize } : {}),
+      ...(o.maxFrameSize !== undefined ? { maxFrameSize: o.maxFrameSize } : {}),
+      ...(o.maxFragments !== undefined ? { maxFragments: o.maxFragments } : {}),
       ...(o.maxHeadSize !== undefined ? { maxHeadSize: o.maxHeadSize } : {}),
       ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
-      handshakeTimeoutMs: o.handshakeTimeoutMs ?? 10_000,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
+      ...(o.policy ? { policy: o.policy } : {}),
     }, {
+      onGateChange: (c) => o.onGateChange?.(c),
       onOpen: (c) => this.call(c, () => this.component.onOpen?.(c, this)),
       onMessage: (c, m) => this.call(c, () => this.component.onMessage?.(c, m, this)),
       onViolation: (c, v) => this.call(c, () => this.component.onError?.(c, v, this)),

@@ -10,7 +10,7 @@ import { fromHex, utf8Encode } from '../../core/bytes.ts';
 import { Defaults, Opcode } from '../../core/constants.ts';
 import { connectClient, ConnectError, UrlError } from '../../core/net/client.ts';
 import type { Connection } from '../../core/net/connection.ts';
-import { ListenError, WebSocketServer } from '../../core/net/server.ts';
+import { isLoopbackHost, ListenError, WebSocketServer } from '../../core/net/server.ts';
 import { ByteStepper } from '../../core/byte-stepper.ts';
 import { faultPresets, findPreset } from '../../core/faults.ts';
 import type { Breakpoint } from '../../core/frame-gate.ts';
@@ -33,7 +33,6 @@ export interface InspectorServiceOptions {
   app?: AppName;
 }
 
-const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export class InspectorService {
   readonly tracer = new Tracer();
@@ -144,7 +143,7 @@ export class InspectorService {
       this.server = server;
       this.serverState = {
         running: true, host, port: boundPort, url, app, error: null,
-        warning: loopbackHosts.has(host) ? null : `Bound to ${host}: other machines on your network can connect to this server.`,
+        warning: isLoopbackHost(host) ? null : `Bound to ${host}: other machines on your network can connect to this server.`,
       };
       this.markStatusChanged();
       return { ok: true, url };
