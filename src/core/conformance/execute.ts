@@ -1,0 +1,324 @@
+/**
+ * Runs one case's steps over a Wire and judges the peer: pass, non-strict or fail, with the
+ * reason in plain words. The Wire is the only I/O, so the judging can be tested with a scripted
+ * fake peer as well as over real sockets.
+ */
+
+import { concatBytes, utf8DecodeLenient } from '../bytes.ts';
+import { describeOpcode, Opcode } from '../constants.ts';
+import { encodeFrame } from '../frame-codec.ts';
+import { randomMaskKey } from '../protocol.ts';
+import type { ConformanceCase, FrameDef, Step } from './cases.ts';
+import type { PeerEvent } from './observer.ts';
+
+export type Outcome = 'pass' | 'non-strict' | 'fail';
+
+export interface Verdict {
+  outcome: Outcome;
+  /** Why (empty for a plain pass; notes such as "answered only the last ping" may appear on a pass). */
+  reason: string;
+}
+
+/** Our side of one connection to the peer under test. */
+export interface Wire {
+  /** Writes the bytes as one write; resolves once handed to the OS (or at once if the socket is gone). */
+  write(bytes: Uint8Array): Promise<void>;
+  /** The next event from the peer, or null when none came within timeoutMs. */
+  next(timeoutMs: number): Promise<PeerEvent | null>;
+  /** Half-close our side (TCP FIN). */
+  end(): void;
+  /** A line for the wire log. */
+  note(text: string): void;
+  /** An outgoing frame, for the wire log. */
+  frameOut?(bytes: Uint8Array, payload: Uint8Array): void;
+}
+
+export interface ExecuteOptions {
+  /** Our role: 'client' when the peer under test is a server (we mask, §5.3), 'server' otherwise. */
+  role: 'client' | 'server';
+  /** How long to wait for each expected answer. */
+  stepTimeoutMs: number;
+  /** How long to wait for TCP to close after the closing handshake. */
+  closeTimeoutMs: number;
+  /** Absolute time (Date.now()) by which the case must end. */
+  deadline: number;
+  /** Bytes to put in front of the first write of a step marked withHandshake (the 101 response). */
+  handshakePrefix?: Uint8Array;
+  maskKey?: () => Uint8Array;
+  /** The case's steps if already built (c.steps() otherwise). */
+  steps?: Step[];
+  /** Multiplies the cases' own waits (fail-fast windows); default 1. */
+  timeScale?: number;
+}
+
+class CaseFailed extends Error {}
+
+function fail(reason: string): never {
+  throw new CaseFailed(reason);
+}
+
+function preview(bytes: Uint8Array, max = 24): string {
+  const isText = bytes.every((b) => b >= 0x20 && b < 0x7f);
+  if (isText) {
+    const s = utf8DecodeLenient(bytes.subarray(0, max));
+    return `"${s}${bytes.length > max ? '…' : ''}"`;
+  }
+  return Array.from(bytes.subarray(0, Math.min(bytes.length, 12)), (b) => b.toString(16).padStart(2, '0')).join(' ') + (bytes.length > 12 ? ' …' : '');
+}
+
+function closeText(code: number | null, reason: string): string {
+  return code === null ? 'an empty Close (no status code)' : `Close ${code}${reason ? ` "${reason.length > 40 ? reason.slice(0, 40) + '…' : reason}"` : ''}`;
+}
+
+/** What the peer did, as the end of a sentence starting with "the peer". */
+export function describeEvent(event: PeerEvent): string {
+  switch (event.type) {
+    case 'message':
+      return `sent a ${describeOpcode(event.opcode).name} message of ${event.data.length} bytes${event.frames > 1 ? ` in ${event.frames} frames` : ''} (${preview(event.data)})`;
+    case 'ping':
+      return `sent a ping (${event.payload.length} bytes)`;
+    case 'pong':
+      return `sent a pong (${event.payload.length} bytes${event.payload.length ? `: ${preview(event.payload)}` : ''})`;
+    case 'close':
+      return `sent ${closeText(event.code, event.reason)}`;
+    case 'violation':
+      return `broke a rule: it ${event.message} (${event.rfcSection})`;
+    case 'eof':
+      return `closed TCP without a Close frame (${event.detail})`;
+  }
+}
+
+function describeDifference(expected: Uint8Array, got: Uint8Array): string {
+  if (expected.length !== got.length) return `${got.length} bytes instead of ${expected.length}`;
+  let i = 0;
+  while (i < expected.length && expected[i] === got[i]) i++;
+  return `byte ${i} is 0x${(got[i] ?? 0).toString(16).padStart(2, '0')} instead of 0x${(expected[i] ?? 0).toString(16).padStart(2, '0')}`;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs a case over a connected, handshaken wire and judges the peer. Never throws. */
+export async function executeCase(c: ConformanceCase, wire: Wire, options: ExecuteOptions): Promise<Verdict> {
+  const nonStrict: string[] = [];
+  const notes: string[] = [];
+  const maskKey = options.maskKey ?? randomMaskKey;
+  const peerName = options.role === 'client' ? 'the server' : 'the client';
+  let held: Uint8Array | null = null;
+  let closeSent = false;
+  let pushedBack: PeerEvent | null = null;
+  let prefix = options.handshakePrefix ?? null;
+
+  const remaining = () => options.deadline - Date.now();
+
+  const encode = (def: FrameDef): Uint8Array => {
+    const masked = (options.role === 'client') !== (def.wrongMask === true);
+    const bytes = encodeFrame({
+      opcode: def.opcode, payload: def.payload ?? new Uint8Array(0), fin: def.fin ?? true,
+      rsv1: def.rsv1 ?? false, rsv2: def.rsv2 ?? false, rsv3: def.rsv3 ?? false,
+      maskKey: masked ? maskKey() : null,
+      ...(def.lengthEncoding ? { lengthEncoding: def.lengthEncoding } : {}),
+      ...(def.declaredLength !== undefined ? { declaredLength: def.declaredLength } : {}),
+    });
+    wire.frameOut?.(bytes, def.payload ?? new Uint8Array(0));
+    if (def.opcode === Opcode.Close) closeSent = true;
+    return bytes;
+  };
+
+  const writeBytes = async (bytes: Uint8Array, chop?: number, delayMs?: number) => {
+    if (!chop || chop >= bytes.length) {
+      if (delayMs) await sleep(delayMs);
+      await wire.write(bytes);
+      return;
+    }
+    for (let at = 0; at < bytes.length; at += chop) {
+      if (remaining() <= 0) fail('the case ran out of time while sending');
+      await wire.write(bytes.subarray(at, at + chop));
+      if (delayMs && at + chop < bytes.length) await sleep(delayMs);
+    }
+  };
+
+  const runSend = async (step: Extract<Step, { kind: 'send' | 'send-held' }>) => {
+    if (step.kind === 'send-held') {
+      if (!held) return;
+      const bytes = held;
+      held = null;
+      wire.note(`sending the ${bytes.length} bytes held back`);
+      await writeBytes(bytes, step.chop, step.delayMs);
+      return;
+    }
+    let bytes = concatBytes(step.frames.map(encode));
+    if (step.holdBack) {
+      held = bytes.subarray(bytes.length - step.holdBack);
+      bytes = bytes.subarray(0, bytes.length - step.holdBack);
+    }
+    if (step.withHandshake && prefix) {
+      bytes = concatBytes([prefix, bytes]);
+      prefix = null;
+    }
+    await writeBytes(bytes, step.chop, step.delayMs);
+  };
+
+  /** The next event, answering pings from the peer on the way (they are not what cases judge). */
+  const nextEvent = async (timeoutMs: number): Promise<PeerEvent | null> => {
+    if (pushedBack) {
+      const e = pushedBack;
+      pushedBack = null;
+      return e;
+    }
+    for (;;) {
+      const left = remaining();
+      if (left <= 0) fail(`the case ran out of time (${c.timeoutMs} ms)`);
+      const event = await wire.next(Math.min(timeoutMs, left));
+      if (event === null && remaining() <= 0) fail(`the case ran out of time (${c.timeoutMs} ms)`);
+      if (event?.type === 'ping') {
+        if (!closeSent) await wire.write(encode({ opcode: Opcode.Pong, payload: event.payload }));
+        continue;
+      }
+      return event;
+    }
+  };
+
+  /** After the peer's Close: answer it if we have not sent one, then TCP must close. */
+  const afterPeerClose = async (event: Extract<PeerEvent, { type: 'close' }>) => {
+    if (!closeSent) await wire.write(encode({ opcode: Opcode.Close, payload: event.payload }));
+    // §7.1.1: "the server SHOULD close the underlying TCP connection first".
+    if (options.role === 'server') wire.end();
+    const after = await nextEvent(options.closeTimeoutMs);
+    if (after === null) {
+      nonStrict.push(options.role === 'client'
+        ? `the server did not close TCP within ${options.closeTimeoutMs} ms of the closing handshake (§7.1.1: the server SHOULD close it first)`
+        : `the client did not close TCP within ${options.closeTimeoutMs} ms after the server closed it`);
+    } else if (after.type !== 'eof') {
+      fail(`after its Close, ${peerName} ${describeEvent(after)}`);
+    }
+  };
+
+  const expectWhat = (opcode: number, payload: Uint8Array) => `an echo of the ${describeOpcode(opcode).name} message (${payload.length} bytes)`;
+
+  const steps = options.steps ?? c.steps();
+  try {
+    for (let index = 0; index < steps.length; index++) {
+      const step = steps[index]!;
+      switch (step.kind) {
+        case 'send':
+        case 'send-held':
+          await runSend(step);
+          break;
+        case 'sleep':
+          await sleep(Math.min(step.ms, Math.max(0, remaining())));
+          break;
+        case 'expect-message': {
+          const what = expectWhat(step.opcode, step.payload);
+          wire.note(`expecting ${what}`);
+          const event = await nextEvent(options.stepTimeoutMs);
+          if (step.optional && event !== null && event.type !== 'message') {
+            notes.push(`${peerName} ${describeEvent(event)} without sending ${what} first (optional here)`);
+            pushedBack = event;
+            break;
+          }
+          if (!event) fail(`expected ${what}; nothing came within ${options.stepTimeoutMs} ms`);
+          if (event.type !== 'message') fail(`expected ${what}, but ${peerName} ${describeEvent(event)}`);
+          if (event.opcode !== step.opcode) fail(`expected ${what}, but ${peerName} ${describeEvent(event)}`);
+          if (!bytesEqual(event.data, step.payload)) fail(`the echo of the ${describeOpcode(step.opcode).name} message differs: ${describeDifference(step.payload, event.data)}`);
+          break;
+        }
+        case 'expect-pong': {
+          wire.note(`expecting a pong with ${step.payload.length} payload bytes`);
+          const event = await nextEvent(options.stepTimeoutMs);
+          if (!event) fail(`expected a pong; nothing came within ${options.stepTimeoutMs} ms`);
+          if (event.type !== 'pong') fail(`expected a pong (${step.payload.length} bytes), but ${peerName} ${describeEvent(event)}`);
+          if (!bytesEqual(event.payload, step.payload)) fail(`the pong's payload differs from the ping's: ${describeDifference(step.payload, event.payload)}`);
+          break;
+        }
+        case 'expect-pongs': {
+          wire.note(`expecting ${step.payloads.length} pongs`);
+          const got: Uint8Array[] = [];
+          for (;;) {
+            const event = await nextEvent(options.stepTimeoutMs);
+            if (event?.type === 'pong' && got.length < step.payloads.length) {
+              got.push(event.payload);
+              continue;
+            }
+            pushedBack = event;
+            break;
+          }
+          const all = got.length === step.payloads.length && got.every((p, i) => bytesEqual(p, step.payloads[i]!));
+          if (!all) {
+            // §5.5.3: a Pong for only the most recent Ping is allowed; it must still be in order.
+            let at = 0;
+            const ordered = got.every((p) => {
+              while (at < step.payloads.length && !bytesEqual(step.payloads[at]!, p)) at++;
+              return at++ < step.payloads.length;
+            });
+            const endsWithLast = got.length > 0 && bytesEqual(got[got.length - 1]!, step.payloads[step.payloads.length - 1]!);
+            if (!ordered || !endsWithLast) fail(`expected pongs for ${step.payloads.length} pings in order; got ${got.length} pong(s)${got.length ? ` (${got.map((p) => preview(p)).join(', ')})` : ''}`);
+            notes.push(`answered ${got.length} of ${step.payloads.length} pings, ending with the last (allowed, §5.5.3)`);
+          }
+          break;
+        }
+        case 'expect-close': {
+          const expected = closeText(step.code, step.reason ? utf8DecodeLenient(step.reason) : '');
+          wire.note(`expecting ${expected} in answer to our Close`);
+          const event = await nextEvent(options.stepTimeoutMs);
+          if (!event) fail(`expected ${expected} in answer to our Close; nothing came within ${options.stepTimeoutMs} ms`);
+          if (event.type === 'eof') fail(`${peerName} closed TCP without answering our Close (§5.5.1: it MUST send a Close frame in response)`);
+          if (event.type !== 'close') fail(`expected ${expected} in answer to our Close, but ${peerName} ${describeEvent(event)}`);
+          const reason = step.reason ?? new Uint8Array(0);
+          const gotReason = event.payload.subarray(2);
+          if (event.code === step.code && bytesEqual(gotReason, reason)) {
+            // pass
+          } else if (step.alsoPass?.includes(event.code)) {
+            // pass: an accepted alternative (e.g. Close 1000 for an empty Close)
+          } else if (event.code === step.code) {
+            nonStrict.push(`answered with ${closeText(event.code, event.reason)}: the same code, another reason`);
+          } else {
+            nonStrict.push(`answered with ${closeText(event.code, event.reason)} instead of echoing ${expected} (§5.5.1: "typically echoing the status code it received")`);
+          }
+          await afterPeerClose(event);
+          return verdict();
+        }
+        case 'expect-fail': {
+          const codes = step.codes.join(' or ');
+          wire.note(`expecting the connection to fail with Close ${codes}`);
+          const failFastMs = step.failFast ? step.failFast.waitMs * (options.timeScale ?? 1) : 0;
+          let event = await nextEvent(step.failFast ? failFastMs : options.stepTimeoutMs);
+          if (event === null && step.failFast) {
+            wire.note(`no failure within ${failFastMs} ms: sending the rest`);
+            await runSend(step.failFast.then);
+            event = await nextEvent(options.stepTimeoutMs);
+            if (event && (event.type === 'close' || event.type === 'eof')) {
+              nonStrict.push('failed only after the rest of the data arrived, not as soon as the invalid bytes did (not fail-fast)');
+            }
+          }
+          if (!event) fail(`expected the connection to fail with Close ${codes}; ${peerName} did nothing within ${options.stepTimeoutMs} ms`);
+          if (event.type === 'eof') {
+            nonStrict.push(`dropped TCP without a Close frame (§7.1.7: it SHOULD send Close ${codes} first)`);
+            return verdict();
+          }
+          if (event.type === 'violation') fail(`${peerName} ${describeEvent(event)}`);
+          if (event.type !== 'close') fail(`expected the connection to fail with Close ${codes}, but ${peerName} ${describeEvent(event)}`);
+          if (event.code === null || !step.codes.includes(event.code)) {
+            nonStrict.push(`failed the connection with ${closeText(event.code, event.reason)} instead of ${codes}`);
+          }
+          await afterPeerClose(event);
+          return verdict();
+        }
+      }
+    }
+    fail('internal: the case has no closing step');
+  } catch (error) {
+    if (error instanceof CaseFailed) return { outcome: 'fail', reason: error.message };
+    return { outcome: 'fail', reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
+  }
+
+  function verdict(): Verdict {
+    if (nonStrict.length > 0) return { outcome: 'non-strict', reason: [...nonStrict, ...notes].join('; ') };
+    return { outcome: 'pass', reason: notes.join('; ') };
+  }
+}

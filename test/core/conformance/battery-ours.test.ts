@@ -1,0 +1,50 @@
+/**
+ * The whole battery against our own engine, over real sockets on 127.0.0.1, in both directions:
+ * our WebSocketServer with the echo component, and our connectClient with an echo handler.
+ * Every case must pass strictly (no non-strict).
+ */
+import { describe, expect, it } from 'vitest';
+import { echoComponent } from '../../../src/core/apps/index.ts';
+import { runClientBattery, runServerBattery, selectCases, summaryLine, type ConformanceReport } from '../../../src/core/conformance/index.ts';
+import { connectClient } from '../../../src/core/net/client.ts';
+import { WebSocketServer } from '../../../src/core/net/server.ts';
+
+function problems(report: ConformanceReport): string[] {
+  return report.cases.filter((c) => c.outcome !== 'pass').map((c) => `${c.id} ${c.outcome}: ${c.reason}`);
+}
+
+describe('conformance battery against our own engine', () => {
+  it('our server (echo component) passes every case strictly', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component: echoComponent });
+    const { url } = await server.listen();
+    try {
+      let seen = 0;
+      const report = await runServerBattery(url, { concurrency: 4, timeScale: 2, onCase: () => seen++ });
+      console.log(`our server: ${summaryLine(report)} in ${report.durationMs} ms`);
+      expect(problems(report)).toEqual([]);
+      expect(report.totals).toEqual({ total: selectCases('server').length, passed: selectCases('server').length, failed: 0, nonStrict: 0 });
+      expect(report.totals.total).toBeGreaterThanOrEqual(150);
+      expect(seen).toBe(report.totals.total);
+      expect(report.cases.map((c) => c.id)).toEqual(selectCases('server').map((c) => c.id)); // catalogue order, not completion order
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('our client (connectClient with an echo handler) passes every case strictly', async () => {
+    const report = await runClientBattery((url) => {
+      const { connection } = connectClient(url, {
+        onMessage(conn, message) {
+          if (conn.state !== 'OPEN') return;
+          if (message.text !== undefined) conn.sendText(message.text);
+          else conn.sendBinary(message.data);
+        },
+      });
+      return () => connection.destroy();
+    }, { concurrency: 4, timeScale: 2 });
+    console.log(`our client: ${summaryLine(report)} in ${report.durationMs} ms`);
+    expect(problems(report)).toEqual([]);
+    expect(report.totals.passed).toBe(selectCases('client').length);
+    expect(report.totals.nonStrict).toBe(0);
+  }, 60_000);
+});

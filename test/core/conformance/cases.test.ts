@@ -1,0 +1,75 @@
+/**
+ * The case catalogue: enough cases, in every category, each complete and well-formed.
+ */
+import { describe, expect, it } from 'vitest';
+import { categories, conformanceCases, matchesFilter, parseCaseFilter, selectCases, type Step } from '../../../src/core/conformance/index.ts';
+
+describe('conformance case catalogue', () => {
+  it('has at least 150 cases with unique ids in every category', () => {
+    expect(conformanceCases.length).toBeGreaterThanOrEqual(150);
+    const ids = conformanceCases.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const perCategory = new Map<number, number>();
+    for (const c of conformanceCases) perCategory.set(c.category, (perCategory.get(c.category) ?? 0) + 1);
+    for (const cat of categories) expect(perCategory.get(cat.id) ?? 0, `category ${cat.id} ${cat.name}`).toBeGreaterThan(0);
+    // the heavy categories of Autobahn are heavy here too
+    expect(perCategory.get(6)).toBeGreaterThanOrEqual(100);
+    expect(perCategory.get(7)).toBeGreaterThanOrEqual(30);
+  });
+
+  it.each(conformanceCases.map((c) => [c.id, c] as const))('%s is well-formed', (_id, c) => {
+    expect(c.id).toMatch(/^\d+(\.\d+)+$/);
+    expect(Number(c.id.split('.')[0])).toBe(c.category);
+    expect(c.description.length).toBeGreaterThan(5);
+    expect(c.rfcSection).toMatch(/§\d/);
+    expect(c.peers.length).toBeGreaterThan(0);
+    expect(c.expectation.pass && c.expectation.nonStrict && c.expectation.fail).toBeTruthy();
+    // Big payloads are built lazily; building them here is fine once.
+    const steps: Step[] = c.steps();
+    const last = steps[steps.length - 1]!;
+    expect(['expect-close', 'expect-fail']).toContain(last.kind);
+    // exactly one closing step, and it is the last
+    expect(steps.filter((s) => s.kind === 'expect-close' || s.kind === 'expect-fail')).toHaveLength(1);
+    for (const s of steps) {
+      if (s.kind === 'send') expect(s.frames.length).toBeGreaterThan(0);
+      if (s.kind === 'send' && s.withHandshake) expect(c.peers).toEqual(['client']);
+    }
+  });
+
+  it('covers the framing sizes whole and chopped, in text and binary', () => {
+    for (const size of ['0 bytes', '125 bytes', '126 bytes', '127 bytes', '128 bytes', '65535 bytes', '64 KiB']) {
+      for (const kind of ['text', 'binary']) {
+        const matching = conformanceCases.filter((c) => /^1\.[12]\./.test(c.id) && c.description.startsWith(`${kind} message, ${size} (`));
+        expect(matching.map((c) => /chopped/.test(c.description)).sort(), `${kind} ${size}`).toEqual([false, true]);
+      }
+    }
+  });
+
+  it('expects 1002 for every invalid close code and an echo for every valid one', () => {
+    const invalid = conformanceCases.filter((c) => c.id.startsWith('7.9.'));
+    expect(invalid.map((c) => Number(/code (\d+)/.exec(c.description)![1]))).toEqual([0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]);
+    for (const c of invalid) expect(c.steps().at(-1)).toMatchObject({ kind: 'expect-fail', codes: [1002] });
+    const valid = conformanceCases.filter((c) => c.id.startsWith('7.7.'));
+    for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999]) {
+      const c = valid.find((v) => v.description.includes(`code ${code} `));
+      expect(c, String(code)).toBeDefined();
+      expect(c!.steps().at(-1)).toMatchObject({ kind: 'expect-close', code });
+    }
+  });
+
+  it('filters by id prefix without matching 10.x for 1', () => {
+    expect(matchesFilter('1.1.1', ['1'])).toBe(true);
+    expect(matchesFilter('10.1.1', ['1'])).toBe(false);
+    expect(matchesFilter('10.1.1', ['1.'])).toBe(false);
+    expect(matchesFilter('6.8.1', ['6.8.1'])).toBe(true);
+    expect(matchesFilter('6.8.10', ['6.8.1'])).toBe(false);
+    expect(matchesFilter('5.3', ['5.', '6.'])).toBe(true);
+    expect(parseCaseFilter('5., 6.')).toEqual(['5.', '6.']);
+    expect(parseCaseFilter(['5.', '6.1,7'])).toEqual(['5.', '6.1', '7']);
+    expect(parseCaseFilter('')).toBeUndefined();
+    expect(selectCases('server', ['2.']).every((c) => c.id.startsWith('2.'))).toBe(true);
+    // role-specific cases
+    expect(selectCases('server', ['10.3'])).toHaveLength(0);
+    expect(selectCases('client', ['10.3']).length).toBeGreaterThan(0);
+  });
+});
