@@ -88,17 +88,20 @@ describe('wsinspect fault injection', () => {
   it('serve --preset fires at every client that connects', async () => {
     const serve = run(['serve', '--port', '0', '--trace', 'none', '--preset', 'rsv1-set'], /listening on (ws:\S+)/);
     const started = await serve;
-    const serverUrl = /listening on (ws:\S+)/.exec(started.stdout)![1]!;
-    const ws = new WebSocket(serverUrl);
-    const wsError = new Promise<string>((resolve) => ws.on('error', (e) => resolve(e.message)));
-    expect(await wsError).toContain('RSV1 must be clear'); // ws fails the connection on RSV1
-    let output = started.stdout;
-    serve.child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    // wsinspect prints its verdict on the preset for that connection.
-    const judged = () => /\[server\d+:1\] (✓|✗) rsv1-set/.exec(output);
-    for (let i = 0; i < 100 && !judged(); i++) await new Promise((res) => setTimeout(res, 30));
-    expect(judged()?.[1]).toBe('✓');
-    started.kill();
+    try {
+      const serverUrl = /listening on (ws:\S+)/.exec(started.stdout)![1]!;
+      const ws = new WebSocket(serverUrl);
+      const wsError = new Promise<string>((resolve) => ws.on('error', (e) => resolve(e.message)));
+      expect(await wsError).toContain('RSV1 must be clear'); // ws fails the connection on RSV1
+      let output = started.stdout;
+      serve.child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      // wsinspect prints its verdict on the preset for that connection.
+      const judged = () => /\[server\d+:1\] (✓|✗) rsv1-set/.exec(output);
+      for (let i = 0; i < 100 && !judged(); i++) await new Promise((res) => setTimeout(res, 30));
+      expect(judged()?.[1]).toBe('✓');
+    } finally {
+      started.kill(); // also when an assertion failed: never leave a server behind
+    }
     await new Promise((res) => serve.child.once('exit', res));
     expect(serve.child.exitCode === 0 || serve.child.signalCode !== null).toBe(true);
   });
