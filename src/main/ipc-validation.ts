@@ -4,7 +4,7 @@
  */
 import {
   appNames, type AppName, type Breakpoint, type ConnectClientRequest, type CraftRequest, type FrameFields, type SendRequest, type StartServerRequest,
-  type StepAction, type ViolationPolicy,
+  type StepAction, type ViolationPolicy, type ConformanceRequest,
 } from '../shared/inspector-api.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -155,4 +155,14 @@ export function validateByteStepFeed(v: unknown): { sessionId: number; count: nu
   const o = object(v, 'byteStepFeed');
   if (!Number.isInteger(o['sessionId']) || !Number.isInteger(o['count'])) throw new Error('sessionId and count must be whole numbers');
   return { sessionId: o['sessionId'] as number, count: o['count'] as number };
+}
+
+export function validateConformance(v: unknown): ConformanceRequest {
+  const o = object(v, 'runConformance');
+  if (o['cases'] !== undefined && !isStringArray(o['cases'])) throw new Error('cases must be a list of case ids');
+  const cases = o['cases'] ? { cases: o['cases'] as string[] } : {};
+  if (o['mode'] === 'server' && typeof o['url'] === 'string') return { mode: 'server', url: o['url'], ...cases };
+  if (o['mode'] === 'client' && typeof o['launch'] === 'string') return { mode: 'client', launch: o['launch'], ...cases };
+  if (o['mode'] === 'own-client') return { mode: 'own-client', ...cases };
+  throw new Error('runConformance expects { mode: "server", url } or { mode: "client", launch } or { mode: "own-client" }');
 }

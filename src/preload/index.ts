@@ -24,6 +24,8 @@ const api: InspectorApi = {
   firePreset: (id, presetId) => ipcRenderer.invoke(channels.firePreset, { connectionId: id, presetId }),
   byteStepStart: (hex, receiverRole) => ipcRenderer.invoke(channels.byteStepStart, { hex, receiverRole }),
   byteStepFeed: (sessionId, count) => ipcRenderer.invoke(channels.byteStepFeed, { sessionId, count }),
+  runConformance: (request) => ipcRenderer.invoke(channels.runConformance, request),
+  conformanceWire: (caseId) => ipcRenderer.invoke(channels.conformanceWire, caseId),
   onBatch: (listener) => {
     const handler = (_event: unknown, batch: ServiceBatch) => listener(batch);
     ipcRenderer.on(channels.batch, handler);

@@ -112,6 +112,36 @@ export interface FaultOutcome {
   bytesSent: number;
 }
 
+/** Run the conformance battery against a server URL, a client launched per case, or our own client. */
+export type ConformanceRequest =
+  | { mode: 'server'; url: string; cases?: string[] }
+  | { mode: 'client'; launch: string; cases?: string[] }
+  | { mode: 'own-client'; cases?: string[] };
+
+/** One case's result without its wire log (fetched on demand with conformanceWire). */
+export interface ConformanceCaseSummary {
+  id: string;
+  category: number;
+  categoryName: string;
+  description: string;
+  rfcSection: string;
+  outcome: 'pass' | 'non-strict' | 'fail';
+  reason: string;
+  durationMs: number;
+}
+
+export interface ConformanceProgress {
+  running: boolean;
+  mode: ConformanceRequest['mode'] | null;
+  target: string;
+  done: number;
+  total: number;
+  totals: { passed: number; failed: number; nonStrict: number };
+  /** Results so far, in completion order. */
+  cases: ConformanceCaseSummary[];
+  error: string | null;
+}
+
 export type StepAction = 'step-in' | 'step-out' | 'step' | 'continue' | 'resume';
 
 export type SendRequest =
@@ -124,6 +154,8 @@ export type SendRequest =
 export interface ServiceBatch {
   events: TraceEvent[];
   status?: InspectorStatus;
+  /** Present while a conformance run progresses, and once when it ends. */
+  conformance?: ConformanceProgress;
 }
 
 export interface InspectorApi {
@@ -148,6 +180,10 @@ export interface InspectorApi {
   /** Byte stepping: start a session on some bytes, as received by a server or a client. */
   byteStepStart(hex: string, receiverRole: Role): Promise<Result<{ sessionId: number; snapshot: ByteStepSnapshot }>>;
   byteStepFeed(sessionId: number, count: number): Promise<Result<{ snapshot: ByteStepSnapshot }>>;
+  // Conformance battery (issue 5).
+  runConformance(request: ConformanceRequest): Promise<Result<{ progress: ConformanceProgress }>>;
+  /** A finished case's wire log: trace events to open in the frame inspector. */
+  conformanceWire(caseId: string): Promise<Result<{ events: TraceEvent[] }>>;
   /** Subscribe to pushed batches; returns the unsubscribe function. */
   onBatch(listener: (batch: ServiceBatch) => void): () => void;
 }
@@ -172,5 +208,7 @@ export const channels = {
   firePreset: 'inspector:fire-preset',
   byteStepStart: 'inspector:byte-step-start',
   byteStepFeed: 'inspector:byte-step-feed',
+  runConformance: 'inspector:run-conformance',
+  conformanceWire: 'inspector:conformance-wire',
   batch: 'inspector:batch',
 } as const;

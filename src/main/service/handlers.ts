@@ -6,7 +6,7 @@
 import { channels } from '../../shared/inspector-api.ts';
 import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateConnect, validateCraft, validateFirePreset,
-  validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
+  validateConformance, validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from '../ipc-validation.ts';
 import type { InspectorService } from './inspector-service.ts';
 
@@ -58,6 +58,11 @@ export function createHandlers(service: InspectorService): Handlers {
     byteStepStart: (arg) => {
       const { hex, receiverRole } = validateByteStepStart(arg);
       return service.byteStepStart(hex, receiverRole);
+    },
+    runConformance: (arg) => service.runConformance(validateConformance(arg)),
+    conformanceWire: (arg) => {
+      if (typeof arg !== 'string') throw new Error('conformanceWire expects a case id');
+      return service.conformanceWire(arg);
     },
     byteStepFeed: (arg) => {
       const { sessionId, count } = validateByteStepFeed(arg);

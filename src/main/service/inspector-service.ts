@@ -8,7 +8,8 @@
 import { components } from '../../core/apps/index.ts';
 import { fromHex, utf8Encode } from '../../core/bytes.ts';
 import { Defaults, Opcode } from '../../core/constants.ts';
-import { connectClient, ConnectError, UrlError } from '../../core/net/client.ts';
+import { runClientBattery, runServerBattery, type BatteryOptions, type ConformanceReport } from '../../core/conformance/index.ts';
+import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../../core/net/client.ts';
 import type { Connection } from '../../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../../core/net/server.ts';
 import { ByteStepper } from '../../core/byte-stepper.ts';
@@ -20,7 +21,7 @@ import { randomMaskKey } from '../../core/protocol.ts';
 import { toHex } from '../../core/bytes.ts';
 import { Tracer, type Role, type TraceEvent } from '../../core/trace.ts';
 import type {
-  AppName, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
+  AppName, ConformanceProgress, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
 } from '../../shared/inspector-api.ts';
 import { appNames } from '../../shared/inspector-api.ts';
@@ -115,9 +116,11 @@ export class InspectorService {
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.pending.length === 0 && !this.statusDirty) return;
+    if (this.pending.length === 0 && !this.statusDirty && !this.conformanceDirty) return;
     const batch: ServiceBatch = { events: this.pending };
     if (this.statusDirty) batch.status = this.getStatus();
+    if (this.conformanceDirty) batch.conformance = this.conformanceProgress();
+    this.conformanceDirty = false;
     this.pending = [];
     this.statusDirty = false;
     for (const listener of this.listeners) listener(batch);
@@ -383,6 +386,86 @@ export class InspectorService {
       return { ok: true as const, snapshot: stepper.snapshot() };
     }
     return { ok: true as const, snapshot: stepper.feed(count) };
+  }
+
+  // ------------------------------------------------------------ conformance battery
+
+  private conformance: ConformanceProgress = {
+    running: false, mode: null, target: '', done: 0, total: 0, totals: { passed: 0, failed: 0, nonStrict: 0 }, cases: [], error: null,
+  };
+  private conformanceWires = new Map<string, TraceEvent[]>();
+  private conformanceDirty = false;
+
+  /**
+   * Starts the battery in the background; progress arrives in batches. Wire logs are kept for
+   * the last run only, to open any case in the frame inspector.
+   */
+  runConformance(request: ConformanceRequest): Result<{ progress: ConformanceProgress }> {
+    if (this.conformance.running) return { ok: false, error: 'A conformance run is already going.' };
+    let target: string;
+    let run: (options: BatteryOptions) => Promise<ConformanceReport>;
+    try {
+      if (request.mode === 'server') {
+        target = parseWebSocketUrl(request.url).url;
+        run = (options) => runServerBattery(target, options);
+      } else if (request.mode === 'client') {
+        if (!request.launch.includes('{url}')) throw new Error('The launch command must contain {url}, where the client should connect.');
+        target = request.launch;
+        run = (options) => runClientBattery(request.launch, options);
+      } else {
+        target = 'this app\'s own client';
+        run = (options) => runClientBattery((url) => {
+          const { connection } = connectClient(url, { onMessage: (c, m) => { if (c.state === 'OPEN') m.text !== undefined ? c.sendText(m.text) : c.sendBinary(m.data); } });
+          return () => connection.destroy();
+        }, options);
+      }
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+    this.conformanceWires.clear();
+    this.conformance = { running: true, mode: request.mode, target, done: 0, total: 0, totals: { passed: 0, failed: 0, nonStrict: 0 }, cases: [], error: null };
+    this.markConformance();
+    void run({
+      ...(request.cases?.length ? { cases: request.cases } : {}),
+      onCase: (result, done, total) => {
+        this.conformanceWires.set(result.id, result.wire.map((e) => ({ ...e, connectionId: `conformance:${result.id}` })));
+        const { id, category, categoryName, description, rfcSection, outcome, reason, durationMs } = result;
+        this.conformance.cases.push({ id, category, categoryName, description, rfcSection, outcome, reason, durationMs });
+        this.conformance.done = done;
+        this.conformance.total = total;
+        const t = this.conformance.totals;
+        if (outcome === 'pass') t.passed++;
+        else if (outcome === 'fail') t.failed++;
+        else t.nonStrict++;
+        this.markConformance();
+      },
+    }).then(
+      () => {
+        this.conformance.running = false;
+        this.markConformance();
+      },
+      (error: Error) => {
+        this.conformance.running = false;
+        this.conformance.error = error.message;
+        this.markConformance();
+      },
+    );
+    return { ok: true, progress: this.conformanceProgress() };
+  }
+
+  conformanceWire(caseId: string): Result<{ events: TraceEvent[] }> {
+    const events = this.conformanceWires.get(caseId);
+    if (!events) return { ok: false, error: `No wire log for case ${caseId} (run the battery first).` };
+    return { ok: true, events };
+  }
+
+  private conformanceProgress(): ConformanceProgress {
+    return { ...this.conformance, totals: { ...this.conformance.totals }, cases: [...this.conformance.cases] };
+  }
+
+  private markConformance(): void {
+    this.conformanceDirty = true;
+    this.scheduleFlush();
   }
 
   /** Closes everything (app quit, test teardown). */

@@ -40,6 +40,8 @@ export function createWebBridge(): InspectorApi {
     firePreset: (id, presetId) => call('firePreset', { connectionId: id, presetId }),
     byteStepStart: (hex, receiverRole) => call('byteStepStart', { hex, receiverRole }),
     byteStepFeed: (sessionId, count) => call('byteStepFeed', { sessionId, count }),
+    runConformance: (request) => call('runConformance', request),
+    conformanceWire: (caseId) => call('conformanceWire', caseId),
     onBatch: (listener) => {
       const source = new EventSource('/api/events');
       source.onmessage = (message: MessageEvent<string>) => listener(decodeWireJson<ServiceBatch>(message.data));

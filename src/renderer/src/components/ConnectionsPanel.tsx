@@ -15,7 +15,14 @@ function ConnectionItem({ c }: { c: ConnectionSummary }) {
         <span className={`state state-${c.state.toLowerCase()}`}>{c.state}</span>
         <span className="connection-id">{c.id}</span>
         <span className="connection-remote">{c.role === 'client' ? c.url : `from ${c.remote}`}</span>
-        {c.subprotocol && <span className="tag">{c.subprotocol}</span>}
+        {(c.subprotocol || c.policy === 'observe' || c.gate?.stepMode || (c.gate?.held.length ?? 0) > 0) && (
+          <span className="connection-tags">
+            {c.subprotocol && <span className="tag">{c.subprotocol}</span>}
+            {c.gate && c.gate.held.length > 0 ? <span className="tag warn" title="Frames held in step mode">{c.gate.held.length} held</span>
+              : c.gate?.stepMode ? <span className="tag warn" title="Step mode: frames are held until you step">step mode</span> : null}
+            {c.policy === 'observe' && <span className="tag" title="Violations are flagged, the connection stays open">observe</span>}
+          </span>
+        )}
         {c.detail && c.state === 'CLOSED' && <span className="connection-detail">{c.detail}</span>}
       </button>
     </li>

@@ -10,7 +10,7 @@ function clock(time: number): string {
   return `${d.toTimeString().slice(0, 8)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-function Row({ row, selected, onSelect, role }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string }) {
+function Row({ row, selected, onSelect, role, observed }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string; observed: boolean }) {
   const f = row.frame;
   const op = describeOpcode(f.opcode);
   const rsv = `${+f.rsv1}${+f.rsv2}${+f.rsv3}`;
@@ -18,7 +18,7 @@ function Row({ row, selected, onSelect, role }: { row: FrameRow; selected: boole
   const who = row.direction === 'in' ? (role === 'server' ? 'client→server' : 'server→client') : (role === 'server' ? 'server→client' : 'client→server');
   return (
     <div
-      className={`frame-row ${selected ? 'selected' : ''} ${f.violation ? 'violation' : ''} dir-${row.direction}`}
+      className={`frame-row ${selected ? 'selected' : ''} ${observed ? 'observed' : f.violation ? 'violation' : ''} dir-${row.direction}`}
       onClick={onSelect}
       role="row"
       aria-selected={selected}
@@ -34,7 +34,11 @@ function Row({ row, selected, onSelect, role }: { row: FrameRow; selected: boole
       <span className="c-flag" title="MASK">{f.masked ? 'M' : '—'}</span>
       <span className="c-len">{f.payloadLength}</span>
       <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{framePreview(f)}</span>
-      <span className="c-warn">{f.violation ? `⚠ ${f.violation.closeCode}` : ''}</span>
+      {observed ? (
+        <span className="c-warn observed" data-testid="observed-badge" title={`${f.violation?.code ?? 'violation'} (${f.violation?.rfcSection ?? ''}), flagged by the observe policy: the connection stays open`}>⚑ {f.violation?.closeCode ?? ''}</span>
+      ) : (
+        <span className="c-warn" title={f.violation ? `${f.violation.code} (${f.violation.rfcSection}): the connection fails with ${f.violation.closeCode}` : undefined}>{f.violation ? `⚠ ${f.violation.closeCode}` : ''}</span>
+      )}
     </div>
   );
 }
@@ -52,6 +56,7 @@ export function FrameList() {
   const selectFrame = useInspector((s) => s.selectFrame);
   const clearTrace = useInspector((s) => s.clearTrace);
   const role = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.role ?? 'server');
+  const observedByFrame = useInspector((s) => s.observedByFrame);
   const parentRef = useRef<HTMLDivElement>(null);
 
   const rows = useMemo(() => {
@@ -125,7 +130,7 @@ export function FrameList() {
               const row = rows[item.index]!;
               return (
                 <div key={row.key} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
-                  <Row row={row} role={role} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
+                  <Row row={row} role={role} observed={observedByFrame.has(row.key)} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
                 </div>
               );
             })}

@@ -6,8 +6,8 @@
  */
 import { create, type StateCreator } from 'zustand';
 import type { FieldId } from '../../../core/fields.ts';
-import type { Direction, TraceEvent, TracedFrame, TracedHead } from '../../../core/trace.ts';
-import type { InspectorStatus, ServiceBatch } from '../../../shared/inspector-api.ts';
+import type { Direction, Role, TraceEvent, TracedFrame, TracedHead } from '../../../core/trace.ts';
+import type { FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch } from '../../../shared/inspector-api.ts';
 
 export type HandshakeTrace = Extract<TraceEvent, { type: 'handshake' }>;
 export type MessageTrace = Extract<TraceEvent, { type: 'message' }>;
@@ -54,18 +54,54 @@ interface TraceSlice {
   framesByKey: Map<string, FrameRow>;
   /** frame key → the message it belongs to. */
   messageByFrame: Map<string, MessageTrace>;
+  /**
+   * frame key → the violations the observe policy flagged on it (the connection stayed open).
+   * Mutated in place like framesByKey; the frame's own event comes after its violations.
+   */
+  observedByFrame: Map<string, ViolationTrace[]>;
   applyBatch: (batch: ServiceBatch) => void;
   clearTrace: () => void;
 }
+
+export type View = 'frames' | 'handshake' | 'debugger' | 'stepper' | 'crafter' | 'faults';
 
 interface SelectionSlice {
   selectedFrameKey: string | null;
   hoverField: FieldId | null;
   hoverByte: number | null;
-  view: 'frames' | 'handshake';
+  view: View;
   selectFrame: (key: string | null) => void;
   setHover: (field: FieldId | null, byte: number | null) => void;
-  setView: (view: 'frames' | 'handshake') => void;
+  setView: (view: View) => void;
+}
+
+/** What the byte stepper steps through, when it comes from a captured frame. */
+export interface ByteStepSource {
+  hex: string;
+  /** The endpoint receiving the bytes: a server expects masked frames, a client unmasked. */
+  role: Role;
+  label: string;
+  /** Changes on every request, so asking for the same frame twice starts over. */
+  nonce: number;
+}
+
+export interface FaultResultEntry {
+  outcome: FaultOutcome;
+  time: number;
+  /** The preset's group heading, for the results list. */
+  group: string;
+}
+
+/** Step mode, byte stepping, crafting and fault injection (issue 4). */
+interface ToolsSlice {
+  /** Fired presets per connection, newest first. */
+  faultResults: Record<string, FaultResultEntry[]>;
+  addFaultResult: (connectionId: string, entry: FaultResultEntry) => void;
+  presets: PresetInfo[] | null;
+  setPresets: (presets: PresetInfo[]) => void;
+  byteStepSource: ByteStepSource | null;
+  /** Opens the byte stepper on these bytes. */
+  byteStep: (source: Omit<ByteStepSource, 'nonce'>) => void;
 }
 
 interface FilterSlice {
@@ -81,7 +117,7 @@ interface NoticeSlice {
   setNotice: (notice: NoticeSlice['notice']) => void;
 }
 
-export type InspectorStore = ConnectionsSlice & TraceSlice & SelectionSlice & FilterSlice & NoticeSlice;
+export type InspectorStore = ConnectionsSlice & TraceSlice & SelectionSlice & FilterSlice & NoticeSlice & ToolsSlice;
 
 function detailFor(details: Record<string, ConnectionDetail>, id: string): ConnectionDetail {
   let detail = details[id];
@@ -104,6 +140,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
   frameCount: 0,
   framesByKey: new Map(),
   messageByFrame: new Map(),
+  observedByFrame: new Map(),
   applyBatch: (batch) => {
     const state = get();
     const details = { ...state.details };
@@ -146,6 +183,10 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
         case 'violation': {
           const d = detailFor(details, id);
           details[id] = { ...d, violations: [...d.violations, event] };
+          if (event.observed && event.frameId !== undefined) {
+            const key = `${id}:${event.frameId}`;
+            state.observedByFrame.set(key, [...(state.observedByFrame.get(key) ?? []), event]);
+          }
           break;
         }
         case 'connection-closed':
@@ -174,6 +215,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     state.frames.length = 0;
     state.framesByKey.clear();
     state.messageByFrame.clear();
+    state.observedByFrame.clear();
     set({ frameCount: 0, selectedFrameKey: null });
   },
 });
@@ -201,12 +243,26 @@ const createNoticeSlice: StateCreator<InspectorStore, [], [], NoticeSlice> = (se
   setNotice: (notice) => set({ notice }),
 });
 
+let byteStepNonce = 0;
+
+const createToolsSlice: StateCreator<InspectorStore, [], [], ToolsSlice> = (set) => ({
+  faultResults: {},
+  addFaultResult: (connectionId, entry) => set((s) => ({
+    faultResults: { ...s.faultResults, [connectionId]: [entry, ...(s.faultResults[connectionId] ?? [])].slice(0, 100) },
+  })),
+  presets: null,
+  setPresets: (presets) => set({ presets }),
+  byteStepSource: null,
+  byteStep: (source) => set({ byteStepSource: { ...source, nonce: ++byteStepNonce }, view: 'stepper' }),
+});
+
 export const useInspector = create<InspectorStore>()((...a) => ({
   ...createConnectionsSlice(...a),
   ...createTraceSlice(...a),
   ...createSelectionSlice(...a),
   ...createFilterSlice(...a),
   ...createNoticeSlice(...a),
+  ...createToolsSlice(...a),
 }));
 
 /** Applies pushed batches once per animation frame, however many arrive in between. */
