@@ -52,6 +52,11 @@ export interface TracedFrame {
   violation?: TracedViolation;
   /** For close frames: the parsed status code and reason. */
   close?: { code: number | null; reason: string };
+  /**
+   * Set when raw and payload were cut for display (large frames): the real lengths. The full
+   * bytes stay with the service and can be fetched on demand.
+   */
+  truncated?: { rawLength: number; payloadLength: number };
 }
 
 export type TraceBody =
@@ -72,7 +77,8 @@ export type TraceBody =
       error?: { code: string; status: number; message: string; rfcSection: string };
     }
   | { type: 'frame'; direction: Direction; frame: TracedFrame }
-  | { type: 'message'; direction: Direction; opcode: number; size: number; text?: string; data?: Uint8Array; frameIds: number[] }
+  /** truncated: text/data hold only the first bytes of a large message (size is the real size). */
+  | { type: 'message'; direction: Direction; opcode: number; size: number; text?: string; data?: Uint8Array; frameIds: number[]; truncated?: boolean }
   | { type: 'state'; from: ConnectionState; to: ConnectionState; reason: string }
   /** observed: the observe policy kept the connection open after it. */
   | { type: 'violation'; direction: Direction; frameId?: number; violation: TracedViolation; observed?: boolean }

@@ -24,6 +24,7 @@ const api: InspectorApi = {
   firePreset: (id, presetId) => ipcRenderer.invoke(channels.firePreset, { connectionId: id, presetId }),
   byteStepStart: (hex, receiverRole) => ipcRenderer.invoke(channels.byteStepStart, { hex, receiverRole }),
   byteStepFeed: (sessionId, count) => ipcRenderer.invoke(channels.byteStepFeed, { sessionId, count }),
+  frameBytes: (connectionId, frameId) => ipcRenderer.invoke(channels.frameBytes, { connectionId, frameId }),
   runConformance: (request) => ipcRenderer.invoke(channels.runConformance, request),
   conformanceWire: (caseId) => ipcRenderer.invoke(channels.conformanceWire, caseId),
   onBatch: (listener) => {

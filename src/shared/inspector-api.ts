@@ -180,6 +180,8 @@ export interface InspectorApi {
   /** Byte stepping: start a session on some bytes, as received by a server or a client. */
   byteStepStart(hex: string, receiverRole: Role): Promise<Result<{ sessionId: number; snapshot: ByteStepSnapshot }>>;
   byteStepFeed(sessionId: number, count: number): Promise<Result<{ snapshot: ByteStepSnapshot }>>;
+  /** The full bytes of a frame shown cut (frame.truncated), while the service still keeps them. */
+  frameBytes(connectionId: string, frameId: number): Promise<Result<{ raw: Uint8Array; payload: Uint8Array }>>;
   // Conformance battery (issue 5).
   runConformance(request: ConformanceRequest): Promise<Result<{ progress: ConformanceProgress }>>;
   /** A finished case's wire log: trace events to open in the frame inspector. */
@@ -208,6 +210,7 @@ export const channels = {
   firePreset: 'inspector:fire-preset',
   byteStepStart: 'inspector:byte-step-start',
   byteStepFeed: 'inspector:byte-step-feed',
+  frameBytes: 'inspector:frame-bytes',
   runConformance: 'inspector:run-conformance',
   conformanceWire: 'inspector:conformance-wire',
   batch: 'inspector:batch',

@@ -59,6 +59,12 @@ export function createHandlers(service: InspectorService): Handlers {
       const { hex, receiverRole } = validateByteStepStart(arg);
       return service.byteStepStart(hex, receiverRole);
     },
+    frameBytes: (arg) => {
+      if (typeof arg !== 'object' || arg === null) throw new Error('frameBytes expects { connectionId, frameId }');
+      const { connectionId, frameId } = arg as Record<string, unknown>;
+      if (typeof connectionId !== 'string' || !Number.isInteger(frameId)) throw new Error('frameBytes expects { connectionId, frameId }');
+      return service.frameBytes(connectionId, frameId as number);
+    },
     runConformance: (arg) => service.runConformance(validateConformance(arg)),
     conformanceWire: (arg) => {
       if (typeof arg !== 'string') throw new Error('conformanceWire expects a case id');

@@ -13,6 +13,7 @@ import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../../
 import type { Connection } from '../../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../../core/net/server.ts';
 import { ByteStepper } from '../../core/byte-stepper.ts';
+import { capForDisplay, FullFrameStore } from './display-cap.ts';
 import { faultPresets, findPreset } from '../../core/faults.ts';
 import type { Breakpoint } from '../../core/frame-gate.ts';
 import { encodeFrame } from '../../core/frame-codec.ts';
@@ -43,6 +44,8 @@ export class InspectorService {
   private readonly summaries = new Map<string, ConnectionSummary>();
   private readonly listeners = new Set<(batch: ServiceBatch) => void>();
   private pending: TraceEvent[] = [];
+  /** Full bytes of recent large frames (the renderer gets them cut to DISPLAY_CAP). */
+  readonly fullFrames = new FullFrameStore();
   private statusDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly batchIntervalMs: number;
@@ -72,7 +75,7 @@ export class InspectorService {
   }
 
   private onTrace(event: TraceEvent): void {
-    this.pending.push(event);
+    this.pending.push(capForDisplay(event, this.fullFrames));
     this.trackConnection(event);
     this.scheduleFlush();
   }
@@ -137,6 +140,8 @@ export class InspectorService {
     if (!appNames.includes(app)) return this.serverFailed(host, port, `Unknown application "${app}".`);
     const server = new WebSocketServer({
       host, port, component: components[app], tracer: this.tracer,
+      // Frames and heads carry their own bytes: raw chunks would only double the IPC traffic.
+      traceBytes: false,
       ...(request.allowedOrigins ? { allowedOrigins: [...request.allowedOrigins] } : {}),
       ...(request.policy ? { policy: request.policy } : {}),
       onGateChange: () => this.markStatusChanged(),
@@ -197,6 +202,7 @@ export class InspectorService {
         onGateChange: () => this.markStatusChanged(),
       }, {
         tracer: this.tracer,
+        traceBytes: false,
         ...(request.policy ? { policy: request.policy } : {}),
         ...(request.subprotocols?.length ? { subprotocols: request.subprotocols } : {}),
         ...(headers.length ? { headers } : {}),
@@ -451,6 +457,13 @@ export class InspectorService {
       },
     );
     return { ok: true, progress: this.conformanceProgress() };
+  }
+
+  /** The full bytes of a frame that was cut for display (while it is still in the ring). */
+  frameBytes(connectionId: string, frameId: number): Result<{ raw: Uint8Array; payload: Uint8Array }> {
+    const full = this.fullFrames.get(`${connectionId}:${frameId}`);
+    if (!full) return { ok: false, error: 'Those bytes are no longer kept (only the most recent large frames are).' };
+    return { ok: true, raw: full.raw, payload: full.payload };
   }
 
   conformanceWire(caseId: string): Result<{ events: TraceEvent[] }> {

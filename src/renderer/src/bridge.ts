@@ -40,6 +40,7 @@ export function createWebBridge(): InspectorApi {
     firePreset: (id, presetId) => call('firePreset', { connectionId: id, presetId }),
     byteStepStart: (hex, receiverRole) => call('byteStepStart', { hex, receiverRole }),
     byteStepFeed: (sessionId, count) => call('byteStepFeed', { sessionId, count }),
+    frameBytes: (connectionId, frameId) => call('frameBytes', { connectionId, frameId }),
     runConformance: (request) => call('runConformance', request),
     conformanceWire: (caseId) => call('conformanceWire', caseId),
     onBatch: (listener) => {

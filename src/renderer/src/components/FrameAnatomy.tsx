@@ -1,13 +1,14 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { frameAnatomy } from '../../../core/fields.ts';
+import { api } from '../bridge.ts';
 import { useInspector, type FrameRow } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView, textDecoder } from './AnatomyParts.tsx';
 
 function Relations({ row }: { row: FrameRow }) {
   const messageByFrame = useInspector((s) => s.messageByFrame);
   const framesByKey = useInspector((s) => s.framesByKey);
-  useInspector((s) => s.frameCount);
+  useInspector((s) => s.frameVersion);
   const selectFrame = useInspector((s) => s.selectFrame);
   const f = row.frame;
   const message = messageByFrame.get(row.key);
@@ -62,6 +63,27 @@ function Relations({ row }: { row: FrameRow }) {
   return items.length ? <section className="relations">{items}</section> : null;
 }
 
+/** A large frame arrives cut to its first 64 KiB of payload; the rest can be fetched. */
+function TruncatedNotice({ row }: { row: FrameRow }) {
+  const replaceFrame = useInspector((s) => s.replaceFrame);
+  const [error, setError] = useState<string | null>(null);
+  const t = row.frame.truncated!;
+  const load = async () => {
+    const result = await api.frameBytes(row.connectionId, row.frame.frameId);
+    if (!result.ok) return setError(result.error);
+    const { truncated: _cut, ...frame } = row.frame;
+    replaceFrame(row.key, { ...frame, raw: result.raw, payload: result.payload });
+  };
+  return (
+    <div className="relation" data-testid="truncated">
+      To keep memory bounded, the inspector holds the first {row.frame.payload.length.toLocaleString()} of {t.payloadLength.toLocaleString()} payload
+      bytes of this frame; the fields below describe the header in full and the payload as far as it is held.{' '}
+      <button className="link" onClick={() => void load()}>Load all {t.rawLength.toLocaleString()} bytes</button>
+      {error && <span className="error-text"> {error}</span>}
+    </div>
+  );
+}
+
 /** The selected frame, field by field: diagram, hex, masking, payload, links. */
 export function FrameAnatomy() {
   const key = useInspector((s) => s.selectedFrameKey);
@@ -80,7 +102,7 @@ export function FrameAnatomy() {
     <section className="anatomy" aria-label="Frame anatomy" data-testid="anatomy">
       <div className="anatomy-title">
         <div className="title-row">
-          <h2>Frame #{f.frameId} <span className="muted">{from} · {op.name} · {f.payloadLength} byte payload · {f.raw.length} bytes on the wire</span></h2>
+          <h2>Frame #{f.frameId} <span className="muted">{from} · {op.name} · {f.payloadLength} byte payload · {f.truncated?.rawLength ?? f.raw.length} bytes on the wire</span></h2>
           <button
             className="button small"
             data-testid="byte-step-frame"
@@ -96,6 +118,7 @@ export function FrameAnatomy() {
         </div>
         <p className="hint">{op.meaning} <span className="rfc">{op.rfcSection}</span></p>
       </div>
+      {f.truncated && <TruncatedNotice row={row} />}
       {observed && observed.length > 0 ? (
         <div className="violation-box observed" role="status" data-testid="violation-observed">
           <b>⚑ Flagged, not failed</b> <span className="tag warn">observe policy</span>

@@ -45,7 +45,7 @@ function Row({ row, selected, onSelect, role, observed }: { row: FrameRow; selec
 
 /** Every frame of the selected connection, both directions, filterable and virtualised. */
 export function FrameList() {
-  const frameCount = useInspector((s) => s.frameCount);
+  const frameVersion = useInspector((s) => s.frameVersion);
   const connectionId = useInspector((s) => s.selectedConnectionId);
   const direction = useInspector((s) => s.direction);
   const type = useInspector((s) => s.type);
@@ -68,12 +68,12 @@ export function FrameList() {
       if (matchesFilters(row, { direction, type, search }, needle)) out.push(row);
     }
     return out;
-    // frameCount: the frames array grew
-  }, [frameCount, connectionId, direction, type, search]);
+    // frameVersion: the frames array grew
+  }, [frameVersion, connectionId, direction, type, search]);
 
   const totalForConnection = useMemo(
     () => useInspector.getState().frames.reduce((n, r) => n + (r.connectionId === connectionId ? 1 : 0), 0),
-    [frameCount, connectionId],
+    [frameVersion, connectionId],
   );
 
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => parentRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });

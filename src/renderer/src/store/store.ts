@@ -1,7 +1,7 @@
 /**
  * The renderer's state: one zustand store built from slices (connections, trace, selection,
  * filters). Trace batches arrive outside React and are applied at most once per animation
- * frame. Frames live in an append-only array that is mutated in place; `frameCount` is the
+ * frame. Frames live in a bounded array that is mutated in place; `frameVersion` is the
  * value components subscribe to, so 100k frames never get copied per batch.
  */
 import { create, type StateCreator } from 'zustand';
@@ -48,9 +48,18 @@ interface ConnectionsSlice {
 }
 
 interface TraceSlice {
-  /** Append-only; mutated in place. Read it together with frameCount. */
+  /**
+   * The retained frames, oldest first; mutated in place (read it together with frameVersion).
+   * A ring: beyond maxFrames the oldest go, so a long session stays bounded.
+   */
   frames: FrameRow[];
-  frameCount: number;
+  /** Changes whenever frames are added, evicted or replaced. */
+  frameVersion: number;
+  maxFrames: number;
+  /** Frames dropped from the front of the ring so far. */
+  evictedFrames: number;
+  /** Replaces a frame shown cut (frame.truncated) with its full bytes. */
+  replaceFrame: (key: string, frame: TracedFrame) => void;
   framesByKey: Map<string, FrameRow>;
   /** frame key → the message it belongs to. */
   messageByFrame: Map<string, MessageTrace>;
@@ -137,7 +146,9 @@ const createConnectionsSlice: StateCreator<InspectorStore, [], [], ConnectionsSl
 
 const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set, get) => ({
   frames: [],
-  frameCount: 0,
+  frameVersion: 0,
+  maxFrames: 250_000,
+  evictedFrames: 0,
   framesByKey: new Map(),
   messageByFrame: new Map(),
   observedByFrame: new Map(),
@@ -203,9 +214,20 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           break;
       }
     }
+    // The ring: drop the oldest tenth at once when over the limit (amortised O(1) per frame).
+    let evicted = 0;
+    if (state.frames.length > state.maxFrames) {
+      evicted = state.frames.length - Math.floor(state.maxFrames * 0.9);
+      for (const row of state.frames.splice(0, evicted)) {
+        state.framesByKey.delete(row.key);
+        state.messageByFrame.delete(row.key);
+        state.observedByFrame.delete(row.key);
+      }
+    }
     set({
       details,
-      frameCount: state.frames.length,
+      frameVersion: state.frameVersion + 1,
+      ...(evicted ? { evictedFrames: state.evictedFrames + evicted } : {}),
       selectedConnectionId: selected,
       ...(batch.status ? { status: batch.status } : {}),
     });
@@ -216,7 +238,17 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     state.framesByKey.clear();
     state.messageByFrame.clear();
     state.observedByFrame.clear();
-    set({ frameCount: 0, selectedFrameKey: null });
+    set({ frameVersion: state.frameVersion + 1, selectedFrameKey: null });
+  },
+  replaceFrame: (key, frame) => {
+    const state = get();
+    const row = state.framesByKey.get(key);
+    if (!row) return;
+    const replaced: FrameRow = { ...row, frame };
+    state.framesByKey.set(key, replaced);
+    const index = state.frames.indexOf(row);
+    if (index >= 0) state.frames[index] = replaced;
+    set({ frameVersion: state.frameVersion + 1 });
   },
 });
 

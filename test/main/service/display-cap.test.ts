@@ -1,0 +1,88 @@
+/**
+ * Bounded memory between engine and UI: large frames reach the renderer cut to 64 KiB, their
+ * full bytes stay in a byte-budgeted ring and come back on demand.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { encodeFrame } from '../../../src/core/frame-codec.ts';
+import type { TraceEvent } from '../../../src/core/trace.ts';
+import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../../../src/main/service/display-cap.ts';
+import { InspectorService } from '../../../src/main/service/inspector-service.ts';
+
+function frameEvent(payloadLength: number, frameId = 1): TraceEvent {
+  const payload = new Uint8Array(payloadLength).fill(7);
+  const raw = encodeFrame({ opcode: 2, payload });
+  return {
+    type: 'frame', direction: 'in', seq: 1, time: 0, connectionId: 'c',
+    frame: { frameId, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false, maskKey: null, lengthField: 127, payloadLength, headerLength: raw.length - payloadLength, raw, payload },
+  };
+}
+
+describe('capForDisplay', () => {
+  it('leaves small frames untouched (the same object)', () => {
+    const e = frameEvent(DISPLAY_CAP);
+    expect(capForDisplay(e, new FullFrameStore())).toBe(e);
+  });
+
+  it('cuts a large frame to the cap, keeps its header whole and stores the full bytes', () => {
+    const store = new FullFrameStore();
+    const e = frameEvent(1_000_000);
+    const cut = capForDisplay(e, store);
+    if (cut.type !== 'frame' || e.type !== 'frame') throw new Error('frame expected');
+    expect(cut.frame.payload.length).toBe(DISPLAY_CAP);
+    expect(cut.frame.raw.length).toBe(e.frame.headerLength + DISPLAY_CAP);
+    expect(cut.frame.raw.subarray(0, 10)).toEqual(e.frame.raw.subarray(0, 10));
+    expect(cut.frame.truncated).toEqual({ rawLength: e.frame.raw.length, payloadLength: 1_000_000 });
+    expect(store.get('c:1')?.payload).toBe(e.frame.payload);
+  });
+
+  it('keeps the full-frame ring within its byte budget, oldest out first', () => {
+    const store = new FullFrameStore({ budgetBytes: 3 * 2 * 100_000 + 100 });
+    for (let id = 1; id <= 5; id++) capForDisplay(frameEvent(100_000, id), store);
+    expect(store.storedBytes).toBeLessThanOrEqual(3 * 2 * 100_000 + 100);
+    expect(store.get('c:1')).toBeUndefined();
+    expect(store.get('c:5')).toBeDefined();
+  });
+
+  it('cuts long message text and data', () => {
+    const text = capForDisplay({ type: 'message', direction: 'in', opcode: 1, size: 100_000, text: 'x'.repeat(100_000), frameIds: [1], seq: 1, time: 0, connectionId: 'c' }, new FullFrameStore());
+    expect(text.type === 'message' && [text.text?.length, text.truncated]).toEqual([DISPLAY_CAP, true]);
+  });
+});
+
+describe('the service sends cut frames and serves the full bytes', () => {
+  let service: InspectorService;
+  let url: string;
+  beforeAll(async () => {
+    service = new InspectorService({ batchIntervalMs: 5 });
+    const started = await service.startServer({ port: 0 });
+    if (!started.ok) throw new Error(started.error);
+    url = started.url;
+  });
+  afterAll(() => service.dispose());
+
+  it('a 1 MiB message from ws: the batch holds 64 KiB, frameBytes returns all of it', async () => {
+    const events: TraceEvent[] = [];
+    service.onBatch((b) => events.push(...b.events));
+    const ws = new WebSocket(url);
+    await new Promise((r) => ws.once('open', r));
+    const payload = Buffer.alloc(1024 * 1024, 0x5a);
+    const echoed = new Promise<Buffer>((r) => ws.once('message', (d) => r(d as Buffer)));
+    ws.send(payload);
+    expect((await echoed).equals(payload)).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    const frame = events.find((e) => e.type === 'frame' && e.direction === 'in' && e.frame.opcode === 2);
+    if (!frame || frame.type !== 'frame') throw new Error('no frame');
+    expect(frame.frame.payload.length).toBe(DISPLAY_CAP);
+    expect(frame.frame.truncated?.payloadLength).toBe(payload.length);
+    expect(events.some((e) => e.type === 'bytes')).toBe(false); // raw chunks are not sent to the UI
+    const full = service.frameBytes(frame.connectionId, frame.frame.frameId);
+    if (!full.ok) throw new Error(full.error);
+    const hash = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    expect(hash(full.payload)).toBe(hash(payload));
+    expect(full.raw.length).toBe(frame.frame.truncated!.rawLength);
+    expect(service.frameBytes(frame.connectionId, 9999).ok).toBe(false);
+    ws.close();
+  });
+});
