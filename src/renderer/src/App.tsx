@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { api } from './bridge.ts';
 import { ByteStepper } from './components/ByteStepper.tsx';
 import { Composer } from './components/Composer.tsx';
+import { Conformance, RecordingBanner } from './components/Conformance.tsx';
 import { Crafter } from './components/Crafter.tsx';
 import { Debugger } from './components/Debugger.tsx';
 import { Faults } from './components/Faults.tsx';
@@ -11,9 +12,9 @@ import { FrameAnatomy } from './components/FrameAnatomy.tsx';
 import { FrameList } from './components/FrameList.tsx';
 import { HandshakeView } from './components/HandshakeView.tsx';
 import { ServerBar } from './components/ServerBar.tsx';
-import { connectBatches, useInspector, type View } from './store/store.ts';
+import { connectBatches, isRecordingId, useInspector, type View } from './store/store.ts';
 
-const tabs: Array<{ view: View; label: string; title: string }> = [
+const tabs: Array<{ view: Exclude<View, 'conformance'>; label: string; title: string }> = [
   { view: 'frames', label: 'Frames', title: 'Every frame, both directions, bit by bit' },
   { view: 'handshake', label: 'Handshake', title: 'The opening handshake, header by header (§4)' },
   { view: 'debugger', label: 'Debugger', title: 'Step mode, held frames, breakpoints, the violation policy' },
@@ -21,6 +22,9 @@ const tabs: Array<{ view: View; label: string; title: string }> = [
   { view: 'crafter', label: 'Crafter', title: 'Build any frame, valid or not, and send it in chosen TCP writes' },
   { view: 'faults', label: 'Faults', title: 'Fire named protocol violations at the peer and compare its reaction with the RFC' },
 ];
+
+/** A recorded wire log can be read, not driven: no debugger, crafter or faults on it. */
+const recordingViews: ReadonlySet<View> = new Set(['frames', 'handshake', 'stepper']);
 
 export function App() {
   const view = useInspector((s) => s.view);
@@ -30,6 +34,11 @@ export function App() {
   const selectedFrameKey = useInspector((s) => s.selectedFrameKey);
   const setNotice = useInspector((s) => s.setNotice);
   const held = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.gate?.held.length ?? 0);
+  const recording = isRecordingId(selectedConnectionId);
+  const running = useInspector((s) => s.conformance?.running ?? false);
+  const connectionTabs = recording ? tabs.filter((t) => recordingViews.has(t.view)) : tabs;
+  // A recording selected while a live-only tool was open shows its frames instead.
+  const shown: View = view === 'conformance' || !recording || recordingViews.has(view) ? view : 'frames';
 
   useEffect(() => {
     const unsubscribe = connectBatches((listener) => api.onBatch(listener));
@@ -46,38 +55,55 @@ export function App() {
           <button className="link" onClick={() => setNotice(null)} aria-label="Dismiss">✕</button>
         </div>
       )}
-      <div className="workspace">
+      {/* No composer beside the battery, nor beside a recorded wire log: nothing can be sent there. */}
+      <div className={`workspace ${shown === 'conformance' || recording ? 'no-composer' : ''}`}>
         <ConnectionsPanel />
         <main className="main">
-          {selectedConnectionId === null ? (
+          <nav className="tabs" role="tablist">
+            {selectedConnectionId !== null && connectionTabs.map((t) => (
+              <button key={t.view} role="tab" aria-selected={shown === t.view} className={shown === t.view ? 'tab active' : 'tab'} onClick={() => setView(t.view)} title={t.title}>
+                {t.label}
+                {t.view === 'debugger' && held > 0 && <span className="tab-badge" data-testid="held-badge">{held} held</span>}
+              </button>
+            ))}
+            <button
+              role="tab"
+              aria-selected={shown === 'conformance'}
+              className={`tab tab-conformance ${shown === 'conformance' ? 'active' : ''}`}
+              onClick={() => setView('conformance')}
+              title="Run the Autobahn-style conformance battery against a server or a client (needs no connection)"
+              data-testid="conformance-tab"
+            >
+              Conformance
+              {running && <span className="tab-badge running">running</span>}
+            </button>
+          </nav>
+          {shown === 'conformance' ? (
+            <div className="tool-view">
+              <Conformance />
+            </div>
+          ) : selectedConnectionId === null ? (
             <EmptyState />
           ) : (
             <>
-              <nav className="tabs" role="tablist">
-                {tabs.map((t) => (
-                  <button key={t.view} role="tab" aria-selected={view === t.view} className={view === t.view ? 'tab active' : 'tab'} onClick={() => setView(t.view)} title={t.title}>
-                    {t.label}
-                    {t.view === 'debugger' && held > 0 && <span className="tab-badge" data-testid="held-badge">{held} held</span>}
-                  </button>
-                ))}
-              </nav>
-              {view === 'frames' ? (
+              {recording && <RecordingBanner />}
+              {shown === 'frames' ? (
                 <div className="frames-view">
                   <FrameList />
                   {/* keyed by frame: a new selection starts at the top */}
                   <FrameAnatomy key={selectedFrameKey ?? 'none'} />
                 </div>
-              ) : view === 'handshake' ? (
+              ) : shown === 'handshake' ? (
                 <HandshakeView />
               ) : (
-                <div className="tool-view" key={`${view}:${selectedConnectionId}`}>
-                  {view === 'debugger' ? <Debugger /> : view === 'stepper' ? <ByteStepper /> : view === 'crafter' ? <Crafter /> : <Faults />}
+                <div className="tool-view" key={`${shown}:${selectedConnectionId}`}>
+                  {shown === 'debugger' ? <Debugger /> : shown === 'stepper' ? <ByteStepper /> : shown === 'crafter' ? <Crafter /> : <Faults />}
                 </div>
               )}
             </>
           )}
         </main>
-        <Composer />
+        {shown !== 'conformance' && !recording && <Composer />}
       </div>
     </div>
   );

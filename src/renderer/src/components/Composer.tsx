@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { describeCloseCode } from '../../../core/constants.ts';
 import type { SendRequest } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
-import { useInspector } from '../store/store.ts';
+import { selectLiveConnection, useInspector } from '../store/store.ts';
 
 type Kind = SendRequest['kind'];
 
@@ -18,7 +18,8 @@ const commonCodes = [1000, 1001, 1003, 1008, 1011, 3000, 4000];
 
 /** Send text, binary, ping, pong or close from the selected connection. */
 export function Composer() {
-  const connection = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId));
+  const connection = useInspector(selectLiveConnection);
+  const recording = useInspector((s) => s.recordings.find((r) => r.id === s.selectedConnectionId));
   const setNotice = useInspector((s) => s.setNotice);
   const [kind, setKind] = useState<Kind>('text');
   const [text, setText] = useState('Hello, WebSocket!');
@@ -28,6 +29,17 @@ export function Composer() {
   const [reason, setReason] = useState('done');
   const [error, setError] = useState<string | null>(null);
 
+  if (recording) {
+    return (
+      <aside className="composer" data-testid="composer-recording">
+        <h2>Composer</h2>
+        <p className="hint">
+          This is the recorded wire log of conformance case {recording.recording.caseId}: a finished conversation, so there is nothing to send on it.
+          Pick a live connection to send frames, or run the case again from the Conformance tab.
+        </p>
+      </aside>
+    );
+  }
   if (!connection) {
     return <aside className="composer"><h2>Composer</h2><p className="hint">Select a connection to send frames on it.</p></aside>;
   }

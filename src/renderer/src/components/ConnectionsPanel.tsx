@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
-import { useInspector } from '../store/store.ts';
+import { useInspector, type RecordingSummary } from '../store/store.ts';
 
 /** Stable empty list: a selector must not return a new array on every call. */
 const noConnections: ConnectionSummary[] = [];
@@ -29,6 +29,22 @@ function ConnectionItem({ c }: { c: ConnectionSummary }) {
   );
 }
 
+/** An opened conformance wire log: a recording, not a live connection. */
+function RecordingItem({ r }: { r: RecordingSummary }) {
+  const selected = useInspector((s) => s.selectedConnectionId === r.id);
+  const select = useInspector((s) => s.selectConnection);
+  const info = r.recording;
+  return (
+    <li>
+      <button className={`connection recording ${selected ? 'selected' : ''}`} onClick={() => select(r.id)} data-testid={`connection-${r.id}`} title={`${info.description} (${info.rfcSection})${info.reason ? `\n${info.reason}` : ''}`}>
+        <span className={`outcome outcome-${info.outcome}`}>{info.outcome}</span>
+        <span className="connection-id">case {info.caseId}</span>
+        <span className="connection-remote">{info.description}</span>
+      </button>
+    </li>
+  );
+}
+
 /** Server peers and client connections, and the form to open a client. */
 export function ConnectionsPanel() {
   const connections = useInspector((s) => s.status?.connections ?? noConnections);
@@ -39,6 +55,8 @@ export function ConnectionsPanel() {
   const [protocols, setProtocols] = useState('');
   const [headers, setHeaders] = useState('');
   const [busy, setBusy] = useState(false);
+  const recordings = useInspector((s) => s.recordings);
+  const closeRecordings = useInspector((s) => s.closeRecordings);
   const peers = connections.filter((c) => c.role === 'server');
   const clients = connections.filter((c) => c.role === 'client');
 
@@ -60,6 +78,16 @@ export function ConnectionsPanel() {
 
   return (
     <aside className="sidebar">
+      {recordings.length > 0 && (
+        <section aria-label="Conformance cases">
+          <h2 className="section-head">
+            <span>Conformance cases <span className="count">{recordings.length}</span></span>
+            <button className="link small-link" onClick={closeRecordings} title="Forget the wire logs opened here (the results stay in the Conformance tab)">close all</button>
+          </h2>
+          <p className="hint">Recorded wire logs: read-only.</p>
+          <ul className="connections">{recordings.map((r) => <RecordingItem key={r.id} r={r} />)}</ul>
+        </section>
+      )}
       <section>
         <h2>Server peers <span className="count">{peers.length}</span></h2>
         <details className="how-to" open={peers.length === 0}>

@@ -21,6 +21,7 @@ export function EmptyState() {
         <li>or use <b>Connect client</b> on the left to open a connection from this app.</li>
       </ol>
       <p className="hint">Every handshake header, the Sec-WebSocket-Accept computation and every frame will appear here as it crosses the wire.</p>
+      <p className="hint">To check a server or a client against RFC 6455 case by case, open the <b>Conformance</b> tab above: it runs the battery and needs no connection.</p>
     </div>
   );
 }

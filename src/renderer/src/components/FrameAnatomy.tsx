@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { frameAnatomy } from '../../../core/fields.ts';
 import { api } from '../bridge.ts';
-import { useInspector, type FrameRow } from '../store/store.ts';
+import { findConnection, isRecordingId, useInspector, type FrameRow } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView, textDecoder } from './AnatomyParts.tsx';
 
 function Relations({ row }: { row: FrameRow }) {
@@ -68,6 +68,14 @@ function TruncatedNotice({ row }: { row: FrameRow }) {
   const replaceFrame = useInspector((s) => s.replaceFrame);
   const [error, setError] = useState<string | null>(null);
   const t = row.frame.truncated!;
+  if (isRecordingId(row.connectionId)) {
+    return (
+      <div className="relation" data-testid="truncated">
+        A conformance wire log keeps the first {row.frame.payload.length.toLocaleString()} of {t.payloadLength.toLocaleString()} payload bytes of
+        each frame; the fields below describe the header in full and the payload as far as it is kept.
+      </div>
+    );
+  }
   const load = async () => {
     const result = await api.frameBytes(row.connectionId, row.frame.frameId);
     if (!result.ok) return setError(result.error);
@@ -88,7 +96,7 @@ function TruncatedNotice({ row }: { row: FrameRow }) {
 export function FrameAnatomy() {
   const key = useInspector((s) => s.selectedFrameKey);
   const row = useInspector((s) => (key ? s.framesByKey.get(key) : undefined));
-  const role = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.role ?? 'server');
+  const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
   const anatomy = useMemo(() => (row ? frameAnatomy(row.frame.raw) : null), [row]);
   const observed = useInspector((s) => (key ? s.observedByFrame.get(key) : undefined));
   const byteStep = useInspector((s) => s.byteStep);

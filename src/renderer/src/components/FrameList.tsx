@@ -1,7 +1,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef } from 'react';
 import { describeOpcode } from '../../../core/constants.ts';
-import { framePreview, matchesFilters, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+import { describeCloseCode } from '../../../core/constants.ts';
+import { isFailureCloseCode } from '../lib/wire-log.ts';
+import { findConnection, framePreview, isRecordingId, matchesFilters, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
 
 const ROW_HEIGHT = 26;
 
@@ -10,15 +12,17 @@ function clock(time: number): string {
   return `${d.toTimeString().slice(0, 8)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
-function Row({ row, selected, onSelect, role, observed }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string; observed: boolean }) {
+function Row({ row, selected, onSelect, role, observed, recording }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string; observed: boolean; recording: boolean }) {
   const f = row.frame;
+  // In a conformance wire log, the peer under test's failing Close is the reaction the case judges.
+  const failedWith = recording && row.direction === 'in' && f.opcode === 8 && isFailureCloseCode(f.close?.code) ? f.close!.code! : null;
   const op = describeOpcode(f.opcode);
   const rsv = `${+f.rsv1}${+f.rsv2}${+f.rsv3}`;
   const arrow = row.direction === 'in' ? '←' : '→';
   const who = row.direction === 'in' ? (role === 'server' ? 'client→server' : 'server→client') : (role === 'server' ? 'server→client' : 'client→server');
   return (
     <div
-      className={`frame-row ${selected ? 'selected' : ''} ${observed ? 'observed' : f.violation ? 'violation' : ''} dir-${row.direction}`}
+      className={`frame-row ${selected ? 'selected' : ''} ${observed ? 'observed' : f.violation ? 'violation' : failedWith !== null ? 'peer-failed' : ''} dir-${row.direction}`}
       onClick={onSelect}
       role="row"
       aria-selected={selected}
@@ -34,7 +38,9 @@ function Row({ row, selected, onSelect, role, observed }: { row: FrameRow; selec
       <span className="c-flag" title="MASK">{f.masked ? 'M' : '—'}</span>
       <span className="c-len">{f.payloadLength}</span>
       <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{framePreview(f)}</span>
-      {observed ? (
+      {failedWith !== null && !f.violation && !observed ? (
+        <span className="c-warn peer-failed" data-testid="failed-close-badge" title={`The peer under test failed the connection: Close ${failedWith} ${describeCloseCode(failedWith).name} (§7.1.7)`}>⚑ {failedWith}</span>
+      ) : observed ? (
         <span className="c-warn observed" data-testid="observed-badge" title={`${f.violation?.code ?? 'violation'} (${f.violation?.rfcSection ?? ''}), flagged by the observe policy: the connection stays open`}>⚑ {f.violation?.closeCode ?? ''}</span>
       ) : (
         <span className="c-warn" title={f.violation ? `${f.violation.code} (${f.violation.rfcSection}): the connection fails with ${f.violation.closeCode}` : undefined}>{f.violation ? `⚠ ${f.violation.closeCode}` : ''}</span>
@@ -55,7 +61,8 @@ export function FrameList() {
   const selectedKey = useInspector((s) => s.selectedFrameKey);
   const selectFrame = useInspector((s) => s.selectFrame);
   const clearTrace = useInspector((s) => s.clearTrace);
-  const role = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.role ?? 'server');
+  const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
+  const recording = isRecordingId(connectionId);
   const observedByFrame = useInspector((s) => s.observedByFrame);
   const parentRef = useRef<HTMLDivElement>(null);
 
@@ -123,14 +130,14 @@ export function FrameList() {
       </div>
       <div className="frame-scroll" ref={parentRef} onScroll={onScroll} role="grid">
         {rows.length === 0 ? (
-          <p className="hint pad">{totalForConnection === 0 ? 'No frames yet on this connection. Send a message from either side.' : 'No frame matches the filters.'}</p>
+          <p className="hint pad">{totalForConnection === 0 ? (recording ? 'This case put no frame on the wire (see the case log above).' : 'No frames yet on this connection. Send a message from either side.') : 'No frame matches the filters.'}</p>
         ) : (
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((item) => {
               const row = rows[item.index]!;
               return (
                 <div key={row.key} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
-                  <Row row={row} role={role} observed={observedByFrame.has(row.key)} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
+                  <Row row={row} role={role} recording={recording} observed={observedByFrame.has(row.key)} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
                 </div>
               );
             })}

@@ -7,7 +7,10 @@
 import { create, type StateCreator } from 'zustand';
 import type { FieldId } from '../../../core/fields.ts';
 import type { Direction, Role, TraceEvent, TracedFrame, TracedHead } from '../../../core/trace.ts';
-import type { FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch } from '../../../shared/inspector-api.ts';
+import type {
+  ConformanceCaseSummary, ConformanceProgress, ConformanceRequest, ConnectionSummary, FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch,
+} from '../../../shared/inspector-api.ts';
+import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
 
 export type HandshakeTrace = Extract<TraceEvent, { type: 'handshake' }>;
 export type MessageTrace = Extract<TraceEvent, { type: 'message' }>;
@@ -72,7 +75,7 @@ interface TraceSlice {
   clearTrace: () => void;
 }
 
-export type View = 'frames' | 'handshake' | 'debugger' | 'stepper' | 'crafter' | 'faults';
+export type View = 'frames' | 'handshake' | 'debugger' | 'stepper' | 'crafter' | 'faults' | 'conformance';
 
 interface SelectionSlice {
   selectedFrameKey: string | null;
@@ -113,6 +116,56 @@ interface ToolsSlice {
   byteStep: (source: Omit<ByteStepSource, 'nonce'>) => void;
 }
 
+/** A conformance case's wire log, opened as a read-only pseudo-connection. */
+export interface RecordingInfo {
+  caseId: string;
+  outcome: ConformanceCaseSummary['outcome'];
+  reason: string;
+  description: string;
+  rfcSection: string;
+  categoryName: string;
+  /** What was tested: the server URL or the client's launch command. */
+  target: string;
+  /** The case's narrative from its wire log: steps, expectations, verdict. */
+  notes: WireNote[];
+}
+
+/** Shaped like the service's ConnectionSummary, so the views can treat it like a connection. */
+export type RecordingSummary = ConnectionSummary & { recording: RecordingInfo };
+
+export type ConformanceMode = ConformanceRequest['mode'];
+
+export interface ConformanceForm {
+  mode: ConformanceMode;
+  /** Server URL; empty: the embedded server's own URL. */
+  url: string;
+  /** A command with {url}, run once per case. */
+  launch: string;
+  /** "1., 6.4": ids or prefixes, comma separated; empty: every case. */
+  filter: string;
+  /** Show only failed and non-strict cases. */
+  problemsOnly: boolean;
+}
+
+/** The conformance battery (issue 5): the run's progress, and the wire logs opened from it. */
+interface ConformanceSlice {
+  /** The latest progress pushed by the service (null before any run). */
+  conformance: ConformanceProgress | null;
+  /** What the last run from this window asked for (to list the cases still to come). */
+  conformanceRun: { peer: 'server' | 'client'; filters: string[] } | null;
+  conformanceForm: ConformanceForm;
+  /** Category id → expanded (absent: the default, expanded when it has problems). */
+  expandedCategories: Record<number, boolean>;
+  recordings: RecordingSummary[];
+  setConformanceForm: (patch: Partial<ConformanceForm>) => void;
+  startedConformance: (progress: ConformanceProgress, run: NonNullable<ConformanceSlice['conformanceRun']>) => void;
+  toggleCategory: (category: number, expanded: boolean) => void;
+  /** Adds a case's wire log as a pseudo-connection, selects it and shows its frames. */
+  openRecording: (summary: ConformanceCaseSummary, events: TraceEvent[], target: string) => void;
+  /** Forgets every opened wire log (their frames too). */
+  closeRecordings: () => void;
+}
+
 interface FilterSlice {
   direction: DirectionFilter;
   type: TypeFilter;
@@ -126,7 +179,41 @@ interface NoticeSlice {
   setNotice: (notice: NoticeSlice['notice']) => void;
 }
 
-export type InspectorStore = ConnectionsSlice & TraceSlice & SelectionSlice & FilterSlice & NoticeSlice & ToolsSlice;
+export type InspectorStore = ConnectionsSlice & TraceSlice & SelectionSlice & FilterSlice & NoticeSlice & ToolsSlice & ConformanceSlice;
+
+/** Wire logs of conformance cases live under this connection id prefix. */
+export const recordingPrefix = 'conformance:';
+
+export function isRecordingId(id: string | null | undefined): boolean {
+  return !!id && id.startsWith(recordingPrefix);
+}
+
+/** A live connection from the service's status, or an opened wire log. */
+export function findConnection(s: Pick<InspectorStore, 'status' | 'recordings'>, id: string | null): ConnectionSummary | RecordingSummary | undefined {
+  if (id === null) return undefined;
+  return s.status?.connections.find((c) => c.id === id) ?? s.recordings.find((r) => r.id === id);
+}
+
+/** The selected connection if it is live (the composer and the tools act only on those). */
+export function selectLiveConnection(s: InspectorStore): ConnectionSummary | undefined {
+  return s.status?.connections.find((c) => c.id === s.selectedConnectionId);
+}
+
+/** Removes every frame of these connections from the ring and its lookups (in place). */
+function dropFramesOf(state: InspectorStore, ids: ReadonlySet<string>): void {
+  if (ids.size === 0) return;
+  let write = 0;
+  for (const row of state.frames) {
+    if (ids.has(row.connectionId)) {
+      state.framesByKey.delete(row.key);
+      state.messageByFrame.delete(row.key);
+      state.observedByFrame.delete(row.key);
+    } else {
+      state.frames[write++] = row;
+    }
+  }
+  state.frames.length = write;
+}
 
 function detailFor(details: Record<string, ConnectionDetail>, id: string): ConnectionDetail {
   let detail = details[id];
@@ -141,7 +228,8 @@ const createConnectionsSlice: StateCreator<InspectorStore, [], [], ConnectionsSl
   status: null,
   details: {},
   selectedConnectionId: null,
-  selectConnection: (id) => set({ selectedConnectionId: id, selectedFrameKey: null }),
+  // Picking a connection while the conformance view is up means "show me this connection".
+  selectConnection: (id) => set((s) => ({ selectedConnectionId: id, selectedFrameKey: null, ...(s.view === 'conformance' && id !== null ? { view: 'frames' as const } : {}) })),
 });
 
 const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set, get) => ({
@@ -230,6 +318,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       ...(evicted ? { evictedFrames: state.evictedFrames + evicted } : {}),
       selectedConnectionId: selected,
       ...(batch.status ? { status: batch.status } : {}),
+      ...(batch.conformance ? { conformance: batch.conformance } : {}),
     });
   },
   clearTrace: () => {
@@ -288,6 +377,68 @@ const createToolsSlice: StateCreator<InspectorStore, [], [], ToolsSlice> = (set)
   byteStep: (source) => set({ byteStepSource: { ...source, nonce: ++byteStepNonce }, view: 'stepper' }),
 });
 
+const defaultLaunch = 'node bin/wsinspect.mjs connect {url} --echo --trace none';
+
+const createConformanceSlice: StateCreator<InspectorStore, [], [], ConformanceSlice> = (set, get) => ({
+  conformance: null,
+  conformanceRun: null,
+  conformanceForm: { mode: 'server', url: '', launch: defaultLaunch, filter: '', problemsOnly: false },
+  expandedCategories: {},
+  recordings: [],
+  setConformanceForm: (patch) => set((s) => ({ conformanceForm: { ...s.conformanceForm, ...patch } })),
+  startedConformance: (progress, run) => set({ conformance: progress, conformanceRun: run, expandedCategories: {} }),
+  toggleCategory: (category, expanded) => set((s) => ({ expandedCategories: { ...s.expandedCategories, [category]: expanded } })),
+  openRecording: (summary, events, target) => {
+    const id = `${recordingPrefix}${summary.id}`;
+    const state = get();
+    // Opening the same case again (say, after a new run) replaces its frames.
+    dropFramesOf(state, new Set([id]));
+    const details = { ...state.details };
+    delete details[id];
+    set({ details });
+    const prepared = prepareWireLog(events, id);
+    const opened = prepared.opened;
+    const recording: RecordingSummary = {
+      id,
+      // Our side of the case: the client when a server was tested, the server when a client was.
+      role: opened?.role ?? (state.conformance?.mode === 'server' ? 'client' : 'server'),
+      remote: opened?.remote ?? '',
+      ...(opened?.url ? { url: opened.url } : {}),
+      state: 'CLOSED',
+      subprotocol: null,
+      detail: `${summary.outcome}${summary.reason ? `: ${summary.reason}` : ''}`,
+      openedAt: prepared.events[0]?.time ?? Date.now(),
+      policy: 'strict',
+      gate: null,
+      recording: {
+        caseId: summary.id, outcome: summary.outcome, reason: summary.reason, description: summary.description,
+        rfcSection: summary.rfcSection, categoryName: summary.categoryName, target, notes: prepared.notes,
+      },
+    };
+    get().applyBatch({ events: prepared.events });
+    set((s) => ({
+      recordings: [recording, ...s.recordings.filter((r) => r.id !== id)],
+      selectedConnectionId: id,
+      selectedFrameKey: null,
+      view: 'frames',
+    }));
+  },
+  closeRecordings: () => {
+    const state = get();
+    const ids = new Set(state.recordings.map((r) => r.id));
+    dropFramesOf(state, ids);
+    const details = { ...state.details };
+    for (const id of ids) delete details[id];
+    const selectedGone = state.selectedConnectionId !== null && ids.has(state.selectedConnectionId);
+    set({
+      recordings: [],
+      details,
+      frameVersion: state.frameVersion + 1,
+      ...(selectedGone ? { selectedConnectionId: null, selectedFrameKey: null, view: 'conformance' as const } : {}),
+    });
+  },
+});
+
 export const useInspector = create<InspectorStore>()((...a) => ({
   ...createConnectionsSlice(...a),
   ...createTraceSlice(...a),
@@ -295,7 +446,15 @@ export const useInspector = create<InspectorStore>()((...a) => ({
   ...createFilterSlice(...a),
   ...createNoticeSlice(...a),
   ...createToolsSlice(...a),
+  ...createConformanceSlice(...a),
 }));
+
+/** The browser's frame clock; a timer where there is none (unit tests under node). */
+function nextFrame(callback: () => void): void {
+  const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame;
+  if (raf) raf(callback);
+  else setTimeout(callback, 16);
+}
 
 /** Applies pushed batches once per animation frame, however many arrive in between. */
 export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => void) => () => void): () => void {
@@ -306,14 +465,15 @@ export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => vo
     const batches = queued;
     queued = [];
     const status = [...batches].reverse().find((b) => b.status)?.status;
+    const conformance = [...batches].reverse().find((b) => b.conformance)?.conformance;
     const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
-    useInspector.getState().applyBatch(status ? { events, status } : { events });
+    useInspector.getState().applyBatch({ events, ...(status ? { status } : {}), ...(conformance ? { conformance } : {}) });
   };
   return subscribe((batch) => {
     queued.push(batch);
     if (!scheduled) {
       scheduled = true;
-      requestAnimationFrame(apply);
+      nextFrame(apply);
     }
   });
 }
