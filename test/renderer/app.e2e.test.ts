@@ -287,6 +287,38 @@ describe('desktop inspector in Chromium', () => {
     await page.getByLabel('follow new frames').check();
   }, 120_000);
 
+  it('refuses browsers from origins not on the allow-list with 403 and shows why', async () => {
+    await page.getByRole('button', { name: 'Stop server' }).click();
+    await page.getByTestId('server-status').getByText('stopped').waitFor();
+    await page.getByLabel('Server port').fill('0');
+    await page.getByLabel('Allowed origins').fill('http://trusted.example');
+    await page.getByRole('button', { name: 'Start server' }).click();
+    await page.getByTestId('server-status').getByText('listening on').waitFor();
+    const url = host.service.getStatus().server.url!;
+    // Chromium's own WebSocket from a page whose origin is not on the list.
+    const peer = await browser.newPage();
+    await peer.goto(peerPageUrl);
+    const outcome = await peer.evaluate(`new Promise((resolve) => {
+      const ws = new WebSocket(${JSON.stringify(url)});
+      ws.onopen = () => resolve('open');
+      ws.onclose = (e) => resolve('closed ' + e.code);
+    })`);
+    expect(outcome).toBe('closed 1006');
+    const id = await newConnectionId();
+    await page.getByTestId(`connection-${id}`).click();
+    await page.getByRole('tab', { name: 'Handshake' }).click();
+    expect(await page.getByTestId('handshake-verdict').textContent()).toContain('refused with 403');
+    expect(await page.locator('[data-rule=origin]').getAttribute('class')).toBe('bad');
+    await shot('11-origin-refused');
+    await peer.close();
+    // Back to any origin for the tests that follow.
+    await page.getByRole('button', { name: 'Stop server' }).click();
+    await page.getByLabel('Allowed origins').fill('');
+    await page.getByLabel('Server port').fill('0');
+    await page.getByRole('button', { name: 'Start server' }).click();
+    await page.getByTestId('server-status').getByText('listening on').waitFor();
+  });
+
   it('reports a port in use in the UI, not as a crash, and recovers', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

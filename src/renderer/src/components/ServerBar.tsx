@@ -16,6 +16,8 @@ export function ServerBar() {
   const [host, setHost] = useState('127.0.0.1');
   const [port, setPort] = useState('9001');
   const [busy, setBusy] = useState(false);
+  /** Comma-separated Origin values; empty accepts any origin. */
+  const [origins, setOrigins] = useState('');
 
   useEffect(() => {
     if (server && !busy) {
@@ -29,7 +31,11 @@ export function ServerBar() {
   const start = async () => {
     setBusy(true);
     const portNumber = Number(port);
-    const result = await api.startServer({ host, port: Number.isInteger(portNumber) ? portNumber : -1, app: server?.app ?? 'echo' });
+    const allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean);
+    const result = await api.startServer({
+      host, port: Number.isInteger(portNumber) ? portNumber : -1, app: server?.app ?? 'echo',
+      ...(allowedOrigins.length ? { allowedOrigins } : {}),
+    });
     setBusy(false);
     setNotice(result.ok ? null : { kind: 'error', text: result.error });
   };
@@ -56,6 +62,9 @@ export function ServerBar() {
         </label>
         <label>
           Port <input className="input port" value={port} onChange={(e) => setPort(e.target.value)} disabled={server?.running} aria-label="Server port" inputMode="numeric" />
+        </label>
+        <label title="Browsers send the page's Origin with the handshake; list the ones to accept, and the rest get 403 Forbidden (RFC 6455 §10.2). Empty: any origin.">
+          Origins <input className="input origins" value={origins} onChange={(e) => setOrigins(e.target.value)} disabled={server?.running} aria-label="Allowed origins" placeholder="any (e.g. http://localhost:3000)" />
         </label>
         <label title={server ? appHelp[server.app] : ''}>
           App
