@@ -16,7 +16,7 @@
  * checks each header as soon as it is complete, before the payload arrives.
  */
 
-import { applyMask, concatBytes } from './bytes.ts';
+import { applyMask, applyMaskInPlace, concatBytes } from './bytes.ts';
 import { ProtocolViolation } from './errors.ts';
 
 export type ParserState = 'header' | 'extended-length-16' | 'extended-length-64' | 'masking-key' | 'payload';
@@ -406,7 +406,7 @@ export function encodeFrame(spec: FrameSpec): Uint8Array {
   }
   if (maskKey) {
     out.set(maskKey.subarray(0, 4), 2 + extLength);
-    out.set(applyMask(payload, maskKey), headerLength);
+    applyMaskInPlace(out.subarray(headerLength), payload, maskKey); // straight into the output: no copy
   } else {
     out.set(payload, headerLength);
   }

@@ -175,7 +175,8 @@ export class WebSocketProtocol {
     this.maxFrameSize = options.maxFrameSize ?? Number.POSITIVE_INFINITY;
     this.maxFragments = options.maxFragments ?? Defaults.maxFragments;
     this.trace = options.trace;
-    this.traceBytes = options.traceBytes ?? true;
+    // Raw chunks are traced only when there is a trace at all: no closure per chunk otherwise.
+    this.traceBytes = this.trace !== undefined && (options.traceBytes ?? true);
     this.maskKey = options.maskKeyGenerator ?? randomMaskKey;
     this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
     this.parser = new FrameParser({ keepRaw: this.trace !== undefined });
@@ -564,10 +565,9 @@ export class WebSocketProtocol {
     const frameIds = this.messageFrameIds;
     this.resetMessage();
     const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
-    this.emitTrace(() => ({
-      type: 'message', direction: 'in', opcode, size: data.length, frameIds,
-      ...(text !== undefined ? { text } : { data }),
-    }));
+    if (this.trace) {
+      this.trace({ type: 'message', direction: 'in', opcode, size: data.length, frameIds, ...(text !== undefined ? { text } : { data }) });
+    }
     this.pendingEvents.push(text !== undefined ? { type: 'message', opcode, data, text } : { type: 'message', opcode, data });
   }
 
@@ -641,20 +641,29 @@ export class WebSocketProtocol {
   encodeFrameForSending(spec: FrameSpec): Uint8Array {
     const withMask: FrameSpec = spec.maskKey === undefined ? { ...spec, maskKey: this.role === 'client' ? this.maskKey() : null } : spec;
     const bytes = encodeFrame(withMask);
-    if (!this.deferOutgoingTrace) {
-      this.traceOutgoingFrameBytes(bytes);
+    if (!this.deferOutgoingTrace && this.trace) {
+      // We know the unmasked payload: no need to unmask it again from the wire bytes.
+      this.traceOutgoingFrameBytes(bytes, spec.declaredLength === undefined ? spec.payload ?? EMPTY : undefined);
       this.noteBytesWritten(bytes);
     }
     return bytes;
   }
 
   /** Traces already-encoded frame bytes as one outgoing frame (decoded from the bytes themselves). */
-  traceOutgoingFrameBytes(bytes: Uint8Array): void {
+  traceOutgoingFrameBytes(bytes: Uint8Array, knownPayload?: Uint8Array): void {
     if (!this.trace) return;
     const frameId = ++this.frameId;
-    const anatomy = frameAnatomy(bytes);
-    const header = headerOf(bytes);
-    const payload = anatomy.payload;
+    let header: FrameHeader;
+    let payload: Uint8Array;
+    const fast = knownPayload ? decodeHeader(bytes) : null;
+    if (fast && knownPayload && fast.payloadLength === knownPayload.length) {
+      header = fast;
+      payload = knownPayload;
+    } else {
+      // Crafted bytes, possibly broken: decode them as a receiver would.
+      header = headerOf(bytes);
+      payload = frameAnatomy(bytes).payload;
+    }
     const close = header.opcode === Opcode.Close ? safeParseClose(payload) : undefined;
     this.traceFrame('out', { header, payload, raw: bytes }, frameId, close);
   }
@@ -778,6 +787,34 @@ export class WebSocketProtocol {
     };
     this.trace({ type: 'frame', direction, frame: traced });
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Reads a frame header straight from bytes we encoded ourselves (null if they are too short). */
+function decodeHeader(bytes: Uint8Array): FrameHeader | null {
+  if (bytes.length < 2) return null;
+  const b0 = bytes[0]!, b1 = bytes[1]!;
+  const lengthField = b1 & 0x7f;
+  const masked = (b1 & 0x80) !== 0;
+  let at = 2;
+  let payloadLength = lengthField;
+  if (lengthField === 126) {
+    if (bytes.length < 4) return null;
+    payloadLength = (bytes[2]! << 8) | bytes[3]!;
+    at = 4;
+  } else if (lengthField === 127) {
+    if (bytes.length < 10) return null;
+    payloadLength = ((bytes[2]! << 24) >>> 0) * 2 ** 32 + (bytes[3]! << 16) * 2 ** 32 + (bytes[4]! << 8) * 2 ** 32 + bytes[5]! * 2 ** 32
+      + ((bytes[6]! << 24) >>> 0) + (bytes[7]! << 16) + (bytes[8]! << 8) + bytes[9]!;
+    at = 10;
+  }
+  const maskKey = masked ? bytes.slice(at, at + 4) : null;
+  if (masked) at += 4;
+  return {
+    fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode: b0 & 0x0f,
+    masked, lengthField, payloadLength, maskKey, headerLength: at,
+  };
 }
 
 /** Decodes the header of complete frame bytes we just encoded (for the outgoing trace). */

@@ -112,7 +112,11 @@ export class Tracer {
 
   emit(connectionId: string, body: TraceBody): void {
     if (this.listeners.size === 0) return;
-    const event = { ...body, seq: ++this.seq, time: performance.timeOrigin + performance.now(), connectionId } as TraceEvent;
+    // Every emitter builds a fresh body: stamp it in place rather than copying it.
+    const event = body as TraceEvent;
+    event.seq = ++this.seq;
+    event.time = performance.timeOrigin + performance.now();
+    event.connectionId = connectionId;
     for (const listener of this.listeners) listener(event);
   }
 

@@ -89,8 +89,11 @@ export class Connection {
     this.protocol = new WebSocketProtocol({ ...options, ...(options.trace ? { trace: options.trace } : {}) });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
+      // Everything this chunk makes us send (echoes, pongs, closes) leaves in one TCP write.
+      socket.cork();
       this.receive(chunk);
       this.pump();
+      socket.uncork();
     });
     socket.on('end', () => {
       this.protocol.receiveEof();
@@ -321,8 +324,32 @@ export class Connection {
     this.pump();
   }
 
-  /** Moves bytes, events and transport decisions from the protocol to the socket and handler. */
+  private pumping = false;
+  private pumpAgain = false;
+
+  /**
+   * Moves bytes, events and transport decisions from the protocol to the socket and handler.
+   * Handlers that send (an echo) while events are being handed out do not pump again
+   * themselves: the running pump loops until nothing is left.
+   */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpOnce();
+      } while (this.pumpAgain || this.protocol.dataToSendPending());
+    } finally {
+      this.pumping = false;
+    }
+    this.applyTransportAction();
+  }
+
+  private pumpOnce(): void {
     const out = this.protocol.takeOutput();
     if (out.length > 0 && !this.socket.destroyed && this.socket.writable) {
       if (out.length > 1) this.socket.cork();
@@ -376,12 +403,6 @@ export class Connection {
         }
       }
     }
-    // Handlers may have sent something (echo) or closed: flush again.
-    if (this.protocol.dataToSendPending()) {
-      this.pump();
-      return;
-    }
-    this.applyTransportAction();
   }
 
   private applyTransportAction(): void {
