@@ -1,9 +1,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef } from 'react';
-import { describeOpcode } from '../../../core/constants.ts';
-import { describeCloseCode } from '../../../core/constants.ts';
+import { IncrementalFrameFilter } from '../lib/frame-filter.ts';
+import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { isFailureCloseCode } from '../lib/wire-log.ts';
-import { findConnection, framePreview, isRecordingId, matchesFilters, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+import { findConnection, framePreview, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
 
 const ROW_HEIGHT = 26;
 
@@ -66,22 +66,14 @@ export function FrameList() {
   const observedByFrame = useInspector((s) => s.observedByFrame);
   const parentRef = useRef<HTMLDivElement>(null);
 
-  const rows = useMemo(() => {
-    const all = useInspector.getState().frames;
-    const needle = search.trim().toLowerCase();
-    const out: FrameRow[] = [];
-    for (const row of all) {
-      if (row.connectionId !== connectionId) continue;
-      if (matchesFilters(row, { direction, type, search }, needle)) out.push(row);
-    }
-    return out;
-    // frameVersion: the frames array grew
-  }, [frameVersion, connectionId, direction, type, search]);
-
-  const totalForConnection = useMemo(
-    () => useInspector.getState().frames.reduce((n, r) => n + (r.connectionId === connectionId ? 1 : 0), 0),
-    [frameVersion, connectionId],
-  );
+  // Incremental: each batch costs what it adds, not the whole ring (issue 6, UI under flood).
+  const filter = useRef(new IncrementalFrameFilter()).current;
+  const evictedFrames = useInspector((s) => s.evictedFrames);
+  const { rows, totalForConnection } = useMemo(() => {
+    filter.update(useInspector.getState().frames, { connectionId, direction, type, search }, evictedFrames);
+    return { rows: filter.rows, totalForConnection: filter.total, version: filter.version };
+    // frameVersion: frames were added, evicted or replaced
+  }, [frameVersion, evictedFrames, connectionId, direction, type, search, filter]);
 
   const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => parentRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
 

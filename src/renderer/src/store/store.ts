@@ -235,7 +235,7 @@ const createConnectionsSlice: StateCreator<InspectorStore, [], [], ConnectionsSl
 const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set, get) => ({
   frames: [],
   frameVersion: 0,
-  maxFrames: 250_000,
+  maxFrames: 150_000,
   evictedFrames: 0,
   framesByKey: new Map(),
   messageByFrame: new Map(),

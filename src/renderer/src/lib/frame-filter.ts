@@ -1,0 +1,49 @@
+/**
+ * The frame list's filter, kept up to date incrementally: frames only ever arrive at the end
+ * of the store's array, so each batch costs what it adds, not what is retained. It starts over
+ * only when the filter changes, frames are evicted from the front of the ring, or cleared.
+ */
+import { matchesFilters, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+
+export interface FilterSpec {
+  connectionId: string | null;
+  direction: DirectionFilter;
+  type: TypeFilter;
+  search: string;
+}
+
+export class IncrementalFrameFilter {
+  /** Matching rows, oldest first (mutated in place; read with `version`). */
+  readonly rows: FrameRow[] = [];
+  /** Frames of the connection, matching or not. */
+  total = 0;
+  version = 0;
+  private specKey = '';
+  private processed = 0;
+  private evicted = -1;
+  private lastSeen: FrameRow | undefined;
+
+  update(frames: readonly FrameRow[], spec: FilterSpec, evictedFrames: number): void {
+    const key = `${spec.connectionId}\u0000${spec.direction}\u0000${spec.type}\u0000${spec.search}`;
+    const restart = key !== this.specKey || evictedFrames !== this.evicted || frames.length < this.processed
+      || (this.processed > 0 && frames[this.processed - 1] !== this.lastSeen);
+    if (restart) {
+      this.rows.length = 0;
+      this.total = 0;
+      this.processed = 0;
+      this.specKey = key;
+      this.evicted = evictedFrames;
+    }
+    const needle = spec.search.trim().toLowerCase();
+    const before = this.rows.length;
+    for (let i = this.processed; i < frames.length; i++) {
+      const row = frames[i]!;
+      if (row.connectionId !== spec.connectionId) continue;
+      this.total++;
+      if (matchesFilters(row, spec, needle)) this.rows.push(row);
+    }
+    this.processed = frames.length;
+    this.lastSeen = frames[frames.length - 1];
+    if (restart || this.rows.length !== before) this.version++;
+  }
+}
