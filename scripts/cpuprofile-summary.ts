@@ -134,3 +134,73 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const top = Number(process.argv[3] ?? 25);
   console.log(formatSummary(summariseProfile(readProfile(file)), Number.isFinite(top) ? top : 25));
 }
+
+export interface BusyStretch {
+  /** Milliseconds after the profile started. */
+  startMs: number;
+  durationMs: number;
+  /** What the stretch ran: by entry point (the outermost JS function of each sample) and by self time. */
+  entries: Array<{ name: string; ms: number }>;
+  self: Array<{ name: string; ms: number }>;
+}
+
+/**
+ * Contiguous stretches without an idle sample that last at least minMs: in a browser profile these
+ * are the long tasks (or back-to-back tasks) and what filled them.
+ */
+export function busyStretches(profile: CpuProfile, minMs = 50): BusyStretch[] {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const rootId = profile.nodes[0]?.id;
+  const entryOf = new Map<number, string>();
+  const entry = (id: number): string => {
+    const cached = entryOf.get(id);
+    if (cached) return cached;
+    let at = id;
+    let outer = id;
+    while (parent.has(at) && parent.get(at) !== rootId) {
+      at = parent.get(at)!;
+      outer = at;
+    }
+    const cf = nodes.get(outer)!.callFrame;
+    const name = `${cf.functionName || '(anonymous)'}${cf.url ? ` ${shortFile(cf.url).replace(/^https?:\/\/[^/]+\//, '')}:${cf.lineNumber + 1}` : ''}`;
+    entryOf.set(id, name);
+    return name;
+  };
+  const nameOf = (id: number) => {
+    const cf = nodes.get(id)!.callFrame;
+    return `${cf.functionName || '(anonymous)'}${cf.url ? ` ${shortFile(cf.url).replace(/^https?:\/\/[^/]+\//, '')}:${cf.lineNumber + 1}` : ''}`;
+  };
+  const out: BusyStretch[] = [];
+  let t = 0;
+  let start = -1;
+  let acc: Array<{ id: number; us: number }> = [];
+  const close = (end: number) => {
+    if (start >= 0 && (end - start) / 1000 >= minMs) {
+      const entries = new Map<string, number>();
+      const self = new Map<string, number>();
+      for (const { id, us } of acc) {
+        entries.set(entry(id), (entries.get(entry(id)) ?? 0) + us / 1000);
+        self.set(nameOf(id), (self.get(nameOf(id)) ?? 0) + us / 1000);
+      }
+      const top = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, ms]) => ({ name, ms: Math.round(ms) }));
+      out.push({ startMs: Math.round(start / 1000), durationMs: Math.round((end - start) / 1000), entries: top(entries), self: top(self) });
+    }
+    start = -1;
+    acc = [];
+  };
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!;
+    t += profile.timeDeltas[i] ?? 0;
+    const duration = i + 1 < profile.timeDeltas.length ? profile.timeDeltas[i + 1]! : 0;
+    if (nodes.get(id)?.callFrame.functionName === '(idle)') {
+      close(t);
+      continue;
+    }
+    if (start < 0) start = t;
+    acc.push({ id, us: duration });
+  }
+  close(t);
+  return out;
+}
