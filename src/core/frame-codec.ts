@@ -62,6 +62,39 @@ export type ParserEvent =
 
 type EventSink = { push: (event: ParserEvent) => void };
 
+/**
+ * Where frame bytes come from. A plain Uint8Array by default (the renderer uses this module
+ * too); the node:net layer installs Buffer.allocUnsafe, whose pooled slabs make the many small
+ * allocations of a busy connection much cheaper than fresh ArrayBuffers.
+ */
+let allocateBytes: (size: number) => Uint8Array = (size) => new Uint8Array(size);
+export function setByteAllocator(allocate: (size: number) => Uint8Array): void {
+  allocateBytes = allocate;
+}
+
+/** Masked payloads up to this size are unmasked into one buffer as they arrive (no per-chunk copies). */
+const SINGLE_BUFFER_LIMIT = 1024 * 1024;
+
+/** Joins parts that sit back to back in one ArrayBuffer without copying (a frame read in one chunk). */
+function joinBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const first = parts[0];
+  if (first && parts.length > 1) {
+    let end = first.byteOffset + first.length;
+    let contiguous = true;
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.length === 0) continue;
+      if (p.buffer !== first.buffer || p.byteOffset !== end) {
+        contiguous = false;
+        break;
+      }
+      end += p.length;
+    }
+    if (contiguous) return new Uint8Array(first.buffer, first.byteOffset, total);
+  }
+  return concatBytes(parts, total);
+}
+
 export interface FrameParserOptions {
   /** Keep each frame's wire bytes for display (default true). */
   keepRaw?: boolean;
@@ -163,6 +196,8 @@ export class FrameParser {
   private payloadReceived = 0;
   private payloadChunks: Uint8Array[] = [];
   private rawPayloadChunks: Uint8Array[] = [];
+  /** The unmasked payload of the frame being read, when it is filled in place. */
+  private payloadBuffer: Uint8Array | null = null;
 
   constructor(options: FrameParserOptions = {}) {
     this.keepRaw = options.keepRaw ?? true;
@@ -220,6 +255,7 @@ export class FrameParser {
     this.payloadReceived = 0;
     this.payloadChunks = [];
     this.rawPayloadChunks = [];
+    this.payloadBuffer = null;
   }
 
   /** Feeds bytes and returns every event they produced (tests and simple callers). */
@@ -289,9 +325,9 @@ export class FrameParser {
         }
         case 'masking-key': {
           if (this.queue.length < 4) return;
-          const key = this.queue.take(4).slice();
-          this.header.headerBytes.push(key);
-          this.header.maskKey = key;
+          const keyBytes = this.queue.take(4);
+          this.header.headerBytes.push(keyBytes);
+          this.header.maskKey = keyBytes.slice();
           this.startPayload(events);
           break;
         }
@@ -302,8 +338,16 @@ export class FrameParser {
             if (this.queue.length === 0) return;
             const chunk = this.queue.takeUpTo(remaining);
             if (this.keepRaw) this.rawPayloadChunks.push(chunk);
-            const unmasked = header.maskKey ? applyMask(chunk, header.maskKey, this.payloadReceived) : chunk;
-            this.payloadChunks.push(unmasked);
+            let unmasked: Uint8Array;
+            if (header.maskKey && header.payloadLength <= SINGLE_BUFFER_LIMIT) {
+              // One buffer for the whole payload, unmasked into place as chunks arrive.
+              this.payloadBuffer ??= allocateBytes(header.payloadLength);
+              unmasked = this.payloadBuffer.subarray(this.payloadReceived, this.payloadReceived + chunk.length);
+              applyMaskInPlace(unmasked, chunk, header.maskKey, this.payloadReceived);
+            } else {
+              unmasked = header.maskKey ? applyMask(chunk, header.maskKey, this.payloadReceived) : chunk;
+              this.payloadChunks.push(unmasked);
+            }
             events.push({ kind: 'payload', header, chunk: unmasked, offset: this.payloadReceived });
             this.payloadReceived += chunk.length;
           }
@@ -342,9 +386,10 @@ export class FrameParser {
 
   private finishFrame(events: EventSink): void {
     const header = this.current!;
-    const payload = concatBytes(this.payloadChunks, header.payloadLength);
+    const payload = this.payloadBuffer ?? joinBytes(this.payloadChunks, header.payloadLength);
+    this.payloadBuffer = null;
     const raw = this.keepRaw
-      ? concatBytes([...this.header.headerBytes, ...this.rawPayloadChunks], header.headerLength + header.payloadLength)
+      ? joinBytes([...this.header.headerBytes, ...this.rawPayloadChunks], header.headerLength + header.payloadLength)
       : null;
     this.header = { headerBytes: [] };
     this.current = null;
@@ -376,15 +421,15 @@ export interface FrameSpec {
 }
 
 /** Encodes one frame. With default options the result is minimal and valid (§5.2). */
-export function encodeFrame(spec: FrameSpec): Uint8Array {
+export function encodeFrame(spec: FrameSpec, maskKeyOverride?: Uint8Array | null): Uint8Array {
   const payload = spec.payload ?? new Uint8Array(0);
-  const maskKey = spec.maskKey ?? null;
+  const maskKey = maskKeyOverride !== undefined ? maskKeyOverride : spec.maskKey ?? null;
   const declared = spec.declaredLength ?? payload.length;
   let encoding = spec.lengthEncoding ?? 'minimal';
   if (encoding === 'minimal') encoding = declared <= 125 ? '7-bit' : declared <= 0xffff ? '16-bit' : '64-bit';
   const extLength = encoding === '16-bit' ? 2 : encoding === '64-bit' ? 8 : 0;
   const headerLength = 2 + extLength + (maskKey ? 4 : 0);
-  const out = new Uint8Array(headerLength + payload.length);
+  const out = allocateBytes(headerLength + payload.length);
   out[0] = (spec.fin === false ? 0 : 0x80) | (spec.rsv1 ? 0x40 : 0) | (spec.rsv2 ? 0x20 : 0) | (spec.rsv3 ? 0x10 : 0) | (spec.opcode & 0x0f);
   const maskBit = spec.maskBitOverride ?? maskKey !== null;
   const lengthField = encoding === '16-bit' ? 126 : encoding === '64-bit' ? 127 : declared & 0x7f;

@@ -639,8 +639,8 @@ export class WebSocketProtocol {
    * unless the spec says otherwise (fault injection).
    */
   encodeFrameForSending(spec: FrameSpec): Uint8Array {
-    const withMask: FrameSpec = spec.maskKey === undefined ? { ...spec, maskKey: this.role === 'client' ? this.maskKey() : null } : spec;
-    const bytes = encodeFrame(withMask);
+    const maskKey = spec.maskKey !== undefined ? spec.maskKey : this.role === 'client' ? this.maskKey() : null;
+    const bytes = encodeFrame(spec, maskKey);
     if (!this.deferOutgoingTrace && this.trace) {
       // We know the unmasked payload: no need to unmask it again from the wire bytes.
       this.traceOutgoingFrameBytes(bytes, spec.declaredLength === undefined ? spec.payload ?? EMPTY : undefined);

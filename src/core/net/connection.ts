@@ -7,10 +7,14 @@
 import type { Socket } from 'node:net';
 import { Defaults } from '../constants.ts';
 import type { ProtocolViolation, HandshakeError } from '../errors.ts';
-import type { FrameSpec } from '../frame-codec.ts';
+import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody } from '../trace.ts';
+
+// Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
+// ArrayBuffer per small frame); encodeFrame writes every byte, so uninitialised memory never leaks.
+setByteAllocator((size) => Buffer.allocUnsafe(size));
 
 export interface IncomingMessage {
   opcode: number;
