@@ -12,6 +12,9 @@ import type {
 } from '../../../shared/inspector-api.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
 
+/** Messages kept per connection in its details (the frames keep theirs through messageByFrame). */
+const RECENT_MESSAGES = 100;
+
 export type HandshakeTrace = Extract<TraceEvent, { type: 'handshake' }>;
 export type MessageTrace = Extract<TraceEvent, { type: 'message' }>;
 export type ViolationTrace = Extract<TraceEvent, { type: 'violation' }>;
@@ -272,10 +275,14 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
         case 'message': {
           const d = detailFor(details, id);
           if (!touched.has(id)) {
-            details[id] = { ...d, messages: [...d.messages] };
+            // Only the most recent messages are kept here (frames link to theirs through
+            // messageByFrame, which the ring trims): bounded, and cheap to copy per batch.
+            details[id] = { ...d, messages: d.messages.slice(-RECENT_MESSAGES) };
             touched.add(id);
           }
-          details[id]!.messages.push(event);
+          const messages = details[id]!.messages;
+          messages.push(event);
+          if (messages.length > 2 * RECENT_MESSAGES) messages.splice(0, messages.length - RECENT_MESSAGES);
           for (const frameId of event.frameIds) state.messageByFrame.set(`${id}:${frameId}`, event);
           break;
         }
