@@ -135,8 +135,10 @@ function instrument(): void {
   let last: number | null | undefined;
   const sample = () => {
     const el = document.querySelector('[data-testid=frame-count]');
+    // data-total counts frames the ring has dropped too (the text shows those still held).
+    const total = el?.getAttribute('data-total');
     const m = el?.textContent?.match(/^(\d+)/);
-    const count = m ? Number(m[1]) : null;
+    const count = total ? Number(total) : m ? Number(m[1]) : null;
     if (count !== last) {
       last = count;
       rec.counts.push({ t: origin + performance.now(), count });

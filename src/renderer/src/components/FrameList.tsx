@@ -69,6 +69,7 @@ export function FrameList() {
   // Incremental: each batch costs what it adds, not the whole ring (issue 6, UI under flood).
   const filter = useRef(new IncrementalFrameFilter()).current;
   const evictedFrames = useInspector((s) => s.evictedFrames);
+  const dropped = useInspector((s) => (connectionId ? s.droppedByConnection.get(connectionId) ?? 0 : 0));
   const { rows, totalForConnection } = useMemo(() => {
     filter.update(useInspector.getState().frames, { connectionId, direction, type, search }, evictedFrames);
     return { rows: filter.rows, totalForConnection: filter.total, version: filter.version };
@@ -113,7 +114,12 @@ export function FrameList() {
           <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} /> follow new frames
         </label>
         <button className="button small" onClick={clearTrace} title="Forget every frame shown so far (connections stay open)">Clear</button>
-        <span className="count" data-testid="frame-count">{rows.length === totalForConnection ? `${rows.length} frames` : `${rows.length} of ${totalForConnection} frames`}</span>
+        <span className="count" data-testid="frame-count" data-total={totalForConnection + dropped}>{rows.length === totalForConnection ? `${rows.length} frames` : `${rows.length} of ${totalForConnection} frames`}</span>
+        {dropped > 0 && (
+          <span className="count" data-testid="frames-dropped" title="The inspector keeps the most recent frames (a ring), so a long session stays within bounded memory">
+            (+{dropped.toLocaleString()} older dropped)
+          </span>
+        )}
       </div>
       <div className="frame-head" role="row">
         <span className="c-id">#</span><span className="c-time">time</span><span className="c-dir">dir</span><span className="c-op">opcode</span>

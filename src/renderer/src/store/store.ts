@@ -64,6 +64,8 @@ interface TraceSlice {
   maxFrames: number;
   /** Frames dropped from the front of the ring so far. */
   evictedFrames: number;
+  /** The same, per connection (the list says how many older frames it no longer holds). */
+  droppedByConnection: Map<string, number>;
   /** Replaces a frame shown cut (frame.truncated) with its full bytes. */
   replaceFrame: (key: string, frame: TracedFrame) => void;
   framesByKey: Map<string, FrameRow>;
@@ -240,6 +242,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
   frameVersion: 0,
   maxFrames: 150_000,
   evictedFrames: 0,
+  droppedByConnection: new Map(),
   framesByKey: new Map(),
   messageByFrame: new Map(),
   observedByFrame: new Map(),
@@ -314,6 +317,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     if (state.frames.length > state.maxFrames) {
       evicted = state.frames.length - Math.floor(state.maxFrames * 0.9);
       for (const row of state.frames.splice(0, evicted)) {
+        state.droppedByConnection.set(row.connectionId, (state.droppedByConnection.get(row.connectionId) ?? 0) + 1);
         state.framesByKey.delete(row.key);
         state.messageByFrame.delete(row.key);
         state.observedByFrame.delete(row.key);
