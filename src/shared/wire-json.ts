@@ -15,13 +15,6 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
 export function encodeWireJson(value: unknown): string {
   return JSON.stringify(value, function (this: Record<string, unknown>, key: string, replaced: unknown) {
     // Read the original: Buffer.toJSON has already run on `replaced`.
@@ -33,25 +26,51 @@ export function encodeWireJson(value: unknown): string {
 
 export function decodeWireJson<T>(text: string): T {
   // A plain parse and one walk over objects and arrays: far cheaper than a reviver, which is
-  // called for every value (every number and string of every event) of a busy batch.
-  return reviveBytes(JSON.parse(text)) as T;
+  // called for every value (every number and string of every event) of a busy batch. All the
+  // byte arrays of one message are then decoded into a single buffer: one ArrayBuffer per batch
+  // instead of three per frame keeps the garbage collector's work (and its pauses) down.
+  const found: Array<{ holder: Record<string, unknown> | unknown[]; key: string | number; b64: string }> = [];
+  const root: unknown = JSON.parse(text);
+  const holder = { root };
+  collectBytes(holder, 'root', root, found);
+  if (found.length > 0) {
+    let total = 0;
+    for (const f of found) total += decodedLength(f.b64);
+    const slab = new Uint8Array(total);
+    let at = 0;
+    for (const f of found) {
+      const binary = atob(f.b64);
+      const view = slab.subarray(at, at + binary.length);
+      for (let i = 0; i < binary.length; i++) view[i] = binary.charCodeAt(i);
+      at += binary.length;
+      (f.holder as Record<string | number, unknown>)[f.key] = view;
+    }
+  }
+  return holder.root as T;
 }
 
-function reviveBytes(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
+function decodedLength(b64: string): number {
+  const padding = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
+  return (b64.length / 4) * 3 - padding;
+}
+
+function collectBytes(holder: Record<string, unknown> | unknown[], key: string | number, value: unknown, found: Array<{ holder: Record<string, unknown> | unknown[]; key: string | number; b64: string }>): void {
+  if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (item !== null && typeof item === 'object') value[i] = reviveBytes(item);
+      if (item !== null && typeof item === 'object') collectBytes(value, i, item, found);
     }
-    return value;
+    return;
   }
   const record = value as Record<string, unknown>;
   const encoded = record['$u8'];
-  if (typeof encoded === 'string') return fromBase64(encoded);
-  for (const key in record) {
-    const item = record[key];
-    if (item !== null && typeof item === 'object') record[key] = reviveBytes(item);
+  if (typeof encoded === 'string') {
+    found.push({ holder, key, b64: encoded });
+    return;
   }
-  return record;
+  for (const k in record) {
+    const item = record[k];
+    if (item !== null && typeof item === 'object') collectBytes(record, k, item, found);
+  }
 }
