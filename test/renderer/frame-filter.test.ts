@@ -25,7 +25,8 @@ describe('IncrementalFrameFilter', () => {
     let spec: FilterSpec = { connectionId: 'a', direction: 'all', type: 'all', search: '' };
     let evicted = 0;
     const check = () => {
-      filter.update(frames, spec, evicted);
+      const held = new Set(frames);
+      filter.update(frames, spec, evicted, (r) => held.has(r));
       expect(filter.rows).toEqual(fresh(frames, spec));
       expect(filter.total).toBe(frames.filter((r) => r.connectionId === spec.connectionId).length);
     };

@@ -71,7 +71,8 @@ export function FrameList() {
   const evictedFrames = useInspector((s) => s.evictedFrames);
   const dropped = useInspector((s) => (connectionId ? s.droppedByConnection.get(connectionId) ?? 0 : 0));
   const { rows, totalForConnection } = useMemo(() => {
-    filter.update(useInspector.getState().frames, { connectionId, direction, type, search }, evictedFrames);
+    const state = useInspector.getState();
+    filter.update(state.frames, { connectionId, direction, type, search }, evictedFrames, (row) => state.framesByKey.has(row.key));
     return { rows: filter.rows, totalForConnection: filter.total, version: filter.version };
     // frameVersion: frames were added, evicted or replaced
   }, [frameVersion, evictedFrames, connectionId, direction, type, search, filter]);

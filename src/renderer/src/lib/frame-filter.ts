@@ -15,17 +15,34 @@ export interface FilterSpec {
 export class IncrementalFrameFilter {
   /** Matching rows, oldest first (mutated in place; read with `version`). */
   readonly rows: FrameRow[] = [];
-  /** Frames of the connection, matching or not. */
+  /** Frames of the connection still held, matching or not. */
   total = 0;
   version = 0;
   private specKey = '';
   private processed = 0;
-  private evicted = -1;
+  private evicted = 0;
   private lastSeen: FrameRow | undefined;
 
-  update(frames: readonly FrameRow[], spec: FilterSpec, evictedFrames: number): void {
+  /**
+   * @param evictedFrames frames the ring has dropped from its front so far (all connections)
+   * @param isHeld whether the store still holds a row (evicted ones are not)
+   */
+  update(frames: readonly FrameRow[], spec: FilterSpec, evictedFrames: number, isHeld: (row: FrameRow) => boolean = () => true): void {
     const key = `${spec.connectionId}\u0000${spec.direction}\u0000${spec.type}\u0000${spec.search}`;
-    const restart = key !== this.specKey || evictedFrames !== this.evicted || frames.length < this.processed
+    const before = this.rows.length;
+    let changed = false;
+    if (key === this.specKey && evictedFrames > this.evicted) {
+      // The ring dropped a prefix of the frames: drop the same prefix here, no restart.
+      const dropped = evictedFrames - this.evicted;
+      this.processed = Math.max(0, this.processed - dropped);
+      this.evicted = evictedFrames;
+      let cut = 0;
+      while (cut < this.rows.length && !isHeld(this.rows[cut]!)) cut++;
+      if (cut > 0) this.rows.splice(0, cut);
+      this.total = this.countHeldTotal(frames, spec);
+      changed = true;
+    }
+    const restart = key !== this.specKey || evictedFrames < this.evicted || frames.length < this.processed
       || (this.processed > 0 && frames[this.processed - 1] !== this.lastSeen);
     if (restart) {
       this.rows.length = 0;
@@ -35,7 +52,6 @@ export class IncrementalFrameFilter {
       this.evicted = evictedFrames;
     }
     const needle = spec.search.trim().toLowerCase();
-    const before = this.rows.length;
     for (let i = this.processed; i < frames.length; i++) {
       const row = frames[i]!;
       if (row.connectionId !== spec.connectionId) continue;
@@ -44,6 +60,13 @@ export class IncrementalFrameFilter {
     }
     this.processed = frames.length;
     this.lastSeen = frames[frames.length - 1];
-    if (restart || this.rows.length !== before) this.version++;
+    if (restart || changed || this.rows.length !== before) this.version++;
+  }
+
+  /** After an eviction: the connection's frames up to `processed` (a cheap scan, no filtering). */
+  private countHeldTotal(frames: readonly FrameRow[], spec: FilterSpec): number {
+    let n = 0;
+    for (let i = 0; i < this.processed; i++) if (frames[i]!.connectionId === spec.connectionId) n++;
+    return n;
   }
 }
