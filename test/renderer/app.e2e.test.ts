@@ -5,44 +5,23 @@
  * a rejected handshake. Screenshots of each view go to .test-output/screenshots/.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer as WsServer } from 'ws';
-import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
-import { launchChromium } from '../support/chromium.ts';
+import { WebSocketServer as WsServer } from 'ws';
+import type { WebHost } from '../../src/host/web-host.ts';
+import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
-const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-const shots = fileURLToPath(new URL('../../.test-output/screenshots', import.meta.url));
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+let inspector: Inspector;
 let host: WebHost;
 let browser: Browser;
 let page: Page;
 let serverUrl: string;
-let peerPage: HttpServer;
 let peerPageUrl: string;
-const known = new Set<string>();
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${shots}/${name}.png` });
-}
-
-/** The id of the connection that appeared since the last call. */
-async function newConnectionId(role: 'server' | 'client' = 'server'): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const fresh = host.service.getStatus().connections.find((c) => c.role === role && !known.has(c.id));
-    if (fresh) {
-      known.add(fresh.id);
-      return fresh.id;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no new connection appeared');
-}
+const shot = (name: string) => inspector.shot(name);
+const newConnectionId = (role?: 'server' | 'client') => inspector.newConnectionId(role);
 
 async function selectConnection(id: string): Promise<void> {
   await page.getByTestId(`connection-${id}`).click();
@@ -58,39 +37,14 @@ async function wireBytes(): Promise<number[]> {
   return texts.map((t) => parseInt(t, 16));
 }
 
-function openWs(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
 beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  host = await startWebHost({ rendererDir });
-  const started = await host.service.startServer({ port: 0 });
-  if (!started.ok) throw new Error(started.error);
-  serverUrl = started.url;
-  peerPage = createHttpServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html' });
-    res.end('<!doctype html><title>a page with a WebSocket</title>');
-  });
-  await new Promise<void>((r) => peerPage.listen(0, '127.0.0.1', () => r()));
-  peerPageUrl = `http://127.0.0.1:${(peerPage.address() as AddressInfo).port}/`;
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(host.url);
-  await page.getByTestId('server-status').getByText(serverUrl).waitFor();
-  expect(errors).toEqual([]);
+  inspector = await startInspector();
+  ({ host, browser, page, serverUrl, peerPageUrl } = inspector);
+  expect(inspector.pageErrors).toEqual([]);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  peerPage?.close();
+  await inspector?.close();
 });
 
 describe('desktop inspector in Chromium', () => {

@@ -5,28 +5,19 @@
  * lax server (the `ws` package told to skip UTF-8 validation) to see failures with their reasons.
  * Screenshots go to .test-output/screenshots/ (30-…).
  */
-import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { selectCases } from '../../src/core/conformance/cases.ts';
-import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
-import { launchChromium } from '../support/chromium.ts';
+import type { WebHost } from '../../src/host/web-host.ts';
+import { startInspector, type Inspector } from '../support/inspector-harness.ts';
 
-const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-const shots = fileURLToPath(new URL('../../.test-output/screenshots', import.meta.url));
-
+let inspector: Inspector;
 let host: WebHost;
-let browser: Browser;
 let page: Page;
 let serverUrl: string;
-const pageErrors: string[] = [];
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${shots}/${name}.png` });
-}
+const shot = (name: string) => inspector.shot(name);
 
 const count = async (testId: string) => Number(await page.getByTestId(testId).textContent());
 
@@ -64,21 +55,12 @@ async function wireBytes(): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  host = await startWebHost({ rendererDir });
-  const started = await host.service.startServer({ port: 0, app: 'echo' });
-  if (!started.ok) throw new Error(started.error);
-  serverUrl = started.url;
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(host.url);
-  await page.getByTestId('server-status').getByText(serverUrl).waitFor();
+  inspector = await startInspector();
+  ({ host, page, serverUrl } = inspector);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
+  await inspector?.close();
 });
 
 describe('conformance battery in the app', () => {
@@ -242,6 +224,6 @@ describe('conformance battery in the app', () => {
   }, 60_000);
 
   it('raised no page error', () => {
-    expect(pageErrors).toEqual([]);
+    expect(inspector.pageErrors).toEqual([]);
   });
 });

@@ -5,44 +5,22 @@
  * Chromium's own WebSocket, and the observe policy on a raw TCP client.
  * Screenshots go to .test-output/screenshots/ (20-…).
  */
-import { mkdirSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { findPreset, reactionMatches, type Reaction } from '../../src/core/faults.ts';
-import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
-import { launchChromium } from '../support/chromium.ts';
+import type { WebHost } from '../../src/host/web-host.ts';
+import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
-const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
-const shots = fileURLToPath(new URL('../../.test-output/screenshots', import.meta.url));
-
+let inspector: Inspector;
 let host: WebHost;
 let browser: Browser;
 let page: Page;
 let serverUrl: string;
-let peerPage: HttpServer;
 let peerPageUrl: string;
-const known = new Set<string>();
-const pageErrors: string[] = [];
-
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: `${shots}/${name}.png` });
-}
-
-async function newConnectionId(role: 'server' | 'client' = 'server'): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const fresh = host.service.getStatus().connections.find((c) => c.role === role && !known.has(c.id));
-    if (fresh) {
-      known.add(fresh.id);
-      return fresh.id;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no new connection appeared');
-}
+const shot = (name: string) => inspector.shot(name);
+const newConnectionId = (role?: 'server' | 'client') => inspector.newConnectionId(role);
 
 function summary(id: string) {
   return host.service.getStatus().connections.find((c) => c.id === id);
@@ -51,14 +29,6 @@ function summary(id: string) {
 async function openTab(id: string, tab: 'Frames' | 'Debugger' | 'Byte stepper' | 'Crafter' | 'Faults'): Promise<void> {
   await page.getByTestId(`connection-${id}`).click();
   await page.getByRole('tab', { name: tab, exact: false }).first().click();
-}
-
-function openWs(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
 }
 
 const hexBytes = async (testId: string) => (await page.getByTestId(testId).locator('.hex-byte').allTextContents()).map((t) => parseInt(t, 16));
@@ -72,29 +42,13 @@ function judged(presetId: string, actual: string): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  mkdirSync(shots, { recursive: true });
-  host = await startWebHost({ rendererDir });
-  const started = await host.service.startServer({ port: 0, app: 'echo' });
-  if (!started.ok) throw new Error(started.error);
-  serverUrl = started.url;
-  peerPage = createHttpServer((_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/html' });
-    res.end('<!doctype html><title>a page with a WebSocket</title>');
-  });
-  await new Promise<void>((r) => peerPage.listen(0, '127.0.0.1', () => r()));
-  peerPageUrl = `http://127.0.0.1:${(peerPage.address() as AddressInfo).port}/`;
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(host.url);
-  await page.getByTestId('server-status').getByText(serverUrl).waitFor();
+  inspector = await startInspector();
+  ({ host, browser, page, serverUrl, peerPageUrl } = inspector);
 });
 
 afterAll(async () => {
-  expect(pageErrors).toEqual([]);
-  await browser?.close();
-  await host?.close();
-  peerPage?.close();
+  expect(inspector.pageErrors).toEqual([]);
+  await inspector?.close();
 });
 
 describe('stepping and fault injection in Chromium', () => {

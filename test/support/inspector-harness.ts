@@ -1,0 +1,84 @@
+/**
+ * The end-to-end harness shared by the renderer tests: the web host (the same inspector
+ * service Electron runs) with its embedded echo server, a plain page on a 127.0.0.1 origin for
+ * Chromium's own WebSocket, and Debian's Chromium showing the built renderer.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
+import { launchChromium } from './chromium.ts';
+
+const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+const shots = fileURLToPath(new URL('../../.test-output/screenshots', import.meta.url));
+
+export interface Inspector {
+  host: WebHost;
+  browser: Browser;
+  /** The inspector's own page. */
+  page: Page;
+  /** The embedded server's ws:// URL. */
+  serverUrl: string;
+  /** A blank page on http://127.0.0.1 (Chromium's WebSocket needs a real origin). */
+  peerPageUrl: string;
+  /** Uncaught errors in the inspector's page. */
+  pageErrors: string[];
+  /** Saves a screenshot of the inspector's page to .test-output/screenshots/NAME.png. */
+  shot(name: string): Promise<void>;
+  /** The id of the connection of this role that appeared since the last call. */
+  newConnectionId(role?: 'server' | 'client'): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startInspector(): Promise<Inspector> {
+  mkdirSync(shots, { recursive: true });
+  const host = await startWebHost({ rendererDir });
+  const started = await host.service.startServer({ port: 0, app: 'echo' });
+  if (!started.ok) throw new Error(started.error);
+  const peerPage: HttpServer = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>a page with a WebSocket</title>');
+  });
+  await new Promise<void>((r) => peerPage.listen(0, '127.0.0.1', () => r()));
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(host.url);
+  await page.getByTestId('server-status').getByText(started.url).waitFor();
+  const known = new Set<string>();
+  return {
+    host, browser, page, serverUrl: started.url, pageErrors,
+    peerPageUrl: `http://127.0.0.1:${(peerPage.address() as AddressInfo).port}/`,
+    async shot(name) {
+      await page.screenshot({ path: `${shots}/${name}.png` });
+    },
+    async newConnectionId(role = 'server') {
+      for (let i = 0; i < 200; i++) {
+        const fresh = host.service.getStatus().connections.find((c) => c.role === role && !known.has(c.id));
+        if (fresh) {
+          known.add(fresh.id);
+          return fresh.id;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('no new connection appeared');
+    },
+    async close() {
+      await browser.close();
+      await host.close();
+      peerPage.close();
+    },
+  };
+}
+
+export function openWs(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
