@@ -2,23 +2,13 @@ import { describe, it, expect } from 'vitest';
 import {
   applyMask, applyMaskInPlace, bytesEqual, concatBytes, fromHex, toHex, utf8DecodeLenient, utf8Encode,
 } from '../../src/core/bytes.ts';
+import { prng } from '../support/prng.ts';
 
 /** Reference masking straight from RFC 6455 §5.3: j = i MOD 4; transformed[i] = original[i] XOR key[j]. */
 function referenceMask(data: Uint8Array, key: Uint8Array, offset = 0): Uint8Array {
   return Uint8Array.from(data, (b, i) => b ^ key[(offset + i) % 4]!);
 }
 
-/** Small deterministic PRNG (mulberry32) so failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('applyMask (RFC 6455 §5.3)', () => {
   it('masks "Hello" with key 37 fa 21 3d to the RFC §5.7 payload 7f 9f 4d 51 58', () => {

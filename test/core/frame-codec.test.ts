@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameSpec, type ParserEvent } from '../../src/core/frame-codec.ts';
 import { concatBytes, fromHex, toHex } from '../../src/core/bytes.ts';
 import { ProtocolViolation } from '../../src/core/errors.ts';
+import { prng } from '../support/prng.ts';
 
 const hex = (h: string) => fromHex(h);
 const text = (s: string) => new TextEncoder().encode(s);
@@ -381,16 +382,6 @@ describe('FrameParser: state, bytesNeeded and describe() on partial input', () =
 });
 
 describe('encodeFrame and FrameParser round trip', () => {
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   it('200 random frames survive encode → parse (split at a random point)', () => {
     const rand = prng(1);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { isValidUtf8, Utf8Validator } from '../../src/core/utf8.ts';
 import { fromHex } from '../../src/core/bytes.ts';
+import { prng } from '../support/prng.ts';
 
 /** Independent oracle: the WHATWG decoder in fatal mode. */
 function oracleValid(bytes: Uint8Array): boolean {
@@ -43,16 +44,6 @@ function oracleFailedAt(bytes: Uint8Array): number {
   return -1;
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function validate(bytes: Uint8Array): { pushed: boolean; complete: boolean; failedAt: number } {
   const v = new Utf8Validator();
