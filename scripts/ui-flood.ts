@@ -10,7 +10,7 @@
  *   click latency  the Handshake and Frames tabs are clicked (real input events through CDP) every
  *                  second during the flood: from the event's timeStamp to the next paint after the
  *                  DOM changed (requestAnimationFrame, then a task after it), plus Event Timing's duration
- *   lag            every change of [data-testid=frame-count] is recorded (MutationObserver) and
+ *   lag            every change of [data-testid=frame-count] (its data-total attribute) is recorded (MutationObserver) and
  *                  compared with when each frame crossed the wire (the service's own trace times):
  *                  the lag at any moment is how long ago the oldest frame not yet counted crossed it
  *   heap           CDP Runtime.getHeapUsage (JS heap, and ArrayBuffer backing stores) every 500 ms,
@@ -20,6 +20,8 @@
  *
  * Writes ui-flood-results.json and the "UI under flood" section of BENCHMARKS.md.
  *
+ * UI_TRACE=1 records a Chrome trace of the flood and prints, per renderer task over 50 ms, its
+ * time by kind of work (script, garbage collection, style, layout, paint; scripts/trace-summary.ts).
  * UI_PROFILE=1 also records a CPU profile of the renderer from the flood's start until the list
  * caught up (.test-output/profiles/ui-flood-renderer.cpuprofile) and prints its top functions.
  *
@@ -43,6 +45,7 @@ import { startWebHost, type WebHost } from '../src/host/web-host.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 import { machineInfo, writeSection, type Machine } from './bench.ts';
 import { formatSummary, summariseProfile } from './cpuprofile-summary.ts';
+import { formatLongTasks, summariseLongTasks } from './trace-summary.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const rate = Number(process.env['UI_FLOOD_RATE'] ?? 10_000);
@@ -107,7 +110,7 @@ interface PageGlobals {
     addEventListener(type: 'click', listener: (e: { target: PageElement | null; timeStamp: number }) => void, capture: boolean): void;
   };
   requestAnimationFrame(callback: (time: number) => void): number;
-  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, unknown>): void };
   PerformanceObserver: new (callback: (list: { getEntries(): PageEntry[] }) => void) => { observe(options: Record<string, unknown>): void };
 }
 
@@ -144,7 +147,10 @@ function instrument(): void {
       rec.counts.push({ t: origin + performance.now(), count });
     }
   };
-  new page.MutationObserver(sample).observe(document, { subtree: true, childList: true, characterData: true });
+  // Only data-total's changes queue a record: watching every text and child change of the
+  // document would make the measurement itself allocate a record per row the list re-renders.
+  // A tab switch (the list leaves or comes back) is sampled from the click handler below.
+  new page.MutationObserver(sample).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-total'] });
   document.addEventListener('click', (e) => {
     const tab = e.target?.closest?.('[role=tab]');
     if (!tab) return;
@@ -154,6 +160,8 @@ function instrument(): void {
     rec.clicks.push(click);
     page.requestAnimationFrame(() => {
       click.rafAt = origin + performance.now();
+      // The tab switch took the list off screen or brought it back (no data-total change says so).
+      sample();
       click.selectedAtRaf = tab.getAttribute('aria-selected');
       // A task queued from requestAnimationFrame runs once that frame has been produced.
       setTimeout(() => {
@@ -425,6 +433,11 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
       await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
       await cdp.send('Profiler.start');
     }
+    // UI_TRACE=1: a Chrome trace of the flood, and what each long task was made of.
+    const tracing = process.env['UI_TRACE'] === '1';
+    if (tracing) {
+      await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.execute', 'disabled-by-default-v8.gc', 'blink', 'toplevel'] });
+    }
     const floodStart = now();
     const clickLoop = (async () => {
       for (let s = 1; s < seconds; s++) {
@@ -476,6 +489,14 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
     }
     sampling = false;
     await heapLoop;
+    if (tracing) {
+      const trace = await browser.stopTracing();
+      const dir = join(root, '.test-output', 'profiles');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'ui-flood-trace.json'), trace);
+      const parsed = JSON.parse(trace.toString('utf8')) as { traceEvents: Parameters<typeof summariseLongTasks>[0] };
+      console.log(`renderer tasks over 50 ms (trace: .test-output/profiles/ui-flood-trace.json):\n${formatLongTasks(summariseLongTasks(parsed.traceEvents, 50))}\n`);
+    }
     if (profiling) {
       const { profile } = (await cdp.send('Profiler.stop')) as { profile: Parameters<typeof summariseProfile>[0] };
       const dir = join(root, '.test-output', 'profiles');
@@ -759,7 +780,7 @@ function renderMarkdown(res: UiFloodResults): string {
   lines.push(`- **Long tasks**: PerformanceObserver \`longtask\` from the first message until the list caught up: ${r.longTasks.count} long tasks, ${r.longTasks.totalMs} ms in total, the longest ${r.longTasks.maxMs.toFixed(0)} ms (${r.longTasks.longest.slice(0, 4).map((l) => `${l.durationMs} ms at ${(l.atMs / 1000).toFixed(1)} s${l.afterClick ? ` after a ${l.afterClick} click` : ''}`).join(', ')}).${r.longAnimationFrames ? ` Long animation frames: ${r.longAnimationFrames.count}, longest ${r.longAnimationFrames.maxMs.toFixed(0)} ms (blocking ${r.longAnimationFrames.maxBlockingMs.toFixed(0)} ms).` : ''} During the scroll test: ${r.longTasks.duringScroll.count} long tasks, longest ${r.longTasks.duringScroll.maxMs.toFixed(0)} ms.`);
   const fmtClicks = (label: string) => r.clicks.filter((c) => c.label === label).map((c) => (c.latencyMs === null ? '?' : c.latencyMs.toFixed(0))).join(', ');
   lines.push(`- **Clicks**: the Handshake tab, then 400 ms later the Frames tab (which re-mounts the frame list), once a second during the flood, as real input events (CDP). Latency = Event Timing's duration for the interaction (pointerdown/pointerup/click: from the input event to the next paint after it was handled, as INP measures it; entries exist from 16 ms), else the time to the next animation frame. Handshake: ${fmtClicks('Handshake')} ms. Frames: ${fmtClicks('Frames')} ms. (To a task queued after that frame, an upper bound that also waits for queued trace batches: max ${Math.max(...r.clicks.map((c) => c.toTaskAfterFrameMs ?? 0)).toFixed(0)} ms.)`);
-  lines.push(`- **Lag**: every change of the frame count in the list (${r.lag.samples} changes, MutationObserver) against the time each frame crossed the wire (the service's trace): the lag at a moment is how long ago the first frame not yet counted crossed the wire (to the DOM commit, not the pixel). Intervals on the Handshake tab are skipped. Lag just before each update: p50 ${r.lag.p50} ms, p95 ${r.lag.p95} ms, max ${r.lag.maxMs} ms${r.lag.atMs !== null ? ` (at ${(r.lag.atMs / 1000).toFixed(1)} s)` : ''}; ${r.lag.over250.length} update${r.lag.over250.length === 1 ? '' : 's'} came more than 250 ms late.`);
+  lines.push(`- **Lag**: every change of the frame count in the list (${r.lag.samples} changes of its data-total attribute, MutationObserver) against the time each frame crossed the wire (the service's trace): the lag at a moment is how long ago the first frame not yet counted crossed the wire (to the DOM commit, not the pixel). Intervals on the Handshake tab are skipped. Lag just before each update: p50 ${r.lag.p50} ms, p95 ${r.lag.p95} ms, max ${r.lag.maxMs} ms${r.lag.atMs !== null ? ` (at ${(r.lag.atMs / 1000).toFixed(1)} s)` : ''}; ${r.lag.over250.length} update${r.lag.over250.length === 1 ? '' : 's'} came more than 250 ms late.`);
   const hs = r.heap.samples;
   const pick = hs.filter((_, i) => i % Math.max(1, Math.ceil(hs.length / 8)) === 0);
   const so = r.heap.soak;

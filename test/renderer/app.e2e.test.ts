@@ -241,6 +241,63 @@ describe('desktop inspector in Chromium', () => {
     await page.getByLabel('follow new frames').check();
   }, 120_000);
 
+  it('follows a live stream at the bottom, giving the rows that scroll away to the rows that arrive', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    await selectConnection(id);
+    expect(await page.getByLabel('follow new frames').isChecked()).toBe(true);
+    const scroller = page.locator('.frame-scroll');
+    const distanceFromBottom = () => scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    const lastRowText = () => page.locator('[data-testid=frame-row]').last().locator('.c-preview').textContent();
+    const send = async (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) ws.send(`live ${i}`);
+      await page.getByTestId('frame-count').getByText(`${2 * (from + count)} frames`).waitFor({ timeout: 30_000 });
+    };
+    try {
+      await send(0, 1000);
+      await expect.poll(lastRowText).toBe('live 999');
+      expect(await distanceFromBottom()).toBeLessThan(1);
+      // Remember the row elements on screen, then let the stream move on.
+      const before = await page.locator('[data-testid=frame-row]').evaluateAll((rows) => {
+        (globalThis as unknown as { __rows: Element[] }).__rows = rows;
+        return rows.map((r) => r.getAttribute('data-frame-key'));
+      });
+      await send(1000, 500);
+      await expect.poll(lastRowText).toBe('live 1499');
+      expect(await distanceFromBottom()).toBeLessThan(1);
+      const after = await page.evaluate(`(() => {
+        const old = globalThis.__rows;
+        const now = [...document.querySelectorAll('[data-testid=frame-row]')];
+        return { reused: now.filter((r) => old.includes(r)).length, shown: now.length, keys: now.map((r) => r.getAttribute('data-frame-key')) };
+      })()`) as { reused: number; shown: number; keys: string[] };
+      // The same elements now show other frames: none were built anew while following.
+      expect(after.shown).toBe(before.length);
+      expect(after.reused).toBe(after.shown);
+      expect(after.keys.filter((k) => before.includes(k))).toEqual([]);
+      // In order, ending with the newest frame.
+      const ids = after.keys.map((k) => Number(k!.split(':').pop()));
+      expect(ids).toEqual(ids.map((_, i) => ids[0]! + i));
+      expect(ids.at(-1)).toBe(3000);
+
+      // Scrolling up stops following; the stream no longer moves the list, and a click selects.
+      await scroller.evaluate((el) => el.scrollBy({ top: -600 }));
+      await expect.poll(() => page.getByLabel('follow new frames').isChecked()).toBe(false);
+      const topRow = page.locator('[data-testid=frame-row]').nth(3);
+      const key = await topRow.getAttribute('data-frame-key');
+      await topRow.click();
+      const scrollTop = await scroller.evaluate((el) => el.scrollTop);
+      await send(1500, 200);
+      expect(await scroller.evaluate((el) => el.scrollTop)).toBe(scrollTop);
+      await expect(page.locator('[data-testid=frame-row][aria-selected=true]').getAttribute('data-frame-key')).resolves.toBe(key);
+      expect(await page.locator('[data-testid=frame-row][aria-selected=true]').count()).toBe(1);
+      expect(await page.getByTestId('anatomy').locator('h2').textContent()).toContain(`Frame #${key!.split(':').pop()} `);
+      await shot('12-live-stream-paused');
+    } finally {
+      ws.close();
+      await page.getByLabel('follow new frames').check();
+    }
+  }, 120_000);
+
   it('refuses browsers from origins not on the allow-list with 403 and shows why', async () => {
     await page.getByRole('button', { name: 'Stop server' }).click();
     await page.getByTestId('server-status').getByText('stopped').waitFor();

@@ -5,13 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import type { TracedFrame } from '../../src/core/trace.ts';
 import { IncrementalFrameFilter, type FilterSpec } from '../../src/renderer/src/lib/frame-filter.ts';
-import { matchesFilters, type FrameRow } from '../../src/renderer/src/store/store.ts';
+import { FrameRow, matchesFilters } from '../../src/renderer/src/store/store.ts';
 
 let n = 0;
 function row(connectionId: string, opcode: number, text: string, direction: 'in' | 'out' = 'in'): FrameRow {
   const payload = new TextEncoder().encode(text);
-  const frame: TracedFrame = { frameId: ++n, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, masked: false, maskKey: null, lengthField: payload.length, payloadLength: payload.length, headerLength: 2, raw: payload, payload };
-  return { key: `${connectionId}:${n}`, seq: n, time: n, connectionId, direction, frame };
+  const raw = Uint8Array.of(0x80 | opcode, payload.length, ...payload);
+  const frame: TracedFrame = { frameId: ++n, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode, masked: false, maskKey: null, lengthField: payload.length, payloadLength: payload.length, headerLength: 2, raw, payload };
+  return FrameRow.fromTrace({ seq: n, time: n, connectionId, direction, frame });
 }
 
 function fresh(frames: FrameRow[], spec: FilterSpec): FrameRow[] {

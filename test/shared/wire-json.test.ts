@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { traceEventToJson, type TraceEvent } from '../../src/core/trace.ts';
-import { decodeWireJson, encodeWireJson } from '../../src/shared/wire-json.ts';
+import { decodeBase64Into, decodeWireJson, encodeWireJson } from '../../src/shared/wire-json.ts';
 
 const roundTrip = <T>(value: T): T => decodeWireJson<T>(encodeWireJson(value));
 
@@ -93,6 +93,27 @@ describe('wire JSON', () => {
 
   it('drops undefined fields as JSON does', () => {
     expect(roundTrip({ a: 1, b: undefined })).toEqual({ a: 1 });
+  });
+});
+
+describe('decodeBase64Into', () => {
+  it('decodes every length and padding as node does, straight into the target', () => {
+    for (let n = 0; n < 70; n++) {
+      const bytes = new Uint8Array(randomBytes(n));
+      const b64 = Buffer.from(bytes).toString('base64');
+      const slab = new Uint8Array(n + 2).fill(0xaa);
+      decodeBase64Into(b64, slab.subarray(1, 1 + n));
+      expect([...slab.subarray(1, 1 + n)]).toEqual([...bytes]);
+      // Not a byte outside its view is touched.
+      expect([slab[0], slab[n + 1]]).toEqual([0xaa, 0xaa]);
+    }
+  });
+
+  it('refuses text that is not base64, or not the length the target expects', () => {
+    expect(() => decodeBase64Into('AB$=', new Uint8Array(2))).toThrow(/invalid character at 2/);
+    expect(() => decodeBase64Into('ABC', new Uint8Array(2))).toThrow(/multiple of 4/);
+    expect(() => decodeBase64Into('AB==AAAA', new Uint8Array(4))).toThrow(/decoded 1 bytes, expected 4/);
+    expect(() => decodeBase64Into('AAAA', new Uint8Array(2))).toThrow();
   });
 });
 

@@ -1,11 +1,12 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useMemo, useRef } from 'react';
+import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
+import { useLayoutEffect, useMemo, useRef } from 'react';
 import { IncrementalFrameFilter } from '../lib/frame-filter.ts';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { isFailureCloseCode } from '../lib/wire-log.ts';
-import { findConnection, framePreview, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+import { findConnection, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
 
 const ROW_HEIGHT = 26;
+const OVERSCAN = 8;
 
 function clock(time: number): string {
   const d = new Date(time);
@@ -13,7 +14,8 @@ function clock(time: number): string {
 }
 
 function Row({ row, selected, onSelect, role, observed, recording }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string; observed: boolean; recording: boolean }) {
-  const f = row.frame;
+  // The row's own fields: building the whole traced frame is for the anatomy view.
+  const f = row;
   // In a conformance wire log, the peer under test's failing Close is the reaction the case judges.
   const failedWith = recording && row.direction === 'in' && f.opcode === 8 && isFailureCloseCode(f.close?.code) ? f.close!.code! : null;
   const op = describeOpcode(f.opcode);
@@ -37,7 +39,7 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       <span className={`c-flag ${rsv !== '000' ? 'bad' : ''}`} title="RSV1-3">{rsv}</span>
       <span className="c-flag" title="MASK">{f.masked ? 'M' : '—'}</span>
       <span className="c-len">{f.payloadLength}</span>
-      <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{framePreview(f)}</span>
+      <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{row.preview}</span>
       {failedWith !== null && !f.violation && !observed ? (
         <span className="c-warn peer-failed" data-testid="failed-close-badge" title={`The peer under test failed the connection: Close ${failedWith} ${describeCloseCode(failedWith).name} (§7.1.7)`}>⚑ {failedWith}</span>
       ) : observed ? (
@@ -77,11 +79,39 @@ export function FrameList() {
     // frameVersion: frames were added, evicted or replaced
   }, [frameVersion, evictedFrames, connectionId, direction, type, search, filter]);
 
-  const virtualizer = useVirtualizer({ count: rows.length, getScrollElement: () => parentRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
+  // Following new frames: render the tail and scroll there once, after React's commit. The
+  // virtualizer's own scrollToIndex would read the layout, scroll, and render the list twice
+  // per batch; here there is one layout per frame.
+  const following = autoScroll && rows.length > 0;
+  // The viewport's height as the virtualizer last observed it (its ResizeObserver: no layout read).
+  const viewportHeight = useRef(0);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => parentRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: OVERSCAN,
+    rangeExtractor: (range: Range) => {
+      if (!following) return defaultRangeExtractor(range);
+      const visible = viewportHeight.current > 0 ? Math.ceil(viewportHeight.current / ROW_HEIGHT) + 1 : 60;
+      const first = Math.max(0, range.count - visible - OVERSCAN);
+      return Array.from({ length: range.count - first }, (_, i) => first + i);
+    },
+  });
+  viewportHeight.current = virtualizer.scrollRect?.height ?? 0;
 
-  useEffect(() => {
-    if (autoScroll && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
-  }, [rows.length, autoScroll, virtualizer]);
+  useLayoutEffect(() => {
+    const el = parentRef.current;
+    if (!following || !el) return;
+    const bottom = Math.max(0, rows.length * ROW_HEIGHT - (viewportHeight.current || el.clientHeight));
+    if (Math.abs(el.scrollTop - bottom) >= 1) el.scrollTop = bottom;
+  }, [rows.length, following, virtualizer]);
+
+  // Rows are keyed by slot (index modulo how many are rendered), not by frame. The rendered
+  // indices are consecutive, so the slots stay the same set as the window slides: the row that
+  // leaves hands its elements to the row that enters, and React changes their text instead of
+  // building new ones. Under a flood every visible row changes every animation frame; new
+  // elements each time meant tens of thousands of DOM nodes a second for the garbage collector.
+  const rendered = virtualizer.getVirtualItems();
 
   const onScroll = () => {
     const el = parentRef.current;
@@ -131,11 +161,11 @@ export function FrameList() {
         {rows.length === 0 ? (
           <p className="hint pad">{totalForConnection === 0 ? (recording ? 'This case put no frame on the wire (see the case log above).' : 'No frames yet on this connection. Send a message from either side.') : 'No frame matches the filters.'}</p>
         ) : (
-          <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-            {virtualizer.getVirtualItems().map((item) => {
+          <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }} data-testid="frame-rows">
+            {rendered.map((item) => {
               const row = rows[item.index]!;
               return (
-                <div key={row.key} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
+                <div key={item.index % rendered.length} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
                   <Row row={row} role={role} recording={recording} observed={observedByFrame.has(row.key)} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
                 </div>
               );

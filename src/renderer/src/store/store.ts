@@ -11,6 +11,9 @@ import type {
   ConformanceCaseSummary, ConformanceProgress, ConformanceRequest, ConnectionSummary, FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch,
 } from '../../../shared/inspector-api.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
+import { FrameRow } from './frame-row.ts';
+
+export { FrameRow };
 
 /** Messages kept per connection in its details (the frames keep theirs through messageByFrame). */
 const RECENT_MESSAGES = 100;
@@ -19,16 +22,6 @@ export type HandshakeTrace = Extract<TraceEvent, { type: 'handshake' }>;
 export type MessageTrace = Extract<TraceEvent, { type: 'message' }>;
 export type ViolationTrace = Extract<TraceEvent, { type: 'violation' }>;
 export type ClosedTrace = Extract<TraceEvent, { type: 'connection-closed' }>;
-
-export interface FrameRow {
-  /** connectionId:frameId, unique across connections. */
-  key: string;
-  seq: number;
-  time: number;
-  connectionId: string;
-  direction: Direction;
-  frame: TracedFrame;
-}
 
 export interface ConnectionDetail {
   id: string;
@@ -69,7 +62,10 @@ interface TraceSlice {
   /** Replaces a frame shown cut (frame.truncated) with its full bytes. */
   replaceFrame: (key: string, frame: TracedFrame) => void;
   framesByKey: Map<string, FrameRow>;
-  /** frame key → the message it belongs to. */
+  /**
+   * frame key → the fragmented message it belongs to (§5.4). A message of one frame is that
+   * frame's payload, so it is not kept here: one object fewer per retained frame.
+   */
   messageByFrame: Map<string, MessageTrace>;
   /**
    * frame key → the violations the observe policy flagged on it (the connection stayed open).
@@ -255,7 +251,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       const id = event.connectionId;
       switch (event.type) {
         case 'frame': {
-          const row: FrameRow = { key: `${id}:${event.frame.frameId}`, seq: event.seq, time: event.time, connectionId: id, direction: event.direction, frame: event.frame };
+          const row = FrameRow.fromTrace(event);
           state.frames.push(row);
           state.framesByKey.set(row.key, row);
           break;
@@ -286,7 +282,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           const messages = details[id]!.messages;
           messages.push(event);
           if (messages.length > 2 * RECENT_MESSAGES) messages.splice(0, messages.length - RECENT_MESSAGES);
-          for (const frameId of event.frameIds) state.messageByFrame.set(`${id}:${frameId}`, event);
+          if (event.frameIds.length > 1) for (const frameId of event.frameIds) state.messageByFrame.set(`${id}:${frameId}`, event);
           break;
         }
         case 'violation': {
@@ -344,7 +340,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     const state = get();
     const row = state.framesByKey.get(key);
     if (!row) return;
-    const replaced: FrameRow = { ...row, frame };
+    const replaced = row.withFrame(frame);
     state.framesByKey.set(key, replaced);
     const index = state.frames.indexOf(row);
     if (index >= 0) state.frames[index] = replaced;
@@ -491,7 +487,7 @@ export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => vo
 
 export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction' | 'type' | 'search'>, search: string): boolean {
   if (s.direction !== 'all' && row.direction !== s.direction) return false;
-  const op = row.frame.opcode;
+  const op = row.opcode;
   switch (s.type) {
     case 'all': break;
     case 'data': if (op >= 8) return false; break;
@@ -502,30 +498,11 @@ export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction
     case 'close': if (op !== 8) return false; break;
     case 'ping': if (op !== 9) return false; break;
     case 'pong': if (op !== 10) return false; break;
-    case 'violations': if (!row.frame.violation) return false; break;
+    case 'violations': if (!row.violation) return false; break;
   }
   if (search) {
-    const text = framePreview(row.frame).toLowerCase();
+    const text = row.preview.toLowerCase();
     if (!text.includes(search)) return false;
   }
   return true;
-}
-
-const previewDecoder = new TextDecoder('utf-8', { fatal: false });
-const previewCache = new WeakMap<TracedFrame, string>();
-
-/** A short, readable preview of a frame's payload (cached per frame). */
-export function framePreview(frame: TracedFrame): string {
-  const cached = previewCache.get(frame);
-  if (cached !== undefined) return cached;
-  let text: string;
-  if (frame.close) {
-    text = frame.close.code === null ? '(no status code)' : `${frame.close.code}${frame.close.reason ? ` "${frame.close.reason}"` : ''}`;
-  } else if (frame.opcode === 2) {
-    text = Array.from(frame.payload.subarray(0, 24), (b) => b.toString(16).padStart(2, '0')).join(' ') + (frame.payload.length > 24 ? ' …' : '');
-  } else {
-    text = previewDecoder.decode(frame.payload.subarray(0, 200));
-  }
-  previewCache.set(frame, text);
-  return text;
 }

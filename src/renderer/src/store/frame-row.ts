@@ -1,0 +1,169 @@
+/**
+ * One retained frame of the frame list, stored compactly (issue 6, UI under flood).
+ *
+ * The ring holds up to 150,000 frames. Kept as the trace delivers them (an event object, a
+ * frame object, three Uint8Array views, a message object and its text), each frame cost about
+ * ten heap objects, and every major garbage collection had to visit all of them: pauses of
+ * over 100 ms once the ring was full. A row here is one object with numbers and one
+ * reference to the bytes its batch arrived in. Everything else is rebuilt from the wire bytes
+ * when a view asks for it: RFC 6455 §5.2 fixes where the masking key sits in the header, and
+ * §5.3 makes the payload the wire payload XOR that key, so nothing is lost.
+ *
+ * Frames that cannot be rebuilt from their wire bytes alone (a violation, a close frame's
+ * parsed code, a frame cut for display or cut short by a failure) keep the traced object
+ * whole; they are rare.
+ */
+import type { Direction, TracedFrame, TracedViolation } from '../../../core/trace.ts';
+
+/** Frame header bits, packed: FIN, RSV1-3, MASK, then the opcode from bit 5. */
+const FIN = 1;
+const RSV1 = 2;
+const RSV2 = 4;
+const RSV3 = 8;
+const MASKED = 16;
+const OPCODE_SHIFT = 5;
+
+/** What the frame list shows of a payload, and what its search looks in. */
+const PREVIEW_TEXT_BYTES = 200;
+const PREVIEW_BINARY_BYTES = 24;
+const previewDecoder = new TextDecoder('utf-8', { fatal: false });
+
+export interface FrameTraceEvent {
+  seq: number;
+  time: number;
+  connectionId: string;
+  direction: Direction;
+  frame: TracedFrame;
+}
+
+export class FrameRow {
+  /** connectionId:frameId, unique across connections. */
+  readonly key: string;
+  readonly seq: number;
+  readonly time: number;
+  readonly connectionId: string;
+  readonly direction: Direction;
+  readonly frameId: number;
+  /** The payload length the header declares. */
+  readonly payloadLength: number;
+  private readonly bits: number;
+  private readonly lengthField: number;
+  private readonly headerLength: number;
+  /** The wire bytes: a view's parameters into the buffer the frame's batch arrived in. */
+  private readonly buffer: ArrayBufferLike;
+  private readonly rawOffset: number;
+  private readonly rawLength: number;
+  /** The frame as traced, for frames that cannot be rebuilt; otherwise built on first use. */
+  private whole: TracedFrame | null;
+  private previewText: string | null;
+
+  private constructor(event: FrameTraceEvent, key: string, keepWhole: boolean) {
+    const f = event.frame;
+    this.key = key;
+    this.seq = event.seq;
+    this.time = event.time;
+    this.connectionId = event.connectionId;
+    this.direction = event.direction;
+    this.frameId = f.frameId;
+    this.payloadLength = f.payloadLength;
+    this.bits = (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.masked ? MASKED : 0) | (f.opcode << OPCODE_SHIFT);
+    this.lengthField = f.lengthField;
+    this.headerLength = f.headerLength;
+    this.buffer = f.raw.buffer;
+    this.rawOffset = f.raw.byteOffset;
+    this.rawLength = f.raw.length;
+    this.whole = keepWhole ? f : null;
+    this.previewText = null;
+  }
+
+  /** A row for a traced frame: compact when its wire bytes say everything the trace does. */
+  static fromTrace(event: FrameTraceEvent): FrameRow {
+    return new FrameRow(event, `${event.connectionId}:${event.frame.frameId}`, !rebuildable(event.frame));
+  }
+
+  /** The same row with other bytes for its frame (the full bytes of a frame shown cut). */
+  withFrame(frame: TracedFrame): FrameRow {
+    return new FrameRow({ seq: this.seq, time: this.time, connectionId: this.connectionId, direction: this.direction, frame }, this.key, true);
+  }
+
+  get fin(): boolean { return (this.bits & FIN) !== 0; }
+  get rsv1(): boolean { return (this.bits & RSV1) !== 0; }
+  get rsv2(): boolean { return (this.bits & RSV2) !== 0; }
+  get rsv3(): boolean { return (this.bits & RSV3) !== 0; }
+  get masked(): boolean { return (this.bits & MASKED) !== 0; }
+  get opcode(): number { return this.bits >>> OPCODE_SHIFT; }
+  get violation(): TracedViolation | undefined { return this.whole?.violation; }
+  get close(): TracedFrame['close'] { return this.whole?.close; }
+  get partial(): boolean { return this.whole?.partial === true; }
+  get truncated(): TracedFrame['truncated'] { return this.whole?.truncated; }
+
+  /** The traced frame, as the anatomy view reads it (built once, then kept). */
+  get frame(): TracedFrame {
+    if (this.whole) return this.whole;
+    const raw = this.rawBytes();
+    const maskKey = this.masked ? raw.subarray(this.headerLength - 4, this.headerLength) : null;
+    this.whole = {
+      frameId: this.frameId, fin: this.fin, rsv1: this.rsv1, rsv2: this.rsv2, rsv3: this.rsv3, opcode: this.opcode,
+      masked: this.masked, maskKey, lengthField: this.lengthField, payloadLength: this.payloadLength, headerLength: this.headerLength,
+      raw, payload: this.payloadHead(this.payloadLength),
+    };
+    return this.whole;
+  }
+
+  /** The first `limit` bytes of the unmasked payload (not kept: a fresh array or view). */
+  payloadHead(limit: number): Uint8Array {
+    if (this.whole) return this.whole.payload.subarray(0, limit);
+    const raw = this.rawBytes();
+    const body = raw.subarray(this.headerLength, this.headerLength + Math.min(limit, this.payloadLength));
+    if (!this.masked) return body;
+    // §5.3: octet i of the payload is XORed with octet i MOD 4 of the masking key.
+    const key = raw.subarray(this.headerLength - 4, this.headerLength);
+    const out = new Uint8Array(body.length);
+    for (let i = 0; i < body.length; i++) out[i] = body[i]! ^ key[i & 3]!;
+    return out;
+  }
+
+  /** A short, readable preview of the payload (what the list shows and its search matches). */
+  get preview(): string {
+    if (this.previewText !== null) return this.previewText;
+    const close = this.close;
+    let text: string;
+    if (close) {
+      text = close.code === null ? '(no status code)' : `${close.code}${close.reason ? ` "${close.reason}"` : ''}`;
+    } else if (this.opcode === 2) {
+      const payload = this.whole?.payload;
+      const length = payload ? payload.length : this.payloadLength;
+      text = Array.from(this.payloadHead(PREVIEW_BINARY_BYTES), (b) => b.toString(16).padStart(2, '0')).join(' ') + (length > PREVIEW_BINARY_BYTES ? ' …' : '');
+    } else {
+      text = previewDecoder.decode(this.payloadHead(PREVIEW_TEXT_BYTES));
+    }
+    this.previewText = text;
+    return text;
+  }
+
+  private rawBytes(): Uint8Array {
+    return new Uint8Array(this.buffer, this.rawOffset, this.rawLength);
+  }
+}
+
+/**
+ * Whether the trace says nothing a row's compact form cannot rebuild: no violation, no parsed
+ * close, not cut or partial, a §5.2 header whose masking key is where the header says, and a
+ * payload that is the wire payload unmasked (checked byte by byte, so a row never lies).
+ */
+function rebuildable(f: TracedFrame): boolean {
+  if (f.violation || f.close || f.partial || f.truncated) return false;
+  const h = f.headerLength;
+  const raw = f.raw;
+  if (raw.length !== h + f.payloadLength || f.payload.length !== f.payloadLength) return false;
+  if (f.masked) {
+    const key = f.maskKey;
+    if (!key || key.length !== 4 || h < 6) return false;
+    for (let i = 0; i < 4; i++) if (raw[h - 4 + i] !== key[i]) return false;
+    for (let i = 0; i < f.payloadLength; i++) if ((raw[h + i]! ^ key[i & 3]!) !== f.payload[i]) return false;
+  } else {
+    if (f.maskKey) return false;
+    for (let i = 0; i < f.payloadLength; i++) if (raw[h + i] !== f.payload[i]) return false;
+  }
+  return true;
+}
