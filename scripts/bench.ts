@@ -575,7 +575,7 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(`Each traced cell starts from an empty trace and keeps what ${r.config.warmupMs + r.config.cellMs} ms of traffic produces; a traced run that keeps`);
   lines.push('everything for longer gets slower as the heap grows (garbage collection over more live objects).');
   const traced = r.rows.filter((x) => x.eventsPerMessage !== undefined);
-  if (traced.length) lines.push(`Trace events kept per echoed message: ${traced.map((x) => `${x.workloadLabel} ${x.eventsPerMessage!.toFixed(1)}`).join(', ')}.`);
+  if (traced.length) lines.push(`Trace events kept per echoed message: ${traced.map((x) => `${x.workloadLabel} ${x.eventsPerMessage!.toFixed(1)} (${x.implLabel})`).join(', ')}.`);
   lines.push('');
   lines.push('### Medians');
   lines.push('');

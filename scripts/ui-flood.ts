@@ -15,7 +15,7 @@
  *                  the lag at any moment is how long ago the oldest frame not yet counted crossed it
  *   heap           CDP Runtime.getHeapUsage (JS heap, and ArrayBuffer backing stores) every 500 ms,
  *                  and after a forced GC once the flood is over
- *   scrolling      with every frame retained (200k by default), .frame-scroll is scrolled in steps,
+ *   scrolling      with the frames the list holds (its ring keeps the newest 150k), .frame-scroll is scrolled in steps,
  *                  one step per animation frame, and the frame intervals are recorded
  *
  * Writes ui-flood-results.json and the "UI under flood" section of BENCHMARKS.md.
@@ -219,13 +219,16 @@ interface HeapSample {
   jsUsedMB: number;
   jsTotalMB: number;
   backingStoreMB: number | null;
+  /** The frames the list counts: those it holds plus those its ring dropped (data-total). */
   framesShown: number | null;
+  /** The frames the list holds (its ring keeps the newest). */
+  framesHeld: number | null;
 }
 
-async function heapSample(cdp: CDPSession, t: number, framesShown: number | null): Promise<HeapSample> {
+async function heapSample(cdp: CDPSession, t: number, list: { shown: number | null; held: number | null }): Promise<HeapSample> {
   const h = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number; backingStorageSize?: number };
   const mb = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
-  return { t, jsUsedMB: mb(h.usedSize), jsTotalMB: mb(h.totalSize), backingStoreMB: h.backingStorageSize !== undefined ? mb(h.backingStorageSize) : null, framesShown };
+  return { t, jsUsedMB: mb(h.usedSize), jsTotalMB: mb(h.totalSize), backingStoreMB: h.backingStorageSize !== undefined ? mb(h.backingStorageSize) : null, framesShown: list.shown, framesHeld: list.held };
 }
 
 /** Offset to add to a node epoch time to get the page's epoch time (min round trip of 7). */
@@ -293,7 +296,7 @@ export interface UiFloodRun {
   loadAverage: { start: number; end: number };
   chromium: string;
   flood: {
-    sent: number; echoed: number; wireFrames: number; achievedRate: number; nodeCpuPercent: number; catchUpMs: number | null; shownAtEnd: number;
+    sent: number; echoed: number; wireFrames: number; achievedRate: number; nodeCpuPercent: number; catchUpMs: number | null; shownAtEnd: number; heldAtEnd: number;
     /** Event-loop delay of the Node process (web host, service, embedded server, ws client) during the flood. */
     nodeLoopDelayMs: { p50: number; p99: number; max: number };
   };
@@ -320,7 +323,7 @@ export interface UiFloodRun {
       seconds: number; sent: number; samples: HeapSample[];
       /** After a forced GC: a third and two thirds into the soak, and once the list settled after it. */
       gc: Array<HeapSample & { wireFrames: number }>;
-      maxShown: number; evictionSeen: boolean; bounded: boolean | null;
+      maxShown: number; maxHeld: number; evictionSeen: boolean; bounded: boolean | null;
       /** Heap growth after GC from the first soak sample to the last, and the part of it no retained frame explains, per wire frame. */
       growthLastPhaseMB: number | null; leakBytesPerWireFrame: number | null;
     };
@@ -410,13 +413,20 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
       for (let i = c.length - 1; i >= 0; i--) if (c[i]!.count !== null) return c[i]!.count;
       return null;
     });
+    /** What the list counts (shown, with the frames its ring dropped) and what it holds. */
+    const listCounts = async () => page.evaluate(() => {
+      const el = (globalThis as unknown as PageGlobals).document.querySelector('[data-testid=frame-count]');
+      const total = el?.getAttribute('data-total');
+      const m = el?.textContent?.match(/^(\d+)/);
+      return { shown: total ? Number(total) : null, held: m ? Number(m[1]) : null };
+    });
     let flooding = true;
     let sampling = true;
     const heapLoop = (async () => {
       while (sampling) {
         const t = now();
         try {
-          heapSamples.push(await heapSample(cdp, toPage(t), await lastShown()));
+          heapSamples.push(await heapSample(cdp, toPage(t), await listCounts()));
         } catch {
           // the page is busy or gone; try again
         }
@@ -506,14 +516,15 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
     }
     const wireTimes = wire().map(toPage);
     const shownAtEnd = (await lastShown()) ?? 0;
+    const heldAtEnd = (await listCounts()).held ?? 0;
 
     // ---------------------------------------------------------------- heap after the flood
     await cdp.send('HeapProfiler.enable');
     await cdp.send('HeapProfiler.collectGarbage');
-    const afterGc = await heapSample(cdp, toPage(now()), shownAtEnd);
+    const afterGc = await heapSample(cdp, toPage(now()), { shown: shownAtEnd, held: heldAtEnd });
     await sleep(3000);
     await cdp.send('HeapProfiler.collectGarbage');
-    const afterIdle = await heapSample(cdp, toPage(now()), shownAtEnd);
+    const afterIdle = await heapSample(cdp, toPage(now()), { shown: shownAtEnd, held: heldAtEnd });
 
     // ---------------------------------------------------------------- soak: past any retention cap
     // Keep flooding at the same rate: if the frame store has a cap, the shown count stops rising
@@ -521,14 +532,14 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
     // Heap per retained frame: after GC, from the empty page to the end of the flood.
     const before = heapSamples[0];
     const heapMB = (h: HeapSample) => h.jsUsedMB + (h.backingStoreMB ?? 0);
-    const bytesPerFrame = before && shownAtEnd > 0 ? ((heapMB(afterGc) - heapMB(before)) * 2 ** 20) / shownAtEnd : NaN;
-    const soak: UiFloodRun['heap']['soak'] = { seconds: soakSeconds, sent: 0, samples: [], gc: [], maxShown: shownAtEnd, evictionSeen: false, bounded: null, growthLastPhaseMB: null, leakBytesPerWireFrame: null };
+    const bytesPerFrame = before && heldAtEnd > 0 ? ((heapMB(afterGc) - heapMB(before)) * 2 ** 20) / heldAtEnd : NaN;
+    const soak: UiFloodRun['heap']['soak'] = { seconds: soakSeconds, sent: 0, samples: [], gc: [], maxShown: shownAtEnd, maxHeld: heldAtEnd, evictionSeen: heldAtEnd < shownAtEnd, bounded: null, growthLastPhaseMB: null, leakBytesPerWireFrame: null };
     if (soakSeconds > 0) {
       const soakFrom = sent;
       const countsBefore = (await page.evaluate(() => (globalThis as unknown as PageGlobals).__flood.counts.length));
       const gcSample = async () => {
         await cdp.send('HeapProfiler.collectGarbage');
-        const h = await heapSample(cdp, toPage(now()), await lastShown());
+        const h = await heapSample(cdp, toPage(now()), await listCounts());
         soak.gc.push({ ...h, wireFrames: wire().length });
       };
       let soaking = true;
@@ -536,7 +547,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
         while (soaking) {
           const t = now();
           try {
-            soak.samples.push(await heapSample(cdp, toPage(t), await lastShown()));
+            soak.samples.push(await heapSample(cdp, toPage(t), await listCounts()));
           } catch {
             // busy; next time
           }
@@ -561,20 +572,23 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
       await gcSample();
       const counts = (await page.evaluate((from) => (globalThis as unknown as PageGlobals).__flood.counts.slice(from), countsBefore)).map((c) => c.count).filter((c): c is number => c !== null);
       soak.maxShown = Math.max(shownAtEnd, ...counts);
-      soak.evictionSeen = counts.some((c, i) => i > 0 && c < counts[i - 1]!);
+      const heldCounts = [...soak.samples, ...soak.gc].map((h) => h.framesHeld ?? 0);
+      soak.maxHeld = Math.max(heldAtEnd, ...heldCounts);
+      // The ring dropped frames: the list holds fewer than it has counted.
+      soak.evictionSeen = soak.evictionSeen || [...soak.samples, ...soak.gc].some((h) => h.framesHeld !== null && h.framesShown !== null && h.framesHeld < h.framesShown);
       // From a third into the soak (past any cap) to its end: heap growth after GC beyond what the
       // change in retained frames explains (at the per-frame cost measured after the flood), per
       // frame on the wire. A store with a cap and no leak gives ~0.
       const [first, end] = [soak.gc[0]!, soak.gc[soak.gc.length - 1]!];
       const total = (h: HeapSample) => (h.jsUsedMB + (h.backingStoreMB ?? 0)) * 2 ** 20;
-      const explained = ((end.framesShown ?? 0) - (first.framesShown ?? 0)) * (Number.isFinite(bytesPerFrame) ? bytesPerFrame : 0);
+      const explained = ((end.framesHeld ?? 0) - (first.framesHeld ?? 0)) * (Number.isFinite(bytesPerFrame) ? bytesPerFrame : 0);
       soak.growthLastPhaseMB = r1((total(end) - total(first)) / 2 ** 20);
       soak.leakBytesPerWireFrame = end.wireFrames > first.wireFrames ? Math.round((total(end) - total(first) - explained) / (end.wireFrames - first.wireFrames)) : null;
       soak.bounded = soak.leakBytesPerWireFrame !== null && soak.leakBytesPerWireFrame <= leakLimitBytes;
     }
 
     // ---------------------------------------------------------------- scrolling with every frame retained
-    const retained = (await lastShown()) ?? 0;
+    const retained = (await listCounts()).held ?? 0;
     if (profiling) await cdp.send('Profiler.start');
     const scrollStart = toPage(now());
     const scroll = await page.evaluate(scrollTest, { steps: 180, px: 1040, jumps: 60 });
@@ -656,7 +670,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
       },
       (() => {
         const hb = (h: HeapSample) => h.jsUsedMB + (h.backingStoreMB ?? 0);
-        const perFrame = `${Number.isFinite(bytesPerFrame) ? Math.round(bytesPerFrame) : '?'} B per retained frame after the flood (${r1(hb(afterGc))} MB for ${shownAtEnd.toLocaleString('en-US')} frames)`;
+        const perFrame = `${Number.isFinite(bytesPerFrame) ? Math.round(bytesPerFrame) : '?'} B per retained frame after the flood (${r1(hb(afterGc))} MB for ${heldAtEnd.toLocaleString('en-US')} frames held)`;
         const name = 'heap bounded (stops growing under a sustained flood)';
         const target = `past any retention cap, ≤ ${leakLimitBytes} B of heap per wire frame beyond the retained frames`;
         if (soak.bounded === null) {
@@ -669,7 +683,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
         const first = g[0]!, end = g[g.length - 1]!;
         const leak = soak.leakBytesPerWireFrame ?? 0;
         const perMinute = (leak * 2 * rate * 60) / 2 ** 20;
-        const actual = `${perFrame}; ${soak.seconds} s soak: the list peaked at ${soak.maxShown.toLocaleString('en-US')} frames${soak.evictionSeen ? ' (oldest evicted)' : ' (never evicted)'}; heap after GC ${g.map((h) => `${r1(hb(h))} MB at ${h.wireFrames.toLocaleString('en-US')} wire / ${(h.framesShown ?? 0).toLocaleString('en-US')} shown`).join(' → ')}: ${leak} B per wire frame beyond the retained frames (${r1(hb(end) - hb(first))} MB over ${(end.wireFrames - first.wireFrames).toLocaleString('en-US')} wire frames)`;
+        const actual = `${perFrame}; ${soak.seconds} s soak: the list counted ${soak.maxShown.toLocaleString('en-US')} frames and held at most ${soak.maxHeld.toLocaleString('en-US')}${soak.evictionSeen ? ' (its ring dropped the oldest)' : ' (it never dropped any)'}; heap after GC ${g.map((h) => `${r1(hb(h))} MB at ${h.wireFrames.toLocaleString('en-US')} wire / ${(h.framesHeld ?? 0).toLocaleString('en-US')} held`).join(' → ')}: ${leak} B per wire frame beyond the retained frames (${r1(hb(end) - hb(first))} MB over ${(end.wireFrames - first.wireFrames).toLocaleString('en-US')} wire frames)`;
         return {
           id: 'heap' as const, value: leak, name, target, actual, met: soak.bounded,
           note: soak.bounded ? '' : `still growing ~${r1(perMinute)} MB per minute of this flood${perMinute > 0 ? ` (4 GiB in ~${Math.round((4096 - hb(end)) / perMinute)} min)` : ''}`,
@@ -691,7 +705,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
       flood: {
         sent: floodSent, echoed: Math.min(echoed, floodSent), wireFrames: wireTimes.length, achievedRate: Math.round(floodSent / floodSeconds),
         nodeCpuPercent: Math.round(((cpu.user + cpu.system) / 1e3 / (floodEnd - floodStart)) * 100),
-        catchUpMs: caughtUpAt === null ? null : Math.round(caughtUpAt - floodEnd), shownAtEnd,
+        catchUpMs: caughtUpAt === null ? null : Math.round(caughtUpAt - floodEnd), shownAtEnd, heldAtEnd,
         nodeLoopDelayMs: { p50: r1(loopDelay.percentile(50) / 1e6), p99: r1(loopDelay.percentile(99) / 1e6), max: r1(loopDelay.max / 1e6) },
       },
       longTasks: {
@@ -772,7 +786,7 @@ function renderMarkdown(res: UiFloodResults): string {
   lines.push('Status: met when the median run meets it (heap: judged on the soak of the last run). Per run:');
   lines.push('');
   for (const [i, x] of res.runs.entries()) {
-    lines.push(`- run ${i + 1}: sent ${x.flood.sent.toLocaleString('en-US')} (${x.flood.achievedRate.toLocaleString('en-US')}/s), ${x.flood.shownAtEnd.toLocaleString('en-US')} frames shown, caught up ${x.flood.catchUpMs === null ? 'never' : `${x.flood.catchUpMs} ms`} after the flood; Node ${x.flood.nodeCpuPercent}% of a core, event-loop delay p99 ${x.flood.nodeLoopDelayMs.p99} / max ${x.flood.nodeLoopDelayMs.max} ms; ${x.targets.map((t) => t.actual).join('; ')}.`);
+    lines.push(`- run ${i + 1}: sent ${x.flood.sent.toLocaleString('en-US')} (${x.flood.achievedRate.toLocaleString('en-US')}/s), ${x.flood.shownAtEnd.toLocaleString('en-US')} frames shown (${(x.flood.heldAtEnd ?? x.flood.shownAtEnd).toLocaleString('en-US')} held), caught up ${x.flood.catchUpMs === null ? 'never' : `${x.flood.catchUpMs} ms`} after the flood; Node ${x.flood.nodeCpuPercent}% of a core, event-loop delay p99 ${x.flood.nodeLoopDelayMs.p99} / max ${x.flood.nodeLoopDelayMs.max} ms; ${x.targets.map((t) => t.actual).join('; ')}.`);
   }
   lines.push('');
   lines.push(`How each figure is taken (details from run ${res.runs.length}):`);
@@ -785,7 +799,7 @@ function renderMarkdown(res: UiFloodResults): string {
   const pick = hs.filter((_, i) => i % Math.max(1, Math.ceil(hs.length / 8)) === 0);
   const so = r.heap.soak;
   const hb = (h: HeapSample) => (h.jsUsedMB + (h.backingStoreMB ?? 0)).toFixed(0);
-  lines.push(`- **Heap** (CDP Runtime.getHeapUsage: JS heap + ArrayBuffer backing stores, MB) during the flood: ${pick.map((h) => `${hb(h)} @ ${h.framesShown ?? '?'} frames`).join(', ')}; after a forced GC ${hb(r.heap.afterGc)} MB (JS ${r.heap.afterGc.jsUsedMB} MB), ${r.heap.bytesPerFrame} B per retained frame; 3 s later ${hb(r.heap.afterIdle)} MB.${so.bounded === null ? '' : ` Then the soak (last run only): ${so.seconds} s more of the same flood (${so.sent.toLocaleString('en-US')} messages), past any retention cap; the list peaked at ${so.maxShown.toLocaleString('en-US')} frames${so.evictionSeen ? ' and then evicted the oldest' : ' and never evicted any'}; heap after GC ${so.gc.map((h) => `${hb(h)} MB at ${h.wireFrames.toLocaleString('en-US')} wire frames`).join(', then ')}.`} "Bounded": from a third into the soak (past any cap) to its end, the heap after GC grows by at most ${leakLimitBytes} B per frame on the wire beyond what the change in retained frames explains.`);
+  lines.push(`- **Heap** (CDP Runtime.getHeapUsage: JS heap + ArrayBuffer backing stores, MB) during the flood: ${pick.map((h) => `${hb(h)} @ ${h.framesHeld === null ? '(list off screen)' : `${h.framesHeld} frames held`}`).join(', ')}; after a forced GC ${hb(r.heap.afterGc)} MB (JS ${r.heap.afterGc.jsUsedMB} MB), ${r.heap.bytesPerFrame} B per retained frame; 3 s later ${hb(r.heap.afterIdle)} MB.${so.bounded === null ? '' : ` Then the soak (last run only): ${so.seconds} s more of the same flood (${so.sent.toLocaleString('en-US')} messages), past any retention cap; the list counted ${so.maxShown.toLocaleString('en-US')} frames and held at most ${(so.maxHeld ?? so.maxShown).toLocaleString('en-US')}${so.evictionSeen ? ', its ring dropping the oldest' : ' and never dropped any'}; heap after GC ${so.gc.map((h) => `${hb(h)} MB at ${h.wireFrames.toLocaleString('en-US')} wire frames`).join(', then ')}.`} "Bounded": from a third into the soak (past any cap) to its end, the heap after GC grows by at most ${leakLimitBytes} B per frame on the wire beyond what the change in retained frames explains.`);
   lines.push(`- **Scrolling** (after the soak): with ${r.scroll.retainedFrames.toLocaleString('en-US')} frames retained, .frame-scroll scrolled 40 rows per animation frame for ${r.scroll.frames} frames, then 60 jumps to anywhere: frame intervals p50 ${r.scroll.p50.toFixed(1)}, p95 ${r.scroll.p95.toFixed(1)}, p99 ${r.scroll.p99.toFixed(1)}, max ${r.scroll.max.toFixed(1)} ms (${r.scroll.overThreeFrames} longer than 3 frames); jumps p95 ${r.scroll.jumpP95.toFixed(1)}, max ${r.scroll.jumpMax.toFixed(1)} ms; rows rendered at every step (min ${r.scroll.rowsMin}).`);
   lines.push('');
   lines.push('Raw figures: ui-flood-results.json.');

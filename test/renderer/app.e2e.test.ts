@@ -259,7 +259,7 @@ describe('desktop inspector in Chromium', () => {
       expect(await distanceFromBottom()).toBeLessThan(1);
       // Remember the row elements on screen, then let the stream move on.
       const before = await page.locator('[data-testid=frame-row]').evaluateAll((rows) => {
-        (globalThis as unknown as { __rows: Element[] }).__rows = rows;
+        (globalThis as unknown as { __rows: unknown[] }).__rows = rows;
         return rows.map((r) => r.getAttribute('data-frame-key'));
       });
       await send(1000, 500);
