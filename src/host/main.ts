@@ -1,14 +1,17 @@
 /**
  * `npm run web`: run the inspector in a browser instead of Electron.
- *   WEB_PORT (default 5173) for the page, WS_PORT (default 9001) for the embedded server.
+ *   WEB_PORT (default 5173) for the page, WS_PORT (default 9001) for the embedded server,
+ *   WSI_FULL_FRAMES_MIB (default 256) for the full bytes of large frames kept (service-env.ts).
  */
 import { fileURLToPath } from 'node:url';
+import { InspectorService } from '../main/service/inspector-service.ts';
+import { serviceOptionsFromEnv } from '../main/service/service-env.ts';
 import { startWebHost } from './web-host.ts';
 
 const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 const port = Number(process.env['WEB_PORT'] ?? 5173);
 try {
-  const host = await startWebHost({ rendererDir, port });
+  const host = await startWebHost({ rendererDir, port, service: new InspectorService(serviceOptionsFromEnv(process.env)) });
   const started = await host.service.startServer({ port: Number(process.env['WS_PORT'] ?? 9001) });
   console.log(`WebSocket Inspector: open ${host.url} in a browser`);
   console.log(started.ok ? `embedded WebSocket server listening on ${started.url}` : `embedded server not started: ${started.error}`);

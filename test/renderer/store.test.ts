@@ -1,7 +1,7 @@
 /**
  * The renderer store keeps a bounded ring of frames: a long session does not grow without bound.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { useInspector } from '../../src/renderer/src/store/store.ts';
 
@@ -33,5 +33,42 @@ describe('frame ring', () => {
     s.replaceFrame(last.key, { ...last.frame, payload: Uint8Array.of(1, 2, 3) });
     expect(useInspector.getState().framesByKey.get(last.key)!.frame.payload).toEqual(Uint8Array.of(1, 2, 3));
     expect(useInspector.getState().frames.at(-1)!.frame.payload).toEqual(Uint8Array.of(1, 2, 3));
+  });
+});
+
+describe('the ring size, as the user sets it', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+
+  it('setMaxFrames drops the oldest frames at once, counts them per connection, and remembers the choice', async () => {
+    const saved = new Map<string, string>();
+    vi.stubGlobal('localStorage', { getItem: (k: string) => saved.get(k) ?? null, setItem: (k: string, v: string) => void saved.set(k, v) });
+    vi.resetModules();
+    const { useInspector: store } = await import('../../src/renderer/src/store/store.ts');
+    expect(store.getState().maxFrames).toBe(150_000);
+    store.getState().applyBatch({ events: frames(1, 20_000) });
+    const before = store.getState();
+    expect(before.frames.length).toBe(20_000);
+    before.setMaxFrames(10_000);
+    const after = store.getState();
+    expect(after.maxFrames).toBe(10_000);
+    expect(after.frames.length).toBe(9_000);
+    expect(after.frames[0]!.frameId).toBe(11_001);
+    expect(after.evictedFrames).toBe(11_000);
+    expect(after.droppedByConnection.get('c')).toBe(11_000);
+    expect(after.framesByKey.size).toBe(9_000);
+    expect(after.frameVersion).toBeGreaterThan(before.frameVersion);
+    expect(saved.get('websocket-inspector.maxFrames')).toBe('10000');
+    // The next window opened in this browser starts with the same ring.
+    vi.resetModules();
+    const { useInspector: reopened } = await import('../../src/renderer/src/store/store.ts');
+    expect(reopened.getState().maxFrames).toBe(10_000);
+    // A value that is not one of the choices is ignored.
+    saved.set('websocket-inspector.maxFrames', '123');
+    vi.resetModules();
+    const { useInspector: odd } = await import('../../src/renderer/src/store/store.ts');
+    expect(odd.getState().maxFrames).toBe(150_000);
   });
 });

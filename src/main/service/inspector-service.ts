@@ -33,6 +33,8 @@ export interface InspectorServiceOptions {
   host?: string;
   port?: number;
   app?: AppName;
+  /** Bytes of full large frames kept for "load all" (FullFrameStore; default 256 MiB). */
+  fullFrameBudgetBytes?: number;
 }
 
 
@@ -45,13 +47,14 @@ export class InspectorService {
   private readonly listeners = new Set<(batch: ServiceBatch) => void>();
   private pending: TraceEvent[] = [];
   /** Full bytes of recent large frames (the renderer gets them cut to DISPLAY_CAP). */
-  readonly fullFrames = new FullFrameStore();
+  readonly fullFrames: FullFrameStore;
   private statusDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly batchIntervalMs: number;
 
   constructor(options: InspectorServiceOptions = {}) {
     this.batchIntervalMs = options.batchIntervalMs ?? 16;
+    this.fullFrames = new FullFrameStore(options.fullFrameBudgetBytes !== undefined ? { budgetBytes: options.fullFrameBudgetBytes } : {});
     this.serverState = {
       running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
       url: null, app: options.app ?? 'echo', error: null, warning: null,

@@ -86,3 +86,40 @@ describe('the service sends cut frames and serves the full bytes', () => {
     ws.close();
   });
 });
+
+describe('the full-bytes budget, as configured', () => {
+  it('keeps only the newest large frames within fullFrameBudgetBytes and says plainly when bytes are gone', async () => {
+    // Each 1 MiB frame costs about 2 MiB (wire bytes and unmasked payload): 5 MiB holds two.
+    const service = new InspectorService({ batchIntervalMs: 5, fullFrameBudgetBytes: 5 * 1024 * 1024 });
+    const started = await service.startServer({ port: 0 });
+    if (!started.ok) throw new Error(started.error);
+    const events: TraceEvent[] = [];
+    service.onBatch((b) => events.push(...b.events));
+    const ws = new WebSocket(started.url);
+    try {
+      await new Promise((r) => ws.once('open', r));
+      for (const fill of [1, 2]) {
+        const echoed = new Promise((r) => ws.once('message', r));
+        ws.send(Buffer.alloc(1024 * 1024, fill));
+        await echoed;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      const large = events.flatMap((e) => (e.type === 'frame' && e.frame.truncated ? [e] : []));
+      expect(large.map((e) => e.direction)).toEqual(['in', 'out', 'in', 'out']);
+      const fetch = (i: number) => service.frameBytes(large[i]!.connectionId, large[i]!.frame.frameId);
+      expect(fetch(0)).toEqual({ ok: false, error: 'Those bytes are no longer kept (only the most recent large frames are).' });
+      expect(fetch(1).ok).toBe(false);
+      for (const i of [2, 3]) {
+        const full = fetch(i);
+        if (!full.ok) throw new Error(full.error);
+        expect(full.payload.length).toBe(1024 * 1024);
+        expect(full.payload.every((b) => b === 2)).toBe(true);
+      }
+      expect(service.fullFrames.storedBytes).toBeLessThanOrEqual(5 * 1024 * 1024);
+    } finally {
+      ws.close();
+      service.dispose();
+    }
+  });
+});
+

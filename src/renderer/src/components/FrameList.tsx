@@ -3,10 +3,15 @@ import { useLayoutEffect, useMemo, useRef } from 'react';
 import { IncrementalFrameFilter } from '../lib/frame-filter.ts';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { isFailureCloseCode } from '../lib/wire-log.ts';
-import { findConnection, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+import { findConnection, frameRingChoices, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
 
 const ROW_HEIGHT = 26;
 const OVERSCAN = 8;
+
+/** 150000 → "150k", 1000000 → "1M". */
+function compactCount(n: number): string {
+  return n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`;
+}
 
 function clock(time: number): string {
   const d = new Date(time);
@@ -63,6 +68,8 @@ export function FrameList() {
   const selectedKey = useInspector((s) => s.selectedFrameKey);
   const selectFrame = useInspector((s) => s.selectFrame);
   const clearTrace = useInspector((s) => s.clearTrace);
+  const maxFrames = useInspector((s) => s.maxFrames);
+  const setMaxFrames = useInspector((s) => s.setMaxFrames);
   const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
   const recording = isRecordingId(connectionId);
   const observedByFrame = useInspector((s) => s.observedByFrame);
@@ -145,6 +152,15 @@ export function FrameList() {
           <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} /> follow new frames
         </label>
         <button className="button small" onClick={clearTrace} title="Forget every frame shown so far (connections stay open)">Clear</button>
+        <select
+          className="input keep"
+          value={maxFrames}
+          onChange={(e) => setMaxFrames(Number(e.target.value))}
+          aria-label="Frames kept"
+          title="The list keeps this many of the most recent frames, all connections together (a ring, about 250 bytes of memory per frame); older ones are dropped"
+        >
+          {frameRingChoices.map((n) => <option key={n} value={n}>keep {compactCount(n)}</option>)}
+        </select>
         <span className="count" data-testid="frame-count" data-total={totalForConnection + dropped}>{rows.length === totalForConnection ? `${rows.length} frames` : `${rows.length} of ${totalForConnection} frames`}</span>
         {dropped > 0 && (
           <span className="count" data-testid="frames-dropped" title="The inspector keeps the most recent frames (a ring), so a long session stays within bounded memory">

@@ -15,6 +15,24 @@ import { FrameRow } from './frame-row.ts';
 
 export { FrameRow };
 
+/** The sizes the frame ring can be set to (frames kept, all connections together). */
+export const frameRingChoices = [10_000, 50_000, 150_000, 500_000, 1_000_000] as const;
+const defaultMaxFrames = 150_000;
+const maxFramesKey = 'websocket-inspector.maxFrames';
+/** The browser's localStorage where there is one (not in unit tests under node). */
+type KeyValueStorage = { getItem(key: string): string | null; setItem(key: string, value: string): void };
+const browserStorage = () => (globalThis as { localStorage?: KeyValueStorage }).localStorage;
+
+/** The ring size this browser last chose (localStorage), else the default. */
+function storedMaxFrames(): number {
+  try {
+    const stored = Number(browserStorage()?.getItem(maxFramesKey));
+    return (frameRingChoices as readonly number[]).includes(stored) ? stored : defaultMaxFrames;
+  } catch {
+    return defaultMaxFrames;
+  }
+}
+
 /** Messages kept per connection in its details (the frames keep theirs through messageByFrame). */
 const RECENT_MESSAGES = 100;
 
@@ -55,6 +73,8 @@ interface TraceSlice {
   /** Changes whenever frames are added, evicted or replaced. */
   frameVersion: number;
   maxFrames: number;
+  /** Sets the ring's size (remembered by this browser); frames beyond it go at once. */
+  setMaxFrames: (maxFrames: number) => void;
   /** Frames dropped from the front of the ring so far. */
   evictedFrames: number;
   /** The same, per connection (the list says how many older frames it no longer holds). */
@@ -216,6 +236,22 @@ function dropFramesOf(state: InspectorStore, ids: ReadonlySet<string>): void {
   state.frames.length = write;
 }
 
+/**
+ * The ring: once over maxFrames, the oldest tenth goes at once (amortised O(1) per frame),
+ * with the lookups and the per-connection dropped counts in step. Returns how many went.
+ */
+function trimRing(state: InspectorStore, maxFrames: number): number {
+  if (state.frames.length <= maxFrames) return 0;
+  const evicted = state.frames.length - Math.floor(maxFrames * 0.9);
+  for (const row of state.frames.splice(0, evicted)) {
+    state.droppedByConnection.set(row.connectionId, (state.droppedByConnection.get(row.connectionId) ?? 0) + 1);
+    state.framesByKey.delete(row.key);
+    state.messageByFrame.delete(row.key);
+    state.observedByFrame.delete(row.key);
+  }
+  return evicted;
+}
+
 function detailFor(details: Record<string, ConnectionDetail>, id: string): ConnectionDetail {
   let detail = details[id];
   if (!detail) {
@@ -236,7 +272,17 @@ const createConnectionsSlice: StateCreator<InspectorStore, [], [], ConnectionsSl
 const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set, get) => ({
   frames: [],
   frameVersion: 0,
-  maxFrames: 150_000,
+  maxFrames: storedMaxFrames(),
+  setMaxFrames: (maxFrames) => {
+    try {
+      browserStorage()?.setItem(maxFramesKey, String(maxFrames));
+    } catch {
+      // storage unavailable (private mode, tests): the choice lasts for this session
+    }
+    const state = get();
+    const evicted = trimRing(state, maxFrames);
+    set({ maxFrames, ...(evicted ? { evictedFrames: state.evictedFrames + evicted, frameVersion: state.frameVersion + 1 } : {}) });
+  },
   evictedFrames: 0,
   droppedByConnection: new Map(),
   framesByKey: new Map(),
@@ -308,17 +354,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           break;
       }
     }
-    // The ring: drop the oldest tenth at once when over the limit (amortised O(1) per frame).
-    let evicted = 0;
-    if (state.frames.length > state.maxFrames) {
-      evicted = state.frames.length - Math.floor(state.maxFrames * 0.9);
-      for (const row of state.frames.splice(0, evicted)) {
-        state.droppedByConnection.set(row.connectionId, (state.droppedByConnection.get(row.connectionId) ?? 0) + 1);
-        state.framesByKey.delete(row.key);
-        state.messageByFrame.delete(row.key);
-        state.observedByFrame.delete(row.key);
-      }
-    }
+    const evicted = trimRing(state, state.maxFrames);
     set({
       details,
       frameVersion: state.frameVersion + 1,
