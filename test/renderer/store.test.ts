@@ -72,3 +72,27 @@ describe('the ring size, as the user sets it', () => {
     expect(odd.getState().maxFrames).toBe(150_000);
   });
 });
+
+describe('connections the service no longer lists', () => {
+  it('are forgotten with their frames when a status leaves them out; the selection moves off them', () => {
+    const base = { seq: 0, time: 0 };
+    const summary = (id: string, state: 'OPEN' | 'CLOSED') => ({ id, role: 'server' as const, remote: '127.0.0.1:1', state, subprotocol: null, openedAt: 0, policy: 'strict' as const, gate: null });
+    const server = { running: true, host: '127.0.0.1', port: 1, app: 'echo' as const, url: 'ws://127.0.0.1:1/', allowedOrigins: [] };
+    const opened = (id: string): TraceEvent => ({ ...base, connectionId: id, type: 'connection-opened', role: 'server', local: 'a', remote: 'b' });
+    const frameOf = (id: string, frameId: number): TraceEvent => ({ ...frames(frameId, 1)[0]!, connectionId: id } as TraceEvent);
+    useInspector.getState().clearTrace();
+    useInspector.getState().applyBatch({
+      events: [opened('old'), opened('new'), frameOf('old', 1), frameOf('new', 1), frameOf('old', 2)],
+      status: { server, connections: [summary('old', 'CLOSED'), summary('new', 'OPEN')] } as never,
+    });
+    useInspector.getState().selectConnection('old');
+    expect(useInspector.getState().frames.filter((r) => r.connectionId === 'old')).toHaveLength(2);
+    useInspector.getState().applyBatch({ events: [frameOf('new', 2)], status: { server, connections: [summary('new', 'OPEN')] } as never });
+    const s = useInspector.getState();
+    expect(s.details['old']).toBeUndefined();
+    expect(s.details['new']).toBeDefined();
+    expect(s.frames.map((r) => r.key)).toEqual(['new:1', 'new:2']);
+    expect(s.framesByKey.has('old:1')).toBe(false);
+    expect(s.selectedConnectionId).toBeNull();
+  });
+});

@@ -35,6 +35,11 @@ export interface InspectorServiceOptions {
   app?: AppName;
   /** Bytes of full large frames kept for "load all" (FullFrameStore; default 256 MiB). */
   fullFrameBudgetBytes?: number;
+  /**
+   * Closed connections kept in the list, newest first (default 100): a client that reconnects
+   * all day must not grow the list, and every status push with it, without bound.
+   */
+  keepClosedConnections?: number;
 }
 
 
@@ -44,6 +49,9 @@ export class InspectorService {
   private serverState: InspectorStatus['server'];
   private readonly clients = new Map<string, Connection>();
   private readonly summaries = new Map<string, ConnectionSummary>();
+  /** Closed connections still listed, oldest first. */
+  private readonly closedOrder: string[] = [];
+  private readonly keepClosed: number;
   private readonly listeners = new Set<(batch: ServiceBatch) => void>();
   private pending: TraceEvent[] = [];
   /** Full bytes of recent large frames (the renderer gets them cut to DISPLAY_CAP). */
@@ -54,6 +62,7 @@ export class InspectorService {
 
   constructor(options: InspectorServiceOptions = {}) {
     this.batchIntervalMs = options.batchIntervalMs ?? 16;
+    this.keepClosed = Math.max(0, options.keepClosedConnections ?? 100);
     this.fullFrames = new FullFrameStore(options.fullFrameBudgetBytes !== undefined ? { budgetBytes: options.fullFrameBudgetBytes } : {});
     this.serverState = {
       running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
@@ -105,6 +114,9 @@ export class InspectorService {
       summary.state = 'CLOSED';
       summary.detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}: ${event.detail}`;
       this.statusDirty = true;
+      if (!this.closedOrder.includes(id)) this.closedOrder.push(id);
+      // The oldest closed connections leave the list; the renderer forgets their frames too.
+      while (this.closedOrder.length > this.keepClosed) this.summaries.delete(this.closedOrder.shift()!);
     }
   }
 

@@ -462,3 +462,37 @@ describe('InspectorService: dispose', () => {
     }
   });
 });
+
+// ====================================================================================== long sessions
+
+describe('InspectorService: a client that keeps reconnecting', () => {
+  it('lists only the newest closed connections (keepClosedConnections), open ones always', async () => {
+    const service = new InspectorService({ batchIntervalMs: 10, keepClosedConnections: 3 });
+    const batches: ServiceBatch[] = [];
+    service.onBatch((b) => batches.push(b));
+    try {
+      const started = await service.startServer({ host: '127.0.0.1', port: 0 });
+      if (!started.ok) throw new Error(started.error);
+      const stays = await openWs(started.url);
+      const closedIds: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const ws = await openWs(started.url);
+        const closed = wsClosed(ws);
+        ws.close(1000, `bye ${i}`);
+        await withTimeout(closed, 5000, `client ${i} closed`);
+        await eventually(() => service.getStatus().connections.some((c) => c.state === 'CLOSED' && c.detail?.includes(`bye ${i}`) === true), 5000, `client ${i} listed as closed`);
+        closedIds.push(service.getStatus().connections.find((c) => c.detail?.includes(`bye ${i}`))!.id);
+      }
+      const status = service.getStatus();
+      expect(status.connections.filter((c) => c.state === 'CLOSED').map((c) => c.id)).toEqual(closedIds.slice(-3));
+      expect(status.connections.filter((c) => c.state === 'OPEN')).toHaveLength(1);
+      // The pushed status says the same, so the renderer can forget the others.
+      await eventually(() => batches.some((b) => b.status?.connections.length === 4), 5000, 'a pushed status with 4 connections');
+      const pushed = [...batches].reverse().find((b) => b.status)!.status!;
+      expect(pushed.connections.map((c) => c.id)).toEqual(status.connections.map((c) => c.id));
+      stays.close();
+    } finally {
+      await service.dispose();
+    }
+  });
+});

@@ -355,11 +355,30 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       }
     }
     const evicted = trimRing(state, state.maxFrames);
+    // Connections the service no longer lists (it keeps the newest closed ones) go here too,
+    // with their frames: a client that reconnects all day does not grow the window's memory.
+    let selectionGone = false;
+    if (batch.status) {
+      const listed = new Set(batch.status.connections.map((c) => c.id));
+      const gone = new Set(Object.keys(details).filter((id) => !listed.has(id) && !isRecordingId(id) && !touched.has(id)));
+      if (gone.size > 0) {
+        dropFramesOf(state, gone);
+        for (const id of gone) {
+          delete details[id];
+          state.droppedByConnection.delete(id);
+        }
+        if (selected !== null && gone.has(selected)) {
+          selected = null;
+          selectionGone = true;
+        }
+      }
+    }
     set({
       details,
       frameVersion: state.frameVersion + 1,
       ...(evicted ? { evictedFrames: state.evictedFrames + evicted } : {}),
       selectedConnectionId: selected,
+      ...(selectionGone ? { selectedFrameKey: null } : {}),
       ...(batch.status ? { status: batch.status } : {}),
       ...(batch.conformance ? { conformance: batch.conformance } : {}),
     });
