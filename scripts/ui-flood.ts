@@ -56,6 +56,8 @@ const catchUpLimitMs = 60_000;
 const runs = Math.max(1, Math.floor(Number(process.env['UI_RUNS'] ?? 3)));
 /** The last run goes on flooding this long past the measured flood, to see whether the heap stops growing. */
 const soakSeconds = Number(process.env['UI_SOAK_SECONDS'] ?? 45);
+/** The frame list's ring (its "keep" menu); unset: the app's default. */
+const keepFrames = process.env['UI_KEEP_FRAMES'] ? Number(process.env['UI_KEEP_FRAMES']) : null;
 /** Heap growth per frame on the wire, beyond what the retained frames account for, that still counts as flat. */
 const leakLimitBytes = 16;
 
@@ -302,6 +304,8 @@ export interface UiFloodRun {
   };
   longTasks: {
     count: number; maxMs: number; totalMs: number; over100: number; duringScroll: { count: number; maxMs: number };
+    /** For information: the soak's flood (ring full, evicting), leaving out the garbage collections the measurement forced. */
+    duringSoak?: { count: number; maxMs: number; seconds: number } | null;
     /** The longest ones: start in ms after the flood started, and the click (if any) in the 200 ms before. */
     longest: Array<{ atMs: number; durationMs: number; afterClick: string | null }>;
   };
@@ -337,7 +341,7 @@ export interface UiFloodResults {
   kind: 'websocket-inspector-ui-flood';
   date: string;
   machine: Machine;
-  config: { rate: number; seconds: number; messageBytes: number; runs: number; rendererDir: string };
+  config: { rate: number; seconds: number; messageBytes: number; runs: number; rendererDir: string; keepFrames?: number | null };
   runs: UiFloodRun[];
   /** Per target: every run's figure, the median, and met/missed on the median. */
   summary: Array<{ id: TargetCheck['id']; name: string; target: string; values: Array<number | null>; median: number | null; met: boolean; note: string }>;
@@ -376,6 +380,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
     // tsx (esbuild keepNames) may wrap nested functions in __name(): give the page a no-op one.
     await page.addInitScript({ content: 'globalThis.__name = globalThis.__name || ((f) => f);' });
     await page.addInitScript(instrument);
+    if (keepFrames !== null) await page.addInitScript({ content: `localStorage.setItem('websocket-inspector.maxFrames', '${keepFrames}');` });
     await page.goto(host.url);
     await page.getByTestId('server-status').getByText(serverUrl).waitFor({ timeout: 30_000 });
     const cdp = await page.context().newCDPSession(page);
@@ -533,14 +538,20 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
     const before = heapSamples[0];
     const heapMB = (h: HeapSample) => h.jsUsedMB + (h.backingStoreMB ?? 0);
     const bytesPerFrame = before && heldAtEnd > 0 ? ((heapMB(afterGc) - heapMB(before)) * 2 ** 20) / heldAtEnd : NaN;
+    /** The soak's flood, and the garbage collections the measurement forced in it (their pauses are not the app's). */
+    const soakWindow = { start: 0, end: 0 };
+    const forcedGcs: Array<{ start: number; end: number }> = [];
     const soak: UiFloodRun['heap']['soak'] = { seconds: soakSeconds, sent: 0, samples: [], gc: [], maxShown: shownAtEnd, maxHeld: heldAtEnd, evictionSeen: heldAtEnd < shownAtEnd, bounded: null, growthLastPhaseMB: null, leakBytesPerWireFrame: null };
     if (soakSeconds > 0) {
       const soakFrom = sent;
       const countsBefore = (await page.evaluate(() => (globalThis as unknown as PageGlobals).__flood.counts.length));
+      soakWindow.start = toPage(now());
       const gcSample = async () => {
+        const t0 = toPage(now());
         await cdp.send('HeapProfiler.collectGarbage');
         const h = await heapSample(cdp, toPage(now()), await listCounts());
         soak.gc.push({ ...h, wireFrames: wire().length });
+        forcedGcs.push({ start: t0, end: toPage(now()) });
       };
       let soaking = true;
       const soakSampler = (async () => {
@@ -556,6 +567,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
       })();
       const thirds = sleep((soakSeconds * 1000) / 3).then(gcSample).then(() => sleep((soakSeconds * 1000) / 3 - 150)).then(gcSample);
       await paced(Math.round(rate * soakSeconds));
+      soakWindow.end = toPage(now());
       await thirds;
       soak.sent = sent - soakFrom;
       for (let i = 0; i < 200 && echoed < sent; i++) await sleep(50);
@@ -607,6 +619,8 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
     const inFlood = (t: number) => t >= toPage(floodStart) && t <= windowEnd;
     const floodTasks = rec.longtasks.filter((l) => inFlood(l.start));
     const scrollTasks = rec.longtasks.filter((l) => l.start >= scrollStart && l.start <= scrollEnd);
+    const soakTasks = rec.longtasks.filter((l) => l.start >= soakWindow.start && l.start <= soakWindow.end
+      && !forcedGcs.some((g) => l.start <= g.end + 50 && l.start + l.duration >= g.start - 50));
     const floodLoafs = rec.loafs.filter((l) => inFlood(l.start));
     const clickResults = rec.clicks.filter((c) => c.eventAt >= toPage(floodStart)).map((c) => {
       const node = clicks.find((n) => n.label === c.label && Math.abs(n.nodeAt - c.eventAt) < 5000);
@@ -716,6 +730,7 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
           return { atMs: Math.round(l.start - toPage(floodStart)), durationMs: Math.round(l.duration), afterClick: click ? click.label.trim() : null };
         }),
         duringScroll: { count: scrollTasks.length, maxMs: scrollTasks.length ? Math.max(...scrollTasks.map((l) => l.duration)) : 0 },
+        duringSoak: soakWindow.end > 0 ? { count: soakTasks.length, maxMs: soakTasks.length ? Math.max(...soakTasks.map((l) => l.duration)) : 0, seconds: soakSeconds } : null,
       },
       longAnimationFrames: rec.loafs.length || floodLoafs.length
         ? { count: floodLoafs.length, maxMs: floodLoafs.length ? Math.max(...floodLoafs.map((l) => l.duration)) : 0, maxBlockingMs: floodLoafs.length ? Math.max(...floodLoafs.map((l) => l.blocking)) : 0 }
@@ -774,7 +789,7 @@ function renderMarkdown(res: UiFloodResults): string {
   lines.push(`Written by \`npm run bench:ui\` (scripts/ui-flood.ts) on ${res.date}: the web host serving the built renderer to Debian's Chromium ${r.chromium}`);
   lines.push(`(headless, through playwright-core), on ${res.machine.cpu}, ${res.machine.cores} cores, code ${res.machine.commit}.`);
   lines.push(`A \`ws\` client sends ${res.config.messageBytes}-byte text messages to the embedded echo server, paced at ${res.config.rate.toLocaleString('en-US')}/s for ${res.config.seconds} s;`);
-  lines.push('the echoes double the frames. Browser, web host, inspector service, embedded server and the `ws` client share the 2 cores.');
+  lines.push(`the echoes double the frames. The frame list keeps ${res.config.keepFrames ? `the newest ${res.config.keepFrames.toLocaleString('en-US')} frames (UI_KEEP_FRAMES)` : 'the newest 150,000 frames (its default ring)'}. Browser, web host, inspector service, embedded server and the \`ws\` client share the 2 cores.`);
   lines.push(`${res.runs.length} runs, each with a fresh web host and browser; 1-minute load average per run: ${res.runs.map((x) => `${x.loadAverage.start} → ${x.loadAverage.end}`).join(', ')}${res.runs.some((x) => Math.max(x.loadAverage.start, x.loadAverage.end) > res.machine.cores + 1) ? ' — **other work was competing for the CPU during some runs**' : ''} (the benchmark itself keeps about 2 threads busy).`);
   lines.push('');
   lines.push(`| target | ${res.runs.map((_, i) => `run ${i + 1}`).join(' | ')} | median | status |`);
@@ -791,7 +806,7 @@ function renderMarkdown(res: UiFloodResults): string {
   lines.push('');
   lines.push(`How each figure is taken (details from run ${res.runs.length}):`);
   lines.push('');
-  lines.push(`- **Long tasks**: PerformanceObserver \`longtask\` from the first message until the list caught up: ${r.longTasks.count} long tasks, ${r.longTasks.totalMs} ms in total, the longest ${r.longTasks.maxMs.toFixed(0)} ms (${r.longTasks.longest.slice(0, 4).map((l) => `${l.durationMs} ms at ${(l.atMs / 1000).toFixed(1)} s${l.afterClick ? ` after a ${l.afterClick} click` : ''}`).join(', ')}).${r.longAnimationFrames ? ` Long animation frames: ${r.longAnimationFrames.count}, longest ${r.longAnimationFrames.maxMs.toFixed(0)} ms (blocking ${r.longAnimationFrames.maxBlockingMs.toFixed(0)} ms).` : ''} During the scroll test: ${r.longTasks.duringScroll.count} long tasks, longest ${r.longTasks.duringScroll.maxMs.toFixed(0)} ms.`);
+  lines.push(`- **Long tasks**: PerformanceObserver \`longtask\` from the first message until the list caught up: ${r.longTasks.count} long tasks, ${r.longTasks.totalMs} ms in total, the longest ${r.longTasks.maxMs.toFixed(0)} ms (${r.longTasks.longest.slice(0, 4).map((l) => `${l.durationMs} ms at ${(l.atMs / 1000).toFixed(1)} s${l.afterClick ? ` after a ${l.afterClick} click` : ''}`).join(', ')}).${r.longAnimationFrames ? ` Long animation frames: ${r.longAnimationFrames.count}, longest ${r.longAnimationFrames.maxMs.toFixed(0)} ms (blocking ${r.longAnimationFrames.maxBlockingMs.toFixed(0)} ms).` : ''} During the scroll test: ${r.longTasks.duringScroll.count} long tasks, longest ${r.longTasks.duringScroll.maxMs.toFixed(0)} ms.${r.longTasks.duringSoak ? ` During the ${r.longTasks.duringSoak.seconds} s soak (the ring full and dropping the oldest; the garbage collections the heap measurement forces left out): ${r.longTasks.duringSoak.count} long tasks, longest ${r.longTasks.duringSoak.maxMs.toFixed(0)} ms.` : ''}`);
   const fmtClicks = (label: string) => r.clicks.filter((c) => c.label === label).map((c) => (c.latencyMs === null ? '?' : c.latencyMs.toFixed(0))).join(', ');
   lines.push(`- **Clicks**: the Handshake tab, then 400 ms later the Frames tab (which re-mounts the frame list), once a second during the flood, as real input events (CDP). Latency = Event Timing's duration for the interaction (pointerdown/pointerup/click: from the input event to the next paint after it was handled, as INP measures it; entries exist from 16 ms), else the time to the next animation frame. Handshake: ${fmtClicks('Handshake')} ms. Frames: ${fmtClicks('Frames')} ms. (To a task queued after that frame, an upper bound that also waits for queued trace batches: max ${Math.max(...r.clicks.map((c) => c.toTaskAfterFrameMs ?? 0)).toFixed(0)} ms.)`);
   lines.push(`- **Lag**: every change of the frame count in the list (${r.lag.samples} changes of its data-total attribute, MutationObserver) against the time each frame crossed the wire (the service's trace): the lag at a moment is how long ago the first frame not yet counted crossed the wire (to the DOM commit, not the pixel). Intervals on the Handshake tab are skipped. Lag just before each update: p50 ${r.lag.p50} ms, p95 ${r.lag.p95} ms, max ${r.lag.maxMs} ms${r.lag.atMs !== null ? ` (at ${(r.lag.atMs / 1000).toFixed(1)} s)` : ''}; ${r.lag.over250.length} update${r.lag.over250.length === 1 ? '' : 's'} came more than 250 ms late.`);
@@ -819,7 +834,7 @@ async function main(): Promise<UiFloodResults> {
   }
   return {
     kind: 'websocket-inspector-ui-flood', date: new Date().toISOString(), machine: machineInfo(),
-    config: { rate, seconds, messageBytes, runs, rendererDir }, runs: all, summary: summarise(all), elapsedSeconds: r1((now() - started) / 1000),
+    config: { rate, seconds, messageBytes, runs, rendererDir, keepFrames }, runs: all, summary: summarise(all), elapsedSeconds: r1((now() - started) / 1000),
   };
 }
 

@@ -7,6 +7,7 @@ import type { TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { ConformanceCaseSummary, ConformanceProgress } from '../../src/shared/inspector-api.ts';
 import { prepareWireLog } from '../../src/renderer/src/lib/wire-log.ts';
 import { findConnection, useInspector } from '../../src/renderer/src/store/store.ts';
+import { FrameIndex } from '../../src/renderer/src/store/frame-index.ts';
 
 const initial = useInspector.getState();
 const cid = 'conformance:5.3';
@@ -49,7 +50,7 @@ const summary: ConformanceCaseSummary = {
 
 beforeEach(() => {
   useInspector.setState(initial, true);
-  useInspector.setState({ frames: [], framesByKey: new Map(), messageByFrame: new Map(), observedByFrame: new Map(), details: {}, recordings: [] });
+  useInspector.setState({ frames: [], framesByKey: new FrameIndex(), messageByFrame: new Map(), observedByFrame: new Map(), details: {}, recordings: [] });
 });
 
 describe('prepareWireLog', () => {

@@ -54,11 +54,16 @@ describe('the ring size, as the user sets it', () => {
     before.setMaxFrames(10_000);
     const after = store.getState();
     expect(after.maxFrames).toBe(10_000);
-    expect(after.frames.length).toBe(9_000);
-    expect(after.frames[0]!.frameId).toBe(11_001);
-    expect(after.evictedFrames).toBe(11_000);
-    expect(after.droppedByConnection.get('c')).toBe(11_000);
-    expect(after.framesByKey.size).toBe(9_000);
+    expect(after.frames.length).toBe(10_000);
+    expect(after.frames[0]!.frameId).toBe(10_001);
+    expect(after.evictedFrames).toBe(10_000);
+    expect(after.droppedByConnection.get('c')).toBe(10_000);
+    expect(after.framesByKey.size).toBe(10_000);
+    expect(after.framesByKey.has('c:10000')).toBe(false);
+    expect(after.framesByKey.get('c:10001')).toBe(after.frames[0]);
+    // Past the ring, frames go in chunks of a tenth of it (at most 10,000): never one long pause.
+    store.getState().applyBatch({ events: frames(20_001, 10) });
+    expect(store.getState().frames.length).toBe(9_010);
     expect(after.frameVersion).toBeGreaterThan(before.frameVersion);
     expect(saved.get('websocket-inspector.maxFrames')).toBe('10000');
     // The next window opened in this browser starts with the same ring.

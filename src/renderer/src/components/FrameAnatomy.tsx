@@ -32,7 +32,7 @@ function Relations({ row }: { row: FrameRow }) {
     const payloadLimit = f.payload.length + 1;
     let partner: FrameRow | undefined;
     for (let id = f.frameId + (f.opcode === 9 ? 1 : -1); id > 0 && Math.abs(id - f.frameId) < 2000; id += f.opcode === 9 ? 1 : -1) {
-      const other = framesByKey.get(`${row.connectionId}:${id}`);
+      const other = framesByKey.find(row.connectionId, id);
       if (!other) {
         if (f.opcode === 9) break;
         continue;

@@ -81,7 +81,7 @@ export function FrameList() {
   const dropped = useInspector((s) => (connectionId ? s.droppedByConnection.get(connectionId) ?? 0 : 0));
   const { rows, totalForConnection } = useMemo(() => {
     const state = useInspector.getState();
-    filter.update(state.frames, { connectionId, direction, type, search }, evictedFrames, (row) => state.framesByKey.has(row.key));
+    filter.update(state.frames, { connectionId, direction, type, search }, evictedFrames, (row) => state.framesByKey.find(row.connectionId, row.frameId) === row);
     return { rows: filter.rows, totalForConnection: filter.total, version: filter.version };
     // frameVersion: frames were added, evicted or replaced
   }, [frameVersion, evictedFrames, connectionId, direction, type, search, filter]);

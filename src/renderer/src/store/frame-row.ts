@@ -37,8 +37,6 @@ export interface FrameTraceEvent {
 }
 
 export class FrameRow {
-  /** connectionId:frameId, unique across connections. */
-  readonly key: string;
   readonly seq: number;
   readonly time: number;
   readonly connectionId: string;
@@ -57,9 +55,8 @@ export class FrameRow {
   private whole: TracedFrame | null;
   private previewText: string | null;
 
-  private constructor(event: FrameTraceEvent, key: string, keepWhole: boolean) {
+  private constructor(event: FrameTraceEvent, keepWhole: boolean) {
     const f = event.frame;
-    this.key = key;
     this.seq = event.seq;
     this.time = event.time;
     this.connectionId = event.connectionId;
@@ -78,12 +75,17 @@ export class FrameRow {
 
   /** A row for a traced frame: compact when its wire bytes say everything the trace does. */
   static fromTrace(event: FrameTraceEvent): FrameRow {
-    return new FrameRow(event, `${event.connectionId}:${event.frame.frameId}`, !rebuildable(event.frame));
+    return new FrameRow(event, !rebuildable(event.frame));
   }
 
   /** The same row with other bytes for its frame (the full bytes of a frame shown cut). */
   withFrame(frame: TracedFrame): FrameRow {
-    return new FrameRow({ seq: this.seq, time: this.time, connectionId: this.connectionId, direction: this.direction, frame }, this.key, true);
+    return new FrameRow({ seq: this.seq, time: this.time, connectionId: this.connectionId, direction: this.direction, frame }, true);
+  }
+
+  /** connectionId:frameId, unique across connections (built when asked: one string fewer per row). */
+  get key(): string {
+    return `${this.connectionId}:${this.frameId}`;
   }
 
   get fin(): boolean { return (this.bits & FIN) !== 0; }

@@ -11,6 +11,7 @@ import type {
   ConformanceCaseSummary, ConformanceProgress, ConformanceRequest, ConnectionSummary, FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch,
 } from '../../../shared/inspector-api.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
+import { FrameIndex } from './frame-index.ts';
 import { FrameRow } from './frame-row.ts';
 
 export { FrameRow };
@@ -81,7 +82,8 @@ interface TraceSlice {
   droppedByConnection: Map<string, number>;
   /** Replaces a frame shown cut (frame.truncated) with its full bytes. */
   replaceFrame: (key: string, frame: TracedFrame) => void;
-  framesByKey: Map<string, FrameRow>;
+  /** The retained frames by key (connectionId:frameId), paged so that growing it never stalls. */
+  framesByKey: FrameIndex;
   /**
    * frame key → the fragmented message it belongs to (§5.4). A message of one frame is that
    * frame's payload, so it is not kept here: one object fewer per retained frame.
@@ -226,9 +228,7 @@ function dropFramesOf(state: InspectorStore, ids: ReadonlySet<string>): void {
   let write = 0;
   for (const row of state.frames) {
     if (ids.has(row.connectionId)) {
-      state.framesByKey.delete(row.key);
-      state.messageByFrame.delete(row.key);
-      state.observedByFrame.delete(row.key);
+      forgetRow(state, row);
     } else {
       state.frames[write++] = row;
     }
@@ -236,20 +236,29 @@ function dropFramesOf(state: InspectorStore, ids: ReadonlySet<string>): void {
   state.frames.length = write;
 }
 
+/** At most this many frames go in one eviction, so that dropping them never takes long. */
+const EVICT_CHUNK = 10_000;
+
 /**
- * The ring: once over maxFrames, the oldest tenth goes at once (amortised O(1) per frame),
- * with the lookups and the per-connection dropped counts in step. Returns how many went.
+ * The ring: once over maxFrames, the oldest frames go in one chunk, a tenth of the ring but at
+ * most EVICT_CHUNK (so evictions are rare, and none takes long even with a million frames
+ * kept), with the lookups and the per-connection dropped counts in step. Returns how many went.
  */
 function trimRing(state: InspectorStore, maxFrames: number): number {
   if (state.frames.length <= maxFrames) return 0;
-  const evicted = state.frames.length - Math.floor(maxFrames * 0.9);
+  const evicted = Math.max(state.frames.length - maxFrames, Math.min(Math.ceil(maxFrames * 0.1), EVICT_CHUNK));
   for (const row of state.frames.splice(0, evicted)) {
     state.droppedByConnection.set(row.connectionId, (state.droppedByConnection.get(row.connectionId) ?? 0) + 1);
-    state.framesByKey.delete(row.key);
-    state.messageByFrame.delete(row.key);
-    state.observedByFrame.delete(row.key);
+    forgetRow(state, row);
   }
   return evicted;
+}
+
+/** Drops a row from the lookups (the side maps are small: fragmented messages, observed violations). */
+function forgetRow(state: InspectorStore, row: FrameRow): void {
+  state.framesByKey.delete(row);
+  if (state.messageByFrame.size > 0) state.messageByFrame.delete(row.key);
+  if (state.observedByFrame.size > 0) state.observedByFrame.delete(row.key);
 }
 
 function detailFor(details: Record<string, ConnectionDetail>, id: string): ConnectionDetail {
@@ -285,7 +294,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
   },
   evictedFrames: 0,
   droppedByConnection: new Map(),
-  framesByKey: new Map(),
+  framesByKey: new FrameIndex(),
   messageByFrame: new Map(),
   observedByFrame: new Map(),
   applyBatch: (batch) => {
@@ -299,7 +308,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
         case 'frame': {
           const row = FrameRow.fromTrace(event);
           state.frames.push(row);
-          state.framesByKey.set(row.key, row);
+          state.framesByKey.set(row);
           break;
         }
         case 'connection-opened':
@@ -396,7 +405,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     const row = state.framesByKey.get(key);
     if (!row) return;
     const replaced = row.withFrame(frame);
-    state.framesByKey.set(key, replaced);
+    state.framesByKey.set(replaced);
     const index = state.frames.indexOf(row);
     if (index >= 0) state.frames[index] = replaced;
     set({ frameVersion: state.frameVersion + 1 });
