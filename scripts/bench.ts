@@ -644,6 +644,7 @@ export function renderMarkdown(r: BenchResults): string {
 const markers = {
   bench: ['<!-- bench:start -->', '<!-- bench:end -->'],
   ui: ['<!-- ui-flood:start -->', '<!-- ui-flood:end -->'],
+  uiLargeRing: ['<!-- ui-flood-large-ring:start -->', '<!-- ui-flood-large-ring:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */

@@ -19,6 +19,8 @@
  *                  one step per animation frame, and the frame intervals are recorded
  *
  * Writes ui-flood-results.json and the "UI under flood" section of BENCHMARKS.md.
+ * `--large-ring` (npm run bench:ui:large): one run with the list keeping up to 1M frames, into
+ * ui-flood-large-ring-results.json and its own section.
  *
  * UI_TRACE=1 records a Chrome trace of the flood and prints, per renderer task over 50 ms, its
  * time by kind of work (script, garbage collection, style, layout, paint; scripts/trace-summary.ts).
@@ -31,7 +33,8 @@
  * Environment: UI_FLOOD_RATE (messages sent per second, default 10000), UI_FLOOD_SECONDS (10),
  * UI_RENDERER_DIR (default out/renderer; run `npx electron-vite build` first), UI_OUT_DIR (where
  * the JSON and BENCHMARKS.md go, default the repository root), UI_NO_MD=1, UI_RENDER_ONLY=1 (measure
- * nothing: rewrite the BENCHMARKS.md section from ui-flood-results.json).
+ * nothing: rewrite the BENCHMARKS.md section from ui-flood-results.json), UI_KEEP_FRAMES (the
+ * list's ring, as its "keep" menu sets it; default the app's).
  */
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -53,11 +56,15 @@ const seconds = Number(process.env['UI_FLOOD_SECONDS'] ?? 10);
 const rendererDir = resolve(process.env['UI_RENDERER_DIR'] ?? join(root, 'out/renderer'));
 const outDir = resolve(process.env['UI_OUT_DIR'] ?? root);
 const catchUpLimitMs = 60_000;
-const runs = Math.max(1, Math.floor(Number(process.env['UI_RUNS'] ?? 3)));
+/** `npm run bench:ui:large`: one run with the frame list's largest ring, into its own section and file. */
+const largeRing = process.argv.includes('--large-ring');
+const runs = Math.max(1, Math.floor(Number(process.env['UI_RUNS'] ?? (largeRing ? 1 : 3))));
+const resultsFile = largeRing ? 'ui-flood-large-ring-results.json' : 'ui-flood-results.json';
+const section = largeRing ? 'uiLargeRing' : 'ui';
 /** The last run goes on flooding this long past the measured flood, to see whether the heap stops growing. */
 const soakSeconds = Number(process.env['UI_SOAK_SECONDS'] ?? 45);
 /** The frame list's ring (its "keep" menu); unset: the app's default. */
-const keepFrames = process.env['UI_KEEP_FRAMES'] ? Number(process.env['UI_KEEP_FRAMES']) : null;
+const keepFrames = process.env['UI_KEEP_FRAMES'] ? Number(process.env['UI_KEEP_FRAMES']) : largeRing ? 1_000_000 : null;
 /** Heap growth per frame on the wire, beyond what the retained frames account for, that still counts as flat. */
 const leakLimitBytes = 16;
 
@@ -784,9 +791,16 @@ function renderMarkdown(res: UiFloodResults): string {
   const r = res.runs[res.runs.length - 1]!;
   const f = r.flood;
   const fmt = (id: TargetCheck['id'], v: number | null) => (id === 'heap' ? (v === null ? 'no soak' : `${v} B/wire frame`) : v === null ? 'never caught up' : `${v.toFixed(0)} ms`);
-  lines.push('## UI under flood');
-  lines.push('');
-  lines.push(`Written by \`npm run bench:ui\` (scripts/ui-flood.ts) on ${res.date}: the web host serving the built renderer to Debian's Chromium ${r.chromium}`);
+  if (largeRing) {
+    lines.push('## UI under flood, with the largest ring');
+    lines.push('');
+    lines.push('For information: the same measurement with the frame list keeping up to a million frames (the largest choice of its "keep" menu; the default is 150,000), one run, whose soak fills the ring and keeps it dropping the oldest.');
+    lines.push('');
+  } else {
+    lines.push('## UI under flood');
+    lines.push('');
+  }
+  lines.push(`Written by \`npm run bench:ui${largeRing ? ':large' : ''}\` (scripts/ui-flood.ts) on ${res.date}: the web host serving the built renderer to Debian's Chromium ${r.chromium}`);
   lines.push(`(headless, through playwright-core), on ${res.machine.cpu}, ${res.machine.cores} cores, code ${res.machine.commit}.`);
   lines.push(`A \`ws\` client sends ${res.config.messageBytes}-byte text messages to the embedded echo server, paced at ${res.config.rate.toLocaleString('en-US')}/s for ${res.config.seconds} s;`);
   lines.push(`the echoes double the frames. The frame list keeps ${res.config.keepFrames ? `the newest ${res.config.keepFrames.toLocaleString('en-US')} frames (UI_KEEP_FRAMES)` : 'the newest 150,000 frames (its default ring)'}. Browser, web host, inspector service, embedded server and the \`ws\` client share the 2 cores.`);
@@ -817,7 +831,7 @@ function renderMarkdown(res: UiFloodResults): string {
   lines.push(`- **Heap** (CDP Runtime.getHeapUsage: JS heap + ArrayBuffer backing stores, MB) during the flood: ${pick.map((h) => `${hb(h)} @ ${h.framesHeld === null ? '(list off screen)' : `${h.framesHeld} frames held`}`).join(', ')}; after a forced GC ${hb(r.heap.afterGc)} MB (JS ${r.heap.afterGc.jsUsedMB} MB), ${r.heap.bytesPerFrame} B per retained frame; 3 s later ${hb(r.heap.afterIdle)} MB.${so.bounded === null ? '' : ` Then the soak (last run only): ${so.seconds} s more of the same flood (${so.sent.toLocaleString('en-US')} messages), past any retention cap; the list counted ${so.maxShown.toLocaleString('en-US')} frames and held at most ${(so.maxHeld ?? so.maxShown).toLocaleString('en-US')}${so.evictionSeen ? ', its ring dropping the oldest' : ' and never dropped any'}; heap after GC ${so.gc.map((h) => `${hb(h)} MB at ${h.wireFrames.toLocaleString('en-US')} wire frames`).join(', then ')}.`} "Bounded": from a third into the soak (past any cap) to its end, the heap after GC grows by at most ${leakLimitBytes} B per frame on the wire beyond what the change in retained frames explains.`);
   lines.push(`- **Scrolling** (after the soak): with ${r.scroll.retainedFrames.toLocaleString('en-US')} frames retained, .frame-scroll scrolled 40 rows per animation frame for ${r.scroll.frames} frames, then 60 jumps to anywhere: frame intervals p50 ${r.scroll.p50.toFixed(1)}, p95 ${r.scroll.p95.toFixed(1)}, p99 ${r.scroll.p99.toFixed(1)}, max ${r.scroll.max.toFixed(1)} ms (${r.scroll.overThreeFrames} longer than 3 frames); jumps p95 ${r.scroll.jumpP95.toFixed(1)}, max ${r.scroll.jumpMax.toFixed(1)} ms; rows rendered at every step (min ${r.scroll.rowsMin}).`);
   lines.push('');
-  lines.push('Raw figures: ui-flood-results.json.');
+  lines.push(`Raw figures: ${resultsFile}.`);
   return lines.join('\n');
 }
 
@@ -840,8 +854,8 @@ async function main(): Promise<UiFloodResults> {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.env['UI_RENDER_ONLY'] === '1') {
   // Measure nothing: rewrite the BENCHMARKS.md section from UI_OUT_DIR/ui-flood-results.json.
-  const res = JSON.parse(readFileSync(join(outDir, 'ui-flood-results.json'), 'utf8')) as UiFloodResults;
-  writeSection(join(outDir, 'BENCHMARKS.md'), 'ui', renderMarkdown(res));
+  const res = JSON.parse(readFileSync(join(outDir, resultsFile), 'utf8')) as UiFloodResults;
+  writeSection(join(outDir, 'BENCHMARKS.md'), section, renderMarkdown(res));
   console.log(`rewrote the UI section of ${join(outDir, 'BENCHMARKS.md')}`);
 } else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const budget = setTimeout(() => {
@@ -852,8 +866,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   main().then(
     (res) => {
       mkdirSync(outDir, { recursive: true });
-      writeFileSync(join(outDir, 'ui-flood-results.json'), `${JSON.stringify(res, null, 2)}\n`);
-      if (process.env['UI_NO_MD'] !== '1') writeSection(join(outDir, 'BENCHMARKS.md'), 'ui', renderMarkdown(res));
+      writeFileSync(join(outDir, resultsFile), `${JSON.stringify(res, null, 2)}\n`);
+      if (process.env['UI_NO_MD'] !== '1') writeSection(join(outDir, 'BENCHMARKS.md'), section, renderMarkdown(res));
       console.log('');
       for (const t of res.summary) console.log(`${t.met ? '✓' : '✗'} ${t.name}: ${t.values.map((v) => (v === null ? '—' : r1(v))).join(' / ')} (median ${t.median})${t.note ? ` — ${t.note}` : ''}`);
       console.log(`${res.elapsedSeconds} s; results in ${outDir}`);
