@@ -4,6 +4,7 @@
  */
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { channels } from '../shared/inspector-api.ts';
+import { encodeWireJson } from '../shared/wire-json.ts';
 import { createHandlers, type ApiFunction } from './service/handlers.ts';
 import type { InspectorService } from './service/inspector-service.ts';
 
@@ -28,7 +29,8 @@ export function registerIpc(service: InspectorService, rendererUrl: string, targ
   for (const [name, fn] of Object.entries(handlers) as Array<[ApiFunction, (arg: unknown) => unknown]>) handle(channels[name], fn);
   const unsubscribe = service.onBatch((batch) => {
     const contents = target();
-    if (contents && !contents.isDestroyed()) contents.send(channels.batch, batch);
+    // As wire JSON, not structured clone: see PreloadApi.
+    if (contents && !contents.isDestroyed()) contents.send(channels.batch, encodeWireJson(batch));
   });
   return () => {
     unsubscribe();

@@ -3,9 +3,9 @@
  * Never exposes ipcRenderer itself, and never forwards the IPC event object.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { channels, type InspectorApi, type ServiceBatch } from '../shared/inspector-api.ts';
+import { channels, type PreloadApi } from '../shared/inspector-api.ts';
 
-const api: InspectorApi = {
+const api: PreloadApi = {
   getStatus: () => ipcRenderer.invoke(channels.getStatus),
   startServer: (request) => ipcRenderer.invoke(channels.startServer, request),
   stopServer: () => ipcRenderer.invoke(channels.stopServer),
@@ -27,8 +27,9 @@ const api: InspectorApi = {
   frameBytes: (connectionId, frameId) => ipcRenderer.invoke(channels.frameBytes, { connectionId, frameId }),
   runConformance: (request) => ipcRenderer.invoke(channels.runConformance, request),
   conformanceWire: (caseId) => ipcRenderer.invoke(channels.conformanceWire, caseId),
-  onBatch: (listener) => {
-    const handler = (_event: unknown, batch: ServiceBatch) => listener(batch);
+  // Batches stay text here; the page decodes them (PreloadApi says why).
+  onBatchJson: (listener) => {
+    const handler = (_event: unknown, json: string) => listener(json);
     ipcRenderer.on(channels.batch, handler);
     return () => {
       ipcRenderer.removeListener(channels.batch, handler);

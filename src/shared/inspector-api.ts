@@ -190,6 +190,17 @@ export interface InspectorApi {
   onBatch(listener: (batch: ServiceBatch) => void): () => void;
 }
 
+/**
+ * What the preload exposes as window.inspector: InspectorApi, except that pushed batches arrive
+ * as wire JSON text (src/shared/wire-json.ts), decoded in the page (renderer/src/bridge.ts). A
+ * frame's bytes in the main process are views into socket reads of up to 64 KiB, and cloning a
+ * view for IPC copies its whole buffer: as text, only the frame's own bytes cross, and the page
+ * decodes a batch into one buffer, exactly as it does from the web host.
+ */
+export interface PreloadApi extends Omit<InspectorApi, 'onBatch'> {
+  onBatchJson(listener: (json: string) => void): () => void;
+}
+
 /** The IPC channel names, one per function (Electron's security guide). */
 export const channels = {
   getStatus: 'inspector:get-status',

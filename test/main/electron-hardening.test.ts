@@ -136,7 +136,7 @@ describe('preload (src/preload/index.ts)', () => {
     expect(uses.filter((u) => u.startsWith('BAD'))).toEqual([]);
   });
 
-  it('exposes one object, `inspector`, with exactly the functions of InspectorApi', () => {
+  it('exposes one object, `inspector`, with exactly the functions of InspectorApi (batches as text: onBatchJson)', () => {
     expect(exposeCalls).toHaveLength(1);
     const call = exposeCalls[0]!;
     const [name, value] = call.arguments;
@@ -152,14 +152,18 @@ describe('preload (src/preload/index.ts)', () => {
       }
     });
     expect(literal, `the object literal ${value!.getText()}`).toBeDefined();
-    expect(typeName).toBe('InspectorApi');
+    expect(typeName).toBe('PreloadApi');
     const exposed = literal!.properties.map((p) => {
       expect(ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p), `${p.getText().slice(0, 40)} is a plain function property`).toBe(true);
       return p.name!.getText();
     });
-    const expected = inspectorApiMembers();
+    const expected = inspectorApiMembers().map((name) => (name === 'onBatch' ? 'onBatchJson' : name));
     expect(expected.length).toBeGreaterThanOrEqual(8);
     expect([...exposed].sort()).toEqual([...expected].sort());
+  });
+
+  it('gets batches from the main process as wire JSON text (src/main/ipc.ts), not as cloned byte views', () => {
+    expect(read('src/main/ipc.ts')).toMatch(/contents\.send\(channels\.batch, encodeWireJson\(batch\)\)/);
   });
 
   it('calls each function over its own channel and listens only on the batch channel', () => {
@@ -170,11 +174,11 @@ describe('preload (src/preload/index.ts)', () => {
     for (const prop of literal!.properties) {
       const name = prop.name!.getText();
       const body = prop.getText();
-      if (name === 'onBatch') {
+      if (name === 'onBatchJson') {
         expect(body).toMatch(/ipcRenderer\.on\(channels\.batch,/);
         expect(body).toMatch(/ipcRenderer\.removeListener\(channels\.batch,/);
-        // The IPC event object is not forwarded to the page.
-        expect(body).toMatch(/\(_event[^,]*, batch[^)]*\) => listener\(batch\)/);
+        // The IPC event object is not forwarded to the page; the batch arrives as text.
+        expect(body).toMatch(/\(_event[^,]*, json: string\) => listener\(json\)/);
       } else {
         expect(body).toMatch(new RegExp(`ipcRenderer\\.invoke\\(channels\\.${name}[,)]`));
       }

@@ -2,12 +2,12 @@
  * Which InspectorApi the renderer talks to: Electron's preload exposes window.inspector;
  * in a plain browser (the web host) the HTTP + server-sent-events bridge stands in for it.
  */
-import type { InspectorApi, ServiceBatch } from '../../shared/inspector-api.ts';
+import type { InspectorApi, PreloadApi, ServiceBatch } from '../../shared/inspector-api.ts';
 import { decodeWireJson } from '../../shared/wire-json.ts';
 
 declare global {
   interface Window {
-    inspector?: InspectorApi;
+    inspector?: PreloadApi;
   }
 }
 
@@ -45,10 +45,17 @@ export function createWebBridge(): InspectorApi {
     conformanceWire: (caseId) => call('conformanceWire', caseId),
     onBatch: (listener) => {
       const source = new EventSource('/api/events');
-      source.onmessage = (message: MessageEvent<string>) => listener(decodeWireJson<ServiceBatch>(message.data));
+      source.onmessage = (message: { data: string }) => listener(decodeWireJson<ServiceBatch>(message.data));
       return () => source.close();
     },
   };
 }
 
-export const api: InspectorApi = window.inspector ?? createWebBridge();
+/** Electron's preload API, with its batches (wire JSON text) decoded here in the page. */
+export function fromPreload(preload: PreloadApi): InspectorApi {
+  const { onBatchJson, ...calls } = preload;
+  return { ...calls, onBatch: (listener) => onBatchJson((json) => listener(decodeWireJson<ServiceBatch>(json))) };
+}
+
+const preload = (globalThis as { inspector?: PreloadApi }).inspector;
+export const api: InspectorApi = preload ? fromPreload(preload) : createWebBridge();

@@ -1,0 +1,63 @@
+/**
+ * Electron's path for pushed batches: the main process sends wire JSON text (src/main/ipc.ts),
+ * the preload passes it through, and the page decodes it (fromPreload). Driven here by the real
+ * inspector service and a real `ws` client; only Electron's IPC transport is left out.
+ */
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { InspectorService } from '../../src/main/service/inspector-service.ts';
+import { fromPreload } from '../../src/renderer/src/bridge.ts';
+import type { PreloadApi, ServiceBatch } from '../../src/shared/inspector-api.ts';
+import { encodeWireJson } from '../../src/shared/wire-json.ts';
+
+/** The bytes of every byte array in a value (frames, heads, message data). */
+function byteArrayLengths(value: unknown): number {
+  if (value instanceof Uint8Array) return value.length;
+  if (value === null || typeof value !== 'object') return 0;
+  return Object.values(value).reduce((n: number, v) => n + byteArrayLengths(v), 0);
+}
+
+describe('fromPreload', () => {
+  it('decodes each batch into one buffer holding only the frames\' own bytes, not the socket reads they were views into', async () => {
+    const service = new InspectorService({ batchIntervalMs: 5 });
+    const started = await service.startServer({ port: 0 });
+    if (!started.ok) throw new Error(started.error);
+    // As src/main/ipc.ts sends them, and src/preload/index.ts hands them on.
+    const jsonListeners: Array<(json: string) => void> = [];
+    const mainSideBuffers: number[] = [];
+    service.onBatch((batch) => {
+      for (const e of batch.events) if (e.type === 'frame') mainSideBuffers.push(e.frame.raw.buffer.byteLength);
+      const json = encodeWireJson(batch);
+      for (const l of jsonListeners) l(json);
+    });
+    const preload = { onBatchJson: (l: (json: string) => void) => (jsonListeners.push(l), () => undefined) } as unknown as PreloadApi;
+    const batches: ServiceBatch[] = [];
+    fromPreload(preload).onBatch((b) => batches.push(b));
+    const ws = new WebSocket(started.url);
+    try {
+      await new Promise((r) => ws.once('open', r));
+      const count = 200;
+      let echoed = 0;
+      const done = new Promise<void>((r) => ws.on('message', () => ++echoed === count && r()));
+      for (let i = 0; i < count; i++) ws.send(`message ${i}`);
+      await done;
+      await new Promise((r) => setTimeout(r, 50));
+      const frames = batches.flatMap((b) => b.events.flatMap((e) => (e.type === 'frame' ? [e] : [])));
+      expect(frames).toHaveLength(2 * count);
+      const received = frames.filter((f) => f.direction === 'in').map((f) => new TextDecoder().decode(f.frame.payload));
+      expect(received).toEqual(Array.from({ length: count }, (_, i) => `message ${i}`));
+      // In the main process a frame's bytes are views into larger buffers (socket reads, pools).
+      expect(Math.max(...mainSideBuffers)).toBeGreaterThan(1000);
+      // In the page: one buffer per batch, just the bytes of its frames.
+      for (const batch of batches) {
+        const buffers = new Set(batch.events.flatMap((e) => (e.type === 'frame' ? [e.frame.raw.buffer, e.frame.payload.buffer] : [])));
+        if (buffers.size === 0) continue;
+        expect(buffers.size).toBe(1);
+        expect([...buffers][0]!.byteLength).toBe(byteArrayLengths(batch));
+      }
+    } finally {
+      ws.close();
+      await service.dispose();
+    }
+  });
+});
