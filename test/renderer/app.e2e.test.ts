@@ -263,6 +263,23 @@ describe('desktop inspector in Chromium', () => {
       await send(0, 1000);
       await expect.poll(lastRowText).toBe('live 999');
       expect(await distanceFromBottom()).toBeLessThan(1);
+      // A shorter window, no new frame: the list still ends at the newest one, and every row in view is drawn.
+      const listHeight = () => scroller.evaluate((el) => el.clientHeight);
+      const tall = await listHeight();
+      await page.setViewportSize({ width: 1600, height: 640 });
+      await expect.poll(listHeight).toBeLessThan(tall);
+      await expect.poll(distanceFromBottom).toBeLessThan(1);
+      const drawn = await scroller.evaluate(`(() => {
+        const el = document.querySelector('.frame-scroll');
+        const box = el.getBoundingClientRect();
+        const rows = [...el.querySelectorAll('[data-testid=frame-row]')].map((r) => r.getBoundingClientRect()).filter((r) => r.bottom > box.top && r.top < box.bottom);
+        return { top: Math.min(...rows.map((r) => r.top)) - box.top, bottom: box.bottom - Math.max(...rows.map((r) => r.bottom)) };
+      })()`) as { top: number; bottom: number };
+      expect(drawn.top).toBeLessThanOrEqual(0);
+      expect(Math.abs(drawn.bottom)).toBeLessThan(1);
+      expect(await lastRowText()).toBe('live 999');
+      await page.setViewportSize({ width: 1600, height: 1000 });
+      await expect.poll(distanceFromBottom).toBeLessThan(1);
       // Remember the row elements on screen, then let the stream move on.
       const before = await page.locator('[data-testid=frame-row]').evaluateAll((rows) => {
         (globalThis as unknown as { __rows: unknown[] }).__rows = rows;

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TracedFrame } from '../../src/core/trace.ts';
 import { IncrementalFrameFilter, type FilterSpec } from '../../src/renderer/src/lib/frame-filter.ts';
-import { FrameRow, matchesFilters } from '../../src/renderer/src/store/store.ts';
+import type { TraceEvent } from '../../src/core/trace.ts';
+import { FrameRow, holdsFrame, matchesFilters, useInspector } from '../../src/renderer/src/store/store.ts';
 
 let n = 0;
 function row(connectionId: string, opcode: number, text: string, direction: 'in' | 'out' = 'in'): FrameRow {
@@ -63,5 +64,30 @@ describe('IncrementalFrameFilter', () => {
     filter.update(frames, spec, 0);
     expect(looked).toBe(0); // only the new (unproxied) row was examined
     expect(filter.rows).toHaveLength(1001);
+  });
+
+  it('keeps a frame whose full bytes were loaded (a new row for the same frame) through later evictions', () => {
+    const events = (from: number, count: number): TraceEvent[] => Array.from({ length: count }, (_, i) => {
+      const raw = Uint8Array.of(0x81, 1, 0x61);
+      const cut = from + i === 1001 ? { truncated: { rawLength: 3, payloadLength: 1 } } : {};
+      return { type: 'frame', direction: 'in', seq: from + i, time: 0, connectionId: 'c', frame: { frameId: from + i, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, masked: false, maskKey: null, lengthField: 1, payloadLength: 1, headerLength: 2, raw, payload: raw.subarray(2), ...cut } };
+    });
+    useInspector.getState().clearTrace();
+    useInspector.setState({ maxFrames: 10_000, evictedFrames: 0 });
+    const store = () => useInspector.getState();
+    const filter = new IncrementalFrameFilter();
+    const spec: FilterSpec = { connectionId: 'c', direction: 'all', type: 'all', search: '' };
+    const update = () => filter.update(store().frames, spec, store().evictedFrames, (r) => holdsFrame(store(), r));
+    store().applyBatch({ events: events(1, 10_000) });
+    update();
+    const { truncated: _cut, ...whole } = store().framesByKey.get('c:1001')!.frame;
+    store().replaceFrame('c:1001', whole);
+    update();
+    // One more frame: the ring drops its oldest thousand, #1 to #1000.
+    store().applyBatch({ events: events(10_001, 1) });
+    update();
+    expect(store().frames[0]!.frameId).toBe(1001);
+    expect(filter.rows.map((r) => r.frameId)).toEqual(store().frames.map((r) => r.frameId));
+    expect(filter.total).toBe(store().frames.length);
   });
 });

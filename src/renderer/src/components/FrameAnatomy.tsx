@@ -2,8 +2,9 @@ import { useMemo, useState } from 'react';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { frameAnatomy } from '../../../core/fields.ts';
 import { api } from '../bridge.ts';
+import { findControlPartner } from '../lib/ping-pong.ts';
 import { findConnection, isRecordingId, useInspector, type FrameRow } from '../store/store.ts';
-import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView, textDecoder } from './AnatomyParts.tsx';
+import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView } from './AnatomyParts.tsx';
 
 function Relations({ row }: { row: FrameRow }) {
   const messageByFrame = useInspector((s) => s.messageByFrame);
@@ -27,25 +28,11 @@ function Relations({ row }: { row: FrameRow }) {
   }
   if (f.opcode === 9 || f.opcode === 10) {
     // Link a ping to the pong that answered it (same payload, other direction), and back.
-    const wanted = f.opcode === 9 ? 10 : 9;
-    const payload = textDecoder.decode(f.payload);
-    const payloadLimit = f.payload.length + 1;
-    let partner: FrameRow | undefined;
-    for (let id = f.frameId + (f.opcode === 9 ? 1 : -1); id > 0 && Math.abs(id - f.frameId) < 2000; id += f.opcode === 9 ? 1 : -1) {
-      const other = framesByKey.find(row.connectionId, id);
-      if (!other) {
-        if (f.opcode === 9) break;
-        continue;
-      }
-      if (other.opcode === wanted && other.direction !== row.direction && textDecoder.decode(other.payloadHead(payloadLimit)) === payload) {
-        partner = other;
-        break;
-      }
-    }
+    const partner = findControlPartner(framesByKey, row);
     items.push(
       <div key="pp" className="relation" data-testid="ping-pong">
         {partner ? (
-          <>{f.opcode === 9 ? 'Answered by pong' : 'Answers ping'} <button className="link" onClick={() => selectFrame(partner.key)}>#{partner.frameId}</button> ({Math.round(Math.abs(partner.time - row.time) * 10) / 10} ms {f.opcode === 9 ? 'later' : 'earlier'}). §5.5.2: a pong carries the same payload as the ping it answers.</>
+          <>{f.opcode === 9 ? 'Answered by pong' : 'Answers ping'} <button className="link" onClick={() => selectFrame(partner.key)}>#{partner.frameId}</button> ({Math.round(Math.abs(partner.time - row.time) * 10) / 10} ms {f.opcode === 9 ? 'later' : 'earlier'}). §5.5.3: a pong carries the same payload as the ping it answers.</>
         ) : f.opcode === 9 ? 'No pong yet for this ping.' : 'An unsolicited pong (a heartbeat; no ping to answer, §5.5.3).'}
       </div>,
     );

@@ -3,7 +3,7 @@ import { useLayoutEffect, useMemo, useRef } from 'react';
 import { IncrementalFrameFilter } from '../lib/frame-filter.ts';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { isFailureCloseCode } from '../lib/wire-log.ts';
-import { findConnection, frameRingChoices, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+import { findConnection, frameRingChoices, holdsFrame, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
 
 const ROW_HEIGHT = 26;
 const OVERSCAN = 8;
@@ -81,7 +81,7 @@ export function FrameList() {
   const dropped = useInspector((s) => (connectionId ? s.droppedByConnection.get(connectionId) ?? 0 : 0));
   const { rows, totalForConnection } = useMemo(() => {
     const state = useInspector.getState();
-    filter.update(state.frames, { connectionId, direction, type, search }, evictedFrames, (row) => state.framesByKey.find(row.connectionId, row.frameId) === row);
+    filter.update(state.frames, { connectionId, direction, type, search }, evictedFrames, (row) => holdsFrame(state, row));
     return { rows: filter.rows, totalForConnection: filter.total, version: filter.version };
     // frameVersion: frames were added, evicted or replaced
   }, [frameVersion, evictedFrames, connectionId, direction, type, search, filter]);
@@ -105,13 +105,15 @@ export function FrameList() {
     },
   });
   viewportHeight.current = virtualizer.scrollRect?.height ?? 0;
+  const viewport = viewportHeight.current;
 
+  // Again whenever the viewport's height changes: a shorter list must still end at the newest frame.
   useLayoutEffect(() => {
     const el = parentRef.current;
     if (!following || !el) return;
     const bottom = Math.max(0, rows.length * ROW_HEIGHT - (viewportHeight.current || el.clientHeight));
     if (Math.abs(el.scrollTop - bottom) >= 1) el.scrollTop = bottom;
-  }, [rows.length, following, virtualizer]);
+  }, [rows.length, following, viewport, virtualizer]);
 
   // Rows are keyed by slot (index modulo how many are rendered), not by frame. The rendered
   // indices are consecutive, so the slots stay the same set as the window slides: the row that

@@ -549,6 +549,14 @@ export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => vo
   });
 }
 
+/**
+ * Whether the ring still holds a row's frame (by key, not by object: "load all" swaps in a new
+ * row for the same frame, and lists built earlier still hold the old one).
+ */
+export function holdsFrame(s: Pick<InspectorStore, 'framesByKey'>, row: FrameRow): boolean {
+  return s.framesByKey.find(row.connectionId, row.frameId) !== undefined;
+}
+
 export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction' | 'type' | 'search'>, search: string): boolean {
   if (s.direction !== 'all' && row.direction !== s.direction) return false;
   const op = row.opcode;
