@@ -790,7 +790,7 @@ function renderMarkdown(res: UiFloodResults): string {
   const lines: string[] = [];
   const r = res.runs[res.runs.length - 1]!;
   const f = r.flood;
-  const fmt = (id: TargetCheck['id'], v: number | null) => (id === 'heap' ? (v === null ? 'no soak' : `${v} B/wire frame`) : v === null ? 'never caught up' : `${v.toFixed(0)} ms`);
+  const fmt = (id: TargetCheck['id'], v: number | null) => (id === 'heap' ? (v === null ? 'no soak' : `${v} B/wire frame`) : v === null ? 'never caught up' : id === 'long-task' && v === 0 ? 'none (≥ 50 ms)' : `${v.toFixed(0)} ms`);
   if (largeRing) {
     lines.push('## UI under flood, with the largest ring');
     lines.push('');
