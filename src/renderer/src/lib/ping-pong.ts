@@ -4,6 +4,7 @@
  * data' as found in the message body of the Ping frame being replied to"): the nearest control
  * frame of the other kind, from the other side, with the same payload bytes.
  */
+import { bytesEqual } from '../../../core/bytes.ts';
 import type { FrameIndex } from '../store/frame-index.ts';
 import type { FrameRow } from '../store/frame-row.ts';
 
@@ -29,6 +30,5 @@ export function findControlPartner(index: FrameIndex, row: FrameRow): FrameRow |
 
 function sameBytes(other: FrameRow, payload: Uint8Array): boolean {
   if (other.payloadLength !== payload.length) return false;
-  const bytes = other.payloadHead(payload.length);
-  return bytes.length === payload.length && bytes.every((b, i) => b === payload[i]);
+  return bytesEqual(other.payloadHead(payload.length), payload);
 }

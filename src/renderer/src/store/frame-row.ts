@@ -13,6 +13,7 @@
  * parsed code, a frame cut for display or cut short by a failure) keep the traced object
  * whole; they are rare.
  */
+import { applyMask } from '../../../core/bytes.ts';
 import type { Direction, TracedFrame, TracedViolation } from '../../../core/trace.ts';
 
 /** Frame header bits, packed: FIN, RSV1-3, MASK, then the opcode from bit 5. */
@@ -119,10 +120,7 @@ export class FrameRow {
     const body = raw.subarray(this.headerLength, this.headerLength + Math.min(limit, this.payloadLength));
     if (!this.masked) return body;
     // §5.3: octet i of the payload is XORed with octet i MOD 4 of the masking key.
-    const key = raw.subarray(this.headerLength - 4, this.headerLength);
-    const out = new Uint8Array(body.length);
-    for (let i = 0; i < body.length; i++) out[i] = body[i]! ^ key[i & 3]!;
-    return out;
+    return applyMask(body, raw.subarray(this.headerLength - 4, this.headerLength));
   }
 
   /** A short, readable preview of the payload (what the list shows and its search matches). */
