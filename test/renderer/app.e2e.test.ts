@@ -266,6 +266,8 @@ describe('desktop inspector in Chromium', () => {
       // A shorter window, no new frame: the list still ends at the newest one, and every row in view is drawn.
       const listHeight = () => scroller.evaluate((el) => el.clientHeight);
       const tall = await listHeight();
+      const rowCount = () => page.locator('[data-testid=frame-row]').count();
+      const tallRows = await rowCount();
       await page.setViewportSize({ width: 1600, height: 640 });
       await expect.poll(listHeight).toBeLessThan(tall);
       await expect.poll(distanceFromBottom).toBeLessThan(1);
@@ -280,6 +282,8 @@ describe('desktop inspector in Chromium', () => {
       expect(await lastRowText()).toBe('live 999');
       await page.setViewportSize({ width: 1600, height: 1000 });
       await expect.poll(distanceFromBottom).toBeLessThan(1);
+      // Back to the tall list once the virtualizer has seen the new height (its ResizeObserver).
+      await expect.poll(rowCount).toBe(tallRows);
       // Remember the row elements on screen, then let the stream move on.
       const before = await page.locator('[data-testid=frame-row]').evaluateAll((rows) => {
         (globalThis as unknown as { __rows: unknown[] }).__rows = rows;
