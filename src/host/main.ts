@@ -4,8 +4,8 @@
  *   WSI_FULL_FRAMES_MIB (default 256) for the full bytes of large frames kept (service-env.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { InspectorService } from '../main/service/inspector-service.ts';
-import { serviceOptionsFromEnv } from '../main/service/service-env.ts';
+import { InspectorService } from '../service/inspector-service.ts';
+import { serviceOptionsFromEnv } from '../service/service-env.ts';
 import { startWebHost } from './web-host.ts';
 
 const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));

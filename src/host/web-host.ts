@@ -7,8 +7,8 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
-import { createHandlers } from '../main/service/handlers.ts';
-import { InspectorService } from '../main/service/inspector-service.ts';
+import { createHandlers } from '../service/handlers.ts';
+import { InspectorService } from '../service/inspector-service.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
 
 const contentTypes: Record<string, string> = {

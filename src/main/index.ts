@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, shell } from 'electron';
 import { registerIpc } from './ipc.ts';
-import { InspectorService } from './service/inspector-service.ts';
-import { serviceOptionsFromEnv } from './service/service-env.ts';
+import { InspectorService } from '../service/inspector-service.ts';
+import { serviceOptionsFromEnv } from '../service/service-env.ts';
 
 const service = new InspectorService(serviceOptionsFromEnv(process.env));
 let mainWindow: BrowserWindow | null = null;

@@ -5,8 +5,8 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { channels } from '../shared/inspector-api.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
-import { createHandlers, type ApiFunction } from './service/handlers.ts';
-import type { InspectorService } from './service/inspector-service.ts';
+import { createHandlers, type ApiFunction } from '../service/handlers.ts';
+import type { InspectorService } from '../service/inspector-service.ts';
 
 /** Only our own renderer may call in (Electron security guide: validate the sender). */
 function isTrustedSender(event: IpcMainInvokeEvent, rendererUrl: string): boolean {

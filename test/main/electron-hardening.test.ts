@@ -8,8 +8,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { createHandlers } from '../../src/main/service/handlers.ts';
-import type { InspectorService } from '../../src/main/service/inspector-service.ts';
+import { createHandlers } from '../../src/service/handlers.ts';
+import type { InspectorService } from '../../src/service/inspector-service.ts';
 import { channels } from '../../src/shared/inspector-api.ts';
 
 /** A stand-in service that only records which functions were called. */
@@ -260,7 +260,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('electron-free layers', () => {
-  const layers = ['src/core', 'src/main/service', 'src/host', 'src/shared', 'src/cli'];
+  const layers = ['src/core', 'src/service', 'src/host', 'src/shared', 'src/cli'];
   const files = layers.flatMap((dir) => filesUnder(join(root, dir)));
 
   it('finds the files to check', () => {
@@ -288,8 +288,8 @@ describe('electron-free layers', () => {
     };
     for (const file of files) visit(file, []);
     expect(seen.size).toBeGreaterThanOrEqual(files.length);
-    // The host reaches into src/main for validation; that file must stay electron-free too.
-    expect([...seen].map((f) => relative(root, f))).toContain('src/main/ipc-validation.ts');
+    // The host and the main process share the service's validation; it must stay electron-free too.
+    expect([...seen].map((f) => relative(root, f))).toContain('src/service/validation.ts');
     expect(offenders).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { InspectorService } from '../../src/main/service/inspector-service.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
 import { fromPreload } from '../../src/renderer/src/bridge.ts';
 import type { PreloadApi, ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { encodeWireJson } from '../../src/shared/wire-json.ts';

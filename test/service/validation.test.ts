@@ -2,7 +2,7 @@
  * The shape checks every renderer request goes through (IPC and the web bridge).
  */
 import { describe, expect, it } from 'vitest';
-import { validateApp, validateConnect, validateSend, validateStartServer } from '../../src/main/ipc-validation.ts';
+import { validateApp, validateConnect, validateSend, validateStartServer } from '../../src/service/validation.ts';
 
 describe('validateStartServer', () => {
   it.each([

@@ -7,11 +7,11 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
-import { Opcode } from '../../../src/core/constants.ts';
-import type { TraceEvent } from '../../../src/core/trace.ts';
-import { InspectorService } from '../../../src/main/service/inspector-service.ts';
-import type { ServiceBatch } from '../../../src/shared/inspector-api.ts';
-import { AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../../core/net/helpers.ts';
+import { Opcode } from '../../src/core/constants.ts';
+import type { TraceEvent } from '../../src/core/trace.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
+import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
+import { AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
 
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
 type MessageEvent = Extract<TraceEvent, { type: 'message' }>;

@@ -5,27 +5,27 @@
  * Electron's main process and the plain Node web host both run this same class.
  */
 
-import { components } from '../../core/apps/index.ts';
-import { fromHex, utf8Encode } from '../../core/bytes.ts';
-import { Defaults, Opcode } from '../../core/constants.ts';
-import { runClientBattery, runServerBattery, type BatteryOptions, type ConformanceReport } from '../../core/conformance/index.ts';
-import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../../core/net/client.ts';
-import type { Connection } from '../../core/net/connection.ts';
-import { isLoopbackHost, ListenError, WebSocketServer } from '../../core/net/server.ts';
-import { ByteStepper } from '../../core/byte-stepper.ts';
+import { components } from '../core/apps/index.ts';
+import { fromHex, utf8Encode } from '../core/bytes.ts';
+import { Defaults, Opcode } from '../core/constants.ts';
+import { runClientBattery, runServerBattery, type BatteryOptions, type ConformanceReport } from '../core/conformance/index.ts';
+import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../core/net/client.ts';
+import type { Connection } from '../core/net/connection.ts';
+import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
+import { ByteStepper } from '../core/byte-stepper.ts';
 import { capForDisplay, FullFrameStore } from './display-cap.ts';
-import { faultPresets, findPreset } from '../../core/faults.ts';
-import type { Breakpoint } from '../../core/frame-gate.ts';
-import { encodeFrame } from '../../core/frame-codec.ts';
-import { fireFault } from '../../core/net/fault-runner.ts';
-import { randomMaskKey } from '../../core/protocol.ts';
-import { toHex } from '../../core/bytes.ts';
-import { Tracer, type Role, type TraceEvent } from '../../core/trace.ts';
+import { faultPresets, findPreset } from '../core/faults.ts';
+import type { Breakpoint } from '../core/frame-gate.ts';
+import { encodeFrame } from '../core/frame-codec.ts';
+import { fireFault } from '../core/net/fault-runner.ts';
+import { randomMaskKey } from '../core/protocol.ts';
+import { toHex } from '../core/bytes.ts';
+import { Tracer, type Role, type TraceEvent } from '../core/trace.ts';
 import type {
   AppName, ConformanceProgress, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
-} from '../../shared/inspector-api.ts';
-import { appNames } from '../../shared/inspector-api.ts';
+} from '../shared/inspector-api.ts';
+import { appNames } from '../shared/inspector-api.ts';
 
 export interface InspectorServiceOptions {
   /** Milliseconds between pushes (one animation frame by default). */

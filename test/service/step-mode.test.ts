@@ -5,9 +5,9 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
-import { toHex, utf8Encode } from '../../../src/core/bytes.ts';
-import { encodeFrame } from '../../../src/core/frame-codec.ts';
-import { InspectorService } from '../../../src/main/service/inspector-service.ts';
+import { toHex, utf8Encode } from '../../src/core/bytes.ts';
+import { encodeFrame } from '../../src/core/frame-codec.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
 
 let service: InspectorService;
 let url: string;

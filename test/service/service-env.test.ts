@@ -3,7 +3,7 @@
  * and the default kept, so a typo never stops the app from starting.
  */
 import { describe, expect, it } from 'vitest';
-import { serviceOptionsFromEnv } from '../../../src/main/service/service-env.ts';
+import { serviceOptionsFromEnv } from '../../src/service/service-env.ts';
 
 describe('serviceOptionsFromEnv', () => {
   it('reads WSI_FULL_FRAMES_MIB as MiB of full frame bytes', () => {

@@ -3,8 +3,8 @@
  * and each case's wire log ready to open in the frame inspector.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConformanceProgress } from '../../../src/shared/inspector-api.ts';
-import { InspectorService } from '../../../src/main/service/inspector-service.ts';
+import type { ConformanceProgress } from '../../src/shared/inspector-api.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
 
 let service: InspectorService;
 let url: string;

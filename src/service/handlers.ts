@@ -3,11 +3,11 @@
  * Electron's IPC (src/main/ipc.ts) and the web host (src/host/web-host.ts) both serve this
  * same table, so the two transports cannot drift apart. No electron import.
  */
-import { channels } from '../../shared/inspector-api.ts';
+import { channels } from '../shared/inspector-api.ts';
 import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateConnect, validateCraft, validateFirePreset,
   validateConformance, validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
-} from '../ipc-validation.ts';
+} from './validation.ts';
 import type { InspectorService } from './inspector-service.ts';
 
 export type ApiFunction = Exclude<keyof typeof channels, 'batch'>;

@@ -4,7 +4,7 @@
  * stay here, in a ring with a byte budget, for "load all" on demand. A long or heavy session
  * therefore never grows without bound on either side of the IPC.
  */
-import type { TraceEvent, TracedFrame } from '../../core/trace.ts';
+import type { TraceEvent, TracedFrame } from '../core/trace.ts';
 
 export const DISPLAY_CAP = 64 * 1024;
 

@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { encodeFrame } from '../../../src/core/frame-codec.ts';
-import type { TraceEvent } from '../../../src/core/trace.ts';
-import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../../../src/main/service/display-cap.ts';
-import { InspectorService } from '../../../src/main/service/inspector-service.ts';
+import { encodeFrame } from '../../src/core/frame-codec.ts';
+import type { TraceEvent } from '../../src/core/trace.ts';
+import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../../src/service/display-cap.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
 
 function frameEvent(payloadLength: number, frameId = 1): TraceEvent {
   const payload = new Uint8Array(payloadLength).fill(7);

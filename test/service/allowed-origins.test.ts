@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { validateStartServer } from '../../../src/main/ipc-validation.ts';
-import { InspectorService } from '../../../src/main/service/inspector-service.ts';
-import { withTimeout } from '../../core/net/helpers.ts';
+import { validateStartServer } from '../../src/service/validation.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
+import { withTimeout } from '../core/net/helpers.ts';
 
 const services: InspectorService[] = [];
 const sockets: WebSocket[] = [];
