@@ -11,19 +11,9 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type DangerousAction =
-  | { kind: 'launch-command'; command: string }
-  | { kind: 'bind-address'; host: string; port: number };
+import type { ConfirmationPrompt, DangerousAction } from '../shared/inspector-api.ts';
 
-/** What the page shows before it may repeat the request with `confirmToken`. */
-export interface ConfirmationPrompt {
-  token: string;
-  action: DangerousAction;
-  /** The question, in plain words, naming exactly what will happen. */
-  prompt: string;
-  /** Milliseconds since the epoch after which the token is refused. */
-  expiresAt: number;
-}
+export type { ConfirmationPrompt, DangerousAction };
 
 /** Asks a person (Electron: a main-process dialog). Resolves true only on an explicit yes. */
 export type Confirmer = (action: DangerousAction, prompt: string) => Promise<boolean>;

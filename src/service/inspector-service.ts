@@ -13,6 +13,7 @@ import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../cor
 import type { Connection } from '../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
 import { ByteStepper } from '../core/byte-stepper.ts';
+import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore } from './display-cap.ts';
 import { faultPresets, findPreset } from '../core/faults.ts';
 import type { Breakpoint } from '../core/frame-gate.ts';
@@ -40,6 +41,12 @@ export interface InspectorServiceOptions {
    * all day must not grow the list, and every status push with it, without bound.
    */
   keepClosedConnections?: number;
+  /**
+   * Asks a person before a dangerous action (Electron: a main-process dialog). Without it, the
+   * service answers such a request with a confirmation prompt whose single-use token the page
+   * must echo (the web host's flow; src/service/confirmation.ts).
+   */
+  confirm?: Confirmer;
 }
 
 
@@ -59,9 +66,12 @@ export class InspectorService {
   private statusDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly batchIntervalMs: number;
+  private readonly confirm: Confirmer | undefined;
+  private readonly confirmations = new ConfirmationTokens();
 
   constructor(options: InspectorServiceOptions = {}) {
     this.batchIntervalMs = options.batchIntervalMs ?? 16;
+    this.confirm = options.confirm;
     this.keepClosed = Math.max(0, options.keepClosedConnections ?? 100);
     this.fullFrames = new FullFrameStore(options.fullFrameBudgetBytes !== undefined ? { budgetBytes: options.fullFrameBudgetBytes } : {});
     this.serverState = {
@@ -144,9 +154,39 @@ export class InspectorService {
     for (const listener of this.listeners) listener(batch);
   }
 
+  // ------------------------------------------------------------ confirmations
+
+  /**
+   * Null when a person said yes to exactly this action; otherwise the answer to send back:
+   * cancelled (Electron's dialog), or a prompt with a fresh token (the web host's page asks,
+   * then repeats the request with the token). A request alone never gets past here.
+   */
+  private async confirmAction(action: DangerousAction, token: string | undefined): Promise<{ ok: false; error: string; confirm?: ReturnType<ConfirmationTokens['issue']> } | null> {
+    if (this.confirm) {
+      let yes = false;
+      try {
+        yes = await this.confirm(action, describeAction(action));
+      } catch {
+        yes = false;
+      }
+      return yes ? null : { ok: false, error: 'Cancelled: you did not confirm it.' };
+    }
+    if (token !== undefined && this.confirmations.redeem(token, action)) return null;
+    return {
+      ok: false,
+      error: token !== undefined ? 'That confirmation has expired or was for something else; confirm again.' : 'This needs your confirmation first.',
+      confirm: this.confirmations.issue(action),
+    };
+  }
+
   // ------------------------------------------------------------ server
 
   async startServer(request: StartServerRequest = {}): Promise<Result<{ url: string }>> {
+    const wantedHost = (request.host ?? this.serverState.host).trim() || Defaults.host;
+    if (!isLoopbackHost(wantedHost)) {
+      const refused = await this.confirmAction({ kind: 'bind-address', host: wantedHost, port: request.port ?? this.serverState.port }, request.confirmToken);
+      if (refused) return refused;
+    }
     if (this.server) await this.stopServer();
     const host = (request.host ?? this.serverState.host).trim() || Defaults.host;
     const port = request.port ?? this.serverState.port;
@@ -335,7 +375,7 @@ export class InspectorService {
   }
 
   dropHeld(id: string, holdId: number): Result {
-    return this.withConnection(id, (conn) => {
+    return this.withConnection(id, (conn): Result => {
       if (!conn.dropHeld(holdId)) return { ok: false, error: `Frame ${holdId} is no longer held.` };
       return { ok: true };
     });
@@ -421,8 +461,14 @@ export class InspectorService {
    * Starts the battery in the background; progress arrives in batches. Wire logs are kept for
    * the last run only, to open any case in the frame inspector.
    */
-  runConformance(request: ConformanceRequest): Result<{ progress: ConformanceProgress }> {
+  async runConformance(request: ConformanceRequest): Promise<Result<{ progress: ConformanceProgress }>> {
     if (this.conformance.running) return { ok: false, error: 'A conformance run is already going.' };
+    if (request.mode === 'client') {
+      if (!request.launch.includes('{url}')) return { ok: false, error: 'The launch command must contain {url}, where the client should connect.' };
+      const refused = await this.confirmAction({ kind: 'launch-command', command: request.launch }, request.confirmToken);
+      if (refused) return refused;
+      if (this.conformance.running) return { ok: false, error: 'A conformance run is already going.' };
+    }
     let target: string;
     let run: (options: BatteryOptions) => Promise<ConformanceReport>;
     try {

@@ -28,7 +28,13 @@ export function validateStartServer(v: unknown): StartServerRequest {
     out.allowedOrigins = [...v['allowedOrigins']];
   }
   if (v['policy'] !== undefined) out.policy = validatePolicyName(v['policy']);
+  if (v['confirmToken'] !== undefined) out.confirmToken = validateConfirmToken(v['confirmToken']);
   return out;
+}
+
+function validateConfirmToken(v: unknown): string {
+  if (typeof v !== 'string' || v.length > 200) throw new Error('confirmToken must be the token of a confirmation prompt');
+  return v;
 }
 
 export function validateApp(v: unknown): AppName {
@@ -162,7 +168,9 @@ export function validateConformance(v: unknown): ConformanceRequest {
   if (o['cases'] !== undefined && !isStringArray(o['cases'])) throw new Error('cases must be a list of case ids');
   const cases = o['cases'] ? { cases: o['cases'] as string[] } : {};
   if (o['mode'] === 'server' && typeof o['url'] === 'string') return { mode: 'server', url: o['url'], ...cases };
-  if (o['mode'] === 'client' && typeof o['launch'] === 'string') return { mode: 'client', launch: o['launch'], ...cases };
+  if (o['mode'] === 'client' && typeof o['launch'] === 'string') {
+    return { mode: 'client', launch: o['launch'], ...cases, ...(o['confirmToken'] !== undefined ? { confirmToken: validateConfirmToken(o['confirmToken']) } : {}) };
+  }
   if (o['mode'] === 'own-client') return { mode: 'own-client', ...cases };
   throw new Error('runConformance expects { mode: "server", url } or { mode: "client", launch } or { mode: "own-client" }');
 }

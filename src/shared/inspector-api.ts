@@ -48,7 +48,25 @@ export interface InspectorStatus {
   connections: ConnectionSummary[];
 }
 
-export type Result<T = object> = ({ ok: true } & T) | { ok: false; error: string };
+/**
+ * Actions a request alone must not trigger (src/service/confirmation.ts): running a command on
+ * this machine, and binding the embedded server where other machines can reach it.
+ */
+export type DangerousAction =
+  | { kind: 'launch-command'; command: string }
+  | { kind: 'bind-address'; host: string; port: number };
+
+/** The web host's answer to a dangerous request: ask the person, then repeat it with `confirmToken`. */
+export interface ConfirmationPrompt {
+  token: string;
+  action: DangerousAction;
+  /** The question, in plain words, naming exactly what will happen. */
+  prompt: string;
+  /** Milliseconds since the epoch after which the token is refused. */
+  expiresAt: number;
+}
+
+export type Result<T = object> = ({ ok: true } & T) | { ok: false; error: string; confirm?: ConfirmationPrompt };
 
 export interface StartServerRequest {
   host?: string;
@@ -57,6 +75,8 @@ export interface StartServerRequest {
   policy?: ViolationPolicy;
   /** Accept only these Origin values; other browsers get 403 (RFC 6455 §10.2). Omitted: any origin. */
   allowedOrigins?: string[];
+  /** The token of a confirmation prompt the person accepted (binding a non-loopback address). */
+  confirmToken?: string;
 }
 
 export interface ConnectClientRequest {
@@ -115,7 +135,7 @@ export interface FaultOutcome {
 /** Run the conformance battery against a server URL, a client launched per case, or our own client. */
 export type ConformanceRequest =
   | { mode: 'server'; url: string; cases?: string[] }
-  | { mode: 'client'; launch: string; cases?: string[] }
+  | { mode: 'client'; launch: string; cases?: string[]; confirmToken?: string }
   | { mode: 'own-client'; cases?: string[] };
 
 /** One case's result without its wire log (fetched on demand with conformanceWire). */
