@@ -90,7 +90,7 @@ interface Config {
   writeMarkdown: boolean;
 }
 
-function envNumber(name: string, fallback: number): number {
+export function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -652,6 +652,7 @@ const markers = {
   bench: ['<!-- bench:start -->', '<!-- bench:end -->'],
   ui: ['<!-- ui-flood:start -->', '<!-- ui-flood:end -->'],
   uiLargeRing: ['<!-- ui-flood-large-ring:start -->', '<!-- ui-flood-large-ring:end -->'],
+  backpressure: ['<!-- backpressure:start -->', '<!-- backpressure:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */
