@@ -176,6 +176,11 @@ export interface ServiceBatch {
   status?: InspectorStatus;
   /** Present while a conformance run progresses, and once when it ends. */
   conformance?: ConformanceProgress;
+  /**
+   * Web host only: this many events never reached this subscriber because it read too slowly
+   * (its queue passed the limit). The service still has them; this view has a gap, and says so.
+   */
+  dropped?: number;
 }
 
 export interface InspectorApi {

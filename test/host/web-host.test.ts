@@ -3,15 +3,16 @@
  * needed), the HTTP bridge (POST /api/<function>) and the server-sent event stream, against a
  * real `ws` client of the embedded server.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { TraceEvent } from '../../src/core/trace.ts';
-import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
+import { startWebHost, TOKEN_HEADER, type WebHost } from '../../src/host/web-host.ts';
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
+import { EventStreamDecoder } from '../../src/shared/event-stream.ts';
 import { decodeWireJson } from '../../src/shared/wire-json.ts';
 import { AsyncQueue, openWs, withTimeout, wsMessages } from '../core/net/helpers.ts';
 
@@ -32,10 +33,14 @@ let port = 0;
 const sockets: WebSocket[] = [];
 const openRequests: ClientRequest[] = [];
 
-/** One raw HTTP request: the path goes on the wire exactly as given (no URL normalisation). */
-function http(method: string, path: string, body?: string): Promise<Reply> {
+/**
+ * One raw HTTP request: the path goes on the wire exactly as given (no URL normalisation). With a
+ * body it is a call as the app's page makes it (JSON, with the run's token) unless `headers` says otherwise.
+ */
+function http(method: string, path: string, body?: string, headers?: Record<string, string>): Promise<Reply> {
+  const asThePage = body === undefined ? {} : { 'Content-Type': 'application/json', [TOKEN_HEADER]: host.token };
   return withTimeout(new Promise<Reply>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers: headers ?? asThePage }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -56,18 +61,11 @@ async function api<T>(name: string, arg?: unknown, rawBody?: string): Promise<T>
 function openEvents(): Promise<{ headers: IncomingHttpHeaders; status: number; batches: AsyncQueue<ServiceBatch>; req: ClientRequest }> {
   return withTimeout(new Promise((resolve, reject) => {
     const batches = new AsyncQueue<ServiceBatch>();
-    const req = request({ host: '127.0.0.1', port, path: '/api/events', method: 'GET' }, (res) => {
-      let buffered = '';
+    const req = request({ host: '127.0.0.1', port, path: '/api/events', method: 'GET', headers: { [TOKEN_HEADER]: host.token } }, (res) => {
+      const decoder = new EventStreamDecoder();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const block = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data) batches.push(decodeWireJson<ServiceBatch>(data));
-        }
+        for (const data of decoder.push(chunk)) batches.push(decodeWireJson<ServiceBatch>(data));
       });
       res.on('error', () => {});
       resolve({ headers: res.headers, status: res.statusCode ?? 0, batches, req });
@@ -110,9 +108,14 @@ describe('web host: static files', () => {
     const reply = await http('GET', '/');
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toMatch(/^text\/html/);
-    expect(reply.body).toBe(INDEX_HTML);
+    // index.html carries this run's token for the page's bridge, and nothing else changed.
+    expect(reply.body).toBe(INDEX_HTML.replace('<head>', `<head>\n    <meta name="inspector-token" content="${host.token}" />`));
+    expect(host.token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     const again = await http('GET', '/index.html?x=1');
-    expect(again.body).toBe(INDEX_HTML);
+    expect(again.body).toBe(reply.body);
+    expect(reply.headers['x-frame-options']).toBe('DENY');
+    expect(reply.headers['content-security-policy']).toBe("frame-ancestors 'none'");
+    expect(reply.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('GET /assets/app.js serves JavaScript', async () => {
@@ -242,6 +245,130 @@ describe('web host: API bridge and events', () => {
   });
 });
 
+describe('web host: the bridge obeys only its own page', () => {
+  const json = { 'Content-Type': 'application/json' };
+  const call = (headers: Record<string, string>, body = '{}', name = 'getStatus') => http('POST', `/api/${name}`, body, headers);
+
+  it('answers the page: its Host, its token, JSON', async () => {
+    const reply = await call({ ...json, [TOKEN_HEADER]: host.token, Host: `localhost:${port}`, Origin: `http://localhost:${port}`, 'Sec-Fetch-Site': 'same-origin' }, '');
+    expect(reply.status).toBe(200);
+    expect(decodeWireJson<InspectorStatus>(reply.body).server).toBeDefined();
+  });
+
+  it.each([
+    ['no token', { ...json }],
+    ['a wrong token', { ...json, [TOKEN_HEADER]: 'x'.repeat(43) }],
+    ['the token with a character changed', { ...json, [TOKEN_HEADER]: 'TOKEN!' }],
+    ['text/plain (a no-cors fetch)', { 'Content-Type': 'text/plain', [TOKEN_HEADER]: 'TOKEN' }],
+    ['a form post', { 'Content-Type': 'application/x-www-form-urlencoded', [TOKEN_HEADER]: 'TOKEN' }],
+    ['multipart', { 'Content-Type': 'multipart/form-data; boundary=x', [TOKEN_HEADER]: 'TOKEN' }],
+    ['no Content-Type', { [TOKEN_HEADER]: 'TOKEN' }],
+    ['another Origin', { ...json, [TOKEN_HEADER]: 'TOKEN', Origin: 'http://attacker.example' }],
+    ['Origin null (a sandboxed frame)', { ...json, [TOKEN_HEADER]: 'TOKEN', Origin: 'null' }],
+    ['an Origin on another port', { ...json, [TOKEN_HEADER]: 'TOKEN', Origin: 'http://127.0.0.1:1' }],
+    ['a rebound Host name', { ...json, [TOKEN_HEADER]: 'TOKEN', Host: 'attacker.example' }],
+    ['a rebound Host name with our port', { ...json, [TOKEN_HEADER]: 'TOKEN', Host: 'attacker.example:PORT' }],
+    ['our address on another port', { ...json, [TOKEN_HEADER]: 'TOKEN', Host: '127.0.0.1:1' }],
+    ['a cross-site fetch', { ...json, [TOKEN_HEADER]: 'TOKEN', 'Sec-Fetch-Site': 'cross-site' }],
+    ['a same-site (other port) fetch', { ...json, [TOKEN_HEADER]: 'TOKEN', 'Sec-Fetch-Site': 'same-site' }],
+  ])('refuses a call with %s, runs nothing and reads no body', async (_what, given) => {
+    const headers = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, v.replace('TOKEN', host.token).replace('PORT', String(port))]));
+    const before = host.refusedRequests();
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-attack-'));
+    try {
+      const marker = join(dir, 'ran');
+      const launch = `node -e "require('fs').writeFileSync(process.argv[1], 'x')" ${JSON.stringify(marker)} {url}`;
+      const reply = await call(headers, JSON.stringify({ mode: 'client', launch, cases: ['1.1.1'] }), 'runConformance');
+      expect([403, 415]).toContain(reply.status);
+      expect(reply.body).toMatch(/^Refused/);
+      expect(reply.headers['access-control-allow-origin']).toBeUndefined();
+      expect(host.refusedRequests()).toBe(before + 1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses every CORS preflight, with no CORS headers', async () => {
+    const reply = await http('OPTIONS', '/api/startServer', undefined, {
+      Origin: 'http://attacker.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-inspector-token',
+    });
+    expect(reply.status).toBe(403);
+    expect(Object.keys(reply.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+  });
+
+  it('keeps the event stream and index.html (with the token) from a rebound Host', async () => {
+    expect((await http('GET', '/api/events', undefined, { Host: `attacker.example:${port}`, [TOKEN_HEADER]: host.token })).status).toBe(403);
+    expect((await http('GET', '/api/events', undefined, {})).status).toBe(403);
+    const page = await http('GET', '/', undefined, { Host: `attacker.example:${port}` });
+    expect(page.status).toBe(403);
+    expect(page.body).not.toContain(host.token);
+  });
+
+  it('refuses a call from its headers, before reading its (here 8 MiB) body', async () => {
+    const reply = await call({ 'Content-Type': 'text/plain', [TOKEN_HEADER]: host.token }, 'x'.repeat(8 * 1024 * 1024), 'send');
+    expect(reply.status).toBe(415);
+    expect((await call({ ...json, [TOKEN_HEADER]: host.token }, '')).status).toBe(200);
+  });
+
+  it('refuses to listen on a non-loopback address', async () => {
+    await expect(startWebHost({ rendererDir, host: '0.0.0.0' })).rejects.toThrow(/this machine only/);
+  });
+});
+
+describe('web host: a slow event-stream subscriber', () => {
+  it('is capped: batches past the limit are dropped and counted, then it is told how many it missed', async () => {
+    const limit = 256 * 1024;
+    const slow = await startWebHost({ rendererDir, streamQueueLimitBytes: limit, service: new (await import('../../src/service/inspector-service.ts')).InspectorService({ batchIntervalMs: 2 }) });
+    const slowPort = Number(new URL(slow.url).port);
+    const started = await slow.service.startServer({ host: '127.0.0.1', port: 0 });
+    if (!started.ok) throw new Error(started.error);
+    // A subscriber that reads the first bytes, then stops reading.
+    let res!: import('node:http').IncomingMessage;
+    await withTimeout(new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: slowPort, path: '/api/events', headers: { [TOKEN_HEADER]: slow.token } }, (r) => {
+        res = r;
+        r.once('data', () => { r.pause(); resolve(); });
+      });
+      req.on('error', reject);
+      openRequests.push(req);
+      req.end();
+    }), 5000, 'the slow stream');
+    const ws = await openWs(started.url);
+    sockets.push(ws);
+    const echoes = wsMessages(ws);
+    const payload = 'x'.repeat(4000);
+    let peak = 0;
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 50; i++) ws.send(payload);
+      for (let i = 0; i < 50; i++) await echoes.next(5000, 'an echo');
+      await new Promise((r) => setTimeout(r, 5));
+      for (const s of slow.streamStats()) peak = Math.max(peak, s.queuedBytes);
+    }
+    const [stats] = slow.streamStats();
+    expect(stats!.droppedEvents).toBeGreaterThan(0);
+    // Bounded: the limit plus at most one batch written before the limit was seen.
+    expect(peak).toBeLessThan(limit + 2 * 1024 * 1024);
+    // The subscriber reads again: it gets a batch saying how many events it missed, with status.
+    const missed = stats!.droppedEvents;
+    const notice = await withTimeout(new Promise<ServiceBatch>((resolve) => {
+      const decoder = new EventStreamDecoder();
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        for (const data of decoder.push(chunk)) {
+          const batch = decodeWireJson<ServiceBatch>(data);
+          if (batch.dropped) resolve(batch);
+        }
+      });
+      res.resume();
+    }), 10_000, 'the dropped-events notice');
+    expect(notice.dropped).toBeGreaterThanOrEqual(missed);
+    expect(notice.status?.server.running).toBe(true);
+    await slow.close();
+  }, 60_000);
+});
+
 describe('web host: close', () => {
   it('close() stops the HTTP server, the embedded server and ends event streams', async () => {
     const other = await startWebHost({ rendererDir });
@@ -253,7 +380,7 @@ describe('web host: close', () => {
     const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     // Wrapped in an object: resolving with a bare promise would wait for the stream to end.
     const stream = await withTimeout(new Promise<{ ended: Promise<void> }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: otherPort, path: '/api/events' }, (res) => {
+      const req = request({ host: '127.0.0.1', port: otherPort, path: '/api/events', headers: { [TOKEN_HEADER]: other.token } }, (res) => {
         res.resume();
         resolve({ ended: new Promise<void>((done) => res.on('close', () => done())) });
       });

@@ -1,7 +1,8 @@
 import { useEffect } from 'react';
-import { api } from './bridge.ts';
+import { api, setConfirmHandler } from './bridge.ts';
 import { ByteStepper } from './components/ByteStepper.tsx';
 import { Composer } from './components/Composer.tsx';
+import { askPerson, ConfirmDialog } from './components/ConfirmDialog.tsx';
 import { Conformance, RecordingBanner } from './components/Conformance.tsx';
 import { Crafter } from './components/Crafter.tsx';
 import { Debugger } from './components/Debugger.tsx';
@@ -41,6 +42,7 @@ export function App() {
   const shown: View = view === 'conformance' || !recording || recordingViews.has(view) ? view : 'frames';
 
   useEffect(() => {
+    setConfirmHandler(askPerson);
     const unsubscribe = connectBatches((listener) => api.onBatch(listener));
     void api.getStatus().then((status) => useInspector.getState().applyBatch({ events: [], status }));
     return unsubscribe;
@@ -105,6 +107,7 @@ export function App() {
         </main>
         {shown !== 'conformance' && !recording && <Composer />}
       </div>
+      <ConfirmDialog />
     </div>
   );
 }

@@ -1,8 +1,14 @@
 /**
  * Which InspectorApi the renderer talks to: Electron's preload exposes window.inspector;
- * in a plain browser (the web host) the HTTP + server-sent-events bridge stands in for it.
+ * in a plain browser (the web host) the HTTP bridge stands in for it.
+ *
+ * The web host obeys only this page: every call and the event stream carry the run's token
+ * (from a meta tag the host writes into index.html) in a custom header, as JSON. A dangerous
+ * request (a launch command, a non-loopback bind) is answered with a confirmation prompt; the
+ * page shows it, and only a person's yes repeats the request with the prompt's token.
  */
-import type { InspectorApi, PreloadApi, ServiceBatch } from '../../shared/inspector-api.ts';
+import type { ConfirmationPrompt, InspectorApi, PreloadApi, ServiceBatch } from '../../shared/inspector-api.ts';
+import { EventStreamDecoder } from '../../shared/event-stream.ts';
 import { decodeWireJson } from '../../shared/wire-json.ts';
 
 declare global {
@@ -11,19 +17,54 @@ declare global {
   }
 }
 
-async function call<T>(name: string, arg?: unknown): Promise<T> {
-  const response = await fetch(`/api/${name}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: arg === undefined ? '' : JSON.stringify(arg),
-  });
-  return decodeWireJson<T>(await response.text());
+export const TOKEN_HEADER = 'X-Inspector-Token';
+
+/** This run's bridge token, read once from the page the web host served (and then removed from the DOM). */
+function readToken(): string {
+  type Meta = { getAttribute(name: string): string | null; remove(): void };
+  const doc = (globalThis as { document?: { querySelector(selector: string): Meta | null } }).document;
+  const meta = doc?.querySelector('meta[name="inspector-token"]');
+  const token = meta?.getAttribute('content') ?? '';
+  meta?.remove();
+  return token;
 }
 
-export function createWebBridge(): InspectorApi {
+/** Asks the person; resolves true only on an explicit yes. The app installs its dialog here. */
+export type ConfirmHandler = (prompt: ConfirmationPrompt) => Promise<boolean>;
+let confirmHandler: ConfirmHandler = async () => false;
+export function setConfirmHandler(handler: ConfirmHandler): void {
+  confirmHandler = handler;
+}
+
+type Reply = { ok?: boolean; confirm?: ConfirmationPrompt };
+
+/** A request the person confirmed goes again with the prompt's token; a no leaves the refusal as it is. */
+async function withConfirmation<T>(send: (arg: unknown) => Promise<T>, arg: unknown): Promise<T> {
+  const first = await send(arg);
+  const reply = first as Reply;
+  if (reply?.ok !== false || !reply.confirm || typeof arg !== 'object' || arg === null) return first;
+  if (!(await confirmHandler(reply.confirm))) return { ok: false, error: 'Cancelled: you did not confirm it.' } as T;
+  return send({ ...arg, confirmToken: reply.confirm.token });
+}
+
+export function createWebBridge(token = readToken()): InspectorApi {
+  async function call<T>(name: string, arg?: unknown): Promise<T> {
+    const response = await fetch(`/api/${name}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: token },
+      body: arg === undefined ? '' : JSON.stringify(arg),
+    });
+    const text = await response.text();
+    if (!response.headers.get('content-type')?.startsWith('application/json')) {
+      return { ok: false, error: `The inspector refused the call (${response.status}): ${text}` } as T;
+    }
+    return decodeWireJson<T>(text);
+  }
+  const confirmed = <T>(name: string) => (arg: unknown) => withConfirmation((a) => call<T>(name, a), arg);
+
   return {
     getStatus: () => call('getStatus'),
-    startServer: (request) => call('startServer', request),
+    startServer: (request) => confirmed<Awaited<ReturnType<InspectorApi['startServer']>>>('startServer')(request),
     stopServer: () => call('stopServer'),
     setServerApp: (app) => call('setServerApp', app),
     connectClient: (request) => call('connectClient', request),
@@ -41,14 +82,42 @@ export function createWebBridge(): InspectorApi {
     byteStepStart: (hex, receiverRole) => call('byteStepStart', { hex, receiverRole }),
     byteStepFeed: (sessionId, count) => call('byteStepFeed', { sessionId, count }),
     frameBytes: (connectionId, frameId) => call('frameBytes', { connectionId, frameId }),
-    runConformance: (request) => call('runConformance', request),
+    runConformance: (request) => confirmed<Awaited<ReturnType<InspectorApi['runConformance']>>>('runConformance')(request),
     conformanceWire: (caseId) => call('conformanceWire', caseId),
-    onBatch: (listener) => {
-      const source = new EventSource('/api/events');
-      source.onmessage = (message: { data: string }) => listener(decodeWireJson<ServiceBatch>(message.data));
-      return () => source.close();
-    },
+    onBatch: (listener) => streamBatches(token, listener),
   };
+}
+
+/**
+ * The event stream, read with fetch so the token travels in a header (EventSource cannot send
+ * one). Server-sent-event framing: blocks separated by a blank line, `data: ` lines. Reconnects
+ * after a dropped stream, a little later each time.
+ */
+function streamBatches(token: string, listener: (batch: ServiceBatch) => void): () => void {
+  const abort = new AbortController();
+  let retryMs = 250;
+  const run = async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const response = await fetch('/api/events', { headers: { [TOKEN_HEADER]: token }, signal: abort.signal });
+        if (!response.ok || !response.body) throw new Error(`event stream refused (${response.status})`);
+        retryMs = 250;
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        const decoder = new EventStreamDecoder();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          for (const data of decoder.push(value)) listener(decodeWireJson<ServiceBatch>(data));
+        }
+      } catch {
+        if (abort.signal.aborted) return;
+      }
+      await new Promise((r) => setTimeout(r, retryMs));
+      retryMs = Math.min(retryMs * 2, 5000);
+    }
+  };
+  void run();
+  return () => abort.abort();
 }
 
 /** Electron's preload API, with its batches (wire JSON text) decoded here in the page. */

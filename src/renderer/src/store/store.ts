@@ -390,6 +390,8 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       ...(selectionGone ? { selectedFrameKey: null } : {}),
       ...(batch.status ? { status: batch.status } : {}),
       ...(batch.conformance ? { conformance: batch.conformance } : {}),
+      // The web host dropped events this window read too slowly to take: say so, never hide a gap.
+      ...(batch.dropped ? { notice: { kind: 'error' as const, text: droppedNotice(batch.dropped) } } : {}),
     });
   },
   clearTrace: () => {
@@ -527,6 +529,11 @@ function nextFrame(callback: () => void): void {
   else setTimeout(callback, 16);
 }
 
+/** What the person sees when the web host dropped events for this window. */
+export function droppedNotice(count: number): string {
+  return `${count.toLocaleString('en')} events dropped: this window read the event stream too slowly (subscriber too slow). The service kept them; this view has a gap there. The connection list is current again.`;
+}
+
 /** Applies pushed batches once per animation frame, however many arrive in between. */
 export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => void) => () => void): () => void {
   let queued: ServiceBatch[] = [];
@@ -538,7 +545,8 @@ export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => vo
     const status = [...batches].reverse().find((b) => b.status)?.status;
     const conformance = [...batches].reverse().find((b) => b.conformance)?.conformance;
     const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
-    useInspector.getState().applyBatch({ events, ...(status ? { status } : {}), ...(conformance ? { conformance } : {}) });
+    const dropped = batches.reduce((n, b) => n + (b.dropped ?? 0), 0);
+    useInspector.getState().applyBatch({ events, ...(status ? { status } : {}), ...(conformance ? { conformance } : {}), ...(dropped > 0 ? { dropped } : {}) });
   };
   return subscribe((batch) => {
     queued.push(batch);

@@ -1,0 +1,85 @@
+/**
+ * The web host's event-stream subscribers, each with a bounded queue. A subscriber that stops
+ * reading (a stalled or throttled tab) would otherwise make the host buffer every batch
+ * without limit. Past the limit its batches are dropped and counted; when it catches up it
+ * gets one batch saying how many events it missed, with the current status, so its connection
+ * list is right again. The service's own record is untouched: only this subscriber's copy of
+ * the stream has the gap, and it is told so.
+ */
+import type { ServerResponse } from 'node:http';
+import type { InspectorService } from '../service/inspector-service.ts';
+import type { ConformanceProgress, ServiceBatch } from '../shared/inspector-api.ts';
+import { encodeWireJson } from '../shared/wire-json.ts';
+
+interface Subscriber {
+  res: ServerResponse;
+  droppedEvents: number;
+  /** Dropped while behind: a status or conformance update to resend. */
+  stale: boolean;
+  conformance: ConformanceProgress | undefined;
+}
+
+export class EventStreams {
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly service: InspectorService, private readonly limitBytes: number, private readonly maxStreams = 16) {
+    this.unsubscribe = service.onBatch((batch) => this.broadcast(batch));
+  }
+
+  /** Starts a stream on this response; false when too many are open. */
+  add(res: ServerResponse, headers: Record<string, string>): boolean {
+    if (this.subscribers.size >= this.maxStreams) return false;
+    res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
+    const sub: Subscriber = { res, droppedEvents: 0, stale: false, conformance: undefined };
+    this.subscribers.add(sub);
+    res.write(`data: ${encodeWireJson({ events: [], status: this.service.getStatus() })}\n\n`);
+    res.on('drain', () => this.catchUp(sub));
+    res.on('close', () => this.subscribers.delete(sub));
+    res.on('error', () => this.subscribers.delete(sub));
+    return true;
+  }
+
+  stats(): Array<{ queuedBytes: number; droppedEvents: number }> {
+    return [...this.subscribers].map((s) => ({ queuedBytes: s.res.writableLength, droppedEvents: s.droppedEvents }));
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const sub of this.subscribers) sub.res.end();
+    this.subscribers.clear();
+  }
+
+  private behind(sub: Subscriber): boolean {
+    return sub.res.writableLength > this.limitBytes;
+  }
+
+  private broadcast(batch: ServiceBatch): void {
+    let data: string | null = null;
+    for (const sub of this.subscribers) {
+      if (sub.res.destroyed || sub.res.writableEnded) continue;
+      if (this.behind(sub)) {
+        sub.droppedEvents += batch.events.length;
+        sub.stale ||= batch.status !== undefined || batch.conformance !== undefined;
+        if (batch.conformance) sub.conformance = batch.conformance;
+        continue;
+      }
+      this.catchUp(sub);
+      data ??= `data: ${encodeWireJson(batch)}\n\n`;
+      sub.res.write(data);
+    }
+  }
+
+  /** Tells a subscriber that caught up what it missed, with the current status. */
+  private catchUp(sub: Subscriber): void {
+    if ((sub.droppedEvents === 0 && !sub.stale) || this.behind(sub) || sub.res.destroyed) return;
+    const notice: ServiceBatch = {
+      events: [], status: this.service.getStatus(), dropped: sub.droppedEvents,
+      ...(sub.conformance ? { conformance: sub.conformance } : {}),
+    };
+    sub.droppedEvents = 0;
+    sub.stale = false;
+    sub.conformance = undefined;
+    sub.res.write(`data: ${encodeWireJson(notice)}\n\n`);
+  }
+}
