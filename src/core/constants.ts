@@ -143,6 +143,12 @@ export const Defaults = {
   maxFragments: 100_000,
   /** How long the server waits for a complete opening handshake before dropping the connection. */
   handshakeTimeoutMs: 10_000,
+  /**
+   * Backpressure: once more than this many bytes wait in a socket's queue to be written (the peer
+   * reads slower than we answer), the connection stops reading from that peer until the queue has
+   * drained. Bounds what a peer that writes and never reads can make us hold.
+   */
+  writeHighWaterMark: 1024 * 1024,
   /** Largest HTTP head accepted before answering 431. */
   maxHeadSize: 16 * 1024,
   /** How long a client waits for the server to close TCP after the closing handshake (RFC 6455 §7.1.1). */

@@ -97,6 +97,13 @@ export class FrameGate {
     return this.stepMode || this.held.length > 0 || (this.armed && this.breakpoints.some((b) => b.enabled));
   }
 
+  /** Bytes of every frame held, both directions (the connection stops reading past its high-water mark). */
+  get heldBytes(): number {
+    let n = 0;
+    for (const h of this.held) n += h.bytes.length;
+    return n;
+  }
+
   snapshot(): GateSnapshot {
     return {
       stepMode: this.stepMode, armed: this.armed,

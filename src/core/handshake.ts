@@ -8,9 +8,10 @@ import { WEBSOCKET_GUID, WEBSOCKET_VERSION } from './constants.ts';
 import { HandshakeError } from './errors.ts';
 import type { AcceptComputation, HandshakeCheck } from './handshake-types.ts';
 import {
-  formatRequestHead, formatResponseHead, headerValue, headerValues, isToken, splitList, statusReasons,
+  formatRequestHead, formatResponseHead, headerValue, headerValues, splitList, statusReasons,
   type HttpHead, type HttpHeader,
 } from './http.ts';
+import { checkHandshakeOptions } from './http-tokens.ts';
 
 export type { AcceptComputation, HandshakeCheck } from './handshake-types.ts';
 
@@ -193,28 +194,58 @@ export interface ClientRequestOptions {
   path: string;
   key?: string;
   subprotocols?: readonly string[];
-  /** Extra headers (Origin, Authorization, ...). */
+  /**
+   * Extra headers (Origin, Authorization, ...). One that names a header this function generates
+   * (Host, Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version, and Sec-WebSocket-Protocol
+   * when subprotocols are given) replaces it in place, so a user can send a key or version of
+   * their choice; a second one of the same name is sent as well (a deliberate duplicate).
+   */
   headers?: readonly HttpHeader[];
 }
 
-/** RFC 6455 §4.1: the client's opening handshake. */
-export function buildClientRequest(options: ClientRequestOptions): { bytes: Uint8Array; key: string; headers: HttpHeader[] } {
-  const key = options.key ?? generateKey();
+export interface ClientRequest {
+  bytes: Uint8Array;
+  /** The Sec-WebSocket-Key actually sent: the server's Accept is checked against it (§4.1 (4)). */
+  key: string;
+  /** The subprotocols actually offered, from the Sec-WebSocket-Protocol header(s) sent (§4.1 (6)). */
+  subprotocols: string[];
+  headers: HttpHeader[];
+}
+
+/**
+ * RFC 6455 §4.1: the client's opening handshake. Throws HandshakeOptionError for a subprotocol
+ * or header that cannot be written (see http-tokens.ts): nothing malformed reaches the wire.
+ */
+export function buildClientRequest(options: ClientRequestOptions): ClientRequest {
+  checkHandshakeOptions(options);
   const headers: HttpHeader[] = [
     { name: 'Host', value: options.host },
     { name: 'Upgrade', value: 'websocket' },
     { name: 'Connection', value: 'Upgrade' },
-    { name: 'Sec-WebSocket-Key', value: key },
+    { name: 'Sec-WebSocket-Key', value: options.key ?? generateKey() },
     { name: 'Sec-WebSocket-Version', value: WEBSOCKET_VERSION },
   ];
   if (options.subprotocols && options.subprotocols.length > 0) {
-    for (const p of options.subprotocols) {
-      if (!isToken(p)) throw new Error(`"${p}" is not a valid subprotocol token (RFC 6455 §4.1).`);
-    }
     headers.push({ name: 'Sec-WebSocket-Protocol', value: options.subprotocols.join(', ') });
   }
-  for (const h of options.headers ?? []) headers.push(h);
-  return { bytes: formatRequestHead('GET', options.path, headers), key, headers };
+  const generated = headers.length;
+  const replaced = new Set<number>();
+  for (const h of options.headers ?? []) {
+    const lower = h.name.toLowerCase();
+    const at = headers.findIndex((g, i) => i < generated && !replaced.has(i) && g.name.toLowerCase() === lower);
+    if (at >= 0) {
+      headers[at] = { name: h.name, value: h.value };
+      replaced.add(at);
+    } else {
+      headers.push({ name: h.name, value: h.value });
+    }
+  }
+  return {
+    bytes: formatRequestHead('GET', options.path, headers),
+    key: headerValues({ headers }, 'Sec-WebSocket-Key')[0] ?? '',
+    subprotocols: splitList(headerValue({ headers }, 'Sec-WebSocket-Protocol')),
+    headers,
+  };
 }
 
 export interface ClientCheckResult {

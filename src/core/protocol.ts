@@ -152,6 +152,7 @@ export class WebSocketProtocol {
   response: HttpHead | null = null;
   subprotocol: string | null = null;
   private clientKey: string | null = null;
+  private offeredSubprotocols: readonly string[] = [];
 
   // Message assembly (§5.4).
   private fragmentOpcode: number | null = null;
@@ -255,7 +256,9 @@ export class WebSocketProtocol {
   /** Client: start the opening handshake (§4.1). */
   connect(): void {
     if (this.role !== 'client') throw new Error('connect() is for clients');
-    const { bytes, key } = buildClientRequest({
+    // A user header may replace the generated key or subprotocol list (handshake.ts): the
+    // response is checked against what was actually sent (§4.1 (4) and (6)).
+    const { bytes, key, subprotocols } = buildClientRequest({
       host: this.options.host ?? 'localhost',
       path: this.options.path ?? '/',
       subprotocols: this.options.subprotocols ?? [],
@@ -263,6 +266,7 @@ export class WebSocketProtocol {
       ...(this.options.key ? { key: this.options.key } : {}),
     });
     this.clientKey = key;
+    this.offeredSubprotocols = subprotocols;
     // Parse our own request back so the trace shows exactly what was sent.
     const parsed = new HttpHeadParser({ kind: 'request', maxSize: bytes.length + 1 }).feed(bytes);
     if (parsed.done) this.request = parsed.head;
@@ -369,7 +373,7 @@ export class WebSocketProtocol {
   private checkResponse(response: HttpHead): void {
     this.response = response;
     this.emitTrace(() => ({ type: 'http-head', direction: 'in', head: tracedHead(response) }));
-    const result = checkServerResponse(response, this.clientKey!, this.options.subprotocols ?? []);
+    const result = checkServerResponse(response, this.clientKey!, this.offeredSubprotocols);
     const acceptOnWire = headerValue(response, 'Sec-WebSocket-Accept');
     this.emitTrace(() => ({
       type: 'handshake', side: 'client', ok: !result.error, status: response.status, checks: result.checks,

@@ -5,6 +5,7 @@ import {
 } from '../../src/core/handshake.ts';
 import { HttpHeadParser, headerValue, headerValues, parseHead, type HttpHead } from '../../src/core/http.ts';
 import { HandshakeError } from '../../src/core/errors.ts';
+import { HandshakeOptionError } from '../../src/core/http-tokens.ts';
 import { WEBSOCKET_GUID } from '../../src/core/constants.ts';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -86,8 +87,75 @@ describe('buildClientRequest (§4.1)', () => {
     expect(describeKey(key).ok).toBe(true);
   });
 
-  it.each(['a b', 'x,y', '', 'é'])('rejects the subprotocol %j (not a token)', (p) => {
-    expect(() => buildClientRequest({ host: 'h', path: '/', subprotocols: [p] })).toThrow(/not a valid subprotocol token/);
+  it.each(['a b', 'x,y', '', 'é'])('rejects the subprotocol %j (not a token, §4.1 item 10)', (p) => {
+    expect(() => buildClientRequest({ host: 'h', path: '/', subprotocols: [p] })).toThrow(HandshakeOptionError);
+    expect(() => buildClientRequest({ host: 'h', path: '/', subprotocols: [p] })).toThrow(/subprotocol.*RFC 6455 §4\.1 item 10/);
+  });
+
+  it.each([
+    [{ name: 'Bad Name', value: 'x' }, /not a valid header name/],
+    [{ name: 'X-Evil', value: 'a\r\nInjected: yes' }, /contains a CR/],
+    [{ name: 'X-Evil', value: 'a\nInjected: yes' }, /contains an LF/],
+    [{ name: 'X-Evil', value: 'a\0b' }, /contains a NUL/],
+  ])('refuses the header %j: nothing malformed is built (RFC 9110 §5.1, §5.5)', (header, message) => {
+    expect(() => buildClientRequest({ host: 'h', path: '/', headers: [header] })).toThrow(message);
+  });
+});
+
+describe('buildClientRequest: a user header that names a generated one replaces it', () => {
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+  it('Sec-WebSocket-Key: sent once, the user\'s, and returned as the key the Accept is checked against', () => {
+    const { bytes, key } = buildClientRequest({ host: 'h', path: '/', headers: [{ name: 'Sec-WebSocket-Key', value: RFC_KEY }] });
+    const head = parseHead(bytes, 'request');
+    expect(headerValues(head, 'Sec-WebSocket-Key')).toEqual([RFC_KEY]);
+    expect(key).toBe(RFC_KEY);
+    // In the generated header's place, so the head keeps the RFC's order.
+    expect(head.headers.map((h) => h.name)).toEqual(['Host', 'Upgrade', 'Connection', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version']);
+    // The RFC's own pair: a server answering for this key is accepted.
+    const response = parseHead(ascii(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${RFC_ACCEPT}\r\n\r\n`), 'response');
+    expect(checkServerResponse(response, key).error).toBeUndefined();
+  });
+
+  it('a user key replaces even a fixed options.key', () => {
+    const { bytes, key } = buildClientRequest({ host: 'h', path: '/', key: 'AAAAAAAAAAAAAAAAAAAAAA==', headers: [{ name: 'sec-websocket-key', value: RFC_KEY }] });
+    expect(key).toBe(RFC_KEY);
+    expect(text(bytes)).not.toContain('AAAAAAAAAAAAAAAAAAAAAA==');
+    expect(text(bytes)).toContain(`sec-websocket-key: ${RFC_KEY}\r\n`);
+  });
+
+  it('a second header of the same name is sent as well (a deliberate duplicate, for testing a server)', () => {
+    const { bytes, key } = buildClientRequest({ host: 'h', path: '/', headers: [{ name: 'Sec-WebSocket-Key', value: RFC_KEY }, { name: 'Sec-WebSocket-Key', value: 'second' }] });
+    expect(headerValues(parseHead(bytes, 'request'), 'Sec-WebSocket-Key')).toEqual([RFC_KEY, 'second']);
+    expect(key).toBe(RFC_KEY);
+  });
+
+  it.each([
+    ['Host', 'other.example'],
+    ['Upgrade', 'WebSocket'],
+    ['Connection', 'keep-alive, Upgrade'],
+    ['Sec-WebSocket-Version', '8'],
+  ])('%s is replaced, not repeated', (name, value) => {
+    const head = parseHead(buildClientRequest({ host: 'h', path: '/', headers: [{ name, value }] }).bytes, 'request');
+    expect(headerValues(head, name)).toEqual([value]);
+    expect(head.headers).toHaveLength(5);
+  });
+
+  it('Sec-WebSocket-Protocol replaces the generated list when subprotocols are given, and is what the response is checked against', () => {
+    const built = buildClientRequest({ host: 'h', path: '/', subprotocols: ['chat'], headers: [{ name: 'Sec-WebSocket-Protocol', value: 'mqtt, wamp' }] });
+    expect(headerValues(parseHead(built.bytes, 'request'), 'Sec-WebSocket-Protocol')).toEqual(['mqtt, wamp']);
+    expect(built.subprotocols).toEqual(['mqtt', 'wamp']);
+  });
+
+  it('Sec-WebSocket-Protocol without subprotocols is an extra header, and counts as offered', () => {
+    const built = buildClientRequest({ host: 'h', path: '/', headers: [{ name: 'Sec-WebSocket-Protocol', value: 'mqtt' }] });
+    expect(headerValues(parseHead(built.bytes, 'request'), 'Sec-WebSocket-Protocol')).toEqual(['mqtt']);
+    expect(built.subprotocols).toEqual(['mqtt']);
+  });
+
+  it('other headers are added after the generated ones, in order', () => {
+    const head = parseHead(buildClientRequest({ host: 'h', path: '/', headers: [{ name: 'Origin', value: 'http://a' }, { name: 'X-B', value: '2' }] }).bytes, 'request');
+    expect(head.headers.slice(5)).toEqual([{ name: 'Origin', value: 'http://a' }, { name: 'X-B', value: '2' }]);
   });
 });
 

@@ -16,15 +16,23 @@ export const echoComponent: ServerComponent = {
   },
 };
 
-/** Broadcasts every message to every other open connection. */
+/**
+ * Broadcasts every message to every other open connection. A member that reads slower than the
+ * room talks is not fed without bound: while its queue is past the high-water mark, the speaker
+ * is not read either (TCP pushes back on it) until that member has drained. (Echo needs nothing
+ * of the kind: the connection it answers is the one it stops reading.)
+ */
 export const chatComponent: ServerComponent = {
   name: 'chat',
   onMessage(conn, message, server) {
+    const slow: Promise<void>[] = [];
     for (const other of server.openConnections()) {
       if (other === conn) continue;
       if (message.opcode === Opcode.Text) other.sendText(message.text ?? '');
       else other.sendBinary(message.data);
+      if (other.writableNeedsDrain) slow.push(other.drained());
     }
+    if (slow.length > 0) void Promise.all(slow).then(conn.pauseReading());
   },
 };
 

@@ -5,6 +5,7 @@
 
 import { connect as netConnect } from 'node:net';
 import type { HttpHeader } from '../http.ts';
+import { checkHandshakeOptions } from '../http-tokens.ts';
 import type { ViolationPolicy } from '../protocol.ts';
 import { Tracer } from '../trace.ts';
 import { Connection, type ConnectionHandler } from './connection.ts';
@@ -65,6 +66,8 @@ export interface ClientOptions {
   /** A longer HTTP response head fails the handshake (default Defaults.maxHeadSize). */
   maxHeadSize?: number;
   closeTimeoutMs?: number;
+  /** Once open: no bytes in either direction for this long closes with 1001 Going Away. Default: off. */
+  idleTimeoutMs?: number;
   /** Fixed masking keys or handshake key, for reproducible traces. */
   maskKeyGenerator?: () => Uint8Array;
   key?: string;
@@ -88,9 +91,13 @@ export interface ClientConnection {
   opened: Promise<Connection>;
 }
 
-/** Opens a client connection. Throws UrlError at once for a bad URL. */
+/**
+ * Opens a client connection. Throws UrlError at once for a bad URL and HandshakeOptionError for
+ * a subprotocol or header that cannot be sent, before any socket is opened.
+ */
 export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, options: ClientOptions = {}): ClientConnection {
   const target = parseWebSocketUrl(rawUrl);
+  checkHandshakeOptions(options);
   const id = options.id ?? `client:${++clientCounter}`;
   const tracer = options.tracer;
   const trace = tracer?.active ? tracer.forConnection(id) : undefined;
@@ -114,6 +121,7 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
     ...(options.maxFragments !== undefined ? { maxFragments: options.maxFragments } : {}),
     ...(options.maxHeadSize !== undefined ? { maxHeadSize: options.maxHeadSize } : {}),
     ...(options.closeTimeoutMs !== undefined ? { closeTimeoutMs: options.closeTimeoutMs } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
     ...(options.maskKeyGenerator ? { maskKeyGenerator: options.maskKeyGenerator } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.key ? { key: options.key } : {}),
@@ -151,7 +159,19 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
   timeout.unref?.();
   socket.once('connect', () => {
     trace?.({ type: 'connection-opened', role: 'client', local: conn.localAddress, remote: conn.remoteAddress, url: target.url });
-    conn.start();
+    // Nothing may throw out of a socket callback (it would take the whole process down): a
+    // failure to start the handshake rejects `opened` and frees the socket.
+    try {
+      conn.start();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      trace?.({ type: 'error', message: `cannot start the handshake: ${message}` });
+      if (!settled) {
+        settled = true;
+        rejectOpen(new ConnectError(`Cannot start the handshake with ${target.url}: ${message}`, (error as { code?: string }).code ?? 'EHANDSHAKESTART'));
+      }
+      socket.destroy();
+    }
   });
   opened.then(() => clearTimeout(timeout), () => clearTimeout(timeout));
   return { connection: conn, opened };

@@ -61,6 +61,11 @@ export interface ConnectionOptions extends Omit<ProtocolOptions, 'trace'> {
   closeTimeoutMs?: number;
   /** Server: how long a client may take to complete its handshake. */
   handshakeTimeoutMs?: number;
+  /**
+   * Backpressure: stop reading from the peer while more than this many bytes wait to be written
+   * to it (default Defaults.writeHighWaterMark; never below the socket's own high-water mark).
+   */
+  writeHighWaterMark?: number;
 }
 
 export class Connection {
@@ -82,6 +87,13 @@ export class Connection {
   private gate: FrameGate | null = null;
   /** Step mode was switched on mid-frame: pass bytes through until the next frame boundary. */
   private aligning = false;
+  // Backpressure: reading stops while the socket's queue is past the mark, and while callers hold a pause.
+  private readonly writeHighWaterMark: number;
+  private needsDrain = false;
+  private readPauses = 0;
+  private drainWaiters: Array<() => void> = [];
+  /** Step mode holds more than the mark: the pause that ends once the user lets frames go. */
+  private gatePause: (() => void) | null = null;
 
   constructor(socket: Socket, options: ConnectionOptions, handler: ConnectionHandler) {
     this.id = options.id;
@@ -91,7 +103,10 @@ export class Connection {
     this.trace = options.trace;
     this.closeTimeoutMs = options.closeTimeoutMs ?? Defaults.closeTimeoutMs;
     this.protocol = new WebSocketProtocol({ ...options, ...(options.trace ? { trace: options.trace } : {}) });
+    // 'drain' only comes after a write() returned false, i.e. past the socket's own mark: stay at or above it.
+    this.writeHighWaterMark = Math.max(options.writeHighWaterMark ?? Defaults.writeHighWaterMark, socket.writableHighWaterMark);
     socket.setNoDelay(true);
+    socket.on('drain', () => this.onDrain());
     socket.on('data', (chunk: Buffer) => {
       // Everything this chunk makes us send (echoes, pongs, closes) leaves in one TCP write.
       socket.cork();
@@ -109,6 +124,7 @@ export class Connection {
     });
     socket.on('close', () => {
       this.clearTimers();
+      this.releaseDrainWaiters();
       this.protocol.receiveEof();
       this.pump();
     });
@@ -191,6 +207,89 @@ export class Connection {
   /** Drops TCP without a closing handshake. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  // ------------------------------------------------------------ flow control
+
+  /** Bytes waiting to be written to the peer (what the browser's WebSocket calls bufferedAmount). */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * More than the high-water mark waits to be written: the peer reads slower than it is fed.
+   * Reading from this peer is paused until the queue drains; a relay feeding this connection
+   * from another one should pause that one too (pauseReading) until drained() resolves.
+   */
+  get writableNeedsDrain(): boolean {
+    if (!this.needsDrain) this.checkBackpressure();
+    return this.needsDrain;
+  }
+
+  /** Resolves once the queued output has drained (at once if nothing needs to, or once the socket is gone). */
+  drained(): Promise<void> {
+    if (!this.writableNeedsDrain || this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Is reading from the peer paused (backpressure, a held step-mode queue, or a caller's pause)? */
+  get readingPaused(): boolean {
+    return this.needsDrain || this.readPauses > 0;
+  }
+
+  /**
+   * Stops reading from the peer (TCP's window then pushes back on it) until the returned function
+   * is called; pauses from several callers add up. E.g. a relay: `const go = a.pauseReading();
+   * b.drained().then(go)`.
+   */
+  pauseReading(): () => void {
+    this.readPauses++;
+    this.socket.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.readPauses--;
+      this.resumeIfFree();
+    };
+  }
+
+  /**
+   * Called after every pump: past the mark, stop reading until 'drain'. Step mode counts what the
+   * gate holds (it writes nothing while frames are held), so holding cannot grow without bound either.
+   */
+  private checkBackpressure(): void {
+    if (!this.needsDrain && this.socket.writableLength > this.writeHighWaterMark && !this.socket.destroyed) {
+      this.needsDrain = true;
+      this.socket.pause();
+      this.trace?.({ type: 'note', text: `Backpressure: ${this.socket.writableLength} bytes wait to be written to the peer (mark ${this.writeHighWaterMark}): reading paused until they drain.` });
+    }
+    if (this.gate) {
+      const holding = this.gate.heldBytes > this.writeHighWaterMark;
+      if (holding && !this.gatePause) this.gatePause = this.pauseReading();
+      else if (!holding && this.gatePause) {
+        this.gatePause();
+        this.gatePause = null;
+      }
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.needsDrain) return;
+    this.needsDrain = false;
+    const resumed = this.resumeIfFree();
+    this.trace?.({ type: 'note', text: `Backpressure: the output drained; ${resumed ? 'reading resumed' : 'reading stays paused (held by step mode or a relay)'}.` });
+    this.releaseDrainWaiters();
+  }
+
+  private resumeIfFree(): boolean {
+    if (this.needsDrain || this.readPauses > 0 || this.socket.destroyed) return false;
+    this.socket.resume();
+    return true;
+  }
+
+  private releaseDrainWaiters(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   // ------------------------------------------------------------ step mode
@@ -351,6 +450,7 @@ export class Connection {
       this.pumping = false;
     }
     this.applyTransportAction();
+    this.checkBackpressure();
   }
 
   private pumpOnce(): void {
