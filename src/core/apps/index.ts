@@ -42,6 +42,10 @@ export const manualComponent: ServerComponent = { name: 'manual' };
 export const components = { echo: echoComponent, chat: chatComponent, manual: manualComponent } as const;
 export type ComponentName = keyof typeof components;
 
+/**
+ * An own property only: `name in components` is true for "__proto__", "constructor", "toString"
+ * and every other name the object inherits, which would run no application at all.
+ */
 export function isComponentName(name: string): name is ComponentName {
-  return name in components;
+  return Object.hasOwn(components, name);
 }

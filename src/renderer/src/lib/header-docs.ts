@@ -35,7 +35,9 @@ const refusalDocs: Record<string, HeaderDoc> = {
   'sec-websocket-version': { meaning: 'The WebSocket versions this server speaks; sent with 426 when the client asked for another.', rfcSection: '§4.4' },
 };
 
+/** The header name comes from the peer: own properties only ("__proto__" or "constructor" is no doc). */
 export function headerDoc(name: string, context: 'upgrade' | 'refusal' = 'upgrade'): HeaderDoc | undefined {
   const key = name.toLowerCase();
-  return (context === 'refusal' ? refusalDocs[key] : undefined) ?? docs[key];
+  const own = (table: Record<string, HeaderDoc>) => (Object.hasOwn(table, key) ? table[key] : undefined);
+  return (context === 'refusal' ? own(refusalDocs) : undefined) ?? own(docs);
 }
