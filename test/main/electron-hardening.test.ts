@@ -62,36 +62,133 @@ describe('main window (src/main/index.ts)', () => {
     expect(text).not.toMatch(/contextIsolation:\s*false|sandbox:\s*false|nodeIntegration:\s*true|webSecurity:\s*false/);
   });
 
-  it('denies new windows through setWindowOpenHandler', () => {
-    let handler: ts.Node | undefined;
+  it('creates exactly one BrowserWindow, here, and nothing else in src/main creates windows or views', () => {
+    const creations = mainFiles().flatMap((file) => {
+      const found: string[] = [];
+      walk(parse(file), (node) => {
+        if (ts.isNewExpression(node) && /^(BrowserWindow|BrowserView|WebContentsView)$/.test(node.expression.getText())) found.push(`${file}: ${node.expression.getText()}`);
+      });
+      return found;
+    });
+    expect(creations).toEqual(['src/main/index.ts: BrowserWindow']);
+  });
+
+  it('installs the web-contents guard at load, before any window can exist (a top-level statement)', () => {
+    const topLevel = source.statements.filter((s) => ts.isExpressionStatement(s) && /^guardWebContents\(rendererUrl\)$/.test(s.expression.getText()));
+    expect(topLevel).toHaveLength(1);
+    const firstWindow = text.indexOf('createWindow();');
+    expect(firstWindow).toBeGreaterThan(text.indexOf('guardWebContents(rendererUrl);'));
+  });
+
+  it('denies every permission on the default session once the app is ready, before the window', () => {
+    expect(text).toMatch(/whenReady\(\)\.then\(async \(\) => \{\n\s+denyAllPermissions\(session\.defaultSession\);/);
+  });
+
+  it('takes the dev server URL only through devRendererUrl (unpackaged, loopback), and loads nothing else by URL', () => {
+    expect(text.match(/ELECTRON_RENDERER_URL/g)).toHaveLength(1);
+    expect(text).toMatch(/const devUrl = devRendererUrl\(process\.env\['ELECTRON_RENDERER_URL'\], app\.isPackaged\);/);
+    const loads: string[] = [];
     walk(source, (node) => {
-      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'setWindowOpenHandler') handler = node.arguments[0];
+      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && /^load(URL|File)$/.test(node.expression.name.text)) loads.push(node.getText());
     });
-    expect(handler, 'a setWindowOpenHandler call').toBeDefined();
+    expect(loads.sort()).toEqual(['window.loadFile(rendererFile)', 'window.loadURL(devUrl)']);
+  });
+
+  it('gives the service a Confirmer built on a main-process dialog', () => {
+    expect(text).toMatch(/const confirm = dialogConfirmer\(\(options\) => \(mainWindow && !mainWindow\.isDestroyed\(\) \? dialog\.showMessageBox\(mainWindow, options\) : dialog\.showMessageBox\(options\)\)\);/);
+    expect(text).toMatch(/new InspectorService\(\{ \.\.\.serviceOptionsFromEnv\(process\.env\), confirm \}\)/);
+  });
+});
+
+/** src/main and src/preload, as paths relative to the root. */
+function mainFiles(): string[] {
+  return ['src/main', 'src/preload'].flatMap((dir) => filesUnder(join(root, dir))).map((f) => relative(root, f));
+}
+
+/** Calls of `<something>.<method>(...)` in a source file. */
+function methodCalls(source: ts.SourceFile, method: string): ts.CallExpression[] {
+  const calls: ts.CallExpression[] = [];
+  walk(source, (node) => {
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === method) calls.push(node);
+  });
+  return calls;
+}
+
+/** The listener registered with `.on('<event>', listener)`. */
+function listenerFor(source: ts.SourceFile, event: string): ts.Node | undefined {
+  return methodCalls(source, 'on').find((c) => c.arguments[0] && ts.isStringLiteral(c.arguments[0]) && c.arguments[0].text === event)?.arguments[1];
+}
+
+describe('the web-contents guard (src/main/security.ts)', () => {
+  const source = parse('src/main/security.ts');
+
+  it('is an app-wide web-contents-created listener, so every webContents gets it, not only the window', () => {
+    const onCreated = methodCalls(source, 'on').filter((c) => c.expression.getText() === 'app.on' && c.arguments[0]?.getText() === "'web-contents-created'");
+    expect(onCreated).toHaveLength(1);
+    const body = onCreated[0]!.arguments[1]!.getText();
+    for (const part of ['denyAllPermissions(contents.session)', 'contents.setWindowOpenHandler(', "contents.on('will-navigate'", "contents.on('will-frame-navigate'", "contents.on('will-redirect'", "contents.on('will-attach-webview'"]) {
+      expect(body, part).toContain(part);
+    }
+  });
+
+  it('denies new windows: setWindowOpenHandler only ever returns { action: deny }', () => {
+    const handlers = methodCalls(source, 'setWindowOpenHandler').map((c) => c.arguments[0]!);
+    expect(handlers).toHaveLength(1);
     const returns: string[] = [];
-    walk(handler!, (node) => {
-      if (ts.isReturnStatement(node) && node.expression) returns.push(node.expression.getText().replace(/\s+/g, ' '));
+    walk(handlers[0]!, (node) => {
+      if (ts.isReturnStatement(node)) returns.push(node.expression?.getText().replace(/\s+/g, ' ') ?? '<nothing>');
     });
-    if (handler && ts.isArrowFunction(handler) && !ts.isBlock(handler.body)) returns.push(handler.body.getText().replace(/\s+/g, ' '));
+    if (ts.isArrowFunction(handlers[0]!) && !ts.isBlock(handlers[0]!.body)) returns.push(handlers[0]!.body.getText().replace(/\s+/g, ' '));
     expect(returns.length).toBeGreaterThan(0);
     for (const value of returns) expect(value).toMatch(/^\(?\{ action: 'deny' \}\)?$/);
   });
 
-  it('prevents will-navigate', () => {
-    let handler: ts.Node | undefined;
-    walk(source, (node) => {
-      if (
-        ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'on' &&
-        node.arguments[0] && ts.isStringLiteral(node.arguments[0]) && node.arguments[0].text === 'will-navigate'
-      ) handler = node.arguments[1];
-    });
-    expect(handler, 'a will-navigate handler').toBeDefined();
-    expect(handler!.getText()).toMatch(/\.preventDefault\(\)/);
+  it.each(['will-navigate', 'will-frame-navigate', 'will-redirect'])('%s: prevented unless the URL is our renderer (isTrustedSenderUrl)', (event) => {
+    const handler = listenerFor(source, event);
+    expect(handler, event).toBeDefined();
+    const body = handler!.getText();
+    expect(body).toMatch(/event\.preventDefault\(\)/);
+    expect(body).toMatch(/isTrustedSenderUrl\(event\.url, rendererUrl\)/);
   });
 
-  it('opens only https:// links externally', () => {
-    const external = /if \((.*)\) void shell\.openExternal\(url\)/.exec(text);
-    expect(external?.[1]).toMatch(/startsWith\('https:\/\/'\)/);
+  it('will-attach-webview: preload stripped, node off, isolation and sandbox on, then always prevented', () => {
+    const handler = listenerFor(source, 'will-attach-webview');
+    expect(handler && ts.isArrowFunction(handler) && ts.isBlock(handler.body)).toBe(true);
+    const statements = ((handler as ts.ArrowFunction).body as ts.Block).statements.map((s) => s.getText());
+    expect(statements).toEqual([
+      'delete webPreferences.preload;',
+      'webPreferences.nodeIntegration = false;',
+      'webPreferences.contextIsolation = true;',
+      'webPreferences.sandbox = true;',
+      'event.preventDefault();',
+    ]);
+  });
+
+  it('permission handlers exist only here, and refuse: callback(false), check false, device false', () => {
+    for (const file of mainFiles().filter((f) => f !== 'src/main/security.ts')) {
+      expect(read(file), file).not.toMatch(/set(Permission(Request|Check)|DevicePermission)Handler/);
+    }
+    const [request] = methodCalls(source, 'setPermissionRequestHandler');
+    const [check] = methodCalls(source, 'setPermissionCheckHandler');
+    const [device] = methodCalls(source, 'setDevicePermissionHandler');
+    expect(request?.arguments[0]?.getText()).toBe('(_contents, _permission, callback) => callback(false)');
+    expect(check?.arguments[0]?.getText()).toBe('() => false');
+    expect(device?.arguments[0]?.getText()).toBe('() => false');
+  });
+
+  it('shell.openExternal is called in one place, only with what allowedExternalUrl returned, and only when it is not null', () => {
+    const calls = mainFiles().flatMap((file) => methodCalls(parse(file), 'openExternal').map((call) => ({ file, call })));
+    expect(calls.map((c) => c.file)).toEqual(['src/main/security.ts']);
+    const { call } = calls[0]!;
+    const arg = call.arguments[0]!;
+    expect(ts.isIdentifier(arg)).toBe(true);
+    let fn: ts.Node = call;
+    while (!ts.isFunctionDeclaration(fn)) fn = fn.parent;
+    const fnText = fn.getText();
+    expect(fnText).toContain(`const ${arg.getText()} = allowedExternalUrl(url);`);
+    let guard: ts.Node = call;
+    while (!ts.isIfStatement(guard)) guard = guard.parent;
+    expect((guard as ts.IfStatement).expression.getText()).toBe(`${arg.getText()} !== null`);
   });
 });
 
@@ -221,7 +318,10 @@ describe('IPC registrations (src/main/ipc.ts)', () => {
   });
 
   it('checks the sender before every call and validates arguments before the service sees them', () => {
-    expect(text).toMatch(/if \(!isTrustedSender\(event, rendererUrl\)\) throw/);
+    expect(text).toMatch(/if \(!isTrustedSender\(event, rendererUrl, target\(\)\)\) throw/);
+    // Exact origin or file and the main frame of our window (trust.ts), never a string prefix.
+    expect(text).toMatch(/isTrustedIpcSender\(\s*\{ frame: event\.senderFrame, webContentsId: event\.sender\.id \}/);
+    expect(text).not.toMatch(/startsWith\(/);
     const calls: string[] = [];
     const handlers = createHandlers(recordingService(calls));
     const taking = Object.keys(handlers).filter((k) => !['getStatus', 'stopServer', 'listPresets'].includes(k)) as Array<keyof typeof handlers>;
