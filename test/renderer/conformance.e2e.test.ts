@@ -211,7 +211,20 @@ describe('conformance battery in the app', () => {
     await page.getByTestId('conformance-mode-client').click();
     expect(await page.getByLabel('Client launch command').inputValue()).toBe('node bin/wsinspect.mjs connect {url} --echo --trace none');
     await page.getByLabel('Case filter').fill('5.3');
+    // Running a command needs a person's yes: the page shows exactly what will run.
     await page.getByTestId('conformance-run').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    expect(await dialog.locator('pre').textContent()).toBe('node bin/wsinspect.mjs connect {url} --echo --trace none');
+    await shot('34-conformance-confirm-launch');
+    // Cancel runs nothing.
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(inspector.host.service.getStatus()).toBeDefined();
+    await page.getByText(/Cancelled: you did not confirm it/).waitFor();
+    // Confirmed, it runs.
+    await page.getByTestId('conformance-run').click();
+    await page.getByTestId('confirm-yes').click();
     await page.getByTestId('conformance-progress').getByText('1 of 1 cases · finished').waitFor({ timeout: 20_000 });
     expect(await count('total-passed')).toBe(1);
     expect(await count('total-failed')).toBe(0);
