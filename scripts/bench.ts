@@ -659,7 +659,7 @@ const markers = {
 export function writeSection(file: string, which: keyof typeof markers, body: string): void {
   const [start, end] = markers[which];
   const block = `${start}\n${body.trim()}\n${end}`;
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nThis file is written by `npm run bench` and `npm run bench:ui`; do not edit it by hand.\n';
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nThis file is written by `npm run bench`, `npm run bench:ui` and `npm run bench:backpressure`; do not edit it by hand.\n';
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + end.length);
