@@ -169,5 +169,6 @@ export const statusReasons: Record<number, string> = {
   426: 'Upgrade Required',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
   505: 'HTTP Version Not Supported',
 };

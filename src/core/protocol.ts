@@ -196,6 +196,14 @@ export class WebSocketProtocol {
     return this._transportAction;
   }
 
+  /**
+   * We started the closing handshake (§7.1.2) and the peer has not answered with its Close yet.
+   * The transport bounds this wait: a peer that never answers is closed on (§7.1.1).
+   */
+  get awaitingCloseReply(): boolean {
+    return this._state === 'CLOSING' && this.closeSent !== null && this.closeReceived === null && this._transportAction === 'none';
+  }
+
   /** The frame parser's state in words, e.g. "waiting for 2 more bytes of 16-bit extended length". */
   describeParser(): string {
     if (this._state === 'CONNECTING') return 'waiting for the end of the HTTP head (CRLF CRLF)';

@@ -5,7 +5,7 @@
  */
 
 import type { Socket } from 'node:net';
-import { Defaults } from '../constants.ts';
+import { CloseCode, Defaults } from '../constants.ts';
 import type { ProtocolViolation, HandshakeError } from '../errors.ts';
 import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
@@ -15,6 +15,14 @@ import type { ConnectionState, Role, TraceBody } from '../trace.ts';
 // Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
 // ArrayBuffer per small frame); encodeFrame writes every byte, so uninitialised memory never leaks.
 setByteAllocator((size) => Buffer.allocUnsafe(size));
+
+/**
+ * After we closed our side of TCP, what the peer sends is discarded (§7.1.7: "MUST NOT continue to
+ * attempt to process data ... from the remote endpoint"). A peer still finishing a frame stops soon;
+ * one that keeps sending past this many bytes is flooding, and is dropped (§7.1.1: an endpoint "MAY
+ * close the connection via any means available when necessary, such as when under attack").
+ */
+const MAX_BYTES_AFTER_END = 1024 * 1024;
 
 export interface IncomingMessage {
   opcode: number;
@@ -62,6 +70,11 @@ export interface ConnectionOptions extends Omit<ProtocolOptions, 'trace'> {
   /** Server: how long a client may take to complete its handshake. */
   handshakeTimeoutMs?: number;
   /**
+   * Once open: no bytes in either direction for this long closes the connection with 1001 Going
+   * Away (then closeTimeoutMs applies). Default: off.
+   */
+  idleTimeoutMs?: number;
+  /**
    * Backpressure: stop reading from the peer while more than this many bytes wait to be written
    * to it (default Defaults.writeHighWaterMark; never below the socket's own high-water mark).
    */
@@ -77,8 +90,13 @@ export class Connection {
   private readonly trace: ((body: TraceBody) => void) | undefined;
   private readonly closeTimeoutMs: number;
   private closeTimer: NodeJS.Timeout | null = null;
+  /** What the close timer is waiting for (the peer's Close, its FIN): a new wait re-arms it. */
+  private closeTimerFor: string | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
+  private readonly idleTimeoutMs: number;
   private ended = false;
+  /** Bytes read after we closed our side of TCP (all discarded, §7.1.7). */
+  private readAfterEnd = 0;
   private closedInfo: CloseInfo | null = null;
   private closedWaiters: Array<(info: CloseInfo) => void> = [];
   /** Extra per-connection data for applications (e.g. a chat nickname). */
@@ -108,6 +126,7 @@ export class Connection {
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     socket.on('data', (chunk: Buffer) => {
+      if (this.ended && this.tooMuchAfterEnd(chunk.length)) return;
       // Everything this chunk makes us send (echoes, pongs, closes) leaves in one TCP write.
       socket.cork();
       this.receive(chunk);
@@ -137,6 +156,8 @@ export class Connection {
       }, options.handshakeTimeoutMs);
       this.handshakeTimer.unref?.();
     }
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    if (this.idleTimeoutMs > 0) socket.on('timeout', () => this.onIdle());
   }
 
   get state(): ConnectionState {
@@ -476,6 +497,8 @@ export class Connection {
       switch (event.type) {
         case 'open':
           this.clearHandshakeTimer();
+          // During the handshake the handshake timeout applies; from here on, the idle timeout.
+          if (this.idleTimeoutMs > 0) this.socket.setTimeout(this.idleTimeoutMs);
           this.handler.onOpen?.(this);
           break;
         case 'message':
@@ -513,22 +536,61 @@ export class Connection {
     const action = this.protocol.transportAction;
     if (action === 'close' && !this.ended) {
       this.ended = true;
+      // A refused or failed opening handshake is over already (CLOSED): once the error response and
+      // our FIN are in the kernel's hands, free the descriptor; nothing the peer sends matters (§7.1.7).
+      if (this.protocol.state === 'CLOSED') this.socket.once('finish', () => this.socket.destroy());
       this.socket.end();
-      // If the peer never sends its FIN, do not hold the socket forever.
-      this.armCloseTimer(`The peer did not close TCP within ${this.closeTimeoutMs} ms after we did: dropping the connection.`);
-    } else if (action === 'await-server-close' && !this.closeTimer) {
-      this.armCloseTimer(`The server did not close TCP within ${this.closeTimeoutMs} ms of the closing handshake: closing it ourselves (§7.1.1).`);
+      // §7.1.1: wait "a reasonable amount of time" for the peer's FIN, not forever.
+      this.armCloseTimer('fin', `The peer did not close TCP within ${this.closeTimeoutMs} ms after we did: dropping the connection (§7.1.1).`);
+    } else if (action === 'await-server-close') {
+      this.armCloseTimer('server-fin', `The server did not close TCP within ${this.closeTimeoutMs} ms of the closing handshake: closing it ourselves (§7.1.1).`);
+    } else if (this.protocol.awaitingCloseReply) {
+      // §7.1.2: we started the closing handshake. A peer that never answers must not keep the
+      // connection CLOSING forever: after the timeout, close TCP ourselves (§7.1.1, §7.1.7).
+      this.armCloseTimer('close-reply', `The peer did not answer our Close within ${this.closeTimeoutMs} ms: closing TCP ourselves (§7.1.1).`);
     }
   }
 
-  private armCloseTimer(detail: string): void {
-    if (this.closeTimer) return;
+  /** Arms the close timer for one wait; a different wait (the peer's Close, then its FIN) starts it again. */
+  private armCloseTimer(waitingFor: string, detail: string): void {
+    if (this.closeTimerFor === waitingFor) return;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimerFor = waitingFor;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
-      this.protocol.abort(detail);
-      this.pump();
+      this.drop(detail);
     }, this.closeTimeoutMs);
     this.closeTimer.unref?.();
+  }
+
+  /** Gives up on the peer: reports the close (unless it was reported already) and frees the socket. */
+  private drop(detail: string): void {
+    if (this.protocol.state === 'CLOSED') {
+      this.trace?.({ type: 'note', text: detail });
+    } else {
+      this.protocol.abort(detail);
+      this.pump();
+    }
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /** Counts bytes read after we closed our side; past MAX_BYTES_AFTER_END the peer is dropped. */
+  private tooMuchAfterEnd(bytes: number): boolean {
+    this.readAfterEnd += bytes;
+    if (this.readAfterEnd <= MAX_BYTES_AFTER_END) return false;
+    this.drop(`The peer sent more than ${MAX_BYTES_AFTER_END} bytes after we closed: dropping the connection (§7.1.7).`);
+    return true;
+  }
+
+  /**
+   * No bytes in either direction for idleTimeoutMs. §7.3: "Servers MAY close the WebSocket
+   * connection whenever desired"; 1001 Going Away (§7.4.1), then the close timer applies.
+   */
+  private onIdle(): void {
+    this.socket.setTimeout(0);
+    if (this.protocol.state !== 'OPEN') return;
+    this.trace?.({ type: 'note', text: `No bytes in either direction for ${this.idleTimeoutMs} ms (idle timeout): closing with 1001 Going Away.` });
+    this.close(CloseCode.GoingAway, `idle for ${this.idleTimeoutMs} ms`);
   }
 
   private clearHandshakeTimer(): void {
@@ -540,5 +602,6 @@ export class Connection {
     this.clearHandshakeTimer();
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = null;
+    this.closeTimerFor = null;
   }
 }

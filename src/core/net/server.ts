@@ -5,10 +5,11 @@
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { Defaults } from '../constants.ts';
-import type { ProtocolViolation } from '../errors.ts';
+import { CloseCode, Defaults } from '../constants.ts';
+import { HandshakeError, type ProtocolViolation } from '../errors.ts';
+import { errorResponse } from '../handshake.ts';
 import type { ViolationPolicy } from '../protocol.ts';
-import { Tracer } from '../trace.ts';
+import { Tracer, type TraceBody } from '../trace.ts';
 import { Connection, type CloseInfo, type IncomingMessage } from './connection.ts';
 
 /** An application running on the server (Ratchet's MessageComponentInterface). */
@@ -39,6 +40,13 @@ export interface ServerOptions {
   closeTimeoutMs?: number;
   /** A client that has not completed its handshake by then is dropped (default Defaults.handshakeTimeoutMs). */
   handshakeTimeoutMs?: number;
+  /**
+   * At most this many connections at a time (handshaking, open or closing). One more is answered
+   * 503 Service Unavailable with Retry-After and a plain-text reason, then closed. Default: no cap.
+   */
+  maxConnections?: number;
+  /** An open connection with no bytes in either direction for this long is closed with 1001. Default: off. */
+  idleTimeoutMs?: number;
   /** Strict (the RFC) or observe (flag violations, keep the connection open). */
   policy?: ViolationPolicy;
   /** Step mode changed on a connection (a frame held, released, edited, dropped). */
@@ -60,6 +68,12 @@ export class ListenError extends Error {
 
 let serverCounter = 0;
 
+/**
+ * Seconds a client refused at the connection cap is asked to wait (RFC 9110 §10.2.3). RFC 6455
+ * §7.2.3 suggests a first reconnect delay of up to 5 seconds.
+ */
+const retryAfterSeconds = 5;
+
 export class WebSocketServer {
   readonly tracer: Tracer;
   readonly connections = new Map<string, Connection>();
@@ -68,9 +82,14 @@ export class WebSocketServer {
   private readonly options: ServerOptions;
   private readonly serverId = ++serverCounter;
   private connectionCounter = 0;
+  /** Sockets refused at the connection cap, until their 503 is flushed. */
+  private readonly refusing = new Set<Socket>();
   address: { host: string; port: number } | null = null;
 
   constructor(options: ServerOptions) {
+    for (const [name, value] of [['maxConnections', options.maxConnections], ['idleTimeoutMs', options.idleTimeoutMs]] as const) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) throw new RangeError(`${name} must be a whole number of at least 1 (got ${value}).`);
+    }
     this.options = options;
     this.component = options.component;
     this.tracer = options.tracer ?? new Tracer();
@@ -89,6 +108,16 @@ export class WebSocketServer {
   /** Swaps the application (echo, chat, manual) without restarting. */
   setComponent(component: ServerComponent): void {
     this.component = component;
+  }
+
+  /**
+   * Sockets the listener holds right now: connections in any state, and refused ones whose
+   * answer is still being flushed (node's server.getConnections).
+   */
+  socketCount(): Promise<number> {
+    const server = this.server;
+    if (!server) return Promise.resolve(0);
+    return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? this.connections.size + this.refusing.size : count)));
   }
 
   /** Open connections (handshake done, not closed). */
@@ -133,6 +162,7 @@ export class WebSocketServer {
     const closing = [...this.connections.values()].map((c) => c.closed());
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 1000))]);
     for (const conn of this.connections.values()) conn.destroy();
+    for (const socket of this.refusing) socket.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     this.address = null;
   }
@@ -141,6 +171,10 @@ export class WebSocketServer {
     const id = `server${this.serverId}:${++this.connectionCounter}`;
     const trace = this.tracer.active ? this.tracer.forConnection(id) : undefined;
     const o = this.options;
+    if (o.maxConnections !== undefined && this.connections.size >= o.maxConnections) {
+      this.refuseOverCap(socket, o.maxConnections, id, trace);
+      return;
+    }
     const conn = new Connection(socket, {
       id, role: 'server',
       ...(trace ? { trace } : {}),
@@ -153,6 +187,7 @@ export class WebSocketServer {
       ...(o.maxHeadSize !== undefined ? { maxHeadSize: o.maxHeadSize } : {}),
       ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
+      ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
       ...(o.policy ? { policy: o.policy } : {}),
     }, {
       onGateChange: (c) => o.onGateChange?.(c),
@@ -167,6 +202,34 @@ export class WebSocketServer {
     });
     this.connections.set(id, conn);
     trace?.({ type: 'connection-opened', role: 'server', local: conn.localAddress, remote: conn.remoteAddress });
+  }
+
+  /**
+   * One connection over the cap. RFC 6455 §4.1: servers "can refuse to accept connections from
+   * hosts/IP addresses with an excessive number of existing connections". A 503 with Retry-After
+   * and a reason says why, where a bare reset would look like a crash; it goes out at once, without
+   * waiting for the request (waiting would let refused clients hold descriptors past the cap).
+   * Whatever the client sends is read and dropped, so that closing does not turn into a reset that
+   * can discard the 503; once the 503 and our FIN are flushed, the socket is freed.
+   */
+  private refuseOverCap(socket: Socket, max: number, id: string, trace: ((body: TraceBody) => void) | undefined): void {
+    const reason = `This server takes at most ${max} connection${max === 1 ? '' : 's'} at a time (maxConnections) and all are in use. Try again later.`;
+    const { bytes } = errorResponse(new HandshakeError('SERVER_AT_CAPACITY', 503, reason, '§4.1', { 'Retry-After': String(retryAfterSeconds) }));
+    this.refusing.add(socket);
+    const timer = setTimeout(() => socket.destroy(), this.options.closeTimeoutMs ?? Defaults.closeTimeoutMs);
+    timer.unref();
+    socket.on('error', () => {}); // a reset from the refused peer changes nothing
+    socket.on('data', () => {});
+    socket.once('finish', () => socket.destroy());
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.refusing.delete(socket);
+    });
+    socket.end(bytes);
+    if (trace) {
+      trace({ type: 'connection-opened', role: 'server', local: `${socket.localAddress}:${socket.localPort}`, remote: `${socket.remoteAddress}:${socket.remotePort}` });
+      trace({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `refused with 503: ${max} connection${max === 1 ? '' : 's'} already (maxConnections)` });
+    }
   }
 
   /** An application bug must not take the server down: report it and fail that connection with 1011. */
