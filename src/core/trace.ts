@@ -86,6 +86,12 @@ export type TraceBody =
   | { type: 'error'; message: string }
   | { type: 'note'; text: string };
 
+/**
+ * The connection id of trace events about the service itself rather than one connection, such
+ * as the last resort's report of an error nobody caught (src/service/last-resort.ts).
+ */
+export const SERVICE_TRACE_ID = 'service';
+
 export type TraceEvent = TraceBody & {
   seq: number;
   /** Milliseconds since the epoch, sub-millisecond precision. */

@@ -5,13 +5,18 @@
  */
 import { fileURLToPath } from 'node:url';
 import { InspectorService } from '../service/inspector-service.ts';
+import { installLastResort } from '../service/last-resort.ts';
 import { serviceOptionsFromEnv } from '../service/service-env.ts';
 import { startWebHost } from './web-host.ts';
 
 const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 const port = Number(process.env['WEB_PORT'] ?? 5173);
 try {
-  const host = await startWebHost({ rendererDir, port, service: new InspectorService(serviceOptionsFromEnv(process.env)) });
+  const service = new InspectorService(serviceOptionsFromEnv(process.env));
+  // The last resort: an error nobody caught is one line on stderr and an error in the page, and
+  // the host keeps serving (it used to exit, e.g. on a header with CR/LF; issue 10 §2).
+  installLastResort(service, { label: 'web host' });
+  const host = await startWebHost({ rendererDir, port, service });
   const started = await host.service.startServer({ port: Number(process.env['WS_PORT'] ?? 9001) });
   console.log(`WebSocket Inspector: open ${host.url} in a browser`);
   console.log(started.ok ? `embedded WebSocket server listening on ${started.url}` : `embedded server not started: ${started.error}`);

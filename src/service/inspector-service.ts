@@ -9,8 +9,10 @@ import { components } from '../core/apps/index.ts';
 import { fromHex, utf8Encode } from '../core/bytes.ts';
 import { Defaults, Opcode } from '../core/constants.ts';
 import { runClientBattery, runServerBattery, type BatteryOptions, type ConformanceReport } from '../core/conformance/index.ts';
+import { parseHeaderLines } from '../core/http-tokens.ts';
 import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../core/net/client.ts';
 import type { Connection } from '../core/net/connection.ts';
+import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
 import { ByteStepper } from '../core/byte-stepper.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
@@ -21,7 +23,7 @@ import { encodeFrame } from '../core/frame-codec.ts';
 import { fireFault } from '../core/net/fault-runner.ts';
 import { randomMaskKey } from '../core/protocol.ts';
 import { toHex } from '../core/bytes.ts';
-import { Tracer, type Role, type TraceEvent } from '../core/trace.ts';
+import { SERVICE_TRACE_ID, Tracer, type Role, type TraceEvent } from '../core/trace.ts';
 import type {
   AppName, ConformanceProgress, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
@@ -182,17 +184,17 @@ export class InspectorService {
   // ------------------------------------------------------------ server
 
   async startServer(request: StartServerRequest = {}): Promise<Result<{ url: string }>> {
-    const wantedHost = (request.host ?? this.serverState.host).trim() || Defaults.host;
-    if (!isLoopbackHost(wantedHost)) {
-      const refused = await this.confirmAction({ kind: 'bind-address', host: wantedHost, port: request.port ?? this.serverState.port }, request.confirmToken);
-      if (refused) return refused;
-    }
-    if (this.server) await this.stopServer();
-    const host = (request.host ?? this.serverState.host).trim() || Defaults.host;
+    // Validate first: a bad request stops nothing, and the remembered host and port stay those
+    // of the last good start (a failed "bad host" must not stick for the next call).
+    const host = unbracket((request.host ?? this.serverState.host).trim() || Defaults.host);
     const port = request.port ?? this.serverState.port;
     const app = request.app ?? this.serverState.app;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) return this.serverFailed(host, port, `Port must be a whole number from 0 to 65535 (got ${port}).`);
-    if (!appNames.includes(app)) return this.serverFailed(host, port, `Unknown application "${app}".`);
+    const invalid = hostProblem(host) ?? portProblem(port) ?? (appNames.includes(app) ? null : `Unknown application "${app}".`);
+    if (invalid) return this.serverFailed(invalid);
+    if (!isLoopbackHost(host)) {
+      const refused = await this.confirmAction({ kind: 'bind-address', host, port }, request.confirmToken);
+      if (refused) return refused;
+    }
     const server = new WebSocketServer({
       host, port, component: components[app], tracer: this.tracer,
       // Frames and heads carry their own bytes: raw chunks would only double the IPC traffic.
@@ -202,7 +204,7 @@ export class InspectorService {
       onGateChange: () => this.markStatusChanged(),
     });
     try {
-      const { url, port: boundPort } = await server.listen();
+      const { url, port: boundPort } = await this.listenInstead(server, port);
       this.server = server;
       this.serverState = {
         running: true, host, port: boundPort, url, app, error: null,
@@ -211,12 +213,38 @@ export class InspectorService {
       this.markStatusChanged();
       return { ok: true, url };
     } catch (error) {
-      return this.serverFailed(host, port, error instanceof ListenError ? error.message : `Cannot start the server: ${(error as Error).message}`);
+      return this.serverFailed(error instanceof ListenError ? error.message : `Cannot start the server: ${(error as Error).message}`);
     }
   }
 
-  private serverFailed(host: string, port: number, message: string): Result<{ url: string }> {
-    this.serverState = { ...this.serverState, running: false, host, port, url: null, error: message, warning: null };
+  /**
+   * The new server listens while the old one keeps running, and the old one stops only once the
+   * new one listens. Only when the old one holds the very port asked for (a restart with other
+   * settings) does it make way first; if the new one still cannot listen, the old one comes back.
+   */
+  private async listenInstead(next: WebSocketServer, port: number): Promise<{ url: string; port: number }> {
+    const previous = this.server;
+    const bound = await next.listen().catch((error: unknown) => {
+      if (!previous || (error as ListenError).code !== 'EADDRINUSE' || previous.address?.port !== port) throw error;
+      return null;
+    });
+    if (bound) {
+      await previous?.close();
+      return bound;
+    }
+    await previous!.close();
+    try {
+      return await next.listen();
+    } catch (error) {
+      if (!(await previous!.listen().then(() => true, () => false))) this.server = null;
+      throw error;
+    }
+  }
+
+  /** A start that failed: only the error changes (the server, if one runs, keeps running). */
+  private serverFailed(message: string): Result<{ url: string }> {
+    const running = this.server?.address ? { running: true, url: this.server.url, port: this.server.address.port } : { running: false, url: null, warning: null };
+    this.serverState = { ...this.serverState, ...running, error: message };
     this.markStatusChanged();
     return { ok: false, error: message };
   }
@@ -241,15 +269,11 @@ export class InspectorService {
   // ------------------------------------------------------------ clients
 
   async connectClient(request: ConnectClientRequest): Promise<Result<{ id: string }>> {
-    const headers = [];
-    for (const line of request.headers ?? []) {
-      if (!line.trim()) continue;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return { ok: false, error: `A header must look like "Name: value" (got "${line}").` };
-      headers.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).trim() });
-    }
     let client;
     try {
+      // Checked here too, not only in validateConnect: the service may be called directly.
+      // A bad subprotocol or header (CR/LF smuggling, RFC 9110 §5.5) is refused before any socket opens.
+      const headers = parseHeaderLines(request.headers ?? []);
       client = connectClient(request.url, {
         onClose: (conn) => {
           this.clients.delete(conn.id);
@@ -263,8 +287,7 @@ export class InspectorService {
         ...(headers.length ? { headers } : {}),
       });
     } catch (error) {
-      if (error instanceof UrlError || error instanceof Error) return { ok: false, error: error.message };
-      throw error;
+      return { ok: false, error: error instanceof UrlError || error instanceof Error ? error.message : String(error) };
     }
     const conn = client.connection;
     this.clients.set(conn.id, conn);
@@ -540,6 +563,14 @@ export class InspectorService {
   private markConformance(): void {
     this.conformanceDirty = true;
     this.scheduleFlush();
+  }
+
+  /**
+   * An error nobody caught (the process-level last resort, last-resort.ts): it goes into the
+   * trace under SERVICE_TRACE_ID, so the page shows it, and the service keeps serving.
+   */
+  reportInternalError(message: string): void {
+    this.tracer.emit(SERVICE_TRACE_ID, { type: 'error', message });
   }
 
   /** Closes everything (app quit, test teardown). */

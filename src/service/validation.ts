@@ -6,6 +6,8 @@ import {
   appNames, type AppName, type Breakpoint, type ConnectClientRequest, type CraftRequest, type FrameFields, type SendRequest, type StartServerRequest,
   type StepAction, type ViolationPolicy, type ConformanceRequest,
 } from '../shared/inspector-api.ts';
+import { checkHandshakeOptions, parseHeaderLines } from '../core/http-tokens.ts';
+import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
@@ -16,10 +18,15 @@ export function validateStartServer(v: unknown): StartServerRequest {
   const out: StartServerRequest = {};
   if (v['host'] !== undefined) {
     if (typeof v['host'] !== 'string') throw new Error('host must be a string');
+    // An IP literal or a hostname (listen-address.ts); empty means the default host.
+    const problem = v['host'].trim() === '' ? null : hostProblem(unbracket(v['host'].trim()));
+    if (problem) throw new Error(problem);
     out.host = v['host'];
   }
   if (v['port'] !== undefined) {
     if (!Number.isInteger(v['port'])) throw new Error('port must be a whole number');
+    const problem = portProblem(v['port'] as number);
+    if (problem) throw new Error(problem);
     out.port = v['port'] as number;
   }
   if (v['app'] !== undefined) out.app = validateApp(v['app']);
@@ -47,12 +54,25 @@ function validatePolicyName(v: unknown): ViolationPolicy {
   return v;
 }
 
+/**
+ * Subprotocols must be tokens and header lines "Name: value" with a token name and no CR, LF or
+ * NUL in the value (http-tokens.ts: RFC 6455 §4.1 item 10, RFC 9110 §5.1 and §5.5), so a request
+ * cannot smuggle bytes after the handshake head. Blank header lines are skipped, as the service does.
+ */
 export function validateConnect(v: unknown): ConnectClientRequest {
   if (!isObject(v) || typeof v['url'] !== 'string') throw new Error('connectClient expects { url: string }');
-  if (v['policy'] !== undefined) validatePolicyName(v['policy']);
-  if (v['subprotocols'] !== undefined && !isStringArray(v['subprotocols'])) throw new Error('subprotocols must be strings');
-  if (v['headers'] !== undefined && !isStringArray(v['headers'])) throw new Error('headers must be strings');
-  return v as unknown as ConnectClientRequest;
+  const out: ConnectClientRequest = { url: v['url'] };
+  if (v['policy'] !== undefined) out.policy = validatePolicyName(v['policy']);
+  if (v['subprotocols'] !== undefined) {
+    if (!isStringArray(v['subprotocols'])) throw new Error('subprotocols must be strings');
+    out.subprotocols = [...v['subprotocols']];
+  }
+  if (v['headers'] !== undefined) {
+    if (!isStringArray(v['headers'])) throw new Error('headers must be strings');
+    out.headers = [...v['headers']];
+  }
+  checkHandshakeOptions({ subprotocols: out.subprotocols, headers: parseHeaderLines(out.headers ?? []) });
+  return out;
 }
 
 export function validateSend(v: unknown): SendRequest {

@@ -2,7 +2,7 @@
  * The renderer store keeps a bounded ring of frames: a long session does not grow without bound.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { TraceEvent } from '../../src/core/trace.ts';
+import { SERVICE_TRACE_ID, type TraceEvent } from '../../src/core/trace.ts';
 import { useInspector } from '../../src/renderer/src/store/store.ts';
 
 function frames(from: number, count: number): TraceEvent[] {
@@ -99,5 +99,17 @@ describe('connections the service no longer lists', () => {
     expect(s.frames.map((r) => r.key)).toEqual(['new:1', 'new:2']);
     expect(s.framesByKey.has('old:1')).toBe(false);
     expect(s.selectedConnectionId).toBeNull();
+  });
+});
+
+describe('the service\'s own errors (its last resort caught something)', () => {
+  it('show as an error notice and create no connection detail', () => {
+    useInspector.setState({ notice: null });
+    useInspector.getState().applyBatch({
+      events: [{ type: 'error', message: 'internal error (uncaught exception): Error: boom', seq: 1, time: 0, connectionId: SERVICE_TRACE_ID }],
+    });
+    const state = useInspector.getState();
+    expect(state.notice).toEqual({ kind: 'error', text: 'internal error (uncaught exception): Error: boom' });
+    expect(Object.hasOwn(state.details, SERVICE_TRACE_ID)).toBe(false);
   });
 });

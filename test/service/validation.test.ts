@@ -97,8 +97,43 @@ describe('validateConnect', () => {
     [{ url: 'ws://h/', subprotocols: ['chat', 1] }, /subprotocols must be strings/],
     [{ url: 'ws://h/', headers: 'X-A: b' }, /headers must be strings/],
     [{ url: 'ws://h/', headers: [{ name: 'X-A', value: 'b' }] }, /headers must be strings/],
+    // Issue 10 §2: these crashed the process when the socket connected; now refused here.
+    [{ url: 'ws://h/', subprotocols: ['a b'] }, /"a b" is not a valid subprotocol/],
+    [{ url: 'ws://h/', subprotocols: [''] }, /cannot be empty/],
+    [{ url: 'ws://h/', subprotocols: ['chat', 'chat'] }, /offered twice/],
+    [{ url: 'ws://h/', headers: ['Bad Name: x'] }, /"Bad Name" is not a valid header name/],
+    [{ url: 'ws://h/', headers: ['no colon'] }, /Name: value/],
+    [{ url: 'ws://h/', headers: ['X: a\r\nInjected: 1'] }, /contains a CR/],
+    [{ url: 'ws://h/', headers: ['X: a\nb'] }, /contains an LF/],
+    [{ url: 'ws://h/', headers: ['X: a\0b'] }, /contains a NUL/],
+    [{ url: 'ws://h/', policy: 'lenient' }, /policy is strict or observe/],
   ])('rejects %j', (input, message) => {
     expect(() => validateConnect(input)).toThrow(message);
+  });
+
+  it('skips blank header lines, keeps only known keys, and copies the arrays', () => {
+    const headers = ['', 'X-A: b'];
+    const out = validateConnect({ url: 'ws://h/', headers, extra: 'dropped', policy: 'observe' });
+    expect(out).toEqual({ url: 'ws://h/', headers: ['', 'X-A: b'], policy: 'observe' });
+    headers.push('X-Late: 1');
+    expect(out.headers).toEqual(['', 'X-A: b']);
+  });
+});
+
+describe('validateStartServer: host syntax and port range (issue 10 §2)', () => {
+  it.each([[{ host: '' }], [{ host: '::1' }], [{ host: '[::1]' }], [{ host: 'localhost' }], [{ port: 65535 }]])('accepts %j', (input) => {
+    expect(validateStartServer(input)).toEqual(input);
+  });
+
+  it.each([
+    [{ host: 'bad host' }, /"bad host" is not an IP address or a hostname/],
+    [{ host: 'a/b' }, /not an IP address or a hostname/],
+    [{ port: -1 }, /0 to 65535/],
+    [{ port: 65536 }, /0 to 65535/],
+    [{ app: '__proto__' }, /app must be one of/],
+    [{ app: 'constructor' }, /app must be one of/],
+  ])('rejects %j', (input, message) => {
+    expect(() => validateStartServer(input)).toThrow(message);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { create, type StateCreator } from 'zustand';
 import type { FieldId } from '../../../core/fields.ts';
-import type { Direction, Role, TraceEvent, TracedFrame, TracedHead } from '../../../core/trace.ts';
+import { SERVICE_TRACE_ID, type Direction, type Role, type TraceEvent, type TracedFrame, type TracedHead } from '../../../core/trace.ts';
 import type {
   ConformanceCaseSummary, ConformanceProgress, ConformanceRequest, ConnectionSummary, FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch,
 } from '../../../shared/inspector-api.ts';
@@ -302,6 +302,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     const details = { ...state.details };
     const touched = new Set<string>();
     let selected = state.selectedConnectionId;
+    let serviceError: string | null = null;
     for (const event of batch.events) {
       const id = event.connectionId;
       switch (event.type) {
@@ -354,6 +355,11 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           break;
         case 'note':
         case 'error': {
+          // The service's own errors (its last resort caught something) belong to no connection: say them.
+          if (id === SERVICE_TRACE_ID) {
+            if (event.type === 'error') serviceError = event.message;
+            break;
+          }
           const d = detailFor(details, id);
           const text = event.type === 'note' ? event.text : event.message;
           details[id] = { ...d, notes: [...d.notes.slice(-49), { time: event.time, text, error: event.type === 'error' }] };
@@ -392,6 +398,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       ...(batch.conformance ? { conformance: batch.conformance } : {}),
       // The web host dropped events this window read too slowly to take: say so, never hide a gap.
       ...(batch.dropped ? { notice: { kind: 'error' as const, text: droppedNotice(batch.dropped) } } : {}),
+      ...(serviceError ? { notice: { kind: 'error' as const, text: serviceError } } : {}),
     });
   },
   clearTrace: () => {
