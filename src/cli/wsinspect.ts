@@ -28,6 +28,8 @@ Usage:
       --subprotocol NAME             a subprotocol the server speaks (repeatable)
       --allow-origin ORIGIN          accept only browsers from this Origin, others get 403 (repeatable; default any)
       --preset ID                    fire this fault preset at every client once it connects (repeatable)
+      --max-connections N            at most N connections at a time; one more is answered 503 Service Unavailable
+                                     with Retry-After, then closed (default: no cap)
   wsinspect connect <ws://url> [options]
       --send TEXT                    send a text message once open (repeatable)
       --echo                         send back every message received; exit 0 when the peer closes
@@ -49,6 +51,8 @@ Usage:
       --policy strict|observe        strict (the RFC): a violation fails the connection; observe: flag it, stay open
       --handshake-timeout MS         serve: drop a client whose handshake is not done by then; connect: give up
                                      if connecting and the handshake take longer (default ${Defaults.handshakeTimeoutMs})
+      --idle-timeout MS              close an open connection with 1001 Going Away after MS with no bytes in
+                                     either direction (default: off)
       -h, --help                     this help
 
 Examples:
@@ -99,12 +103,15 @@ function parseIntOption(name: string, value: string | undefined, fallback: numbe
 /** The RFC 6455 §10.4 limit flags that serve and connect share. */
 const limitArgs = {
   'max-frame': { type: 'string' }, 'max-fragments': { type: 'string' }, 'max-head': { type: 'string' }, 'handshake-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
 } as const;
 
-function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined }) {
+function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined; 'idle-timeout'?: string | undefined }) {
   const maxFrame = values['max-frame'];
+  const idle = values['idle-timeout'];
   return {
     ...(maxFrame !== undefined ? { maxFrameSize: parseIntOption('--max-frame', maxFrame, 0, 1, 2 ** 31) } : {}),
+    ...(idle !== undefined ? { idleTimeoutMs: parseIntOption('--idle-timeout', idle, 0, 1, 86_400_000) } : {}),
     maxFragments: parseIntOption('--max-fragments', values['max-fragments'], Defaults.maxFragments, 1, 2 ** 31),
     maxHeadSize: parseIntOption('--max-head', values['max-head'], Defaults.maxHeadSize, 1, 2 ** 31),
   };
@@ -123,7 +130,7 @@ async function serve(args: string[]): Promise<number> {
       host: { type: 'string' }, port: { type: 'string' }, app: { type: 'string' }, trace: { type: 'string' },
       subprotocol: { type: 'string', multiple: true }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'allow-origin': { type: 'string', multiple: true }, ...limitArgs,
-      policy: { type: 'string' }, preset: { type: 'string', multiple: true },
+      policy: { type: 'string' }, preset: { type: 'string', multiple: true }, 'max-connections': { type: 'string' },
     },
   });
   if (values.help) {
@@ -131,6 +138,7 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const mode = parseTraceMode(values.trace);
+  const maxConnections = values['max-connections'];
   const appName = values.app ?? 'echo';
   if (!isComponentName(appName)) throw new CliError(`--app must be echo, chat or manual (got "${appName}")`, 2);
   const port = parseIntOption('--port', values.port, Defaults.port, 0, 65535);
@@ -158,6 +166,7 @@ async function serve(args: string[]): Promise<number> {
     ...(values['allow-origin'] ? { allowedOrigins: values['allow-origin'] } : {}),
     ...parseLimits(values),
     handshakeTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
+    ...(maxConnections !== undefined ? { maxConnections: parseIntOption('--max-connections', maxConnections, 0, 1, 1_000_000) } : {}),
   });
   try {
     const { url } = await server.listen();

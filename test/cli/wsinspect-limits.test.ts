@@ -83,7 +83,7 @@ describe('wsinspect serve: limit flags', () => {
   it('--help lists every limit and security flag', async () => {
     const r = run(['--help']);
     expect(await r.exit).toBe(0);
-    for (const flag of ['--max-message BYTES', '--max-frame BYTES', '--max-fragments N', '--max-head BYTES', '--handshake-timeout MS', '--allow-origin ORIGIN']) {
+    for (const flag of ['--max-message BYTES', '--max-frame BYTES', '--max-fragments N', '--max-head BYTES', '--handshake-timeout MS', '--allow-origin ORIGIN', '--max-connections N', '--idle-timeout MS']) {
       expect(r.stdout()).toContain(flag);
     }
   });
@@ -133,11 +133,60 @@ describe('wsinspect serve: limit flags', () => {
     [['--max-fragments', '0'], /--max-fragments must be between 1 and/],
     [['--max-head', '1.5'], /--max-head must be a whole number/],
     [['--handshake-timeout=-1'], /--handshake-timeout must be a whole number/],
+    [['--max-connections', '0'], /^wsinspect: --max-connections must be between 1 and 1000000 \(got 0\)\n$/],
+    [['--max-connections', 'many'], /^wsinspect: --max-connections must be a whole number \(got "many"\)\n$/],
+    [['--idle-timeout', '0'], /^wsinspect: --idle-timeout must be between 1 and 86400000 \(got 0\)\n$/],
+    [['--idle-timeout', '2.5'], /^wsinspect: --idle-timeout must be a whole number \(got "2\.5"\)\n$/],
   ])('rejects %j with exit code 2 and one line', async (args, message) => {
     const r = run(['serve', '--port', '0', ...args]);
     expect(await r.exit).toBe(2);
     expect(r.stderr()).toMatch(message);
     expect(r.stderr().trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('wsinspect: connection cap and idle timeout', () => {
+  it('serve --max-connections 1: a second client gets 503 with a plain reason; once the first leaves, a new one connects', async () => {
+    const { url } = await serve(['--max-connections', '1']);
+    const first = await open(url);
+    const refused = await tryOpen(url);
+    expect(refused).toMatchObject({ status: 503, contentType: 'text/plain; charset=utf-8' });
+    expect((refused as { body: string }).body).toMatch(/at most 1 connection at a time \(maxConnections\)/);
+    const closed = closeOf(first);
+    first.close(1000, 'make room');
+    await closed;
+    // The slot frees once the server has closed TCP: retry a few times, bounded.
+    let result = await tryOpen(url);
+    for (let i = 0; i < 20 && !('ws' in result); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      result = await tryOpen(url);
+    }
+    expect('ws' in result).toBe(true);
+    if ('ws' in result) result.ws.terminate();
+  });
+
+  it('serve --idle-timeout 300: a silent client is closed with 1001 and a reason', async () => {
+    const { url } = await serve(['--idle-timeout', '300']);
+    const ws = await open(url);
+    expect(await withTimeout(closeOf(ws), 10_000, 'the idle close')).toEqual({ code: 1001, reason: 'idle for 300 ms' });
+  });
+
+  it('connect --idle-timeout 300 against a silent peer: the client closes with 1001 and exits 0', async () => {
+    const wss = new WsServer({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const closes: Array<{ code: number; reason: string }> = [];
+    wss.on('connection', (ws) => ws.on('close', (code, reason) => closes.push({ code, reason: reason.toString() })));
+    const r = run(['connect', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, '--echo', '--idle-timeout', '300', '--trace', 'none']);
+    // --echo waits for the peer; the idle timeout ends the wait with a clean closing handshake.
+    expect(await withTimeout(r.exit, 10_000, 'connect to exit')).toBe(0);
+    expect(closes).toEqual([{ code: 1001, reason: 'idle for 300 ms' }]);
+  });
+
+  it('connect --idle-timeout rejects a bad value with exit code 2 and one line', async () => {
+    const r = run(['connect', 'ws://127.0.0.1:9/', '--idle-timeout', 'soon']);
+    expect(await r.exit).toBe(2);
+    expect(r.stderr()).toBe('wsinspect: --idle-timeout must be a whole number (got "soon")\n');
   });
 });
 
