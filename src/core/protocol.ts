@@ -9,7 +9,7 @@
  */
 
 import { concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
-import { CloseCode, Defaults, describeOpcode, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
+import { CloseCode, Defaults, describeOpcode, FRAGMENT_COST, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
 import { HandshakeError, ProtocolViolation } from './errors.ts';
 import { frameAnatomy } from './fields.ts';
 import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
@@ -156,8 +156,12 @@ export class WebSocketProtocol {
 
   // Message assembly (§5.4).
   private fragmentOpcode: number | null = null;
+  /** Non-empty payloads only: an empty fragment adds nothing to hold. */
   private messageChunks: Uint8Array[] = [];
   private messageSize = 0;
+  /** Frames of the message so far (the fragment limit counts these). */
+  private messageFrames = 0;
+  /** Their frame ids, for the trace only (kept only when tracing; at most maxFragments). */
   private messageFrameIds: number[] = [];
   private readonly utf8 = new Utf8Validator();
   private frameId = 0;
@@ -229,6 +233,15 @@ export class WebSocketProtocol {
    * really writes them (traceOutgoingFrameBytes), not when encoded.
    */
   deferOutgoingTrace = false;
+
+  /**
+   * The fragmented message being reassembled (§5.4), or null between messages: its frames so far,
+   * its payload bytes, and what is held for it (non-empty payloads; frame ids only when tracing).
+   */
+  messageInProgress(): { frames: number; bytes: number; heldChunks: number; heldFrameIds: number } | null {
+    if (this.fragmentOpcode === null) return null;
+    return { frames: this.messageFrames, bytes: this.messageSize, heldChunks: this.messageChunks.length, heldFrameIds: this.messageFrameIds.length };
+  }
 
   /** Wire bytes of the frame in progress, for byte stepping. */
   partialFrameBytes(): Uint8Array {
@@ -487,9 +500,14 @@ export class WebSocketProtocol {
       this.violate(new ProtocolViolation('WS_ERR_EXPECTED_CONTINUATION', `A new ${describeOpcode(h.opcode).name} message started before the fragmented ${describeOpcode(this.fragmentOpcode).name} message finished.`));
       this.resetMessage(); // observe: the unfinished message is abandoned
     }
-    if (this.messageSize + h.payloadLength > this.maxMessageSize) {
+    // §10.4: every frame after the first also costs FRAGMENT_COST, so that many tiny (or empty)
+    // fragments cannot tie up far more memory than the limit says.
+    const fragments = h.opcode === Opcode.Continuation ? this.messageFrames : 0;
+    const cost = this.messageSize + h.payloadLength + fragments * FRAGMENT_COST;
+    if (cost > this.maxMessageSize) {
       // Never recoverable: going on would mean buffering it.
-      this.violate(new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The message would be ${this.messageSize + h.payloadLength} bytes; the limit is ${this.maxMessageSize}.`), false);
+      const detail = fragments > 0 ? ` (${this.messageSize + h.payloadLength} payload bytes + ${FRAGMENT_COST} for each of ${fragments} fragments after the first)` : '';
+      this.violate(new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The message would be ${cost} bytes${detail}; the limit is ${this.maxMessageSize}.`), false);
     }
     if (h.opcode !== Opcode.Continuation) {
       this.fragmentOpcode = h.opcode;
@@ -510,7 +528,7 @@ export class WebSocketProtocol {
     if (h.payloadLength > this.maxMessageSize) {
       throw new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The frame alone declares ${h.payloadLength} bytes; the message limit is ${this.maxMessageSize}.`);
     }
-    if (h.opcode === Opcode.Continuation && this.messageFrameIds.length >= this.maxFragments) {
+    if (h.opcode === Opcode.Continuation && this.messageFrames >= this.maxFragments) {
       throw new ProtocolViolation('WS_ERR_TOO_MANY_FRAGMENTS', `The fragmented message goes past ${this.maxFragments} frames, the limit.`);
     }
   }
@@ -519,6 +537,7 @@ export class WebSocketProtocol {
     this.fragmentOpcode = null;
     this.messageChunks = [];
     this.messageSize = 0;
+    this.messageFrames = 0;
     this.messageFrameIds = [];
   }
 
@@ -568,9 +587,10 @@ export class WebSocketProtocol {
         this.receiveClose(close!);
         return;
     }
-    this.messageChunks.push(frame.payload);
+    if (frame.payload.length > 0) this.messageChunks.push(frame.payload);
     this.messageSize += frame.payload.length;
-    this.messageFrameIds.push(frameId);
+    this.messageFrames++;
+    if (this.trace) this.messageFrameIds.push(frameId);
     if (!h.fin) return;
     const opcode = this.fragmentOpcode!;
     const data = concatBytes(this.messageChunks, this.messageSize);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { echoComponent } from '../../src/core/apps/index.ts';
 import { concatBytes } from '../../src/core/bytes.ts';
-import { CloseCode, Defaults, Opcode } from '../../src/core/constants.ts';
+import { CloseCode, Defaults, FRAGMENT_COST, Opcode } from '../../src/core/constants.ts';
 import { violationTable } from '../../src/core/errors.ts';
 import { encodeFrame, type FrameSpec } from '../../src/core/frame-codec.ts';
 import { connectClient, ConnectError } from '../../src/core/net/client.ts';
@@ -46,8 +46,8 @@ describe('violation table entries for the limits', () => {
     expect(violationTable[code].rule.length).toBeGreaterThan(20);
   });
 
-  it('defaults: 100,000 fragments, 16 KiB head, 10 s handshake, no separate frame limit', () => {
-    expect(Defaults.maxFragments).toBe(100_000);
+  it('defaults: 4,096 fragments, 16 KiB head, 10 s handshake, no separate frame limit', () => {
+    expect(Defaults.maxFragments).toBe(4096);
     expect(Defaults.maxHeadSize).toBe(16 * 1024);
     expect(Defaults.handshakeTimeoutMs).toBe(10_000);
   });
@@ -102,16 +102,66 @@ describe('maxFragments (ProtocolOptions)', () => {
     expect(run({ maxFragments: 5 }, [...fragmented(5, 1), ...fragmented(5), ...fragmented(1)])).toMatchObject({ violations: [], messages: [5, 5, 1] });
   });
 
-  it('the default stops an endless stream of empty fragments at 100,000', () => {
+  it('the default stops an endless stream of empty fragments at 4,096, holding nothing for them', () => {
     const first = clientFrame({ opcode: Opcode.Binary, fin: false });
     const empty = clientFrame({ opcode: Opcode.Continuation, fin: false });
     const p = openProtocol('server');
     p.receiveData(first);
-    const batch = concatBytes(Array.from({ length: 10_000 }, () => empty));
-    for (let i = 0; i < 9; i++) p.receiveData(batch); // 1 + 90,000 frames
+    p.receiveData(concatBytes(Array.from({ length: 4095 }, () => empty))); // 4,096 frames
     expect(eventsOf(p.events(), 'violation')).toEqual([]);
-    p.receiveData(batch); // frame 100,001 is refused
-    expect(eventsOf(p.events(), 'violation').map((e) => e.violation.code)).toEqual(['WS_ERR_TOO_MANY_FRAGMENTS']);
+    // Nothing is held for an empty fragment, and without a trace no frame id either.
+    expect(p.messageInProgress()).toEqual({ frames: 4096, bytes: 0, heldChunks: 0, heldFrameIds: 0 });
+    p.receiveData(empty); // frame 4,097 is refused
+    const [violation] = eventsOf(p.events(), 'violation');
+    expect([violation?.violation.code, violation?.violation.closeCode]).toEqual(['WS_ERR_TOO_MANY_FRAGMENTS', 1008]);
+    expect(p.closeSent?.code).toBe(CloseCode.PolicyViolation);
+  });
+
+  it('the issue\'s message of 99,999 empty fragments (586 KiB on the wire) fails at frame 4,097 and keeps nothing more', () => {
+    const frames = [clientFrame({ opcode: Opcode.Text, fin: false })];
+    for (let i = 1; i < 99_999; i++) frames.push(clientFrame({ opcode: Opcode.Continuation, fin: i === 99_998 }));
+    const wire = concatBytes(frames);
+    expect(wire.length).toBe(99_999 * 6);
+    const p = openProtocol('server', { trace: () => {} });
+    p.receiveData(wire);
+    const events = p.events();
+    expect(eventsOf(events, 'violation').map((e) => [e.violation.code, e.violation.closeCode])).toEqual([['WS_ERR_TOO_MANY_FRAGMENTS', 1008]]);
+    expect(eventsOf(events, 'message')).toEqual([]);
+    // With a trace, frame ids are kept for the message trace, but never more than the limit allows.
+    const held = p.messageInProgress();
+    expect(held?.heldChunks).toBe(0);
+    expect(held?.heldFrameIds).toBeLessThanOrEqual(Defaults.maxFragments);
+    expect(p.state).toBe('CLOSING');
+  });
+});
+
+describe('fragments cost toward maxMessageSize (§10.4)', () => {
+  const ones = (n: number) => Array.from({ length: n }, (_, i) => clientFrame({ opcode: i === 0 ? Opcode.Binary : Opcode.Continuation, payload: bytesOf(1), fin: i === n - 1 }));
+
+  it(`every frame after the first costs ${FRAGMENT_COST} bytes: 16 one-byte fragments fit in 1000 (16 + 15 × ${FRAGMENT_COST} = 976), the 17th fails with 1009`, () => {
+    expect(run({ maxMessageSize: 1000 }, ones(16))).toMatchObject({ violations: [], messages: [16] });
+    const { violations, p } = run({ maxMessageSize: 1000 }, ones(17));
+    expect(violations).toEqual([['WS_ERR_MESSAGE_TOO_BIG', 1009]]);
+    expect(p.closeSent?.code).toBe(CloseCode.MessageTooBig);
+  });
+
+  it('says what the message would cost, payload and fragments apart', () => {
+    const p = openProtocol('server', { maxMessageSize: 1000 });
+    p.receiveData(concatBytes(ones(17)));
+    const [v] = eventsOf(p.events(), 'violation');
+    expect(v?.violation.message).toBe(`The message would be ${17 + 16 * FRAGMENT_COST} bytes (17 payload bytes + ${FRAGMENT_COST} for each of 16 fragments after the first); the limit is 1000.`);
+  });
+
+  it('empty fragments cost too: a stream of them runs into the message limit, not only the fragment limit', () => {
+    const frames = [clientFrame({ opcode: Opcode.Binary, fin: false }), ...Array.from({ length: 100 }, () => clientFrame({ opcode: Opcode.Continuation, fin: false }))];
+    const { violations, p } = run({ maxMessageSize: 10 * FRAGMENT_COST, maxFragments: 1000 }, frames);
+    expect(violations).toEqual([['WS_ERR_MESSAGE_TOO_BIG', 1009]]);
+    expect(p.messageInProgress()?.frames).toBe(11);
+  });
+
+  it('an unfragmented message of exactly the limit still passes (one frame costs only its payload)', () => {
+    expect(run({ maxMessageSize: 100 }, [clientFrame({ opcode: Opcode.Binary, payload: bytesOf(100) })])).toMatchObject({ violations: [], messages: [100] });
+    expect(run({ maxMessageSize: 100 }, [clientFrame({ opcode: Opcode.Binary, payload: bytesOf(101) })]).violations).toEqual([['WS_ERR_MESSAGE_TOO_BIG', 1009]]);
   });
 });
 

@@ -6,6 +6,7 @@ import { HttpHeadParser, headerValue, parseHead, type HttpHead } from '../../src
 import { concatBytes, fromHex, toHex } from '../../src/core/bytes.ts';
 import { ProtocolViolation, violationTable, type ViolationCode } from '../../src/core/errors.ts';
 import type { TraceBody } from '../../src/core/trace.ts';
+import { FRAGMENT_COST } from '../../src/core/constants.ts';
 
 const hex = (h: string) => fromHex(h);
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -311,12 +312,16 @@ describe('WebSocketProtocol: messages, fragments and control frames', () => {
     expect(toHex(concatBytes(p.dataToSend()), ' ')).toBe('8a 85 37 fa 21 3d 7f 9f 4d 51 58');
   });
 
-  it('a message of exactly maxMessageSize is accepted, also across fragments', () => {
-    const p = openServer({ maxMessageSize: 10 });
-    p.receiveData(cf({ opcode: 2, payload: bytesOf(10) }));
+  it('a message of exactly maxMessageSize is accepted, also across fragments (each one after the first costing FRAGMENT_COST)', () => {
+    const p = openServer({ maxMessageSize: 10 + FRAGMENT_COST });
+    p.receiveData(cf({ opcode: 2, payload: bytesOf(10 + FRAGMENT_COST) }));
     p.receiveData(cf({ opcode: 2, payload: bytesOf(4), fin: false }));
     p.receiveData(cf({ opcode: 0, payload: bytesOf(6) }));
     expect(p.events().map((e) => e.type)).toEqual(['message', 'message']);
+    const tight = openServer({ maxMessageSize: 10 + FRAGMENT_COST - 1 });
+    tight.receiveData(cf({ opcode: 2, payload: bytesOf(4), fin: false }));
+    tight.receiveData(cf({ opcode: 0, payload: bytesOf(6) }));
+    expect(tight.events().map((e) => e.type === 'violation' ? e.violation.code : e.type)).toEqual(['WS_ERR_MESSAGE_TOO_BIG']);
   });
 
   it('an empty text message is valid', () => {
