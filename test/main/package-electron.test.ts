@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import asar from '@electron/asar';
 import fuses from '@electron/fuses';
 import { afterAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs script without type declarations
 import { binaryPath, fuseConfig, withAsarIntegrity } from '../../scripts/package-electron.mjs';
 
 const { FuseV1Options, FuseVersion } = fuses;
