@@ -81,7 +81,10 @@ describe('main window (src/main/index.ts)', () => {
   });
 
   it('denies every permission on the default session once the app is ready, before the window', () => {
-    expect(text).toMatch(/whenReady\(\)\.then\(async \(\) => \{\n\s+denyAllPermissions\(session\.defaultSession\);/);
+    const ready = methodCalls(source, 'then').find((c) => c.expression.getText() === 'app.whenReady().then');
+    const body = ready?.arguments[0]?.getText() ?? '';
+    expect(body).toContain('denyAllPermissions(session.defaultSession);');
+    expect(body.indexOf('denyAllPermissions(session.defaultSession);')).toBeLessThan(body.indexOf('createWindow();'));
   });
 
   it('takes the dev server URL only through devRendererUrl (unpackaged, loopback), and loads nothing else by URL', () => {
