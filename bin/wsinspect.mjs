@@ -3,7 +3,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/cli/wsinspect.ts');
+const { main, installProcessGuards } = await import('../src/cli/wsinspect.ts');
+installProcessGuards();
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // Let pending writes flush, then leave even if a stray handle stays open.

@@ -8,12 +8,15 @@
 import { parseArgs } from 'node:util';
 import { components, isComponentName } from '../core/apps/index.ts';
 import { Defaults } from '../core/constants.ts';
+import { HandshakeOptionError, parseHeaderLine, subprotocolProblem } from '../core/http-tokens.ts';
 import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
+import { hostProblem } from '../core/net/listen-address.ts';
 import type { Connection } from '../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
 import { Tracer, traceEventToJson, type TraceEvent } from '../core/trace.ts';
 import { fromHex } from '../core/bytes.ts';
 import type { ViolationPolicy } from '../core/protocol.ts';
+import type { ProtocolViolation } from '../core/errors.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { createPrettyPrinter } from './pretty.ts';
 import { conformance } from './conformance.ts';
@@ -100,6 +103,14 @@ function parseIntOption(name: string, value: string | undefined, fallback: numbe
   return n;
 }
 
+/** RFC 6455 §4.1 item 10 and §11.3.4: each --subprotocol is a token (http-tokens.ts). */
+function checkSubprotocols(names: readonly string[] | undefined): void {
+  for (const name of names ?? []) {
+    const problem = subprotocolProblem(name);
+    if (problem) throw new CliError(`--subprotocol: ${problem}`, 2);
+  }
+}
+
 /** The RFC 6455 §10.4 limit flags that serve and connect share. */
 const limitArgs = {
   'max-frame': { type: 'string' }, 'max-fragments': { type: 'string' }, 'max-head': { type: 'string' }, 'handshake-timeout': { type: 'string' },
@@ -144,6 +155,9 @@ async function serve(args: string[]): Promise<number> {
   const port = parseIntOption('--port', values.port, Defaults.port, 0, 65535);
   const maxMessageSize = parseIntOption('--max-message', values['max-message'], Defaults.maxMessageSize, 1, 2 ** 31);
   const host = values.host ?? Defaults.host;
+  const badHost = hostProblem(host);
+  if (badHost) throw new CliError(`--host: ${badHost}`, 2);
+  checkSubprotocols(values.subprotocol);
   const tracer = new Tracer();
   const write = traceWriter(mode);
   if (write) tracer.subscribe(write);
@@ -215,11 +229,15 @@ async function connect(args: string[]): Promise<number> {
     ...parseLimits(values),
     connectTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
   };
+  // A header naming a generated one (Sec-WebSocket-Key, Host, ...) replaces it (handshake.ts).
   const headers = (values.header ?? []).map((h) => {
-    const colon = h.indexOf(':');
-    if (colon <= 0) throw new CliError(`--header must look like "Name: value" (got "${h}")`, 2);
-    return { name: h.slice(0, colon).trim(), value: h.slice(colon + 1).trim() };
+    try {
+      return parseHeaderLine(h);
+    } catch (error) {
+      throw new CliError(`--header: ${(error as Error).message}`, 2);
+    }
   });
+  checkSubprotocols(values.subprotocol);
   const policy = parsePolicy(values.policy);
   const presets = values.preset ?? [];
   const presetError = checkPresetIds(presets);
@@ -240,6 +258,8 @@ async function connect(args: string[]): Promise<number> {
   const sends = values.send ?? [];
   let received = 0;
   let replyWaiter: (() => void) | null = null;
+  /** The peer's violation that made us fail the connection (not one the observe policy let pass). */
+  let failure: ProtocolViolation | null = null;
   let client;
   try {
     client = connectClient(url, {
@@ -254,6 +274,9 @@ async function connect(args: string[]): Promise<number> {
         }
         if (!values.echo && received >= sends.length) replyWaiter?.();
       },
+      onViolation(conn: Connection, violation) {
+        if (conn.state !== 'OPEN') failure = violation;
+      },
     }, {
       tracer, maxMessageSize, traceBytes: mode === 'jsonl', policy,
       ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
@@ -261,7 +284,7 @@ async function connect(args: string[]): Promise<number> {
       ...limits,
     });
   } catch (error) {
-    if (error instanceof UrlError) throw new CliError(error.message, 2);
+    if (error instanceof UrlError || error instanceof HandshakeOptionError) throw new CliError(error.message, 2);
     throw error;
   }
   const conn = client.connection;
@@ -271,7 +294,13 @@ async function connect(args: string[]): Promise<number> {
     if (error instanceof ConnectError) throw new CliError(error.message, 1);
     throw error;
   }
-  for (const text of sends) conn.sendText(text);
+  // The server's first frames may arrive with its 101 and break a rule: then the connection is
+  // already failing (§7.1.7) and nothing more may be sent; the reason is reported below.
+  let unsent = 0;
+  for (const text of sends) {
+    if (conn.state === 'OPEN') conn.sendText(text);
+    else unsent++;
+  }
   for (const hex of hexSends) await sendHex(conn, hex, split, delayMs);
   let presetsAsExpected = true;
   if (presets.length) {
@@ -295,6 +324,14 @@ async function connect(args: string[]): Promise<number> {
     if (conn.state === 'OPEN') conn.close(1000, 'wsinspect done');
   }
   const info = await conn.closed();
+  if (failure) {
+    const v: ProtocolViolation = failure;
+    const skipped = unsent ? ` (${unsent} message${unsent === 1 ? '' : 's'} not sent)` : '';
+    // 1009 and 1008 come from this client's own limits (§7.4.1, §10.4), not from a rule of the RFC.
+    const what = v.closeCode === 1009 || v.closeCode === 1008 ? 'went past a limit of this client' : 'broke a rule';
+    process.stderr.write(`wsinspect: the server ${what}: ${v.message.replace(/\.$/, '')} (RFC 6455 ${v.rfcSection}, ${v.code}); we closed with ${v.closeCode}${skipped}\n`);
+    if (!presets.length && !hexSends.length) return 1;
+  }
   if (!presetsAsExpected) {
     process.stderr.write('the peer did not react as RFC 6455 requires to every preset (see above)\n');
     return 1;
@@ -339,7 +376,34 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wsinspect: ${(error as Error).message} (see wsinspect --help)\n`);
       return 2;
     }
-    process.stderr.write(`wsinspect: unexpected error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`wsinspect: unexpected error: ${describeUnexpected(error)}\n`);
     return 1;
   }
+}
+
+/** One line, never a stack trace, unless WSINSPECT_DEBUG is set. */
+function describeUnexpected(error: unknown): string {
+  if (process.env['WSINSPECT_DEBUG']) return error instanceof Error ? error.stack ?? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return `${message.split('\n')[0]} (set WSINSPECT_DEBUG=1 to see where)`;
+}
+
+/**
+ * For the wsinspect process only (bin/wsinspect.mjs), not for code that imports main():
+ * - stdout closed by the reader (`wsinspect conformance list | head -3`): EPIPE is not an error,
+ *   the reader has all it wanted, so leave quietly with 0;
+ * - the last resort: anything thrown where no one catches it is one plain line and exit 1.
+ */
+export function installProcessGuards(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`wsinspect: cannot write the output: ${error.message}\n`);
+    process.exit(1);
+  });
+  const lastResort = (error: unknown) => {
+    process.stderr.write(`wsinspect: internal error: ${describeUnexpected(error)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', lastResort);
+  process.on('unhandledRejection', lastResort);
 }

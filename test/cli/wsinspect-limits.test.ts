@@ -234,9 +234,9 @@ describe('wsinspect connect: limit flags', () => {
     }));
     const r = run(['connect', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, '--max-frame', '1000', '--trace', 'jsonl', '--wait', '3000']);
     expect(await withTimeout(serverSaw, 10_000, 'the ws server to see the close')).toBe(1009);
-    // Failing (§7.1.7) is not a clean close: exit 1 with the code, in one line.
+    // Failing (§7.1.7) is not a clean close: exit 1 with the reason and the code, in one line.
     expect(await withTimeout(r.exit, 10_000, 'connect to exit')).toBe(1);
-    expect(r.stderr()).toBe('connection closed abnormally (1009)\n');
+    expect(r.stderr()).toBe('wsinspect: the server went past a limit of this client: The frame declares 2000 payload bytes; the frame limit is 1000 (RFC 6455 §10.4, WS_ERR_FRAME_TOO_BIG); we closed with 1009\n');
     const violation = r.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; violation?: { code: string; closeCode: number } }).find((e) => e.type === 'violation');
     expect(violation?.violation).toMatchObject({ code: 'WS_ERR_FRAME_TOO_BIG', closeCode: 1009 });
   });
