@@ -17,6 +17,7 @@ import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server
 import { ByteStepper } from '../core/byte-stepper.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore } from './display-cap.ts';
+import { serverLimitsProblem } from './validation.ts';
 import { faultPresets, findPreset } from '../core/faults.ts';
 import type { Breakpoint } from '../core/frame-gate.ts';
 import { encodeFrame } from '../core/frame-codec.ts';
@@ -189,7 +190,7 @@ export class InspectorService {
     const host = unbracket((request.host ?? this.serverState.host).trim() || Defaults.host);
     const port = request.port ?? this.serverState.port;
     const app = request.app ?? this.serverState.app;
-    const invalid = hostProblem(host) ?? portProblem(port) ?? (appNames.includes(app) ? null : `Unknown application "${app}".`);
+    const invalid = hostProblem(host) ?? portProblem(port) ?? serverLimitsProblem(request) ?? (appNames.includes(app) ? null : `Unknown application "${app}".`);
     if (invalid) return this.serverFailed(invalid);
     if (!isLoopbackHost(host)) {
       const refused = await this.confirmAction({ kind: 'bind-address', host, port }, request.confirmToken);
@@ -201,6 +202,8 @@ export class InspectorService {
       traceBytes: false,
       ...(request.allowedOrigins ? { allowedOrigins: [...request.allowedOrigins] } : {}),
       ...(request.policy ? { policy: request.policy } : {}),
+      ...(request.maxConnections !== undefined ? { maxConnections: request.maxConnections } : {}),
+      ...(request.idleTimeoutMs !== undefined ? { idleTimeoutMs: request.idleTimeoutMs } : {}),
       onGateChange: () => this.markStatusChanged(),
     });
     try {

@@ -35,8 +35,26 @@ export function validateStartServer(v: unknown): StartServerRequest {
     out.allowedOrigins = [...v['allowedOrigins']];
   }
   if (v['policy'] !== undefined) out.policy = validatePolicyName(v['policy']);
+  const limits = serverLimitsProblem(v);
+  if (limits) throw new Error(limits);
+  if (v['maxConnections'] !== undefined) out.maxConnections = v['maxConnections'] as number;
+  if (v['idleTimeoutMs'] !== undefined) out.idleTimeoutMs = v['idleTimeoutMs'] as number;
   if (v['confirmToken'] !== undefined) out.confirmToken = validateConfirmToken(v['confirmToken']);
   return out;
+}
+
+/** The connection cap and the idle timeout: absent (off), or a whole number in these ranges (the CLI's too). */
+const serverLimits = { maxConnections: [1, 1_000_000], idleTimeoutMs: [1, 86_400_000] } as const;
+
+/** What is wrong with a start request's maxConnections or idleTimeoutMs, in words; null if nothing. */
+export function serverLimitsProblem(v: { maxConnections?: unknown; idleTimeoutMs?: unknown }): string | null {
+  for (const [name, [min, max]] of Object.entries(serverLimits)) {
+    const value = v[name as keyof typeof serverLimits];
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)) {
+      return `${name} must be a whole number from ${min} to ${max}, or left out for none (got ${JSON.stringify(value) ?? String(value)}).`;
+    }
+  }
+  return null;
 }
 
 function validateConfirmToken(v: unknown): string {

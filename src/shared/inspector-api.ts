@@ -75,6 +75,10 @@ export interface StartServerRequest {
   policy?: ViolationPolicy;
   /** Accept only these Origin values; other browsers get 403 (RFC 6455 §10.2). Omitted: any origin. */
   allowedOrigins?: string[];
+  /** At most this many connections at a time (1-1,000,000); one more is answered 503 Service Unavailable. Omitted: no cap. */
+  maxConnections?: number;
+  /** Close an open connection with no bytes either way for this long (1-86,400,000 ms) with 1001 Going Away. Omitted: off. */
+  idleTimeoutMs?: number;
   /** The token of a confirmation prompt the person accepted (binding a non-loopback address). */
   confirmToken?: string;
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer as WsServer } from 'ws';
+import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import type { WebHost } from '../../src/host/web-host.ts';
 import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
@@ -381,5 +381,39 @@ describe('desktop inspector in Chromium', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('the server bar sets a connection cap (503 past it) and an idle timeout (1001), and says when a value is not a number', async () => {
+    await page.getByRole('button', { name: 'Stop server' }).click();
+    await page.getByTestId('server-status').getByText('stopped').waitFor();
+    await page.getByLabel('Server port').fill('0');
+    await page.getByLabel('Maximum connections').fill('many');
+    await page.getByRole('button', { name: 'Start server' }).click();
+    await page.getByRole('alert').getByText('Max connections must be a whole number').waitFor();
+    expect(host.service.getStatus().server.running).toBe(false);
+    await page.getByLabel('Maximum connections').fill('1');
+    await page.getByLabel('Idle timeout in milliseconds').fill('400');
+    await page.getByRole('button', { name: 'Start server' }).click();
+    await page.getByTestId('server-status').getByText('listening on').waitFor();
+    const url = host.service.getStatus().server.url!;
+    const first = await openWs(url);
+    const closed = new Promise<string>((resolve) => first.once('close', (code, reason) => resolve(`${code} ${reason.toString()}`)));
+    const second = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url);
+      ws.on('error', () => {});
+      ws.once('open', () => resolve(101));
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+    });
+    expect(second).toBe(503);
+    expect(await closed).toBe('1001 idle for 400 ms');
+    // Back to no cap and no idle timeout for anything that follows.
+    await page.getByRole('button', { name: 'Stop server' }).click();
+    await page.getByLabel('Maximum connections').fill('');
+    await page.getByLabel('Idle timeout in milliseconds').fill('');
+    await page.getByRole('button', { name: 'Start server' }).click();
+    await page.getByTestId('server-status').getByText('listening on').waitFor();
   });
 });

@@ -195,6 +195,33 @@ describe('InspectorService: embedded server', () => {
     }
   });
 
+  it('maxConnections: the server it starts answers one client too many with 503; idleTimeoutMs closes a silent one with 1001', async () => {
+    const result = await ctx.service.startServer({ host: '127.0.0.1', port: 0, maxConnections: 1, idleTimeoutMs: 300 });
+    if (!result.ok) throw new Error(result.error);
+    const first = await client(result.url);
+    const refused = await withTimeout(new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(result.url);
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.once('open', () => reject(new Error('a second client got in over maxConnections: 1')));
+      ws.on('error', () => {});
+    }), 5000, 'the second client to be refused');
+    expect(refused).toBe(503);
+    // The first one stays silent: closed with 1001 Going Away once idle.
+    expect(await withTimeout(wsClosed(first), 5000, 'the idle close')).toEqual({ code: 1001, reason: 'idle for 300 ms' });
+  });
+
+  it('a bad maxConnections or idleTimeoutMs is refused with ok:false and leaves the running server alone', async () => {
+    const started = await ctx.service.startServer({ host: '127.0.0.1', port: 0 });
+    if (!started.ok) throw new Error(started.error);
+    expect(await ctx.service.startServer({ host: '127.0.0.1', port: 0, maxConnections: 0 })).toEqual({ ok: false, error: expect.stringMatching(/maxConnections must be a whole number from 1/) });
+    expect(await ctx.service.startServer({ host: '127.0.0.1', port: 0, idleTimeoutMs: 1.5 })).toEqual({ ok: false, error: expect.stringMatching(/idleTimeoutMs must be a whole number/) });
+    expect(ctx.service.getStatus().server).toMatchObject({ running: true, url: started.url });
+    await client(started.url);
+  });
+
   it('rejects a bad port number with ok:false', async () => {
     const result = await ctx.service.startServer({ port: 70_000 });
     expect(result).toEqual({ ok: false, error: expect.stringMatching(/0 to 65535/) });

@@ -37,6 +37,32 @@ describe('validateStartServer', () => {
   });
 });
 
+describe('validateStartServer: maxConnections and idleTimeoutMs', () => {
+  it.each([
+    [{ maxConnections: 1 }, { maxConnections: 1 }],
+    [{ maxConnections: 1_000_000, idleTimeoutMs: 86_400_000 }, { maxConnections: 1_000_000, idleTimeoutMs: 86_400_000 }],
+    [{ port: 0, idleTimeoutMs: 30_000 }, { port: 0, idleTimeoutMs: 30_000 }],
+  ])('accepts %j', (input, expected) => {
+    expect(validateStartServer(input)).toEqual(expected);
+  });
+
+  it.each([
+    [{ maxConnections: 0 }, /maxConnections must be a whole number from 1 to 1000000, or left out for none \(got 0\)/],
+    [{ maxConnections: 1_000_001 }, /maxConnections must be a whole number from 1 to 1000000/],
+    [{ maxConnections: 2.5 }, /maxConnections must be a whole number/],
+    [{ maxConnections: '10' }, /maxConnections must be a whole number .*\(got "10"\)/],
+    [{ maxConnections: null }, /maxConnections must be a whole number .*\(got null\)/],
+    [{ maxConnections: Number.NaN }, /maxConnections must be a whole number/],
+    [{ idleTimeoutMs: -1 }, /idleTimeoutMs must be a whole number from 1 to 86400000/],
+    [{ idleTimeoutMs: 0 }, /idleTimeoutMs must be a whole number from 1 to 86400000/],
+    [{ idleTimeoutMs: 86_400_001 }, /idleTimeoutMs must be a whole number from 1 to 86400000/],
+    [{ idleTimeoutMs: Number.POSITIVE_INFINITY }, /idleTimeoutMs must be a whole number/],
+    [{ idleTimeoutMs: [1000] }, /idleTimeoutMs must be a whole number/],
+  ])('rejects %j', (input, message) => {
+    expect(() => validateStartServer(input)).toThrow(message);
+  });
+});
+
 describe('validateStartServer: allowedOrigins', () => {
   it.each([
     [{ allowedOrigins: [] }, { allowedOrigins: [] }],

@@ -18,6 +18,9 @@ export function ServerBar() {
   const [busy, setBusy] = useState(false);
   /** Comma-separated Origin values; empty accepts any origin. */
   const [origins, setOrigins] = useState('');
+  /** Connection cap and idle timeout (ms); empty is none. */
+  const [maxConnections, setMaxConnections] = useState('');
+  const [idleTimeout, setIdleTimeout] = useState('');
 
   useEffect(() => {
     if (server && !busy) {
@@ -29,12 +32,22 @@ export function ServerBar() {
   }, [server?.host, server?.port]);
 
   const start = async () => {
+    const limits: { maxConnections?: number; idleTimeoutMs?: number } = {};
+    for (const [key, text, label] of [['maxConnections', maxConnections, 'Max connections'], ['idleTimeoutMs', idleTimeout, 'Idle timeout']] as const) {
+      if (text.trim() === '') continue;
+      if (!/^\d+$/.test(text.trim())) {
+        setNotice({ kind: 'error', text: `${label} must be a whole number, or empty for none (got "${text}").` });
+        return;
+      }
+      limits[key] = Number(text.trim()); // the service checks the range
+    }
     setBusy(true);
     const portNumber = Number(port);
     const allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean);
     const result = await api.startServer({
       host, port: Number.isInteger(portNumber) ? portNumber : -1, app: server?.app ?? 'echo',
       ...(allowedOrigins.length ? { allowedOrigins } : {}),
+      ...limits,
     });
     setBusy(false);
     setNotice(result.ok ? null : { kind: 'error', text: result.error });
@@ -65,6 +78,12 @@ export function ServerBar() {
         </label>
         <label title="Browsers send the page's Origin with the handshake; list the ones to accept, and the rest get 403 Forbidden (RFC 6455 §10.2). Empty: any origin.">
           Origins <input className="input origins" value={origins} onChange={(e) => setOrigins(e.target.value)} disabled={server?.running} aria-label="Allowed origins" placeholder="any (e.g. http://localhost:3000)" />
+        </label>
+        <label title="At most this many connections at a time; one more is answered 503 Service Unavailable with Retry-After, then closed (RFC 6455 §4.1). Empty: no cap.">
+          Max conns <input className="input limit" value={maxConnections} onChange={(e) => setMaxConnections(e.target.value)} disabled={server?.running} aria-label="Maximum connections" placeholder="none" inputMode="numeric" />
+        </label>
+        <label title="Close a connection with 1001 Going Away after this many milliseconds with no bytes in either direction. Empty: never.">
+          Idle ms <input className="input limit" value={idleTimeout} onChange={(e) => setIdleTimeout(e.target.value)} disabled={server?.running} aria-label="Idle timeout in milliseconds" placeholder="off" inputMode="numeric" />
         </label>
         <label title={server ? appHelp[server.app] : ''}>
           App
