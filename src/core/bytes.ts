@@ -69,6 +69,13 @@ export function concatBytes(chunks: readonly Uint8Array[], totalLength?: number)
   return out;
 }
 
+/** Eight bytes in network byte order (§5.2) as an exact unsigned integer, past 2^53 too. */
+export function readUint64BE(bytes: Uint8Array, at = 0): bigint {
+  let value = 0n;
+  for (let i = 0; i < 8; i++) value = (value << 8n) | BigInt(bytes[at + i] ?? 0);
+  return value;
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -7,7 +7,7 @@
  * bytes it decodes what it can and says what it still needs.
  */
 
-import { applyMask } from './bytes.ts';
+import { applyMask, readUint64BE } from './bytes.ts';
 import { describeOpcode } from './constants.ts';
 
 export type FieldId =
@@ -151,6 +151,7 @@ export function frameAnatomy(bytes: Uint8Array): FrameAnatomy {
       return result;
     }
     const notes: string[] = [];
+    let exact: bigint | null = null;
     if (extLength === 2) {
       payloadLength = (bytes[at]! << 8) | bytes[at + 1]!;
       if (payloadLength < 126) notes.push(`Not minimal: ${payloadLength} fits in the 7-bit field (§5.2: the minimal number of bytes MUST be used).`);
@@ -159,11 +160,17 @@ export function frameAnatomy(bytes: Uint8Array): FrameAnatomy {
       const lo = ((bytes[at + 4]! << 24) >>> 0) + (bytes[at + 5]! << 16) + (bytes[at + 6]! << 8) + bytes[at + 7]!;
       if (hi >= 0x80000000) notes.push('The most significant bit is set: invalid (§5.2).');
       payloadLength = hi * 2 ** 32 + lo;
+      if (hi > 0x1fffff) {
+        // From 2^53 on a number rounds: tell the exact value of the 8 bytes.
+        exact = readUint64BE(bytes, at);
+        notes.push('More than 2^53 bytes: longer than any frame can be, beyond every size limit (§10.4).');
+      }
       if (payloadLength < 65536) notes.push(`Not minimal: ${payloadLength} fits in ${payloadLength < 126 ? 'the 7-bit field' : '16 bits'} (§5.2).`);
     }
     fields.push({
       id: 'extended-length', label: `${extDef.label} (${extLength * 8}-bit)`, byteOffset: at, byteLength: extLength,
-      bitOffset: at * 8, bitLength: extLength * 8, value: payloadLength, display: `${payloadLength} bytes`,
+      bitOffset: at * 8, bitLength: extLength * 8, value: exact !== null ? `${exact}` : payloadLength,
+      display: exact !== null ? `${exact} bytes (more than 2^53)` : `${payloadLength} bytes`,
       meaning: extDef.rfcText, rfcSection: extDef.rfcSection, notes,
     });
     at += extLength;

@@ -16,7 +16,7 @@
  * checks each header as soon as it is complete, before the payload arrives.
  */
 
-import { applyMask, applyMaskInPlace, concatBytes } from './bytes.ts';
+import { applyMask, applyMaskInPlace, concatBytes, readUint64BE } from './bytes.ts';
 import { ProtocolViolation } from './errors.ts';
 
 export type ParserState = 'header' | 'extended-length-16' | 'extended-length-64' | 'masking-key' | 'payload';
@@ -30,9 +30,20 @@ export interface FrameHeader {
   masked: boolean;
   /** The 7-bit length field as sent (0-125, or 126/127 for extended lengths). */
   lengthField: number;
+  /** The payload length; from 2^53 on, Number.MAX_SAFE_INTEGER (payloadLengthExact has the value). */
   payloadLength: number;
+  /**
+   * Only for a 64-bit length of 2^53 or more, which a number cannot hold exactly: the value of
+   * the 8 length bytes. Such a frame exceeds every size limit; this is for telling it as it was sent.
+   */
+  payloadLengthExact?: bigint;
   maskKey: Uint8Array | null;
   headerLength: number;
+}
+
+/** A frame's declared payload length in words, exact even from 2^53 on (where a number rounds). */
+export function formatPayloadLength(h: Pick<FrameHeader, 'payloadLength' | 'payloadLengthExact'>): string {
+  return h.payloadLengthExact !== undefined ? `${h.payloadLengthExact} (more than 2^53)` : `${h.payloadLength}`;
 }
 
 export interface Frame {
@@ -227,6 +238,8 @@ export class FrameParser {
   describe(): string {
     const n = this.bytesNeeded;
     if (this._state === 'header' && n === 2 && this.header.headerBytes.length === 0) return 'waiting for a new frame';
+    const exact = this._state === 'payload' ? this.current!.payloadLengthExact : undefined;
+    if (exact !== undefined) return `waiting for ${exact - BigInt(this.payloadReceived + this.queue.length)} more bytes of payload (a length of more than 2^53)`;
     return `waiting for ${n} more byte${n === 1 ? '' : 's'} of ${stateNeeds[this._state]}`;
   }
 
@@ -316,10 +329,16 @@ export class FrameParser {
           const lo = ((bytes[4]! << 24) >>> 0) + (bytes[5]! << 16) + (bytes[6]! << 8) + bytes[7]!;
           // §5.2: "the most significant bit MUST be 0"
           if (hi >= 0x80000000) {
-            throw new ProtocolViolation('WS_ERR_LENGTH_MSB_SET', 'The 64-bit payload length has its most significant bit set.');
+            throw new ProtocolViolation('WS_ERR_LENGTH_MSB_SET', `The 64-bit payload length has its most significant bit set (it reads ${readUint64BE(bytes)}).`);
           }
-          // Above 2^53 the length cannot be represented exactly; such a frame exceeds every size limit anyway.
-          this.header.payloadLength = hi > 0x1fffff ? Number.MAX_SAFE_INTEGER : hi * 2 ** 32 + lo;
+          if (hi > 0x1fffff) {
+            // From 2^53 on a number cannot hold the length exactly; such a frame exceeds every size
+            // limit anyway, but it is reported as sent.
+            this.header.payloadLength = Number.MAX_SAFE_INTEGER;
+            this.header.payloadLengthExact = readUint64BE(bytes);
+          } else {
+            this.header.payloadLength = hi * 2 ** 32 + lo;
+          }
           this.afterLength(events);
           break;
         }
@@ -379,6 +398,7 @@ export class FrameParser {
       fin: h.fin!, rsv1: h.rsv1!, rsv2: h.rsv2!, rsv3: h.rsv3!, opcode: h.opcode!, masked: h.masked!,
       lengthField: h.lengthField!, payloadLength: h.payloadLength!, maskKey: h.maskKey ?? null, headerLength,
     };
+    if (h.payloadLengthExact !== undefined) this.current.payloadLengthExact = h.payloadLengthExact;
     this.payloadReceived = 0;
     this._state = 'payload';
     events.push({ kind: 'header', header: this.current });

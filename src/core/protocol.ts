@@ -12,7 +12,7 @@ import { concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
 import { CloseCode, Defaults, describeOpcode, FRAGMENT_COST, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
 import { HandshakeError, ProtocolViolation } from './errors.ts';
 import { frameAnatomy } from './fields.ts';
-import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
+import { encodeClosePayload, encodeFrame, formatPayloadLength, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
 import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedHead, TracedViolation } from './trace.ts';
@@ -523,10 +523,10 @@ export class WebSocketProtocol {
    */
   private checkLimits(h: FrameHeader): void {
     if (h.payloadLength > this.maxFrameSize) {
-      throw new ProtocolViolation('WS_ERR_FRAME_TOO_BIG', `The frame declares ${h.payloadLength} payload bytes; the frame limit is ${this.maxFrameSize}.`);
+      throw new ProtocolViolation('WS_ERR_FRAME_TOO_BIG', `The frame declares ${formatPayloadLength(h)} payload bytes; the frame limit is ${this.maxFrameSize}.`);
     }
     if (h.payloadLength > this.maxMessageSize) {
-      throw new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The frame alone declares ${h.payloadLength} bytes; the message limit is ${this.maxMessageSize}.`);
+      throw new ProtocolViolation('WS_ERR_MESSAGE_TOO_BIG', `The frame alone declares ${formatPayloadLength(h)} bytes; the message limit is ${this.maxMessageSize}.`);
     }
     if (h.opcode === Opcode.Continuation && this.messageFrames >= this.maxFragments) {
       throw new ProtocolViolation('WS_ERR_TOO_MANY_FRAGMENTS', `The fragmented message goes past ${this.maxFragments} frames, the limit.`);

@@ -252,6 +252,25 @@ describe('frameAnatomy: notes', () => {
   });
 });
 
+describe('frameAnatomy: 64-bit lengths from 2^53 on (a number would round)', () => {
+  it.each([
+    ['00 20 00 00 00 00 00 01', '9007199254740993'],
+    ['00 20 00 00 00 00 00 02', '9007199254740994'],
+    ['7f ff ff ff ff ff ff ff', '9223372036854775807'],
+  ])('the extended length %s shows as %s bytes, with a note', (lengthHex, exact) => {
+    const ext = field(frameAnatomy(hex(`82 7f ${lengthHex}`)).fields, 'extended-length');
+    expect(ext.value).toBe(exact);
+    expect(ext.display).toBe(`${exact} bytes (more than 2^53)`);
+    expect(ext.notes).toContain('More than 2^53 bytes: longer than any frame can be, beyond every size limit (§10.4).');
+  });
+
+  it('2^53 - 1 is still a plain number', () => {
+    const ext = field(frameAnatomy(hex('82 7f 00 1f ff ff ff ff ff ff')).fields, 'extended-length');
+    expect(ext.value).toBe(2 ** 53 - 1);
+    expect(ext.display).toBe('9007199254740991 bytes');
+  });
+});
+
 describe('fieldAtByte (hex pane → field)', () => {
   const masked = frameAnatomy(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'));
   it.each([

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { encodeClosePayload, encodeFrame, FrameParser, type Frame, type FrameSpec, type ParserEvent } from '../../src/core/frame-codec.ts';
+import { encodeClosePayload, encodeFrame, formatPayloadLength, FrameParser, type Frame, type FrameSpec, type ParserEvent } from '../../src/core/frame-codec.ts';
 import { concatBytes, fromHex, toHex } from '../../src/core/bytes.ts';
 import { ProtocolViolation } from '../../src/core/errors.ts';
 import { prng } from '../support/prng.ts';
@@ -196,6 +196,27 @@ describe('FrameParser: RFC 6455 §5.7 examples', () => {
     const events = new FrameParser().feedAll(hex('82 7f 00 00 00 01 00 00 00 05'));
     expect(events.map((e) => e.kind)).toEqual(['prefix', 'header']);
     if (events[1]!.kind === 'header') expect(events[1]!.header.payloadLength).toBe(2 ** 32 + 5);
+  });
+
+  // §5.2: 64-bit lengths go up to 2^63 - 1; from 2^53 on a number rounds, so each is told exactly.
+  it.each([
+    ['00 1f ff ff ff ff ff ff', 2 ** 53 - 1, undefined, '9007199254740991'],
+    ['00 20 00 00 00 00 00 00', Number.MAX_SAFE_INTEGER, 9007199254740992n, '9007199254740992 (more than 2^53)'],
+    ['00 20 00 00 00 00 00 01', Number.MAX_SAFE_INTEGER, 9007199254740993n, '9007199254740993 (more than 2^53)'],
+    ['7f ff ff ff ff ff ff ff', Number.MAX_SAFE_INTEGER, 9223372036854775807n, '9223372036854775807 (more than 2^53)'],
+  ] as const)('the 64-bit length %s reads exactly (%s)', (lengthHex, payloadLength, exact, words) => {
+    const parser = new FrameParser();
+    const events = parser.feedAll(hex(`82 ff ${lengthHex} 37 fa 21 3d`));
+    const header = events.find((e) => e.kind === 'header');
+    if (header?.kind !== 'header') throw new Error('no header event');
+    expect(header.header.payloadLength).toBe(payloadLength);
+    expect(header.header.payloadLengthExact).toBe(exact);
+    expect(formatPayloadLength(header.header)).toBe(words);
+    if (exact !== undefined) expect(parser.describe()).toBe(`waiting for ${exact} more bytes of payload (a length of more than 2^53)`);
+  });
+
+  it('a 64-bit length with the most significant bit set throws WS_ERR_LENGTH_MSB_SET (1002), saying the value it reads', () => {
+    expect(() => new FrameParser().feedAll(hex('82 ff ff ff ff ff ff ff ff ff'))).toThrow('(it reads 18446744073709551615)');
   });
 
   it('a 64-bit length with the most significant bit set throws WS_ERR_LENGTH_MSB_SET (1002)', () => {

@@ -8,7 +8,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { echoComponent } from '../../src/core/apps/index.ts';
-import { concatBytes } from '../../src/core/bytes.ts';
+import { concatBytes, fromHex } from '../../src/core/bytes.ts';
 import { CloseCode, Defaults, FRAGMENT_COST, Opcode } from '../../src/core/constants.ts';
 import { violationTable } from '../../src/core/errors.ts';
 import { encodeFrame, type FrameSpec } from '../../src/core/frame-codec.ts';
@@ -132,6 +132,30 @@ describe('maxFragments (ProtocolOptions)', () => {
     expect(held?.heldChunks).toBe(0);
     expect(held?.heldFrameIds).toBeLessThanOrEqual(Defaults.maxFragments);
     expect(p.state).toBe('CLOSING');
+  });
+});
+
+describe('lengths from 2^53 on are told exactly (§5.2: 64-bit lengths up to 2^63 - 1)', () => {
+  const header = (lengthHex: string) => fromHex(`82 ff ${lengthHex} 37 fa 21 3d`);
+
+  it.each([
+    ['00 20 00 00 00 00 00 00', '9007199254740992'],
+    ['00 20 00 00 00 00 00 01', '9007199254740993'],
+    ['7f ff ff ff ff ff ff ff', '9223372036854775807'],
+  ])('a header declaring %s fails with 1009 naming %s bytes, not 9007199254740991', (lengthHex, exact) => {
+    const p = openProtocol('server');
+    p.receiveData(header(lengthHex));
+    const [v] = eventsOf(p.events(), 'violation');
+    expect([v?.violation.code, v?.violation.closeCode]).toEqual(['WS_ERR_MESSAGE_TOO_BIG', 1009]);
+    expect(v?.violation.message).toBe(`The frame alone declares ${exact} (more than 2^53) bytes; the message limit is ${Defaults.maxMessageSize}.`);
+    expect(p.closeSent?.reason).toContain(exact);
+  });
+
+  it('the frame limit says it the same way', () => {
+    const p = openProtocol('server', { maxFrameSize: 1000 });
+    p.receiveData(header('00 20 00 00 00 00 00 01'));
+    const [v] = eventsOf(p.events(), 'violation');
+    expect([v?.violation.code, v?.violation.message]).toEqual(['WS_ERR_FRAME_TOO_BIG', 'The frame declares 9007199254740993 (more than 2^53) payload bytes; the frame limit is 1000.']);
   });
 });
 
