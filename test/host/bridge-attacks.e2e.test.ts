@@ -19,6 +19,10 @@ import { InspectorService } from '../../src/service/inspector-service.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { fileURLToPath } from 'node:url';
 
+/** The page's DOM inside page.evaluate callbacks (this file is type-checked without the DOM library). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const document: any;
+
 const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
 
 let host: WebHost;
