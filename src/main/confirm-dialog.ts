@@ -4,6 +4,9 @@
  * import: index.ts passes `dialog.showMessageBox` in, and the tests pass a fake.
  */
 import type { Confirmer, DangerousAction } from '../service/confirmation.ts';
+import { visibleText } from '../shared/visible-text.ts';
+
+export { visibleText };
 
 /** Index of the one button that says yes; everything else (Cancel, Esc, closing) is no. */
 export const CONFIRM_BUTTON = 1;
@@ -18,17 +21,6 @@ export interface ConfirmDialogOptions {
   title: string;
   message: string;
   detail: string;
-}
-
-/**
- * Control characters and bidi overrides shown as escapes, so a command cannot hide its tail
- * below blank lines or reorder how it reads (`\n` → `\\n`, U+202E → `\\u{202e}`).
- */
-export function visibleText(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-    return Object.hasOwn(named, c) ? named[c]! : `\\u{${c.codePointAt(0)!.toString(16)}}`;
-  });
 }
 
 /**

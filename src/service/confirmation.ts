@@ -12,6 +12,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import type { ConfirmationPrompt, DangerousAction } from '../shared/inspector-api.ts';
+import { visibleText } from '../shared/visible-text.ts';
 
 export type { ConfirmationPrompt, DangerousAction };
 
@@ -20,9 +21,9 @@ export type Confirmer = (action: DangerousAction, prompt: string) => Promise<boo
 
 export function describeAction(action: DangerousAction): string {
   if (action.kind === 'launch-command') {
-    return `Run this command on this computer, once per conformance case, as your user?\n\n${action.command}`;
+    return `Run this command on this computer, once per conformance case, as your user?\n\n${visibleText(action.command)}`;
   }
-  return `Bind the embedded WebSocket server to ${action.host}:${action.port}? Other machines on your network will be able to connect to it.`;
+  return `Bind the embedded WebSocket server to ${visibleText(action.host)}:${action.port}? Other machines on your network will be able to connect to it.`;
 }
 
 function sameAction(a: DangerousAction, b: DangerousAction): boolean {

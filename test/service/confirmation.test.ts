@@ -42,6 +42,11 @@ describe('ConfirmationTokens', () => {
     expect(tokens.redeem('x'.repeat(32), launch)).toBe(false);
     expect(tokens.redeem('', launch)).toBe(false);
   });
+  it('shows a command\'s control characters and bidi overrides as escapes in the prompt', () => {
+    const prompt = new ConfirmationTokens().issue({ kind: 'launch-command', command: 'echo ok {url}\n\n\n\nrm -rf ~ \u202e' }).prompt;
+    expect(prompt).toContain('echo ok {url}\\n\\n\\n\\nrm -rf ~ \\u{202e}');
+    expect(prompt.split('\n').at(-1)).toContain('rm -rf');
+  });
   it('keeps at most 16 outstanding tokens (a page cannot grow the table)', () => {
     const tokens = new ConfirmationTokens();
     const issued = Array.from({ length: 40 }, () => tokens.issue(launch));

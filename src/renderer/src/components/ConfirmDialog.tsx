@@ -7,6 +7,7 @@
 import { useEffect, useRef } from 'react';
 import { create } from 'zustand';
 import type { ConfirmationPrompt } from '../../../shared/inspector-api.ts';
+import { visibleText } from '../../../shared/visible-text.ts';
 
 interface Pending {
   prompt: ConfirmationPrompt;
@@ -54,7 +55,8 @@ export function ConfirmDialog() {
         <h2 id="confirm-title">{launch ? 'Run a command on this computer?' : 'Open the server to your network?'}</h2>
         <div id="confirm-body">
           <p>{question}</p>
-          {launch ? <pre className="modal-command">{action.command}</pre> : <pre className="modal-command">{action.host}:{action.port}</pre>}
+          {/* Control characters and bidi overrides shown as escapes: what you see is what runs. */}
+          <pre className="modal-command">{launch ? visibleText(action.command) : `${visibleText(action.host)}:${action.port}`}</pre>
           <p className="muted">
             {launch
               ? 'The conformance battery starts this command once per case, with {url} replaced by the test server\'s address. Run only commands you wrote or trust.'
