@@ -67,17 +67,21 @@ if (process.argv[2] === '--child') {
 
   const held: Socket[] = [];
   let refused = 0;
+  let peak = fds();
   for (let i = 0; i < clients; i++) {
     const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     socket.on('error', () => {});
     socket.pause(); // never read
     socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'); // no Upgrade: 426
     held.push(socket);
-    if (i % 100 === 99) await sleep(20);
+    if (i % 100 === 99) {
+      await sleep(20);
+      peak = Math.max(peak, fds());
+    }
   }
   await sleep(500);
   console.log(`${clients} refused clients holding their sockets: server at ${fds()} fds, ${(await ask()).connections} connections`);
-  let peak = fds();
+  peak = Math.max(peak, fds());
   for (let t = 0; t < 40; t++) {
     await sleep(250);
     peak = Math.max(peak, fds());
