@@ -173,7 +173,9 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
 
 /** An HTTP error response with a plain-text body explaining the failure. */
 export function errorResponse(error: HandshakeError): { bytes: Uint8Array; headers: HttpHeader[] } {
-  const body = new TextEncoder().encode(`${error.message} (RFC 6455 ${error.rfcSection})\n`);
+  // A section of another RFC names it (431 is RFC 6585's); ours are RFC 6455's.
+  const section = error.rfcSection.startsWith('RFC ') ? error.rfcSection : `RFC 6455 ${error.rfcSection}`;
+  const body = new TextEncoder().encode(`${error.message} (${section})\n`);
   const headers: HttpHeader[] = [
     ...Object.entries(error.headers).map(([name, value]) => ({ name, value })),
     { name: 'Content-Type', value: 'text/plain; charset=utf-8' },

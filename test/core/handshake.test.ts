@@ -354,6 +354,11 @@ describe('errorResponse', () => {
     expect(body).toBe('Upgrade it. (RFC 6455 §4.2.1)\n');
     expect(Number(headerValue(head, 'Content-Length'))).toBe(new TextEncoder().encode(body).length);
   });
+
+  it('names another RFC\'s section as it is (431 is RFC 6585 §5), not as RFC 6455\'s', () => {
+    const { bytes } = errorResponse(new HandshakeError('HTTP_HEAD_TOO_LARGE', 431, 'Too big.', 'RFC 6585 §5'));
+    expect(parseResponse(bytes).body).toBe('Too big. (RFC 6585 §5)\n');
+  });
 });
 
 // ------------------------------------------------------------------------------------ client side
