@@ -65,8 +65,10 @@ export class ByteStepper {
       this.fed++;
       this.protocol.receiveData(this.bytes.subarray(this.fed - 1, this.fed));
     }
-    this.protocol.dataToSend();
+    // Events first: a Close reply held back for a message the application had not seen (§5.5.1)
+    // is then due, and goes out in this step (there is no application here to answer first).
     this.protocol.events();
+    this.protocol.dataToSend();
     return this.snapshot();
   }
 

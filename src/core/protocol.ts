@@ -170,6 +170,12 @@ export class WebSocketProtocol {
   // Closing handshake (§7.1).
   closeSent: { code: number | null; reason: string } | null = null;
   closeReceived: { code: number | null; reason: string } | null = null;
+  /**
+   * The peer's Close came after messages the application has not seen yet: its reply waits
+   * ('waiting') until events() has handed them out, then ('due') goes out on the next call for
+   * output, after whatever the application sent in answer to them (§5.5.1, "MAY delay").
+   */
+  private closeReply: 'waiting' | 'due' | null = null;
   private failed: ProtocolViolation | HandshakeError | null = null;
   private closedReported = false;
 
@@ -255,6 +261,7 @@ export class WebSocketProtocol {
 
   /** Drains the bytes to write, each chunk tagged head, frame or raw. */
   takeOutput(): OutputChunk[] {
+    if (this.closeReply === 'due') this.sendDeferredCloseReply();
     const out = this.output;
     this.output = [];
     return out;
@@ -262,11 +269,17 @@ export class WebSocketProtocol {
 
   /** Is anything waiting in dataToSend() or events()? */
   dataToSendPending(): boolean {
+    if (this.closeReply === 'due') this.sendDeferredCloseReply();
     return this.output.length > 0 || this.pendingEvents.length > 0;
   }
 
-  /** Drains the events for the application. */
+  /**
+   * Drains the events for the application. A Close reply held back for earlier messages becomes
+   * due: it goes out with the next output, after what the application sends on seeing them.
+   */
   events(): ProtocolEvent[] {
+    if (this.closeReply === 'due') this.sendDeferredCloseReply();
+    else if (this.closeReply === 'waiting') this.closeReply = 'due';
     const out = this.pendingEvents;
     this.pendingEvents = [];
     return out;
@@ -606,16 +619,34 @@ export class WebSocketProtocol {
   /** §5.5.1 and §7.1.2-§7.1.3: the peer started or answered the closing handshake. */
   private receiveClose(close: { code: number | null; reason: string }): void {
     this.closeReceived = close;
+    const unseen = this.pendingEvents.reduce((n, e) => n + (e.type === 'message' ? 1 : 0), 0);
     this.pendingEvents.push({ type: 'close-received', code: close.code, reason: close.reason });
-    if (!this.closeSent) {
-      // "it MUST send a Close frame in response ... typically echoing the status code it received"
-      this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}; echoing it`);
-      // Observe mode may get here with a code that must not be sent: never echo one back.
-      if (close.code !== null && !isValidWireCloseCode(close.code)) this.sendCloseFrame(CloseCode.ProtocolError, `invalid close code ${close.code}`);
-      else this.sendCloseFrame(close.code, close.code === null ? '' : close.reason);
-    } else {
+    if (this.closeSent) {
       this.closingHandshakeComplete();
+    } else if (unseen > 0) {
+      // §5.5.1: "An endpoint MAY delay sending a Close frame until its current message is sent."
+      // Messages that arrived before the Close (one TCP read may carry both) reach the application
+      // first, and what it sends in answer goes out before our Close; after that, nothing more.
+      this.closeReply = 'waiting';
+      this.emitTrace(() => ({ type: 'note', text: `Peer sent Close after ${unseen} message${unseen === 1 ? '' : 's'} the application has not seen yet: answering once it has (§5.5.1).` }));
+    } else {
+      this.sendCloseReply();
     }
+  }
+
+  /** "it MUST send a Close frame in response ... typically echoing the status code it received" (§5.5.1). */
+  private sendCloseReply(): void {
+    const close = this.closeReceived!;
+    this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}; echoing it`);
+    // Observe mode may get here with a code that must not be sent: never echo one back.
+    if (close.code !== null && !isValidWireCloseCode(close.code)) this.sendCloseFrame(CloseCode.ProtocolError, `invalid close code ${close.code}`);
+    else this.sendCloseFrame(close.code, close.code === null ? '' : close.reason);
+  }
+
+  /** The held-back reply, unless the application closed itself meanwhile or the connection is gone. */
+  private sendDeferredCloseReply(): void {
+    this.closeReply = null;
+    if (!this.closeSent && this._state === 'OPEN') this.sendCloseReply();
   }
 
   private closingHandshakeComplete(): void {

@@ -388,6 +388,66 @@ describe('WebSocketProtocol: messages, fragments and control frames', () => {
 
 // ------------------------------------------------------------------------------------ closing
 
+describe('WebSocketProtocol: a Close right behind a message (§5.5.1 "MAY delay sending a Close frame")', () => {
+  const textThenClose = () => concatBytes([cf({ opcode: 1, payload: utf8('Hello') }), cf({ opcode: 8, payload: encodeClosePayload(1000, 'bye') })]);
+
+  it('the reply waits until the application has seen the message, and goes out after what it sends in answer', () => {
+    const p = openServer();
+    p.receiveData(textThenClose()); // one TCP read
+    expect(p.dataToSend()).toEqual([]); // nothing before the application had the message
+    expect(eventSummary(p.events())).toEqual([
+      { type: 'message', opcode: 1, data: toHex(utf8('Hello')), text: 'Hello' },
+      { type: 'close-received', code: 1000, reason: 'bye' },
+    ]);
+    expect(p.state).toBe('OPEN'); // the application may still answer
+    p.sendText('Hello');
+    const out = sentFrames(p);
+    expect(out.map((f) => f.header.opcode)).toEqual([1, 8]);
+    expect(new TextDecoder().decode(out[0]!.payload)).toBe('Hello');
+    expect(parseClosePayload(out[1]!.payload)).toEqual({ code: 1000, reason: 'bye' });
+    expect(p.state).toBe('CLOSING');
+    expect(p.transportAction).toBe('close');
+    expect(() => p.sendText('too late')).toThrow(/CLOSING/);
+  });
+
+  it('an application that answers nothing: the reply goes out once the events were drained', () => {
+    const p = openServer();
+    p.receiveData(textThenClose());
+    p.events();
+    expect(p.dataToSendPending()).toBe(true);
+    const out = sentFrames(p);
+    expect(out.map((f) => f.header.opcode)).toEqual([8]);
+    p.receiveEof();
+    expect(p.events()).toEqual([{ type: 'closed', code: 1000, reason: 'bye', wasClean: true }]);
+  });
+
+  it('an application that closes itself meanwhile sends its own Close only (one Close, handshake complete)', () => {
+    const p = openServer();
+    p.receiveData(textThenClose());
+    p.events();
+    p.close(1001, 'going');
+    const out = sentFrames(p);
+    expect(out.map((f) => parseClosePayload(f.payload))).toEqual([{ code: 1001, reason: 'going' }]);
+    expect(p.transportAction).toBe('close');
+  });
+
+  it('the client side holds its reply the same way (frames it answers with are masked)', () => {
+    const p = openClient();
+    p.receiveData(concatBytes([encodeFrame({ opcode: 2, payload: hex('01 02') }), encodeFrame({ opcode: 8, payload: encodeClosePayload(1000) })]));
+    expect(p.events().map((e) => e.type)).toEqual(['message', 'close-received']);
+    p.sendBinary(hex('01 02'));
+    const out = new FrameParser().feedAll(concatBytes(p.dataToSend())).flatMap((e) => (e.kind === 'frame' ? [e.frame] : []));
+    expect(out.map((f) => [f.header.opcode, f.header.masked])).toEqual([[2, true], [8, true]]);
+    expect(p.transportAction).toBe('await-server-close');
+  });
+
+  it('a Close with no message before it is answered at once, as before', () => {
+    const p = openServer();
+    p.receiveData(cf({ opcode: 8, payload: encodeClosePayload(1000) }));
+    expect(sentFrames(p).map((f) => f.header.opcode)).toEqual([8]);
+  });
+});
+
 describe('WebSocketProtocol: closing handshake (§7.1)', () => {
   it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])(
     'valid close code %i is accepted and echoed',
