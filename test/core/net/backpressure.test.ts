@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatComponent, echoComponent } from '../../../src/core/apps/index.ts';
+import { chatComponent, echoComponent, manualComponent } from '../../../src/core/apps/index.ts';
 import { Defaults } from '../../../src/core/constants.ts';
 import { connectClient } from '../../../src/core/net/client.ts';
 import { Connection } from '../../../src/core/net/connection.ts';
@@ -138,6 +138,25 @@ describe('backpressure on the server (issue 10 §3)', () => {
     expect(received()).toBe(frames * SERVER_FRAME);
     expect(maxQueued()).toBeLessThanOrEqual(BOUND);
     await eventually(() => !speakerConn!.readingPaused, 5000, 'the speaker to be read again');
+  });
+});
+
+describe('backpressure with the manual app (nothing answered but pongs)', () => {
+  it('a client that pings without reading the pongs gets its connection paused too', async () => {
+    const server = await startServer(manualComponent);
+    const peer = await silentPeer(server.address!.port);
+    cleanups.push(() => peer.destroy());
+    const conn = [...server.connections.values()][0]!;
+    // §5.5.2: every Ping is answered with a Pong carrying the same 125 bytes.
+    const ping = Buffer.alloc(2 + 4 + 125);
+    ping[0] = 0x89;
+    ping[1] = 0x80 | 125;
+    randomBytes(4 + 125).copy(ping, 2);
+    const batch = Buffer.concat(Array.from({ length: 1024 }, () => ping));
+    for (let i = 0; i < 256; i++) peer.socket.write(batch); // 262,144 pings, 32.8 MiB
+    await eventually(() => conn.readingPaused, 20_000, 'the server to stop reading');
+    expect(conn.bufferedAmount).toBeLessThanOrEqual(BOUND);
+    expect(peer.socket.writableLength).toBeGreaterThan(0);
   });
 });
 
