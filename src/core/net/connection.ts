@@ -238,13 +238,13 @@ export class Connection {
   }
 
   /**
-   * More than the high-water mark waits to be written: the peer reads slower than it is fed.
-   * Reading from this peer is paused until the queue drains; a relay feeding this connection
-   * from another one should pause that one too (pauseReading) until drained() resolves.
+   * More than the high-water mark waits to be written (the peer reads slower than it is fed), or
+   * step mode holds that much. Reading from this peer is paused until it drains; a relay feeding
+   * this connection from another one should pause that one too (pauseReading) until drained().
    */
   get writableNeedsDrain(): boolean {
-    if (!this.needsDrain) this.checkBackpressure();
-    return this.needsDrain;
+    this.checkBackpressure();
+    return this.needsDrain || this.gatePause !== null;
   }
 
   /** Resolves once the queued output has drained (at once if nothing needs to, or once the socket is gone). */
@@ -291,6 +291,7 @@ export class Connection {
       else if (!holding && this.gatePause) {
         this.gatePause();
         this.gatePause = null;
+        if (!this.needsDrain) this.releaseDrainWaiters();
       }
     }
   }
@@ -300,7 +301,7 @@ export class Connection {
     this.needsDrain = false;
     const resumed = this.resumeIfFree();
     this.trace?.({ type: 'note', text: `Backpressure: the output drained; ${resumed ? 'reading resumed' : 'reading stays paused (held by step mode or a relay)'}.` });
-    this.releaseDrainWaiters();
+    if (!this.gatePause) this.releaseDrainWaiters();
   }
 
   private resumeIfFree(): boolean {

@@ -141,6 +141,32 @@ describe('backpressure on the server (issue 10 §3)', () => {
   });
 });
 
+describe('backpressure and step mode in the chat', () => {
+  it('a member whose outgoing frames step mode holds counts as needing drain: the speaker pauses, the hold stays bounded', async () => {
+    const server = await startServer(chatComponent);
+    const speaker = await RawPeer.open(server.address!.port);
+    await speaker.handshake();
+    const listener = await RawPeer.open(server.address!.port);
+    await listener.handshake();
+    cleanups.push(() => speaker.destroy(), () => listener.destroy());
+    await eventually(() => server.openConnections().length === 2, 5000, 'both members');
+    const [speakerConn, listenerConn] = [...server.connections.values()];
+    const received = countBytes(listener);
+    listenerConn!.setStepMode(true); // broadcasts to the listener are held, not written
+    const frame = clientFrame();
+    for (let i = 0; i < 256; i++) speaker.socket.write(frame); // 16 MiB
+    await eventually(() => speakerConn!.readingPaused, 20_000, 'the speaker to be paused');
+    expect(listenerConn!.writableNeedsDrain).toBe(true);
+    const held = listenerConn!.gateSnapshot()!.held.reduce((n, h) => n + h.bytes.length, 0);
+    expect(held).toBeLessThanOrEqual(BOUND);
+    const drained = listenerConn!.drained();
+    listenerConn!.resume(); // let everything go
+    await drained;
+    await eventually(() => received() >= 256 * SERVER_FRAME, 60_000, 'every broadcast');
+    expect(received()).toBe(256 * SERVER_FRAME);
+  });
+});
+
 describe('backpressure with the manual app (nothing answered but pongs)', () => {
   it('a client that pings without reading the pongs gets its connection paused too', async () => {
     const server = await startServer(manualComponent);
