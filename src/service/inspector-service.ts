@@ -14,7 +14,7 @@ import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../cor
 import type { Connection } from '../core/net/connection.ts';
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
-import { ByteStepper } from '../core/byte-stepper.ts';
+import { ByteStepLimits, ByteStepper, maxByteStepHexChars } from '../core/byte-stepper.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore } from './display-cap.ts';
 import { serverLimitsProblem } from './validation.ts';
@@ -448,7 +448,10 @@ export class InspectorService {
   private steppers = new Map<number, ByteStepper>();
   private nextStepper = 1;
 
+  /** Issue 10 §6: at most ByteStepLimits.maxInput bytes, checked before the hex is even parsed. */
   byteStepStart(hex: string, receiverRole: Role) {
+    const tooMuch = `Bytes: at most ${ByteStepLimits.maxInput} bytes (1 MiB) can be stepped through; step a part of them, a frame at a time.`;
+    if (hex.length > maxByteStepHexChars) return { ok: false as const, error: tooMuch };
     let bytes: Uint8Array;
     try {
       bytes = fromHex(hex);
@@ -456,6 +459,7 @@ export class InspectorService {
       return { ok: false as const, error: `Bytes: ${(error as Error).message}` };
     }
     if (bytes.length === 0) return { ok: false as const, error: 'Give at least one byte to step through.' };
+    if (bytes.length > ByteStepLimits.maxInput) return { ok: false as const, error: `${tooMuch} (These are ${bytes.length}.)` };
     if (receiverRole !== 'server' && receiverRole !== 'client') return { ok: false as const, error: 'The receiver is a server or a client.' };
     const sessionId = this.nextStepper++;
     const stepper = new ByteStepper(bytes, receiverRole);

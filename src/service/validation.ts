@@ -6,6 +6,7 @@ import {
   appNames, type AppName, type Breakpoint, type ConnectClientRequest, type CraftRequest, type FrameFields, type SendRequest, type StartServerRequest,
   type StepAction, type ViolationPolicy, type ConformanceRequest,
 } from '../shared/inspector-api.ts';
+import { ByteStepLimits, maxByteStepHexChars } from '../core/byte-step-types.ts';
 import { checkHandshakeOptions, parseHeaderLines } from '../core/http-tokens.ts';
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 
@@ -191,6 +192,7 @@ export function validateFirePreset(v: unknown): { connectionId: string; presetId
 export function validateByteStepStart(v: unknown): { hex: string; receiverRole: 'server' | 'client' } {
   const o = object(v, 'byteStepStart');
   if (typeof o['hex'] !== 'string') throw new Error('hex must be a string');
+  if (o['hex'].length > maxByteStepHexChars) throw new Error(`hex must be at most ${maxByteStepHexChars} characters: at most ${ByteStepLimits.maxInput} bytes (1 MiB) can be stepped through`);
   if (o['receiverRole'] !== 'server' && o['receiverRole'] !== 'client') throw new Error('receiverRole is server or client');
   return { hex: o['hex'], receiverRole: o['receiverRole'] };
 }

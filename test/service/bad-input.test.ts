@@ -2,13 +2,16 @@
  * Issue 10 §2, through the service: inputs that used to crash the process (a subprotocol "a b" or
  * "", a header name "Bad Name", CR/LF/NUL in a header value) get a plain ok:false and open no
  * socket, and a later request works; a failed startServer stops nothing and its bad host does not
- * stick; names that index a table ("__proto__", "constructor") are refused.
+ * stick; names that index a table ("__proto__", "constructor") are refused. And §6: byte stepping
+ * has bounded input, work per call and answers.
  */
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
+import { ByteStepLimits } from '../../src/core/byte-step-types.ts';
 import { createHandlers } from '../../src/service/handlers.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
+import { encodeWireJson } from '../../src/shared/wire-json.ts';
 import { openWs, withTimeout, wsMessages } from '../core/net/helpers.ts';
 
 let service: InspectorService;
@@ -179,5 +182,36 @@ describe('names that index a table are own properties only', () => {
     expect(service.setServerApp(app as never)).toEqual({ ok: false, error: expect.stringMatching(/Unknown application/) });
     expect(await service.startServer({ port: 0, app: app as never })).toEqual({ ok: false, error: expect.stringMatching(/Unknown application/) });
     expect(service.getStatus().server.app).toBe('echo');
+  });
+});
+
+describe('byte stepping is bounded (§6: 8 MiB blocked the event loop 5.4 s and answered 36.5 MiB)', () => {
+  it('8 MiB is refused in plain words, by the handler before parsing and by the service', () => {
+    const hex = '00'.repeat(8 * 1024 * 1024);
+    expect(() => createHandlers(service).byteStepStart({ hex, receiverRole: 'client' })).toThrow(/at most 1048576 bytes \(1 MiB\)/);
+    expect(service.byteStepStart(hex, 'client')).toEqual({ ok: false, error: expect.stringMatching(/at most 1048576 bytes \(1 MiB\)/) });
+    // Just over the cap, in compact hex the handler lets through: the service counts the bytes.
+    expect(service.byteStepStart('00'.repeat(ByteStepLimits.maxInput + 1), 'client')).toEqual({ ok: false, error: expect.stringMatching(/These are 1048577/) });
+  });
+
+  it('1 MiB of 2-byte frames: every answer stays small, and "to the end" gets there call by call', () => {
+    const input = Buffer.alloc(ByteStepLimits.maxInput);
+    for (let i = 0; i < input.length; i += 2) input[i] = 0x82; // binary, FIN, empty, unmasked: for a client
+    const started = service.byteStepStart(input.toString('hex'), 'client');
+    if (!started.ok) throw new Error(started.error);
+    let snapshot = started.snapshot;
+    let calls = 0;
+    let largest = 0;
+    while (snapshot.fed < snapshot.total) {
+      const fed = service.byteStepFeed(started.sessionId, snapshot.total - snapshot.fed);
+      if (!fed.ok) throw new Error(fed.error);
+      largest = Math.max(largest, encodeWireJson(fed).length);
+      expect(fed.snapshot.fed - snapshot.fed).toBeLessThanOrEqual(ByteStepLimits.maxFeedPerCall);
+      snapshot = fed.snapshot;
+      calls++;
+    }
+    expect(snapshot.framesTotal).toBe(ByteStepLimits.maxInput / 2);
+    expect(calls).toBe(ByteStepLimits.maxInput / 2 / ByteStepLimits.maxFramesPerCall);
+    expect(largest).toBeLessThan(64 * 1024);
   });
 });

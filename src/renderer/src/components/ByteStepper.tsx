@@ -72,16 +72,28 @@ export function ByteStepper() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [source?.nonce]);
 
+  // One call feeds a bounded amount (ByteStepLimits): a larger step ("To the end") takes several
+  // calls, each short, so the service never blocks for long.
   const feed = async (n: number) => {
     if (!session || busy) return;
     setBusy(true);
-    const result = await api.byteStepFeed(session.id, n);
-    setBusy(false);
-    if (!result.ok) {
-      setError(result.error);
-      return;
+    let snapshot = session.snapshot;
+    let left = n;
+    for (;;) {
+      const result = await api.byteStepFeed(session.id, left);
+      if (!result.ok) {
+        setBusy(false);
+        setError(result.error);
+        return;
+      }
+      const progress = result.snapshot.fed - snapshot.fed;
+      snapshot = result.snapshot;
+      left -= progress;
+      if (n < 0 || left <= 0 || progress <= 0 || snapshot.fed >= snapshot.total) break;
+      setSession({ ...session, snapshot });
     }
-    setSession({ ...session, snapshot: result.snapshot });
+    setBusy(false);
+    setSession({ ...session, snapshot });
   };
 
   const snap = session?.snapshot;
@@ -132,10 +144,12 @@ export function ByteStepper() {
 
 function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Array }) {
   const last = snap.frames[snap.frames.length - 1];
-  // The frame being read; or, between frames, the last one completed.
-  const showing = snap.frameBytes.length > 0 || !last
-    ? { bytes: snap.frameBytes, start: snap.frameStart, complete: false }
-    : { bytes: last.raw, start: Math.max(0, snap.frameStart - last.raw.length), complete: true };
+  // The frame being read; or, between frames, the last one completed. Their bytes come from the
+  // input we hold: the snapshot carries only the first ones (ByteStepLimits.bytesShown).
+  const lastLength = last ? last.truncated?.rawLength ?? last.raw.length : 0;
+  const showing = snap.frameBytesLength > 0 || !last
+    ? { bytes: input.subarray(snap.frameStart, snap.frameStart + snap.frameBytesLength), start: snap.frameStart, complete: false }
+    : { bytes: input.subarray(Math.max(0, snap.frameStart - lastLength), snap.frameStart), start: Math.max(0, snap.frameStart - lastLength), complete: true };
   const anatomy = useMemo(() => frameAnatomy(showing.bytes), [showing.bytes]);
   const partial = useMemo(() => {
     const marks = new Set<number>();
@@ -173,14 +187,15 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
         <div>
           <h3>All the input <span className="legend"><span className="lg fed">fed</span><span className="lg partial">field incomplete</span>{failed && <span className="lg discarded">discarded</span>}<span className="lg unfed">not fed yet</span></span></h3>
           <HexDump bytes={input} anatomy={anatomy} anatomyOffset={showing.start} byteClass={byteClass} label="Input bytes" testId="stepper-hex" />
-          <h3>{showing.bytes.length === 0 ? 'The next frame' : cut ? `Frame ${snap.frames.length}, cut short by the violation` : showing.complete ? `Frame ${snap.frames.length}, complete` : `The frame being read (from byte ${showing.start})`}</h3>
+          <h3>{showing.bytes.length === 0 ? 'The next frame' : cut ? `Frame ${snap.framesTotal}, cut short by the violation` : showing.complete ? `Frame ${snap.framesTotal}, complete` : `The frame being read (from byte ${showing.start})`}</h3>
           {showing.bytes.length === 0 ? <p className="hint">No byte of it yet: the parser waits for the 2 header bytes.</p> : <BitDiagram anatomy={anatomy} />}
           {anatomy.needs && showing.bytes.length > 0 && <p className="hint">{cut ? `When the violation stopped it, the frame still ${anatomy.needs}.` : `Decoding so far, the frame ${anatomy.needs}.`}</p>}
         </div>
         <div>
-          <h3>Frames decoded <span className="count">{snap.frames.length}</span></h3>
+          <h3>Frames decoded <span className="count">{snap.framesTotal}</span></h3>
+          {snap.framesTotal > snap.frames.length && <p className="hint">The newest {snap.frames.length} are listed.</p>}
           {snap.frames.length === 0 ? <p className="hint">None yet: a frame counts once its last payload byte arrives.</p> : (
-            <ol className="stepped-frames" data-testid="stepped-frames">
+            <ol className="stepped-frames" data-testid="stepped-frames" start={snap.framesTotal - snap.frames.length + 1}>
               {snap.frames.map((f) => (
                 <li key={f.frameId}>
                   <b>{describeOpcode(f.opcode).name}</b> {f.fin ? 'FIN' : 'FIN 0'}{f.masked ? ' masked' : ''} · {f.payloadLength} bytes
@@ -194,7 +209,7 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
           )}
           <h3>What happened</h3>
           {snap.log.length === 0 ? <p className="hint">Nothing yet.</p> : (
-            <ol className="step-log" data-testid="step-log">{snap.log.map((line, i) => <li key={i} className={line.startsWith('✗') ? 'error-text' : ''}>{line}</li>)}</ol>
+            <ol className="step-log" data-testid="step-log" start={snap.logTotal - snap.log.length + 1}>{snap.log.map((line, i) => <li key={i} className={line.startsWith('✗') ? 'error-text' : ''}>{line}</li>)}</ol>
           )}
         </div>
       </div>
