@@ -37,7 +37,8 @@ Usage:
       --send TEXT                    send a text message once open (repeatable)
       --echo                         send back every message received; exit 0 when the peer closes
       --subprotocol NAME             offer a subprotocol (repeatable)
-      --header "Name: value"         extra handshake header (repeatable)
+      --header "Name: value"         extra handshake header (repeatable); one naming a generated header
+                                     (Host, Sec-WebSocket-Key, Sec-WebSocket-Version, ...) replaces it
       --wait MS                      without --echo: how long to wait for replies before closing (default 2000)
       --send-hex HEX                 send these bytes as they are, valid or not (repeatable), e.g. "81 85 37 fa 21 3d 7f 9f 4d 51 58"
       --split SIZES --delay MS       send --send-hex in TCP writes of these sizes ("1,1,2"), MS apart
