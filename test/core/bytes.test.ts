@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, it, expect } from 'vitest';
 import {
   applyMask, applyMaskInPlace, bytesEqual, concatBytes, fromHex, toHex, utf8DecodeLenient, utf8Encode,
@@ -132,5 +133,35 @@ describe('utf8Encode / utf8DecodeLenient', () => {
 
   it('decodes invalid bytes as U+FFFD instead of throwing', () => {
     expect(utf8DecodeLenient(Uint8Array.of(0x41, 0xc0, 0x80, 0x42))).toBe('A\ufffd\ufffdB');
+  });
+});
+
+describe('fromHex reads exactly what the regular-expression version read (one pass since issue 10 §6)', () => {
+  /** The former implementation, as the reference. */
+  function reference(text: string): Uint8Array {
+    const clean = text.replace(/0x/gi, '').replace(/[\s:,]/g, '');
+    if (clean.length % 2 !== 0) throw new Error(`hex has an odd number of digits (${clean.length})`);
+    if (!/^[0-9a-fA-F]*$/.test(clean)) throw new Error('hex contains a character that is not 0-9 or a-f');
+    const out = new Uint8Array(clean.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+    return out;
+  }
+  const outcome = (f: () => Uint8Array) => {
+    try {
+      return { bytes: Array.from(f()) };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+
+  it('on random strings of hex digits, separators, prefixes and strays', () => {
+    const pieces = fc.constantFrom('0', '1', '9', 'a', 'F', 'x', 'X', '0x', '0X', ' ', '\t', '\n', ':', ',', '\u00a0', '\u2028', 'g', 'z', '-', 'é', '😀');
+    fc.assert(fc.property(fc.array(pieces, { maxLength: 40 }).map((p) => p.join('')), (text) => {
+      expect(outcome(() => fromHex(text))).toEqual(outcome(() => reference(text)));
+    }), { numRuns: 3000 });
+  });
+
+  it.each(['100x', '00x1', '0x0x', '0 x', '8g1', '0x', 'x0', '0xx'])('on %j', (text) => {
+    expect(outcome(() => fromHex(text))).toEqual(outcome(() => reference(text)));
   });
 });
