@@ -6,6 +6,10 @@ export default defineConfig({
   main: {
     build: {
       rollupOptions: { input: { index: resolve(__dirname, 'src/main/index.ts') } },
+      // The certificate library is a runtime dependency of the CLI (package.json "dependencies"),
+      // but the packaged app ships only out/: bundle it into the main process instead of
+      // leaving it external (scripts/package-electron.mjs copies no node_modules).
+      externalizeDeps: { exclude: ['@peculiar/x509', 'reflect-metadata'] },
     },
   },
   preload: {

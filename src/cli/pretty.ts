@@ -6,6 +6,8 @@
 import { toHex, utf8DecodeLenient } from '../core/bytes.ts';
 import { describeCloseCode, describeOpcode } from '../core/constants.ts';
 import type { TraceEvent, TracedFrame } from '../core/trace.ts';
+import { tlsSummary } from '../core/tls-explain.ts';
+import type { TlsCertificateInfo, TlsInfo } from '../core/tls-types.ts';
 
 export interface PrettyOptions {
   color: boolean;
@@ -72,6 +74,29 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
     return lines;
   }
 
+  /** wss:// (RFC 6455 §10.6): the TLS summary, the certificate chain, and the verdict (red when insecure or failed). */
+  function tlsLines(t: TlsInfo): string[] {
+    const certLine = (label: string, cert: TlsCertificateInfo) => [
+      `${c.dim(label.padEnd(12))}${cert.subject}${cert.selfSigned ? c.yellow(' (self-signed)') : ` issued by ${cert.issuer}`}, ${cert.publicKey}`,
+      `${' '.repeat(12)}for ${cert.subjectAltNames.length ? cert.subjectAltNames.join(', ') + (cert.moreSubjectAltNames ? ` (+${cert.moreSubjectAltNames})` : '') : 'no names (no SAN)'}; valid ${cert.validFrom.slice(0, 10)} → ${cert.validTo.slice(0, 10)}`,
+      `${' '.repeat(12)}SHA-256 ${cert.sha256}`,
+    ];
+    const ok = t.failure && !t.ok ? c.red('✗') : t.insecure && !t.verified ? c.red('⚠') : c.green('✓');
+    const lines = [`${ok} ${c.bold('TLS')} ${t.protocol ? tlsSummary(t) : `handshake failed (SNI ${t.sni ?? 'none'})`}`];
+    t.peerCertificates.forEach((cert, i) => lines.push(...certLine(i === 0 ? (t.role === 'client' ? 'server cert' : 'client cert') : `  chain #${i + 1}`, cert)));
+    if (t.localCertificate) lines.push(...certLine('our cert', t.localCertificate));
+    if (t.role === 'client' && t.verified) lines.push(c.green(`✓ verified: the chain leads to a trusted certificate authority and the certificate covers "${t.host ?? ''}"`));
+    if (t.failure) {
+      if (t.ok && t.insecure) lines.push(c.red(`⚠ INSECURE (--insecure): the server's certificate was NOT verified; anyone on the path could be answering. ${t.failure.summary}`));
+      else {
+        lines.push(c.red(`✗ TLS failed: ${t.failure.summary} [${t.failure.code}]`));
+        lines.push(c.red(`  ${t.failure.explanation}`));
+        for (const advice of t.failure.advice) lines.push(c.red(`  → ${advice}`));
+      }
+    }
+    return lines;
+  }
+
   return (e: TraceEvent): string | null => {
     const prefix = `${c.dim(clock(e.time))} ${c.blue(e.connectionId.padEnd(14))}`;
     let lines: string[];
@@ -81,6 +106,9 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
         break;
       case 'bytes':
         return null; // frames and heads show the same bytes, annotated
+      case 'tls':
+        lines = tlsLines(e.tls);
+        break;
       case 'http-head': {
         const text = utf8DecodeLenient(e.head.raw).replace(/(\r\n)+$/, '');
         lines = text.split('\r\n').map((line, i) => (i === 0 ? `${arrow(e.direction)} ${c.bold(line)}` : `  ${line}`));

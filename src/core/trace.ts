@@ -9,6 +9,7 @@ import { toHex } from './bytes.ts';
 import type { HandshakeCheck, AcceptComputation } from './handshake-types.ts';
 import type { HttpHeader } from './http.ts';
 import type { ViolationCode } from './errors.ts';
+import type { TlsInfo } from './tls-types.ts';
 
 export type Direction = 'in' | 'out';
 export type Role = 'server' | 'client';
@@ -63,6 +64,8 @@ export type TraceBody =
   | { type: 'connection-opened'; role: Role; local: string; remote: string; url?: string }
   | { type: 'bytes'; direction: Direction; bytes: Uint8Array }
   | { type: 'http-head'; direction: Direction; head: TracedHead }
+  /** wss:// (RFC 6455 §10.6): the TLS handshake's outcome, once per connection, before the opening handshake. */
+  | { type: 'tls'; tls: TlsInfo }
   | {
       type: 'handshake';
       /** Which side ran the checks. */

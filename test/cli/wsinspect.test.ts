@@ -185,7 +185,7 @@ describe('wsinspect connect', () => {
 
   it.each([
     ['a URL that is not one', 'not a url', 2, /is not a URL/],
-    ['a wss:// URL', 'wss://127.0.0.1:1/', 2, /TLS/],
+    ['an ftp:// URL', 'ftp://127.0.0.1:1/', 2, /not a WebSocket scheme/],
     ['a URL with a fragment', 'ws://127.0.0.1:1/#x', 2, /fragment/],
   ])('rejects %s with one line and a non-zero exit', async (_name, url, code, pattern) => {
     const r = run(['connect', url]);

@@ -1,14 +1,19 @@
 /**
- * The client: connects to a ws:// URL over node:net and drives the same protocol object as
- * the server, in the client role (masked frames, §5.3; waits for the server to close TCP, §7.1.1).
+ * The client: connects to a ws:// URL over node:net, or a wss:// URL over node:tls (transport.ts),
+ * and drives the same protocol object as the server, in the client role (masked frames, §5.3;
+ * waits for the server to close TCP, §7.1.1).
  */
 
-import { connect as netConnect } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { HttpHeader } from '../http.ts';
 import { checkHandshakeOptions } from '../http-tokens.ts';
 import type { ViolationPolicy } from '../protocol.ts';
 import { Tracer } from '../trace.ts';
+import { tlsFailureLine } from '../tls-explain.ts';
+import type { TlsFailure } from '../tls-types.ts';
 import { Connection, type ConnectionHandler } from './connection.ts';
+import { describeClientTls, describeClientTlsError } from './tls-info.ts';
+import { openClientSocket, type ClientTlsOptions } from './transport.ts';
 
 export interface ParsedWebSocketUrl {
   host: string;
@@ -18,6 +23,8 @@ export interface ParsedWebSocketUrl {
   /** Host header value (port omitted when it is the default, §4.1 item 4). */
   hostHeader: string;
   url: string;
+  /** wss://: the connection runs over TLS (§3, §10.6). */
+  secure: boolean;
 }
 
 /** A URL that cannot be connected to, in plain words. */
@@ -28,26 +35,32 @@ export class UrlError extends Error {
   }
 }
 
-/** RFC 6455 §3: ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ]. */
+/**
+ * RFC 6455 §3: ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ], and
+ * wss-URI = "wss:" "//" host [ ":" port ] path [ "?" query ] for WebSocket over TLS. The port
+ * defaults to 80 for ws and 443 for wss (§3, §4.1 item 4 and §11.1.2); http:// and https:// are
+ * read as ws:// and wss://.
+ */
 export function parseWebSocketUrl(input: string): ParsedWebSocketUrl {
   let url: URL;
   try {
     url = new URL(input.trim());
   } catch {
-    throw new UrlError(`"${input}" is not a URL. Try ws://127.0.0.1:9001/`);
-  }
-  if (url.protocol === 'wss:' || url.protocol === 'https:') {
-    throw new UrlError(`${url.protocol}// needs TLS, which this inspector does not speak yet: it would hide the frames from you. Use ws:// to a plain-text endpoint.`);
+    throw new UrlError(`"${input}" is not a URL. Try ws://127.0.0.1:9001/ or wss://example.com/`);
   }
   if (url.protocol === 'http:') url.protocol = 'ws:';
-  if (url.protocol !== 'ws:') throw new UrlError(`"${url.protocol}" is not a WebSocket scheme: use ws://host:port/path`);
+  if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new UrlError(`"${url.protocol}" is not a WebSocket scheme: use ws://host:port/path or wss://host/path`);
   if (url.hash) throw new UrlError('A WebSocket URL must not have a #fragment (RFC 6455 §3).');
   if (!url.hostname) throw new UrlError(`"${input}" has no host.`);
-  const port = url.port ? Number(url.port) : 80;
+  const secure = url.protocol === 'wss:';
+  // The URL parser drops a port that is the scheme's default (80 for ws, 443 for wss), so the
+  // Host header names a port only when it is not the default (§4.1 item 4).
+  const port = url.port ? Number(url.port) : secure ? 443 : 80;
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   return {
     host, port, path: `${url.pathname || '/'}${url.search}`, hostHeader: url.port ? `${url.hostname}:${url.port}` : url.hostname,
-    url: url.toString(),
+    url: url.toString(), secure,
   };
 }
 
@@ -74,6 +87,8 @@ export interface ClientOptions {
   /** Give up if the TCP connect and the opening handshake have not both completed after this long. */
   connectTimeoutMs?: number;
   id?: string;
+  /** wss:// only: extra CAs to trust (PEM, on top of the system's) and --insecure (§10.6). */
+  tls?: ClientTlsOptions;
 }
 
 export class ConnectError extends Error {
@@ -101,7 +116,10 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
   const id = options.id ?? `client:${++clientCounter}`;
   const tracer = options.tracer;
   const trace = tracer?.active ? tracer.forConnection(id) : undefined;
-  const socket = netConnect({ host: target.host, port: target.port });
+  const socket = openClientSocket(target.host, target.port, target.secure, options.tls);
+  const tlsContext = { host: target.host, insecure: options.tls?.insecure ?? false, extraCaCount: options.tls?.ca?.length ?? 0 };
+  /** wss://: TCP is up but the TLS handshake is not done yet (an error now is a TLS failure). */
+  let inTlsHandshake = false;
   let resolveOpen!: (c: Connection) => void;
   let rejectOpen!: (e: Error) => void;
   const opened = new Promise<Connection>((res, rej) => {
@@ -139,7 +157,11 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
       handler.onHandshakeFailed?.(c, error);
     },
     onSocketError: (c, error: NodeJS.ErrnoException) => {
-      if (!settled) {
+      if (!settled && inTlsHandshake) {
+        const info = describeClientTlsError(error, tlsContext);
+        trace?.({ type: 'tls', tls: info });
+        failTls(info.failure!);
+      } else if (!settled) {
         settled = true;
         rejectOpen(new ConnectError(describeConnectError(error, target), error.code));
       }
@@ -157,8 +179,39 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
     if (!settled) socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
   }, options.connectTimeoutMs ?? 10_000);
   timeout.unref?.();
+  /** A TLS failure rejects `opened` with the failure in plain words, and frees the socket. */
+  const failTls = (failure: TlsFailure) => {
+    inTlsHandshake = false;
+    if (!settled) {
+      settled = true;
+      rejectOpen(new ConnectError(`TLS with ${target.url} failed: ${tlsFailureLine(failure)}`, failure.code));
+    }
+    conn.protocol.abort(`TLS failed, no WebSocket handshake was attempted: ${failure.summary}`);
+    socket.destroy();
+  };
   socket.once('connect', () => {
     trace?.({ type: 'connection-opened', role: 'client', local: conn.localAddress, remote: conn.remoteAddress, url: target.url });
+    if (target.secure) inTlsHandshake = true;
+    else startHandshake();
+  });
+  // wss://: the server's certificate is judged here, before a byte of ours goes out (§10.6): a
+  // chain or name that does not check out stops the connection unless --insecure said otherwise.
+  socket.once('secureConnect', () => {
+    inTlsHandshake = false;
+    try {
+      const info = describeClientTls(socket as TLSSocket, tlsContext);
+      trace?.({ type: 'tls', tls: info });
+      if (!info.ok) {
+        failTls(info.failure!);
+        return;
+      }
+    } catch (error) {
+      failTls({ code: 'ERR_TLS_INFO', kind: 'handshake-failed', summary: `The TLS connection could not be read (${(error as Error).message}).`, explanation: '', advice: [] });
+      return;
+    }
+    startHandshake();
+  });
+  function startHandshake(): void {
     // Nothing may throw out of a socket callback (it would take the whole process down): a
     // failure to start the handshake rejects `opened` and frees the socket.
     try {
@@ -172,7 +225,7 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
       }
       socket.destroy();
     }
-  });
+  }
   opened.then(() => clearTimeout(timeout), () => clearTimeout(timeout));
   return { connection: conn, opened };
 }

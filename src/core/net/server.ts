@@ -4,13 +4,17 @@
  * component (onOpen / onMessage / onClose / onError).
  */
 
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { CloseCode, Defaults } from '../constants.ts';
 import { HandshakeError, type ProtocolViolation } from '../errors.ts';
 import { errorResponse } from '../handshake.ts';
 import type { ViolationPolicy } from '../protocol.ts';
 import { Tracer, type TraceBody } from '../trace.ts';
+import type { TlsCertificateInfo } from '../tls-types.ts';
 import { Connection, type CloseInfo, type IncomingMessage } from './connection.ts';
+import { describeServerTls, describeServerTlsError } from './tls-info.ts';
+import { createListener, type ServerCredentials } from './transport.ts';
 
 /** An application running on the server (Ratchet's MessageComponentInterface). */
 export interface ServerComponent {
@@ -51,6 +55,8 @@ export interface ServerOptions {
   policy?: ViolationPolicy;
   /** Step mode changed on a connection (a frame held, released, edited, dropped). */
   onGateChange?: (conn: Connection) => void;
+  /** Serve wss:// (RFC 6455 §3, §10.6) with this certificate and key (transport.ts, certificates.ts). */
+  tls?: ServerCredentials;
 }
 
 /** Only this machine can reach an address in 127.0.0.0/8, ::1 or "localhost". */
@@ -98,7 +104,12 @@ export class WebSocketServer {
   get url(): string {
     if (!this.address) throw new Error('the server is not listening');
     const host = this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host;
-    return `ws://${host}:${this.address.port}/`;
+    return `${this.options.tls ? 'wss' : 'ws'}://${host}:${this.address.port}/`;
+  }
+
+  /** The certificate this server presents (wss://), or null for ws://. */
+  get tlsCertificate(): TlsCertificateInfo | null {
+    return this.options.tls?.certificate ?? null;
   }
 
   get componentName(): string {
@@ -129,7 +140,8 @@ export class WebSocketServer {
     const host = this.options.host ?? Defaults.host;
     const port = this.options.port ?? Defaults.port;
     return new Promise((resolve, reject) => {
-      const server = createServer((socket) => this.accept(socket));
+      const server = createListener(this.options.tls, this.options.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs, (socket) => this.accept(socket));
+      if (this.options.tls) server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => this.tlsFailed(error, socket));
       server.once('error', (error: NodeJS.ErrnoException) => {
         const where = `${host}:${port}`;
         const message =
@@ -202,6 +214,35 @@ export class WebSocketServer {
     });
     this.connections.set(id, conn);
     trace?.({ type: 'connection-opened', role: 'server', local: conn.localAddress, remote: conn.remoteAddress });
+    if (trace && socket instanceof TLSSocket) {
+      try {
+        trace({ type: 'tls', tls: describeServerTls(socket, this.tlsCertificate) });
+      } catch (error) {
+        trace({ type: 'error', message: `cannot read the TLS connection: ${(error as Error).message}` });
+      }
+    }
+  }
+
+  /**
+   * A client whose TLS handshake failed (it does not trust our certificate, spoke plain HTTP to
+   * this TLS port, hung up, took too long). It never became a connection; the trace shows it as
+   * one that opened and closed, with the failure explained, because that is what a person
+   * debugging "my browser cannot connect" needs to see. The socket is freed.
+   */
+  private tlsFailed(error: NodeJS.ErrnoException, socket: TLSSocket): void {
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const local = `${socket.localAddress ?? '?'}:${socket.localPort ?? '?'}`;
+    socket.destroy();
+    if (!this.tracer.active) return;
+    const id = `server${this.serverId}:${++this.connectionCounter}`;
+    const trace = this.tracer.forConnection(id);
+    const listening = this.address ? `${this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host}:${this.address.port}` : undefined;
+    const info = describeServerTlsError(error, {
+      localCertificate: this.tlsCertificate, ...(listening ? { listening } : {}), timeoutMs: this.options.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
+    });
+    trace({ type: 'connection-opened', role: 'server', local, remote });
+    trace({ type: 'tls', tls: info });
+    trace({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `TLS handshake failed: ${info.failure!.summary}` });
   }
 
   /**
