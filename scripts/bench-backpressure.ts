@@ -96,7 +96,7 @@ export function readRssMiB(pid: number): number | null {
 }
 
 /** Samples a process's RSS in the background; peak() since the last mark(). */
-class RssSampler {
+export class RssSampler {
   private timer: NodeJS.Timeout;
   private max = 0;
   last = 0;

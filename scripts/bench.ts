@@ -653,6 +653,7 @@ const markers = {
   ui: ['<!-- ui-flood:start -->', '<!-- ui-flood:end -->'],
   uiLargeRing: ['<!-- ui-flood-large-ring:start -->', '<!-- ui-flood-large-ring:end -->'],
   backpressure: ['<!-- backpressure:start -->', '<!-- backpressure:end -->'],
+  eventStream: ['<!-- event-stream:start -->', '<!-- event-stream:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */

@@ -2,6 +2,7 @@
  * `npm run web`: run the inspector in a browser instead of Electron.
  *   WEB_PORT (default 5173) for the page, WS_PORT (default 9001) for the embedded server,
  *   WSI_FULL_FRAMES_MIB (default 256) for the full bytes of large frames kept (service-env.ts).
+ * SIGUSR2 prints the process's memory figures (bench:event-stream reads them).
  */
 import { fileURLToPath } from 'node:url';
 import { InspectorService } from '../service/inspector-service.ts';
@@ -20,6 +21,12 @@ try {
   const started = await host.service.startServer({ port: Number(process.env['WS_PORT'] ?? 9001) });
   console.log(`WebSocket Inspector: open ${host.url} in a browser`);
   console.log(started.ok ? `embedded WebSocket server listening on ${started.url}` : `embedded server not started: ${started.error}`);
+  // Diagnostics: `kill -USR2 PID` prints the host's memory (after a full GC when run with --expose-gc).
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    console.log(`memory: rss=${m.rss} heapUsed=${m.heapUsed} external=${m.external} arrayBuffers=${m.arrayBuffers}`);
+  });
   const stop = () => void host.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
