@@ -1,7 +1,7 @@
 /**
  * wsinspect: the headless face of the engine.
- *   wsinspect serve   [--host 127.0.0.1] [--port 9001] [--app echo|chat|manual] [--trace pretty|jsonl|none]
- *   wsinspect connect <url> [--echo] [--send TEXT]... [--trace pretty|jsonl|none]
+ *   wsinspect serve   [--host 127.0.0.1] [--port 9001] [--app echo|chat|manual] [--tls [--cert FILE --key FILE]] [--trace pretty|jsonl|none]
+ *   wsinspect connect <ws://url | wss://url> [--ca FILE]... [--insecure] [--echo] [--send TEXT]... [--trace pretty|jsonl|none]
  * Errors are one plain line on stderr and a non-zero exit code; nothing here throws at the user.
  */
 
@@ -13,6 +13,8 @@ import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
 import { hostProblem } from '../core/net/listen-address.ts';
 import type { Connection } from '../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
+import { localCertificate } from '../core/net/certificates.ts';
+import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerCredentials } from '../core/net/transport.ts';
 import { Tracer, traceEventToJson, type TraceEvent } from '../core/trace.ts';
 import { fromHex } from '../core/bytes.ts';
 import type { ViolationPolicy } from '../core/protocol.ts';
@@ -33,7 +35,11 @@ Usage:
       --preset ID                    fire this fault preset at every client once it connects (repeatable)
       --max-connections N            at most N connections at a time; one more is answered 503 Service Unavailable
                                      with Retry-After, then closed (default: no cap)
-  wsinspect connect <ws://url> [options]
+      --tls                          serve wss:// (RFC 6455 §10.6) with a self-signed certificate for localhost,
+                                     127.0.0.1 and ::1, made on first use and kept in the config directory
+                                     ($XDG_CONFIG_HOME or ~/.config/websocket-inspector/tls/, key mode 0600)
+      --cert FILE --key FILE         serve wss:// with this certificate (PEM, chain after it) and its key instead
+  wsinspect connect <ws://url | wss://url> [options]
       --send TEXT                    send a text message once open (repeatable)
       --echo                         send back every message received; exit 0 when the peer closes
       --subprotocol NAME             offer a subprotocol (repeatable)
@@ -44,6 +50,10 @@ Usage:
       --split SIZES --delay MS       send --send-hex in TCP writes of these sizes ("1,1,2"), MS apart
       --preset ID                    fire a fault preset and compare the peer's reaction with the RFC's (repeatable);
                                      exit 1 if a reaction differs. List them with: wsinspect presets
+      --ca FILE                      wss://: also trust this CA or certificate (PEM or DER; repeatable), on top of
+                                     the system's certificate authorities
+      --insecure                     wss://: do not verify the server's certificate (encrypted, but to a server whose
+                                     identity is unproven); the trace says so in red
   wsinspect presets                  list the fault presets, grouped by RFC section
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
   Common:
@@ -62,7 +72,9 @@ Usage:
 Examples:
   wsinspect serve --port 9001 --app echo
   wsinspect connect ws://127.0.0.1:9001/ --send "Hello"
-  wsinspect connect ws://127.0.0.1:9001/ --echo --trace jsonl`;
+  wsinspect connect ws://127.0.0.1:9001/ --echo --trace jsonl
+  wsinspect serve --tls --port 9443
+  wsinspect connect wss://localhost:9443/ --ca ~/.config/websocket-inspector/tls/localhost-cert.pem --send "Hello"`;
 
 type TraceMode = 'pretty' | 'jsonl' | 'none';
 
@@ -143,6 +155,7 @@ async function serve(args: string[]): Promise<number> {
       subprotocol: { type: 'string', multiple: true }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'allow-origin': { type: 'string', multiple: true }, ...limitArgs,
       policy: { type: 'string' }, preset: { type: 'string', multiple: true }, 'max-connections': { type: 'string' },
+      tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' },
     },
   });
   if (values.help) {
@@ -167,6 +180,7 @@ async function serve(args: string[]): Promise<number> {
   const presetError = checkPresetIds(presets);
   if (presetError) throw new CliError(presetError, 2);
   if (presets.length) tracer.subscribe(() => {}); // the reaction judge reads the trace
+  const tls = await serverTls(values);
   const base = components[appName];
   const component = presets.length === 0 ? base : {
     ...base,
@@ -182,6 +196,7 @@ async function serve(args: string[]): Promise<number> {
     ...parseLimits(values),
     handshakeTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
     ...(maxConnections !== undefined ? { maxConnections: parseIntOption('--max-connections', maxConnections, 0, 1, 1_000_000) } : {}),
+    ...(tls ? { tls } : {}),
   });
   try {
     const { url } = await server.listen();
@@ -189,8 +204,10 @@ async function serve(args: string[]): Promise<number> {
     if (!isLoopbackHost(host)) {
       process.stderr.write(`warning: bound to ${host}, so other machines can reach this server.\n`);
     }
+    if (tls) announceTls(mode, tls, url);
     if (mode === 'pretty') {
-      process.stdout.write(`try it: in a browser console run  new WebSocket('${url}')  or  wsinspect connect ${url} --send hello\n`);
+      const ca = tls?.certPath ? ` --ca ${tls.certPath}` : '';
+      process.stdout.write(`try it: in a browser console run  new WebSocket('${url}')  or  wsinspect connect ${url}${ca} --send hello\n`);
     }
   } catch (error) {
     if (error instanceof ListenError) throw new CliError(error.message, 1);
@@ -215,6 +232,7 @@ async function connect(args: string[]): Promise<number> {
       ...limitArgs,
       'send-hex': { type: 'string', multiple: true }, split: { type: 'string' }, delay: { type: 'string' },
       preset: { type: 'string', multiple: true }, policy: { type: 'string' },
+      ca: { type: 'string', multiple: true }, insecure: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -252,6 +270,7 @@ async function connect(args: string[]): Promise<number> {
     throw new CliError((error as Error).message, 2);
   }
   const delayMs = parseIntOption('--delay', values.delay, 0, 0, 60_000);
+  const tls = clientTls(url, values.ca, values.insecure);
   const tracer = new Tracer();
   const write = traceWriter(mode);
   if (write) tracer.subscribe(write);
@@ -282,6 +301,7 @@ async function connect(args: string[]): Promise<number> {
       tracer, maxMessageSize, traceBytes: mode === 'jsonl', policy,
       ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
       ...(headers.length ? { headers } : {}),
+      ...(tls ? { tls } : {}),
       ...limits,
     });
   } catch (error) {
@@ -343,6 +363,62 @@ async function connect(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * serve --tls [--cert FILE --key FILE]: the given certificate and key (read and checked: a bad
+ * file is one line and exit 2), or the generated one from the config directory.
+ */
+async function serverTls(values: { tls?: boolean | undefined; cert?: string | undefined; key?: string | undefined }): Promise<(ServerCredentials & { certPath?: string }) | null> {
+  const { cert, key } = values;
+  if ((cert === undefined) !== (key === undefined)) throw new CliError(`${cert === undefined ? '--key' : '--cert'} needs ${cert === undefined ? '--cert FILE' : '--key FILE'} too: the certificate and its private key.`, 2);
+  if (cert !== undefined && key !== undefined) {
+    try {
+      return { ...loadServerCredentials(cert, key), certPath: cert };
+    } catch (error) {
+      if (error instanceof TlsConfigError) throw new CliError(error.message, 2);
+      throw error;
+    }
+  }
+  if (!values.tls) return null;
+  try {
+    const local = await localCertificate();
+    if (local.generated) process.stderr.write(`generated a self-signed certificate for localhost, 127.0.0.1 and ::1 (${local.generated}): ${local.certPath}, key ${local.keyPath} (mode 0600)\n`);
+    return local;
+  } catch (error) {
+    if (error instanceof TlsConfigError) throw new CliError(error.message, 1);
+    throw error;
+  }
+}
+
+/** How to trust the server's certificate, printed once it listens (pretty), or one JSON line (jsonl). */
+function announceTls(mode: TraceMode, tls: ServerCredentials & { certPath?: string }, url: string): void {
+  const cert = tls.certificate;
+  const https = url.replace(/^wss:/, 'https:');
+  if (mode === 'jsonl') {
+    process.stdout.write(JSON.stringify({ type: 'cli', event: 'tls', certificate: cert, ...(tls.certPath ? { certPath: tls.certPath } : {}) }) + '\n');
+    return;
+  }
+  if (mode === 'none') return;
+  process.stdout.write([
+    `TLS certificate: ${cert.subject}${cert.selfSigned ? ' (self-signed)' : ''}, for ${cert.subjectAltNames.join(', ')}, valid until ${cert.validTo.slice(0, 10)}`,
+    `  SHA-256 fingerprint ${cert.sha256}`,
+    ...(tls.certPath ? [`  file ${tls.certPath}`] : []),
+    `  trust it: Chromium: open ${https} once and accept, or start it with --ignore-certificate-errors-spki-list=${cert.spkiSha256}`,
+    `            Firefox: add an exception for ${https}; wsinspect: connect ${url}${tls.certPath ? ` --ca ${tls.certPath}` : ' --ca CERT'}`,
+  ].join('\n') + '\n');
+}
+
+/** connect --ca FILE... --insecure: for wss:// only; each CA file read and parsed (a bad one is one line and exit 2). */
+function clientTls(url: string, ca: string[] | undefined, insecure: boolean | undefined): { ca?: string[]; insecure?: boolean } | null {
+  if (!ca?.length && !insecure) return null;
+  if (!/^\s*(wss|https):/i.test(url)) throw new CliError(`${ca?.length ? '--ca' : '--insecure'} is for wss:// URLs; ${JSON.stringify(url.slice(0, 100))} is not one.`, 2);
+  try {
+    return { ...(ca?.length ? { ca: loadCaCertificates(ca) } : {}), ...(insecure ? { insecure: true } : {}) };
+  } catch (error) {
+    if (error instanceof TlsConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

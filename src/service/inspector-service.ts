@@ -14,6 +14,8 @@ import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../cor
 import type { Connection } from '../core/net/connection.ts';
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
+import { configDirectory, localCertificate } from '../core/net/certificates.ts';
+import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerCredentials } from '../core/net/transport.ts';
 import { ByteStepLimits, ByteStepper, maxByteStepHexChars } from '../core/byte-stepper.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore } from './display-cap.ts';
@@ -50,6 +52,8 @@ export interface InspectorServiceOptions {
    * must echo (the web host's flow; src/service/confirmation.ts).
    */
   confirm?: Confirmer;
+  /** Where the generated wss:// certificate is kept (default: the user's config directory, certificates.ts). */
+  configDir?: string;
 }
 
 
@@ -71,15 +75,17 @@ export class InspectorService {
   private readonly batchIntervalMs: number;
   private readonly confirm: Confirmer | undefined;
   private readonly confirmations = new ConfirmationTokens();
+  private readonly configDir: string | undefined;
 
   constructor(options: InspectorServiceOptions = {}) {
+    this.configDir = options.configDir;
     this.batchIntervalMs = options.batchIntervalMs ?? 16;
     this.confirm = options.confirm;
     this.keepClosed = Math.max(0, options.keepClosedConnections ?? 100);
     this.fullFrames = new FullFrameStore(options.fullFrameBudgetBytes !== undefined ? { budgetBytes: options.fullFrameBudgetBytes } : {});
     this.serverState = {
       running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
-      url: null, app: options.app ?? 'echo', error: null, warning: null,
+      url: null, app: options.app ?? 'echo', error: null, warning: null, tls: null,
     };
     this.tracer.subscribe((event) => this.onTrace(event));
   }
@@ -196,6 +202,14 @@ export class InspectorService {
       const refused = await this.confirmAction({ kind: 'bind-address', host, port }, request.confirmToken);
       if (refused) return refused;
     }
+    let tls: (ServerCredentials & { certPath: string; generated: boolean }) | null = null;
+    if (request.tls || request.certPath !== undefined || request.keyPath !== undefined) {
+      try {
+        tls = await this.serverCredentials(request);
+      } catch (error) {
+        return this.serverFailed(error instanceof TlsConfigError ? error.message : `Cannot set up TLS: ${(error as Error).message}`);
+      }
+    }
     const server = new WebSocketServer({
       host, port, component: components[app], tracer: this.tracer,
       // Frames and heads carry their own bytes: raw chunks would only double the IPC traffic.
@@ -204,6 +218,7 @@ export class InspectorService {
       ...(request.policy ? { policy: request.policy } : {}),
       ...(request.maxConnections !== undefined ? { maxConnections: request.maxConnections } : {}),
       ...(request.idleTimeoutMs !== undefined ? { idleTimeoutMs: request.idleTimeoutMs } : {}),
+      ...(tls ? { tls } : {}),
       onGateChange: () => this.markStatusChanged(),
     });
     try {
@@ -212,6 +227,7 @@ export class InspectorService {
       this.serverState = {
         running: true, host, port: boundPort, url, app, error: null,
         warning: isLoopbackHost(host) ? null : `Bound to ${host}: other machines on your network can connect to this server.`,
+        tls: tls ? { certificate: tls.certificate, certPath: tls.certPath, generated: tls.generated } : null,
       };
       this.markStatusChanged();
       return { ok: true, url };
@@ -244,9 +260,23 @@ export class InspectorService {
     }
   }
 
+  /**
+   * wss://: the given certificate and key files (read, bounded, checked to belong together), or
+   * the self-signed localhost certificate from the config directory, made on first use.
+   */
+  private async serverCredentials(request: StartServerRequest): Promise<ServerCredentials & { certPath: string; generated: boolean }> {
+    const { certPath, keyPath } = request;
+    if (certPath !== undefined || keyPath !== undefined) {
+      if (!certPath?.trim() || !keyPath?.trim()) throw new TlsConfigError('TLS: give both the certificate file and its key file, or neither (then a self-signed certificate for localhost is used).');
+      return { ...loadServerCredentials(certPath, keyPath, { cert: 'Certificate', key: 'Key' }), certPath, generated: false };
+    }
+    const local = await localCertificate(this.configDir ?? configDirectory());
+    return { ...local, generated: true };
+  }
+
   /** A start that failed: only the error changes (the server, if one runs, keeps running). */
   private serverFailed(message: string): Result<{ url: string }> {
-    const running = this.server?.address ? { running: true, url: this.server.url, port: this.server.address.port } : { running: false, url: null, warning: null };
+    const running = this.server?.address ? { running: true, url: this.server.url, port: this.server.address.port } : { running: false, url: null, warning: null, tls: null };
     this.serverState = { ...this.serverState, ...running, error: message };
     this.markStatusChanged();
     return { ok: false, error: message };
@@ -256,7 +286,7 @@ export class InspectorService {
     const server = this.server;
     this.server = null;
     if (server) await server.close();
-    this.serverState = { ...this.serverState, running: false, url: null, warning: null };
+    this.serverState = { ...this.serverState, running: false, url: null, warning: null, tls: null };
     this.markStatusChanged();
     return { ok: true };
   }
@@ -277,6 +307,9 @@ export class InspectorService {
       // Checked here too, not only in validateConnect: the service may be called directly.
       // A bad subprotocol or header (CR/LF smuggling, RFC 9110 §5.5) is refused before any socket opens.
       const headers = parseHeaderLines(request.headers ?? []);
+      // wss://: extra CAs (file names or PEM text), each read, bounded and parsed first.
+      const ca = request.ca?.length ? loadCaCertificates(request.ca, 'CA') : [];
+      const tls = ca.length || request.insecure ? { ...(ca.length ? { ca } : {}), ...(request.insecure ? { insecure: true } : {}) } : null;
       client = connectClient(request.url, {
         onClose: (conn) => {
           this.clients.delete(conn.id);
@@ -288,6 +321,7 @@ export class InspectorService {
         ...(request.policy ? { policy: request.policy } : {}),
         ...(request.subprotocols?.length ? { subprotocols: request.subprotocols } : {}),
         ...(headers.length ? { headers } : {}),
+        ...(tls ? { tls } : {}),
       });
     } catch (error) {
       return { ok: false, error: error instanceof UrlError || error instanceof Error ? error.message : String(error) };

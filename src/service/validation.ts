@@ -41,8 +41,26 @@ export function validateStartServer(v: unknown): StartServerRequest {
   if (v['maxConnections'] !== undefined) out.maxConnections = v['maxConnections'] as number;
   if (v['idleTimeoutMs'] !== undefined) out.idleTimeoutMs = v['idleTimeoutMs'] as number;
   if (v['confirmToken'] !== undefined) out.confirmToken = validateConfirmToken(v['confirmToken']);
+  // wss:// (RFC 6455 §10.6): on or off, and the certificate and key files, both or neither.
+  if (v['tls'] !== undefined) {
+    if (typeof v['tls'] !== 'boolean') throw new Error('tls must be true or false');
+    out.tls = v['tls'];
+  }
+  if ((v['certPath'] === undefined) !== (v['keyPath'] === undefined)) throw new Error('certPath and keyPath go together: the certificate file and its key file');
+  if (v['certPath'] !== undefined) out.certPath = validateFileName(v['certPath'], 'certPath');
+  if (v['keyPath'] !== undefined) out.keyPath = validateFileName(v['keyPath'], 'keyPath');
   return out;
 }
+
+/** A file name the service will read: a non-empty string without NUL, of a sane length. */
+function validateFileName(v: unknown, name: string): string {
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 4096 || v.includes('\0')) throw new Error(`${name} must be a file name`);
+  return v;
+}
+
+/** At most this many CA entries, each a file name or PEM text of at most 1 MiB. */
+const maxCaEntries = 32;
+const maxCaEntryChars = 1024 * 1024;
 
 /** The connection cap and the idle timeout: absent (off), or a whole number in these ranges (the CLI's too). */
 const serverLimits = { maxConnections: [1, 1_000_000], idleTimeoutMs: [1, 86_400_000] } as const;
@@ -91,6 +109,18 @@ export function validateConnect(v: unknown): ConnectClientRequest {
     out.headers = [...v['headers']];
   }
   checkHandshakeOptions({ subprotocols: out.subprotocols, headers: parseHeaderLines(out.headers ?? []) });
+  // wss://: the service reads and parses each CA (file name or PEM text) before it connects.
+  if (v['ca'] !== undefined) {
+    const ca = v['ca'];
+    if (!isStringArray(ca) || ca.length > maxCaEntries || ca.some((c) => c.trim() === '' || c.length > maxCaEntryChars || c.includes('\0'))) {
+      throw new Error(`ca must be a list of at most ${maxCaEntries} file names or PEM certificates (each at most 1 MiB)`);
+    }
+    out.ca = [...ca];
+  }
+  if (v['insecure'] !== undefined) {
+    if (typeof v['insecure'] !== 'boolean') throw new Error('insecure must be true or false');
+    out.insecure = v['insecure'];
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@
 import type { ByteStepSnapshot } from '../core/byte-step-types.ts';
 import type { Breakpoint, GateSnapshot } from '../core/frame-gate.ts';
 import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
+import type { TlsCertificateInfo } from '../core/tls-types.ts';
 
 export type { Breakpoint, ByteStepSnapshot, GateSnapshot };
 export type ViolationPolicy = 'strict' | 'observe';
@@ -24,6 +25,17 @@ export interface ServerStatus {
   error: string | null;
   /** Shown while bound to an address other machines can reach. */
   warning: string | null;
+  /** wss:// (RFC 6455 §10.6): the certificate the server presents; null for ws://. */
+  tls: ServerTlsStatus | null;
+}
+
+/** The embedded server's TLS: its certificate and where it is kept. */
+export interface ServerTlsStatus {
+  certificate: TlsCertificateInfo;
+  /** The certificate file (the generated one in the config directory, or the one given). */
+  certPath: string;
+  /** Made on first use (or renewed) in the config directory rather than given as files. */
+  generated: boolean;
 }
 
 export interface ConnectionSummary {
@@ -79,6 +91,11 @@ export interface StartServerRequest {
   maxConnections?: number;
   /** Close an open connection with no bytes either way for this long (1-86,400,000 ms) with 1001 Going Away. Omitted: off. */
   idleTimeoutMs?: number;
+  /** Serve wss:// (RFC 6455 §10.6): with certPath and keyPath, or else the self-signed localhost certificate. */
+  tls?: boolean;
+  /** PEM certificate (chain after it) and private key files; both or neither. They imply tls. */
+  certPath?: string;
+  keyPath?: string;
   /** The token of a confirmation prompt the person accepted (binding a non-loopback address). */
   confirmToken?: string;
 }
@@ -89,6 +106,10 @@ export interface ConnectClientRequest {
   /** Extra handshake headers as "Name: value" lines. */
   headers?: string[];
   policy?: ViolationPolicy;
+  /** wss://: extra CAs to trust on top of the system's, each a file name or PEM text. */
+  ca?: string[];
+  /** wss://: do not insist on a verified certificate (the connection is flagged insecure). */
+  insecure?: boolean;
 }
 
 /** A frame described field by field, valid or not (the crafter and the held-frame editor). */

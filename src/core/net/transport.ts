@@ -10,7 +10,9 @@
  */
 
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, createServer as createTlsServer, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
 import type { TlsCertificateInfo } from '../tls-types.ts';
@@ -33,21 +35,38 @@ function shown(path: string): string {
   return JSON.stringify(path.length > 200 ? `${path.slice(0, 200)}…` : path);
 }
 
+/** "~/x" is x in the home directory, as a shell would read it (the app's fields get no shell). */
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
+
 /** Reads a small regular file, or says why not in one sentence. */
-export function readSmallFile(path: string, what: string, maxBytes = MAX_FILE_BYTES): Buffer {
-  if (path.trim() === '') throw new TlsConfigError(`${what}: the file name is empty.`);
-  if (path.includes('\0')) throw new TlsConfigError(`${what}: ${shown(path)} is not a file name.`);
+export function readSmallFile(name: string, what: string, maxBytes = MAX_FILE_BYTES): Buffer {
+  if (name.trim() === '') throw new TlsConfigError(`${what}: the file name is empty.`);
+  if (name.includes('\0')) throw new TlsConfigError(`${what}: ${shown(name)} is not a file name.`);
+  const path = expandHome(name.trim());
+  const tooBig = (size: number) => new TlsConfigError(`${what}: ${shown(name)} is ${size} bytes or more; a certificate or key file is at most ${maxBytes}.`);
+  let fd: number | null = null;
   try {
-    const stat = statSync(path);
-    if (stat.isDirectory()) throw new TlsConfigError(`${what}: ${shown(path)} is a folder, not a file.`);
-    if (!stat.isFile()) throw new TlsConfigError(`${what}: ${shown(path)} is not a regular file.`);
-    if (stat.size > maxBytes) throw new TlsConfigError(`${what}: ${shown(path)} is ${stat.size} bytes; a certificate or key file is at most ${maxBytes}.`);
-    return readFileSync(path);
+    // Non-blocking, then checked on the open descriptor: a FIFO or a device never blocks us, and
+    // a file swapped or grown after the check is still read no further than maxBytes.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new TlsConfigError(`${what}: ${shown(name)} is a folder, not a file.`);
+    if (!stat.isFile()) throw new TlsConfigError(`${what}: ${shown(name)} is not a regular file.`);
+    if (stat.size > maxBytes) throw tooBig(stat.size);
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0;) length += n;
+    if (length > maxBytes) throw tooBig(length);
+    return buffer.subarray(0, length);
   } catch (error) {
     if (error instanceof TlsConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'not allowed to read it' : code === 'ENOTDIR' ? 'a part of the path is not a folder' : (error as Error).message;
-    throw new TlsConfigError(`${what}: cannot read ${shown(path)}: ${why}.`);
+    throw new TlsConfigError(`${what}: cannot read ${shown(name)}: ${why}.`);
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

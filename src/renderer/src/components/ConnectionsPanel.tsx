@@ -1,22 +1,36 @@
 import { useState } from 'react';
 import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
+import type { TlsInfo } from '../../../core/tls-types.ts';
 import { api } from '../bridge.ts';
 import { useInspector, type RecordingSummary } from '../store/store.ts';
 
 /** Stable empty list: a selector must not return a new array on every call. */
 const noConnections: ConnectionSummary[] = [];
 
+/** wss://: a tag for a verified TLS connection, a red one for an insecure one, and one for a failed handshake. */
+function TlsTag({ tls }: { tls: TlsInfo | undefined }) {
+  if (!tls) return null;
+  if (!tls.ok) return <span className="tag bad" data-testid="tls-tag" title={tls.failure?.summary}>TLS failed</span>;
+  if (tls.insecure && !tls.verified) {
+    return <span className="tag insecure" data-testid="tls-tag" title={`Not verified (insecure): anyone on the path could be answering. ${tls.failure?.summary ?? ''}`}>⚠ insecure</span>;
+  }
+  return <span className="tag" data-testid="tls-tag" title={`${tls.protocol ?? ''} ${tls.cipher?.standardName ?? ''}`}>🔒 {tls.protocol ?? 'TLS'}</span>;
+}
+
 function ConnectionItem({ c }: { c: ConnectionSummary }) {
   const selected = useInspector((s) => s.selectedConnectionId === c.id);
   const select = useInspector((s) => s.selectConnection);
+  const tls = useInspector((s) => s.details[c.id]?.tls?.tls);
+  const insecure = !!tls && tls.ok && tls.insecure && !tls.verified;
   return (
     <li>
-      <button className={`connection ${selected ? 'selected' : ''}`} onClick={() => select(c.id)} data-testid={`connection-${c.id}`}>
+      <button className={`connection ${selected ? 'selected' : ''} ${insecure ? 'insecure' : ''}`} onClick={() => select(c.id)} data-testid={`connection-${c.id}`}>
         <span className={`state state-${c.state.toLowerCase()}`}>{c.state}</span>
         <span className="connection-id">{c.id}</span>
         <span className="connection-remote">{c.role === 'client' ? c.url : `from ${c.remote}`}</span>
-        {(c.subprotocol || c.policy === 'observe' || c.gate?.stepMode || (c.gate?.held.length ?? 0) > 0) && (
+        {(tls || c.subprotocol || c.policy === 'observe' || c.gate?.stepMode || (c.gate?.held.length ?? 0) > 0) && (
           <span className="connection-tags">
+            <TlsTag tls={tls} />
             {c.subprotocol && <span className="tag">{c.subprotocol}</span>}
             {c.gate && c.gate.held.length > 0 ? <span className="tag warn" title="Frames held in step mode">{c.gate.held.length} held</span>
               : c.gate?.stepMode ? <span className="tag warn" title="Step mode: frames are held until you step">step mode</span> : null}
@@ -45,6 +59,15 @@ function RecordingItem({ r }: { r: RecordingSummary }) {
   );
 }
 
+/**
+ * The CA field: PEM text pasted whole (every certificate in it), or file names one per line.
+ * A leading ~/ is read as the home directory by the service.
+ */
+function caEntries(text: string): string[] {
+  if (text.includes('-----BEGIN ')) return [text];
+  return text.split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
 /** Server peers and client connections, and the form to open a client. */
 export function ConnectionsPanel() {
   const connections = useInspector((s) => s.status?.connections ?? noConnections);
@@ -54,6 +77,9 @@ export function ConnectionsPanel() {
   const [url, setUrl] = useState('');
   const [protocols, setProtocols] = useState('');
   const [headers, setHeaders] = useState('');
+  /** wss://: extra CAs (file names or pasted PEM), and whether to skip verification. */
+  const [ca, setCa] = useState('');
+  const [insecure, setInsecure] = useState(false);
   const [busy, setBusy] = useState(false);
   const recordings = useInspector((s) => s.recordings);
   const closeRecordings = useInspector((s) => s.closeRecordings);
@@ -66,6 +92,8 @@ export function ConnectionsPanel() {
       url: url.trim() || serverUrl,
       subprotocols: protocols.split(',').map((p) => p.trim()).filter(Boolean),
       headers: headers.split('\n').filter((h) => h.trim()),
+      ...(ca.trim() ? { ca: caEntries(ca) } : {}),
+      ...(insecure ? { insecure: true } : {}),
     });
     setBusy(false);
     if (result.ok) {
@@ -108,6 +136,14 @@ export function ConnectionsPanel() {
           <label>URL<input className="input" value={url} placeholder={serverUrl} onChange={(e) => setUrl(e.target.value)} aria-label="Client URL" /></label>
           <label>Subprotocols<input className="input" value={protocols} placeholder="chat, superchat" onChange={(e) => setProtocols(e.target.value)} /></label>
           <label>Extra headers<textarea className="input" rows={2} value={headers} placeholder="Origin: http://example.test" onChange={(e) => setHeaders(e.target.value)} /></label>
+          <label title="wss:// only: certificate authorities (or self-signed certificates) to trust on top of the system's. One file name per line, or paste PEM text.">
+            CA (wss://)
+            <textarea className="input" rows={2} value={ca} placeholder="~/.config/websocket-inspector/tls/localhost-cert.pem or -----BEGIN CERTIFICATE-----" onChange={(e) => setCa(e.target.value)} aria-label="CA certificates" />
+          </label>
+          <label className="checkbox-label" title="wss:// only: connect even if the server's certificate does not verify. Encrypted, but anyone on the path could be answering; the connection is shown in red.">
+            <input type="checkbox" checked={insecure} onChange={(e) => setInsecure(e.target.checked)} aria-label="insecure (don't verify)" data-testid="insecure-switch" />
+            <span className={insecure ? 'error-text' : ''}>insecure (don&apos;t verify)</span>
+          </label>
           <button className="button primary" type="submit" disabled={busy}>{busy ? 'Connecting…' : 'Connect client'}</button>
         </form>
       </section>

@@ -2,6 +2,7 @@ import type { HandshakeCheck } from '../../../core/handshake-types.ts';
 import type { TracedHead } from '../../../core/trace.ts';
 import { headerDoc } from '../lib/header-docs.ts';
 import { useInspector, type HandshakeTrace } from '../store/store.ts';
+import { TlsView } from './TlsView.tsx';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const latin1 = new TextDecoder('latin1');
@@ -118,6 +119,8 @@ export function HandshakeView() {
   const responseChecks = handshake?.side === 'client' ? checks : [];
   return (
     <div className="handshake-view" data-testid="handshake-view">
+      {/* wss://: TLS comes first, then the opening handshake inside it (RFC 6455 §10.6). */}
+      {detail.tls && <TlsView tls={detail.tls.tls} />}
       {handshake && (
         <div className={`verdict ${handshake.ok ? 'ok' : 'bad'}`} data-testid="handshake-verdict">
           {handshake.ok

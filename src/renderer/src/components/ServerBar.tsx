@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { appNames, type AppName } from '../../../shared/inspector-api.ts';
+import { appNames, type AppName, type ServerStatus } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
 import { useInspector } from '../store/store.ts';
 
@@ -8,6 +8,36 @@ const appHelp: Record<AppName, string> = {
   chat: 'broadcasts each message to the other peers',
   manual: 'answers nothing: you reply from the composer',
 };
+
+/**
+ * wss://: the server's certificate (its SHA-256 fingerprint) and how to make a browser trust it:
+ * a self-signed certificate is refused until someone says to trust it (RFC 6455 §10.6).
+ */
+function ServerTls({ server }: { server: ServerStatus }) {
+  const tls = server.tls;
+  if (!tls || !server.url) return null;
+  const cert = tls.certificate;
+  const https = server.url.replace(/^wss:/, 'https:');
+  return (
+    <div className="server-tls" data-testid="server-tls">
+      <span>🔒 TLS certificate {cert.selfSigned ? <span className="tag warn">self-signed</span> : null}</span>
+      <span>SHA-256 <code data-testid="server-fingerprint">{cert.sha256}</code></span>
+      <details className="how-to" data-testid="trust-how-to">
+        <summary>How to trust this certificate in a browser</summary>
+        <p className="hint">
+          {cert.selfSigned ? 'It is self-signed: no authority vouches for it, so browsers refuse it (and a page\'s WebSocket fails without saying why) until you tell them to trust it. ' : 'Browsers refuse it unless they trust the authority that signed it. '}
+          First check that the fingerprint a browser shows is the one above: then it is this very certificate.
+        </p>
+        <ol>
+          <li>Chromium or Chrome: open <code>{https}</code> once and accept the warning (Advanced → Proceed). Or start it with <code data-testid="spki-flag">--ignore-certificate-errors-spki-list={cert.spkiSha256}</code> (the base64 SHA-256 of the certificate&apos;s public key).</li>
+          <li>Firefox: open <code>{https}</code> and add an exception (Advanced → Accept the Risk and Continue).</li>
+          <li>From a terminal: <code>wsinspect connect {server.url} --ca {tls.certPath}</code>; Node&apos;s ws: the <code>ca</code> option with that file.</li>
+        </ol>
+        <p className="hint">Certificate file: <code>{tls.certPath}</code>{tls.generated ? ' (made by this app for localhost, 127.0.0.1 and ::1; its key is readable by you only).' : ''}</p>
+      </details>
+    </div>
+  );
+}
 
 /** The embedded server: where it listens, which application it runs, start and stop. */
 export function ServerBar() {
@@ -21,6 +51,10 @@ export function ServerBar() {
   /** Connection cap and idle timeout (ms); empty is none. */
   const [maxConnections, setMaxConnections] = useState('');
   const [idleTimeout, setIdleTimeout] = useState('');
+  /** wss:// (RFC 6455 §10.6): TLS on, with a certificate and key file, or the generated localhost one. */
+  const [tls, setTls] = useState(false);
+  const [certPath, setCertPath] = useState('');
+  const [keyPath, setKeyPath] = useState('');
 
   useEffect(() => {
     if (server && !busy) {
@@ -44,10 +78,12 @@ export function ServerBar() {
     setBusy(true);
     const portNumber = Number(port);
     const allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean);
+    const files = tls && (certPath.trim() || keyPath.trim()) ? { certPath: certPath.trim(), keyPath: keyPath.trim() } : {};
     const result = await api.startServer({
       host, port: Number.isInteger(portNumber) ? portNumber : -1, app: server?.app ?? 'echo',
       ...(allowedOrigins.length ? { allowedOrigins } : {}),
       ...limits,
+      ...(tls ? { tls: true, ...files } : {}),
     });
     setBusy(false);
     setNotice(result.ok ? null : { kind: 'error', text: result.error });
@@ -85,6 +121,20 @@ export function ServerBar() {
         <label title="Close a connection with 1001 Going Away after this many milliseconds with no bytes in either direction. Empty: never.">
           Idle ms <input className="input limit" value={idleTimeout} onChange={(e) => setIdleTimeout(e.target.value)} disabled={server?.running} aria-label="Idle timeout in milliseconds" placeholder="off" inputMode="numeric" />
         </label>
+        <label className="checkbox-label" title="Serve wss:// (WebSocket over TLS, RFC 6455 §10.6): with the certificate and key files below, or a self-signed certificate for localhost, 127.0.0.1 and ::1 that the app makes once and keeps in your config directory.">
+          <input type="checkbox" checked={server?.running ? server.tls !== null : tls} onChange={(e) => setTls(e.target.checked)} disabled={server?.running} aria-label="TLS (wss://)" data-testid="tls-switch" />
+          TLS
+        </label>
+        {tls && !server?.running && (
+          <>
+            <label title="PEM certificate file (its chain after it). Empty: the generated self-signed localhost certificate.">
+              Cert <input className="input file" value={certPath} onChange={(e) => setCertPath(e.target.value)} aria-label="Certificate file" placeholder="generated" />
+            </label>
+            <label title="PEM private key file of that certificate. Empty: the generated one.">
+              Key <input className="input file" value={keyPath} onChange={(e) => setKeyPath(e.target.value)} aria-label="Key file" placeholder="generated" />
+            </label>
+          </>
+        )}
         <label title={server ? appHelp[server.app] : ''}>
           App
           <select className="input" value={server?.app ?? 'echo'} onChange={(e) => void changeApp(e.target.value as AppName)} aria-label="Server application">
@@ -100,6 +150,7 @@ export function ServerBar() {
           {server?.running ? <>listening on <code>{server.url}</code> · {appHelp[server.app]}</> : server?.error ? <span className="error-text">{server.error}</span> : 'stopped'}
         </span>
       </div>
+      {server?.running && <ServerTls server={server} />}
       {server?.warning && <div className="warning-text">⚠ {server.warning}</div>}
     </header>
   );

@@ -41,12 +41,15 @@ export type HandshakeTrace = Extract<TraceEvent, { type: 'handshake' }>;
 export type MessageTrace = Extract<TraceEvent, { type: 'message' }>;
 export type ViolationTrace = Extract<TraceEvent, { type: 'violation' }>;
 export type ClosedTrace = Extract<TraceEvent, { type: 'connection-closed' }>;
+export type TlsTrace = Extract<TraceEvent, { type: 'tls' }>;
 
 export interface ConnectionDetail {
   id: string;
   requestHead?: TracedHead;
   responseHead?: TracedHead;
   handshake?: HandshakeTrace;
+  /** wss:// (RFC 6455 §10.6): the TLS handshake's outcome. */
+  tls?: TlsTrace;
   messages: MessageTrace[];
   violations: ViolationTrace[];
   closed?: ClosedTrace;
@@ -326,6 +329,9 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
         }
         case 'handshake':
           details[id] = { ...detailFor(details, id), handshake: event };
+          break;
+        case 'tls':
+          details[id] = { ...detailFor(details, id), tls: event };
           break;
         case 'message': {
           const d = detailFor(details, id);
