@@ -43,7 +43,7 @@ export const tlsFieldDocs: Record<TlsField, { label: string; meaning: string; re
   },
   subject: {
     label: 'Subject',
-    meaning: 'Who the certificate names.',
+    meaning: 'Who the certificate names, often a host name as its common name (CN). Clients check the names (SAN) below, not this one.',
     reference: 'RFC 5280 §4.1.2.6',
   },
   issuer: {

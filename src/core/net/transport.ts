@@ -135,11 +135,12 @@ function parseKey(data: Buffer | string, label: string): KeyObject {
     return createPrivateKey(data);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    const message = (error as Error).message;
-    if (code === 'ERR_MISSING_PASSPHRASE' || /passphrase/i.test(message)) {
+    const text = typeof data === 'string' ? data : data.toString('latin1');
+    // PKCS #8 "ENCRYPTED PRIVATE KEY", or the older PEM header "Proc-Type: 4,ENCRYPTED".
+    if (code === 'ERR_MISSING_PASSPHRASE' || /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/.test(text)) {
       throw new TlsConfigError(`${label} is encrypted with a passphrase; give an unencrypted key (openssl pkey -in KEY -out plain-key.pem).`);
     }
-    const cert = /-----BEGIN CERTIFICATE-----/.test(typeof data === 'string' ? data : data.toString('latin1')) ? ' (it holds a certificate: give the private key)' : '';
+    const cert = /-----BEGIN CERTIFICATE-----/.test(text) ? ' (it holds a certificate: give the private key)' : '';
     throw new TlsConfigError(`${label} holds no private key we can read${cert}: expected PEM (-----BEGIN PRIVATE KEY-----) or DER.`);
   }
 }
