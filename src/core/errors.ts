@@ -35,6 +35,16 @@ export const violationTable = {
   // 1009 "a message that is too big" (§7.4.1) would mislead; the fragment count is this endpoint's
   // policy, and §7.4.1 gives 1008 for "a message that violates its policy" when no more specific code fits.
   WS_ERR_TOO_MANY_FRAGMENTS: { closeCode: CloseCode.PolicyViolation, rfcSection: '§10.4', rule: 'A malicious endpoint can try to exhaust its peer\'s memory or mount a denial-of-service attack by sending a long stream of small frames that are a part of a fragmented message.' },
+  // permessage-deflate (RFC 7692). RSV1 with no extension negotiated stays WS_ERR_RESERVED_BITS.
+  WS_ERR_RSV1_ON_CONTINUATION: { closeCode: CloseCode.ProtocolError, rfcSection: 'RFC 7692 §6.1', rule: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.' },
+  WS_ERR_RSV1_ON_CONTROL_FRAME: { closeCode: CloseCode.ProtocolError, rfcSection: 'RFC 7692 §6.1', rule: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.' },
+  // RFC 7692 says to _Fail the WebSocket Connection_ without naming a code. 1007 ("data within a
+  // message that was not consistent with the type of the message", RFC 6455 §7.4.1) is what ws
+  // sends for an inflate error; python-websockets sends 1002 (its ProtocolError). The frames were
+  // well formed: it is the message's data that cannot be read, so 1007.
+  WS_ERR_INFLATE_FAILED: { closeCode: CloseCode.InvalidPayload, rfcSection: 'RFC 7692 §7.2.2', rule: 'A compressed message is decompressed with DEFLATE after appending 0x00 0x00 0xff 0xff; data that is not valid DEFLATE cannot be, and the connection is failed.' },
+  // Checked while inflating, never after: inflation stops one byte past the limit.
+  WS_ERR_INFLATED_TOO_BIG: { closeCode: CloseCode.MessageTooBig, rfcSection: '§7.4.1, §10.4', rule: '1009 indicates that an endpoint is terminating the connection because it has received a message that is too big for it to process (here: once inflated).' },
   WS_ERR_DATA_AFTER_CLOSE: { closeCode: CloseCode.ProtocolError, rfcSection: '§5.5.1', rule: 'After sending a Close frame, the endpoint MUST NOT send any more data frames.' },
 } as const satisfies Record<string, ViolationSpec>;
 

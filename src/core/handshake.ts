@@ -12,6 +12,9 @@ import {
   type HttpHead, type HttpHeader,
 } from './http.ts';
 import { checkHandshakeOptions } from './http-tokens.ts';
+import {
+  confirmAsClient, negotiateAsServer, type ClientConfirmation, type ClientExtensionNegotiator, type ServerExtensionNegotiator, type ServerNegotiation,
+} from './extensions/extension.ts';
 
 export type { AcceptComputation, HandshakeCheck } from './handshake-types.ts';
 
@@ -48,6 +51,8 @@ export interface ServerHandshakeOptions {
   subprotocols?: readonly string[];
   /** If set, only these Origin values are accepted (others get 403). */
   allowedOrigins?: readonly string[];
+  /** Extensions the server speaks (permessage-deflate); none: every offer is declined. */
+  extensions?: readonly ServerExtensionNegotiator[];
 }
 
 export interface ServerHandshakeResult {
@@ -57,6 +62,8 @@ export interface ServerHandshakeResult {
   subprotocol: string | null;
   /** The first failed check, as the error the response reports. */
   error?: HandshakeError;
+  /** The extension negotiation (RFC 6455 §9.1): offers, verdicts, and the agreed extension to start. */
+  extensions: ServerNegotiation;
   /** The bytes to send: 101 or the error response. */
   response: Uint8Array;
   responseHeaders: HttpHeader[];
@@ -139,12 +146,13 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
       : `Offered ${offered.join(', ')}; the server speaks none of them, so it answers without Sec-WebSocket-Protocol.`,
     rfcSection: '§4.2.2 (5.4), §11.3.4',
   });
-  const extensions = splitList(headerValue(request, 'Sec-WebSocket-Extensions'));
+  // §9.1: the header "MAY appear multiple times in an HTTP request (which is logically the same as
+  // a single |Sec-WebSocket-Extensions| header field that contains all values)".
+  const extensions = negotiateAsServer(headerValue(request, 'Sec-WebSocket-Extensions'), options.extensions ?? []);
   check({
     rule: 'extensions', label: 'Extensions', ok: true, informational: true, header: 'Sec-WebSocket-Extensions',
-    detail: extensions.length === 0 ? 'The client offered no extension.'
-      : `Offered ${extensions.join('; ')}; none accepted, so RSV bits stay 0 and frames are unchanged.`,
-    rfcSection: '§9.1',
+    detail: extensions.summary,
+    rfcSection: extensions.create ? '§9.1, RFC 7692 §5' : '§9.1',
   });
 
   const failed = checks.find((c) => !c.ok);
@@ -158,7 +166,7 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
     if (failed.rule === 'method') extra['Allow'] = 'GET';
     const error = new HandshakeError(`HANDSHAKE_${failed.rule.toUpperCase().replace(/-/g, '_')}`, failed.status!, failed.detail, failed.rfcSection, extra);
     const { bytes, headers } = errorResponse(error);
-    return { checks, subprotocol: null, error, response: bytes, responseHeaders: headers, status: error.status };
+    return { checks, subprotocol: null, error, response: bytes, responseHeaders: headers, status: error.status, extensions: { ...extensions, create: null } };
   }
 
   const accept = computeAccept(keys[0]!);
@@ -168,7 +176,8 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
     { name: 'Sec-WebSocket-Accept', value: accept.accept },
   ];
   if (subprotocol) headers.push({ name: 'Sec-WebSocket-Protocol', value: subprotocol });
-  return { checks, accept, subprotocol, response: formatResponseHead(101, statusReasons[101]!, headers), responseHeaders: headers, status: 101 };
+  if (extensions.responseHeader) headers.push({ name: 'Sec-WebSocket-Extensions', value: extensions.responseHeader });
+  return { checks, accept, subprotocol, response: formatResponseHead(101, statusReasons[101]!, headers), responseHeaders: headers, status: 101, extensions };
 }
 
 /** An HTTP error response with a plain-text body explaining the failure. */
@@ -196,10 +205,12 @@ export interface ClientRequestOptions {
   path: string;
   key?: string;
   subprotocols?: readonly string[];
+  /** Sec-WebSocket-Extensions to offer (e.g. "permessage-deflate; client_max_window_bits"). */
+  extensions?: string;
   /**
    * Extra headers (Origin, Authorization, ...). One that names a header this function generates
    * (Host, Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version, and Sec-WebSocket-Protocol
-   * when subprotocols are given) replaces it in place, so a user can send a key or version of
+   * when subprotocols are given, Sec-WebSocket-Extensions when extensions are) replaces it in place, so a user can send a key or version of
    * their choice; a second one of the same name is sent as well (a deliberate duplicate).
    */
   headers?: readonly HttpHeader[];
@@ -211,6 +222,8 @@ export interface ClientRequest {
   key: string;
   /** The subprotocols actually offered, from the Sec-WebSocket-Protocol header(s) sent (§4.1 (6)). */
   subprotocols: string[];
+  /** The Sec-WebSocket-Extensions actually sent (several joined with ", "), null if none: the response is checked against it. */
+  extensions: string | null;
   headers: HttpHeader[];
 }
 
@@ -230,6 +243,7 @@ export function buildClientRequest(options: ClientRequestOptions): ClientRequest
   if (options.subprotocols && options.subprotocols.length > 0) {
     headers.push({ name: 'Sec-WebSocket-Protocol', value: options.subprotocols.join(', ') });
   }
+  if (options.extensions) headers.push({ name: 'Sec-WebSocket-Extensions', value: options.extensions });
   const generated = headers.length;
   const replaced = new Set<number>();
   for (const h of options.headers ?? []) {
@@ -246,6 +260,7 @@ export function buildClientRequest(options: ClientRequestOptions): ClientRequest
     bytes: formatRequestHead('GET', options.path, headers),
     key: headerValues({ headers }, 'Sec-WebSocket-Key')[0] ?? '',
     subprotocols: splitList(headerValue({ headers }, 'Sec-WebSocket-Protocol')),
+    extensions: headerValue({ headers }, 'Sec-WebSocket-Extensions') ?? null,
     headers,
   };
 }
@@ -255,13 +270,24 @@ export interface ClientCheckResult {
   accept: AcceptComputation;
   subprotocol: string | null;
   error?: HandshakeError;
+  /** The response's extensions checked against the offers (absent before a 101). */
+  extensions?: ClientConfirmation;
+}
+
+/** What the client offered, for checking the response's Sec-WebSocket-Extensions. */
+export interface OfferedExtensions {
+  /** The header value actually sent (null: none). */
+  offered: string | null;
+  /** The extensions this client implements. */
+  negotiators: readonly ClientExtensionNegotiator[];
 }
 
 /** RFC 6455 §4.1, the client's validation of the server's response (items 1-6). */
-export function checkServerResponse(response: HttpHead, key: string, requestedSubprotocols: readonly string[] = []): ClientCheckResult {
+export function checkServerResponse(response: HttpHead, key: string, requestedSubprotocols: readonly string[] = [], offeredExtensions: OfferedExtensions = { offered: null, negotiators: [] }): ClientCheckResult {
   const checks: HandshakeCheck[] = [];
   const check = (c: HandshakeCheck) => checks.push(c);
   const accept = computeAccept(key);
+  let extensionResult: ClientConfirmation | undefined;
   check({
     rule: 'status', label: 'Status 101 Switching Protocols', ok: response.status === 101,
     detail: response.status === 101 ? '101 Switching Protocols'
@@ -288,11 +314,11 @@ export function checkServerResponse(response: HttpHead, key: string, requestedSu
         : `Expected ${accept.accept}, got ${got === undefined ? 'nothing' : `"${got}"`}.`,
       rfcSection: '§4.1 (4)',
     });
-    const extensions = headerValue(response, 'Sec-WebSocket-Extensions');
+    extensionResult = confirmAsClient(offeredExtensions.offered, headerValues(response, 'Sec-WebSocket-Extensions'), offeredExtensions.negotiators);
     check({
-      rule: 'extensions', label: 'No extension the client did not ask for', ok: extensions === undefined, header: 'Sec-WebSocket-Extensions',
-      detail: extensions === undefined ? 'No extensions.' : `The server selected "${extensions}", which this client did not offer.`,
-      rfcSection: '§4.1 (5)',
+      rule: 'extensions', label: 'Extensions are ones the client offered, with valid parameters', ok: extensionResult.ok, header: 'Sec-WebSocket-Extensions',
+      detail: extensionResult.ok ? extensionResult.summary : extensionResult.reason,
+      rfcSection: extensionResult.ok ? '§4.1 (5)' : `§4.1 (5); ${extensionResult.rfcSection}`,
     });
     const protocol = headerValue(response, 'Sec-WebSocket-Protocol');
     const protocolOk = protocol === undefined || requestedSubprotocols.includes(protocol);
@@ -308,6 +334,7 @@ export function checkServerResponse(response: HttpHead, key: string, requestedSu
   const protocol = headerValue(response, 'Sec-WebSocket-Protocol') ?? null;
   return {
     checks, accept, subprotocol: failed ? null : protocol,
+    ...(extensionResult ? { extensions: extensionResult } : {}),
     ...(failed ? { error: new HandshakeError(`HANDSHAKE_${failed.rule.toUpperCase()}`, response.status, failed.detail, failed.rfcSection) } : {}),
   };
 }

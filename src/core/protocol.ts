@@ -13,9 +13,12 @@ import { CloseCode, Defaults, describeOpcode, FRAGMENT_COST, isControlOpcode, is
 import { HandshakeError, ProtocolViolation } from './errors.ts';
 import { frameAnatomy } from './fields.ts';
 import { encodeClosePayload, encodeFrame, formatPayloadLength, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
+import type { Extension, ServerExtensionNegotiator, ClientExtensionNegotiator, DecodedChunk } from './extensions/extension.ts';
+import { formatExtensionHeader } from './extensions/extension-header.ts';
+import { clientDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
-import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedHead, TracedViolation } from './trace.ts';
+import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedFrameDeflate, TracedHead, TracedMessageCompression, TracedViolation } from './trace.ts';
 import { Utf8Validator } from './utf8.ts';
 
 /** A chunk of output, tagged with what it is (the frame gate holds only frames). */
@@ -25,7 +28,7 @@ export interface OutputChunk {
 }
 
 export type ProtocolEvent =
-  | { type: 'open'; subprotocol: string | null; request: HttpHead; response: HttpHead | null }
+  | { type: 'open'; subprotocol: string | null; request: HttpHead; response: HttpHead | null; /** The agreed Sec-WebSocket-Extensions (null: none). */ extensions?: string | null }
   | { type: 'handshake-failed'; error: HandshakeError }
   | { type: 'message'; opcode: number; data: Uint8Array; text?: string }
   | { type: 'ping'; payload: Uint8Array }
@@ -69,6 +72,13 @@ export interface ProtocolOptions {
   subprotocols?: readonly string[];
   /** Server: accepted Origin values (others get 403). */
   allowedOrigins?: readonly string[];
+  /**
+   * permessage-deflate (RFC 7692), on by default in both roles as in browsers and ws: a client
+   * offers it ("permessage-deflate; client_max_window_bits"), a server accepts the first offer it
+   * can. false: no offer, every offer declined. A list (client): several offers, in order of
+   * preference. Has no effect with startOpen (no handshake, so nothing is negotiated).
+   */
+  deflate?: DeflateSetting;
   /** Where trace bodies go; omit for no tracing (cheapest). */
   trace?: (body: TraceBody) => void;
   /** Also trace every chunk of raw bytes (default true when tracing). */
@@ -153,6 +163,10 @@ export class WebSocketProtocol {
   subprotocol: string | null = null;
   private clientKey: string | null = null;
   private offeredSubprotocols: readonly string[] = [];
+  /** The Sec-WebSocket-Extensions the client actually sent (null: none). */
+  private offeredExtensions: string | null = null;
+  /** The agreed extension (permessage-deflate), once open; null: none (RSV bits must stay 0). */
+  private extension: Extension | null = null;
 
   // Message assembly (§5.4).
   private fragmentOpcode: number | null = null;
@@ -163,6 +177,15 @@ export class WebSocketProtocol {
   private messageFrames = 0;
   /** Their frame ids, for the trace only (kept only when tracing; at most maxFragments). */
   private messageFrameIds: number[] = [];
+  /** The message being read is compressed (RSV1 on its first frame, RFC 7692 §6). */
+  private messageCompressed = false;
+  /** Its wire (compressed) bytes so far: the limit bounds these too. */
+  private messageWireSize = 0;
+  /** Trace only: its compressed payloads, and the plain bytes of the frame being read. */
+  private compressedParts: Uint8Array[] = [];
+  private frameInflated: Uint8Array[] = [];
+  /** Step mode traces frames when written: their deflate details wait here, keyed by the frame's bytes. */
+  private readonly pendingDeflateTrace = new WeakMap<Uint8Array, TracedFrameDeflate>();
   private readonly utf8 = new Utf8Validator();
   private frameId = 0;
   private currentFrameId = 0;
@@ -192,6 +215,9 @@ export class WebSocketProtocol {
     this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
     this.parser = new FrameParser({ keepRaw: this.trace !== undefined });
     this.policy = options.policy ?? 'strict';
+    // Bad deflate options fail here, before any socket is involved.
+    if (this.role === 'server') this.serverNegotiators();
+    else this.clientNegotiators();
     if (options.startOpen) {
       this.headParser = null;
       this._state = 'OPEN';
@@ -292,15 +318,18 @@ export class WebSocketProtocol {
     if (this.role !== 'client') throw new Error('connect() is for clients');
     // A user header may replace the generated key or subprotocol list (handshake.ts): the
     // response is checked against what was actually sent (§4.1 (4) and (6)).
-    const { bytes, key, subprotocols } = buildClientRequest({
+    const negotiator = this.clientNegotiators()[0];
+    const { bytes, key, subprotocols, extensions } = buildClientRequest({
       host: this.options.host ?? 'localhost',
       path: this.options.path ?? '/',
       subprotocols: this.options.subprotocols ?? [],
       headers: this.options.headers ?? [],
       ...(this.options.key ? { key: this.options.key } : {}),
+      ...(negotiator ? { extensions: formatExtensionHeader(negotiator.offers()) } : {}),
     });
     this.clientKey = key;
     this.offeredSubprotocols = subprotocols;
+    this.offeredExtensions = extensions;
     // Parse our own request back so the trace shows exactly what was sent.
     const parsed = new HttpHeadParser({ kind: 'request', maxSize: bytes.length + 1 }).feed(bytes);
     if (parsed.done) this.request = parsed.head;
@@ -377,12 +406,14 @@ export class WebSocketProtocol {
     const answer = answerClientHandshake(request, {
       ...(this.options.subprotocols ? { subprotocols: this.options.subprotocols } : {}),
       ...(this.options.allowedOrigins ? { allowedOrigins: this.options.allowedOrigins } : {}),
+      extensions: this.serverNegotiators(),
     });
+    const extensionsTrace = this.options.deflate !== false || answer.extensions.trace.offered !== null ? { extensions: answer.extensions.trace } : {};
     const responseHead = new HttpHeadParser({ kind: 'response', maxSize: answer.response.length + 1 }).feed(answer.response);
     if (responseHead.done) this.response = responseHead.head;
     this.emitTrace(() => ({
       type: 'handshake', side: 'server', ok: !answer.error, status: answer.status, checks: answer.checks,
-      accept: answer.accept ?? null, subprotocol: answer.subprotocol,
+      accept: answer.accept ?? null, subprotocol: answer.subprotocol, ...extensionsTrace,
       ...(answer.error ? { error: { code: answer.error.code, status: answer.error.status, message: answer.error.message, rfcSection: answer.error.rfcSection } } : {}),
     }));
     if (this.response) {
@@ -400,18 +431,20 @@ export class WebSocketProtocol {
       return;
     }
     this.subprotocol = answer.subprotocol;
+    this.extension = answer.extensions.create?.() ?? null;
     this.setState('OPEN', 'handshake accepted (101)');
-    this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request, response: this.response });
+    this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request, response: this.response, extensions: answer.extensions.responseHeader });
   }
 
   private checkResponse(response: HttpHead): void {
     this.response = response;
     this.emitTrace(() => ({ type: 'http-head', direction: 'in', head: tracedHead(response) }));
-    const result = checkServerResponse(response, this.clientKey!, this.offeredSubprotocols);
+    const result = checkServerResponse(response, this.clientKey!, this.offeredSubprotocols, { offered: this.offeredExtensions, negotiators: this.clientNegotiators() });
     const acceptOnWire = headerValue(response, 'Sec-WebSocket-Accept');
     this.emitTrace(() => ({
       type: 'handshake', side: 'client', ok: !result.error, status: response.status, checks: result.checks,
       accept: result.accept, subprotocol: result.subprotocol,
+      ...(result.extensions && (this.offeredExtensions !== null || result.extensions.trace.response !== null) ? { extensions: result.extensions.trace } : {}),
       ...(acceptOnWire !== undefined ? { acceptOnWire } : {}),
       ...(result.error ? { error: { code: result.error.code, status: result.error.status, message: result.error.message, rfcSection: result.error.rfcSection } } : {}),
     }));
@@ -420,8 +453,9 @@ export class WebSocketProtocol {
       return;
     }
     this.subprotocol = result.subprotocol;
+    this.extension = result.extensions?.ok ? result.extensions.create?.() ?? null : null;
     this.setState('OPEN', 'server accepted the handshake (101)');
-    this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request: this.request!, response });
+    this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request: this.request!, response, extensions: this.extension ? result.extensions?.trace.response ?? null : null });
   }
 
   private failHandshake(error: HandshakeError): void {
@@ -438,6 +472,25 @@ export class WebSocketProtocol {
     this.setState('CLOSED', `handshake failed: ${error.message}`);
     this._transportAction = 'close';
     this.emitTrace(() => ({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `handshake failed: ${error.message}` }));
+  }
+
+  /** The extensions this server speaks (permessage-deflate unless turned off). */
+  private serverNegotiators(): ServerExtensionNegotiator[] {
+    const d = this.options.deflate;
+    if (d === false) return [];
+    return [serverDeflateNegotiator(Array.isArray(d) ? d[0] : (d as Exclude<DeflateSetting, false | readonly unknown[]> | undefined) ?? {})];
+  }
+
+  /** The extensions this client offers (permessage-deflate unless turned off). */
+  private clientNegotiators(): ClientExtensionNegotiator[] {
+    const d = this.options.deflate;
+    if (d === false) return [];
+    return [clientDeflateNegotiator(d ?? {})];
+  }
+
+  /** The agreed extension's value of Sec-WebSocket-Extensions-side details (null: none agreed). */
+  get agreedExtension(): Extension['agreed'] | null {
+    return this.extension?.agreed ?? null;
   }
 
   private receiveFrameBytes(data: Uint8Array): void {
@@ -476,9 +529,21 @@ export class WebSocketProtocol {
     this.currentFrameId = ++this.frameId;
     this.frameViolation = null;
     this.skipFrame = false;
-    if (h.rsv1 || h.rsv2 || h.rsv3) {
-      const bits = [h.rsv1 && 'RSV1', h.rsv2 && 'RSV2', h.rsv3 && 'RSV3'].filter(Boolean).join(', ');
-      this.violate(new ProtocolViolation('WS_ERR_RESERVED_BITS', `${bits} set, but no extension was negotiated.`));
+    // §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines meanings for
+    // non-zero values"; the agreed extension says which bits it defines (permessage-deflate: RSV1).
+    const owned = this.extension?.rsv;
+    const stray = [h.rsv1 && !owned?.rsv1 && 'RSV1', h.rsv2 && !owned?.rsv2 && 'RSV2', h.rsv3 && !owned?.rsv3 && 'RSV3'].filter(Boolean);
+    if (stray.length > 0) {
+      this.violate(new ProtocolViolation('WS_ERR_RESERVED_BITS', `${stray.join(', ')} set, but no extension was negotiated${this.extension ? ` that defines ${stray.length === 1 ? 'it' : 'them'} (${this.extension.name} uses RSV1 only)` : ''}.`));
+    }
+    if (h.rsv1 && owned?.rsv1) {
+      // RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames
+      // and non-first fragments of a data message."
+      if (isControlOpcode(h.opcode)) {
+        this.violate(new ProtocolViolation('WS_ERR_RSV1_ON_CONTROL_FRAME', `A ${describeOpcode(h.opcode).name} frame with RSV1 set: control frames are never compressed.`));
+      } else if (h.opcode === Opcode.Continuation) {
+        this.violate(new ProtocolViolation('WS_ERR_RSV1_ON_CONTINUATION', 'A continuation frame with RSV1 set: only the first frame of a message says whether it is compressed.'));
+      }
     }
     if (!isKnownOpcode(h.opcode)) {
       this.violate(new ProtocolViolation('WS_ERR_RESERVED_OPCODE', `Opcode 0x${h.opcode.toString(16).toUpperCase()} is reserved.`));
@@ -516,7 +581,9 @@ export class WebSocketProtocol {
     // §10.4: every frame after the first also costs FRAGMENT_COST, so that many tiny (or empty)
     // fragments cannot tie up far more memory than the limit says.
     const fragments = h.opcode === Opcode.Continuation ? this.messageFrames : 0;
-    const cost = this.messageSize + h.payloadLength + fragments * FRAGMENT_COST;
+    // A compressed message's wire bytes count here; its plain bytes are counted while inflating.
+    const compressed = h.opcode === Opcode.Continuation ? this.messageCompressed : h.rsv1 && this.extension?.rsv.rsv1 === true;
+    const cost = (compressed ? this.messageWireSize : this.messageSize) + h.payloadLength + fragments * FRAGMENT_COST;
     if (cost > this.maxMessageSize) {
       // Never recoverable: going on would mean buffering it.
       const detail = fragments > 0 ? ` (${this.messageSize + h.payloadLength} payload bytes + ${FRAGMENT_COST} for each of ${fragments} fragments after the first)` : '';
@@ -526,7 +593,10 @@ export class WebSocketProtocol {
       this.fragmentOpcode = h.opcode;
       this.utf8.reset();
       this.utf8Reported = false;
+      // RFC 7692 §6: RSV1 on a message's first frame says the whole message is compressed.
+      this.messageCompressed = this.extension !== null && this.extension.beginMessage(h);
     }
+    this.frameInflated = [];
   }
 
   /**
@@ -548,6 +618,10 @@ export class WebSocketProtocol {
 
   private resetMessage(): void {
     this.fragmentOpcode = null;
+    this.messageCompressed = false;
+    this.messageWireSize = 0;
+    this.compressedParts = [];
+    this.frameInflated = [];
     this.messageChunks = [];
     this.messageSize = 0;
     this.messageFrames = 0;
@@ -556,11 +630,44 @@ export class WebSocketProtocol {
 
   /** §8.1: validate text as it arrives, so invalid UTF-8 fails even inside an unfinished frame. */
   private checkPayloadChunk(h: FrameHeader, chunk: Uint8Array): void {
-    if (isControlOpcode(h.opcode) || this.skipFrame || this.fragmentOpcode !== Opcode.Text || this.utf8Reported) return;
+    if (isControlOpcode(h.opcode) || this.skipFrame) return;
+    if (this.messageCompressed) {
+      // Inflated as it arrives: a message that inflates past the limit fails while inflating.
+      this.takeInflated(this.extension!.decodeChunk(chunk, this.inflateBudget()));
+      return;
+    }
+    if (this.fragmentOpcode !== Opcode.Text || this.utf8Reported) return;
     if (!this.utf8.push(chunk)) {
       this.utf8Reported = true;
       this.violate(new ProtocolViolation('WS_ERR_INVALID_UTF8', `Invalid UTF-8 at byte ${this.utf8.failedAt} of the text message.`));
     }
+  }
+
+  /** Plain bytes a compressed message may still grow by (the limit minus what it holds and its fragments' cost). */
+  private inflateBudget(): number {
+    return Math.max(0, this.maxMessageSize - this.messageSize - this.messageFrames * FRAGMENT_COST);
+  }
+
+  /** Plain bytes of a compressed message: held, counted, and (text) checked as UTF-8 as they come (§8.1). */
+  private takeInflated(out: DecodedChunk): void {
+    for (const c of out.chunks) {
+      this.messageChunks.push(c);
+      if (this.trace) this.frameInflated.push(c);
+      if (this.fragmentOpcode === Opcode.Text && !this.utf8Reported && !this.utf8.push(c)) {
+        this.utf8Reported = true;
+        // RFC 7692 §6: "At the receiver, the payload data portion after decompression is subject to
+        // the constraints for the original data type again."
+        this.violate(new ProtocolViolation('WS_ERR_INVALID_UTF8', `Invalid UTF-8 at byte ${this.utf8.failedAt} of the inflated text message.`));
+      }
+    }
+    this.messageSize += out.length;
+  }
+
+  /** Trace: the plain side of an incoming frame of a compressed message (undefined for others). */
+  private incomingDeflateTrace(h: FrameHeader): TracedFrameDeflate | undefined {
+    if (!this.trace || !this.messageCompressed || isControlOpcode(h.opcode) || this.skipFrame) return undefined;
+    const inflated = concatBytes(this.frameInflated);
+    return { first: h.opcode !== Opcode.Continuation, inflated, inflatedLength: inflated.length, tail: h.fin ? this.extension!.incomingTail : null };
   }
 
   private handleFrame(frame: Frame): void {
@@ -577,15 +684,19 @@ export class WebSocketProtocol {
           close = safeParseClose(frame.payload); // observe: take the code as sent
         }
       }
+      // RFC 7692 §7.2.2: the message's last frame ends its compressed data; the tail is appended and inflated.
+      if (this.messageCompressed && !isControlOpcode(h.opcode) && !this.skipFrame) {
+        this.takeInflated(this.extension!.endFrame(h.fin, this.inflateBudget()));
+      }
       // §5.6/§8.1: a text message must end on a character boundary.
       if (h.fin && !this.skipFrame && h.opcode <= Opcode.Text && this.fragmentOpcode === Opcode.Text && !this.utf8.complete && !this.utf8Reported) {
         this.violate(new ProtocolViolation('WS_ERR_INVALID_UTF8', 'The text message ends in the middle of a UTF-8 character.'));
       }
     } catch (error) {
-      if (error instanceof ProtocolViolation) this.traceFrame('in', frame, frameId, undefined, false, error);
+      if (error instanceof ProtocolViolation) this.traceFrame('in', frame, frameId, undefined, false, error, this.incomingDeflateTrace(h));
       throw error;
     }
-    this.traceFrame('in', frame, frameId, close, false, this.frameViolation ?? undefined);
+    this.traceFrame('in', frame, frameId, close, false, this.frameViolation ?? undefined, this.incomingDeflateTrace(h));
     if (this.skipFrame) return;
     switch (h.opcode) {
       case Opcode.Ping:
@@ -600,18 +711,27 @@ export class WebSocketProtocol {
         this.receiveClose(close!);
         return;
     }
-    if (frame.payload.length > 0) this.messageChunks.push(frame.payload);
-    this.messageSize += frame.payload.length;
+    if (this.messageCompressed) {
+      // The plain bytes were taken as they were inflated; the wire bytes are only counted (and kept for the trace).
+      this.messageWireSize += frame.payload.length;
+      if (this.trace && frame.payload.length > 0) this.compressedParts.push(frame.payload);
+    } else {
+      if (frame.payload.length > 0) this.messageChunks.push(frame.payload);
+      this.messageSize += frame.payload.length;
+    }
     this.messageFrames++;
     if (this.trace) this.messageFrameIds.push(frameId);
     if (!h.fin) return;
     const opcode = this.fragmentOpcode!;
     const data = concatBytes(this.messageChunks, this.messageSize);
     const frameIds = this.messageFrameIds;
+    const compression = this.trace && this.messageCompressed
+      ? this.extension!.describeIncoming(concatBytes(this.compressedParts, this.messageWireSize), this.messageWireSize, data.length)
+      : undefined;
     this.resetMessage();
     const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
     if (this.trace) {
-      this.trace({ type: 'message', direction: 'in', opcode, size: data.length, frameIds, ...(text !== undefined ? { text } : { data }) });
+      this.trace({ type: 'message', direction: 'in', opcode, size: data.length, frameIds, ...(text !== undefined ? { text } : { data }), ...(compression ? { compression } : {}) });
     }
     this.pendingEvents.push(text !== undefined ? { type: 'message', opcode, data, text } : { type: 'message', opcode, data });
   }
@@ -689,9 +809,12 @@ export class WebSocketProtocol {
     if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'out', bytes }));
   }
 
-  /** Frames and queues one frame. Masking follows the role unless the spec says otherwise (fault injection). */
-  sendFrame(spec: FrameSpec): Uint8Array {
-    const bytes = this.encodeFrameForSending(spec);
+  /**
+   * Frames and queues one frame. Masking follows the role unless the spec says otherwise (fault
+   * injection). `deflate`: the plain side of a compressed frame, for the trace.
+   */
+  sendFrame(spec: FrameSpec, deflate?: TracedFrameDeflate): Uint8Array {
+    const bytes = this.encodeFrameForSending(spec, deflate);
     this.output.push({ bytes, kind: 'frame' });
     return bytes;
   }
@@ -701,20 +824,23 @@ export class WebSocketProtocol {
    * into timed TCP writes, reporting each with noteBytesWritten). Masking follows the role
    * unless the spec says otherwise (fault injection).
    */
-  encodeFrameForSending(spec: FrameSpec): Uint8Array {
+  encodeFrameForSending(spec: FrameSpec, deflate?: TracedFrameDeflate): Uint8Array {
     const maskKey = spec.maskKey !== undefined ? spec.maskKey : this.role === 'client' ? this.maskKey() : null;
     const bytes = encodeFrame(spec, maskKey);
     if (!this.deferOutgoingTrace && this.trace) {
       // We know the unmasked payload: no need to unmask it again from the wire bytes.
-      this.traceOutgoingFrameBytes(bytes, spec.declaredLength === undefined ? spec.payload ?? EMPTY : undefined);
+      this.traceOutgoingFrameBytes(bytes, spec.declaredLength === undefined ? spec.payload ?? EMPTY : undefined, deflate);
       this.noteBytesWritten(bytes);
+    } else if (deflate && this.trace) {
+      this.pendingDeflateTrace.set(bytes, deflate); // traced when written (step mode), unless edited
     }
     return bytes;
   }
 
   /** Traces already-encoded frame bytes as one outgoing frame (decoded from the bytes themselves). */
-  traceOutgoingFrameBytes(bytes: Uint8Array, knownPayload?: Uint8Array): void {
+  traceOutgoingFrameBytes(bytes: Uint8Array, knownPayload?: Uint8Array, deflate?: TracedFrameDeflate): void {
     if (!this.trace) return;
+    deflate ??= this.pendingDeflateTrace.get(bytes);
     const frameId = ++this.frameId;
     let header: FrameHeader;
     let payload: Uint8Array;
@@ -728,7 +854,7 @@ export class WebSocketProtocol {
       payload = frameAnatomy(bytes).payload;
     }
     const close = header.opcode === Opcode.Close ? safeParseClose(payload) : undefined;
-    this.traceFrame('out', { header, payload, raw: bytes }, frameId, close);
+    this.traceFrame('out', { header, payload, raw: bytes }, frameId, close, false, undefined, deflate);
   }
 
   /** Queues raw bytes as they are (fault injection: anything, even half a frame). */
@@ -761,26 +887,38 @@ export class WebSocketProtocol {
     }
     if (at < data.length || pieces.length === 0) pieces.push(data.subarray(at));
     const firstId = this.frameId + 1;
+    // RFC 7692 §6.1: the message is compressed as a whole, RSV1 on its first frame only.
+    const encoded = this.extension?.encodeMessage(opcode, pieces, this.trace !== undefined) ?? null;
     pieces.forEach((piece, i) => {
-      this.sendFrame({ opcode: i === 0 ? opcode : Opcode.Continuation, payload: piece, fin: i === pieces.length - 1 });
+      this.sendFrame({
+        opcode: i === 0 ? opcode : Opcode.Continuation, payload: encoded ? encoded.payloads[i]! : piece, fin: i === pieces.length - 1,
+        ...(encoded && i === 0 ? { rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 } : {}),
+      }, encoded?.frames?.[i]);
     });
-    this.traceOutgoingMessage(opcode, data, Array.from({ length: pieces.length }, (_, i) => firstId + i));
+    this.traceOutgoingMessage(opcode, data, Array.from({ length: pieces.length }, (_, i) => firstId + i), encoded?.message);
   }
 
   private sendMessage(opcode: number, data: Uint8Array, text?: string): void {
-    this.sendFrame({ opcode, payload: data });
+    const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
+    if (encoded) {
+      this.sendFrame({ opcode, payload: encoded.payloads[0]!, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0]);
+    } else {
+      this.sendFrame({ opcode, payload: data });
+    }
     if (this.trace) {
       this.emitTrace(() => ({
         type: 'message', direction: 'out', opcode, size: data.length, frameIds: [this.frameId],
         ...(text !== undefined ? { text } : { data }),
+        ...(encoded?.message ? { compression: encoded.message } : {}),
       }));
     }
   }
 
-  private traceOutgoingMessage(opcode: number, data: Uint8Array, frameIds: number[]): void {
+  private traceOutgoingMessage(opcode: number, data: Uint8Array, frameIds: number[], compression?: TracedMessageCompression): void {
     this.emitTrace(() => ({
       type: 'message', direction: 'out', opcode, size: data.length, frameIds,
       ...(opcode === Opcode.Text ? { text: utf8DecodeLenient(data) } : { data }),
+      ...(compression ? { compression } : {}),
     }));
   }
 
@@ -834,10 +972,11 @@ export class WebSocketProtocol {
     const from = this._state;
     if (from === to) return;
     this._state = to;
+    if (to === 'CLOSED') this.extension?.close(); // frees the zlib streams
     this.emitTrace(() => ({ type: 'state', from, to, reason }));
   }
 
-  private traceFrame(direction: Direction, frame: Frame, frameId: number, close?: TracedFrame['close'], partial = false, violation?: ProtocolViolation): void {
+  private traceFrame(direction: Direction, frame: Frame, frameId: number, close?: TracedFrame['close'], partial = false, violation?: ProtocolViolation, deflate?: TracedFrameDeflate): void {
     if (!this.trace) return;
     const h = frame.header;
     const traced: TracedFrame = {
@@ -847,6 +986,7 @@ export class WebSocketProtocol {
       ...(partial ? { partial: true } : {}),
       ...(violation ? { violation: tracedViolation(violation) } : {}),
       ...(close ? { close } : {}),
+      ...(deflate ? { deflate } : {}),
     };
     this.trace({ type: 'frame', direction, frame: traced });
   }

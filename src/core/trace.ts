@@ -58,6 +58,144 @@ export interface TracedFrame {
    * bytes stay with the service and can be fetched on demand.
    */
   truncated?: { rawLength: number; payloadLength: number };
+  /**
+   * permessage-deflate (RFC 7692): set on every frame of a compressed message. `payload` stays
+   * what crossed the wire (unmasked compressed bytes); this holds the plain side.
+   */
+  deflate?: TracedFrameDeflate;
+}
+
+// ------------------------------------------------------------------ extensions (RFC 6455 §9)
+//
+// permessage-deflate (RFC 7692) in the trace. The handshake event says what was offered, how each
+// offer was judged and what was agreed; each frame of a compressed message carries its plain bytes
+// beside the compressed wire payload; each compressed message carries both forms, the ratio, the
+// tail and whether the LZ77 window carried over from earlier messages. A message sent or received
+// uncompressed on a connection with the extension (RSV1 clear) has none of these fields.
+
+/** One parameter of an extension element as on the wire; value null: the parameter has none. */
+export interface TracedExtensionParam {
+  name: string;
+  value: string | null;
+}
+
+/**
+ * One element of the client's Sec-WebSocket-Extensions and what became of it. RFC 7692 §5: the
+ * order is the client's preference, and the server accepts at most one offer of an extension.
+ */
+export interface TracedExtensionOffer {
+  /** Position in the client's list, 0 = most preferred. */
+  index: number;
+  name: string;
+  params: TracedExtensionParam[];
+  /**
+   * accepted: the server took this one; declined: the server could not take it (an invalid or
+   * unsupported parameter, a value it cannot honour; reason says which); not-chosen: a valid offer
+   * passed over (an earlier one was accepted, or, seen from the client, the server's answer fits
+   * another); unsupported: this endpoint implements no extension of that name.
+   */
+  verdict: 'accepted' | 'declined' | 'not-chosen' | 'unsupported';
+  /** Why, in plain words. */
+  reason: string;
+  /** Where the rule is, e.g. "RFC 7692 §7.1.2.1". */
+  rfcSection: string;
+}
+
+/** A parameter of the agreed extension, with what it means for this connection. */
+export interface TracedAgreedParam {
+  name: string;
+  value: string | null;
+  /** Plain words, e.g. "the server resets its compressor before each message". */
+  meaning: string;
+  rfcSection: string;
+}
+
+/** The permessage-deflate configuration in force, resolved from the server's response (RFC 7692 §7.1). */
+export interface TracedDeflateSettings {
+  /** The server starts each message it sends with an empty window (§7.1.1.1). */
+  serverNoContextTakeover: boolean;
+  /** The client starts each message it sends with an empty window (§7.1.1.2). */
+  clientNoContextTakeover: boolean;
+  /** Base-2 log of the LZ77 window the server compresses with, 8..15 (15 when not limited, §7.1.2.1). */
+  serverMaxWindowBits: number;
+  /** Base-2 log of the LZ77 window the client compresses with, 8..15 (§7.1.2.2). */
+  clientMaxWindowBits: number;
+  /**
+   * The windowBits this endpoint gives zlib: 8 is not supported by zlib's raw deflate and becomes
+   * 9 (a 9-bit compressor never reaches further back than 250 bytes, within an 8-bit window; a
+   * 9-bit decompressor reads anything an 8-bit peer sends), see src/core/extensions/permessage-deflate.ts.
+   */
+  zlibWindowBits: { compress: number; decompress: number };
+}
+
+/** The extension agreed for this connection. */
+export interface TracedAgreedExtension {
+  name: string;
+  /** The response's parameters, each explained. */
+  params: TracedAgreedParam[];
+  /** Set for permessage-deflate. */
+  deflate?: TracedDeflateSettings;
+}
+
+/** The extension negotiation of one opening handshake (RFC 6455 §9.1, RFC 7692 §5, §7). */
+export interface TracedExtensionNegotiation {
+  /** The request's Sec-WebSocket-Extensions as sent (several lines joined with ", "); null: none. */
+  offered: string | null;
+  /** Each element offered, in order, with its verdict. */
+  offers: TracedExtensionOffer[];
+  /** The response's Sec-WebSocket-Extensions; null: none, so no extension is in use. */
+  response: string | null;
+  /** What is in force once open; null: nothing (RSV bits stay 0, payloads as they are). */
+  agreed: TracedAgreedExtension | null;
+  /** The offered header could not be parsed (server side): what and where. */
+  error?: string;
+}
+
+/** The plain side of one frame of a compressed message (RFC 7692 §6, §7.2). */
+export interface TracedFrameDeflate {
+  /** The message's first frame: its RSV1 is the "Per-Message Compressed" bit (§6). */
+  first: boolean;
+  /**
+   * The plain bytes of this frame: received, what its compressed payload inflated to as it
+   * arrived (a DEFLATE symbol may straddle two frames, so a frame can give fewer bytes than it
+   * "holds"); sent, the piece of the message it was compressed from (each piece is flushed, so it
+   * inflates on its own given the frames before it).
+   */
+  inflated: Uint8Array;
+  /** The real length of `inflated` (it may be cut for display). */
+  inflatedLength: number;
+  /**
+   * The message's last frame: the 4 octets 00 00 ff ff were stripped from the end of its payload
+   * before sending (§7.2.1) or appended after it before inflating (§7.2.2). null on other frames.
+   */
+  tail: 'stripped' | 'appended' | null;
+}
+
+/** Both forms of one compressed message (RFC 7692 §7.2). The message's size/text/data are the plain form. */
+export interface TracedMessageCompression {
+  extension: 'permessage-deflate';
+  /** The compressed payload as it crossed the wire: every frame's unmasked payload, joined, without the tail. */
+  compressed: Uint8Array;
+  /** Its real length (compressed may be cut for display). */
+  compressedSize: number;
+  /** Plain size / compressed size: 4 means four times smaller on the wire. null when compressedSize is 0. */
+  ratio: number | null;
+  /** "00 00 ff ff" stripped before sending, or appended before inflating (§7.2.1, §7.2.2). */
+  tail: 'stripped' | 'appended';
+  /**
+   * The LZ77 sliding window carried over from earlier messages of this direction (context
+   * takeover, §7.1.1): this message could refer back to their bytes. false for the first
+   * compressed message, and for every message when no_context_takeover applies.
+   */
+  contextTakeover: boolean;
+  /** How many earlier compressed messages of this direction the window has seen since it was last emptied. */
+  windowMessages: number;
+  /** Why the window did or did not carry over, in plain words. */
+  windowReason: string;
+  /** The agreed LZ77 window of this direction (base-2 log, 8..15). */
+  windowBits: number;
+  /** The sender ended the DEFLATE stream (a block with BFINAL set, §7.2.3.4) inside this message. */
+  bfinal?: boolean;
 }
 
 export type TraceBody =
@@ -77,11 +215,17 @@ export type TraceBody =
       /** The Sec-WebSocket-Accept value on the wire (client side), for the comparison step. */
       acceptOnWire?: string;
       subprotocol: string | null;
+      /** Sec-WebSocket-Extensions: the offers, their verdicts and what was agreed (absent: deflate off and nothing offered). */
+      extensions?: TracedExtensionNegotiation;
       error?: { code: string; status: number; message: string; rfcSection: string };
     }
   | { type: 'frame'; direction: Direction; frame: TracedFrame }
   /** truncated: text/data hold only the first bytes of a large message (size is the real size). */
-  | { type: 'message'; direction: Direction; opcode: number; size: number; text?: string; data?: Uint8Array; frameIds: number[]; truncated?: boolean }
+  | {
+      type: 'message'; direction: Direction; opcode: number; size: number; text?: string; data?: Uint8Array; frameIds: number[]; truncated?: boolean;
+      /** A compressed message (permessage-deflate): its wire form beside the plain one in text/data. */
+      compression?: TracedMessageCompression;
+    }
   | { type: 'state'; from: ConnectionState; to: ConnectionState; reason: string }
   /** observed: the observe policy kept the connection open after it. */
   | { type: 'violation'; direction: Direction; frameId?: number; violation: TracedViolation; observed?: boolean }

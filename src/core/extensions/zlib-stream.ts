@@ -1,0 +1,183 @@
+/**
+ * Synchronous, streaming raw DEFLATE for a sans-I/O protocol (the one node:zlib adapter).
+ *
+ * Why this exists: the protocol object is synchronous (bytes in → events out, like
+ * python-websockets, which drives zlib.decompressobj synchronously), and permessage-deflate
+ * needs a compressor and a decompressor that live as long as the connection (context takeover,
+ * RFC 7692 §7.2.1, §7.2.2). node:zlib offers streams (asynchronous) and one-shot *Sync
+ * functions, but no synchronous streaming API. The options, weighed:
+ *
+ *  - `_processChunk(chunk, flushFlag)` without a callback (what inflateRawSync runs): synchronous,
+ *    but one-shot: Node 20's processChunkSync closes the zlib handle when it returns, so a second
+ *    call on the same stream throws (test/core/extensions/zlib-stream.test.ts shows it). Reusing it
+ *    would mean swapping in a fake handle around each call, a worse hack than the one below.
+ *  - One-shot `inflateRawSync(data, { dictionary: lastWindow })` per message: public API, but it
+ *    cannot carry a stream across the frames of a fragmented message (a frame may end in the
+ *    middle of a DEFLATE symbol), and the compressor would re-hash a 32 KiB dictionary for every
+ *    64-byte message.
+ *  - The async streams, with the protocol made asynchronous: gives up sans-I/O (the byte stepper,
+ *    the tests and the socket all drive the same synchronous object).
+ *  - A pure-JS inflate/deflate (pako): a dependency, and several times slower than zlib.
+ *  - The stream's own handle: `handle.writeSync(flush, in, inOff, inLen, out, outOff, outLen)`,
+ *    then `_writeState` = [availOutAfter, availInAfter]. That is exactly the loop processChunkSync
+ *    runs inside Node, without its close at the end; and because we hand zlib the output buffer,
+ *    an inflate can be told to stop one byte past the message limit (no zip bomb ever inflates
+ *    further than that, whatever its ratio).
+ *
+ * We take the last. It depends on two Node internals (`_handle.writeSync`, `_writeState`), which
+ * have kept this shape since Node 10; they are checked when a stream is made (a clear error
+ * instead of a wrong answer), and the test above fails loudly if a Node upgrade changes them.
+ */
+
+import zlib from 'node:zlib';
+
+interface ZlibHandle {
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  reset(): void;
+  close(): void;
+}
+
+interface ZlibInternals {
+  _handle: ZlibHandle | null;
+  _writeState: Uint32Array;
+  errored?: Error | null;
+}
+
+export interface RawDeflateOptions {
+  /** The LZ77 window, 2^windowBits bytes (9..15; see permessage-deflate.ts for 8). */
+  windowBits: number;
+  /** Compression level 0..9 or -1 (zlib's default, 6). Compressor only. */
+  level?: number;
+  /** Compression state memory 1..9 (zlib's default 8). Compressor only. */
+  memLevel?: number;
+  /** A preset window (decompressor): the plain bytes the stream may refer back to. */
+  dictionary?: Uint8Array;
+}
+
+/** zlib said the compressed data is not valid DEFLATE (Z_DATA_ERROR and kin). */
+export class DeflateDataError extends Error {
+  constructor(message: string, readonly zlibCode: string | undefined) {
+    super(message);
+    this.name = 'DeflateDataError';
+  }
+}
+
+export interface ProcessResult {
+  /** Output, in order (views of internal buffers that are never written again). */
+  chunks: Uint8Array[];
+  /** Total output bytes. */
+  length: number;
+  /** Input bytes not consumed: > 0 only when the stream ended (a BFINAL block) or output was capped. */
+  inputLeft: number;
+  /** The DEFLATE stream ended (a block with BFINAL set was completed); nothing more is read. */
+  ended: boolean;
+  /** Output went past maxOutput: processing stopped there (the rest was not inflated). */
+  overflow: boolean;
+}
+
+const FIRST_CHUNK = 16 * 1024;
+const MAX_CHUNK = 1024 * 1024;
+
+/** Throws a plain error if this Node's zlib stream lacks what the adapter drives. */
+export function checkZlibInternals(stream: unknown): asserts stream is ZlibInternals {
+  const s = stream as Partial<ZlibInternals>;
+  if (typeof s._handle?.writeSync !== 'function' || !(s._writeState instanceof Uint32Array) || s._writeState.length < 2 || typeof s._handle.reset !== 'function') {
+    throw new Error(`node:zlib internals changed in Node ${process.versions.node}: the synchronous DEFLATE adapter (src/core/extensions/zlib-stream.ts) needs zlib stream._handle.writeSync() and ._writeState. Turn permessage-deflate off (--no-deflate) until it is adapted.`);
+  }
+}
+
+/** One raw DEFLATE compressor or decompressor, driven synchronously. */
+export class RawDeflateStream {
+  private readonly stream: ZlibInternals & NodeJS.EventEmitter;
+  private handle: ZlibHandle;
+  private out: Uint8Array;
+  private outOffset = 0;
+  private closed = false;
+  /** Output was produced since the last reset (the window holds something). */
+  private _used = false;
+
+  constructor(readonly kind: 'deflate' | 'inflate', readonly options: RawDeflateOptions) {
+    const zopts: zlib.ZlibOptions = { windowBits: options.windowBits };
+    if (options.dictionary) zopts.dictionary = options.dictionary;
+    if (kind === 'deflate') {
+      if (options.level !== undefined) zopts.level = options.level;
+      if (options.memLevel !== undefined) zopts.memLevel = options.memLevel;
+    }
+    const stream = kind === 'deflate' ? zlib.createDeflateRaw(zopts) : zlib.createInflateRaw(zopts);
+    // A data error makes the stream emit 'error' on the next tick: nobody may be left to throw it.
+    stream.on('error', () => {});
+    checkZlibInternals(stream);
+    this.stream = stream as unknown as ZlibInternals & NodeJS.EventEmitter;
+    this.handle = stream._handle!;
+    this.out = new Uint8Array(0);
+  }
+
+  /** Something went through since the last reset: the next message can refer back to it. */
+  get used(): boolean {
+    return this._used;
+  }
+
+  /**
+   * Runs input through zlib with the given flush (Z_SYNC_FLUSH: everything out, byte-aligned).
+   * An inflater stops as soon as its output passes maxOutput (overflow: true): it never holds
+   * more than maxOutput + 1 bytes of a message, whatever the compression ratio.
+   */
+  process(input: Uint8Array, flush: number = zlib.constants.Z_SYNC_FLUSH, maxOutput = Number.POSITIVE_INFINITY): ProcessResult {
+    if (this.closed) throw new Error('This DEFLATE stream is closed.');
+    const state = this.stream._writeState;
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    let inOff = 0;
+    let inLen = input.length;
+    let chunkSize = FIRST_CHUNK;
+    for (;;) {
+      if (this.outOffset >= this.out.length) {
+        this.out = new Uint8Array(chunkSize);
+        this.outOffset = 0;
+        chunkSize = Math.min(chunkSize * 2, MAX_CHUNK);
+      }
+      const room = this.out.length - this.outOffset;
+      // One byte past the budget is enough to know it is exceeded.
+      const outLen = Math.min(room, maxOutput - length + 1);
+      this.handle.writeSync(flush, input, inOff, inLen, this.out, this.outOffset, outLen);
+      const error = this.stream.errored;
+      if (error) {
+        this.closed = true; // zlib closed the handle: "there is no way to cleanly recover"
+        throw new DeflateDataError(error.message, (error as NodeJS.ErrnoException).code);
+      }
+      const availOut = state[0]!;
+      const availIn = state[1]!;
+      const have = outLen - availOut;
+      if (have > 0) {
+        chunks.push(this.out.subarray(this.outOffset, this.outOffset + have));
+        this.outOffset += have;
+        length += have;
+        this._used = true;
+      }
+      const consumed = inLen - availIn;
+      inOff += consumed;
+      inLen = availIn;
+      if (length > maxOutput) return { chunks, length, inputLeft: inLen, ended: false, overflow: true };
+      if (availOut === 0) continue; // output space ran out: more may be waiting
+      // zlib stopped with room to spare: all input taken, or the stream ended (BFINAL) and the
+      // rest is not DEFLATE data of this stream.
+      return { chunks, length, inputLeft: inLen, ended: inLen > 0, overflow: false };
+    }
+  }
+
+  /** Forgets the window (no context takeover): the next message starts from nothing. */
+  reset(): void {
+    if (this.closed) return;
+    this.handle.reset();
+    this._used = false;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    (this.stream as unknown as { close(): void }).close();
+  }
+}
+
+export const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+export const Z_NO_FLUSH = zlib.constants.Z_NO_FLUSH;
