@@ -4,10 +4,7 @@
  * in test/fixtures/python/: echo_server.py and client.py.
  */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { echoComponent } from '../../../src/core/apps/index.ts';
 import { Opcode } from '../../../src/core/constants.ts';
@@ -16,58 +13,9 @@ import type { CloseInfo, Connection, IncomingMessage } from '../../../src/core/n
 import { WebSocketServer, type ServerComponent } from '../../../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 import { AsyncQueue, eventually, expectedAccept, framesOf, MiB, sha256, utf8, withTimeout } from './helpers.ts';
+import { FIXTURES, parseLastJsonLine, requirePythonWebsockets, runPython, startPythonServer, type PythonServer } from './python-peer.ts';
 
-const PYTHON = '/usr/bin/python3';
-const FIXTURES = fileURLToPath(new URL('../../fixtures/python/', import.meta.url));
 const NON_ASCII = 'héllo wörld ✓ — 😀 中文 ÆØÅ \u0000 end';
-
-/** The system python, without pyenv or a virtualenv leaking in through the environment. */
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8' };
-  for (const name of ['PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV', 'PYENV_VERSION']) delete env[name];
-  return env;
-}
-
-/** Fails loudly (never skips) when the python side cannot run. Returns the websockets version. */
-function requirePythonWebsockets(): string {
-  const hint = 'Install it with: apt-get install -y python3-websockets (the tests run /usr/bin/python3, not the python3 on PATH).';
-  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} does not exist. ${hint}`);
-  const probe = spawnSync(PYTHON, ['-c', 'import websockets; print(websockets.__version__)'], { env: pythonEnv(), encoding: 'utf8', timeout: 15_000 });
-  if (probe.status !== 0) {
-    throw new Error(`${PYTHON} cannot import websockets (exit ${probe.status}): ${(probe.stderr || String(probe.error ?? '')).trim()}. ${hint}`);
-  }
-  const version = probe.stdout.trim();
-  const major = Number(version.split('.')[0]);
-  if (!(major >= 10)) throw new Error(`python websockets ${version} is too old: the fixtures need 10.x or later (legacy asyncio API). ${hint}`);
-  return version;
-}
-
-/** Runs a python script to completion and returns its stdout (kills it if it overruns). */
-async function runPython(args: string[], ms: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(PYTHON, args, { env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  try {
-    const code = await withTimeout(new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (exitCode) => resolve(exitCode));
-    }), ms, `python ${args.join(' ')}`);
-    return { code, stdout, stderr };
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-}
-
-function parseLastJsonLine(stdout: string, stderr: string): Record<string, any> {
-  const line = stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as Record<string, any>;
-  } catch {
-    throw new Error(`python printed no JSON result.\nstdout: ${stdout}\nstderr: ${stderr}`);
-  }
-}
 
 function requestKey(conn: Connection): string {
   const key = conn.protocol.request?.headers.find((h) => h.name.toLowerCase() === 'sec-websocket-key')?.value;
@@ -192,43 +140,20 @@ describe('our connectClient → python-websockets echo server', () => {
   const tracer = new Tracer();
   let events: TraceEvent[] = [];
   tracer.subscribe((e) => events.push(e));
-  let python: ChildProcess | null = null;
-  const pyEvents: Array<Record<string, any>> = [];
-  let pyStderr = '';
+  let python: PythonServer | null = null;
+  let pyEvents: Array<Record<string, any>> = [];
   let url = '';
   const conns: Connection[] = [];
 
   beforeAll(async () => {
     requirePythonWebsockets();
-    const child = spawn(PYTHON, [`${FIXTURES}echo_server.py`], { env: pythonEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    python = child;
-    let buffered = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      buffered += d;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line) pyEvents.push(JSON.parse(line) as Record<string, any>);
-      }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (pyStderr += d));
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`echo_server.py exited with ${code}: ${pyStderr}`))));
-    exited.catch(() => {});
-    await Promise.race([eventually(() => pyEvents.some((e) => e['event'] === 'listening'), 15_000, 'echo_server.py to listen'), exited]);
-    const listening = pyEvents.find((e) => e['event'] === 'listening')!;
-    url = `ws://127.0.0.1:${listening['port']}/py/path?x=1`;
+    python = await startPythonServer([`${FIXTURES}echo_server.py`]);
+    pyEvents = python.events;
+    url = `ws://127.0.0.1:${python.port}/py/path?x=1`;
   }, 30_000);
   afterAll(async () => {
     for (const conn of conns) conn.destroy();
-    const child = python;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin?.end();
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    await python?.stop();
   });
   beforeEach(() => {
     events = [];
