@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { HttpHeader } from '../http.ts';
 import { checkHandshakeOptions } from '../http-tokens.ts';
 import type { ViolationPolicy } from '../protocol.ts';
+import type { DeflateSetting } from '../extensions/permessage-deflate.ts';
 import { Tracer } from '../trace.ts';
 import { tlsFailureLine } from '../tls-explain.ts';
 import type { TlsFailure } from '../tls-types.ts';
@@ -76,6 +77,11 @@ export interface ClientOptions {
   maxFrameSize?: number;
   /** A fragmented message with more frames than this fails with 1008 (default Defaults.maxFragments). */
   maxFragments?: number;
+  /**
+   * permessage-deflate (RFC 7692), on by default: options, or false to turn it off (no offer /
+   * every offer declined). A client may give a list: several offers in order of preference.
+   */
+  deflate?: DeflateSetting;
   /** A longer HTTP response head fails the handshake (default Defaults.maxHeadSize). */
   maxHeadSize?: number;
   closeTimeoutMs?: number;
@@ -137,6 +143,7 @@ export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, o
     ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
     ...(options.maxFrameSize !== undefined ? { maxFrameSize: options.maxFrameSize } : {}),
     ...(options.maxFragments !== undefined ? { maxFragments: options.maxFragments } : {}),
+    ...(options.deflate !== undefined ? { deflate: options.deflate } : {}),
     ...(options.maxHeadSize !== undefined ? { maxHeadSize: options.maxHeadSize } : {}),
     ...(options.closeTimeoutMs !== undefined ? { closeTimeoutMs: options.closeTimeoutMs } : {}),
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),

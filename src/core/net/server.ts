@@ -10,6 +10,7 @@ import { CloseCode, Defaults } from '../constants.ts';
 import { HandshakeError, type ProtocolViolation } from '../errors.ts';
 import { errorResponse } from '../handshake.ts';
 import type { ViolationPolicy } from '../protocol.ts';
+import { serverDeflateNegotiator, type DeflateOptions, type DeflateSetting } from '../extensions/permessage-deflate.ts';
 import { Tracer, type TraceBody } from '../trace.ts';
 import type { TlsCertificateInfo } from '../tls-types.ts';
 import { Connection, type CloseInfo, type IncomingMessage } from './connection.ts';
@@ -39,6 +40,11 @@ export interface ServerOptions {
   maxFrameSize?: number;
   /** A fragmented message with more frames than this fails with 1008 (default Defaults.maxFragments). */
   maxFragments?: number;
+  /**
+   * permessage-deflate (RFC 7692), on by default: options, or false to turn it off (no offer /
+   * every offer declined). A client may give a list: several offers in order of preference.
+   */
+  deflate?: DeflateSetting;
   /** A longer HTTP head is answered with 431 (default Defaults.maxHeadSize). */
   maxHeadSize?: number;
   closeTimeoutMs?: number;
@@ -96,6 +102,8 @@ export class WebSocketServer {
     for (const [name, value] of [['maxConnections', options.maxConnections], ['idleTimeoutMs', options.idleTimeoutMs]] as const) {
       if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) throw new RangeError(`${name} must be a whole number of at least 1 (got ${value}).`);
     }
+    // Bad permessage-deflate options fail here, not on the first connection.
+    if (options.deflate) serverDeflateNegotiator(Array.isArray(options.deflate) ? options.deflate[0] : options.deflate as DeflateOptions);
     this.options = options;
     this.component = options.component;
     this.tracer = options.tracer ?? new Tracer();
@@ -196,6 +204,7 @@ export class WebSocketServer {
       ...(o.maxMessageSize !== undefined ? { maxMessageSize: o.maxMessageSize } : {}),
       ...(o.maxFrameSize !== undefined ? { maxFrameSize: o.maxFrameSize } : {}),
       ...(o.maxFragments !== undefined ? { maxFragments: o.maxFragments } : {}),
+      ...(o.deflate !== undefined ? { deflate: o.deflate } : {}),
       ...(o.maxHeadSize !== undefined ? { maxHeadSize: o.maxHeadSize } : {}),
       ...(o.closeTimeoutMs !== undefined ? { closeTimeoutMs: o.closeTimeoutMs } : {}),
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
