@@ -20,7 +20,9 @@ let ws: WsServer;
 let wsUrl: string;
 
 beforeAll(async () => {
-  ours = new WebSocketServer({ port: 0, component: echoComponent, tracer });
+  // The presets assume no extension ("RSV1 set without an extension"): permessage-deflate, on by
+  // default, would give RSV1 a meaning. Compression faults have their own tests (permessage-deflate).
+  ours = new WebSocketServer({ port: 0, component: echoComponent, tracer, deflate: false });
   await ours.listen();
   ws = new WsServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => ws.once('listening', r));
@@ -37,7 +39,7 @@ afterAll(async () => {
 });
 
 async function openClient(url: string): Promise<Connection> {
-  const { opened } = connectClient(url, {}, { tracer });
+  const { opened } = connectClient(url, {}, { tracer, deflate: false });
   return opened;
 }
 
@@ -63,9 +65,9 @@ describe('fault presets', () => {
     // Our server fires the preset at our own client (echoing), so the client role is judged.
     let serverSide!: Connection;
     const gotServerSide = new Promise<void>((resolve) => {
-      const server = new WebSocketServer({ port: 0, tracer, component: { name: 'fire', onOpen: (c) => { serverSide = c; resolve(); } } });
+      const server = new WebSocketServer({ port: 0, tracer, deflate: false, component: { name: 'fire', onOpen: (c) => { serverSide = c; resolve(); } } });
       void server.listen().then(({ url }) => {
-        connectClient(url, { onMessage: (c, m) => { if (c.state === 'OPEN') m.text !== undefined ? c.sendText(m.text) : c.sendBinary(m.data); } }, { tracer });
+        connectClient(url, { onMessage: (c, m) => { if (c.state === 'OPEN') m.text !== undefined ? c.sendText(m.text) : c.sendBinary(m.data); } }, { tracer, deflate: false });
       });
       cleanups.push(() => server.close());
     });
