@@ -5,7 +5,7 @@
 
 import { toHex, utf8DecodeLenient } from '../core/bytes.ts';
 import { describeCloseCode, describeOpcode } from '../core/constants.ts';
-import type { TraceEvent, TracedFrame } from '../core/trace.ts';
+import type { TraceEvent, TracedExtensionNegotiation, TracedFrame } from '../core/trace.ts';
 import { tlsSummary } from '../core/tls-explain.ts';
 import type { TlsCertificateInfo, TlsInfo } from '../core/tls-types.ts';
 
@@ -44,7 +44,9 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
     const op = describeOpcode(f.opcode);
     const flags = [
       f.fin ? 'FIN' : c.yellow('no FIN (more fragments)'),
-      f.rsv1 || f.rsv2 || f.rsv3 ? c.red(`RSV=${+f.rsv1}${+f.rsv2}${+f.rsv3}`) : null,
+      // RFC 7692 §6: on a compressed message's first frame, RSV1 is the "Per-Message Compressed" bit.
+      f.deflate?.first && f.rsv1 && !f.rsv2 && !f.rsv3 ? c.green('RSV1=compressed (permessage-deflate)')
+        : f.rsv1 || f.rsv2 || f.rsv3 ? c.red(`RSV=${+f.rsv1}${+f.rsv2}${+f.rsv3}`) : null,
       f.masked ? `masked key=${f.maskKey ? toHex(f.maskKey) : '?'}` : 'unmasked',
     ].filter(Boolean).join(' ');
     const lengthEncoding = f.lengthField === 126 ? '16-bit' : f.lengthField === 127 ? '64-bit' : '7-bit';
@@ -59,6 +61,15 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
     if (f.close) {
       const info = f.close.code === null ? 'no status code' : `${f.close.code} ${describeCloseCode(f.close.code).name}`;
       lines.push(`${c.dim('close')}   ${info}${f.close.reason ? ` reason ${quote(f.close.reason, max)}` : ''}`);
+    } else if (f.deflate) {
+      // A compressed frame: the wire payload is DEFLATE data; show it, then what it inflates to.
+      const d = f.deflate;
+      const preview = f.payload.subarray(0, max);
+      lines.push(`${c.dim('deflate')} ${toHex(preview, ' ')}${f.payload.length > max ? ' …' : ''} ${c.dim(`(${f.payload.length} compressed bytes${f.masked ? ', unmasked' : ''})`)}`);
+      if (d.tail) lines.push(`${c.dim('tail')}    ${c.dim(d.tail === 'stripped' ? '00 00 ff ff stripped from the end before sending (RFC 7692 §7.2.1)' : '00 00 ff ff appended before inflating (RFC 7692 §7.2.2)')}`);
+      const plain = d.inflated.subarray(0, max);
+      const shown = f.opcode === 2 || hasControlBytes(plain) ? toHex(plain, ' ') : quote(utf8DecodeLenient(plain), max);
+      lines.push(`${c.dim('plain')}   ${shown}${d.inflatedLength > max ? ' …' : ''} ${c.dim(`(${d.inflatedLength} bytes ${direction === 'in' ? 'inflated' : 'before compression'})`)}`);
     } else if (f.payload.length > 0) {
       const preview = f.payload.subarray(0, max);
       if (f.opcode === 1 || (f.opcode === 0 && !hasControlBytes(preview))) {
@@ -72,6 +83,28 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
     }
     if (f.violation) lines.push(c.red(`✗ ${f.violation.code} (${f.violation.rfcSection}): ${f.violation.message}`));
     return lines;
+  }
+
+  /** Sec-WebSocket-Extensions: each offer with its verdict, then what was agreed (RFC 7692 §5, §7). */
+  function extensionLines(x: TracedExtensionNegotiation): string[] {
+    const out: string[] = [];
+    if (x.error) out.push(c.yellow(`  extensions offered but malformed: ${x.error}`));
+    for (const o of x.offers) {
+      const element = [o.name, ...o.params.map((p) => (p.value === null ? p.name : `${p.name}=${p.value}`))].join('; ');
+      const mark = o.verdict === 'accepted' ? c.green('✓') : o.verdict === 'declined' ? c.yellow('✗') : c.dim('·');
+      out.push(`  ${mark} offer ${o.index + 1}: ${element} — ${o.verdict}: ${o.reason} ${c.dim(o.rfcSection)}`);
+    }
+    if (x.agreed) {
+      out.push(`  agreed: ${x.response ?? x.agreed.name}`);
+      for (const p of x.agreed.params) out.push(`    ${p.value === null ? p.name : `${p.name}=${p.value}`}: ${p.meaning} ${c.dim(p.rfcSection)}`);
+      const z = x.agreed.deflate;
+      if (z && (z.serverMaxWindowBits === 8 || z.clientMaxWindowBits === 8)) {
+        out.push(c.dim(`    zlib windowBits: compress ${z.zlibWindowBits.compress}, inflate ${z.zlibWindowBits.decompress} (zlib has no raw 8-bit window: 8 runs as 9)`));
+      }
+    } else if (x.offered !== null) {
+      out.push(`  ${c.dim('no extension in use: RSV bits stay 0, payloads go as they are')}`);
+    }
+    return out;
   }
 
   /** wss:// (RFC 6455 §10.6): the TLS summary, the certificate chain, and the verdict (red when insecure or failed). */
@@ -128,7 +161,8 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
           lines.push(`    SHA-1      = ${e.accept.sha1Hex}`);
           lines.push(`    base64     = ${e.accept.accept}${e.acceptOnWire !== undefined ? (e.acceptOnWire === e.accept.accept ? c.green(' ✓ matches the wire') : c.red(` ✗ wire has ${e.acceptOnWire}`)) : ''}`);
         }
-        if (e.error) lines.push(c.red(`  ${e.error.message} (RFC 6455 ${e.error.rfcSection})`));
+        if (e.extensions) lines.push(...extensionLines(e.extensions));
+        if (e.error) lines.push(c.red(`  ${e.error.message} (${e.error.rfcSection.startsWith('RFC ') ? '' : 'RFC 6455 '}${e.error.rfcSection})`));
         break;
       }
       case 'frame':
@@ -136,6 +170,11 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
         break;
       case 'message':
         lines = [`${arrow(e.direction)} ${c.green('message')} ${e.opcode === 1 ? 'text' : 'binary'} ${e.size} bytes${e.frameIds.length > 1 ? ` from ${e.frameIds.length} frames (#${e.frameIds.join(', #')})` : ''}: ${e.text !== undefined ? quote(e.text, max) : toHex((e.data ?? new Uint8Array()).subarray(0, max), ' ') + (e.size > max ? ' …' : '')}`];
+        if (e.compression) {
+          const z = e.compression;
+          lines.push(`${c.dim('deflate')} ${z.compressedSize} bytes on the wire → ${e.size} plain${z.ratio !== null ? ` (${z.ratio.toFixed(2)}:1)` : ''}; 00 00 ff ff ${z.tail}; window ${z.contextTakeover ? `carried over (${z.windowMessages} earlier message${z.windowMessages === 1 ? '' : 's'})` : 'fresh'}, 2^${z.windowBits}${z.bfinal ? '; the sender ended its DEFLATE stream (BFINAL)' : ''}`);
+          lines.push(`${c.dim('wire')}    ${toHex(z.compressed.subarray(0, max), ' ')}${z.compressedSize > max ? ' …' : ''}`);
+        }
         break;
       case 'state':
         lines = [c.dim(`state ${e.from} → ${e.to} (${e.reason})`)];

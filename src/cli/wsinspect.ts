@@ -67,6 +67,8 @@ Usage:
                                      if connecting and the handshake take longer (default ${Defaults.handshakeTimeoutMs})
       --idle-timeout MS              close an open connection with 1001 Going Away after MS with no bytes in
                                      either direction (default: off)
+      --no-deflate                   no permessage-deflate (RFC 7692): connect offers none, serve declines every
+                                     offer (default: on, as in browsers; the trace shows both wire and plain bytes)
       -h, --help                     this help
 
 Examples:
@@ -127,10 +129,10 @@ function checkSubprotocols(names: readonly string[] | undefined): void {
 /** The RFC 6455 §10.4 limit flags that serve and connect share. */
 const limitArgs = {
   'max-frame': { type: 'string' }, 'max-fragments': { type: 'string' }, 'max-head': { type: 'string' }, 'handshake-timeout': { type: 'string' },
-  'idle-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' }, 'no-deflate': { type: 'boolean' },
 } as const;
 
-function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined; 'idle-timeout'?: string | undefined }) {
+function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined; 'idle-timeout'?: string | undefined; 'no-deflate'?: boolean | undefined }) {
   const maxFrame = values['max-frame'];
   const idle = values['idle-timeout'];
   return {
@@ -138,6 +140,7 @@ function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'
     ...(idle !== undefined ? { idleTimeoutMs: parseIntOption('--idle-timeout', idle, 0, 1, 86_400_000) } : {}),
     maxFragments: parseIntOption('--max-fragments', values['max-fragments'], Defaults.maxFragments, 1, 2 ** 31),
     maxHeadSize: parseIntOption('--max-head', values['max-head'], Defaults.maxHeadSize, 1, 2 ** 31),
+    ...(values['no-deflate'] ? { deflate: false as const } : {}),
   };
 }
 
@@ -350,7 +353,7 @@ async function connect(args: string[]): Promise<number> {
     const skipped = unsent ? ` (${unsent} message${unsent === 1 ? '' : 's'} not sent)` : '';
     // 1009 and 1008 come from this client's own limits (§7.4.1, §10.4), not from a rule of the RFC.
     const what = v.closeCode === 1009 || v.closeCode === 1008 ? 'went past a limit of this client' : 'broke a rule';
-    process.stderr.write(`wsinspect: the server ${what}: ${v.message.replace(/\.$/, '')} (RFC 6455 ${v.rfcSection}, ${v.code}); we closed with ${v.closeCode}${skipped}\n`);
+    process.stderr.write(`wsinspect: the server ${what}: ${v.message.replace(/\.$/, '')} (${v.rfcSection.startsWith('RFC ') ? '' : 'RFC 6455 '}${v.rfcSection}, ${v.code}); we closed with ${v.closeCode}${skipped}\n`);
     if (!presets.length && !hexSends.length) return 1;
   }
   if (!presetsAsExpected) {
