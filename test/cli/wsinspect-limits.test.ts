@@ -3,50 +3,18 @@
  * --max-fragments, --max-head, --handshake-timeout, --allow-origin on serve (and the limits on
  * connect); the 127.0.0.1 default and the warning for any other address. Real `ws` peers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import { RawPeer, withTimeout } from '../core/net/helpers.ts';
+import { killRunning, runCli as run, waitFor, type Run } from '../support/cli.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = fileURLToPath(new URL('../../bin/wsinspect.mjs', import.meta.url));
-const children: ChildProcess[] = [];
 const cleanups: Array<() => void | Promise<void>> = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killRunning();
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number>;
-}
-
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-async function waitFor<T>(get: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = get();
-    if (value) return value;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function serve(extra: string[]): Promise<{ run: Run; url: string; port: number }> {
   const r = run(['serve', '--port', '0', '--trace', 'none', ...extra]);

@@ -1,47 +1,12 @@
 /**
  * wsinspect end to end: spawned as a user runs it, talking to the real `ws` package.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
+import { killRunning, runCli as run, waitFor, type Run } from '../support/cli.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = fileURLToPath(new URL('../../bin/wsinspect.mjs', import.meta.url));
-const children: ChildProcess[] = [];
-
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number>;
-}
-
-function run(args: string[], command = process.execPath, prefix: string[] = [bin]): Run {
-  const child = spawn(command, [...prefix, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-async function waitFor<T>(get: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = get();
-    if (value) return value;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+afterEach(() => killRunning());
 
 async function startServe(extra: string[] = []): Promise<{ run: Run; url: string }> {
   const r = run(['serve', '--port', '0', ...extra]);
@@ -150,7 +115,7 @@ describe('wsinspect connect', () => {
     }));
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/path?q=1`;
     try {
-      const r = run(['wsinspect', 'connect', url, '--send', 'one', '--send', 'two'], 'npx', ['--no-install']);
+      const r = run(['wsinspect', 'connect', url, '--send', 'one', '--send', 'two'], {}, 'npx', ['--no-install']);
       expect(await r.exit).toBe(0);
       expect(got).toEqual(['one', 'two']);
       expect(r.stdout()).toContain('→ GET /path?q=1 HTTP/1.1');
