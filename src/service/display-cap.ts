@@ -56,7 +56,12 @@ export class FullFrameStore {
 /** The event as the renderer gets it: large payloads cut to DISPLAY_CAP (full frames stored). */
 export function capForDisplay(event: TraceEvent, store: FullFrameStore, cap = DISPLAY_CAP): TraceEvent {
   if (event.type === 'frame') {
-    const f = event.frame;
+    let f = event.frame;
+    // A compressed frame's plain bytes (permessage-deflate) are cut the same way; inflatedLength stays real.
+    if (f.deflate && f.deflate.inflated.length > cap) {
+      f = { ...f, deflate: { ...f.deflate, inflated: f.deflate.inflated.slice(0, cap) } };
+      event = { ...event, frame: f };
+    }
     if (f.payload.length <= cap && f.raw.length <= f.headerLength + cap) return event;
     store.put(`${event.connectionId}:${f.frameId}`, f.raw, f.payload);
     const frame: TracedFrame = {
@@ -68,6 +73,10 @@ export function capForDisplay(event: TraceEvent, store: FullFrameStore, cap = DI
     return { ...event, frame };
   }
   if (event.type === 'message') {
+    // A compressed message's wire form: cut too (compressedSize stays real).
+    if (event.compression && event.compression.compressed.length > cap) {
+      event = { ...event, compression: { ...event.compression, compressed: event.compression.compressed.slice(0, cap) } };
+    }
     if (event.text !== undefined && event.text.length > cap) return { ...event, text: event.text.slice(0, cap), truncated: true };
     if (event.data !== undefined && event.data.length > cap) return { ...event, data: event.data.slice(0, cap), truncated: true };
   }

@@ -218,6 +218,7 @@ export class InspectorService {
       ...(request.policy ? { policy: request.policy } : {}),
       ...(request.maxConnections !== undefined ? { maxConnections: request.maxConnections } : {}),
       ...(request.idleTimeoutMs !== undefined ? { idleTimeoutMs: request.idleTimeoutMs } : {}),
+      ...(request.deflate === false ? { deflate: false as const } : {}),
       ...(tls ? { tls } : {}),
       onGateChange: () => this.markStatusChanged(),
     });
@@ -321,6 +322,7 @@ export class InspectorService {
         ...(request.policy ? { policy: request.policy } : {}),
         ...(request.subprotocols?.length ? { subprotocols: request.subprotocols } : {}),
         ...(headers.length ? { headers } : {}),
+        ...(request.deflate === false ? { deflate: false as const } : {}),
         ...(tls ? { tls } : {}),
       });
     } catch (error) {

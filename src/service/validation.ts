@@ -40,6 +40,7 @@ export function validateStartServer(v: unknown): StartServerRequest {
   if (limits) throw new Error(limits);
   if (v['maxConnections'] !== undefined) out.maxConnections = v['maxConnections'] as number;
   if (v['idleTimeoutMs'] !== undefined) out.idleTimeoutMs = v['idleTimeoutMs'] as number;
+  if (v['deflate'] !== undefined) out.deflate = validateDeflate(v['deflate']);
   if (v['confirmToken'] !== undefined) out.confirmToken = validateConfirmToken(v['confirmToken']);
   // wss:// (RFC 6455 §10.6): on or off, and the certificate and key files, both or neither.
   if (v['tls'] !== undefined) {
@@ -96,10 +97,17 @@ function validatePolicyName(v: unknown): ViolationPolicy {
  * NUL in the value (http-tokens.ts: RFC 6455 §4.1 item 10, RFC 9110 §5.1 and §5.5), so a request
  * cannot smuggle bytes after the handshake head. Blank header lines are skipped, as the service does.
  */
+/** permessage-deflate on (true) or off (false); nothing else (RFC 7692 options stay with the engine's defaults). */
+function validateDeflate(v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new Error('deflate must be true or false');
+  return v;
+}
+
 export function validateConnect(v: unknown): ConnectClientRequest {
   if (!isObject(v) || typeof v['url'] !== 'string') throw new Error('connectClient expects { url: string }');
   const out: ConnectClientRequest = { url: v['url'] };
   if (v['policy'] !== undefined) out.policy = validatePolicyName(v['policy']);
+  if (v['deflate'] !== undefined) out.deflate = validateDeflate(v['deflate']);
   if (v['subprotocols'] !== undefined) {
     if (!isStringArray(v['subprotocols'])) throw new Error('subprotocols must be strings');
     out.subprotocols = [...v['subprotocols']];

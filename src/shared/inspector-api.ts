@@ -91,6 +91,8 @@ export interface StartServerRequest {
   maxConnections?: number;
   /** Close an open connection with no bytes either way for this long (1-86,400,000 ms) with 1001 Going Away. Omitted: off. */
   idleTimeoutMs?: number;
+  /** permessage-deflate (RFC 7692): false declines every offer. Omitted: on. */
+  deflate?: boolean;
   /** Serve wss:// (RFC 6455 §10.6): with certPath and keyPath, or else the self-signed localhost certificate. */
   tls?: boolean;
   /** PEM certificate (chain after it) and private key files; both or neither. They imply tls. */
@@ -110,6 +112,8 @@ export interface ConnectClientRequest {
   ca?: string[];
   /** wss://: do not insist on a verified certificate (the connection is flagged insecure). */
   insecure?: boolean;
+  /** permessage-deflate (RFC 7692): false offers none. Omitted: on. */
+  deflate?: boolean;
 }
 
 /** A frame described field by field, valid or not (the crafter and the held-frame editor). */

@@ -110,3 +110,35 @@ describe('FrameRow', () => {
     expect(row!.preview).toBe('short');
   });
 });
+
+describe('FrameRow: compressed frames (permessage-deflate)', () => {
+  /** A client and a server with deflate agreed; returns the server's traced frames after the client sends. */
+  function compressedFrames(send: (client: WebSocketProtocol) => void): Array<{ direction: Direction; frame: TracedFrame }> {
+    const traces: TraceBody[] = [];
+    const client = new WebSocketProtocol({ role: 'client' });
+    const server = new WebSocketProtocol({ role: 'server', trace: (b) => traces.push(b) });
+    client.connect();
+    for (const b of client.dataToSend()) server.receiveData(b);
+    for (const b of server.dataToSend()) client.receiveData(b);
+    send(client);
+    for (const b of client.dataToSend()) server.receiveData(b);
+    return traces.flatMap((t) => (t.type === 'frame' ? [{ direction: t.direction, frame: t.frame }] : []));
+  }
+
+  it('keeps a compressed frame whole, with its plain bytes, and previews the inflated text rather than DEFLATE bytes', () => {
+    const frames = compressedFrames((c) => c.sendText('Hello, compressed world! '.repeat(4)));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.frame.rsv1).toBe(true);
+    const [row] = overTheBridge(frames);
+    expect(row!.frame.deflate?.inflatedLength).toBe(100);
+    expect(row!.preview).toBe('Hello, compressed world! '.repeat(4));
+    expect(row!.frame.payload.length).toBeLessThan(100); // the wire payload stays the compressed bytes
+    expect(row!.rsv1).toBe(true);
+  });
+
+  it('previews a compressed binary frame\'s plain bytes as hex', () => {
+    const frames = compressedFrames((c) => c.sendBinary(new Uint8Array(64).fill(0xab)));
+    const [row] = overTheBridge(frames);
+    expect(row!.preview).toBe(`${Array(24).fill('ab').join(' ')} …`);
+  });
+});

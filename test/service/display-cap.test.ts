@@ -65,7 +65,8 @@ describe('the service sends cut frames and serves the full bytes', () => {
   it('a 1 MiB message from ws: the batch holds 64 KiB, frameBytes returns all of it', async () => {
     const events: TraceEvent[] = [];
     service.onBatch((b) => events.push(...b.events));
-    const ws = new WebSocket(url);
+    // Uncompressed, so the frame itself is 1 MiB (ws offers permessage-deflate, which our server accepts).
+    const ws = new WebSocket(url, { perMessageDeflate: false });
     await new Promise((r) => ws.once('open', r));
     const payload = Buffer.alloc(1024 * 1024, 0x5a);
     const echoed = new Promise<Buffer>((r) => ws.once('message', (d) => r(d as Buffer)));
@@ -95,7 +96,7 @@ describe('the full-bytes budget, as configured', () => {
     if (!started.ok) throw new Error(started.error);
     const events: TraceEvent[] = [];
     service.onBatch((b) => events.push(...b.events));
-    const ws = new WebSocket(started.url);
+    const ws = new WebSocket(started.url, { perMessageDeflate: false }); // 1 MiB frames, not 1 KiB compressed ones
     try {
       await new Promise((r) => ws.once('open', r));
       for (const fill of [1, 2]) {
@@ -123,3 +124,32 @@ describe('the full-bytes budget, as configured', () => {
   });
 });
 
+
+describe('capForDisplay: permessage-deflate fields', () => {
+  it('cuts a small compressed frame\'s large plain side, keeping the real inflatedLength (the wire bytes are untouched)', () => {
+    const e = frameEvent(100);
+    if (e.type !== 'frame') throw new Error('frame expected');
+    const inflated = new Uint8Array(1_000_000).fill(0x61);
+    e.frame.deflate = { first: true, inflated, inflatedLength: inflated.length, tail: 'appended' };
+    const cut = capForDisplay(e, new FullFrameStore());
+    if (cut.type !== 'frame') throw new Error('frame expected');
+    expect(cut.frame.deflate?.inflated.length).toBe(DISPLAY_CAP);
+    expect(cut.frame.deflate?.inflatedLength).toBe(1_000_000);
+    expect(cut.frame.payload).toBe(e.frame.payload);
+    expect(e.frame.deflate.inflated.length).toBe(1_000_000); // the engine's event is not changed
+  });
+
+  it('cuts a compressed message\'s wire form and its plain text, keeping compressedSize', () => {
+    const compressed = new Uint8Array(DISPLAY_CAP + 10).fill(1);
+    const e: TraceEvent = {
+      type: 'message', direction: 'in', seq: 2, time: 0, connectionId: 'c', opcode: 1, size: 3 * DISPLAY_CAP, text: 'x'.repeat(3 * DISPLAY_CAP), frameIds: [1],
+      compression: { extension: 'permessage-deflate', compressed, compressedSize: compressed.length, ratio: 3, tail: 'appended', contextTakeover: false, windowMessages: 0, windowReason: '', windowBits: 15 },
+    };
+    const cut = capForDisplay(e, new FullFrameStore());
+    if (cut.type !== 'message') throw new Error('message expected');
+    expect(cut.compression?.compressed.length).toBe(DISPLAY_CAP);
+    expect(cut.compression?.compressedSize).toBe(DISPLAY_CAP + 10);
+    expect(cut.text?.length).toBe(DISPLAY_CAP);
+    expect(cut.truncated).toBe(true);
+  });
+});

@@ -213,3 +213,22 @@ describe('validateSend', () => {
     expect(() => validateSend(input)).toThrow(message);
   });
 });
+
+describe('deflate (permessage-deflate on or off) on start and connect requests', () => {
+  it.each([
+    [{ deflate: false }, { deflate: false }],
+    [{ deflate: true }, { deflate: true }],
+    [{}, {}],
+  ])('validateStartServer accepts %j', (input, expected) => {
+    expect(validateStartServer(input)).toEqual(expected);
+  });
+
+  it.each([[{ deflate: 'false' }], [{ deflate: 0 }], [{ deflate: null }], [{ deflate: { serverMaxWindowBits: 8 } }], [{ deflate: [false] }]])('rejects %j on both', (input) => {
+    expect(() => validateStartServer(input)).toThrow(/deflate must be true or false/);
+    expect(() => validateConnect({ url: 'ws://127.0.0.1:9/', ...input })).toThrow(/deflate must be true or false/);
+  });
+
+  it('validateConnect keeps deflate: false', () => {
+    expect(validateConnect({ url: 'ws://127.0.0.1:9/', deflate: false })).toEqual({ url: 'ws://127.0.0.1:9/', deflate: false });
+  });
+});

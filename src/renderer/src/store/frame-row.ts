@@ -10,8 +10,8 @@
  * §5.3 makes the payload the wire payload XOR that key, so nothing is lost.
  *
  * Frames that cannot be rebuilt from their wire bytes alone (a violation, a close frame's
- * parsed code, a frame cut for display or cut short by a failure) keep the traced object
- * whole; they are rare.
+ * parsed code, a frame cut for display or cut short by a failure, a compressed frame's plain
+ * bytes) keep the traced object whole; except for compressed traffic, they are rare.
  */
 import { applyMask } from '../../../core/bytes.ts';
 import type { Direction, TracedFrame, TracedViolation } from '../../../core/trace.ts';
@@ -130,6 +130,12 @@ export class FrameRow {
     let text: string;
     if (close) {
       text = close.code === null ? '(no status code)' : `${close.code}${close.reason ? ` "${close.reason}"` : ''}`;
+    } else if (this.whole?.deflate) {
+      // A compressed frame (permessage-deflate): the list shows what it inflates to, not DEFLATE bytes.
+      const d = this.whole.deflate;
+      text = this.whole.opcode === 2
+        ? Array.from(d.inflated.subarray(0, PREVIEW_BINARY_BYTES), (b) => b.toString(16).padStart(2, '0')).join(' ') + (d.inflatedLength > PREVIEW_BINARY_BYTES ? ' …' : '')
+        : previewDecoder.decode(d.inflated.subarray(0, PREVIEW_TEXT_BYTES));
     } else if (this.opcode === 2) {
       const payload = this.whole?.payload;
       const length = payload ? payload.length : this.payloadLength;
@@ -152,7 +158,8 @@ export class FrameRow {
  * payload that is the wire payload unmasked (checked byte by byte, so a row never lies).
  */
 function rebuildable(f: TracedFrame): boolean {
-  if (f.violation || f.close || f.partial || f.truncated) return false;
+  // A compressed frame's plain bytes (deflate) are not in its wire bytes: kept whole.
+  if (f.violation || f.close || f.partial || f.truncated || f.deflate) return false;
   const h = f.headerLength;
   const raw = f.raw;
   if (raw.length !== h + f.payloadLength || f.payload.length !== f.payloadLength) return false;
