@@ -208,7 +208,7 @@ export function renderMarkdown(r: EventStreamResults): string {
     `| events the stalled subscriber missed, and was told so when it read again | ${r.toldDropped === null ? 'not told ❌' : r.toldDropped.toLocaleString('en')} |`,
     `| stream bytes per wire byte (the reading subscriber) | ${(r.streamBytesRead / r.wireBytes).toFixed(2)}× |`,
     '',
-    'Past its 8 MiB queue a subscriber\'s batches are dropped and counted; when it reads again it gets one batch with the count and the current status, and the page says "N events dropped: subscriber too slow". The service\'s own record is untouched. Each frame travels as a trace event (fields, masking key, raw and unmasked bytes as base64, plus message events), several times its wire size; left as it is (the page needs those fields).',
+    'Past its 64 MiB queue a subscriber\'s batches are dropped and counted; when it reads again it gets one batch with the count and the current status, and the page says "N events dropped: subscriber too slow". The service\'s own record is untouched. Each frame travels as a trace event (fields, masking key, raw and unmasked bytes as base64, plus message events), several times its wire size; left as it is (the page needs those fields).',
   ].join('\n');
 }
 

@@ -23,7 +23,7 @@ export class EventStreams {
   private readonly subscribers = new Set<Subscriber>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly service: InspectorService, private readonly limitBytes: number, private readonly maxStreams = 16) {
+  constructor(private readonly service: InspectorService, private readonly limitBytes: number, private readonly maxStreams = 8) {
     this.unsubscribe = service.onBatch((batch) => this.broadcast(batch));
   }
 

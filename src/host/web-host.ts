@@ -55,7 +55,10 @@ export interface WebHostOptions {
   port?: number;
   rendererDir: string;
   service?: InspectorService;
-  /** Bytes queued for one event-stream subscriber before its batches are dropped (default 8 MiB). */
+  /**
+   * Bytes queued for one event-stream subscriber before its batches are dropped (default 64 MiB:
+   * a burst of 100,000 frames, about 60 MB of trace, still reaches a busy page whole).
+   */
   streamQueueLimitBytes?: number;
 }
 
@@ -112,7 +115,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     throw new Error(`No built renderer at ${rendererDir}: run \`npm run build\` first.`);
   }
   const token = randomBytes(32).toString('base64url');
-  const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 8 * 1024 * 1024);
+  const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 64 * 1024 * 1024, 8);
   const api: Record<string, (arg: unknown) => unknown> = createHandlers(service);
   let allowedHosts: ReadonlySet<string> = new Set();
   let refused = 0;
