@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
+import { InspectorService, type InspectorServiceOptions } from '../../src/service/inspector-service.ts';
 import { launchChromium } from './chromium.ts';
 
 const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
@@ -33,9 +34,10 @@ export interface Inspector {
   close(): Promise<void>;
 }
 
-export async function startInspector(): Promise<Inspector> {
+/** service: options for the web host's inspector service (e.g. a temporary configDir for the TLS certificate). */
+export async function startInspector(options: { service?: InspectorServiceOptions } = {}): Promise<Inspector> {
   mkdirSync(shots, { recursive: true });
-  const host = await startWebHost({ rendererDir });
+  const host = await startWebHost({ rendererDir, ...(options.service ? { service: new InspectorService(options.service) } : {}) });
   const started = await host.service.startServer({ port: 0, app: 'echo' });
   if (!started.ok) throw new Error(started.error);
   const peerPage: HttpServer = createHttpServer((_req, res) => {

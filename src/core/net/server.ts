@@ -94,6 +94,8 @@ export class WebSocketServer {
   private readonly options: ServerOptions;
   private readonly serverId = ++serverCounter;
   private connectionCounter = 0;
+  /** wss://: each accepted TCP socket's addresses, for reporting a TLS handshake that fails. */
+  private readonly tcpAddresses = new WeakMap<Socket, { local: string; remote: string }>();
   /** Sockets refused at the connection cap, until their 503 is flushed. */
   private readonly refusing = new Set<Socket>();
   address: { host: string; port: number } | null = null;
@@ -149,7 +151,12 @@ export class WebSocketServer {
     const port = this.options.port ?? Defaults.port;
     return new Promise((resolve, reject) => {
       const server = createListener(this.options.tls, this.options.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs, (socket) => this.accept(socket));
-      if (this.options.tls) server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => this.tlsFailed(error, socket));
+      if (this.options.tls) {
+        // A TLS socket that failed its handshake may have lost its addresses by the time it is
+        // reported: note them when TCP connects.
+        server.on('connection', (raw: Socket) => this.tcpAddresses.set(raw, { local: `${raw.localAddress}:${raw.localPort}`, remote: `${raw.remoteAddress}:${raw.remotePort}` }));
+        server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => this.tlsFailed(error, socket));
+      }
       server.once('error', (error: NodeJS.ErrnoException) => {
         const where = `${host}:${port}`;
         const message =
@@ -239,8 +246,10 @@ export class WebSocketServer {
    * debugging "my browser cannot connect" needs to see. The socket is freed.
    */
   private tlsFailed(error: NodeJS.ErrnoException, socket: TLSSocket): void {
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    const local = `${socket.localAddress ?? '?'}:${socket.localPort ?? '?'}`;
+    // node wraps the TCP socket it accepted (its _parent) in the TLS one.
+    const tcp = this.tcpAddresses.get((socket as TLSSocket & { _parent?: Socket })._parent ?? socket);
+    const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : tcp?.remote ?? '?';
+    const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : tcp?.local ?? '?';
     socket.destroy();
     if (!this.tracer.active) return;
     const id = `server${this.serverId}:${++this.connectionCounter}`;

@@ -274,8 +274,12 @@ describe('our WebSocketServer over TLS with the generated localhost certificate'
     expect(r.error!.message).toContain(local.certificate.sha256);
     // The server saw a client hang up mid-handshake, and says what that usually means.
     await eventually(() => tlsEvents(events).some((t) => t.role === 'server' && t.failure?.kind === 'reset'), 5000, 'the server to see the hang-up');
-    const hangUp = tlsEvents(events).find((t) => t.role === 'server' && t.failure?.kind === 'reset')!;
+    const hangUpEvent = events.find((e): e is TlsTrace => e.type === 'tls' && e.tls.role === 'server' && e.tls.failure?.kind === 'reset')!;
+    const hangUp = hangUpEvent.tls;
     expect(hangUp.failure!.advice.join(' ')).toContain(`--ignore-certificate-errors-spki-list=${local.certificate.spkiSha256}`);
+    // It is listed with the client's address, taken when TCP connected (the TLS socket has lost it by then).
+    const opened = events.find((e) => e.type === 'connection-opened' && e.connectionId === hangUpEvent.connectionId);
+    expect(opened).toMatchObject({ remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/), local: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
     await socketsFreed(server);
   });
 

@@ -14,7 +14,7 @@ function TlsTag({ tls }: { tls: TlsInfo | undefined }) {
   if (tls.insecure && !tls.verified) {
     return <span className="tag insecure" data-testid="tls-tag" title={`Not verified (insecure): anyone on the path could be answering. ${tls.failure?.summary ?? ''}`}>⚠ insecure</span>;
   }
-  return <span className="tag" data-testid="tls-tag" title={`${tls.protocol ?? ''} ${tls.cipher?.standardName ?? ''}`}>🔒 {tls.protocol ?? 'TLS'}</span>;
+  return <span className="tag" data-testid="tls-tag" title={`Encrypted and verified: ${tls.protocol ?? ''} ${tls.cipher?.standardName ?? ''}`}>{tls.protocol ?? 'TLS'}</span>;
 }
 
 function ConnectionItem({ c }: { c: ConnectionSummary }) {
@@ -74,6 +74,7 @@ export function ConnectionsPanel() {
   const setNotice = useInspector((s) => s.setNotice);
   const select = useInspector((s) => s.selectConnection);
   const serverUrl = useInspector((s) => s.status?.server.url ?? 'ws://127.0.0.1:9001/');
+  const caFlag = useInspector((s) => (s.status?.server.tls ? ` --ca ${s.status.server.tls.certPath}` : ''));
   const [url, setUrl] = useState('');
   const [protocols, setProtocols] = useState('');
   const [headers, setHeaders] = useState('');
@@ -123,7 +124,7 @@ export function ConnectionsPanel() {
           <p className="hint">In a browser console:</p>
           <pre>{`new WebSocket('${serverUrl}')`}</pre>
           <p className="hint">From a terminal:</p>
-          <pre>{`wscat -c ${serverUrl}\nnpx wsinspect connect ${serverUrl} --send hi`}</pre>
+          <pre>{`wscat -c ${serverUrl}${caFlag}\nnpx wsinspect connect ${serverUrl}${caFlag} --send hi`}</pre>
         </details>
         {peers.length === 0 ? <p className="hint">Nobody has connected to the embedded server yet.</p> : (
           <ul className="connections">{[...peers].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>

@@ -20,7 +20,7 @@ function ServerTls({ server }: { server: ServerStatus }) {
   const https = server.url.replace(/^wss:/, 'https:');
   return (
     <div className="server-tls" data-testid="server-tls">
-      <span>🔒 TLS certificate {cert.selfSigned ? <span className="tag warn">self-signed</span> : null}</span>
+      <span>TLS certificate {cert.selfSigned ? <span className="tag warn">self-signed</span> : null}</span>
       <span>SHA-256 <code data-testid="server-fingerprint">{cert.sha256}</code></span>
       <details className="how-to" data-testid="trust-how-to">
         <summary>How to trust this certificate in a browser</summary>

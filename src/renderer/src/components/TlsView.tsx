@@ -93,7 +93,7 @@ export function TlsView({ tls }: { tls: TlsInfo }) {
   const chainTitle = tls.role === 'client' ? 'The server\'s certificate chain' : 'The client\'s certificate';
   return (
     <section className="tls-view" data-testid="tls-view">
-      <h3>TLS: WebSocket over TLS (wss://) <span className="rfc">{tlsFieldDocs.wss.reference}</span></h3>
+      <h3>TLS: the encrypted channel under the handshake <span className="rfc">{tlsFieldDocs.wss.reference}</span></h3>
       <p className="hint">{tlsFieldDocs.wss.meaning}</p>
       <Verdict tls={tls} />
       {tls.protocol && (
@@ -110,7 +110,7 @@ export function TlsView({ tls }: { tls: TlsInfo }) {
           </Field>
           {tls.role === 'client' && (
             <Field field="verified">
-              {tls.verified ? <span className="mark ok">✓ yes</span> : <span className="mark bad">✗ no</span>}
+              {tls.verified ? <span className="ok-text">✓ yes</span> : <span className="error-text">✗ no</span>}
               {tls.extraCaCount ? <span className="muted"> (with {tls.extraCaCount} extra CA certificate{tls.extraCaCount === 1 ? '' : 's'})</span> : null}
             </Field>
           )}
