@@ -45,8 +45,8 @@ import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import { echoComponent } from '../src/core/apps/index.ts';
 import { frameAnatomy, type FrameAnatomy } from '../src/core/fields.ts';
-import { connectClient } from '../src/core/net/client.ts';
-import { WebSocketServer } from '../src/core/net/server.ts';
+import { connectClient, type ClientOptions } from '../src/core/net/client.ts';
+import { WebSocketServer, type ServerOptions } from '../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -106,25 +106,30 @@ function envList<T extends string>(name: string, all: readonly T[]): T[] {
   return all.filter((a) => wanted.includes(a));
 }
 
-export function readConfig(): Config {
+/** The budget and output every echo bench shares: BENCH_QUICK, BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS, BENCH_OUT_DIR, BENCH_NO_MD. */
+export type Budget = Omit<Config, 'impls' | 'workloads'>;
+
+export function readBudget(): Budget {
   const quick = process.env['BENCH_QUICK'] === '1';
-  const ids = envList('BENCH_WORKLOADS', workloads.map((w) => w.id));
   return {
     quick,
     rounds: Math.floor(envNumber('BENCH_ROUNDS', quick ? 3 : 5)),
     cellMs: envNumber('BENCH_CELL_MS', quick ? 200 : 900),
     warmupMs: envNumber('BENCH_WARMUP_MS', quick ? 50 : 200),
-    impls: envList('BENCH_IMPLS', implIds),
-    workloads: workloads.filter((w) => ids.includes(w.id)),
     outDir: resolve(process.env['BENCH_OUT_DIR'] ?? repoRoot),
     writeMarkdown: process.env['BENCH_NO_MD'] !== '1',
   };
 }
 
+export function readConfig(): Config {
+  const ids = envList('BENCH_WORKLOADS', workloads.map((w) => w.id));
+  return { ...readBudget(), impls: envList('BENCH_IMPLS', implIds), workloads: workloads.filter((w) => ids.includes(w.id)) };
+}
+
 // ------------------------------------------------------------------ links: one client + server pair
 
 /** One echo pair: send a payload from the client; onMessage fires with each echoed payload's size. */
-interface Link {
+export interface Link {
   send(payload: Uint8Array): void;
   onMessage: (size: number) => void;
   close(): Promise<void>;
@@ -153,14 +158,17 @@ async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
     });
   }
   const traceBytes = mode === 'eager';
-  const server = new WebSocketServer({ host, port: 0, component: echoComponent, ...(tracer ? { tracer, traceBytes } : {}) });
+  const link = await openOursLink({ ...(tracer ? { tracer, traceBytes } : {}) }, { ...(tracer ? { tracer, traceBytes } : {}) });
+  if (traced) link.retained = () => ({ events: kept.length, anatomies: anatomies.length });
+  return link;
+}
+
+/** Our client echoed by our server (echoComponent), with these options on each side. */
+export async function openOursLink(serverOptions: Omit<ServerOptions, 'component'>, clientOptions: ClientOptions): Promise<Link> {
+  const server = new WebSocketServer({ host, port: 0, ...serverOptions, component: echoComponent });
   const { url } = await server.listen();
-  const link: Link = {
-    send: () => {},
-    onMessage: () => {},
-    close: async () => {},
-  };
-  const client = connectClient(url, { onMessage: (_c, m) => link.onMessage(m.data.length) }, tracer ? { tracer, traceBytes } : {});
+  const link: Link = { send: () => {}, onMessage: () => {}, close: async () => {} };
+  const client = connectClient(url, { onMessage: (_c, m) => link.onMessage(m.data.length) }, clientOptions);
   const conn = await client.opened;
   link.send = (payload) => conn.sendBinary(payload);
   link.close = async () => {
@@ -169,7 +177,6 @@ async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
     conn.destroy();
     await server.close();
   };
-  if (traced) link.retained = () => ({ events: kept.length, anatomies: anatomies.length });
   return link;
 }
 
@@ -179,11 +186,19 @@ async function openWs(): Promise<Link> {
     server.once('listening', () => r());
     server.once('error', j);
   });
+  const port = (server.address() as AddressInfo).port;
+  return openWsLink(server, `ws://${host}:${port}/`, {}, () => new Promise((r) => server.close(() => r())));
+}
+
+/**
+ * A `ws` client echoed by this `ws` server (perMessageDeflate off on the client; the server's own
+ * options say the rest); closeServer runs once both are closed.
+ */
+export async function openWsLink(server: WsServer, url: string, options: WebSocket.ClientOptions, closeServer: () => Promise<void>): Promise<Link> {
   server.on('connection', (socket) => {
     socket.on('message', (data, isBinary) => socket.send(data as Buffer, { binary: isBinary }));
   });
-  const port = (server.address() as AddressInfo).port;
-  const ws = new WebSocket(`ws://${host}:${port}/`, { perMessageDeflate: false });
+  const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
   await new Promise<void>((r, j) => {
     ws.once('open', () => r());
     ws.once('error', j);
@@ -197,7 +212,7 @@ async function openWs(): Promise<Link> {
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       ws.terminate();
       for (const c of server.clients) c.terminate();
-      await new Promise((r) => server.close(r));
+      await closeServer();
     },
   };
   ws.on('message', (data: Buffer) => link.onMessage(data.length));
@@ -255,7 +270,7 @@ function openLink(impl: ImplId, size: number): Promise<Link> {
 // ------------------------------------------------------------------ driving
 
 /** Keeps `window` messages in flight for `durationMs`, then lets the last ones come back. */
-function drive(link: Link, payload: Uint8Array, window: number, durationMs: number): Promise<{ messages: number; seconds: number }> {
+export function drive(link: Link, payload: Uint8Array, window: number, durationMs: number): Promise<{ messages: number; seconds: number }> {
   return new Promise((resolveDrive, reject) => {
     let inflight = 0;
     let done = 0;
@@ -654,6 +669,7 @@ const markers = {
   uiLargeRing: ['<!-- ui-flood-large-ring:start -->', '<!-- ui-flood-large-ring:end -->'],
   backpressure: ['<!-- backpressure:start -->', '<!-- backpressure:end -->'],
   eventStream: ['<!-- event-stream:start -->', '<!-- event-stream:end -->'],
+  tls: ['<!-- tls:start -->', '<!-- tls:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */
