@@ -9,6 +9,11 @@
  * surrogates (U+D800..U+DFFF) and code points above U+10FFFF are all caught at the earliest
  * byte that proves them wrong.
  */
+import { isUtf8 } from 'node:buffer';
+
+/** Below this many bytes the JavaScript loop is as fast as a native call. */
+const NATIVE_MIN = 256;
+
 export class Utf8Validator {
   /** Continuation bytes still needed for the current character. */
   private needed = 0;
@@ -23,6 +28,20 @@ export class Utf8Validator {
   /** Feeds more bytes; returns false at the first byte that makes the stream invalid. */
   push(bytes: Uint8Array): boolean {
     if (this.failedAt >= 0) return false;
+    if (this.needed === 0 && bytes.length >= NATIVE_MIN) {
+      // Fast path: node's native validator (the same rules: no overlongs, surrogates or code
+      // points past U+10FFFF) over every complete character; a character cut at the end of the
+      // chunk, or the exact failing byte when the chunk is invalid, is left to the loop below.
+      const end = completeCharactersEnd(bytes);
+      if (isUtf8(bytes.subarray(0, end))) {
+        this.position += end;
+        return this.pushBytes(bytes.subarray(end));
+      }
+    }
+    return this.pushBytes(bytes);
+  }
+
+  private pushBytes(bytes: Uint8Array): boolean {
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i]!;
       if (this.needed === 0) {
@@ -68,6 +87,20 @@ export class Utf8Validator {
     this.failedAt = this.position + indexInChunk;
     return false;
   }
+}
+
+/**
+ * Where the last complete character of a chunk ends: the chunk's length, or the offset of a lead
+ * byte whose continuation bytes have not all arrived (they come in the next chunk, §5.6).
+ */
+function completeCharactersEnd(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = n - 1;
+  while (i >= 0 && n - i <= 3 && (bytes[i]! & 0xc0) === 0x80) i--;
+  if (i < 0) return n;
+  const lead = bytes[i]!;
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return n - i < length ? i : n;
 }
 
 export function isValidUtf8(bytes: Uint8Array): boolean {

@@ -233,3 +233,38 @@ describe('Utf8Validator against TextDecoder({ fatal: true }) as an oracle', () =
     expect(invalid).toBeGreaterThan(300);
   });
 });
+
+describe('Utf8Validator: the native fast path for large chunks agrees with the byte loop', () => {
+  /** Feeds in chunks of the given sizes; returns [ok, failedAt, complete]. */
+  function run(bytes: Uint8Array, chunk: number): [boolean, number, boolean] {
+    const v = new Utf8Validator();
+    let ok = true;
+    for (let at = 0; at < bytes.length && ok; at += chunk) ok = v.push(bytes.subarray(at, at + chunk));
+    return [ok, v.failedAt, v.complete];
+  }
+
+  it('on valid and broken text, cut at every kind of boundary (same verdict, same failing byte)', () => {
+    const random = prng(7692);
+    const pieces = ['a', 'é', '✓', '😀', '中', '\u0000', 'ÆØÅ'].map((s) => new TextEncoder().encode(s));
+    const bad = [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff], [0x80], [0xe2, 0x82]];
+    for (let trial = 0; trial < 300; trial++) {
+      const parts: number[] = [];
+      const length = 200 + Math.floor(random() * 2000);
+      while (parts.length < length) parts.push(...pieces[Math.floor(random() * pieces.length)]!);
+      if (trial % 2) parts.splice(Math.floor(random() * parts.length), 0, ...bad[trial % bad.length]!);
+      const bytes = Uint8Array.from(parts);
+      const slow = run(bytes, 1);
+      for (const chunk of [256, 257, 300, 1000, 4096]) expect(run(bytes, chunk), `trial ${trial}, chunks of ${chunk}`).toEqual(slow);
+      expect(slow[0] && slow[2]).toBe(isValid(bytes));
+    }
+  });
+
+  function isValid(bytes: Uint8Array): boolean {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+});
