@@ -1,6 +1,6 @@
 /**
  * wsinspect conformance: the Autobahn-style battery from the command line.
- *   wsinspect conformance server <ws://url> [--cases 5.,6.] [--json FILE]
+ *   wsinspect conformance server <ws://url | wss://url> [--cases 5.,6.] [--json FILE]
  *   wsinspect conformance client --launch "<command with {url}>" [--cases …] [--json FILE]
  *   wsinspect conformance list [--cases …]
  * Prints the readable report; its last line is "N passed, N failed, N non-strict". Exit code 0
@@ -20,7 +20,8 @@ import { parseWebSocketUrl, UrlError } from '../core/net/client.ts';
 export const conformanceUsage = `wsinspect conformance — an Autobahn-style RFC 6455 battery against an echo peer
 
 Usage:
-  wsinspect conformance server <ws://url> [options]      test a server that echoes every message
+  wsinspect conformance server <ws://url | wss://url>    test a server that echoes every message (wss://: the
+                                                         cases run inside TLS; the certificate is not verified)
   wsinspect conformance client --launch "<cmd {url}>"    test a client that echoes every message; {url}
                                                          becomes ws://127.0.0.1:PORT/ (one process per case)
   wsinspect conformance list [--cases …]                 list the cases

@@ -14,6 +14,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { ALPN_PROTOCOLS, sniFor } from '../net/tls-info.ts';
 import { HandshakeError } from '../errors.ts';
 import type { Frame } from '../frame-codec.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse } from '../handshake.ts';
@@ -266,12 +268,19 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
   const caseMs = c.timeoutMs * limits.timeScale;
   const deadline = Date.now() + caseMs;
   log.note(`case ${c.id}: ${c.description} (${c.rfcSection})`);
-  const socket = netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
+  // wss:// (RFC 6455 §3, §10.6): the cases run inside TLS. The battery tests the WebSocket layer,
+  // so the server's certificate is not judged here (wsinspect connect and the app's client do).
+  const servername = sniFor(target.host);
+  const socket = target.secure
+    // allowHalfOpen is honoured by tls.connect (node passes it to the TLSSocket) though its type omits it.
+    ? tlsConnect({ host: target.host, port: target.port, allowHalfOpen: true, ALPNProtocols: ALPN_PROTOCOLS, rejectUnauthorized: false, ...(servername ? { servername } : {}) } as ConnectionOptions & { allowHalfOpen: boolean })
+    : netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
+  if (target.secure) log.note('over TLS (wss://); the server\'s certificate is not verified by the battery');
   const wire = new SocketWire(socket, log, 'server', 'response');
   const verdict = await bounded(caseMs + 1000, async () => {
     try {
       await withTimeout(new Promise<void>((resolve, reject) => {
-        socket.once('connect', () => resolve());
+        socket.once(target.secure ? 'secureConnect' : 'connect', () => resolve());
         socket.once('error', reject);
       }), limits.connectTimeoutMs, `connecting to ${target.host}:${target.port}`);
     } catch (error) {
@@ -301,7 +310,7 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
 
 /**
  * Runs the battery against a server that echoes every message (text as text, binary as binary).
- * Throws UrlError for a URL that is not ws://.
+ * Throws UrlError for a URL that is not ws:// or wss://.
  */
 export async function runServerBattery(url: string, options: BatteryOptions = {}): Promise<ConformanceReport> {
   const target = parseWebSocketUrl(url);
