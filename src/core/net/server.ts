@@ -252,15 +252,20 @@ export class WebSocketServer {
     const local = socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : tcp?.local ?? '?';
     socket.destroy();
     if (!this.tracer.active) return;
-    const id = `server${this.serverId}:${++this.connectionCounter}`;
-    const trace = this.tracer.forConnection(id);
-    const listening = this.address ? `${this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host}:${this.address.port}` : undefined;
-    const info = describeServerTlsError(error, {
-      localCertificate: this.tlsCertificate, ...(listening ? { listening } : {}), timeoutMs: this.options.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
-    });
-    trace({ type: 'connection-opened', role: 'server', local, remote });
-    trace({ type: 'tls', tls: info });
-    trace({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `TLS handshake failed: ${info.failure!.summary}` });
+    // An event callback of the listener: nothing may escape it (it would take the process down).
+    try {
+      const id = `server${this.serverId}:${++this.connectionCounter}`;
+      const trace = this.tracer.forConnection(id);
+      const listening = this.address ? `${this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host}:${this.address.port}` : undefined;
+      const info = describeServerTlsError(error, {
+        localCertificate: this.tlsCertificate, ...(listening ? { listening } : {}), timeoutMs: this.options.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
+      });
+      trace({ type: 'connection-opened', role: 'server', local, remote });
+      trace({ type: 'tls', tls: info });
+      trace({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `TLS handshake failed: ${info.failure!.summary}` });
+    } catch {
+      // the failed client is freed already; a trace that could not be written changes nothing
+    }
   }
 
   /**

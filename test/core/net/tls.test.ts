@@ -20,7 +20,7 @@ import type { Connection } from '../../../src/core/net/connection.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 import type { TlsInfo } from '../../../src/core/tls-types.ts';
-import { AsyncQueue, eventually, withTimeout, wsMessages } from './helpers.ts';
+import { AsyncQueue, eventually, RawPeer, withTimeout, wsMessages } from './helpers.ts';
 
 const DAY = 86_400_000;
 
@@ -313,6 +313,27 @@ describe('our WebSocketServer over TLS with the generated localhost certificate'
     const closed = events.filter((e) => e.type === 'connection-closed' && e.detail.includes('plain HTTP'));
     expect(closed.length).toBeGreaterThan(0);
     await socketsFreed(server);
+  });
+});
+
+describe('a client that never finishes its TLS handshake', () => {
+  it('is dropped after the handshake timeout, explained, and its socket freed', async () => {
+    const tracer = new Tracer();
+    const events: TraceEvent[] = [];
+    tracer.subscribe((e) => events.push(e));
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component: echoComponent, tracer, tls: await localCertificate(configDir), handshakeTimeoutMs: 300 });
+    const { port } = await server.listen();
+    const peer = await RawPeer.open(port);
+    try {
+      peer.write(Buffer.from([0x16, 0x03, 0x01])); // the first bytes of a ClientHello, then silence
+      await peer.waitFor(() => peer.ended, 5000, 'the server to drop the silent client');
+      const failure = tlsEvents(events).find((t) => t.failure)?.failure;
+      expect(failure).toMatchObject({ kind: 'timeout', code: 'ERR_TLS_HANDSHAKE_TIMEOUT', summary: 'The client did not finish the TLS handshake within 300 ms.' });
+      await socketsFreed(server);
+    } finally {
+      peer.destroy();
+      await server.close();
+    }
   });
 });
 
