@@ -158,7 +158,8 @@ async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
     });
   }
   const traceBytes = mode === 'eager';
-  const link = await openOursLink({ ...(tracer ? { tracer, traceBytes } : {}) }, { ...(tracer ? { tracer, traceBytes } : {}) });
+  // permessage-deflate off, as ws's perMessageDeflate: false: framing against framing (compression: bench:deflate).
+  const link = await openOursLink({ deflate: false, ...(tracer ? { tracer, traceBytes } : {}) }, { deflate: false, ...(tracer ? { tracer, traceBytes } : {}) });
   if (traced) link.retained = () => ({ events: kept.length, anatomies: anatomies.length });
   return link;
 }
@@ -670,6 +671,7 @@ const markers = {
   backpressure: ['<!-- backpressure:start -->', '<!-- backpressure:end -->'],
   eventStream: ['<!-- event-stream:start -->', '<!-- event-stream:end -->'],
   tls: ['<!-- tls:start -->', '<!-- tls:end -->'],
+  deflate: ['<!-- deflate:start -->', '<!-- deflate:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */
