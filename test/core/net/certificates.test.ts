@@ -119,7 +119,9 @@ describe('createCertificate (the library, @peculiar/x509)', () => {
     expect(leafCert.serialNumber).not.toBe(caCert.serialNumber);
   });
 
-  it('openssl reads what it makes (when openssl is installed)', async () => {
+  it('it is a server certificate (serverAuth), and openssl reads it too when installed', async () => {
+    const cert = new X509Certificate(pair.cert);
+    expect(cert.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']); // node lists the extended key usages: serverAuth
     let text: string;
     try {
       text = execFileSync('openssl', ['x509', '-noout', '-text'], { input: pair.cert, encoding: 'utf8' });
