@@ -90,7 +90,8 @@ describe('wsinspect fault injection', () => {
     const started = await serve;
     try {
       const serverUrl = /listening on (ws:\S+)/.exec(started.stdout)![1]!;
-      const ws = new WebSocket(serverUrl);
+      // No permessage-deflate: with it agreed, RSV1 would mean "compressed" (the preset needs no extension).
+      const ws = new WebSocket(serverUrl, { perMessageDeflate: false });
       const wsError = new Promise<string>((resolve) => ws.on('error', (e) => resolve(e.message)));
       expect(await wsError).toContain('RSV1 must be clear'); // ws fails the connection on RSV1
       let output = started.stdout;

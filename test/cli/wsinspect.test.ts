@@ -14,9 +14,10 @@ async function startServe(extra: string[] = []): Promise<{ run: Run; url: string
   return { run: r, url };
 }
 
+/** A ws client without permessage-deflate (these tests read plain frames; test/cli/deflate.test.ts reads compressed ones). */
 function openWs(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
