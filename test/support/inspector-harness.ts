@@ -38,7 +38,9 @@ export interface Inspector {
 export async function startInspector(options: { service?: InspectorServiceOptions } = {}): Promise<Inspector> {
   mkdirSync(shots, { recursive: true });
   const host = await startWebHost({ rendererDir, ...(options.service ? { service: new InspectorService(options.service) } : {}) });
-  const started = await host.service.startServer({ port: 0, app: 'echo' });
+  // permessage-deflate off: these tests read plain frames byte by byte (Chromium would otherwise
+  // negotiate it and every frame would carry DEFLATE data; compressed frames have their own tests).
+  const started = await host.service.startServer({ port: 0, app: 'echo', deflate: false });
   if (!started.ok) throw new Error(started.error);
   const peerPage: HttpServer = createHttpServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
