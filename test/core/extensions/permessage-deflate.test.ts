@@ -540,3 +540,20 @@ describe('round trips between our client and server', () => {
     for (const f of wire) expect(f.rsv1).toBe(f.opcode !== 0);
   });
 });
+
+describe('step mode (frames traced when written)', () => {
+  it('a held compressed frame is traced with its plain side once written, and an edited one without it', () => {
+    const { s } = pair();
+    s.p.deferOutgoingTrace = true;
+    s.p.sendText('Hello');
+    s.p.sendText('Hello');
+    const [held, second] = s.p.takeOutput().map((c) => c.bytes);
+    expect(traced(s, 'frame').filter((f) => f.direction === 'out')).toHaveLength(0);
+    s.p.traceOutgoingFrameBytes(held!);
+    s.p.traceOutgoingFrameBytes(Uint8Array.from(second!)); // a copy, as an edit makes new bytes
+    const out = traced(s, 'frame').filter((f) => f.direction === 'out').map((f) => f.frame);
+    expect(out[0]!.deflate).toMatchObject({ first: true, tail: 'stripped', inflatedLength: 5 });
+    expect(out[1]!.deflate).toBeUndefined();
+    expect(out[1]!.rsv1).toBe(true);
+  });
+});
