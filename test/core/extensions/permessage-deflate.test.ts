@@ -557,3 +557,33 @@ describe('step mode (frames traced when written)', () => {
     expect(out[1]!.rsv1).toBe(true);
   });
 });
+
+describe('hostile compressed data (fuzz)', () => {
+  it('random payloads with RSV1, cut into random frames and TCP chunks, never throw: a message or a violation with a close code', async () => {
+    const fc = (await import('fast-check')).default;
+    const valid = (() => {
+      const d = new RawDeflateStream('deflate', { windowBits: 15 });
+      const out = concatBytes(d.process(utf8Encode('{"a":1,"b":[1,2,3],"c":"hello hello hello"}')).chunks);
+      return out.subarray(0, out.length - 4);
+    })();
+    fc.assert(fc.property(
+      fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.tuple(fc.nat(valid.length), fc.nat(255)).map(([at, byte]) => { const c = valid.slice(); if (at < c.length) c[at] = byte; return c; })),
+      fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 50 }), fc.boolean(),
+      (payload, pieces, chunk, text) => {
+        const { s } = pair(undefined, undefined, { maxMessageSize: 64 * 1024 });
+        const size = Math.ceil(payload.length / pieces) || 1;
+        const frames: Uint8Array[] = [];
+        for (let i = 0; i * size < Math.max(1, payload.length); i++) {
+          const last = (i + 1) * size >= payload.length;
+          frames.push(cf({ opcode: i === 0 ? (text ? 1 : 2) : 0, rsv1: i === 0, fin: last, payload: payload.subarray(i * size, (i + 1) * size) }));
+        }
+        const wire = concatBytes(frames);
+        for (let at = 0; at < wire.length; at += chunk) s.p.receiveData(wire.subarray(at, at + chunk));
+        const events = s.p.events();
+        const outcome = events.find((e) => e.type === 'message' || e.type === 'violation');
+        expect(outcome).toBeDefined();
+        if (outcome?.type === 'violation') expect([1002, 1007, 1009]).toContain(outcome.violation.closeCode);
+      },
+    ), { numRuns: 1500, seed: 7692 });
+  });
+});
