@@ -488,7 +488,7 @@ export class WebSocketProtocol {
     return [clientDeflateNegotiator(d ?? {})];
   }
 
-  /** The agreed extension's value of Sec-WebSocket-Extensions-side details (null: none agreed). */
+  /** The agreed extension's parameters, explained (null: none agreed, so RSV bits stay 0). */
   get agreedExtension(): Extension['agreed'] | null {
     return this.extension?.agreed ?? null;
   }

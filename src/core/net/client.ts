@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { HttpHeader } from '../http.ts';
 import { checkHandshakeOptions } from '../http-tokens.ts';
 import type { ViolationPolicy } from '../protocol.ts';
-import type { DeflateSetting } from '../extensions/permessage-deflate.ts';
+import { clientDeflateNegotiator, type DeflateSetting } from '../extensions/permessage-deflate.ts';
 import { Tracer } from '../trace.ts';
 import { tlsFailureLine } from '../tls-explain.ts';
 import type { TlsFailure } from '../tls-types.ts';
@@ -119,6 +119,7 @@ export interface ClientConnection {
 export function connectClient(rawUrl: string, handler: ConnectionHandler = {}, options: ClientOptions = {}): ClientConnection {
   const target = parseWebSocketUrl(rawUrl);
   checkHandshakeOptions(options);
+  if (options.deflate) clientDeflateNegotiator(options.deflate); // bad permessage-deflate options: a RangeError before any socket
   const id = options.id ?? `client:${++clientCounter}`;
   const tracer = options.tracer;
   const trace = tracer?.active ? tracer.forConnection(id) : undefined;

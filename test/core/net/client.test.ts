@@ -55,6 +55,21 @@ describe('connectClient refuses what cannot be sent, before opening a socket', (
   });
 });
 
+describe('connectClient refuses permessage-deflate options it cannot honour, before opening a socket', () => {
+  it.each([
+    [{ deflate: { serverMaxWindowBits: 7 } }, /serverMaxWindowBits must be an integer from 8 to 15/],
+    [{ deflate: { clientMaxWindowBits: 16 } }, /clientMaxWindowBits must be an integer from 8 to 15/],
+    [{ deflate: { level: 12 } }, /level must be -1\.\.9/],
+    [{ deflate: [] }, /at least one/],
+  ])('%j', async (options, message) => {
+    const target = await recorder();
+    expect(() => connectClient(`ws://127.0.0.1:${target.port}/`, {}, options)).toThrow(RangeError);
+    expect(() => connectClient(`ws://127.0.0.1:${target.port}/`, {}, options)).toThrow(message);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(target.sockets).toHaveLength(0);
+  });
+});
+
 describe('a failure when the handshake starts', () => {
   it('rejects `opened`, destroys the socket and writes nothing (no exception out of the connect callback)', async () => {
     const target = await recorder();
