@@ -97,7 +97,12 @@ function bitField(id: FieldId, byte: number, byteOffset: number, bitIndex: numbe
 const plural = (n: number, word: string) => `${n} more byte${n === 1 ? '' : 's'} of ${word}`;
 
 /** Decodes as much of a frame as `bytes` holds. Bytes past the end of the frame are ignored. */
-export function frameAnatomy(bytes: Uint8Array): FrameAnatomy {
+/** What the bytes alone cannot say: the frame opens a compressed message (permessage-deflate agreed, RSV1 its bit). */
+export interface AnatomyContext {
+  compressed?: boolean;
+}
+
+export function frameAnatomy(bytes: Uint8Array, context: AnatomyContext = {}): FrameAnatomy {
   const fields: AnatomyField[] = [];
   const empty = new Uint8Array(0);
   const result: FrameAnatomy = {
@@ -112,6 +117,11 @@ export function frameAnatomy(bytes: Uint8Array): FrameAnatomy {
   fields.push(bitField('fin', b0, 0, 0, (v) => (v ? '1 (final fragment)' : '0 (more fragments follow)')));
   for (const [i, id] of (['rsv1', 'rsv2', 'rsv3'] as const).entries()) {
     const set = bit(b0, i + 1) === 1;
+    // RFC 7692 §6: with permessage-deflate agreed, RSV1 on a message's first frame is its "Per-Message Compressed" bit.
+    if (id === 'rsv1' && set && context.compressed) {
+      fields.push(bitField(id, b0, 0, i + 1, () => '1 (compressed: permessage-deflate, RFC 7692 §6)'));
+      continue;
+    }
     fields.push(bitField(id, b0, 0, i + 1, (v) => (v ? '1 (set: needs a negotiated extension)' : '0'), set ? ['Set without a negotiated extension: a protocol error (§5.2).'] : []));
   }
   const opcode = b0 & 0x0f;

@@ -308,3 +308,17 @@ describe('fieldAtByte (hex pane → field)', () => {
     expect(fieldAtByte(frameAnatomy(hex('82 7f 00 00')), 3)?.id).toBe('extended-length');
   });
 });
+
+describe('frameAnatomy with permessage-deflate (RFC 7692 §6)', () => {
+  it('reads RSV1 as the compressed bit when told the frame opens a compressed message, as a problem otherwise', () => {
+    const bytes = fromHex('c1 07 f2 48 cd c9 c9 07 00'); // §7.2.3.1
+    const plain = frameAnatomy(bytes).fields.find((f) => f.id === 'rsv1')!;
+    expect(plain.notes).toEqual(['Set without a negotiated extension: a protocol error (§5.2).']);
+    const compressed = frameAnatomy(bytes, { compressed: true }).fields.find((f) => f.id === 'rsv1')!;
+    expect(compressed.display).toBe('1 (compressed: permessage-deflate, RFC 7692 §6)');
+    expect(compressed.notes).toEqual([]);
+    // RSV2 stays a problem either way.
+    const rsv2 = frameAnatomy(fromHex('e1 00'), { compressed: true }).fields.find((f) => f.id === 'rsv2')!;
+    expect(rsv2.notes).toHaveLength(1);
+  });
+});

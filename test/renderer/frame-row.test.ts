@@ -134,6 +134,7 @@ describe('FrameRow: compressed frames (permessage-deflate)', () => {
     expect(row!.preview).toBe('Hello, compressed world! '.repeat(4));
     expect(row!.frame.payload.length).toBeLessThan(100); // the wire payload stays the compressed bytes
     expect(row!.rsv1).toBe(true);
+    expect(row!.compressedFirst).toBe(true);
   });
 
   it('previews a compressed binary frame\'s plain bytes as hex', () => {

@@ -85,7 +85,7 @@ export function FrameAnatomy() {
   const key = useInspector((s) => s.selectedFrameKey);
   const row = useInspector((s) => (key ? s.framesByKey.get(key) : undefined));
   const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
-  const anatomy = useMemo(() => (row ? frameAnatomy(row.frame.raw) : null), [row]);
+  const anatomy = useMemo(() => (row ? frameAnatomy(row.frame.raw, { compressed: row.compressedFirst }) : null), [row]);
   const observed = useInspector((s) => (key ? s.observedByFrame.get(key) : undefined));
   const byteStep = useInspector((s) => s.byteStep);
   if (!row || !anatomy) {

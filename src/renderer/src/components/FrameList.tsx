@@ -41,7 +41,7 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       <span className={`c-dir dir-${row.direction}`} title={who}>{arrow} {row.direction === 'in' ? 'recv' : 'sent'}</span>
       <span className={`c-op op-${op.control ? 'control' : 'data'} ${op.reserved ? 'op-reserved' : ''}`}>{op.name}</span>
       <span className="c-flag" title="FIN">{f.fin ? 'FIN' : '—'}</span>
-      <span className={`c-flag ${rsv !== '000' ? 'bad' : ''}`} title="RSV1-3">{rsv}</span>
+      <span className={`c-flag ${rsv !== '000' && !(row.compressedFirst && rsv === '100') ? 'bad' : ''}`} title={row.compressedFirst ? 'RSV1: compressed (permessage-deflate, RFC 7692 §6)' : 'RSV1-3'}>{rsv}</span>
       <span className="c-flag" title="MASK">{f.masked ? 'M' : '—'}</span>
       <span className="c-len">{f.payloadLength}</span>
       <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{row.preview}</span>

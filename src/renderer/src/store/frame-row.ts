@@ -99,6 +99,8 @@ export class FrameRow {
   get close(): TracedFrame['close'] { return this.whole?.close; }
   get partial(): boolean { return this.whole?.partial === true; }
   get truncated(): TracedFrame['truncated'] { return this.whole?.truncated; }
+  /** The first frame of a compressed message: its RSV1 is permessage-deflate's bit, not a violation. */
+  get compressedFirst(): boolean { return this.whole?.deflate?.first === true; }
 
   /** The traced frame, as the anatomy view reads it (built once, then kept). */
   get frame(): TracedFrame {
