@@ -130,7 +130,8 @@ export async function runEventStreamBench(seconds = envNumber('ES_SECONDS', 10),
     const stalled = await get(events, headers);
     await new Promise<void>((r) => stalled.once('data', () => { stalled.pause(); r(); }));
 
-    const ws = new WebSocket(host.wsUrl);
+    // No permessage-deflate (our server accepts it by default): the flood is of plain frames, as measured before.
+    const ws = new WebSocket(host.wsUrl, { perMessageDeflate: false });
     await new Promise<void>((r, j) => { ws.once('open', () => r()); ws.once('error', j); });
     let echoes = 0;
     ws.on('message', () => echoes++);

@@ -33,7 +33,7 @@ describe('fromPreload', () => {
     const preload = { onBatchJson: (l: (json: string) => void) => (jsonListeners.push(l), () => undefined) } as unknown as PreloadApi;
     const batches: ServiceBatch[] = [];
     fromPreload(preload).onBatch((b) => batches.push(b));
-    const ws = new WebSocket(started.url);
+    const ws = new WebSocket(started.url, { perMessageDeflate: false }); // payloads as sent: this is about buffers
     try {
       await new Promise((r) => ws.once('open', r));
       const count = 200;
