@@ -15,7 +15,7 @@ import { frameAnatomy } from './fields.ts';
 import { encodeClosePayload, encodeFrame, formatPayloadLength, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
 import type { Extension, ServerExtensionNegotiator, ClientExtensionNegotiator, DecodedChunk } from './extensions/extension.ts';
 import { formatExtensionHeader } from './extensions/extension-header.ts';
-import { clientDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
+import { clientDeflateNegotiator, disabledServerDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
 import type { ConnectionState, Direction, Role, TraceBody, TracedFrame, TracedFrameDeflate, TracedHead, TracedMessageCompression, TracedViolation } from './trace.ts';
@@ -477,7 +477,7 @@ export class WebSocketProtocol {
   /** The extensions this server speaks (permessage-deflate unless turned off). */
   private serverNegotiators(): ServerExtensionNegotiator[] {
     const d = this.options.deflate;
-    if (d === false) return [];
+    if (d === false) return [disabledServerDeflateNegotiator()];
     return [serverDeflateNegotiator(Array.isArray(d) ? d[0] : (d as Exclude<DeflateSetting, false | readonly unknown[]> | undefined) ?? {})];
   }
 

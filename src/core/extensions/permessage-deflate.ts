@@ -247,6 +247,15 @@ export function serverDeflateNegotiator(options: DeflateOptions = {}): ServerExt
   };
 }
 
+/** A server with deflate turned off: every offer is declined, saying so (rather than "not implemented"). */
+export function disabledServerDeflateNegotiator(): ServerExtensionNegotiator {
+  return {
+    name: PERMESSAGE_DEFLATE,
+    rsv: RSV,
+    accept: () => ({ ok: false, reason: 'Declined: permessage-deflate is turned off on this server (--no-deflate, deflate: false).', rfcSection: 'RFC 7692 §5' }),
+  };
+}
+
 /** The client's offers for one set of options (in the order a list gives them). */
 function offerParams(options: DeflateOptions): Params {
   const cmwb = options.clientMaxWindowBits;

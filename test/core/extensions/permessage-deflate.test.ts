@@ -279,7 +279,8 @@ describe('server negotiation (RFC 7692 §5, §7.1): offers in preference order, 
     const off = side('server', { deflate: false });
     off.p.receiveData(utf8Encode(offer));
     expect(new TextDecoder().decode(concatBytes(off.p.dataToSend()))).not.toMatch(/Sec-WebSocket-Extensions/i);
-    expect(traced(off, 'handshake')[0]!.extensions?.offers[0]).toMatchObject({ verdict: 'unsupported' });
+    expect(traced(off, 'handshake')[0]!.extensions?.offers[0]).toMatchObject({ verdict: 'declined' });
+    expect(traced(off, 'handshake')[0]!.extensions?.offers[0]!.reason).toMatch(/turned off on this server/);
     const on = side('server');
     on.p.receiveData(utf8Encode(offer));
     expect(new TextDecoder().decode(concatBytes(on.p.dataToSend()))).toMatch(/\r\nSec-WebSocket-Extensions: permessage-deflate\r\n/);
