@@ -65,7 +65,7 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
       // A compressed frame: the wire payload is DEFLATE data; show it, then what it inflates to.
       const d = f.deflate;
       const preview = f.payload.subarray(0, max);
-      lines.push(`${c.dim('deflate')} ${toHex(preview, ' ')}${f.payload.length > max ? ' …' : ''} ${c.dim(`(${f.payload.length} compressed bytes${f.masked ? ', unmasked' : ''})`)}`);
+      lines.push(`${c.dim('deflate')} ${toHex(preview, ' ')}${f.payload.length > max ? ' …' : ''} ${c.dim(`(${f.payload.length} compressed byte${f.payload.length === 1 ? '' : 's'}${f.masked ? ', unmasked' : ''})`)}`);
       if (d.tail) lines.push(`${c.dim('tail')}    ${c.dim(d.tail === 'stripped' ? '00 00 ff ff stripped from the end before sending (RFC 7692 §7.2.1)' : '00 00 ff ff appended before inflating (RFC 7692 §7.2.2)')}`);
       const plain = d.inflated.subarray(0, max);
       const shown = f.opcode === 2 || hasControlBytes(plain) ? toHex(plain, ' ') : quote(utf8DecodeLenient(plain), max);
