@@ -194,15 +194,22 @@ describe.each([['python3-websockets', 'websockets'], ['python3-aiohttp', 'aiohtt
     }
   });
 
-  it('our client → python server: every size both ways compressed, payloads equal', async () => {
+  // python-websockets' server can impose no context takeover unasked (RFC 7692 §7.1.1.1 and §7.1.1.2 allow it).
+  const serverCases: Array<readonly [string, boolean]> = lib === 'websockets' ? [['its defaults', false], ['imposing no context takeover', true]] : [['its defaults', false]];
+  it.each(serverCases)('our client → python server (%s): every size both ways compressed, payloads equal', async (_name, noTakeover) => {
     let peer: PythonServer | null = null;
     try {
-      peer = await startPythonServer([DEFLATE_PEER, 'server', lib]);
+      peer = await startPythonServer([DEFLATE_PEER, 'server', lib, ...(noTakeover ? ['--no-context-takeover'] : [])]);
       const { rec, id } = await ourClientExchange(`ws://127.0.0.1:${peer.port}/`);
       expect(rec.agreed(id)?.extensions?.agreed?.name).toBe('permessage-deflate');
       expectCompressedBothWays(rec, id, SIZES.length + 2);
       const open = peer.events.find((e) => e['event'] === 'open');
       expect(open?.['extensions']).toMatch(/^permessage-deflate/);
+      if (noTakeover) {
+        expect(rec.agreed(id)?.extensions?.agreed?.deflate).toMatchObject({ serverNoContextTakeover: true, clientNoContextTakeover: true });
+        // Neither direction carries its window over: every message starts fresh.
+        for (const direction of ['in', 'out'] as const) expect(rec.messages(id, direction).every((m) => m.compression?.contextTakeover === false)).toBe(true);
+      }
     } finally {
       await peer?.stop();
     }
