@@ -6,6 +6,10 @@
  *   ws           the `ws` package, client + server with perMessageDeflate on (its defaults: context
  *                takeover, 15-bit windows, zlib level and memLevel defaults — as ours; ws compresses
  *                every message when context takeover is on, so both sides compress the same messages)
+ *   ours-split   ours with the client in a worker thread (scripts/bench-deflate-worker.ts) and the
+ *   ws-split     server in the main one, and the same for ws: each end has a thread, as two peers
+ *                have in practice (ws hands zlib to libuv's pool in either layout; ours runs it on
+ *                the thread of the end that sends or receives)
  *
  * Workloads: JSON-like text (what chat and API traffic look like) of 64 B, 16 KiB and 1 MiB, with
  * 64, 16 and 4 messages in flight (as scripts/bench.ts). Each message is one of 16 different texts
@@ -21,6 +25,7 @@
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { isMainThread, Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +36,11 @@ import { WebSocketServer } from '../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
 import { drive, fmtValue, machineInfo, median, readBudget, writeSection, type Budget, type Link, type Machine, type Workload } from './bench.ts';
 
-export const deflateImplIds = ['ours', 'ours-traced', 'ws'] as const;
+export const deflateImplIds = ['ours', 'ours-traced', 'ws', 'ours-split', 'ws-split'] as const;
 export type DeflateImplId = (typeof deflateImplIds)[number];
-const labels: Record<DeflateImplId, string> = { ours: 'ours, tracing off', 'ours-traced': 'ours, full tracing', ws: 'ws' };
+const labels: Record<DeflateImplId, string> = {
+  ours: 'ours, tracing off', 'ours-traced': 'ours, full tracing', ws: 'ws', 'ours-split': 'ours, client in a worker', 'ws-split': 'ws, client in a worker',
+};
 const host = '127.0.0.1';
 
 /** bench.ts's workloads of the same sizes and windows, with JSON-like text for payload. */
@@ -63,59 +70,100 @@ function cycling(texts: readonly string[]): () => string {
   return () => texts[next++ % texts.length]!;
 }
 
-async function openOurs(texts: readonly string[], traced: boolean): Promise<Link & { wire: () => number }> {
-  const tracer = traced ? new Tracer() : undefined;
-  const kept: TraceEvent[] = [];
-  let wireBytes = 0;
-  tracer?.subscribe((e) => {
-    kept.push(e);
-    if (e.type === 'frame' && e.direction === 'out' && e.connectionId.startsWith('client')) wireBytes += e.frame.payloadLength;
-  });
-  const server = new WebSocketServer({ host, port: 0, component: echoComponent, maxMessageSize: 64 * 1024 * 1024, ...(tracer ? { tracer, traceBytes: false } : {}) });
-  const { url } = await server.listen();
-  const next = cycling(texts);
-  const link: Link & { wire: () => number } = { send: () => {}, onMessage: () => {}, close: async () => {}, wire: () => wireBytes };
-  const client = connectClient(url, { onMessage: (_c, m) => link.onMessage(m.data.length) }, { maxMessageSize: 64 * 1024 * 1024, ...(tracer ? { tracer, traceBytes: false } : {}) });
-  const conn = await client.opened;
-  if (!conn.protocol.agreedExtension) throw new Error('permessage-deflate was not agreed');
-  link.send = () => conn.sendText(next());
-  link.close = async () => {
-    conn.close(1000);
-    await Promise.race([conn.closed(), new Promise((r) => setTimeout(r, 2000))]);
-    conn.destroy();
-    await server.close();
-  };
-  return link;
-}
-
-async function openWs(texts: readonly string[]): Promise<Link> {
+/** The echo server of an implementation, deflate on. */
+export async function startEchoServer(impl: 'ours' | 'ws', tracer?: Tracer): Promise<{ url: string; close: () => Promise<void> }> {
+  if (impl === 'ours') {
+    const server = new WebSocketServer({ host, port: 0, component: echoComponent, maxMessageSize: 64 * 1024 * 1024, ...(tracer ? { tracer, traceBytes: false } : {}) });
+    const { url } = await server.listen();
+    return { url, close: () => server.close() };
+  }
   const server = new WsServer({ host, port: 0, perMessageDeflate: true, maxPayload: 64 * 1024 * 1024 });
   await new Promise<void>((r, j) => {
     server.once('listening', () => r());
     server.once('error', j);
   });
   server.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data as Buffer, { binary: isBinary })));
-  const ws = new WebSocket(`ws://${host}:${(server.address() as AddressInfo).port}/`, { perMessageDeflate: true, maxPayload: 64 * 1024 * 1024 });
+  return {
+    url: `ws://${host}:${(server.address() as AddressInfo).port}/`,
+    close: async () => {
+      for (const c of server.clients) c.terminate();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** A client of an implementation, deflate on (checked), sending the texts in turn; close() closes it only. */
+export async function openEchoClient(impl: 'ours' | 'ws', url: string, texts: readonly string[], tracer?: Tracer): Promise<Link> {
+  const next = cycling(texts);
+  const link: Link = { send: () => {}, onMessage: () => {}, close: async () => {} };
+  if (impl === 'ours') {
+    const client = connectClient(url, { onMessage: (_c, m) => link.onMessage(m.data.length) }, { maxMessageSize: 64 * 1024 * 1024, ...(tracer ? { tracer, traceBytes: false } : {}) });
+    const conn = await client.opened;
+    if (!conn.protocol.agreedExtension) throw new Error('permessage-deflate was not agreed');
+    link.send = () => conn.sendText(next());
+    link.close = async () => {
+      conn.close(1000);
+      await Promise.race([conn.closed(), new Promise((r) => setTimeout(r, 2000))]);
+      conn.destroy();
+    };
+    return link;
+  }
+  const ws = new WebSocket(url, { perMessageDeflate: true, maxPayload: 64 * 1024 * 1024 });
   await new Promise<void>((r, j) => {
     ws.once('open', () => r());
     ws.once('error', j);
   });
   if (!ws.extensions.startsWith('permessage-deflate')) throw new Error(`ws did not agree permessage-deflate: "${ws.extensions}"`);
-  const next = cycling(texts);
-  const link: Link = {
-    send: () => ws.send(next()),
-    onMessage: () => {},
-    close: async () => {
-      const closed = new Promise((r) => ws.once('close', r));
-      ws.close(1000);
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
-      ws.terminate();
-      for (const c of server.clients) c.terminate();
-      await new Promise((r) => server.close(r));
-    },
-  };
   ws.on('message', (data: Buffer) => link.onMessage(data.length));
+  link.send = () => ws.send(next());
+  link.close = async () => {
+    const closed = new Promise((r) => ws.once('close', r));
+    ws.close(1000);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+    ws.terminate();
+  };
   return link;
+}
+
+/** Client and server in this thread (the figure is the whole CPU cost of a round trip). */
+async function openPair(impl: 'ours' | 'ws', texts: readonly string[], traced: boolean): Promise<Link & { wire: () => number }> {
+  const tracer = traced ? new Tracer() : undefined;
+  let wireBytes = 0;
+  tracer?.subscribe((e: TraceEvent) => {
+    if (e.type === 'frame' && e.direction === 'out' && e.connectionId.startsWith('client')) wireBytes += e.frame.payloadLength;
+  });
+  const server = await startEchoServer(impl, tracer);
+  const client = await openEchoClient(impl, server.url, texts, tracer);
+  return {
+    ...client,
+    set onMessage(f: (size: number) => void) { client.onMessage = f; },
+    get onMessage() { return client.onMessage; },
+    close: async () => {
+      await client.close();
+      await server.close();
+    },
+    wire: () => wireBytes,
+  };
+}
+
+/**
+ * The client in a worker thread, the server here: each end has a thread of its own, as peers
+ * are separate processes in practice (ws's zlib work goes to libuv's pool either way).
+ */
+async function runSplit(impl: 'ours' | 'ws', w: DeflateWorkload, cfg: DeflateBenchConfig): Promise<{ messages: number; seconds: number }> {
+  const server = await startEchoServer(impl);
+  try {
+    const worker = new Worker(new URL('./bench-deflate-worker.mjs', import.meta.url), {
+      workerData: { impl, url: server.url, size: w.size, window: w.window, warmupMs: cfg.warmupMs, cellMs: cfg.cellMs },
+    });
+    return await new Promise((resolveRun, reject) => {
+      worker.once('message', (r: { messages: number; seconds: number } | { error: string }) => ('error' in r ? reject(new Error(r.error)) : resolveRun(r)));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
+    });
+  } finally {
+    await server.close();
+  }
 }
 
 interface DeflateSample {
@@ -129,7 +177,15 @@ interface DeflateSample {
 
 async function runCell(impl: DeflateImplId, w: DeflateWorkload, texts: readonly string[], cfg: DeflateBenchConfig, round: number): Promise<DeflateSample> {
   (globalThis as { gc?: () => void }).gc?.();
-  const link = impl === 'ws' ? await openWs(texts) : await openOurs(texts, impl === 'ours-traced');
+  if (impl === 'ours-split' || impl === 'ws-split') {
+    const cpu = process.cpuUsage();
+    const { messages, seconds } = await runSplit(impl === 'ours-split' ? 'ours' : 'ws', w, cfg);
+    const used = process.cpuUsage(cpu);
+    const cpuSeconds = (used.user + used.system) / 1e6;
+    const scale = (n: number) => (w.unit === 'msgs/s' ? n : (n * w.size) / 1e6);
+    return { round, value: scale(messages / seconds), cpuSeconds, valuePerCpu: scale(messages / Math.max(cpuSeconds, 1e-6)) };
+  }
+  const link = await openPair(impl === 'ws' ? 'ws' : 'ours', texts, impl === 'ours-traced');
   const payloadOfSize = new Uint8Array(w.size); // drive() checks each echo's size against it
   try {
     await drive(link, payloadOfSize, w.window, cfg.warmupMs);
@@ -164,7 +220,7 @@ export interface DeflateBenchResults {
   config: DeflateBenchConfig;
   elapsedSeconds: number;
   rows: DeflateRow[];
-  ratios: Array<{ workload: DeflateWorkload['id']; oursVsWs: number | null; oursVsWsPerCpu: number | null; tracedVsWs: number | null; wireRatio: number | null }>;
+  ratios: Array<{ workload: DeflateWorkload['id']; oursVsWs: number | null; oursVsWsPerCpu: number | null; tracedVsWs: number | null; splitOursVsWs: number | null; wireRatio: number | null }>;
 }
 
 function pairedRatio(a: DeflateRow | undefined, b: DeflateRow | undefined, key: 'value' | 'valuePerCpu' = 'value'): number | null {
@@ -208,6 +264,7 @@ export async function runDeflateBench(cfg: DeflateBenchConfig = readBudget()): P
         oursVsWs: pairedRatio(row(w.id, 'ours'), row(w.id, 'ws')),
         oursVsWsPerCpu: pairedRatio(row(w.id, 'ours'), row(w.id, 'ws'), 'valuePerCpu'),
         tracedVsWs: pairedRatio(row(w.id, 'ours-traced'), row(w.id, 'ws')),
+        splitOursVsWs: pairedRatio(row(w.id, 'ours-split'), row(w.id, 'ws-split')),
         wireRatio: wire.length ? median(wire) : null,
       };
     }),
@@ -229,8 +286,8 @@ export function renderDeflateMarkdown(r: DeflateBenchResults): string {
     'Both sides compress every message (RFC 7692, context takeover, 15-bit windows, zlib defaults); JSON-like text,',
     'each message one of 16 different texts of its size; figures count plain payload echoed, client and server in one process.',
     '',
-    `| workload | unit | ${deflateImplIds.map((i) => labels[i]).join(' | ')} | ours / ws | per CPU-second | traced / ws | wire / plain (ours) | target ≥ 1.0× |`,
-    `| --- | --- | ${deflateImplIds.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | --- |`,
+    `| workload | unit | ${deflateImplIds.map((i) => labels[i]).join(' | ')} | ours / ws | per CPU-second | traced / ws | ours / ws, client in a worker | wire / plain (ours) | target ≥ 1.0× |`,
+    `| --- | --- | ${deflateImplIds.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | --- |`,
   ];
   for (const w of deflateWorkloads) {
     const cells = deflateImplIds.map((impl) => {
@@ -239,19 +296,19 @@ export function renderDeflateMarkdown(r: DeflateBenchResults): string {
     });
     const q = r.ratios.find((x) => x.workload === w.id)!;
     const met = q.oursVsWs === null ? '—' : q.oursVsWs >= 1 ? '✅ met' : '❌ missed';
-    lines.push(`| ${w.label} | ${w.unit} | ${cells.join(' | ')} | ${ratio(q.oursVsWs)} | ${ratio(q.oursVsWsPerCpu)} | ${ratio(q.tracedVsWs)} | ${q.wireRatio === null ? '—' : `${(q.wireRatio * 100).toFixed(1)} %`} | ${met} |`);
+    lines.push(`| ${w.label} | ${w.unit} | ${cells.join(' | ')} | ${ratio(q.oursVsWs)} | ${ratio(q.oursVsWsPerCpu)} | ${ratio(q.tracedVsWs)} | ${ratio(q.splitOursVsWs)} | ${q.wireRatio === null ? '—' : `${(q.wireRatio * 100).toFixed(1)} %`} | ${met} |`);
   }
   const behind = r.ratios.filter((q) => q.oursVsWs !== null && q.oursVsWs < 1);
   if (behind.length) {
-    lines.push('', `Where ours is behind on the clock (${behind.map((q) => deflateWorkloads.find((w) => w.id === q.workload)!.label).join(', ')}): zlib's work dominates there (deflating 1 MiB of this JSON at zlib's default level takes about 10 ms, inflating it about 1 ms), and ws hands it to libuv's thread pool, so the client's and the server's compression run on both cores at once, while our sans-I/O engine runs zlib synchronously on the event loop (zlib-stream.ts). The per CPU-second column compares the work each does for the same echoes.`);
+    lines.push('', `Where ours is behind on the clock (${behind.map((q) => deflateWorkloads.find((w) => w.id === q.workload)!.label).join(', ')}): zlib's work dominates there (deflating 1 MiB of this JSON at zlib's default level takes about 10 ms, inflating it about 1 ms), and ws hands it to libuv's thread pool, so the client's and the server's compression run on both cores at once, while our sans-I/O engine runs zlib synchronously on the event loop (zlib-stream.ts). The per CPU-second column compares the work each does for the same echoes; the "client in a worker" cells give each end a thread of its own, as separate peers have in practice.`);
   }
   lines.push('', 'Raw figures per round: bench-deflate-results.json.');
   return lines.join('\n');
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMainThread && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   runDeflateBench().then((r) => {
-    for (const q of r.ratios) console.log(`${q.workload}: ours/ws ${ratio(q.oursVsWs)} (per CPU ${ratio(q.oursVsWsPerCpu)}), traced/ws ${ratio(q.tracedVsWs)}, wire/plain ${q.wireRatio === null ? '—' : (q.wireRatio * 100).toFixed(1) + ' %'}`);
+    for (const q of r.ratios) console.log(`${q.workload}: ours/ws ${ratio(q.oursVsWs)} (per CPU ${ratio(q.oursVsWsPerCpu)}), traced/ws ${ratio(q.tracedVsWs)}, client in a worker ${ratio(q.splitOursVsWs)}, wire/plain ${q.wireRatio === null ? '—' : (q.wireRatio * 100).toFixed(1) + ' %'}`);
   }, (error: unknown) => {
     console.error(`bench:deflate failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     process.exit(1);

@@ -40,6 +40,7 @@ describe('npm run bench:deflate (tiny budget)', () => {
     for (const row of results.rows) expect(row.median, `${row.workload} ${row.impl}`).toBeGreaterThan(0);
     for (const r of results.ratios) {
       expect(r.oursVsWs).toBeGreaterThan(0);
+      expect(r.splitOursVsWs).toBeGreaterThan(0); // the client-in-a-worker cells ran too
       expect(r.wireRatio).toBeGreaterThan(0);
       expect(r.wireRatio).toBeLessThan(0.5); // JSON compresses: the extension was really in use
     }
