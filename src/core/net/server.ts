@@ -256,10 +256,14 @@ export class WebSocketServer {
     try {
       const id = `server${this.serverId}:${++this.connectionCounter}`;
       const trace = this.tracer.forConnection(id);
-      const listening = this.address ? `${this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host}:${this.address.port}` : undefined;
+      // The name the client asked for (SNI), if it sent one: the advice then names the host:port
+      // the client used, since a browser's exception ("accept the risk") is kept per host and port.
+      const sni = typeof socket.servername === 'string' && socket.servername ? socket.servername : null;
+      const host = sni && /^[A-Za-z0-9.-]{1,253}$/.test(sni) ? sni : this.address?.host.includes(':') ? `[${this.address.host}]` : this.address?.host;
+      const listening = this.address ? `${host}:${this.address.port}` : undefined;
       const info = describeServerTlsError(error, {
         localCertificate: this.tlsCertificate, ...(listening ? { listening } : {}), timeoutMs: this.options.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
-      });
+      }, sni);
       trace({ type: 'connection-opened', role: 'server', local, remote });
       trace({ type: 'tls', tls: info });
       trace({ type: 'connection-closed', wasClean: false, code: CloseCode.AbnormalClosure, reason: '', detail: `TLS handshake failed: ${info.failure!.summary}` });

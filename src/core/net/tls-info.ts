@@ -216,11 +216,14 @@ export function describeServerTls(socket: TLSSocket, local: TlsCertificateInfo |
   };
 }
 
-/** A client whose TLS handshake with our server failed (the server's 'tlsClientError'). */
-export function describeServerTlsError(error: NodeJS.ErrnoException, ctx: Omit<TlsFailureContext, 'role' | 'message'>): TlsInfo {
+/**
+ * A client whose TLS handshake with our server failed (the server's 'tlsClientError'). sni: the
+ * name the client sent in its ClientHello, if it got that far (node keeps it on the failed socket).
+ */
+export function describeServerTlsError(error: NodeJS.ErrnoException, ctx: Omit<TlsFailureContext, 'role' | 'message'>, sni: string | null = null): TlsInfo {
   return {
     role: 'server', ok: false, verified: null, insecure: false, protocol: null, cipher: null, alpn: null,
-    alpnOffered: ALPN_PROTOCOLS, sni: null, peerCertificates: [], localCertificate: ctx.localCertificate ?? null,
+    alpnOffered: ALPN_PROTOCOLS, sni: sni ? clip(sni) : null, peerCertificates: [], localCertificate: ctx.localCertificate ?? null,
     failure: explainTlsFailure(error.code ?? 'ERR_TLS', { ...ctx, role: 'server', message: error.message }),
   };
 }

@@ -283,6 +283,19 @@ describe('our WebSocketServer over TLS with the generated localhost certificate'
     await socketsFreed(server);
   });
 
+  it('a client that refuses us after sending SNI: the failed connection keeps the name, and the advice names the host:port it used', async () => {
+    const named = url.replace('127.0.0.1', 'localhost');
+    const before = events.length;
+    const r = await attempt(named);
+    expect(r.tls()[0]!.failure).toMatchObject({ kind: 'self-signed' });
+    await eventually(() => tlsEvents(events.slice(before)).some((t) => t.role === 'server' && !t.ok), 5000, 'the server to trace the refusal');
+    const refused = tlsEvents(events.slice(before)).find((t) => t.role === 'server' && !t.ok)!;
+    expect(refused.sni).toBe('localhost');
+    // A browser's exception is per host and port: the one the client used, not the listening address.
+    expect(refused.failure!.advice[0]).toContain(`open ${named.replace('wss:', 'https:')} once`);
+    await socketsFreed(server);
+  });
+
   it('our own client with --insecure: connects, and the trace says it is not verified and why', async () => {
     const r = await attempt(url, { insecure: true });
     expect(r.error).toBeNull();
