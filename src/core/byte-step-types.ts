@@ -29,7 +29,24 @@ export const ByteStepLimits = {
 /** The longest hex text a session accepts: "0xff, " is 6 characters a byte; parsing more is wasted work. */
 export const maxByteStepHexChars = 6 * ByteStepLimits.maxInput;
 
+/** How a byte-stepping session's receiver is set up (every field optional: {} is the plain RFC 6455 receiver). */
+export interface ByteStepOptions {
+  /**
+   * permessage-deflate (RFC 7692) agreed with its default parameters (no parameters: context
+   * takeover both ways, 15-bit windows), so RSV1 on a message's first frame means compressed.
+   * Off: nothing is negotiated, and RSV1 fails the connection (RFC 6455 §5.2).
+   */
+  deflate?: boolean;
+}
+
 export interface ByteStepSnapshot {
+  /** permessage-deflate is agreed in this session (ByteStepOptions.deflate). */
+  deflate: boolean;
+  /**
+   * The compressed message being received: its plain bytes inflated so far (the first
+   * ByteStepLimits.bytesShown of them) and how many there are; null when none is in progress.
+   */
+  inflating: { bytes: Uint8Array; length: number } | null;
   /** Bytes fed so far, out of total. */
   fed: number;
   total: number;

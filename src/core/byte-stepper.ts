@@ -5,10 +5,12 @@
  */
 
 import { WebSocketProtocol } from './protocol.ts';
-import { ByteStepLimits, type ByteStepSnapshot } from './byte-step-types.ts';
+import { ByteStepLimits, type ByteStepOptions, type ByteStepSnapshot } from './byte-step-types.ts';
+import { defaultDeflateAgreement } from './extensions/default-agreement.ts';
+import type { Extension } from './extensions/extension.ts';
 import type { Role, TraceBody, TracedFrame, TracedViolation } from './trace.ts';
 
-export { ByteStepLimits, maxByteStepHexChars, type ByteStepSnapshot } from './byte-step-types.ts';
+export { ByteStepLimits, maxByteStepHexChars, type ByteStepOptions, type ByteStepSnapshot } from './byte-step-types.ts';
 
 export class ByteStepper {
   private protocol!: WebSocketProtocol;
@@ -22,12 +24,15 @@ export class ByteStepper {
   private logTotal = 0;
   private responses = 0;
   private frameStart = 0;
+  /** permessage-deflate in force (options.deflate), as if negotiated. */
+  private extension: Extension | null = null;
 
   /**
    * @param bytes what to feed (at most ByteStepLimits.maxInput)
    * @param receiverRole the role of the endpoint receiving them: "server" expects masked frames
+   * @param options deflate: permessage-deflate agreed with its default parameters (RSV1 = compressed)
    */
-  constructor(readonly bytes: Uint8Array, readonly receiverRole: Role) {
+  constructor(readonly bytes: Uint8Array, readonly receiverRole: Role, readonly options: ByteStepOptions = {}) {
     if (bytes.length > ByteStepLimits.maxInput) {
       throw new RangeError(`At most ${ByteStepLimits.maxInput} bytes (1 MiB) can be stepped through; these are ${bytes.length}. Step a part of them, a frame at a time.`);
     }
@@ -43,8 +48,12 @@ export class ByteStepper {
     this.logTotal = 0;
     this.responses = 0;
     this.frameStart = 0;
+    // A fresh agreement each time: starting over means an empty window too.
+    this.extension?.close();
+    this.extension = this.options.deflate ? defaultDeflateAgreement(this.receiverRole) : null;
     this.protocol = new WebSocketProtocol({
       role: this.receiverRole, startOpen: true, traceBytes: false,
+      ...(this.extension ? { startOpenExtension: this.extension } : {}),
       trace: (body: TraceBody) => this.record(body),
     });
   }
@@ -62,7 +71,8 @@ export class ByteStepper {
       this.violation = body.violation;
       this.addLog(`✗ ${body.violation.code} (${body.violation.rfcSection}): ${body.violation.message}`);
     } else if (body.type === 'message') {
-      this.addLog(`message complete: ${body.text !== undefined ? JSON.stringify(body.text.slice(0, 80)) : `${body.size} binary bytes`}`);
+      const inflated = body.compression ? ` (inflated from ${body.compression.compressedSize} compressed byte${body.compression.compressedSize === 1 ? '' : 's'})` : '';
+      this.addLog(`message complete: ${body.text !== undefined ? JSON.stringify(body.text.slice(0, 80)) : `${body.size} binary bytes`}${inflated}`);
     } else if (body.type === 'state') {
       this.addLog(`state ${body.from} → ${body.to}`);
     }
@@ -122,7 +132,10 @@ export class ByteStepper {
   snapshot(): ByteStepSnapshot {
     const partial = this.protocol.partialFrameBytes();
     const cut = ByteStepLimits.bytesShown;
+    const inflated = this.protocol.inflatedSoFar();
     return {
+      deflate: this.options.deflate === true,
+      inflating: inflated ? { bytes: inflated.length > cut ? inflated.slice(0, cut) : inflated, length: inflated.length } : null,
       fed: this.fed, total: this.bytes.length,
       parserState: this.protocol.parserState, description: this.protocol.describeParser(),
       frameStart: this.frameStart, frameBytes: partial.length > cut ? partial.slice(0, cut) : partial, frameBytesLength: partial.length,
@@ -142,11 +155,13 @@ export class ByteStepper {
 /** A frame as a snapshot lists it: at most ByteStepLimits.bytesShown of payload (see `truncated`). */
 function cutForDisplay(f: TracedFrame): TracedFrame {
   const cut = ByteStepLimits.bytesShown;
-  if (f.payload.length <= cut && f.raw.length <= f.headerLength + cut) return f;
+  const deflate = f.deflate && f.deflate.inflated.length > cut ? { ...f.deflate, inflated: f.deflate.inflated.slice(0, cut) } : f.deflate;
+  if (f.payload.length <= cut && f.raw.length <= f.headerLength + cut) return deflate === f.deflate ? f : { ...f, deflate: deflate! };
   return {
     ...f,
     raw: f.raw.slice(0, Math.min(f.raw.length, f.headerLength + cut)),
     payload: f.payload.slice(0, cut),
     truncated: { rawLength: f.raw.length, payloadLength: f.payload.length },
+    ...(deflate ? { deflate } : {}),
   };
 }

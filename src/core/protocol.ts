@@ -60,6 +60,11 @@ export interface ProtocolOptions {
   policy?: ViolationPolicy;
   /** Start in OPEN, without an opening handshake (byte stepping, tests of framing alone). */
   startOpen?: boolean;
+  /**
+   * With startOpen: an extension in force from the start, as if the handshake had agreed it
+   * (the byte stepper's "permessage-deflate agreed", see extensions/default-agreement.ts).
+   */
+  startOpenExtension?: Extension;
   /** Messages larger than this fail with 1009. */
   maxMessageSize?: number;
   /** A single frame longer than this fails with 1009 as soon as its header is read (default: only maxMessageSize applies). */
@@ -221,6 +226,7 @@ export class WebSocketProtocol {
     if (options.startOpen) {
       this.headParser = null;
       this._state = 'OPEN';
+      this.extension = options.startOpenExtension ?? null;
     }
   }
 
@@ -491,6 +497,22 @@ export class WebSocketProtocol {
   /** The agreed extension's parameters, explained (null: none agreed, so RSV bits stay 0). */
   get agreedExtension(): Extension['agreed'] | null {
     return this.extension?.agreed ?? null;
+  }
+
+  /**
+   * The plain bytes of the compressed message being received, inflated so far (null when no
+   * compressed message is in progress). The byte stepper shows them growing byte by byte.
+   */
+  inflatedSoFar(): Uint8Array | null {
+    return this.messageCompressed ? concatBytes(this.messageChunks, this.messageSize) : null;
+  }
+
+  /**
+   * A frame compressed on its own (the crafter) went to the peer: its plain bytes are now in the
+   * peer's window but not in our compressor's, so ours starts over (Extension.restartOutgoingWindow).
+   */
+  restartOutgoingWindow(reason: string): void {
+    this.extension?.restartOutgoingWindow?.(reason);
   }
 
   private receiveFrameBytes(data: Uint8Array): void {

@@ -5,7 +5,7 @@
  */
 import { channels } from '../shared/inspector-api.ts';
 import {
-  validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateConnect, validateCraft, validateFirePreset,
+  validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
   validateConformance, validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from './validation.ts';
 import type { InspectorService } from './inspector-service.ts';
@@ -50,14 +50,18 @@ export function createHandlers(service: InspectorService): Handlers {
       return service.setPolicy(connectionId, policy);
     },
     craft: (arg) => service.craft(validateCraft(arg)),
+    compressPayload: (arg) => {
+      const { connectionId, payloadHex } = validateCompressPayload(arg);
+      return service.compressPayload(connectionId, payloadHex);
+    },
     listPresets: () => service.listPresets(),
     firePreset: (arg) => {
       const { connectionId, presetId } = validateFirePreset(arg);
       return service.firePreset(connectionId, presetId);
     },
     byteStepStart: (arg) => {
-      const { hex, receiverRole } = validateByteStepStart(arg);
-      return service.byteStepStart(hex, receiverRole);
+      const { hex, receiverRole, options } = validateByteStepStart(arg);
+      return service.byteStepStart(hex, receiverRole, options);
     },
     frameBytes: (arg) => {
       if (typeof arg !== 'object' || arg === null) throw new Error('frameBytes expects { connectionId, frameId }');

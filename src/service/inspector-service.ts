@@ -16,7 +16,8 @@ import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
 import { configDirectory, localCertificate } from '../core/net/certificates.ts';
 import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerCredentials } from '../core/net/transport.ts';
-import { ByteStepLimits, ByteStepper, maxByteStepHexChars } from '../core/byte-stepper.ts';
+import { ByteStepLimits, ByteStepper, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-stepper.ts';
+import { compressCraftedFrame, compressForCraft, CRAFTED_RESTART_REASON, type CompressedCraft } from './crafted-compression.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore } from './display-cap.ts';
 import { serverLimitsProblem } from './validation.ts';
@@ -28,7 +29,7 @@ import { randomMaskKey } from '../core/protocol.ts';
 import { toHex } from '../core/bytes.ts';
 import { SERVICE_TRACE_ID, Tracer, type Role, type TraceEvent } from '../core/trace.ts';
 import type {
-  AppName, ConformanceProgress, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
+  AppName, CompressedPayload, ConformanceProgress, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
 } from '../shared/inspector-api.ts';
 import { appNames } from '../shared/inspector-api.ts';
@@ -449,19 +450,34 @@ export class InspectorService {
     });
   }
 
-  /** Sends a frame built from fields (valid or not), split into timed TCP writes. */
+  /**
+   * Sends a frame built from fields (valid or not), split into timed TCP writes. With
+   * frame.compress, its payload is compressed on its own first (crafted-compression.ts).
+   */
   async craft(request: CraftRequest): Promise<Result<{ hex: string }>> {
     const conn = this.findConnection(request.connectionId);
     if (!conn) return { ok: false, error: `Connection ${request.connectionId} is gone.` };
     if (conn.state === 'CLOSED') return { ok: false, error: 'The connection is closed.' };
     let bytes: Uint8Array;
+    let compressed: CompressedCraft | null = null;
     try {
-      bytes = encodeFields(request.frame);
+      compressed = request.frame.compress ? compressCraftedFrame(conn.protocol, conn.role, request.frame) : null;
+      bytes = encodeFields(compressed?.fields ?? request.frame);
     } catch (error) {
       return { ok: false, error: (error as Error).message };
     }
-    await conn.writeCrafted(bytes, { chunks: request.writes ?? [], ...(request.delayMs ? { delayMs: request.delayMs } : {}) });
+    if (compressed) {
+      // Traced with its plain side; and our compressor forgets its window, which the peer's now differs from.
+      conn.protocol.traceOutgoingFrameBytes(bytes, undefined, compressed.deflate);
+      conn.protocol.restartOutgoingWindow(CRAFTED_RESTART_REASON);
+    }
+    await conn.writeCrafted(bytes, { chunks: request.writes ?? [], ...(request.delayMs ? { delayMs: request.delayMs } : {}) }, !compressed);
     return { ok: true, hex: toHex(bytes) };
+  }
+
+  /** The crafter's preview of "compress this payload": what craft() will put in the frame. */
+  compressPayload(connectionId: string, payloadHex: string): Result<CompressedPayload> {
+    return this.withConnection<CompressedPayload>(connectionId, (conn) => ({ ok: true, ...compressForCraft(conn.protocol, conn.role, payloadHex) }));
   }
 
   listPresets(): PresetInfo[] {
@@ -485,7 +501,7 @@ export class InspectorService {
   private nextStepper = 1;
 
   /** Issue 10 §6: at most ByteStepLimits.maxInput bytes, checked before the hex is even parsed. */
-  byteStepStart(hex: string, receiverRole: Role) {
+  byteStepStart(hex: string, receiverRole: Role, options: ByteStepOptions = {}) {
     const tooMuch = `Bytes: at most ${ByteStepLimits.maxInput} bytes (1 MiB) can be stepped through; step a part of them, a frame at a time.`;
     if (hex.length > maxByteStepHexChars) return { ok: false as const, error: tooMuch };
     let bytes: Uint8Array;
@@ -498,7 +514,7 @@ export class InspectorService {
     if (bytes.length > ByteStepLimits.maxInput) return { ok: false as const, error: `${tooMuch} (These are ${bytes.length}.)` };
     if (receiverRole !== 'server' && receiverRole !== 'client') return { ok: false as const, error: 'The receiver is a server or a client.' };
     const sessionId = this.nextStepper++;
-    const stepper = new ByteStepper(bytes, receiverRole);
+    const stepper = new ByteStepper(bytes, receiverRole, options);
     this.steppers.set(sessionId, stepper);
     // Keep a handful of sessions; old ones go.
     for (const key of this.steppers.keys()) if (this.steppers.size > 8) this.steppers.delete(key);
@@ -629,6 +645,7 @@ export class InspectorService {
 /** Encodes a frame from its fields, valid or not (§5.2). */
 export function encodeFields(f: FrameFields): Uint8Array {
   if (!Number.isInteger(f.opcode) || f.opcode < 0 || f.opcode > 15) throw new Error('The opcode is 4 bits: 0 to 15.');
+  if (f.compress) throw new Error('Only the crafter compresses a payload (craft with compress); here the payload goes as given.');
   const payload = fromHex(f.payloadHex);
   let maskKey: Uint8Array | null = null;
   if (f.masked) {

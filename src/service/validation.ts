@@ -6,7 +6,7 @@ import {
   appNames, type AppName, type Breakpoint, type ConnectClientRequest, type CraftRequest, type FrameFields, type SendRequest, type StartServerRequest,
   type StepAction, type ViolationPolicy, type ConformanceRequest,
 } from '../shared/inspector-api.ts';
-import { ByteStepLimits, maxByteStepHexChars } from '../core/byte-step-types.ts';
+import { ByteStepLimits, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-step-types.ts';
 import { checkHandshakeOptions, parseHeaderLines } from '../core/http-tokens.ts';
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 
@@ -169,6 +169,7 @@ export function validateFrameFields(v: unknown): FrameFields {
   if (f['maskKeyHex'] !== undefined && typeof f['maskKeyHex'] !== 'string') throw new Error('frame.maskKeyHex must be a string');
   if (f['lengthEncoding'] !== undefined && !['minimal', '7-bit', '16-bit', '64-bit'].includes(f['lengthEncoding'] as string)) throw new Error('frame.lengthEncoding is minimal, 7-bit, 16-bit or 64-bit');
   if (f['declaredLength'] !== undefined && (!Number.isInteger(f['declaredLength']) || (f['declaredLength'] as number) < 0)) throw new Error('frame.declaredLength must be a whole number');
+  if (f['compress'] !== undefined && typeof f['compress'] !== 'boolean') throw new Error('frame.compress must be true or false');
   return f as unknown as FrameFields;
 }
 
@@ -227,12 +228,20 @@ export function validateFirePreset(v: unknown): { connectionId: string; presetId
   return { connectionId: connectionId(o), presetId: o['presetId'] };
 }
 
-export function validateByteStepStart(v: unknown): { hex: string; receiverRole: 'server' | 'client' } {
+/** byteStepStart: { hex, receiverRole, deflate? } (deflate, optional, came later: older callers leave it out). */
+export function validateByteStepStart(v: unknown): { hex: string; receiverRole: 'server' | 'client'; options: ByteStepOptions } {
   const o = object(v, 'byteStepStart');
   if (typeof o['hex'] !== 'string') throw new Error('hex must be a string');
   if (o['hex'].length > maxByteStepHexChars) throw new Error(`hex must be at most ${maxByteStepHexChars} characters: at most ${ByteStepLimits.maxInput} bytes (1 MiB) can be stepped through`);
   if (o['receiverRole'] !== 'server' && o['receiverRole'] !== 'client') throw new Error('receiverRole is server or client');
-  return { hex: o['hex'], receiverRole: o['receiverRole'] };
+  if (o['deflate'] !== undefined && typeof o['deflate'] !== 'boolean') throw new Error('deflate must be true or false (permessage-deflate agreed, with its default parameters)');
+  return { hex: o['hex'], receiverRole: o['receiverRole'], options: o['deflate'] === undefined ? {} : { deflate: o['deflate'] } };
+}
+
+export function validateCompressPayload(v: unknown): { connectionId: string; payloadHex: string } {
+  const o = object(v, 'compressPayload');
+  if (typeof o['payloadHex'] !== 'string') throw new Error('payloadHex must be a string');
+  return { connectionId: connectionId(o), payloadHex: o['payloadHex'] };
 }
 
 export function validateByteStepFeed(v: unknown): { sessionId: number; count: number } {

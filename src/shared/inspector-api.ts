@@ -4,12 +4,12 @@
  * HTTP and server-sent events. The renderer cannot tell which one it talks to.
  */
 
-import type { ByteStepSnapshot } from '../core/byte-step-types.ts';
+import type { ByteStepOptions, ByteStepSnapshot } from '../core/byte-step-types.ts';
 import type { Breakpoint, GateSnapshot } from '../core/frame-gate.ts';
 import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
 import type { TlsCertificateInfo } from '../core/tls-types.ts';
 
-export type { Breakpoint, ByteStepSnapshot, GateSnapshot };
+export type { Breakpoint, ByteStepOptions, ByteStepSnapshot, GateSnapshot };
 export type ViolationPolicy = 'strict' | 'observe';
 
 export type AppName = 'echo' | 'chat' | 'manual';
@@ -132,6 +132,22 @@ export interface FrameFields {
   lengthEncoding?: 'minimal' | '7-bit' | '16-bit' | '64-bit';
   /** Put this in the length field instead of the real payload length. */
   declaredLength?: number;
+  /**
+   * Crafter: payloadHex is the plain payload; deflate it with the connection's agreed
+   * permessage-deflate window size, on its own (a fresh compressor, none of the connection's
+   * window), and strip the 00 00 ff ff tail (RFC 7692 §7.2.1). RSV1 stays as given.
+   */
+  compress?: boolean;
+}
+
+/** A payload compressed on its own, as the crafter's "compress this payload" sends it. */
+export interface CompressedPayload {
+  /** The frame's payload: DEFLATE data without the 4-octet tail. */
+  compressedHex: string;
+  /** The LZ77 window the sender agreed to compress with (base-2 log, 8..15). */
+  windowBits: number;
+  /** The windowBits zlib is given (8 runs as 9). */
+  zlibWindowBits: number;
 }
 
 export interface CraftRequest {
@@ -231,8 +247,16 @@ export interface InspectorApi {
   craft(request: CraftRequest): Promise<Result<{ hex: string }>>;
   listPresets(): Promise<PresetInfo[]>;
   firePreset(connectionId: string, presetId: string): Promise<Result<{ outcome: FaultOutcome }>>;
-  /** Byte stepping: start a session on some bytes, as received by a server or a client. */
-  byteStepStart(hex: string, receiverRole: Role): Promise<Result<{ sessionId: number; snapshot: ByteStepSnapshot }>>;
+  /**
+   * What the crafter's "compress this payload" puts in the frame (FrameFields.compress): the
+   * same compression craft() applies, for the preview. Needs permessage-deflate agreed.
+   */
+  compressPayload(connectionId: string, payloadHex: string): Promise<Result<CompressedPayload>>;
+  /**
+   * Byte stepping: start a session on some bytes, as received by a server or a client;
+   * options.deflate: with permessage-deflate agreed (default parameters).
+   */
+  byteStepStart(hex: string, receiverRole: Role, options?: ByteStepOptions): Promise<Result<{ sessionId: number; snapshot: ByteStepSnapshot }>>;
   byteStepFeed(sessionId: number, count: number): Promise<Result<{ snapshot: ByteStepSnapshot }>>;
   /** The full bytes of a frame shown cut (frame.truncated), while the service still keeps them. */
   frameBytes(connectionId: string, frameId: number): Promise<Result<{ raw: Uint8Array; payload: Uint8Array }>>;
@@ -271,6 +295,7 @@ export const channels = {
   dropHeld: 'inspector:drop-held',
   setPolicy: 'inspector:set-policy',
   craft: 'inspector:craft',
+  compressPayload: 'inspector:compress-payload',
   listPresets: 'inspector:list-presets',
   firePreset: 'inspector:fire-preset',
   byteStepStart: 'inspector:byte-step-start',

@@ -77,6 +77,13 @@ export interface Extension {
   /** The tail the receiver appends (RFC 7692 §7.2.2), for the last frame's trace; null: none. */
   readonly incomingTail: 'appended' | null;
 
+  /**
+   * Outgoing: forget what earlier messages put in our compression window, because the peer's
+   * window holds bytes ours never saw (a frame compressed on its own went out). `reason` goes
+   * into the next message's trace. Optional: an extension without a window has nothing to forget.
+   */
+  restartOutgoingWindow?(reason: string): void;
+
   /** Frees what it holds (zlib streams). Safe to call twice. */
   close(): void;
 }

@@ -24,6 +24,7 @@ import type {
   ClientExtensionNegotiator, DecodedChunk, EncodedMessage, Extension, ExtensionElement, ExtensionParam, NegotiationVerdict, RsvBits,
   ServerExtensionNegotiator,
 } from './extension.ts';
+import { DEFLATE_TAIL, stripDeflateTail } from './deflate-tail.ts';
 import { DeflateDataError, RawDeflateStream, Z_SYNC_FLUSH } from './zlib-stream.ts';
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
@@ -32,7 +33,7 @@ export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 const RSV: RsvBits = { rsv1: true, rsv2: false, rsv3: false };
 
 /** §7.2.1 / §7.2.2: the empty stored block's last 4 octets, stripped on send and put back on receipt. */
-export const DEFLATE_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+export { DEFLATE_TAIL };
 
 /**
  * A sender that ends its DEFLATE stream (BFINAL, §7.2.3.4) starts a new one in the same message;
@@ -346,11 +347,6 @@ export function clientDeflateNegotiator(setting: DeflateOptions | readonly Defla
 
 // ---------------------------------------------------------------- data
 
-function endsWithTail(bytes: Uint8Array): boolean {
-  const n = bytes.length;
-  return n >= 4 && bytes[n - 4] === 0x00 && bytes[n - 3] === 0x00 && bytes[n - 2] === 0xff && bytes[n - 1] === 0xff;
-}
-
 /** The agreed extension at work on one connection. */
 export class PerMessageDeflate implements Extension {
   readonly name = PERMESSAGE_DEFLATE;
@@ -370,6 +366,8 @@ export class PerMessageDeflate implements Extension {
   /** Compressed messages each window has seen since it was last emptied. */
   private outWindowMessages = 0;
   private inWindowMessages = 0;
+  /** Why our window was last emptied out of turn (restartOutgoingWindow), for the next message's trace. */
+  private outRestartReason: string | null = null;
   // The incoming message being inflated.
   private inMessageWindow = 0;
   private inMessageReset = false;
@@ -426,19 +424,12 @@ export class PerMessageDeflate implements Extension {
     });
     // §7.2.1 step 2: "If the resulting data does not end with an empty DEFLATE block with no
     // compression (the "BTYPE" bits are set to 00), append an empty DEFLATE block with no
-    // compression to the tail end." zlib's sync flush always ends with one, except when nothing
-    // was written since the last flush (an empty message): the stream is byte-aligned there,
-    // so the block is 00 then 00 00 ff ff.
-    const lastWithData = payloads.findLastIndex((p) => p.length > 0);
-    const tailOwner = lastWithData >= 0 ? payloads[lastWithData]! : null;
-    if (!tailOwner || !endsWithTail(tailOwner)) {
-      payloads[payloads.length - 1] = concatBytes([payloads[payloads.length - 1]!, new Uint8Array([0x00]), DEFLATE_TAIL], payloads[payloads.length - 1]!.length + 5);
-    }
-    // §7.2.1 step 3: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end." They are
-    // in the last payload that has any bytes (an empty last piece adds none after a flush).
-    const owner = payloads.findLastIndex((p) => p.length > 0);
-    payloads[owner] = payloads[owner]!.subarray(0, payloads[owner]!.length - 4);
+    // compression to the tail end." Step 3: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from
+    // the tail end." (deflate-tail.ts)
+    stripDeflateTail(payloads);
     this.outWindowMessages++;
+    const restartReason = this.outRestartReason;
+    this.outRestartReason = null;
     const encoded: EncodedMessage = { payloads, rsv: RSV };
     if (trace) {
       const compressedSize = payloads.reduce((n, p) => n + p.length, 0);
@@ -447,11 +438,25 @@ export class PerMessageDeflate implements Extension {
         extension: PERMESSAGE_DEFLATE, compressed: concatBytes(payloads, compressedSize), compressedSize,
         ratio: compressedSize === 0 ? null : total / compressedSize, tail: 'stripped',
         contextTakeover: carried > 0, windowMessages: carried,
-        windowReason: this.windowReason('out', carried),
+        windowReason: carried === 0 && restartReason ? restartReason : this.windowReason('out', carried),
         windowBits: this.outBits,
       };
     }
     return encoded;
+  }
+
+  /**
+   * Empties our compressor's window out of turn: a frame compressed elsewhere (the crafter's
+   * one-off compressor) went into the peer's window but not into ours, so from here our
+   * back-references would point at the wrong bytes there. An empty window refers to nothing
+   * earlier, which is always safe for the peer (RFC 7692 §7.2.1: a sender may always compress
+   * without context). The next message's trace says why, in `reason`.
+   */
+  restartOutgoingWindow(reason: string): void {
+    if (this.outWindowMessages === 0) return;
+    this.deflater?.reset();
+    this.outWindowMessages = 0;
+    this.outRestartReason = reason;
   }
 
   private windowReason(direction: 'in' | 'out', carried: number): string {
