@@ -3,9 +3,9 @@
  * against actual, and send crafted hex in timed TCP writes.
  */
 import { fromHex } from '../core/bytes.ts';
-import { faultPresets, findPreset } from '../core/faults.ts';
+import { faultPresets, findPreset, presetApplies, type FaultPreset } from '../core/faults.ts';
 import type { Connection } from '../core/net/connection.ts';
-import { fireFault, traceCraftedFrames } from '../core/net/fault-runner.ts';
+import { faultContext, fireFault, traceCraftedFrames } from '../core/net/fault-runner.ts';
 import type { Tracer } from '../core/trace.ts';
 
 /** The catalogue, grouped by RFC section. */
@@ -18,9 +18,18 @@ export function presetCatalogue(): string {
       lines.push('', group);
     }
     lines.push(`  ${p.id.padEnd(30)} ${p.title}`, `  ${''.padEnd(30)} expected: ${p.expectedText}`);
+    const needs = needsNote(p);
+    if (needs) lines.push(`  ${''.padEnd(30)} ${needs}`);
   }
   lines.push('', `${faultPresets.length} presets. Fire one with: wsinspect connect <url> --preset ID (or serve --preset ID)`);
   return lines.join('\n').trimStart();
+}
+
+/** When a preset can be fired, if not on every connection. */
+function needsNote(p: FaultPreset): string | null {
+  if (p.needs === 'no-extension') return 'only without an extension: with permessage-deflate agreed RSV1 means "compressed" (add --no-deflate where the peer would agree to it)';
+  if (p.needs === 'permessage-deflate') return 'only where permessage-deflate was agreed (on by default; the peer must accept it)';
+  return null;
 }
 
 /** Checks preset ids up front, so a typo is one plain line, not a half-run session. */
@@ -36,6 +45,12 @@ export async function firePresets(conn: Connection, ids: readonly string[], trac
     const preset = findPreset(id)!;
     if (conn.state !== 'OPEN') {
       print(`- ${id}: not fired, the connection is ${conn.state}`);
+      allAsExpected = false;
+      continue;
+    }
+    const applies = presetApplies(preset, faultContext(conn));
+    if (!applies.ok) {
+      print(`- ${id}: not fired: ${applies.reason}`);
       allAsExpected = false;
       continue;
     }

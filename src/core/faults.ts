@@ -3,9 +3,16 @@
  * they break, each with a plain explanation and the reaction the RFC requires of the peer.
  * Bytes are built for the role we play (client frames masked, server frames not), so the
  * one thing each preset breaks is the thing it names. Pure data and encoders, no I/O.
+ *
+ * What a frame means depends on what the handshake agreed: with permessage-deflate (RFC 7692)
+ * agreed, RSV1 on a message's first frame is the "Per-Message Compressed" bit, not a fault. So a
+ * preset may need a connection without any extension (`needs: 'no-extension'`, e.g. rsv1-set) or
+ * one with permessage-deflate (`needs: 'permessage-deflate'`, the RFC 7692 group); presetApplies
+ * says whether it can be fired on a connection, and fireFault refuses the others.
  */
 
-import { utf8Encode } from './bytes.ts';
+import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
+import { concatBytes, utf8Encode } from './bytes.ts';
 import { encodeClosePayload, encodeFrame, type FrameSpec } from './frame-codec.ts';
 import type { Role } from './trace.ts';
 
@@ -15,6 +22,11 @@ export type Reaction =
   | { kind: 'drop' }
   | { kind: 'message'; text?: string; size: number }
   | { kind: 'pong'; payload: string }
+  /**
+   * The peer's answer broke a rule on our side first, so we failed the connection ourselves
+   * (e.g. it inflated a zip bomb and echoed a message past our own limit).
+   */
+  | { kind: 'violation'; code: string; message: string; closeCode: number }
   | { kind: 'nothing' };
 
 /** A reaction the RFC allows. */
@@ -24,6 +36,14 @@ export type ExpectedReaction =
   | { kind: 'message'; text?: string }
   | { kind: 'pong'; payload: string }
   | { kind: 'nothing' };
+
+/** What a preset needs the connection to have agreed in its opening handshake. */
+export type PresetNeeds = 'no-extension' | 'permessage-deflate';
+
+/** What the connection agreed: the extension in use (null: none, so every RSV bit must stay 0). */
+export interface FaultContext {
+  extension: string | null;
+}
 
 export interface FaultPreset {
   id: string;
@@ -38,6 +58,8 @@ export interface FaultPreset {
   expected: ExpectedReaction[];
   /** Failing the connection may be a bare TCP close (§7.1.7 "MAY" send a Close frame first). */
   allowDrop?: boolean;
+  /** Only on a connection that agreed this (absent: any connection). */
+  needs?: PresetNeeds;
   /** The bytes to send, in TCP writes; and a delay between writes if it matters. */
   build(role: Role, maskKey: () => Uint8Array): { writes: Uint8Array[]; delayMs?: number };
 }
@@ -55,6 +77,40 @@ function single(spec: FrameSpec) {
 }
 
 const fail1002: ExpectedReaction[] = [{ kind: 'close', codes: [1002] }];
+
+const DEFLATE_GROUP = 'RFC 7692 Compression (permessage-deflate)';
+/** RFC 7692 §6.1, word for word. */
+const RSV1_RULE = 'RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_."';
+
+/** A DEFLATE block with no compression (RFC 1951 §3.2.4), BFINAL clear: 00, LEN and NLEN little-endian, the bytes. */
+function storedBlock(s: string): Uint8Array {
+  const data = utf8Encode(s);
+  const n = data.length;
+  return concatBytes([hexBytes(0x00, n & 0xff, n >> 8, ~n & 0xff, (~n >> 8) & 0xff), data]);
+}
+
+const BOMB_INFLATED = 128 * 1024 * 1024;
+const BOMB_STEP = 1024 * 1024;
+/** About what the bomb weighs on the wire (the exact size is zlib's), for the explanation. */
+const BOMB_WIRE_ESTIMATE = (BOMB_INFLATED / BOMB_STEP) * 1030;
+let bomb: Uint8Array | null = null;
+
+/**
+ * 128 MiB of zeros as one raw DEFLATE stream, built from 1 MiB compressed once (sync-flushed, so
+ * it ends byte-aligned and without BFINAL) and repeated: each copy starts with a literal and
+ * refers back at distance 1, so the copies chain into one stream. The message's trailing
+ * 00 00 ff ff is removed as RFC 7692 §7.2.1 asks (the receiver appends it back).
+ */
+function deflateBomb(): Uint8Array {
+  if (!bomb) {
+    const step = new Uint8Array(deflateRawSync(new Uint8Array(BOMB_STEP), { level: 9, finishFlush: zlibConstants.Z_SYNC_FLUSH }));
+    const copies = BOMB_INFLATED / BOMB_STEP;
+    const all = new Uint8Array(step.length * copies);
+    for (let i = 0; i < copies; i++) all.set(step, i * step.length);
+    bomb = all.subarray(0, all.length - 4);
+  }
+  return bomb;
+}
 const fail1007: ExpectedReaction[] = [{ kind: 'close', codes: [1007] }];
 
 export const faultPresets: FaultPreset[] = [
@@ -66,10 +122,17 @@ export const faultPresets: FaultPreset[] = [
     build: (role, maskKey) => ({ writes: [encodeFrame({ opcode: 1, payload: text('wrongly masked'), maskKey: role === 'client' ? null : maskKey() })] }),
   },
   // ---------------------------------------------------------------- §5.2 framing
+  // §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values."
+  // permessage-deflate defines RSV1 (RFC 7692 §6), so RSV1 is a fault only where nothing was
+  // agreed; RSV2 and RSV3 stay faults on every connection (no extension here defines them).
   ...([1, 2, 3] as const).map((n): FaultPreset => ({
-    id: `rsv${n}-set`, group: '§5.2 Base framing', rfcSection: '§5.2', title: `RSV${n} set without an extension`,
-    explanation: `RSV${n} must be 0 unless a negotiated extension gives it a meaning; none was negotiated.`,
+    id: `rsv${n}-set`, group: '§5.2 Base framing', rfcSection: '§5.2',
+    title: n === 1 ? 'RSV1 set with no extension agreed' : `RSV${n} set (no extension defines it)`,
+    explanation: n === 1
+      ? 'RSV1 must be 0 unless a negotiated extension gives it a meaning, and this connection agreed none. (Where permessage-deflate was agreed, RSV1 on a first frame means "compressed": see the RFC 7692 presets.)'
+      : `RSV${n} must be 0 unless a negotiated extension gives it a meaning; none does here (permessage-deflate, when agreed, defines RSV1 only).`,
     expectedText: 'The peer fails the connection: Close 1002.', expected: fail1002, allowDrop: true,
+    ...(n === 1 ? { needs: 'no-extension' as const } : {}),
     build: single({ opcode: 1, payload: text('reserved bit'), rsv1: n === 1, rsv2: n === 2, rsv3: n === 3 }),
   })),
   {
@@ -230,10 +293,70 @@ export const faultPresets: FaultPreset[] = [
       return { writes: [both] };
     },
   },
+  // ---------------------------------------------------------------- RFC 7692 permessage-deflate
+  // Only where permessage-deflate was agreed: these frames are faults of the extension, and
+  // without it every one of them would be the plain §5.2 fault of rsv1-set.
+  {
+    id: 'deflate-rsv1-continuation', group: DEFLATE_GROUP, rfcSection: 'RFC 7692 §6.1', title: 'RSV1 on a continuation frame', needs: 'permessage-deflate',
+    explanation: `A compressed text message in two fragments, "Hel" then "lo", each a DEFLATE block with no compression (the form of RFC 7692 §7.2.3.3), with RSV1 set on the continuation frame too. RSV1 belongs on a message's first frame only: ${RSV1_RULE}`,
+    expectedText: 'The peer fails the connection: Close 1002 (Protocol Error).', expected: fail1002, allowDrop: true,
+    build: (role, maskKey) => ({
+      writes: [
+        frame(role, maskKey, { opcode: 1, payload: storedBlock('Hel'), fin: false, rsv1: true }),
+        // The same bytes with RSV1 clear would complete a valid "Hello" (the trailing 00 starts the empty block whose 00 00 ff ff the receiver appends, §7.2.2).
+        frame(role, maskKey, { opcode: 0, payload: concatBytes([storedBlock('lo'), hexBytes(0x00)]), rsv1: true }),
+      ],
+    }),
+  },
+  {
+    id: 'deflate-rsv1-control', group: DEFLATE_GROUP, rfcSection: 'RFC 7692 §6.1', title: 'RSV1 on a control frame', needs: 'permessage-deflate',
+    explanation: `A ping with RSV1 set. Control frames are never compressed: ${RSV1_RULE}`,
+    expectedText: 'The peer fails the connection: Close 1002 (Protocol Error).', expected: fail1002, allowDrop: true,
+    build: single({ opcode: 9, payload: text('compressed ping?'), rsv1: true }),
+  },
+  {
+    id: 'deflate-corrupt', group: DEFLATE_GROUP, rfcSection: 'RFC 7692 §7.2.2', title: 'Compressed message that is not valid DEFLATE', needs: 'permessage-deflate',
+    explanation: 'A text frame with RSV1 set whose payload begins with a DEFLATE block of type 11, which RFC 1951 §3.2.3 reserves as an error: after appending 00 00 ff ff (RFC 7692 §7.2.2) nothing inflates. RFC 7692 names no close code for this. Real peers differ: ws sends 1007 (Invalid Payload Data: the frames are fine, the message data cannot be read, RFC 6455 §7.4.1), python-websockets sends 1002 (Protocol Error). Both fail the connection, which is what matters, so the judge accepts either.',
+    expectedText: 'The peer fails the connection: Close 1007 or Close 1002 (RFC 7692 names no code; ws says 1007, python-websockets 1002).',
+    expected: [{ kind: 'close', codes: [1007, 1002] }], allowDrop: true,
+    build: single({ opcode: 1, payload: hexBytes(0x06, 0x6e, 0x6f, 0x74, 0x20, 0x64, 0x65, 0x66, 0x6c, 0x61, 0x74, 0x65), rsv1: true }),
+  },
+  {
+    id: 'deflate-bomb', group: DEFLATE_GROUP, rfcSection: '§10.4, §7.4.1', title: 'Message that inflates past the limit (a zip bomb)', needs: 'permessage-deflate',
+    explanation: `A binary message of ${Math.round(BOMB_WIRE_ESTIMATE / 1024)} KiB on the wire that inflates to ${BOMB_INFLATED / (1024 * 1024)} MiB of zeros (DEFLATE reaches about 1000:1 on repeated bytes). RFC 6455 §10.4: implementations with limits on message size "MUST protect themselves against exceeding those limits"; a receiver that inflates first and measures afterwards has already lost. 128 MiB is past the default limits of ws (100 MiB), python-websockets (1 MiB) and this app (64 MiB); a peer with a larger limit, or none, inflates it all.`,
+    expectedText: 'The peer stops inflating at its limit and fails the connection: Close 1009 (Message Too Big).',
+    expected: [{ kind: 'close', codes: [1009] }], allowDrop: true,
+    build: (role, maskKey) => ({ writes: [frame(role, maskKey, { opcode: 2, payload: deflateBomb(), rsv1: true })] }),
+  },
 ];
 
 export function findPreset(id: string): FaultPreset | undefined {
   return faultPresets.find((p) => p.id === id);
+}
+
+/**
+ * Can this preset be fired on a connection that agreed `extension` (null: none)? A preset is
+ * judged against the RFC's reaction, and that reaction depends on what the handshake agreed.
+ */
+export function presetApplies(preset: FaultPreset, context: FaultContext): { ok: true } | { ok: false; reason: string } {
+  if (preset.needs === 'no-extension' && context.extension !== null) {
+    return {
+      ok: false,
+      reason: `"${preset.id}" needs a connection with no extension, and this one agreed ${context.extension}: there RSV1 on a first frame means "compressed" (RFC 7692 §6), so it would not be a fault. Connect without permessage-deflate (--no-deflate, or deflate off) to fire it, or fire the RFC 7692 presets here.`,
+    };
+  }
+  if (preset.needs === 'permessage-deflate' && context.extension !== 'permessage-deflate') {
+    return {
+      ok: false,
+      reason: `"${preset.id}" needs a connection that agreed permessage-deflate (RFC 7692), and this one agreed ${context.extension ?? 'no extension'}. Connect with permessage-deflate on (the default) to a peer that accepts it.`,
+    };
+  }
+  return { ok: true };
+}
+
+/** The presets that can be fired on a connection that agreed this. */
+export function presetsFor(context: FaultContext): FaultPreset[] {
+  return faultPresets.filter((p) => presetApplies(p, context).ok);
 }
 
 /** Does what happened match what the RFC requires? */
@@ -265,6 +388,8 @@ export function describeReaction(r: Reaction): string {
       return r.text !== undefined ? `a message: "${r.text.length > 60 ? `${r.text.slice(0, 60)}…` : r.text}"` : `a binary message (${r.size} bytes)`;
     case 'pong':
       return `a pong "${r.payload}"`;
+    case 'violation':
+      return `a frame that broke a rule before any answer (${r.code}: ${r.message}); we failed the connection with ${r.closeCode}`;
     case 'nothing':
       return 'nothing (the connection stayed open, silent)';
   }

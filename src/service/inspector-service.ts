@@ -481,7 +481,7 @@ export class InspectorService {
   }
 
   listPresets(): PresetInfo[] {
-    return faultPresets.map(({ id, title, group, rfcSection, explanation, expectedText }) => ({ id, title, group, rfcSection, explanation, expectedText }));
+    return faultPresets.map(({ id, title, group, rfcSection, explanation, expectedText, needs }) => ({ id, title, group, rfcSection, explanation, expectedText, ...(needs ? { needs } : {}) }));
   }
 
   async firePreset(id: string, presetId: string): Promise<Result<{ outcome: FaultOutcome }>> {

@@ -165,6 +165,8 @@ export interface PresetInfo {
   rfcSection: string;
   explanation: string;
   expectedText: string;
+  /** Only on a connection that agreed this in its handshake (absent: any connection). */
+  needs?: 'no-extension' | 'permessage-deflate';
 }
 
 export interface FaultOutcome {

@@ -49,6 +49,28 @@ describe('wsinspect fault injection', () => {
     for (const p of faultPresets) expect(r.stdout).toContain(p.id);
     expect(r.stdout).toContain('§5.2 Base framing');
     expect(r.stdout).toContain(`${faultPresets.length} presets`);
+    // The compression presets under their own heading, each saying where it can be fired.
+    expect(r.stdout).toMatch(/\nRFC 7692 Compression \(permessage-deflate\)\n {2}deflate-rsv1-continuation/);
+    expect(r.stdout).toMatch(/deflate-corrupt +Compressed message that is not valid DEFLATE\n.*expected: .*1007 or Close 1002.*\n +only where permessage-deflate was agreed/);
+    expect(r.stdout).toMatch(/rsv1-set +RSV1 set with no extension agreed\n.*\n +only without an extension/);
+  });
+
+  it('fires a compression preset where permessage-deflate was agreed, and refuses rsv1-set there (exit 1, the reason said)', async () => {
+    const compressing = new WsServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+    await new Promise((res) => compressing.once('listening', res));
+    compressing.on('connection', (s) => {
+      s.on('error', () => {});
+      s.on('message', (d, isBinary) => s.send(d, { binary: isBinary }));
+    });
+    try {
+      const target = `ws://127.0.0.1:${(compressing.address() as AddressInfo).port}/`;
+      const r = await run(['connect', target, '--trace', 'none', '--preset', 'rsv1-set', '--preset', 'deflate-corrupt']);
+      expect(r.stdout).toMatch(/- rsv1-set: not fired: .*agreed permessage-deflate/);
+      expect(r.stdout).toMatch(/✓ deflate-corrupt \(RFC 7692 §7\.2\.2\).*\n.*\n {4}actual: {3}Close 1007/);
+      expect(r.code).toBe(1); // one preset could not be judged
+    } finally {
+      compressing.close();
+    }
   });
 
   it('fires presets at ws and prints expected against actual; exit 0 when ws reacts as the RFC requires', async () => {

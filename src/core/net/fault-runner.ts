@@ -5,7 +5,7 @@
  */
 
 import { concatBytes } from '../bytes.ts';
-import { describeReaction, reactionMatches, type FaultPreset, type Reaction } from '../faults.ts';
+import { describeReaction, presetApplies, reactionMatches, type FaultContext, type FaultPreset, type Reaction } from '../faults.ts';
 import { FrameParser } from '../frame-codec.ts';
 import { randomMaskKey } from '../protocol.ts';
 import type { Tracer, TraceEvent } from '../trace.ts';
@@ -46,6 +46,9 @@ export function firstReaction(events: TraceEvent[]): Reaction | null {
       if (e.frame.opcode === 10) return { kind: 'pong', payload: decoder.decode(e.frame.payload) };
     }
     if (e.type === 'message' && e.direction === 'in') return e.text !== undefined ? { kind: 'message', text: e.text, size: e.size } : { kind: 'message', size: e.size };
+    // The peer's answer broke one of our rules (or limits) before it was whole: we failed the
+    // connection, so whatever Close follows is an answer to ours, not the peer's reaction.
+    if (e.type === 'violation' && e.direction === 'in' && !e.observed) return { kind: 'violation', code: e.violation.code, message: e.violation.message, closeCode: e.violation.closeCode };
     if (e.type === 'connection-closed') return { kind: 'drop' };
   }
   return null;
@@ -79,8 +82,17 @@ export interface FireOptions {
   windowMs?: number;
 }
 
+/** What the connection's opening handshake agreed, as the presets need to know it. */
+export function faultContext(conn: Connection): FaultContext {
+  return { extension: conn.protocol.agreedExtension?.name ?? null };
+}
+
 export async function fireFault(conn: Connection, preset: FaultPreset, tracer: Tracer, options: FireOptions = {}): Promise<FaultResult> {
   if (conn.state !== 'OPEN') throw new Error(`The connection is ${conn.state}: a fault needs an open connection.`);
+  // The expected reaction depends on what was agreed (RSV1 is the compressed bit under
+  // permessage-deflate, RFC 7692 §6): a preset meant for another kind of connection is refused.
+  const applies = presetApplies(preset, faultContext(conn));
+  if (!applies.ok) throw new Error(applies.reason);
   const { writes, delayMs } = preset.build(conn.role, randomMaskKey);
   const all = concatBytes(writes);
   conn.protocol.noteGateEvent(`Fault preset "${preset.title}" (${preset.rfcSection}): expecting ${preset.expectedText}`);
