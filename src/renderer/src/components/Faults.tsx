@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { describeCloseCode } from '../../../core/constants.ts';
 import type { PresetInfo } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
+import { presetFits } from '../lib/preset-fits.ts';
 import { useInspector, type FaultResultEntry } from '../store/store.ts';
 
 const noResults: FaultResultEntry[] = [];
@@ -61,6 +62,12 @@ export function Faults() {
   const setPresets = useInspector((s) => s.setPresets);
   const results = useInspector((s) => (s.selectedConnectionId ? s.faultResults[s.selectedConnectionId] : undefined) ?? noResults);
   const addFaultResult = useInspector((s) => s.addFaultResult);
+  // What the handshake agreed decides what a frame means (RSV1 is the compressed bit under
+  // permessage-deflate, RFC 7692 §6): undefined while the handshake is not known here.
+  const extension = useInspector((s) => {
+    const handshake = s.selectedConnectionId ? s.details[s.selectedConnectionId]?.handshake : undefined;
+    return handshake ? handshake.extensions?.agreed?.name ?? null : undefined;
+  });
   const [firing, setFiring] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -68,11 +75,15 @@ export function Faults() {
     if (!presets) void api.listPresets().then(setPresets);
   }, [presets, setPresets]);
 
-  const groups = useMemo(() => {
+  const { groups, hidden } = useMemo(() => {
     const map = new Map<string, PresetInfo[]>();
-    for (const p of presets ?? []) map.set(p.group, [...(map.get(p.group) ?? []), p]);
-    return [...map.entries()];
-  }, [presets]);
+    const notHere: PresetInfo[] = [];
+    for (const p of presets ?? []) {
+      if (!presetFits(p, extension)) notHere.push(p);
+      else map.set(p.group, [...(map.get(p.group) ?? []), p]);
+    }
+    return { groups: [...map.entries()], hidden: notHere };
+  }, [presets, extension]);
 
   if (!connection) return null;
   const open = connection.state === 'OPEN';
@@ -97,6 +108,13 @@ export function Faults() {
             watches for the peer's first reaction for 1.5 s: a Close and its code, TCP dropped, a message, a pong, or nothing.
           </p>
           {!presets && <p className="hint">Loading presets…</p>}
+          {extension !== undefined && hidden.length > 0 && (
+            <p className="hint" data-testid="presets-hidden">
+              {extension
+                ? `This connection agreed ${extension}: RSV1 on a message's first frame means "compressed" here (RFC 7692 §6), so the presets that need no extension (${hidden.map((p) => p.id).join(', ')}) are not offered; the RFC 7692 presets are.`
+                : `This connection agreed no extension, so the RFC 7692 compression presets (${hidden.map((p) => p.id).join(', ')}) are not offered: connect with permessage-deflate to a peer that accepts it to fire them.`}
+            </p>
+          )}
           {groups.map(([group, list]) => (
             <section key={group} className="preset-group">
               <h3>{group}</h3>
