@@ -119,7 +119,11 @@ export function frameAnatomy(bytes: Uint8Array, context: AnatomyContext = {}): F
     const set = bit(b0, i + 1) === 1;
     // RFC 7692 §6: with permessage-deflate agreed, RSV1 on a message's first frame is its "Per-Message Compressed" bit.
     if (id === 'rsv1' && set && context.compressed) {
-      fields.push(bitField(id, b0, 0, i + 1, () => '1 (compressed: permessage-deflate, RFC 7692 §6)'));
+      fields.push({
+        ...bitField(id, b0, 0, i + 1, () => '1 = compressed (permessage-deflate)'),
+        meaning: 'With permessage-deflate agreed, RSV1 on a message\'s first frame is the Per-Message Compressed bit: set, the whole message is compressed (later frames leave it 0).',
+        rfcSection: 'RFC 7692 §6',
+      });
       continue;
     }
     fields.push(bitField(id, b0, 0, i + 1, (v) => (v ? '1 (set: needs a negotiated extension)' : '0'), set ? ['Set without a negotiated extension: a protocol error (§5.2).'] : []));

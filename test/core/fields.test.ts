@@ -315,7 +315,8 @@ describe('frameAnatomy with permessage-deflate (RFC 7692 §6)', () => {
     const plain = frameAnatomy(bytes).fields.find((f) => f.id === 'rsv1')!;
     expect(plain.notes).toEqual(['Set without a negotiated extension: a protocol error (§5.2).']);
     const compressed = frameAnatomy(bytes, { compressed: true }).fields.find((f) => f.id === 'rsv1')!;
-    expect(compressed.display).toBe('1 (compressed: permessage-deflate, RFC 7692 §6)');
+    expect(compressed.display).toBe('1 = compressed (permessage-deflate)');
+    expect(compressed.rfcSection).toBe('RFC 7692 §6');
     expect(compressed.notes).toEqual([]);
     // RSV2 stays a problem either way.
     const rsv2 = frameAnatomy(fromHex('e1 00'), { compressed: true }).fields.find((f) => f.id === 'rsv2')!;

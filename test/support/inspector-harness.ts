@@ -13,7 +13,8 @@ import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
 import { InspectorService, type InspectorServiceOptions } from '../../src/service/inspector-service.ts';
 import { launchChromium } from './chromium.ts';
 
-const rendererDir = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+/** The built renderer; WSI_RENDERER_DIR may point at another build (as in byte-stepper.e2e.test.ts). */
+const rendererDir = process.env['WSI_RENDERER_DIR'] ?? fileURLToPath(new URL('../../out/renderer', import.meta.url));
 const shots = fileURLToPath(new URL('../../.test-output/screenshots', import.meta.url));
 
 export interface Inspector {
@@ -34,13 +35,16 @@ export interface Inspector {
   close(): Promise<void>;
 }
 
-/** service: options for the web host's inspector service (e.g. a temporary configDir for the TLS certificate). */
-export async function startInspector(options: { service?: InspectorServiceOptions } = {}): Promise<Inspector> {
+/**
+ * service: options for the web host's inspector service (e.g. a temporary configDir for the TLS
+ * certificate). serverDeflate: the embedded server accepts permessage-deflate (default off).
+ */
+export async function startInspector(options: { service?: InspectorServiceOptions; serverDeflate?: boolean } = {}): Promise<Inspector> {
   mkdirSync(shots, { recursive: true });
   const host = await startWebHost({ rendererDir, ...(options.service ? { service: new InspectorService(options.service) } : {}) });
-  // permessage-deflate off: these tests read plain frames byte by byte (Chromium would otherwise
-  // negotiate it and every frame would carry DEFLATE data; compressed frames have their own tests).
-  const started = await host.service.startServer({ port: 0, app: 'echo', deflate: false });
+  // permessage-deflate off unless asked for: most tests read plain frames byte by byte (Chromium
+  // would otherwise negotiate it and every frame would carry DEFLATE data; deflate.e2e.test.ts asks).
+  const started = await host.service.startServer({ port: 0, app: 'echo', deflate: options.serverDeflate ?? false });
   if (!started.ok) throw new Error(started.error);
   const peerPage: HttpServer = createHttpServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });

@@ -239,7 +239,7 @@ export function MaskingView({ anatomy }: { anatomy: Anatomy }) {
 
 export const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
-export function PayloadView({ payload, opcode }: { payload: Uint8Array; opcode: number }) {
+export function PayloadView({ payload, opcode, title = 'Payload' }: { payload: Uint8Array; opcode: number; title?: string }) {
   const [mode, setMode] = useState<'text' | 'json' | 'hex'>(opcode === 2 ? 'hex' : 'text');
   const text = useMemo(() => textDecoder.decode(payload.subarray(0, 256 * 1024)), [payload]);
   const json = useMemo(() => {
@@ -253,7 +253,7 @@ export function PayloadView({ payload, opcode }: { payload: Uint8Array; opcode: 
   return (
     <section className="payload-view" aria-label="Payload">
       <div className="subtabs">
-        <h3>Payload <span className="count">{payload.length} bytes</span></h3>
+        <h3>{title} <span className="count">{payload.length} bytes</span></h3>
         {(['text', 'json', 'hex'] as const).map((m) => (
           <button key={m} className={mode === m ? 'subtab active' : 'subtab'} onClick={() => setMode(m)} disabled={m === 'json' && json === null}>{m}</button>
         ))}

@@ -7,6 +7,7 @@ import { api } from '../bridge.ts';
 import { parseHex } from '../lib/frame-form.ts';
 import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, textDecoder } from './AnatomyParts.tsx';
+import { SectionHint } from './SectionHint.tsx';
 
 /** RFC 6455 §5.7: "A single-frame masked text message ... contains "Hello"". */
 const rfcExample = '81 85 37 fa 21 3d 7f 9f 4d 51 58';
@@ -33,6 +34,8 @@ export function ByteStepper() {
   const source = useInspector((s) => s.byteStepSource);
   const [hex, setHex] = useState(source?.hex ?? rfcExample);
   const [role, setRole] = useState<Role>(source?.role ?? 'server');
+  /** permessage-deflate agreed with its default parameters (RSV1 = compressed). */
+  const [deflate, setDeflate] = useState(source?.deflate ?? false);
   const [label, setLabel] = useState(source?.label ?? 'the RFC §5.7 example: a masked text frame holding "Hello"');
   const [count, setCount] = useState('4');
   const [session, setSession] = useState<Session | null>(null);
@@ -40,7 +43,7 @@ export function ByteStepper() {
   const [busy, setBusy] = useState(false);
   const started = useRef<number | null>(null);
 
-  const start = async (bytesHex: string, receiver: Role) => {
+  const start = async (bytesHex: string, receiver: Role, withDeflate = deflate) => {
     let input: Uint8Array;
     try {
       input = parseHex(bytesHex);
@@ -48,7 +51,7 @@ export function ByteStepper() {
       setError(`Bytes: ${(e as Error).message}.`);
       return;
     }
-    const result = await api.byteStepStart(bytesHex, receiver);
+    const result = await api.byteStepStart(bytesHex, receiver, { deflate: withDeflate });
     if (!result.ok) {
       setError(result.error);
       return;
@@ -64,7 +67,8 @@ export function ByteStepper() {
       setHex(source.hex);
       setRole(source.role);
       setLabel(source.label);
-      void start(source.hex, source.role);
+      setDeflate(source.deflate ?? false);
+      void start(source.hex, source.role, source.deflate ?? false);
     } else if (!source && started.current === null) {
       started.current = 0;
       void start(hex, role);
@@ -115,8 +119,23 @@ export function ByteStepper() {
               <label title="A client expects unmasked frames (§5.1)"><input type="radio" checked={role === 'client'} onChange={() => { setRole('client'); void start(hex, 'client'); }} /> a client <span className="muted">(expects unmasked)</span></label>
             </div>
           </div>
+          <div className="field">
+            <span>Extensions</span>
+            <label className="checkbox-label" title="As if the handshake had agreed permessage-deflate with no parameters: RSV1 on a message's first frame means compressed, and the window is kept from message to message (RFC 7692 §6, §7.1)">
+              <input type="checkbox" checked={deflate} onChange={(e) => { setDeflate(e.target.checked); void start(hex, role, e.target.checked); }} aria-label="permessage-deflate agreed" data-testid="stepper-deflate" />
+              permessage-deflate agreed <span className="muted">(default parameters)</span>
+            </label>
+          </div>
           <button className="button" onClick={() => void start(hex, role)} data-testid="byte-step-start">Load these bytes</button>
         </div>
+        {deflate ? (
+          <SectionHint
+            text="permessage-deflate is in force, as agreed with no parameters: RSV1 on a message's first frame means compressed, the payload is inflated as it arrives, and the window carries over from message to message. A frame cut from the middle of a session may refer back to messages the stepper never saw."
+            rfcSection="RFC 7692 §6, §7.1, §7.2.2"
+          />
+        ) : (
+          <SectionHint text="Nothing is negotiated: the protocol starts open without a handshake, so RSV1 on any frame fails the connection. Turn on permessage-deflate to step compressed frames." rfcSection="RFC 6455 §5.2" />
+        )}
         {error && <p className="error-text" role="alert">{error}</p>}
       </section>
 
@@ -150,7 +169,9 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
   const showing = snap.frameBytesLength > 0 || !last
     ? { bytes: input.subarray(snap.frameStart, snap.frameStart + snap.frameBytesLength), start: snap.frameStart, complete: false }
     : { bytes: input.subarray(Math.max(0, snap.frameStart - lastLength), snap.frameStart), start: Math.max(0, snap.frameStart - lastLength), complete: true };
-  const anatomy = useMemo(() => frameAnatomy(showing.bytes), [showing.bytes]);
+  // RSV1 on a data message's first frame is the compressed bit once permessage-deflate is agreed (RFC 7692 §6).
+  const opensCompressed = snap.deflate && showing.bytes.length > 0 && (showing.bytes[0]! & 0x40) !== 0 && [1, 2].includes(showing.bytes[0]! & 0x0f);
+  const anatomy = useMemo(() => frameAnatomy(showing.bytes, { compressed: opensCompressed }), [showing.bytes, opensCompressed]);
   const partial = useMemo(() => {
     const marks = new Set<number>();
     for (const f of anatomy.fields) if (f.incomplete) for (let i = 0; i < f.byteLength; i++) marks.add(showing.start + f.byteOffset + i);
@@ -190,6 +211,7 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
           <h3>{showing.bytes.length === 0 ? 'The next frame' : cut ? `Frame ${snap.framesTotal}, cut short by the violation` : showing.complete ? `Frame ${snap.framesTotal}, complete` : `The frame being read (from byte ${showing.start})`}</h3>
           {showing.bytes.length === 0 ? <p className="hint">No byte of it yet: the parser waits for the 2 header bytes.</p> : <BitDiagram anatomy={anatomy} />}
           {anatomy.needs && showing.bytes.length > 0 && <p className="hint">{cut ? `When the violation stopped it, the frame still ${anatomy.needs}.` : `Decoding so far, the frame ${anatomy.needs}.`}</p>}
+          <InflatedSoFar snap={snap} last={showing.complete ? last : undefined} />
         </div>
         <div>
           <h3>Frames decoded <span className="count">{snap.framesTotal}</span></h3>
@@ -200,6 +222,7 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
                 <li key={f.frameId}>
                   <b>{describeOpcode(f.opcode).name}</b> {f.fin ? 'FIN' : 'FIN 0'}{f.masked ? ' masked' : ''} · {f.payloadLength} bytes
                   {f.partial ? <span className="muted"> · incomplete ({f.raw.length} bytes arrived)</span>
+                    : f.deflate ? <> · <span className="z-badge">deflate</span>{f.deflate.inflatedLength} bytes inflated: <q>{textDecoder.decode(f.deflate.inflated.subarray(0, 120))}</q></>
                     : f.opcode === 1 || f.opcode === 0 || f.opcode === 9 || f.opcode === 10 ? <> · <q>{textDecoder.decode(f.payload.subarray(0, 120))}</q></> : null}
                   {f.close && <> · {f.close.code ?? 'no code'} {f.close.reason}</>}
                   {f.violation && <span className="tag bad">{f.violation.code}</span>}
@@ -220,5 +243,29 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
         </details>
       )}
     </>
+  );
+}
+
+/**
+ * permessage-deflate: the plain bytes of the compressed message being received, growing as its
+ * compressed bytes arrive; or, between frames, what the frame just completed inflated to.
+ */
+function InflatedSoFar({ snap, last }: { snap: ByteStepSnapshot; last: ByteStepSnapshot['frames'][number] | undefined }) {
+  if (snap.inflating) {
+    return (
+      <div className="relation" data-testid="stepper-inflating">
+        <b>Inflated so far: {snap.inflating.length} byte{snap.inflating.length === 1 ? '' : 's'}</b>{' '}
+        <span className="muted">the receiver inflates a compressed message as its bytes arrive; the tail 00 00 ff ff is put back after its last frame</span> <span className="rfc">RFC 7692 §7.2.2</span>
+        <pre className="payload small">{snap.inflating.length === 0 ? '(nothing yet: DEFLATE data gives plain bytes a symbol at a time)' : textDecoder.decode(snap.inflating.bytes)}</pre>
+      </div>
+    );
+  }
+  if (!last?.deflate) return null;
+  return (
+    <div className="relation" data-testid="stepper-inflated">
+      <b>This frame inflated to {last.deflate.inflatedLength} byte{last.deflate.inflatedLength === 1 ? '' : 's'}</b>{' '}
+      <span className="muted">from {last.payloadLength} DEFLATE bytes{last.deflate.tail === 'appended' ? ', 00 00 ff ff put back after them' : ''}</span> <span className="rfc">RFC 7692 §7.2.2</span>
+      <pre className="payload small">{textDecoder.decode(last.deflate.inflated)}</pre>
+    </div>
   );
 }

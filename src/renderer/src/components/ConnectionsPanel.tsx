@@ -21,6 +21,7 @@ function ConnectionItem({ c }: { c: ConnectionSummary }) {
   const selected = useInspector((s) => s.selectedConnectionId === c.id);
   const select = useInspector((s) => s.selectConnection);
   const tls = useInspector((s) => s.details[c.id]?.tls?.tls);
+  const extensions = useInspector((s) => s.details[c.id]?.handshake?.extensions);
   const insecure = !!tls && tls.ok && tls.insecure && !tls.verified;
   return (
     <li>
@@ -28,10 +29,15 @@ function ConnectionItem({ c }: { c: ConnectionSummary }) {
         <span className={`state state-${c.state.toLowerCase()}`}>{c.state}</span>
         <span className="connection-id">{c.id}</span>
         <span className="connection-remote">{c.role === 'client' ? c.url : `from ${c.remote}`}</span>
-        {(tls || c.subprotocol || c.policy === 'observe' || c.gate?.stepMode || (c.gate?.held.length ?? 0) > 0) && (
+        {(tls || c.subprotocol || extensions?.agreed || c.policy === 'observe' || c.gate?.stepMode || (c.gate?.held.length ?? 0) > 0) && (
           <span className="connection-tags">
             <TlsTag tls={tls} />
             {c.subprotocol && <span className="tag">{c.subprotocol}</span>}
+            {extensions?.agreed && (
+              <span className="tag" data-testid="extension-tag" title={`Agreed in the handshake: ${extensions.response ?? extensions.agreed.name} (RFC 7692 §5). The Handshake tab explains each parameter.`}>
+                {extensions.agreed.name === 'permessage-deflate' ? 'deflate' : extensions.agreed.name}
+              </span>
+            )}
             {c.gate && c.gate.held.length > 0 ? <span className="tag warn" title="Frames held in step mode">{c.gate.held.length} held</span>
               : c.gate?.stepMode ? <span className="tag warn" title="Step mode: frames are held until you step">step mode</span> : null}
             {c.policy === 'observe' && <span className="tag" title="Violations are flagged, the connection stays open">observe</span>}

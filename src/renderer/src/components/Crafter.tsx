@@ -5,6 +5,7 @@ import { api } from '../bridge.ts';
 import { emptyForm, encodeForm, ruleChecks, type FrameForm } from '../lib/frame-form.ts';
 import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump } from './AnatomyParts.tsx';
+import { CompressionSummary, CompressSwitch, useCompressedPayload } from './CrafterCompression.tsx';
 import { FrameFieldsEditor, RuleList } from './FrameFieldsEditor.tsx';
 
 interface QuickFill {
@@ -31,18 +32,28 @@ const quickFills: QuickFill[] = [
   { label: 'Close 1000 (valid)', rfc: '§5.5.1', make: () => ({ opcode: 8, ...hex('03 e8 62 79 65') }) },
 ];
 
+/** With permessage-deflate agreed (RFC 7692): a compressed message, and the compressed bit where it may not go. */
+const deflateQuickFills: QuickFill[] = [
+  { label: 'Compressed text "Hello"', rfc: 'RFC 7692 §7.2.3.1', make: () => ({ compress: true, rsv1: true, ...text('Hello') }) },
+  { label: 'RSV1 on a ping', rfc: 'RFC 7692 §6.1', make: () => ({ opcode: 9, rsv1: true, ...text('ping') }) },
+];
+
 /** Builds any frame, valid or not, previews its bytes, and sends it in the TCP writes you choose. */
 export function Crafter() {
   const connection = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId));
   const role: Role = connection?.role ?? 'server';
+  const deflateAgreed = useInspector((s) => s.details[s.selectedConnectionId ?? '']?.handshake?.extensions?.agreed?.deflate !== undefined);
   const [form, setForm] = useState<FrameForm>(() => emptyForm(role));
   const [writes, setWrites] = useState('');
   const [delay, setDelay] = useState('0');
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const [sending, setSending] = useState(false);
-  const draft = useMemo(() => encodeForm(form), [form]);
-  const anatomy = useMemo(() => ('bytes' in draft ? frameAnatomy(draft.bytes) : null), [draft]);
-  const checks = useMemo(() => ruleChecks(form, role), [form, role]);
+  const compressed = useCompressedPayload(connection?.id, form);
+  const draft = useMemo(() => encodeForm(form, compressed.bytes), [form, compressed.bytes]);
+  // RSV1 on a data message's first frame is the compressed bit once permessage-deflate is agreed (RFC 7692 §6).
+  const opensCompressed = deflateAgreed && form.rsv1 && (form.opcode === 1 || form.opcode === 2);
+  const anatomy = useMemo(() => ('bytes' in draft ? frameAnatomy(draft.bytes, { compressed: opensCompressed }) : null), [draft, opensCompressed]);
+  const checks = useMemo(() => ruleChecks(form, role, { deflate: deflateAgreed }), [form, role, deflateAgreed]);
   if (!connection) return null;
 
   const sizes = writes.split(/[\s,]+/).filter(Boolean).map(Number);
@@ -65,7 +76,7 @@ export function Crafter() {
     <div className="crafter" data-testid="crafter">
       <section className="quick-fills" aria-label="Quick fills">
         <span className="field-label">Classic frames:</span>
-        {quickFills.map((q) => (
+        {[...quickFills, ...(deflateAgreed ? deflateQuickFills : [])].map((q) => (
           <button key={q.label} className="chip" onClick={() => { setForm({ ...emptyForm(role), ...q.make(role) }); setResult(null); }} title={q.rfc}>{q.label}</button>
         ))}
       </section>
@@ -73,7 +84,10 @@ export function Crafter() {
         <div className="editor-column">
           <h3>Fields</h3>
           <p className="hint">Sent from {role === 'server' ? 'the embedded server' : 'this client'} to {peer}. {role === 'server' ? 'A server never masks (§5.1).' : 'A client masks every frame (§5.3).'} Nothing stops you from breaking a rule here: that is the point.</p>
-          <FrameFieldsEditor form={form} onChange={(f) => { setForm(f); setResult(null); }} withLength />
+          <FrameFieldsEditor
+            form={form} onChange={(f) => { setForm(f); setResult(null); }} withLength
+            extra={<CompressSwitch form={form} agreed={deflateAgreed} onChange={(f) => { setForm(f); setResult(null); }} />}
+          />
           <h3>What the receiver should do</h3>
           <RuleList checks={checks} />
           <h3>TCP delivery</h3>
@@ -96,7 +110,8 @@ export function Crafter() {
         </div>
         <div>
           <h3>Preview: the bytes that will go on the wire</h3>
-          {'error' in draft ? <p className="error-text" role="alert">{draft.error}</p> : anatomy && (
+          {form.compress && <CompressionSummary state={compressed} />}
+          {'error' in draft ? (compressed.error ? null : <p className={form.compress && !compressed.bytes ? 'hint' : 'error-text'} role="alert">{draft.error}</p>) : anatomy && (
             <>
               <BitDiagram anatomy={anatomy} />
               <HexDump bytes={draft.bytes} anatomy={anatomy} testId="craft-preview" />

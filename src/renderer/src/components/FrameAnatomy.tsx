@@ -5,6 +5,7 @@ import { api } from '../bridge.ts';
 import { findControlPartner } from '../lib/ping-pong.ts';
 import { findConnection, isRecordingId, useInspector, type FrameRow } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView } from './AnatomyParts.tsx';
+import { CompressionView } from './CompressionView.tsx';
 
 function Relations({ row }: { row: FrameRow }) {
   const messageByFrame = useInspector((s) => s.messageByFrame);
@@ -22,7 +23,14 @@ function Relations({ row }: { row: FrameRow }) {
         {message.frameIds.map((id) => (
           <button key={id} className={`link ${id === f.frameId ? 'current' : ''}`} onClick={() => selectFrame(`${row.connectionId}:${id}`)}>#{id}</button>
         ))}
+        {message.compression && <div className="hint">The message, inflated:</div>}
         <pre className="payload small" data-testid="reassembled">{message.text ?? Array.from((message.data ?? new Uint8Array()).subarray(0, 256), hex2).join(' ')}</pre>
+        {message.compression && (
+          <>
+            <div className="hint">and as it crossed the wire, every frame&apos;s DEFLATE payload joined ({message.compression.compressedSize} bytes, the 00 00 ff ff tail not included) <span className="rfc">RFC 7692 §7.2.1</span>:</div>
+            <pre className="payload small mono" data-testid="reassembled-compressed">{Array.from(message.compression.compressed.subarray(0, 256), hex2).join(' ')}{message.compression.compressedSize > 256 ? ' …' : ''}</pre>
+          </>
+        )}
       </div>,
     );
   }
@@ -88,6 +96,7 @@ export function FrameAnatomy() {
   const anatomy = useMemo(() => (row ? frameAnatomy(row.frame.raw, { compressed: row.compressedFirst }) : null), [row]);
   const observed = useInspector((s) => (key ? s.observedByFrame.get(key) : undefined));
   const byteStep = useInspector((s) => s.byteStep);
+  const message = useInspector((s) => (key ? s.messageByFrame.get(key) : undefined));
   if (!row || !anatomy) {
     return <section className="anatomy empty"><p className="hint pad">Select a frame to see it bit by bit: the header fields, the bytes they came from, the masking key and the payload.</p></section>;
   }
@@ -106,7 +115,9 @@ export function FrameAnatomy() {
             onClick={() => {
               // The receiver: our side for frames we received, the peer's role for frames we sent.
               const receiver = row.direction === 'in' ? role : role === 'server' ? 'client' : 'server';
-              byteStep({ hex: Array.from(f.raw, hex2).join(' '), role: receiver, label: `frame #${f.frameId} (${from}, ${op.name})` });
+              // A compressed frame steps with permessage-deflate agreed; alone, it has none of the window earlier messages left.
+              const alone = message?.compression?.contextTakeover ? ', which referred back to earlier messages: stepped alone, those references cannot resolve' : '';
+              byteStep({ hex: Array.from(f.raw, hex2).join(' '), role: receiver, label: `frame #${f.frameId} (${from}, ${op.name}${row.compressed ? `, compressed${alone}` : ''})`, ...(row.compressed ? { deflate: true } : {}) });
             }}
           >
             Byte-step this frame
@@ -149,7 +160,12 @@ export function FrameAnatomy() {
       </div>
       <Relations row={row} />
       <MaskingView anatomy={anatomy} />
-      {!f.close && <PayloadView payload={anatomy.complete ? anatomy.payload : f.payload} opcode={f.opcode} />}
+      {f.deflate && (
+        <CompressionView wirePayload={anatomy.complete ? anatomy.payload : f.payload} deflate={f.deflate} message={message} text={(message?.opcode ?? f.opcode) === 1} />
+      )}
+      {!f.close && (f.deflate
+        ? <PayloadView payload={f.deflate.inflated} opcode={message?.opcode ?? f.opcode} title="Payload, inflated" />
+        : <PayloadView payload={anatomy.complete ? anatomy.payload : f.payload} opcode={f.opcode} />)}
     </section>
   );
 }

@@ -44,7 +44,10 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       <span className={`c-flag ${rsv !== '000' && !(row.compressedFirst && rsv === '100') ? 'bad' : ''}`} title={row.compressedFirst ? 'RSV1: compressed (permessage-deflate, RFC 7692 §6)' : 'RSV1-3'}>{rsv}</span>
       <span className="c-flag" title="MASK">{f.masked ? 'M' : '—'}</span>
       <span className="c-len">{f.payloadLength}</span>
-      <span className="c-preview">{f.partial ? '[incomplete] ' : ''}{row.preview}</span>
+      <span className="c-preview">
+        {row.compressed && <span className="z-badge" data-testid="compressed-badge" title={`A frame of a compressed message (permessage-deflate, RFC 7692): ${f.payloadLength} DEFLATE bytes on the wire; the preview shows what they inflate to`}>deflate</span>}
+        {f.partial ? '[incomplete] ' : ''}{row.preview}
+      </span>
       {failedWith !== null && !f.violation && !observed ? (
         <span className="c-warn peer-failed" data-testid="failed-close-badge" title={`The peer under test failed the connection: Close ${failedWith} ${describeCloseCode(failedWith).name} (§7.1.7)`}>⚑ {failedWith}</span>
       ) : observed ? (
@@ -148,6 +151,7 @@ export function FrameList() {
           <option value="ping">ping</option>
           <option value="pong">pong</option>
           <option value="violations">violations</option>
+          <option value="compressed">compressed (permessage-deflate)</option>
         </select>
         <input className="input search" placeholder="Search payloads…" value={search} onChange={(e) => setFilter({ search: e.target.value })} aria-label="Search" />
         <label className="toggle">

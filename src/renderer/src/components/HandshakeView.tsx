@@ -1,7 +1,9 @@
 import type { HandshakeCheck } from '../../../core/handshake-types.ts';
 import type { TracedHead } from '../../../core/trace.ts';
+import { requestExtensionCheck, responseExtensionCheck } from '../lib/extension-checks.ts';
 import { headerDoc } from '../lib/header-docs.ts';
 import { useInspector, type HandshakeTrace } from '../store/store.ts';
+import { ExtensionNegotiation } from './ExtensionNegotiation.tsx';
 import { TlsView } from './TlsView.tsx';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -115,8 +117,14 @@ export function HandshakeView() {
   if (!detail) return <p className="hint pad">No handshake recorded for this connection.</p>;
   const handshake = detail.handshake;
   const checks = handshake?.checks ?? [];
-  const requestChecks = handshake?.side === 'server' ? checks : [];
-  const responseChecks = handshake?.side === 'client' ? checks : [];
+  // Sec-WebSocket-Extensions gets a ✓/✗ on both heads, worked out from the negotiation; the
+  // client's own check of the server's answer stays what it is.
+  const offerCheck = requestExtensionCheck(handshake?.extensions);
+  const answerCheck = handshake?.side === 'server' ? responseExtensionCheck(handshake.extensions) : null;
+  const notExtensions = (c: HandshakeCheck) => c.header?.toLowerCase() !== 'sec-websocket-extensions';
+  const requestChecks = [...(handshake?.side === 'server' ? checks.filter(notExtensions) : []), ...(offerCheck ? [offerCheck] : [])];
+  const responseChecks = handshake?.side === 'client' ? checks : answerCheck ? [answerCheck] : [];
+  const agreed = handshake?.extensions?.agreed;
   return (
     <div className="handshake-view" data-testid="handshake-view">
       {/* wss://: TLS comes first, then the opening handshake inside it (RFC 6455 §10.6). */}
@@ -124,7 +132,7 @@ export function HandshakeView() {
       {handshake && (
         <div className={`verdict ${handshake.ok ? 'ok' : 'bad'}`} data-testid="handshake-verdict">
           {handshake.ok
-            ? `✓ Handshake accepted: 101 Switching Protocols${handshake.subprotocol ? `, subprotocol ${handshake.subprotocol}` : ''}.`
+            ? `✓ Handshake accepted: 101 Switching Protocols${handshake.subprotocol ? `, subprotocol ${handshake.subprotocol}` : ''}${agreed ? `, ${agreed.name} agreed` : ''}.`
             : `✗ Handshake refused with ${handshake.status}: ${handshake.error?.message ?? ''} (RFC 6455 ${handshake.error?.rfcSection ?? ''})`}
         </div>
       )}
@@ -133,6 +141,7 @@ export function HandshakeView() {
         <HeadView title={handshake?.side === 'client' ? 'Response (from the server)' : 'Response (sent by our server)'} head={detail.responseHead} checks={responseChecks} />
       </div>
       {handshake && <AcceptWalkthrough handshake={handshake} />}
+      {handshake?.extensions && <ExtensionNegotiation negotiation={handshake.extensions} side={handshake.side} />}
       {handshake && <Checklist handshake={handshake} />}
       {detail.closed && <p className="hint">Connection closed: {detail.closed.code} — {detail.closed.detail}</p>}
     </div>

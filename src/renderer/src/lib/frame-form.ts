@@ -28,6 +28,11 @@ export interface FrameForm {
   lengthEncoding: LengthEncoding;
   /** Empty: the real payload length. */
   declaredLength: string;
+  /**
+   * Crafter: deflate the payload on its own before sending (permessage-deflate agreed on the
+   * connection; FrameFields.compress). The payload fields keep the plain bytes.
+   */
+  compress: boolean;
 }
 
 const hex2 = (b: number) => b.toString(16).padStart(2, '0');
@@ -77,6 +82,7 @@ export function emptyForm(role: Role, text = 'Hello'): FrameForm {
   return {
     fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, masked: role === 'client', maskKeyHex: '', autoKeyHex: randomKeyHex(),
     payloadMode: 'text', payloadText: text, payloadHex: bytesToHex(new TextEncoder().encode(text)), lengthEncoding: 'minimal', declaredLength: '',
+    compress: false,
   };
 }
 
@@ -96,6 +102,7 @@ export function formFromBytes(bytes: Uint8Array): FrameForm {
     payloadMode: asText ? 'text' : 'hex', payloadText: asText ? lenientUtf8.decode(a.payload) : '', payloadHex: bytesToHex(a.payload),
     lengthEncoding: lengthEncoding === minimal ? 'minimal' : lengthEncoding,
     declaredLength: '',
+    compress: false,
   };
 }
 
@@ -136,6 +143,7 @@ export function formToFields(form: FrameForm): FrameFields {
   if (form.lengthEncoding !== 'minimal') fields.lengthEncoding = form.lengthEncoding;
   const declared = declaredLength(form);
   if (declared !== null) fields.declaredLength = declared;
+  if (form.compress) fields.compress = true;
   return fields;
 }
 
@@ -147,12 +155,17 @@ function declaredLength(form: FrameForm): number | null {
   return n;
 }
 
-/** Encodes the form locally: exactly the bytes the engine will send. */
-export function encodeForm(form: FrameForm): { bytes: Uint8Array; fields: FrameFields } | { error: string } {
+/**
+ * Encodes the form locally: exactly the bytes the engine will send. With form.compress, the
+ * payload on the wire is `compressed` (the service's compressPayload for this payload: DEFLATE
+ * runs in the service, not in the page); fields keep the plain payload and ask for compression.
+ */
+export function encodeForm(form: FrameForm, compressed?: Uint8Array | null): { bytes: Uint8Array; fields: FrameFields } | { error: string } {
   try {
     const fields = formToFields(form);
+    if (form.compress && !compressed) return { error: 'Compressing the payload…' };
     const bytes = encodeFrame({
-      opcode: fields.opcode, payload: parseHex(fields.payloadHex), fin: fields.fin, rsv1: fields.rsv1, rsv2: fields.rsv2, rsv3: fields.rsv3,
+      opcode: fields.opcode, payload: form.compress ? compressed! : parseHex(fields.payloadHex), fin: fields.fin, rsv1: fields.rsv1, rsv2: fields.rsv2, rsv3: fields.rsv3,
       maskKey: fields.masked ? parseHex(fields.maskKeyHex!) : null,
       ...(fields.lengthEncoding ? { lengthEncoding: fields.lengthEncoding } : {}),
       ...(fields.declaredLength !== undefined ? { declaredLength: fields.declaredLength } : {}),
@@ -170,11 +183,39 @@ export interface RuleCheck {
   rfcSection: string;
 }
 
+/** What the connection agreed that changes the rules (RFC 6455 §9). */
+export interface RuleContext {
+  /** permessage-deflate is agreed: RSV1 on a data message's first frame means compressed (RFC 7692 §6). */
+  deflate: boolean;
+}
+
+/** RSV bits, with or without permessage-deflate agreed (RFC 6455 §5.2, RFC 7692 §6, §6.1). */
+function rsvChecks(form: FrameForm, receiver: Role, deflate: boolean): RuleCheck[] {
+  const out: RuleCheck[] = [];
+  if (!deflate) {
+    const rsv = [form.rsv1 && 'RSV1', form.rsv2 && 'RSV2', form.rsv3 && 'RSV3'].filter(Boolean);
+    if (rsv.length) out.push({ level: 'bad', text: `${rsv.join(', ')} set and no extension negotiated: the ${receiver} must fail the connection with 1002.`, rfcSection: '§5.2' });
+    return out;
+  }
+  const stray = [form.rsv2 && 'RSV2', form.rsv3 && 'RSV3'].filter(Boolean);
+  if (stray.length) out.push({ level: 'bad', text: `${stray.join(', ')} set: permessage-deflate gives a meaning to RSV1 only, so the ${receiver} must fail the connection with 1002.`, rfcSection: '§5.2, RFC 7692 §6' });
+  if (form.rsv1) {
+    if (form.opcode >= 8) out.push({ level: 'bad', text: `RSV1 on a control frame: control frames are never compressed, and the ${receiver} must fail the connection with 1002.`, rfcSection: 'RFC 7692 §6.1' });
+    else if (form.opcode === 0) out.push({ level: 'bad', text: `RSV1 on a continuation frame: only a message's first frame carries the compressed bit; the ${receiver} must fail the connection with 1002.`, rfcSection: 'RFC 7692 §6.1' });
+    else if (form.compress) out.push({ level: 'ok', text: `RSV1 set: the message is compressed. The ${receiver} appends 00 00 ff ff and inflates the payload before reading it.`, rfcSection: 'RFC 7692 §6, §7.2.2' });
+    else out.push({ level: 'warn', text: `RSV1 set, but this payload is not compressed here: the ${receiver} inflates it as DEFLATE data, and data that is not DEFLATE fails the connection (1007 here and in ws). Turn on "compress this payload".`, rfcSection: 'RFC 7692 §7.2.2' });
+  }
+  if (form.compress && !form.rsv1) {
+    out.push({ level: 'warn', text: `A compressed payload with RSV1 clear: the ${receiver} takes the DEFLATE bytes as the message itself (as text, most likely invalid UTF-8: 1007).`, rfcSection: 'RFC 7692 §6' });
+  }
+  return out;
+}
+
 /**
  * What a receiver makes of the frame, rule by rule. `sender` is the role of the endpoint
  * sending it: a client must mask, a server must not (§5.1).
  */
-export function ruleChecks(form: FrameForm, sender: Role): RuleCheck[] {
+export function ruleChecks(form: FrameForm, sender: Role, context: RuleContext = { deflate: false }): RuleCheck[] {
   const out: RuleCheck[] = [];
   let payload: Uint8Array;
   try {
@@ -190,8 +231,7 @@ export function ruleChecks(form: FrameForm, sender: Role): RuleCheck[] {
   } catch (error) {
     out.push({ level: 'bad', text: `Declared length: ${(error as Error).message}.`, rfcSection: '' });
   }
-  const rsv = [form.rsv1 && 'RSV1', form.rsv2 && 'RSV2', form.rsv3 && 'RSV3'].filter(Boolean);
-  if (rsv.length) out.push({ level: 'bad', text: `${rsv.join(', ')} set and no extension negotiated: the ${receiver} must fail the connection with 1002.`, rfcSection: '§5.2' });
+  out.push(...rsvChecks(form, receiver, context.deflate));
   if (!isKnownOpcode(form.opcode)) out.push({ level: 'bad', text: `Opcode 0x${form.opcode.toString(16).toUpperCase()} is reserved: the ${receiver} must fail the connection with 1002.`, rfcSection: '§5.2' });
   if (sender === 'client' && !form.masked) out.push({ level: 'bad', text: 'A client frame without the mask bit: the server must close the connection (1002).', rfcSection: '§5.1' });
   if (sender === 'server' && form.masked) out.push({ level: 'bad', text: 'A server frame with the mask bit: the client must close the connection (1002).', rfcSection: '§5.1' });
@@ -210,7 +250,9 @@ export function ruleChecks(form: FrameForm, sender: Role): RuleCheck[] {
       : { level: 'bad', text: `The header announces ${declared} bytes but ${payload.length} follow: the ${receiver} reads the extra ${payload.length - declared} as the start of the next frame.`, rfcSection: '§5.2' });
   }
   if (form.opcode === 0) out.push({ level: 'ok', text: 'A continuation frame: valid only while a fragmented text or binary message is in progress (1002 otherwise).', rfcSection: '§5.4' });
-  if (form.opcode === 1 && !(form.fin ? isUtf8(payload) : isUtf8Prefix(payload))) {
+  // RSV1 without compress here: the payload is taken as DEFLATE data, its text checked once inflated.
+  const readAsDeflate = context.deflate && form.rsv1 && !form.compress;
+  if (form.opcode === 1 && !readAsDeflate && !(form.fin ? isUtf8(payload) : isUtf8Prefix(payload))) {
     out.push({ level: 'bad', text: 'The text is not valid UTF-8: the receiver must fail the connection with 1007.', rfcSection: '§8.1' });
   }
   if (form.opcode === 8) {

@@ -14,7 +14,7 @@ const docs: Record<string, HeaderDoc> = {
   'sec-websocket-version': { meaning: 'The protocol version the client speaks. RFC 6455 is version 13; a server that speaks another answers 426 with the versions it knows.', rfcSection: '§4.1 (9), §4.4' },
   'sec-websocket-accept': { meaning: 'base64(SHA-1(Sec-WebSocket-Key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")): proof that the server understood a WebSocket handshake, not a cached HTTP answer.', rfcSection: '§4.2.2 (5.4)' },
   'sec-websocket-protocol': { meaning: 'Subprotocols: the client offers a list in order of preference; the server picks at most one of them.', rfcSection: '§4.1 (10), §11.3.4' },
-  'sec-websocket-extensions': { meaning: 'Extensions such as permessage-deflate. Here none are accepted, so frames are sent as they are and RSV bits must stay 0.', rfcSection: '§9.1' },
+  'sec-websocket-extensions': { meaning: 'Extensions such as permessage-deflate: in the request, the offers, most preferred first; in the response, the one the server accepted, with the parameters in force. Without one, frames go as they are and RSV bits must stay 0.', rfcSection: '§9.1, RFC 7692 §5' },
   origin: { meaning: 'The web page that opened the connection (browsers always send it). Servers use it to refuse pages they do not trust.', rfcSection: '§4.1 (8), §10.2' },
   'user-agent': { meaning: 'The client software. Not part of the WebSocket handshake rules.', rfcSection: 'RFC 9110 §10.1.5' },
   'cache-control': { meaning: 'HTTP caching hints; browsers send "no-cache" so no proxy answers from a cache.', rfcSection: 'RFC 9111 §5.2' },

@@ -101,6 +101,8 @@ export class FrameRow {
   get truncated(): TracedFrame['truncated'] { return this.whole?.truncated; }
   /** The first frame of a compressed message: its RSV1 is permessage-deflate's bit, not a violation. */
   get compressedFirst(): boolean { return this.whole?.deflate?.first === true; }
+  /** Any frame of a compressed message (permessage-deflate): its payload is DEFLATE data. */
+  get compressed(): boolean { return this.whole?.deflate !== undefined; }
 
   /** The traced frame, as the anatomy view reads it (built once, then kept). */
   get frame(): TracedFrame {

@@ -57,7 +57,7 @@ export interface ConnectionDetail {
 }
 
 export type DirectionFilter = 'all' | 'in' | 'out';
-export type TypeFilter = 'all' | 'data' | 'control' | 'text' | 'binary' | 'continuation' | 'close' | 'ping' | 'pong' | 'violations';
+export type TypeFilter = 'all' | 'data' | 'control' | 'text' | 'binary' | 'continuation' | 'close' | 'ping' | 'pong' | 'violations' | 'compressed';
 
 // ------------------------------------------------------------------ slices
 
@@ -88,7 +88,8 @@ interface TraceSlice {
   /** The retained frames by key (connectionId:frameId), paged so that growing it never stalls. */
   framesByKey: FrameIndex;
   /**
-   * frame key → the fragmented message it belongs to (§5.4). A message of one frame is that
+   * frame key → the fragmented message it belongs to (§5.4), or the compressed message
+   * (permessage-deflate) for its ratio and window. Any other message of one frame is that
    * frame's payload, so it is not kept here: one object fewer per retained frame.
    */
   messageByFrame: Map<string, MessageTrace>;
@@ -119,6 +120,8 @@ export interface ByteStepSource {
   /** The endpoint receiving the bytes: a server expects masked frames, a client unmasked. */
   role: Role;
   label: string;
+  /** Step it with permessage-deflate agreed (a frame of a compressed message). */
+  deflate?: boolean;
   /** Changes on every request, so asking for the same frame twice starts over. */
   nonce: number;
 }
@@ -344,7 +347,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           const messages = details[id]!.messages;
           messages.push(event);
           if (messages.length > 2 * RECENT_MESSAGES) messages.splice(0, messages.length - RECENT_MESSAGES);
-          if (event.frameIds.length > 1) for (const frameId of event.frameIds) state.messageByFrame.set(`${id}:${frameId}`, event);
+          if (event.frameIds.length > 1 || event.compression) for (const frameId of event.frameIds) state.messageByFrame.set(`${id}:${frameId}`, event);
           break;
         }
         case 'violation': {
@@ -592,6 +595,7 @@ export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction
     case 'ping': if (op !== 9) return false; break;
     case 'pong': if (op !== 10) return false; break;
     case 'violations': if (!row.violation) return false; break;
+    case 'compressed': if (!row.compressed) return false; break;
   }
   if (search) {
     const text = row.preview.toLowerCase();
