@@ -22,11 +22,16 @@ let chromiumId: string;
 const sizes = [[1440, 900], [1024, 700]] as const;
 const repeated = 'permessage-deflate shrinks repeated text: la la la la la la la la la la la la la!';
 
-/** Screenshots of the current view at both sizes; `scrollTo`: an element to bring into view first. */
-async function shots(name: string, scrollTo?: string): Promise<void> {
+/**
+ * Screenshots of the current view at both sizes; `scrollTo`: an element to bring into view first
+ * (to the top of its scroller, or just into view with block 'nearest').
+ */
+async function shots(name: string, scrollTo?: string, block: 'start' | 'nearest' = 'start'): Promise<void> {
   for (const [width, height] of sizes) {
     await page.setViewportSize({ width, height });
-    if (scrollTo) await page.getByTestId(scrollTo).first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    if (scrollTo) await page.getByTestId(scrollTo).first().evaluate((el, b) => el.scrollIntoView({ block: b }), block);
+    // Two animation frames: the resized, scrolled page is painted before the shot.
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
     await inspector.shot(`deflate-${name}-${width}x${height}`);
   }
   await page.setViewportSize({ width: 1440, height: 900 });
@@ -197,7 +202,7 @@ describe('permessage-deflate in the app, with Chromium', () => {
     expect(soFar.length).toBeGreaterThan(0);
     expect(soFar.length).toBeLessThan(repeated.length);
     expect(await page.locator('.stepper [data-field-row=rsv1]').textContent()).toContain('1 = compressed (permessage-deflate)');
-    await shots('byte-stepper', 'stepper-inflating');
+    await shots('byte-stepper', 'stepper-inflating', 'nearest');
     await page.getByTestId('feed-all').click();
     await expect.poll(() => page.getByTestId('step-progress').textContent()).toBe(`${frameLength} / ${frameLength} bytes fed`);
     expect(await page.getByTestId('stepped-frames').textContent()).toContain(`${repeated.length} bytes inflated: ${repeated}`);
@@ -227,7 +232,7 @@ describe('permessage-deflate in the app, with Chromium', () => {
     const rules = (await page.getByTestId('rule-checks').textContent())!;
     expect(rules).toContain('RSV1 set: the message is compressed');
     expect(rules).not.toContain('no extension negotiated');
-    await shots('crafter', 'craft-compressed');
+    await shots('crafter', 'craft-compressed', 'nearest');
     await page.getByTestId('craft-send').click();
     await expect.poll(() => page.getByTestId('craft-result').textContent()).toBe('Sent 9 bytes: c1 07 f2 48 cd c9 c9 07 00');
     await expect.poll(async () => (await chromiumReceived()).at(-1)).toBe('Hello');

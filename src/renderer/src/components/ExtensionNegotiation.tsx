@@ -86,7 +86,7 @@ function Agreed({ negotiation, side }: { negotiation: TracedExtensionNegotiation
               {directionsInForce(settings).map((d) => (
                 <tr key={d.sender} data-sender={d.sender}>
                   <td>Messages the {d.sender} sends</td>
-                  <td>window {d.window} <span className="rfc">{d.windowSection}</span></td>
+                  <td>Window {d.window} <span className="rfc">{d.windowSection}</span></td>
                   <td>{d.size} <span className="rfc">{d.sizeSection}</span></td>
                 </tr>
               ))}
