@@ -8,12 +8,15 @@
  * The peer under test is an echo endpoint: it sends every message back as it came.
  *
  * Case ids follow Autobahn's numbering scheme ("5.3", "6.8.12"). Like Autobahn there is no
- * category 8; Autobahn's 12 and 13 (permessage-deflate) do not apply, since no extension is
- * negotiated. Payloads of the big cases are built only when the case runs (steps() is lazy).
+ * category 8. Categories 12 and 13 are compressed messages (permessage-deflate, RFC 7692): those
+ * cases negotiate the extension (case.deflate says how, in both roles) and send their messages
+ * compressed; every other case offers and accepts no extension. Payloads of the big cases are
+ * built only when the case runs (steps() is lazy).
  */
 
 import { Opcode } from '../constants.ts';
 import { encodeClosePayload } from '../frame-codec.ts';
+import { corpora, corpusSlices, type CaseDeflate, type CorpusName, type DeflateAnswer, type DeflateOffer } from './deflate-data.ts';
 
 /** One frame to send. The runner adds the masking key its role requires (§5.3). */
 export interface FrameDef {
@@ -42,6 +45,11 @@ export type Step =
   | { kind: 'send'; frames: FrameDef[]; chop?: number; delayMs?: number; holdBack?: number; withHandshake?: boolean }
   /** Write the bytes a previous send held back. */
   | { kind: 'send-held'; chop?: number; delayMs?: number }
+  /**
+   * A data message compressed with the agreed permessage-deflate (RFC 7692 §6.1, §7.2.1), its
+   * compressed payload cut into frames of fragmentSize octets (0: one frame), RSV1 on the first.
+   */
+  | { kind: 'send-message'; opcode: number; payload: Uint8Array; fragmentSize?: number }
   | { kind: 'sleep'; ms: number }
   /**
    * The next thing from the peer must be this message (it may arrive fragmented any way).
@@ -93,6 +101,8 @@ export interface ConformanceCase {
   /** Which peers under test the case applies to (some rules are role-specific). */
   peers: readonly PeerKind[];
   expectation: Expectation;
+  /** Compressed cases: how permessage-deflate is offered (server under test) or answered (client under test). */
+  deflate?: CaseDeflate;
 }
 
 export const categories: ReadonlyArray<{ id: number; name: string }> = [
@@ -105,6 +115,8 @@ export const categories: ReadonlyArray<{ id: number; name: string }> = [
   { id: 7, name: 'Close handling' },
   { id: 9, name: 'Limits and performance' },
   { id: 10, name: 'Miscellaneous' },
+  { id: 12, name: 'Compression: message sizes (permessage-deflate)' },
+  { id: 13, name: 'Compression: parameters (permessage-deflate)' },
 ];
 
 export function categoryName(id: number): string {
@@ -719,6 +731,102 @@ valid({
   id: '10.3.2', description: 'a ping in the same TCP write as the 101 response', rfcSection: '§4.1, §5.5.2', what: 'answers with a pong', peers: ['client'],
   steps: () => [{ kind: 'send', frames: [ping('right behind the handshake')], withHandshake: true }, expectPong('right behind the handshake'), ...closeNormally()],
 });
+
+// ===================================================================== 12, 13 Compression (RFC 7692)
+//
+// In the spirit of Autobahn's 12.x.y and 13.x.y: messages sent compressed one at a time, each
+// after the echo of the one before, the echo compared byte for byte. Autobahn's y runs over 18
+// (size, auto-fragment) pairs, each case 1000 messages; here a subset of the ids, each with the
+// same size and fragmentation and Autobahn's id, and at most 1000 messages or 2 MiB per case
+// (Autobahn sends up to 128 MiB a case: minutes of zlib for little more coverage). README
+// "Conformance battery" lists which ids there are and which not.
+
+/** Autobahn's (payload size, auto-fragment size) for y = 1..18. */
+const deflateSizes: ReadonlyArray<readonly [number, number]> = [
+  [16, 0], [64, 0], [256, 0], [1024, 0], [4096, 0], [8192, 0], [16384, 0], [32768, 0], [65536, 0], [131072, 0],
+  [8192, 256], [16384, 256], [32768, 256], [65536, 256], [131072, 256], [131072, 1024], [131072, 4096], [131072, 32768],
+];
+
+/** At most 1000 messages (Autobahn's count) and 2 MiB per case. */
+export function deflateMessageCount(size: number): number {
+  return Math.min(1000, Math.max(16, Math.floor((2 * 1024 * 1024) / size)));
+}
+
+/**
+ * Our offer as Autobahn's default, as it acts on the wire: client_max_window_bits without a value
+ * (the server may limit our window). Autobahn's offer also carries client_no_context_takeover as
+ * a hint its client does not act on; RFC 7692 §7.1.1.2 makes that a promise, which our client
+ * keeps, so we leave it out and compress with context takeover as Autobahn's client does.
+ */
+const defaultOffer: DeflateOffer = { clientMaxWindowBits: true };
+
+function deflateCase(id: string, corpus: CorpusName, y: number, deflate: CaseDeflate): void {
+  const [size, fragment] = deflateSizes[y - 1]!;
+  const count = deflateMessageCount(size);
+  const { binary, description } = corpora[corpus];
+  const opcode = binary ? Opcode.Binary : Opcode.Text;
+  const kind = binary ? 'binary' : 'text';
+  cases.push({
+    id, category: categoryOf(id), categoryName: categoryName(categoryOf(id)),
+    description: `${count} compressed ${kind} messages of ${sizeLabel(size)} (${description}), each sent after the echo of the one before${fragment ? `, the compressed payload cut into ${sizeLabel(fragment)} frames` : ''}; ${deflate.summary}`,
+    rfcSection: 'RFC 7692 §6, §7.2', timeoutMs: 20_000 + Math.ceil((count * size) / 1024), peers: BOTH, deflate,
+    expectation: {
+      pass: 'agrees to permessage-deflate, echoes every message as it was sent, then answers our Close with the same Close and TCP closes',
+      nonStrict: 'declines permessage-deflate (unimplemented: RFC 7692 §5 lets it; nothing about compression was tested), or closes with another valid code or late',
+      fail: 'an answer that fits no offer, a different or missing echo, a frame that breaks RFC 6455 or RFC 7692 (RSV1 out of place, data that does not inflate), or no Close in answer to ours',
+    },
+    steps: () => {
+      const payloads = corpusSlices(corpus, size, count);
+      return [
+        ...payloads.flatMap((payload): Step[] => [{ kind: 'send-message', opcode, payload, ...(fragment ? { fragmentSize: fragment } : {}) }, { kind: 'expect-message', opcode, payload }]),
+        ...closeNormally(),
+      ];
+    },
+  });
+}
+
+const defaultDeflate: CaseDeflate = { offers: [defaultOffer], answers: [{}], summary: 'the default offer and answer (no parameters but client_max_window_bits offered)' };
+
+/** 12.j: one corpus each, Autobahn's order (JSON, bitmap, prose, HTML, PDF); the y this battery runs. */
+const sizeCases: ReadonlyArray<readonly [number, CorpusName, readonly number[]]> = [
+  [1, 'json', [1, 3, 5, 8, 10, 11, 14, 16, 18]],
+  [2, 'bitmap', [2, 6, 10, 15]],
+  [3, 'prose', [4, 9, 17]],
+  [4, 'html', [4, 7, 12]],
+  [5, 'pdf', [5, 10, 13]],
+];
+for (const [j, corpus, ys] of sizeCases) for (const y of ys) deflateCase(`12.${j}.${y}`, corpus, y, defaultDeflate);
+
+/** Autobahn's 13.1 to 13.7: what the client offers (server_ parameters) and what the server answers (client_ parameters). */
+const snct = (more: DeflateOffer = {}): DeflateOffer => ({ ...defaultOffer, serverNoContextTakeover: true, ...more });
+const smwb = (bits: number, more: DeflateOffer = {}): DeflateOffer => ({ ...defaultOffer, serverMaxWindowBits: bits, ...more });
+const cnct: DeflateAnswer = { clientNoContextTakeover: true };
+const cmwb = (bits: number, more: DeflateAnswer = {}): DeflateAnswer => ({ clientMaxWindowBits: bits, ...more });
+const parameterCases: ReadonlyArray<CaseDeflate> = [
+  { offers: [defaultOffer], answers: [{}], summary: 'offer: no parameters; answer: none' },
+  { offers: [snct()], answers: [cnct], summary: 'offer: server_no_context_takeover; answer: client_no_context_takeover (no context takeover either way)' },
+  { offers: [smwb(8)], answers: [cmwb(8)], summary: 'offer: server_max_window_bits=8; answer: client_max_window_bits=8 (256-byte windows, which zlib runs as 512)' },
+  { offers: [smwb(15)], answers: [cmwb(15)], summary: 'offer: server_max_window_bits=15; answer: client_max_window_bits=15' },
+  { offers: [snct({ serverMaxWindowBits: 8 })], answers: [cmwb(8, cnct)], summary: 'offer: server_no_context_takeover, server_max_window_bits=8; answer: client_no_context_takeover, client_max_window_bits=8' },
+  { offers: [snct({ serverMaxWindowBits: 15 })], answers: [cmwb(15, cnct)], summary: 'offer: server_no_context_takeover, server_max_window_bits=15; answer: client_no_context_takeover, client_max_window_bits=15' },
+  {
+    offers: [snct({ serverMaxWindowBits: 8 }), snct(), defaultOffer], answers: [cmwb(8, cnct), cnct, {}],
+    summary: 'three offers in order of preference (no takeover and 8 bits; no takeover; none), answered with the first that fits',
+  },
+];
+parameterCases.forEach((deflate, i) => {
+  for (const y of [1, 5, 9, 16]) deflateCase(`13.${i + 1}.${y}`, 'json', y, deflate);
+});
+
+// Not in Autobahn: the window sizes between its 8 and 15, both directions limited to the same
+// 2^N bytes (the client promises N in its offer, RFC 7692 §7.1.2.2; the server is asked for N).
+for (let bits = 9; bits <= 14; bits++) {
+  deflateCase(`13.8.${bits - 8}`, 'json', 9, {
+    offers: [smwb(bits, { clientMaxWindowBits: bits })], answers: [cmwb(bits)],
+    summary: `offer: server_max_window_bits=${bits}, client_max_window_bits=${bits}; answer: client_max_window_bits=${bits} (${2 ** bits}-byte windows both ways)`,
+  });
+}
+
 /** All cases, in order. */
 export const conformanceCases: readonly ConformanceCase[] = cases;
 

@@ -6,9 +6,11 @@
 
 import { concatBytes, utf8DecodeLenient } from '../bytes.ts';
 import { describeOpcode, Opcode } from '../constants.ts';
-import { encodeFrame } from '../frame-codec.ts';
+import type { Extension } from '../extensions/extension.ts';
+import { encodeClosePayload, encodeFrame } from '../frame-codec.ts';
 import { randomMaskKey } from '../protocol.ts';
 import type { ConformanceCase, FrameDef, Step } from './cases.ts';
+import { compressedFrames } from './deflate.ts';
 import type { PeerEvent } from './observer.ts';
 
 export type Outcome = 'pass' | 'non-strict' | 'fail';
@@ -49,6 +51,13 @@ export interface ExecuteOptions {
   steps?: Step[];
   /** Multiplies the cases' own waits (fail-fast windows); default 1. */
   timeScale?: number;
+  /** The extension the handshake agreed (permessage-deflate), for the compressed cases' send-message steps. */
+  extension?: Extension | null;
+  /**
+   * A compressed case whose peer declined permessage-deflate (or offered none): why, in words.
+   * The case then only closes normally and is judged non-strict, as Autobahn's UNIMPLEMENTED.
+   */
+  unimplemented?: string;
 }
 
 class CaseFailed extends Error {}
@@ -201,7 +210,15 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
 
   const expectWhat = (opcode: number, payload: Uint8Array) => `an echo of the ${describeOpcode(opcode).name} message (${payload.length} bytes)`;
 
-  const steps = options.steps ?? c.steps();
+  // Autobahn's UNIMPLEMENTED: the extension is optional (RFC 7692 §5), so a peer that declines it
+  // has done nothing wrong, and nothing about compression could be tested: close normally.
+  const steps: Step[] = options.unimplemented
+    ? [{ kind: 'send', frames: [{ opcode: Opcode.Close, payload: encodeClosePayload(1000) }] }, { kind: 'expect-close', code: 1000 }]
+    : options.steps ?? c.steps();
+  if (options.unimplemented) {
+    wire.note(`unimplemented: ${options.unimplemented}; closing normally`);
+    nonStrict.push(`unimplemented (Autobahn's UNIMPLEMENTED): ${options.unimplemented}, which RFC 7692 §5 allows; nothing about compression was tested`);
+  }
   try {
     for (let index = 0; index < steps.length; index++) {
       const step = steps[index]!;
@@ -210,6 +227,12 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
         case 'send-held':
           await runSend(step);
           break;
+        case 'send-message': {
+          if (!options.extension) fail('internal: a compressed message, but no extension was agreed');
+          const frames = compressedFrames(options.extension, step.opcode, step.payload, step.fragmentSize);
+          await writeBytes(concatBytes(frames.map(encode)));
+          break;
+        }
         case 'sleep':
           await sleep(Math.min(step.ms, Math.max(0, remaining())));
           break;

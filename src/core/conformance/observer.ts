@@ -5,17 +5,24 @@
  *
  * A peer that breaks a rule (a masked frame from a server, an invalid UTF-8 echo, a frame after
  * its Close, ...) produces one 'violation' event; everything after it is ignored.
+ *
+ * With permessage-deflate agreed (useExtension), a message whose first frame has RSV1 set is
+ * compressed: it is inflated as its frames arrive (RFC 7692 §7.2.2), and the message event
+ * carries the plain bytes. RSV1 on a control frame or a continuation frame is a violation (RFC
+ * 7692 §6.1), and so is data that does not inflate.
  */
 
 import { concatBytes } from '../bytes.ts';
 import { describeOpcode, isControlOpcode, isKnownOpcode, Opcode } from '../constants.ts';
 import { ProtocolViolation } from '../errors.ts';
+import type { Extension } from '../extensions/extension.ts';
 import { FrameParser, type Frame } from '../frame-codec.ts';
 import { parseClosePayload } from '../protocol.ts';
 import { Utf8Validator } from '../utf8.ts';
 
 export type PeerEvent =
-  | { type: 'message'; opcode: number; data: Uint8Array; frames: number }
+  /** compressed: it came with RSV1 (permessage-deflate); data is then the inflated bytes. */
+  | { type: 'message'; opcode: number; data: Uint8Array; frames: number; compressed?: boolean }
   | { type: 'ping'; payload: Uint8Array }
   | { type: 'pong'; payload: Uint8Array }
   /** payload: the raw close body (code and reason), to echo it as it came. */
@@ -40,12 +47,21 @@ export class PeerObserver {
   private closeSeen = false;
   private broken = false;
   private ended = false;
+  /** The agreed extension (permessage-deflate), null: none, so every RSV bit must be 0. */
+  private extension: Extension | null = null;
+  /** The message in progress came compressed. */
+  private compressed = false;
 
   /**
    * peerRole: what the peer under test is ('server' frames must be unmasked, 'client' frames masked, §5.1).
    * onFrame: sees every complete frame as it arrived (for the wire log).
    */
   constructor(private readonly peerRole: 'server' | 'client', private readonly onFrame?: (frame: Frame) => void) {}
+
+  /** The extension the opening handshake agreed (before any frame arrives). */
+  useExtension(extension: Extension | null): void {
+    this.extension = extension;
+  }
 
   /** Feeds bytes from the peer; returns the events they complete. */
   feed(data: Uint8Array): PeerEvent[] {
@@ -84,7 +100,15 @@ export class PeerObserver {
     if (this.closeSeen) throw new PeerViolation(`sent a ${name} frame after its Close frame`, '§5.5.1');
     if (this.peerRole === 'server' && h.masked) throw new PeerViolation(`sent a masked ${name} frame; a server must not mask its frames`, '§5.1');
     if (this.peerRole === 'client' && !h.masked) throw new PeerViolation(`sent an unmasked ${name} frame; a client must mask every frame`, '§5.1, §5.3');
-    if (h.rsv1 || h.rsv2 || h.rsv3) throw new PeerViolation(`sent a ${name} frame with a reserved bit set (no extension was negotiated)`, '§5.2');
+    if (h.rsv1 && this.extension) {
+      // RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control
+      // frames and non-first fragments of a data message."
+      if (isControlOpcode(h.opcode)) throw new PeerViolation(`sent a ${name} frame with RSV1 set; the "Per-Message Compressed" bit is never set on control frames`, 'RFC 7692 §6.1');
+      if (h.opcode === Opcode.Continuation) throw new PeerViolation('sent a continuation frame with RSV1 set; the "Per-Message Compressed" bit belongs on a message\'s first frame only', 'RFC 7692 §6.1');
+    }
+    if ((h.rsv1 && !this.extension) || h.rsv2 || h.rsv3) {
+      throw new PeerViolation(`sent a ${name} frame with a reserved bit set (${this.extension ? `${this.extension.name} defines RSV1 only` : 'no extension was negotiated'})`, '§5.2');
+    }
     if (!isKnownOpcode(h.opcode)) throw new PeerViolation(`sent a frame with the reserved opcode 0x${h.opcode.toString(16)}`, '§5.2');
     if (isControlOpcode(h.opcode)) {
       if (h.payloadLength > 125) throw new PeerViolation(`sent a ${name} frame with ${h.payloadLength} payload bytes; control frames carry at most 125`, '§5.5');
@@ -109,19 +133,39 @@ export class PeerObserver {
     if (h.opcode !== Opcode.Continuation) {
       this.fragmentOpcode = h.opcode;
       this.utf8.reset();
+      this.compressed = h.rsv1 && this.extension !== null && this.extension.beginMessage(h);
     }
-    if (this.fragmentOpcode === Opcode.Text && !this.utf8.push(frame.payload)) {
-      throw new PeerViolation(`sent a text message that is not valid UTF-8 (byte ${this.utf8.failedAt})`, '§8.1');
+    // §8.1 applies to the plain bytes: a compressed text message is checked once inflated.
+    for (const plain of this.compressed ? this.inflate(frame.payload, h.fin) : [frame.payload]) {
+      if (this.fragmentOpcode === Opcode.Text && !this.utf8.push(plain)) {
+        throw new PeerViolation(`sent a text message that is not valid UTF-8 (byte ${this.utf8.failedAt}${this.compressed ? ' once inflated' : ''})`, '§8.1');
+      }
+      this.chunks.push(plain);
+      this.size += plain.length;
     }
-    this.chunks.push(frame.payload);
-    this.size += frame.payload.length;
     this.frames++;
     if (!h.fin) return;
     if (this.fragmentOpcode === Opcode.Text && !this.utf8.complete) throw new PeerViolation('sent a text message that ends inside a UTF-8 character', '§8.1');
-    out.push({ type: 'message', opcode: this.fragmentOpcode!, data: concatBytes(this.chunks, this.size), frames: this.frames });
+    out.push({ type: 'message', opcode: this.fragmentOpcode!, data: concatBytes(this.chunks, this.size), frames: this.frames, ...(this.compressed ? { compressed: true } : {}) });
     this.fragmentOpcode = null;
     this.chunks = [];
     this.size = 0;
     this.frames = 0;
   }
+
+  /** One frame of a compressed message, inflated (the tail appended after the last, RFC 7692 §7.2.2). */
+  private inflate(payload: Uint8Array, fin: boolean): Uint8Array[] {
+    const extension = this.extension!;
+    try {
+      const data = extension.decodeChunk(payload, MAX_INFLATED - this.size);
+      const end = extension.endFrame(fin, MAX_INFLATED - this.size - data.length);
+      return [...data.chunks, ...end.chunks];
+    } catch (error) {
+      if (error instanceof ProtocolViolation) throw new PeerViolation(`sent a compressed message that cannot be read: ${error.message}`, error.rfcSection);
+      throw error;
+    }
+  }
 }
+
+/** The most a compressed message from the peer may inflate to (the battery sends at most 128 KiB per message). */
+const MAX_INFLATED = 64 * 1024 * 1024;

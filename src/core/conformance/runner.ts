@@ -17,11 +17,15 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { ALPN_PROTOCOLS, sniFor } from '../net/tls-info.ts';
 import { HandshakeError } from '../errors.ts';
+import type { Extension } from '../extensions/extension.ts';
+import { formatExtensionHeader } from '../extensions/extension-header.ts';
+import { clientDeflateNegotiator } from '../extensions/permessage-deflate.ts';
 import type { Frame } from '../frame-codec.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse } from '../handshake.ts';
 import { HttpHeadParser, type HttpHead } from '../http.ts';
 import { parseWebSocketUrl } from '../net/client.ts';
 import { selectCases, type ConformanceCase, type PeerKind } from './cases.ts';
+import { caseServerNegotiator } from './deflate.ts';
 import { executeCase, type Verdict, type Wire } from './execute.ts';
 import { PeerObserver, type PeerEvent } from './observer.ts';
 import { buildReport, type CaseResult, type ConformanceReport } from './report.ts';
@@ -189,6 +193,11 @@ class SocketWire implements Wire {
     this.log.frame('out', header, payload, bytes);
   }
 
+  /** The extension the handshake agreed: the peer's compressed messages are inflated with it. */
+  useExtension(extension: Extension | null): void {
+    this.observer.useExtension(extension);
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
@@ -277,6 +286,7 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
     : netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
   if (target.secure) log.note('over TLS (wss://); the server\'s certificate is not verified by the battery');
   const wire = new SocketWire(socket, log, 'server', 'response');
+  const agreed: { extension: Extension | null } = { extension: null };
   const verdict = await bounded(caseMs + 1000, async () => {
     try {
       await withTimeout(new Promise<void>((resolve, reject) => {
@@ -287,7 +297,10 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
       return { outcome: 'fail', reason: `cannot connect: ${(error as Error).message}` };
     }
     log.opened('client', `${socket.localAddress}:${socket.localPort}`, `${socket.remoteAddress}:${socket.remotePort}`, target.url);
-    const request = buildClientRequest({ host: target.hostHeader, path: target.path });
+    // Compressed cases offer permessage-deflate as the case says (RFC 7692 §5); the others offer nothing.
+    const negotiator = c.deflate ? clientDeflateNegotiator(c.deflate.offers) : null;
+    const offered = negotiator ? formatExtensionHeader(negotiator.offers()) : null;
+    const request = buildClientRequest({ host: target.hostHeader, path: target.path, ...(offered ? { extensions: offered } : {}) });
     const parsedRequest = new HttpHeadParser({ kind: 'request', maxSize: request.bytes.length + 1 }).feed(request.bytes);
     if (parsedRequest.done) log.head('out', parsedRequest.head);
     await wire.write(request.bytes);
@@ -298,13 +311,21 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
       return { outcome: 'fail', reason: `opening handshake: ${(error as Error).message}` };
     }
     log.head('in', head);
-    const check = checkServerResponse(head, request.key);
+    const check = checkServerResponse(head, request.key, [], { offered, negotiators: negotiator ? [negotiator] : [] });
     log.handshake('client', !check.error, head.status, check.checks, check.accept,
       check.error ? { code: check.error.code, status: check.error.status, message: check.error.message, rfcSection: check.error.rfcSection } : undefined);
     if (check.error) return { outcome: 'fail', reason: `opening handshake refused or invalid: ${check.error.message} (${check.error.rfcSection})` };
-    return executeCase(c, wire, { role: 'client', stepTimeoutMs: limits.stepTimeoutMs, closeTimeoutMs: limits.closeTimeoutMs, deadline, timeScale: limits.timeScale });
+    const extension = check.extensions?.ok ? check.extensions.create?.() ?? null : null;
+    agreed.extension = extension;
+    wire.useExtension(extension);
+    if (c.deflate) log.note(extension ? `permessage-deflate agreed: ${check.extensions?.trace.response}` : `offered ${offered}; the server answered without Sec-WebSocket-Extensions`);
+    return executeCase(c, wire, {
+      role: 'client', stepTimeoutMs: limits.stepTimeoutMs, closeTimeoutMs: limits.closeTimeoutMs, deadline, timeScale: limits.timeScale, extension,
+      ...(c.deflate && !extension ? { unimplemented: 'the server declined every permessage-deflate offer (it answered without Sec-WebSocket-Extensions)' } : {}),
+    });
   }, () => wire.destroy());
   wire.destroy();
+  agreed.extension?.close();
   return resultOf(c, verdict, started, log);
 }
 
@@ -440,7 +461,7 @@ async function runClientCase(c: ConformanceCase, launch: string | ClientFactory,
   const caseMs = c.timeoutMs * limits.timeScale + limits.connectTimeoutMs;
   log.note(`case ${c.id}: ${c.description} (${c.rfcSection})`);
   const server = createServer({ allowHalfOpen: true });
-  const state: { wire: SocketWire | null; launched: Launched | null; ready: ((w: SocketWire) => void) | null } = { wire: null, launched: null, ready: null };
+  const state: { wire: SocketWire | null; launched: Launched | null; ready: ((w: SocketWire) => void) | null; extension: Extension | null } = { wire: null, launched: null, ready: null, extension: null };
   const connected = new Promise<SocketWire>((resolve) => (state.ready = resolve));
   server.on('connection', (socket: Socket) => {
     if (state.wire) {
@@ -482,7 +503,8 @@ async function runClientCase(c: ConformanceCase, launch: string | ClientFactory,
       return { outcome: 'fail', reason: `opening handshake: ${(error as Error).message}` };
     }
     log.head('in', head);
-    const answer = answerClientHandshake(head);
+    // Compressed cases answer a permessage-deflate offer as the case says; the others accept none.
+    const answer = answerClientHandshake(head, c.deflate ? { extensions: [caseServerNegotiator(c.deflate.answers)] } : {});
     log.handshake('server', !answer.error, answer.status, answer.checks, answer.accept ?? null,
       answer.error ? { code: answer.error.code, status: answer.error.status, message: answer.error.message, rfcSection: answer.error.rfcSection } : undefined);
     const responseHead = new HttpHeadParser({ kind: 'response', maxSize: answer.response.length + 1 }).feed(answer.response);
@@ -494,13 +516,24 @@ async function runClientCase(c: ConformanceCase, launch: string | ClientFactory,
     const steps = c.steps();
     const first = steps[0];
     const coalesce = first?.kind === 'send' && first.withHandshake === true;
+    state.extension = answer.extensions.create?.() ?? null;
+    w.useExtension(state.extension);
+    let unimplemented: string | undefined;
+    if (c.deflate) {
+      const offers = answer.extensions.trace.offers.filter((o) => o.name.toLowerCase() === 'permessage-deflate');
+      if (state.extension) log.note(`permessage-deflate agreed: ${answer.extensions.responseHeader}`);
+      else unimplemented = offers.length === 0 ? 'the client offered no permessage-deflate' : `the client's permessage-deflate offers do not fit this case's answer (${offers.map((o) => o.reason).join('; ')})`;
+      if (unimplemented) log.note(`${unimplemented}; answering without Sec-WebSocket-Extensions`);
+    }
     if (!coalesce) await w.write(answer.response);
     return executeCase(c, w, {
       role: 'server', stepTimeoutMs: limits.stepTimeoutMs, closeTimeoutMs: limits.closeTimeoutMs, deadline, steps, timeScale: limits.timeScale,
+      extension: state.extension, ...(unimplemented ? { unimplemented } : {}),
       ...(coalesce ? { handshakePrefix: answer.response } : {}),
     });
   }, () => state.wire?.destroy());
   state.wire?.destroy();
+  state.extension?.close();
   server.close();
   await state.launched?.dispose();
   return resultOf(c, verdict, started, log);

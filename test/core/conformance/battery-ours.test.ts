@@ -9,6 +9,16 @@ import { runClientBattery, runServerBattery, selectCases, summaryLine, type Conf
 import { connectClient } from '../../../src/core/net/client.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
 
+/** The compressed cases (12, 13) agreed permessage-deflate and the peer's echoes came compressed (RSV1), so a silent fallback to plain frames cannot pass. */
+function expectCompressed(report: ConformanceReport): void {
+  const compressed = report.cases.filter((c) => c.category === 12 || c.category === 13);
+  expect(compressed.length).toBeGreaterThanOrEqual(50);
+  for (const c of compressed) {
+    expect(c.wire.some((e) => e.type === 'note' && e.text.startsWith('permessage-deflate agreed')), c.id).toBe(true);
+    expect(c.wire.some((e) => e.type === 'frame' && e.direction === 'in' && e.frame.rsv1), c.id).toBe(true);
+  }
+}
+
 function problems(report: ConformanceReport): string[] {
   return report.cases.filter((c) => c.outcome !== 'pass').map((c) => `${c.id} ${c.outcome}: ${c.reason}`);
 }
@@ -26,6 +36,7 @@ describe('conformance battery against our own engine', () => {
       expect(report.totals.total).toBeGreaterThanOrEqual(150);
       expect(seen).toBe(report.totals.total);
       expect(report.cases.map((c) => c.id)).toEqual(selectCases('server').map((c) => c.id)); // catalogue order, not completion order
+      expectCompressed(report);
     } finally {
       await server.close();
     }
@@ -44,6 +55,7 @@ describe('conformance battery against our own engine', () => {
     }, { concurrency: 4, timeScale: 2 });
     console.log(`our client: ${summaryLine(report)} in ${report.durationMs} ms`);
     expect(problems(report)).toEqual([]);
+    expectCompressed(report);
     expect(report.totals.passed).toBe(selectCases('client').length);
     expect(report.totals.nonStrict).toBe(0);
   }, 60_000);

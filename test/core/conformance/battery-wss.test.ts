@@ -1,6 +1,7 @@
 /**
  * The conformance battery against a wss:// server (RFC 6455 §3, §10.6): every server case over
- * TLS against our own server with the generated certificate, each case's wire log saying so.
+ * TLS against our own server with the generated certificate, each case's wire log saying so;
+ * the compressed ones (12, 13) with permessage-deflate agreed inside TLS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,14 @@ describe('conformance battery over wss://', () => {
       const wire = report.cases[0]!.wire;
       expect(wire.some((e) => e.type === 'note' && e.text.includes('over TLS (wss://)'))).toBe(true);
       expect(wire.some((e) => e.type === 'http-head' && e.direction === 'out')).toBe(true);
+      // The compressed cases (12, 13) run inside TLS too, permessage-deflate agreed, echoes compressed.
+      const compressed = report.cases.filter((c) => c.category === 12 || c.category === 13);
+      expect(compressed.length).toBeGreaterThanOrEqual(50);
+      for (const c of compressed) {
+        expect(c.wire.some((e) => e.type === 'note' && e.text.includes('over TLS (wss://)')), c.id).toBe(true);
+        expect(c.wire.some((e) => e.type === 'note' && e.text.startsWith('permessage-deflate agreed')), c.id).toBe(true);
+        expect(c.wire.some((e) => e.type === 'frame' && e.direction === 'in' && e.frame.rsv1), c.id).toBe(true);
+      }
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
