@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent, TracedDeflateSettings, TracedExtensionNegotiation, TracedMessageCompression } from '../../src/core/trace.ts';
-import { describeRatio, describeTail, describeWindow } from '../../src/renderer/src/lib/compression-facts.ts';
+import { describeRatio, describeTail, describeWindow, opensCompressedMessage } from '../../src/renderer/src/lib/compression-facts.ts';
 import { directionsInForce, offerParamDoc, zlibWindowNote } from '../../src/renderer/src/lib/deflate-params.ts';
 import { requestExtensionCheck, responseExtensionCheck } from '../../src/renderer/src/lib/extension-checks.ts';
 import { matchesFilters, useInspector } from '../../src/renderer/src/store/store.ts';
@@ -99,6 +99,18 @@ describe('a compressed frame\'s facts', () => {
     expect(describeWindow(compression()).text).toBe('Carried over. Context takeover: the window still holds the 2 earlier compressed messages from the client. Window size 32,768 bytes (15 bits).');
     expect(describeWindow(compression({ contextTakeover: false, windowMessages: 0, windowReason: 'The first compressed message from the client: the window starts empty (RFC 7692 §7.1.1.2).' })).text).toMatch(/^Started empty\. The first compressed message from the client/);
     expect(describeWindow(undefined).text).toMatch(/^No message was traced for this frame/);
+  });
+});
+
+describe('opensCompressedMessage', () => {
+  it('is RSV1 on a text or binary frame, and only with permessage-deflate agreed', () => {
+    expect(opensCompressedMessage(0xc1, true)).toBe(true);
+    expect(opensCompressedMessage(0x42, true)).toBe(true); // binary, FIN clear
+    expect(opensCompressedMessage(0xc1, false)).toBe(false);
+    expect(opensCompressedMessage(0xc0, true)).toBe(false); // continuation
+    expect(opensCompressedMessage(0xc9, true)).toBe(false); // ping
+    expect(opensCompressedMessage(0x81, true)).toBe(false);
+    expect(opensCompressedMessage(undefined, true)).toBe(false);
   });
 });
 

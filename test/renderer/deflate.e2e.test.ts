@@ -244,6 +244,24 @@ describe('permessage-deflate in the app, with Chromium', () => {
     expect(await page.getByTestId('rule-checks').textContent()).toContain('RSV1 on a control frame: control frames are never compressed');
   });
 
+  it('the debugger: a held compressed frame reads RSV1 as the compressed bit, not as a §5.2 error', async () => {
+    expect(inspector.host.service.setStepMode(chromiumId, true).ok).toBe(true);
+    await peer.evaluate(`window.ws.send(${JSON.stringify(repeated)})`);
+    await page.getByTestId(`connection-${chromiumId}`).click();
+    await page.getByRole('tab', { name: /^Debugger/ }).click(); // its name ends with the held badge
+    await expect.poll(() => page.getByTestId('held-frame').count()).toBe(1);
+    await page.getByTestId('held-frame').first().click();
+    const held = page.getByTestId('held-view');
+    expect(await held.locator('[data-field-row=rsv1]').first().textContent()).toContain('1 = compressed (permessage-deflate)');
+    const rules = (await held.getByTestId('rule-checks').textContent())!;
+    expect(rules).not.toContain('no extension negotiated');
+    expect(rules).toContain('inflates this payload as DEFLATE data');
+    expect(inspector.host.service.stepControl(chromiumId, 'resume').ok).toBe(true);
+    expect(inspector.host.service.setStepMode(chromiumId, false).ok).toBe(true);
+    await expect.poll(async () => (await chromiumReceived()).length).toBeGreaterThanOrEqual(5);
+    expect((await chromiumReceived()).at(-1)).toBe(repeated);
+  });
+
   it('the crafter without permessage-deflate: the switch is off and says why', async () => {
     const ws = new WebSocket(inspector.serverUrl, { perMessageDeflate: false });
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });

@@ -35,7 +35,7 @@ describe('the crafter form with "compress this payload"', () => {
     expect(texts(ruleChecks({ ...emptyForm('client'), opcode: 9, rsv1: true }, 'client', deflate))[0]).toMatch(/^bad: RSV1 on a control frame: .* 1002\. \(RFC 7692 §6\.1\)$/);
     expect(texts(ruleChecks({ ...emptyForm('client'), opcode: 0, rsv1: true }, 'client', deflate))[0]).toMatch(/^bad: RSV1 on a continuation frame: .*\(RFC 7692 §6\.1\)$/);
     expect(texts(ruleChecks({ ...emptyForm('server'), rsv2: true }, 'server', deflate))[0]).toMatch(/^bad: RSV2 set: permessage-deflate gives a meaning to RSV1 only/);
-    expect(texts(ruleChecks({ ...emptyForm('server'), rsv1: true }, 'server', deflate))[0]).toMatch(/^warn: RSV1 set, but this payload is not compressed here/);
+    expect(texts(ruleChecks({ ...emptyForm('server'), rsv1: true }, 'server', deflate))[0]).toMatch(/^warn: RSV1 set: the client appends 00 00 ff ff and inflates this payload as DEFLATE data/);
     expect(texts(ruleChecks({ ...emptyForm('server'), compress: true }, 'server', deflate))[0]).toMatch(/^warn: A compressed payload with RSV1 clear/);
   });
 

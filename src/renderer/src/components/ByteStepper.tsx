@@ -4,6 +4,7 @@ import { frameAnatomy } from '../../../core/fields.ts';
 import type { Role } from '../../../core/trace.ts';
 import type { ByteStepSnapshot } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
+import { opensCompressedMessage } from '../lib/compression-facts.ts';
 import { parseHex } from '../lib/frame-form.ts';
 import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, textDecoder } from './AnatomyParts.tsx';
@@ -170,7 +171,7 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
     ? { bytes: input.subarray(snap.frameStart, snap.frameStart + snap.frameBytesLength), start: snap.frameStart, complete: false }
     : { bytes: input.subarray(Math.max(0, snap.frameStart - lastLength), snap.frameStart), start: Math.max(0, snap.frameStart - lastLength), complete: true };
   // RSV1 on a data message's first frame is the compressed bit once permessage-deflate is agreed (RFC 7692 §6).
-  const opensCompressed = snap.deflate && showing.bytes.length > 0 && (showing.bytes[0]! & 0x40) !== 0 && [1, 2].includes(showing.bytes[0]! & 0x0f);
+  const opensCompressed = opensCompressedMessage(showing.bytes[0], snap.deflate);
   const anatomy = useMemo(() => frameAnatomy(showing.bytes, { compressed: opensCompressed }), [showing.bytes, opensCompressed]);
   const partial = useMemo(() => {
     const marks = new Set<number>();

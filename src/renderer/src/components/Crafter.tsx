@@ -2,6 +2,7 @@ import { useMemo, useState } from 'react';
 import { frameAnatomy } from '../../../core/fields.ts';
 import type { Role } from '../../../core/trace.ts';
 import { api } from '../bridge.ts';
+import { opensCompressedMessage } from '../lib/compression-facts.ts';
 import { emptyForm, encodeForm, ruleChecks, type FrameForm } from '../lib/frame-form.ts';
 import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump } from './AnatomyParts.tsx';
@@ -50,9 +51,7 @@ export function Crafter() {
   const [sending, setSending] = useState(false);
   const compressed = useCompressedPayload(connection?.id, form);
   const draft = useMemo(() => encodeForm(form, compressed.bytes), [form, compressed.bytes]);
-  // RSV1 on a data message's first frame is the compressed bit once permessage-deflate is agreed (RFC 7692 §6).
-  const opensCompressed = deflateAgreed && form.rsv1 && (form.opcode === 1 || form.opcode === 2);
-  const anatomy = useMemo(() => ('bytes' in draft ? frameAnatomy(draft.bytes, { compressed: opensCompressed }) : null), [draft, opensCompressed]);
+  const anatomy = useMemo(() => ('bytes' in draft ? frameAnatomy(draft.bytes, { compressed: opensCompressedMessage(draft.bytes[0], deflateAgreed) }) : null), [draft, deflateAgreed]);
   const checks = useMemo(() => ruleChecks(form, role, { deflate: deflateAgreed }), [form, role, deflateAgreed]);
   if (!connection) return null;
 

@@ -4,6 +4,7 @@ import { frameAnatomy } from '../../../core/fields.ts';
 import type { Direction } from '../../../core/trace.ts';
 import type { Breakpoint, ConnectionSummary, GateSnapshot, StepAction, ViolationPolicy } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
+import { opensCompressedMessage } from '../lib/compression-facts.ts';
 import { bytesToHex, encodeForm, formFromBytes, ruleChecks, type FrameForm } from '../lib/frame-form.ts';
 import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, PayloadView, textDecoder } from './AnatomyParts.tsx';
@@ -165,10 +166,12 @@ const EDIT_LIMIT = 256 * 1024;
 function HeldFrameView({ connection, frame, first }: { connection: ConnectionSummary; frame: HeldFrame; first: boolean }) {
   const editable = frame.bytes.length <= EDIT_LIMIT;
   const [form, setForm] = useState<FrameForm>(() => formFromBytes(editable ? frame.bytes : frame.bytes.subarray(0, 14)));
-  const anatomy = useMemo(() => frameAnatomy(frame.bytes), [frame.bytes]);
+  // With permessage-deflate agreed, RSV1 on a data message's first frame means compressed (RFC 7692 §6).
+  const deflate = useInspector((s) => s.details[connection.id]?.handshake?.extensions?.agreed?.deflate !== undefined);
+  const anatomy = useMemo(() => frameAnatomy(frame.bytes, { compressed: opensCompressedMessage(frame.bytes[0], deflate) }), [frame.bytes, deflate]);
   const draft = useMemo(() => encodeForm(form), [form]);
   const sender = frame.direction === 'in' ? (connection.role === 'server' ? 'client' : 'server') : connection.role;
-  const checks = useMemo(() => ruleChecks(form, sender), [form, sender]);
+  const checks = useMemo(() => ruleChecks(form, sender, { deflate }), [form, sender, deflate]);
   const changed = 'bytes' in draft && bytesToHex(draft.bytes) !== bytesToHex(frame.bytes);
   const f = flow(connection.role, frame.direction);
   const op = describeOpcode((frame.bytes[0] ?? 0) & 0x0f);

@@ -5,6 +5,17 @@
  */
 import type { TracedFrameDeflate, TracedMessageCompression } from '../../../core/trace.ts';
 
+/**
+ * Whether a frame whose first byte is `b0` opens a compressed message: with permessage-deflate
+ * agreed, RSV1 on a text or binary frame is the Per-Message Compressed bit (RFC 7692 §6). For
+ * the anatomy's context (frameAnatomy(bytes, { compressed })).
+ */
+export function opensCompressedMessage(b0: number | undefined, deflateAgreed: boolean): boolean {
+  if (!deflateAgreed || b0 === undefined) return false;
+  const opcode = b0 & 0x0f;
+  return (b0 & 0x40) !== 0 && (opcode === 1 || opcode === 2);
+}
+
 export interface Fact {
   label: string;
   text: string;

@@ -203,7 +203,7 @@ function rsvChecks(form: FrameForm, receiver: Role, deflate: boolean): RuleCheck
     if (form.opcode >= 8) out.push({ level: 'bad', text: `RSV1 on a control frame: control frames are never compressed, and the ${receiver} must fail the connection with 1002.`, rfcSection: 'RFC 7692 §6.1' });
     else if (form.opcode === 0) out.push({ level: 'bad', text: `RSV1 on a continuation frame: only a message's first frame carries the compressed bit; the ${receiver} must fail the connection with 1002.`, rfcSection: 'RFC 7692 §6.1' });
     else if (form.compress) out.push({ level: 'ok', text: `RSV1 set: the message is compressed. The ${receiver} appends 00 00 ff ff and inflates the payload before reading it.`, rfcSection: 'RFC 7692 §6, §7.2.2' });
-    else out.push({ level: 'warn', text: `RSV1 set, but this payload is not compressed here: the ${receiver} inflates it as DEFLATE data, and data that is not DEFLATE fails the connection (1007 here and in ws). Turn on "compress this payload".`, rfcSection: 'RFC 7692 §7.2.2' });
+    else out.push({ level: 'warn', text: `RSV1 set: the ${receiver} appends 00 00 ff ff and inflates this payload as DEFLATE data, so anything that is not DEFLATE fails the connection (1007 here and in ws). To send plain text compressed, turn on the compress switch.`, rfcSection: 'RFC 7692 §7.2.2' });
   }
   if (form.compress && !form.rsv1) {
     out.push({ level: 'warn', text: `A compressed payload with RSV1 clear: the ${receiver} takes the DEFLATE bytes as the message itself (as text, most likely invalid UTF-8: 1007).`, rfcSection: 'RFC 7692 §6' });
