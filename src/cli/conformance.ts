@@ -27,7 +27,9 @@ Usage:
   wsinspect conformance list [--cases …]                 list the cases
 Options:
   --cases 5.,6.1            only cases whose id starts with these (comma-separated or repeated;
-                            "1" and "1." both mean 1.x, never 10.x)
+                            "1" and "1." both mean 1.x, never 10.x); 12. and 13. are the compressed
+                            cases (permessage-deflate, RFC 7692: a peer that declines it is
+                            unimplemented, counted non-strict)
   --json FILE               also write the JSON report (every case with its wire log as trace events)
   --concurrency N           cases run at the same time (default 4; 2 for --launch)
   --step-timeout MS         wait for each expected answer (default 3000)

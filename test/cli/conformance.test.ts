@@ -80,6 +80,23 @@ describe('wsinspect conformance server', () => {
     expect(c.wire.some((e) => e.type === 'bytes' && e.direction === 'in' && typeof e.bytes?.hex === 'string')).toBe(true);
   }, 60_000);
 
+  it('runs the compressed cases: passes where permessage-deflate is agreed, unimplemented (non-strict, exit 0) where it is declined', async () => {
+    const agreed = await run(['server', echoUrl, '--cases', '12.1.1,13.2.5']);
+    expect(lastLine(agreed.stdout)).toBe('2 passed, 0 failed, 0 non-strict');
+    expect(agreed.stdout).toMatch(/^12 Compression: message sizes \(permessage-deflate\): 1 passed$/m);
+    expect(agreed.stdout).toMatch(/✓ 13\.2\.5 +256 compressed text messages of 4 KiB .*server_no_context_takeover/);
+    const plain = new WebSocketServer({ host: '127.0.0.1', port: 0, component: echoComponent, deflate: false });
+    const plainUrl = (await plain.listen()).url;
+    try {
+      const declined = await run(['server', plainUrl, '--cases', '12.1.1,13.2.5']);
+      expect(lastLine(declined.stdout)).toBe('0 passed, 0 failed, 2 non-strict');
+      expect(declined.stdout).toMatch(/~ 12\.1\.1 .*\n +non-strict: unimplemented \(Autobahn's UNIMPLEMENTED\): the server declined every permessage-deflate offer/);
+      expect(declined.code).toBe(0);
+    } finally {
+      await plain.close();
+    }
+  }, 60_000);
+
   it('exits 1 when a case fails, with the failure in the report', async () => {
     const r = await run(['server', manualUrl, '--cases', '1.1.1,2.1', '--step-timeout', '300', '--brief']);
     expect(r.code).toBe(1);

@@ -17,13 +17,15 @@ export const categoryHelp: Record<number, string> = {
   7: 'The closing handshake: answer a Close with a Close, send nothing after it, and refuse malformed Close frames (a 1-byte body, a code that may not be sent, a reason that is not UTF-8) (§5.5.1, §7).',
   9: 'Big messages (up to 16 MiB) and many messages in a row, whole, fragmented or in small TCP writes: the peer must keep up and echo every byte.',
   10: 'Long messages fragmented by the sender, the mask bit rule (a client masks every frame, a server never does, §5.1), and frames in the same TCP write as the handshake.',
+  12: 'Compressed messages (permessage-deflate, RFC 7692) of 16 bytes to 128 KiB, up to 1000 per case, each sent after the echo of the one before, some cut into many small frames: the peer must agree to the extension, inflate every message and echo it exactly. A peer that declines the extension is unimplemented (non-strict), not failed: it is optional.',
+  13: 'The same with each parameter combination: no context takeover in either direction, LZ77 windows of 256 bytes to 32 KiB (RFC 7692 §7.1), several offers in order of preference. The peer must honour what it agreed.',
 };
 
 export const outcomeHelp: Record<Outcome, { label: string; text: string }> = {
   pass: { label: 'pass', text: 'The peer did exactly what RFC 6455 asks, the way it prefers it.' },
   'non-strict': {
     label: 'non-strict',
-    text: 'The peer did the right thing in a way the RFC allows but does not prefer: for example it dropped TCP instead of sending Close 1002, answered with another valid close code, or failed on bad UTF-8 only after the whole message arrived instead of at the first bad byte.',
+    text: 'The peer did the right thing in a way the RFC allows but does not prefer: for example it dropped TCP instead of sending Close 1002, answered with another valid close code, or failed on bad UTF-8 only after the whole message arrived instead of at the first bad byte. In the compressed cases (12, 13) it also means the peer declined permessage-deflate (Autobahn says unimplemented): allowed, but nothing about compression was tested.',
   },
   fail: { label: 'fail', text: 'The peer broke a rule: it echoed or answered data it had to refuse, kept the connection open, sent an invalid frame, or did not answer as required.' },
 };
