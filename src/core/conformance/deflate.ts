@@ -29,8 +29,9 @@ function hasParam(offer: ExtensionElement, name: string): boolean {
 /**
  * The server side of a case: for each offer (the client's order, RFC 7692 §5), the first answer
  * that fits it. An answer that limits client_max_window_bits fits only an offer that has the
- * parameter (§7.1.2.2: "a server MUST NOT include the "client_max_window_bits" extension
- * parameter in an extension negotiation response" otherwise).
+ * parameter. RFC 7692 §7.1.2.2: "If a received extension negotiation offer doesn't have the
+ * "client_max_window_bits" extension parameter, the corresponding extension negotiation response
+ * to the offer MUST NOT include the "client_max_window_bits" extension parameter."
  */
 export function caseServerNegotiator(answers: readonly DeflateAnswer[]): ServerExtensionNegotiator {
   const accepting = answers.map((a) => ({
