@@ -283,8 +283,9 @@ function fitResponse(offer: Params, r: Params): { ok: true; settings: TracedDefl
     if (r.serverMaxWindowBits === null) return { ok: false, reason: `The offer asked for server_max_window_bits=${offer.serverMaxWindowBits} and the response does not include it.`, rfcSection: 'RFC 7692 §7.1.2.1' };
     if (r.serverMaxWindowBits > offer.serverMaxWindowBits) return { ok: false, reason: `The response's server_max_window_bits=${r.serverMaxWindowBits} is larger than the ${offer.serverMaxWindowBits} offered.`, rfcSection: 'RFC 7692 §7.1.2.1' };
   }
-  // §7.1.2.2: "a server MUST NOT include the "client_max_window_bits" extension parameter in an
-  // extension negotiation response" to an offer without it; with a value, at most that value.
+  // §7.1.2.2: "If a received extension negotiation offer doesn't have the "client_max_window_bits"
+  // extension parameter, the corresponding extension negotiation response to the offer MUST NOT
+  // include the "client_max_window_bits" extension parameter." With a value, at most that value.
   if (typeof r.clientMaxWindowBits === 'number') {
     if (offer.clientMaxWindowBits === null) return { ok: false, reason: 'The response has client_max_window_bits, which the offer did not include.', rfcSection: 'RFC 7692 §7.1.2.2' };
     if (typeof offer.clientMaxWindowBits === 'number' && r.clientMaxWindowBits > offer.clientMaxWindowBits) {
