@@ -34,7 +34,7 @@ export function describeOpcode(opcode: number): OpcodeInfo {
     case 0x0:
       return { name: 'continuation', control: false, reserved: false, meaning: 'Continues a fragmented message started by an earlier text or binary frame.', rfcSection: '§5.4' };
     case 0x1:
-      return { name: 'text', control: false, reserved: false, meaning: 'A text message; its payload must be valid UTF-8.', rfcSection: '§5.6' };
+      return { name: 'text', control: false, reserved: false, meaning: 'A text message: the message as a whole must be valid UTF-8; one frame of a fragmented message may carry a partial UTF-8 sequence.', rfcSection: '§5.6' };
     case 0x2:
       return { name: 'binary', control: false, reserved: false, meaning: 'A binary message; the payload is arbitrary bytes.', rfcSection: '§5.6' };
     case 0x8:
@@ -98,7 +98,7 @@ const closeCodeTable: Record<number, CloseCodeInfo> = {
   1001: { name: 'Going Away', meaning: 'An endpoint is going away, such as a server going down or a browser navigating away.', rfcSection: '§7.4.1', sendable: true },
   1002: { name: 'Protocol Error', meaning: 'The endpoint is terminating the connection due to a protocol error.', rfcSection: '§7.4.1', sendable: true },
   1003: { name: 'Unsupported Data', meaning: 'The endpoint received a type of data it cannot accept (e.g. binary where only text is understood).', rfcSection: '§7.4.1', sendable: true },
-  1004: { name: 'Reserved', meaning: 'Reserved; the meaning might be defined in the future. Must not be sent.', rfcSection: '§7.4.1', sendable: false },
+  1004: { name: 'Reserved', meaning: 'Reserved; the meaning might be defined in the future. The RFC only reserves it: its MUST NOT (never set in a Close frame) is for 1005, 1006 and 1015. This app does not send it.', rfcSection: '§7.4.1', sendable: false },
   1005: { name: 'No Status Received', meaning: 'Reported locally when a Close frame carried no status code. Must not be sent in a Close frame.', rfcSection: '§7.4.1', sendable: false },
   1006: { name: 'Abnormal Closure', meaning: 'Reported locally when the connection closed without a Close frame. Must not be sent in a Close frame.', rfcSection: '§7.4.1', sendable: false },
   1007: { name: 'Invalid Payload Data', meaning: 'The endpoint received data inconsistent with the message type (e.g. non-UTF-8 in a text message).', rfcSection: '§7.4.1', sendable: true },
@@ -123,9 +123,10 @@ export function describeCloseCode(code: number): CloseCodeInfo {
 }
 
 /**
- * RFC 6455 §7.4: may this status code appear on the wire?
- * 1004, 1005, 1006 and 1015 are reserved for local reporting; 1016-2999 are unassigned;
- * 3000-4999 are for libraries and applications.
+ * May this status code appear on the wire (this app's rule, stricter than the RFC's text)?
+ * §7.4.1: 1004 is only reserved; 1005, 1006 and 1015 MUST NOT be set in a Close frame (they are
+ * for local reporting); 1016-2999 are unassigned (§7.4.2, §11.7); 3000-4999 are for libraries,
+ * frameworks and applications (§7.4.2).
  */
 export function isValidWireCloseCode(code: number): boolean {
   return describeCloseCode(code).sendable;

@@ -112,7 +112,7 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
   });
   const keys = headerValues(request, 'Sec-WebSocket-Key');
   const keyInfo = keys.length > 1 ? { ok: false, detail: `Sec-WebSocket-Key appears ${keys.length} times.` } : describeKey(keys[0]);
-  check({ rule: 'key', label: 'Sec-WebSocket-Key is 16 random bytes in base64', ok: keyInfo.ok, status: 400, header: 'Sec-WebSocket-Key', detail: keyInfo.detail, rfcSection: '§4.2.1 (5)' });
+  check({ rule: 'key', label: 'Sec-WebSocket-Key decodes to 16 bytes (base64; whether they are random cannot be checked)', ok: keyInfo.ok, status: 400, header: 'Sec-WebSocket-Key', detail: keyInfo.detail, rfcSection: '§4.2.1 (5)' });
   const version = headerValue(request, 'Sec-WebSocket-Version');
   const versionHeaderOk = version === WEBSOCKET_VERSION;
   check({
@@ -144,7 +144,7 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
     detail: offered.length === 0 ? 'The client offered no subprotocol.'
       : subprotocol ? `Offered ${offered.join(', ')}; chose ${subprotocol}.`
       : `Offered ${offered.join(', ')}; the server speaks none of them, so it answers without Sec-WebSocket-Protocol.`,
-    rfcSection: '§4.2.2 (5.4), §11.3.4',
+    rfcSection: '§4.2.2 (4) and (5.5), §11.3.4',
   });
   // §9.1: the header "MAY appear multiple times in an HTTP request (which is logically the same as
   // a single |Sec-WebSocket-Extensions| header field that contains all values)".

@@ -318,6 +318,24 @@ describe('answerClientHandshake: subprotocols (§4.2.2, §11.3.4)', () => {
   });
 });
 
+describe('answerClientHandshake: checklist wording', () => {
+  it('the key check claims 16 bytes, not randomness (a check cannot verify randomness)', () => {
+    const label = answerClientHandshake(request({})).checks.find((c) => c.rule === 'key')!.label;
+    expect(label).toContain('16 bytes');
+    expect(label).not.toMatch(/16 random bytes/);
+  });
+
+  it('the subprotocol row cites §4.2.2 item 4 (/subprotocol/) and 5.5, not 5.4 (Sec-WebSocket-Accept)', () => {
+    const row = answerClientHandshake(request({ add: [['Sec-WebSocket-Protocol', 'chat']] }), { subprotocols: ['chat'] }).checks.find((c) => c.rule === 'subprotocol')!;
+    expect(row.rfcSection).toBe('§4.2.2 (4) and (5.5), §11.3.4');
+  });
+
+  it('two extension offers are listed with ", " between them, "; " only before parameters', () => {
+    const row = answerClientHandshake(request({ add: [['Sec-WebSocket-Extensions', 'a; p, b']] })).checks.find((c) => c.rule === 'extensions')!;
+    expect(row.detail).toContain('a; p, b');
+  });
+});
+
 describe('answerClientHandshake: allowedOrigins (§10.2)', () => {
   const options = { allowedOrigins: ['http://example.com'] };
   it.each<[string, string | null, number]>([

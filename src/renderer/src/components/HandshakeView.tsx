@@ -38,13 +38,13 @@ function HeadView({ title, head, checks }: { title: string; head: TracedHead | u
                 <code>{line}</code>
                 <span className="explain">{head.kind === 'request' ? 'Request line: method, target, HTTP version. The handshake is an HTTP/1.1 GET (§4.1).'
                   : status === 101 ? 'Status line: 101 Switching Protocols means the server accepted the upgrade (§4.2.2).'
-                  : `Status line: ${status} means the server refused the upgrade; the connection stays plain HTTP and closes (§4.2.2).`}</span>
+                  : `Status line: ${status} means the server did not accept the upgrade; the connection stays plain HTTP and the client handles the answer per HTTP, e.g. 401 asks for authentication and a 3xx redirects; nothing requires closing (§4.1).`}</span>
               </div>
             );
           }
           const colon = line.indexOf(':');
           const name = colon > 0 ? line.slice(0, colon) : line;
-          const doc = headerDoc(name, head.kind === 'response' && status !== 101 ? 'refusal' : 'upgrade');
+          const doc = headerDoc(name, head.kind === 'response' ? (status === 101 ? 'response' : 'refusal') : 'upgrade');
           const related = checks.filter((c) => c.header?.toLowerCase() === name.toLowerCase());
           const failed = related.find((c) => !c.ok);
           const check = failed ?? related[0];

@@ -12,7 +12,7 @@ const docs: Record<string, HeaderDoc> = {
   connection: { meaning: 'Must list "Upgrade", so proxies know the Upgrade header is meant for this hop.', rfcSection: '§4.1 (6)' },
   'sec-websocket-key': { meaning: '16 random bytes in base64, fresh for each connection. The server proves it read the handshake by hashing it into Sec-WebSocket-Accept.', rfcSection: '§4.1 (7)' },
   'sec-websocket-version': { meaning: 'The protocol version the client speaks. RFC 6455 is version 13; a server that speaks another answers 426 with the versions it knows.', rfcSection: '§4.1 (9), §4.4' },
-  'sec-websocket-accept': { meaning: 'base64(SHA-1(Sec-WebSocket-Key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")): proof that the server understood a WebSocket handshake, not a cached HTTP answer.', rfcSection: '§4.2.2 (5.4)' },
+  'sec-websocket-accept': { meaning: 'base64(SHA-1(Sec-WebSocket-Key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")): the server proves it read a WebSocket handshake, so it does not accept connections that are not WebSocket connections (e.g. requests crafted with XMLHttpRequest or a form submission).', rfcSection: '§1.3, §4.2.2 (5.4)' },
   'sec-websocket-protocol': { meaning: 'Subprotocols: the client offers a list in order of preference; the server picks at most one of them.', rfcSection: '§4.1 (10), §11.3.4' },
   'sec-websocket-extensions': { meaning: 'Extensions such as permessage-deflate: in the request, the offers, most preferred first; in the response, the one the server accepted, with the parameters in force. Without one, frames go as they are and RSV bits must stay 0.', rfcSection: '§9.1, RFC 7692 §5' },
   origin: { meaning: 'The web page that opened the connection (browsers always send it). Servers use it to refuse pages they do not trust.', rfcSection: '§4.1 (8), §10.2' },
@@ -28,6 +28,11 @@ const docs: Record<string, HeaderDoc> = {
   authorization: { meaning: 'Credentials for the server (e.g. Basic or Bearer).', rfcSection: 'RFC 9110 §11.6.2' },
 };
 
+/** In the server's 101 answer some headers come from §4.2.2's list rather than §4.1's. */
+const responseDocs: Record<string, HeaderDoc> = {
+  connection: { meaning: 'Must be "Upgrade": the server confirms, for this hop, that the connection switches to the protocol named in Upgrade.', rfcSection: '§4.2.2 (5.3)' },
+};
+
 /** In a refusal (any status but 101) some headers mean something else. */
 const refusalDocs: Record<string, HeaderDoc> = {
   connection: { meaning: '"close": the server closes the TCP connection after this response.', rfcSection: 'RFC 9112 §9.6' },
@@ -36,8 +41,9 @@ const refusalDocs: Record<string, HeaderDoc> = {
 };
 
 /** The header name comes from the peer: own properties only ("__proto__" or "constructor" is no doc). */
-export function headerDoc(name: string, context: 'upgrade' | 'refusal' = 'upgrade'): HeaderDoc | undefined {
+export function headerDoc(name: string, context: 'upgrade' | 'response' | 'refusal' = 'upgrade'): HeaderDoc | undefined {
   const key = name.toLowerCase();
   const own = (table: Record<string, HeaderDoc>) => (Object.hasOwn(table, key) ? table[key] : undefined);
-  return (context === 'refusal' ? own(refusalDocs) : undefined) ?? own(docs);
+  const special = context === 'refusal' ? own(refusalDocs) : context === 'response' ? own(responseDocs) : undefined;
+  return special ?? own(docs);
 }
