@@ -56,7 +56,7 @@ export interface FaultPreset {
   expectedText: string;
   /** Any of these counts as the RFC's reaction (a close with a listed code may also come as a drop, see allowDrop). */
   expected: ExpectedReaction[];
-  /** Failing the connection may be a bare TCP close (§7.1.7 "MAY" send a Close frame first). */
+  /** Failing the connection may come as a bare TCP close: §7.1.7 says the endpoint SHOULD send a Close frame first, and MAY omit it when the other side is unlikely to process it. */
   allowDrop?: boolean;
   /** Only on a connection that agreed this (absent: any connection). */
   needs?: PresetNeeds;
@@ -170,7 +170,7 @@ export const faultPresets: FaultPreset[] = [
   },
   {
     id: 'length-shorter-than-payload', group: '§5.2 Base framing', rfcSection: '§5.2', title: 'Length field shorter than the payload sent',
-    explanation: 'The header announces 3 bytes but 5 follow ("Hel" + "lo"). The peer takes "Hel" as the frame and reads "lo" as the next frame header: 0x6C has RSV bits and a reserved opcode.',
+    explanation: 'The header announces 3 bytes but 5 follow ("Hel" + "lo"). The peer takes "Hel" as the frame and reads the rest as the next frame header. Fired from the server, the payload is sent as it is, so "l" becomes header byte 0x6C: RSV bits set and a reserved opcode. Fired from a client, the payload is masked, so that byte is "l" XOR a masking-key byte and the broken header it makes depends on the key.',
     expectedText: 'The first 3 bytes are a message; "lo" is then a broken header: Close 1002.', expected: [{ kind: 'close', codes: [1002] }, { kind: 'message', text: 'Hel' }], allowDrop: true,
     build: single({ opcode: 1, payload: text('Hello'), declaredLength: 3 }),
   },

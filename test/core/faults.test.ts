@@ -134,3 +134,30 @@ describe('the judge', () => {
     expect(firstReaction(observed)).toEqual({ kind: 'close', code: 1009, reason: '' });
   });
 });
+
+describe('fault wording (issue 15)', () => {
+  it('length-shorter-than-payload: 0x6C only when fired from the server; from a client the payload is masked', () => {
+    const e = findPreset('length-shorter-than-payload')!.explanation;
+    expect(e).toContain('Fired from the server');
+    expect(e).toContain('0x6C');
+    expect(e).toContain('Fired from a client, the payload is masked');
+    // The claim holds: from the server the byte after "Hel" is 0x6C; from a client it is "l" XOR a key byte.
+    const server = findPreset('length-shorter-than-payload')!.build('server', zeroKey).writes[0]!;
+    expect(server[2 + 3]).toBe(0x6c);
+    const client = findPreset('length-shorter-than-payload')!.build('client', zeroKey).writes[0]!;
+    expect(client[2 + 4 + 3]).toBe(0x6c ^ 0x44);
+  });
+
+  it('§7.1.7 says SHOULD send a Close frame first, the same in the presets, the Faults view and the conformance judge', async () => {
+    const { readFileSync } = await import('node:fs');
+    for (const file of ['../../src/core/faults.ts', '../../src/renderer/src/components/Faults.tsx', '../../src/core/conformance/execute.ts']) {
+      const source = readFileSync(new URL(file, import.meta.url), 'utf8');
+      const mentions = source.split('\n').filter((line) => line.includes('§7.1.7'));
+      expect(mentions.length, file).toBeGreaterThan(0);
+      for (const line of mentions) {
+        expect(line, file).toContain('SHOULD');
+        expect(line, file).not.toMatch(/"MAY" send|MAY send a Close frame first/);
+      }
+    }
+  });
+});

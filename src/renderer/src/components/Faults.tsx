@@ -48,7 +48,7 @@ function ResultCard({ entry }: { entry: FaultResultEntry }) {
       </div>
       <div className="hint">
         {o.asExpected ? 'As the RFC requires.' : 'Not what the RFC requires.'}
-        {o.actualText.startsWith('TCP closed') && ' Dropping TCP without a Close frame is allowed when failing a connection (§7.1.7: the endpoint MAY send a Close frame first); browsers often do.'}
+        {o.actualText.startsWith('TCP closed') && ' Dropping TCP without a Close frame is tolerated when failing a connection (§7.1.7: the endpoint SHOULD send a Close frame first, and MAY omit it if it believes the other side is unlikely to be able to receive and process it); browsers often do.'}
         {closesConnection(o.actualText) && <b data-testid="fault-closed"> The connection is closed now: connect a new peer to fire more presets.</b>}
       </div>
     </li>
