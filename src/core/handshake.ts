@@ -146,8 +146,9 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
       : `Offered ${offered.join(', ')}; the server speaks none of them, so it answers without Sec-WebSocket-Protocol.`,
     rfcSection: '§4.2.2 (4) and (5.5), §11.3.4',
   });
-  // §9.1: the header "MAY appear multiple times in an HTTP request (which is logically the same as
-  // a single |Sec-WebSocket-Extensions| header field that contains all values)".
+  // §11.3.2: the header "MAY appear multiple times in an HTTP request (which is logically the same as
+  // a single |Sec-WebSocket-Extensions| header field that contains all values" (the RFC's parenthesis
+  // is never closed); §9.1 negotiates what it lists.
   const extensions = negotiateAsServer(headerValue(request, 'Sec-WebSocket-Extensions'), options.extensions ?? []);
   check({
     rule: 'extensions', label: 'Extensions', ok: true, informational: true, header: 'Sec-WebSocket-Extensions',

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
+import { displayRule } from '../../../core/errors.ts';
 import { frameAnatomy } from '../../../core/fields.ts';
 import type { Role } from '../../../core/trace.ts';
 import type { ByteStepSnapshot } from '../../../shared/inspector-api.ts';
@@ -201,7 +202,7 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
         <div className="violation-box" role="alert" data-testid="step-violation">
           <b>✗ {snap.violation.code}</b> <span className="rfc">{snap.violation.rfcSection}</span>
           <div>{snap.violation.message}</div>
-          <div className="rule">“{snap.violation.rule}”</div>
+          <div className="rule">{displayRule(snap.violation.code, snap.violation.rule)}</div>
           <div>The receiver fails the connection with close code <b>{snap.violation.closeCode} {describeCloseCode(snap.violation.closeCode).name}</b>, and discards everything after (§7.1.7).</div>
         </div>
       )}

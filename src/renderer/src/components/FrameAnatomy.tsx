@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
+import { displayRule } from '../../../core/errors.ts';
 import { frameAnatomy } from '../../../core/fields.ts';
 import { api } from '../bridge.ts';
 import { findControlPartner } from '../lib/ping-pong.ts';
@@ -133,7 +134,7 @@ export function FrameAnatomy() {
             <div key={i} className="observed-item">
               <b>{v.violation.code}</b> <span className="rfc">{v.violation.rfcSection}</span>
               <div>{v.violation.message}</div>
-              <div className="rule">“{v.violation.rule}”</div>
+              <div className="rule">{displayRule(v.violation.code, v.violation.rule)}</div>
             </div>
           ))}
           <div>Under the strict policy the connection would fail with close code <b>{observed[0]!.violation.closeCode} {describeCloseCode(observed[0]!.violation.closeCode).name}</b>; the observe policy kept it open so you can keep looking.</div>
@@ -142,7 +143,7 @@ export function FrameAnatomy() {
         <div className="violation-box" role="alert" data-testid="violation">
           <b>✗ {f.violation.code}</b> <span className="rfc">{f.violation.rfcSection}</span>
           <div>{f.violation.message}</div>
-          <div className="rule">“{f.violation.rule}”</div>
+          <div className="rule">{displayRule(f.violation.code, f.violation.rule)}</div>
           <div>The connection fails with close code <b>{f.violation.closeCode} {describeCloseCode(f.violation.closeCode).name}</b>.</div>
           {f.partial && <div className="hint">The frame never arrived whole: the bytes shown are those received before the connection failed ({anatomy.needs}).</div>}
         </div>
