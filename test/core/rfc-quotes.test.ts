@@ -124,6 +124,8 @@ const COMMENTED_FILES = [
   'src/renderer/src/components/HandshakeView.tsx',
   'src/renderer/src/components/FrameAnatomy.tsx',
   'src/renderer/src/components/ByteStepper.tsx',
+  'src/core/conformance/execute.ts',
+  'src/core/conformance/cases.ts',
 ];
 
 function commentQuotes(file: string): { quote: string; line: number }[] {
@@ -144,6 +146,11 @@ function commentQuotes(file: string): { quote: string; line: number }[] {
     block = [];
   };
   source.forEach((line, i) => {
+    // Outside comments too: a string that says §N: "…" presents the quotation as the RFC's.
+    for (const q of line.matchAll(/§\d+(?:\.\d+)*[^"\n§]{0,20}: "([^"]+)"/g)) {
+      const quote = squash(q[1]!);
+      if (quote.split(' ').length >= 4 && !/RFC 7692/.test(line)) found.push({ quote, line: i + 1 });
+    }
     const m = /^\s*(?:\/\/|\/\*\*?|\*(?!\/))\s?(.*?)(?:\*\/)?$/.exec(line) ?? /\/\/\s?(.*)$/.exec(line);
     if (m) {
       if (block.length === 0) start = i;
@@ -175,6 +182,7 @@ describe('RFC 6455 quotations in code comments', () => {
   it('finds the comment quotations it is meant to check', () => {
     const quotes = COMMENTED_FILES.flatMap(commentQuotes).map((q) => q.quote);
     expect(quotes).toContain('a randomly selected 16-byte value that has been base64-encoded');
+    expect(quotes).toContain('the endpoint typically echos the status code it received');
     expect(quotes.length).toBeGreaterThan(4);
   });
 });

@@ -66,8 +66,8 @@ export type Step =
   | { kind: 'expect-pongs'; payloads: Uint8Array[] }
   /**
    * We sent a Close: the peer must answer with a Close. Same code and reason passes; the same
-   * code with another reason, or another valid code, is non-strict (§5.5.1 "typically echoing the
-   * status code it received"); alsoPass lists other codes that pass (null: an empty Close).
+   * code with another reason, or another valid code, is non-strict (§5.5.1: "the endpoint typically
+   * echos the status code it received"); alsoPass lists other codes that pass (null: an empty Close).
    * Then TCP must close (the server closes first, §7.1.1).
    */
   | { kind: 'expect-close'; code: number | null; reason?: Uint8Array; alsoPass?: Array<number | null> }

@@ -196,7 +196,7 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
   /** After the peer's Close: answer it if we have not sent one, then TCP must close. */
   const afterPeerClose = async (event: Extract<PeerEvent, { type: 'close' }>) => {
     if (!closeSent) await wire.write(encode({ opcode: Opcode.Close, payload: event.payload }));
-    // §7.1.1: "the server SHOULD close the underlying TCP connection first".
+    // §7.1.1: "The underlying TCP connection, in most normal cases, SHOULD be closed first by the server".
     if (options.role === 'server') wire.end();
     const after = await nextEvent(options.closeTimeoutMs);
     if (after === null) {
@@ -301,7 +301,7 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
           } else if (event.code === step.code) {
             nonStrict.push(`answered with ${closeText(event.code, event.reason)}: the same code, another reason`);
           } else {
-            nonStrict.push(`answered with ${closeText(event.code, event.reason)} instead of echoing ${expected} (§5.5.1: "typically echoing the status code it received")`);
+            nonStrict.push(`answered with ${closeText(event.code, event.reason)} instead of echoing ${expected} (§5.5.1: "the endpoint typically echos the status code it received")`);
           }
           await afterPeerClose(event);
           return verdict();
