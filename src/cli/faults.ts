@@ -7,6 +7,7 @@ import { faultPresets, findPreset, presetApplies, type FaultPreset } from '../co
 import type { Connection } from '../core/net/connection.ts';
 import { faultContext, fireFault, traceCraftedFrames } from '../core/net/fault-runner.ts';
 import type { Tracer } from '../core/trace.ts';
+import { FrameParser } from '../core/frame-codec.ts';
 
 /** The catalogue, grouped by RFC section. */
 export function presetCatalogue(): string {
@@ -72,5 +73,22 @@ export function parseSizes(value: string | undefined): number[] {
 export async function sendHex(conn: Connection, hex: string, sizes: number[], delayMs: number): Promise<void> {
   const bytes = fromHex(hex);
   traceCraftedFrames(conn, bytes);
+  noteCraftedCloses(conn, bytes);
   await conn.writeCrafted(bytes, { chunks: sizes, delayMs }, false);
+}
+
+/**
+ * A complete Close frame among crafted bytes starts (or answers) the closing handshake: the
+ * protocol is told, so the peer's answering Close is not answered with a second one. A Close
+ * cut short (half a frame) is not a Close the peer can read, and does not count.
+ */
+function noteCraftedCloses(conn: Connection, bytes: Uint8Array): void {
+  const parser = new FrameParser({ keepRaw: false });
+  try {
+    parser.feed(bytes, (event) => {
+      if (event.kind === 'frame' && event.frame.header.opcode === 8 && event.frame.header.fin) conn.protocol.noteRawCloseSent(event.frame.payload);
+    });
+  } catch {
+    // Bytes framing cannot represent: no Close the peer could read there.
+  }
 }

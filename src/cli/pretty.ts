@@ -169,7 +169,7 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
         lines = frameLines(e.direction, e.frame);
         break;
       case 'message':
-        lines = [`${arrow(e.direction)} ${c.green('message')} ${e.opcode === 1 ? 'text' : 'binary'} ${e.size} bytes${e.frameIds.length > 1 ? ` from ${e.frameIds.length} frames (#${e.frameIds.join(', #')})` : ''}: ${e.text !== undefined ? quote(e.text, max) : toHex((e.data ?? new Uint8Array()).subarray(0, max), ' ') + (e.size > max ? ' …' : '')}`];
+        lines = [`${arrow(e.direction)} ${c.green('message')} ${e.opcode === 1 ? 'text' : 'binary'} ${e.size} bytes${e.frameIds.length > 1 ? ` from ${e.frameIds.length} frames (${frameList(e.frameIds)})` : ''}: ${e.text !== undefined ? quote(e.text, max) : toHex((e.data ?? new Uint8Array()).subarray(0, max), ' ') + (e.size > max ? ' …' : '')}`];
         if (e.compression) {
           const z = e.compression;
           lines.push(`${c.dim('deflate')} ${z.compressedSize} bytes on the wire → ${e.size} plain${z.ratio !== null ? ` (${z.ratio.toFixed(2)}:1)` : ''}; 00 00 ff ff ${z.tail}; window ${z.contextTakeover ? `carried over (${z.windowMessages} earlier message${z.windowMessages === 1 ? '' : 's'})` : 'fresh'}, 2^${z.windowBits}${z.bfinal ? '; the sender ended its DEFLATE stream (BFINAL)' : ''}`);
@@ -199,4 +199,10 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
 function hasControlBytes(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b < 0x09 || (b > 0x0d && b < 0x20)) return true;
   return false;
+}
+
+/** A message's frame numbers; a long list folded to its first and last few ("#1, #2, #3, … 994 more …, #999, #1000"). */
+export function frameList(ids: readonly number[], keep = 3): string {
+  if (ids.length <= keep * 2 + 1) return `#${ids.join(', #')}`;
+  return `#${ids.slice(0, keep).join(', #')}, … ${ids.length - keep * 2} more …, #${ids.slice(-keep).join(', #')}`;
 }

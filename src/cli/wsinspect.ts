@@ -1,13 +1,13 @@
 /**
  * wsinspect: the headless face of the engine.
  *   wsinspect serve   [--host 127.0.0.1] [--port 9001] [--app echo|chat|manual] [--tls [--cert FILE --key FILE]] [--trace pretty|jsonl|none]
- *   wsinspect connect <ws://url | wss://url> [--ca FILE]... [--insecure] [--echo] [--send TEXT]... [--trace pretty|jsonl|none]
+ *   wsinspect connect <ws://url | wss://url> [--send TEXT | --send-file PATH | --send-binary HEX|@PATH | --ping[=TEXT] | --close CODE]... [options]
  * Errors are one plain line on stderr and a non-zero exit code; nothing here throws at the user.
  */
 
 import { parseArgs } from 'node:util';
 import { components, isComponentName } from '../core/apps/index.ts';
-import { Defaults } from '../core/constants.ts';
+import { Defaults, isValidWireCloseCode } from '../core/constants.ts';
 import { HandshakeOptionError, parseHeaderLine, subprotocolProblem } from '../core/http-tokens.ts';
 import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
 import { hostProblem } from '../core/net/listen-address.ts';
@@ -22,6 +22,8 @@ import type { ProtocolViolation } from '../core/errors.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { createPrettyPrinter } from './pretty.ts';
 import { conformance } from './conformance.ts';
+import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../service/display-cap.ts';
+import { readFileSync, statSync } from 'node:fs';
 
 const usage = `wsinspect — a from-scratch RFC 6455 WebSocket server and client with a wire trace
 
@@ -41,11 +43,20 @@ Usage:
       --cert FILE --key FILE         serve wss:// with this certificate (PEM, chain after it) and its key instead
   wsinspect connect <ws://url | wss://url> [options]
       --send TEXT                    send a text message once open (repeatable)
+      --send-file PATH               send a file's contents as one text message (UTF-8; at most --max-message bytes)
+      --send-binary HEX|@PATH        send a binary message: these bytes ("00 ff 10"), or a file's (@PATH)
+      --ping | --ping=TEXT           send a Ping, empty or with TEXT (at most 125 bytes); the peer's Pong is traced
+      --close CODE [--reason TEXT]   start the closing handshake with this status code (and reason)
+      --fragment SIZES               send each --send/--send-file/--send-binary message in frames of these payload
+                                     sizes ("3,2": frames of 3 and 2 bytes, the rest in one last frame; §5.4)
+                                     --send, --send-file, --send-binary, --send-hex, --ping and --close go out in
+                                     the order given
       --echo                         send back every message received; exit 0 when the peer closes
       --subprotocol NAME             offer a subprotocol (repeatable)
       --header "Name: value"         extra handshake header (repeatable); one naming a generated header
                                      (Host, Sec-WebSocket-Key, Sec-WebSocket-Version, ...) replaces it
-      --wait MS                      without --echo: how long to wait for replies before closing (default 2000)
+      --wait MS                      without --echo: listen MS after sending, then close; without --wait: until one
+                                     reply per message sent, at most 2000 ms (2000 ms when nothing is sent)
       --send-hex HEX                 send these bytes as they are, valid or not (repeatable), e.g. "81 85 37 fa 21 3d 7f 9f 4d 51 58"
       --split SIZES --delay MS       send --send-hex in TCP writes of these sizes ("1,1,2"), MS apart
       --preset ID                    fire a fault preset and compare the peer's reaction with the RFC's (repeatable);
@@ -57,7 +68,9 @@ Usage:
   wsinspect presets                  list the fault presets, grouped by RFC section
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
   Common:
-      --trace pretty|jsonl|none      how to print the wire trace (default pretty)
+      --trace pretty|jsonl|none      how to print the wire trace (default pretty); jsonl cuts each payload to
+                                     64 KiB as the app does ("truncated" gives the real length)
+      --full-payloads                --trace jsonl with every payload byte
       --max-message BYTES            largest message accepted before failing with 1009 (default ${Defaults.maxMessageSize})
       --max-frame BYTES              largest single frame accepted before failing with 1009 (default: --max-message)
       --max-fragments N              most frames in one fragmented message before failing with 1008 (default ${Defaults.maxFragments})
@@ -93,9 +106,16 @@ class CliError extends Error {
   }
 }
 
-function traceWriter(mode: TraceMode): ((event: TraceEvent) => void) | null {
+function traceWriter(mode: TraceMode, fullPayloads = false): ((event: TraceEvent) => void) | null {
   if (mode === 'none') return null;
-  if (mode === 'jsonl') return (event) => process.stdout.write(traceEventToJson(event) + '\n');
+  if (mode === 'jsonl') {
+    if (fullPayloads) return (event) => process.stdout.write(traceEventToJson(event) + '\n');
+    // Payloads cut to DISPLAY_CAP as in the app (truncated says how long they were); no store
+    // keeps the full bytes (budget 0): --full-payloads writes them.
+    const store = new FullFrameStore({ budgetBytes: 0 });
+    const cut = capForTrace(store);
+    return (event) => process.stdout.write(traceEventToJson(cut(event)) + '\n');
+  }
   const color = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
   const print = createPrettyPrinter({ color });
   return (event) => {
@@ -158,7 +178,7 @@ async function serve(args: string[]): Promise<number> {
       subprotocol: { type: 'string', multiple: true }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'allow-origin': { type: 'string', multiple: true }, ...limitArgs,
       policy: { type: 'string' }, preset: { type: 'string', multiple: true }, 'max-connections': { type: 'string' },
-      tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' },
+      tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' }, 'full-payloads': { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -176,7 +196,7 @@ async function serve(args: string[]): Promise<number> {
   if (badHost) throw new CliError(`--host: ${badHost}`, 2);
   checkSubprotocols(values.subprotocol);
   const tracer = new Tracer();
-  const write = traceWriter(mode);
+  const write = traceWriter(mode, values['full-payloads']);
   if (write) tracer.subscribe(write);
   const policy = parsePolicy(values.policy);
   const presets = values.preset ?? [];
@@ -216,20 +236,181 @@ async function serve(args: string[]): Promise<number> {
     if (error instanceof ListenError) throw new CliError(error.message, 1);
     throw error;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilStopped();
+  // A second signal, or a close that hangs on a peer, does not keep the process alive.
+  const force = () => process.exit(0);
+  for (const signal of STOP_SIGNALS) process.once(signal, force);
+  setTimeout(force, 3000).unref();
   await server.close();
   return 0;
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed), or when the process that
+ * started us is gone: `npx wsinspect serve` runs us under npm, and npm killed with SIGKILL cannot
+ * pass a signal on; we then find ourselves re-parented (process.ppid changes) and stop too.
+ */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 500);
+    const stop = () => {
+      clearInterval(watch);
+      for (const signal of STOP_SIGNALS) process.removeListener(signal, stop);
+      resolve();
+    };
+    for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  });
+}
+
+/**
+ * capForDisplay for frames and messages; the raw TCP reads and writes (--trace jsonl carries them)
+ * get DISPLAY_CAP bytes between two frames of a connection's direction, shared by the reads or
+ * writes in between (a 16 MiB frame arrives in hundreds of reads); a cut one keeps its real
+ * length in `truncated`, and the reads past the cap show no bytes.
+ */
+function capForTrace(store: FullFrameStore): (event: TraceEvent) => TraceEvent {
+  const shown = new Map<string, number>();
+  return (event) => {
+    if (event.type === 'frame') shown.delete(`${event.connectionId} ${event.direction}`);
+    if (event.type !== 'bytes') return capForDisplay(event, store);
+    const key = `${event.connectionId} ${event.direction}`;
+    const before = shown.get(key) ?? 0;
+    const room = Math.max(0, DISPLAY_CAP - before);
+    shown.set(key, before + Math.min(room, event.bytes.length));
+    if (event.bytes.length <= room) return event;
+    return { ...event, bytes: event.bytes.subarray(0, room), truncated: { length: event.bytes.length } } as TraceEvent;
+  };
+}
+
+/** The hidden option --ping=TEXT becomes (parseArgs has no optional values). */
+const PING_TEXT = 'ping-payload';
+
+/** `--ping=TEXT` → `--ping-payload TEXT`; a bare `--ping` stays a ping without payload. */
+function pingArgs(args: string[]): string[] {
+  const out: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith('--ping=')) out.push(`--${PING_TEXT}`, arg.slice('--ping='.length));
+    else if (arg === `--${PING_TEXT}` || arg.startsWith(`--${PING_TEXT}=`)) throw new CliError(`unknown option ${arg.split('=')[0]} (use --ping=TEXT)`, 2);
+    else out.push(arg);
+  }
+  return out;
+}
+
+type SendStep =
+  | { kind: 'text'; text: string; data: Uint8Array }
+  | { kind: 'binary'; data: Uint8Array }
+  | { kind: 'hex'; hex: string }
+  | { kind: 'ping'; payload: Uint8Array }
+  | { kind: 'close'; code: number; reason: string };
+
+/** A file read for --send-file or --send-binary @FILE: a regular file of at most `limit` bytes, or one plain line. */
+function readSendFile(option: string, path: string, limit: number): Uint8Array {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new CliError(`${option}: ${path} is not a regular file`, 2);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, 2);
+  }
+  if (size > limit) throw new CliError(`${option}: ${path} is ${size} bytes, more than the ${limit} a message may have here (raise --max-message)`, 2);
+  try {
+    const data = readFileSync(path);
+    if (data.length > limit) throw new CliError(`${option}: ${path} grew past ${limit} bytes while being read`, 2);
+    return data;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${option}: cannot read ${path}: ${(error as Error).message}`, 2);
+  }
+}
+
+/**
+ * What connect sends, in the order given on the command line (--send, --send-file, --send-binary,
+ * --send-hex, --ping, --close), each checked before connecting: a bad one is one line and exit 2.
+ */
+function sendSteps(
+  tokens: ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>,
+  values: { reason?: string | undefined },
+  limit: number,
+): SendStep[] {
+  const steps: SendStep[] = [];
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  let closes = 0;
+  for (const t of tokens) {
+    if (t.kind !== 'option' || !t.name) continue;
+    const value = t.value ?? '';
+    switch (t.name) {
+      case 'send':
+        steps.push({ kind: 'text', text: value, data: Buffer.from(value, 'utf8') });
+        break;
+      case 'send-file': {
+        const data = readSendFile('--send-file', value, limit);
+        let text: string;
+        try {
+          text = utf8.decode(data);
+        } catch {
+          throw new CliError(`--send-file: ${value} is not UTF-8 text, which a text message must be (§5.6); send it with --send-binary @${value}`, 2);
+        }
+        steps.push({ kind: 'text', text, data });
+        break;
+      }
+      case 'send-binary': {
+        if (value.startsWith('@')) steps.push({ kind: 'binary', data: readSendFile('--send-binary', value.slice(1), limit) });
+        else {
+          try {
+            steps.push({ kind: 'binary', data: fromHex(value) });
+          } catch (error) {
+            throw new CliError(`--send-binary: ${(error as Error).message} (or @FILE for a file's bytes)`, 2);
+          }
+        }
+        break;
+      }
+      case 'send-hex':
+        steps.push({ kind: 'hex', hex: value });
+        break;
+      case 'ping':
+      case PING_TEXT: {
+        const payload = Buffer.from(t.name === 'ping' ? '' : value, 'utf8');
+        if (payload.length > 125) throw new CliError(`--ping: a ping payload is at most 125 bytes (§5.5); "${value.slice(0, 20)}…" is ${payload.length}`, 2);
+        steps.push({ kind: 'ping', payload });
+        break;
+      }
+      case 'close': {
+        if (++closes > 1) throw new CliError('--close: one Close per connection (§5.5.1)', 2);
+        if (!/^\d{1,5}$/.test(value)) throw new CliError(`--close takes a status code, e.g. --close 1000 (got "${value}")`, 2);
+        const code = Number(value);
+        // §7.4: 1005, 1006, 1015 and codes below 1000 or in 1016-2999 unassigned may not be sent.
+        if (!isValidWireCloseCode(code)) throw new CliError(`--close ${code}: this code may not be sent in a Close frame (RFC 6455 §7.4); use 1000-1003, 1007-1014, 3000-4999, or --send-hex to send it anyway`, 2);
+        const reason = values.reason ?? '';
+        if (Buffer.byteLength(reason, 'utf8') > 123) throw new CliError(`--reason: a close reason is at most 123 bytes of UTF-8 (§5.5); this one is ${Buffer.byteLength(reason, 'utf8')}`, 2);
+        steps.push({ kind: 'close', code, reason });
+        break;
+      }
+    }
+  }
+  if (values.reason !== undefined && closes === 0) throw new CliError('--reason goes with --close CODE', 2);
+  return steps;
+}
+
 async function connect(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, allowPositionals: true, strict: true,
+  const { values, positionals, tokens } = parseArgs({
+    args: pingArgs(args), allowPositionals: true, strict: true, tokens: true,
     options: {
       echo: { type: 'boolean' }, send: { type: 'string', multiple: true }, trace: { type: 'string' },
+      'send-file': { type: 'string', multiple: true }, 'send-binary': { type: 'string', multiple: true },
+      ping: { type: 'boolean', multiple: true }, [PING_TEXT]: { type: 'string', multiple: true },
+      close: { type: 'string' }, reason: { type: 'string' }, fragment: { type: 'string' },
+      'full-payloads': { type: 'boolean' },
       subprotocol: { type: 'string', multiple: true }, header: { type: 'string', multiple: true },
       wait: { type: 'string' }, 'max-message': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       ...limitArgs,
@@ -273,12 +454,19 @@ async function connect(args: string[]): Promise<number> {
     throw new CliError((error as Error).message, 2);
   }
   const delayMs = parseIntOption('--delay', values.delay, 0, 0, 60_000);
+  let fragment: number[];
+  try {
+    fragment = parseSizes(values.fragment);
+  } catch {
+    throw new CliError(`--fragment takes frame payload sizes like "3,2" (the rest goes in one last frame; got "${values.fragment}")`, 2);
+  }
   const tls = clientTls(url, values.ca, values.insecure);
+  const steps = sendSteps(tokens ?? [], values, maxMessageSize);
+  const messageCount = steps.filter((st) => st.kind === 'text' || st.kind === 'binary').length;
   const tracer = new Tracer();
-  const write = traceWriter(mode);
+  const write = traceWriter(mode, values['full-payloads']);
   if (write) tracer.subscribe(write);
   if (presets.length) tracer.subscribe(() => {}); // the reaction judge reads the trace
-  const sends = values.send ?? [];
   let received = 0;
   let replyWaiter: (() => void) | null = null;
   /** The peer's violation that made us fail the connection (not one the observe policy let pass). */
@@ -295,7 +483,7 @@ async function connect(args: string[]): Promise<number> {
         if (mode === 'none') {
           process.stdout.write((message.text ?? Buffer.from(message.data).toString('hex')) + '\n');
         }
-        if (!values.echo && received >= sends.length) replyWaiter?.();
+        if (!values.echo && received >= messageCount) replyWaiter?.();
       },
       onViolation(conn: Connection, violation) {
         if (conn.state !== 'OPEN') failure = violation;
@@ -321,11 +509,25 @@ async function connect(args: string[]): Promise<number> {
   // The server's first frames may arrive with its 101 and break a rule: then the connection is
   // already failing (§7.1.7) and nothing more may be sent; the reason is reported below.
   let unsent = 0;
-  for (const text of sends) {
-    if (conn.state === 'OPEN') conn.sendText(text);
-    else unsent++;
+  for (const step of steps) {
+    if (step.kind === 'hex') {
+      await sendHex(conn, step.hex, split, delayMs);
+      continue;
+    }
+    if (conn.state !== 'OPEN') {
+      unsent++;
+      continue;
+    }
+    if (step.kind === 'ping') conn.ping(step.payload);
+    else if (step.kind === 'close') conn.close(step.code, step.reason);
+    else if (step.kind === 'text' || step.kind === 'binary') {
+      const opcode = step.kind === 'text' ? 1 : 2;
+      if (fragment.length) conn.sendFragmented(opcode, step.data, fragment);
+      else if (step.kind === 'text') conn.sendText(step.text);
+      else conn.sendBinary(step.data);
+    }
+    if (step.kind === 'text' || step.kind === 'binary') await conn.drained();
   }
-  for (const hex of hexSends) await sendHex(conn, hex, split, delayMs);
   let presetsAsExpected = true;
   if (presets.length) {
     presetsAsExpected = await firePresets(conn, presets, tracer, (line) => process.stdout.write(line + '\n'));
@@ -337,10 +539,13 @@ async function connect(args: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   if (!values.echo) {
-    // Wait for one reply per message sent (or the wait time), then close politely.
-    if (received < sends.length || sends.length === 0) {
+    // --wait MS given: listen that long (or until the connection closes). Otherwise wait for one
+    // reply per message sent, at most the default wait; with no message sent, the whole wait.
+    // Then close politely.
+    const waitGiven = values.wait !== undefined;
+    if (waitGiven || messageCount === 0 || received < messageCount) {
       await new Promise<void>((resolve) => {
-        replyWaiter = resolve;
+        if (!waitGiven && messageCount > 0) replyWaiter = resolve;
         setTimeout(resolve, waitMs).unref();
         conn.closed().then(() => resolve());
       });

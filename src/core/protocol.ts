@@ -884,6 +884,19 @@ export class WebSocketProtocol {
     this.write(bytes, 'raw');
   }
 
+  /**
+   * Bytes written as they are (sendRaw, a crafted write) carried a complete Close frame with this
+   * (unmasked) payload: we started, or answered, the closing handshake (§7.1.2), so the peer's
+   * Close completes it instead of drawing a second Close from us (§5.5.1: one Close per side).
+   * Nothing is sent here; the caller writes the bytes.
+   */
+  noteRawCloseSent(payload: Uint8Array): void {
+    if (this.closeSent || (this._state !== 'OPEN' && this._state !== 'CLOSING')) return;
+    this.closeSent = safeParseClose(payload) ?? { code: null, reason: '' };
+    if (this._state === 'OPEN') this.setState('CLOSING', `we send Close${this.closeSent.code !== null ? ` ${this.closeSent.code}` : ''} (raw bytes)`);
+    if (this.closeReceived) this.closingHandshakeComplete();
+  }
+
   private requireOpen(what: string): void {
     if (this._state !== 'OPEN') throw new Error(`Cannot send ${what}: the connection is ${this._state}.`);
   }

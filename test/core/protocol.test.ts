@@ -854,3 +854,29 @@ describe('WebSocketProtocol: trace events', () => {
     if (bytes[0]!.type === 'bytes') expect(toHex(bytes[0]!.bytes)).toBe('818537');
   });
 });
+
+describe('WebSocketProtocol: a Close sent as raw bytes (noteRawCloseSent)', () => {
+  it('registers the Close, so the peer\'s answer completes the handshake without a second Close from us', () => {
+    const p = openClient();
+    p.sendRaw(cf({ opcode: 8, payload: encodeClosePayload(1000, 'raw') }));
+    p.noteRawCloseSent(encodeClosePayload(1000, 'raw'));
+    expect(p.state).toBe('CLOSING');
+    expect(p.closeSent).toEqual({ code: 1000, reason: 'raw' });
+    expect(p.awaitingCloseReply).toBe(true);
+    p.dataToSend();
+    p.receiveData(sf({ opcode: 8, payload: encodeClosePayload(1000, 'raw') }));
+    expect(sentFrames(p)).toHaveLength(0);
+    expect(p.transportAction).toBe('await-server-close');
+  });
+
+  it('answers a Close already received, and counts only the first Close', () => {
+    const p = openServer();
+    p.noteRawCloseSent(new Uint8Array(0));
+    expect(p.closeSent).toEqual({ code: null, reason: '' });
+    p.noteRawCloseSent(encodeClosePayload(1001, 'later'));
+    expect(p.closeSent).toEqual({ code: null, reason: '' });
+    p.receiveData(cf({ opcode: 8, payload: encodeClosePayload(1000, '') }));
+    expect(sentFrames(p)).toHaveLength(0);
+    expect(p.transportAction).toBe('close');
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * wsinspect serve stops on Ctrl-C, SIGTERM and SIGHUP (exit 0, port freed), and when the process
+ * that started it dies without passing a signal on (npx killed with SIGKILL) (issue 14, CLI).
+ */
+import { connect as tcpConnect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bin, killRunning, runCli as run, waitFor } from '../support/cli.ts';
+
+afterEach(() => killRunning());
+
+/** Resolves true when something accepts a TCP connection on the port, false when refused. */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('wsinspect serve: stopping', () => {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`exits 0 on ${signal} and frees the port`, async () => {
+      const r = run(['serve', '--port', '0', '--trace', 'none']);
+      const port = Number(await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(r.stdout())?.[1], `listening line (${r.stderr()})`));
+      expect(await accepting(port)).toBe(true);
+      r.child.kill(signal);
+      expect(await r.exit).toBe(0);
+      expect(await accepting(port)).toBe(false);
+    });
+  }
+
+  it('stops when its parent dies without passing a signal on (SIGKILL)', async () => {
+    // sh plays npm: it starts serve and waits; it is then killed with SIGKILL, which it cannot forward.
+    const parent = run(['-c', `"${process.execPath}" "${bin}" serve --port 0 --trace none & echo "pid $!"; wait`], {}, '/bin/sh', []);
+    const pid = Number(await waitFor(() => /pid (\d+)/.exec(parent.stdout())?.[1], 'the child pid'));
+    const port = Number(await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(parent.stdout())?.[1], `listening line (${parent.stderr()})`));
+    expect(await accepting(port)).toBe(true);
+    parent.child.kill('SIGKILL');
+    await waitFor(() => !alive(pid), 'the orphaned server to exit');
+    expect(await accepting(port)).toBe(false);
+  });
+});
