@@ -102,7 +102,7 @@ const stopParsing = Symbol('stop parsing');
 
 const randomPool = new Uint8Array(4096);
 let randomPoolOffset = randomPool.length;
-/** §5.3: "The masking key MUST be derived from a strong source of entropy." Drawn in batches for speed. */
+/** §5.3: "the masking key MUST be derived from a strong source of entropy". Drawn in batches for speed. */
 export function randomMaskKey(): Uint8Array {
   if (randomPoolOffset + 4 > randomPool.length) {
     globalThis.crypto.getRandomValues(randomPool);
@@ -723,7 +723,8 @@ export class WebSocketProtocol {
     switch (h.opcode) {
       case Opcode.Ping:
         this.pendingEvents.push({ type: 'ping', payload: frame.payload });
-        // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response."
+        // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response,
+        // unless it already received a Close frame."
         if (this._state === 'OPEN') this.sendFrame({ opcode: Opcode.Pong, payload: frame.payload });
         return;
       case Opcode.Pong:
@@ -766,7 +767,7 @@ export class WebSocketProtocol {
     if (this.closeSent) {
       this.closingHandshakeComplete();
     } else if (unseen > 0) {
-      // §5.5.1: "An endpoint MAY delay sending a Close frame until its current message is sent."
+      // §5.5.1: "An endpoint MAY delay sending a Close frame until its current message is sent"
       // Messages that arrived before the Close (one TCP read may carry both) reach the application
       // first, and what it sends in answer goes out before our Close; after that, nothing more.
       this.closeReply = 'waiting';
@@ -776,7 +777,7 @@ export class WebSocketProtocol {
     }
   }
 
-  /** "it MUST send a Close frame in response ... typically echoing the status code it received" (§5.5.1). */
+  /** §5.5.1: "the endpoint MUST send a Close frame in response.  (When sending a Close frame in response, the endpoint typically echos the status code it received.)" */
   private sendCloseReply(): void {
     const close = this.closeReceived!;
     this.setState('CLOSING', `peer sent Close${close.code !== null ? ` ${close.code}` : ''}; echoing it`);
@@ -792,7 +793,8 @@ export class WebSocketProtocol {
   }
 
   private closingHandshakeComplete(): void {
-    // §7.1.1: "the server SHOULD close the underlying TCP connection first"; the client waits for it.
+    // §7.1.1: "The underlying TCP connection, in most normal cases, SHOULD be closed first by the
+    // server"; the client waits for it.
     this._transportAction = this.role === 'server' ? 'close' : 'await-server-close';
     this.emitTrace(() => ({ type: 'note', text: this.role === 'server' ? 'Closing handshake complete: the server closes TCP first (§7.1.1).' : 'Closing handshake complete: waiting for the server to close TCP (§7.1.1).' }));
   }

@@ -126,6 +126,7 @@ const COMMENTED_FILES = [
   'src/renderer/src/components/ByteStepper.tsx',
   'src/core/conformance/execute.ts',
   'src/core/conformance/cases.ts',
+  'src/core/protocol.ts',
 ];
 
 function commentQuotes(file: string): { quote: string; line: number }[] {
@@ -140,7 +141,8 @@ function commentQuotes(file: string): { quote: string; line: number }[] {
       const quote = squash(m[1]!);
       if (quote.split(' ').length < 4) continue;
       const around = text.slice(Math.max(0, m.index! - 60), m.index! + m[0].length + 60);
-      if (!around.includes('§') || /RFC 7692/.test(around)) continue;
+      // An RFC 7692 quote may hold quoted words of its own ("Per-Message Compressed"): look further back for its citation.
+      if (!around.includes('§') || /RFC 7692/.test(text.slice(Math.max(0, m.index! - 120), m.index! + m[0].length + 60))) continue;
       found.push({ quote, line: start + 1 });
     }
     block = [];
