@@ -186,3 +186,18 @@ describe('wsinspect --trace jsonl: payloads cut like the app', () => {
     }
   });
 });
+
+describe('README: the CLI synopsis', () => {
+  it('names every option wsinspect --help lists', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { root } = await import('../support/cli.ts');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const synopsis = /## The command-line tool\n+```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const r = run(['--help']);
+    expect(await r.exit).toBe(0);
+    const options = new Set(r.stdout().match(/--[a-z][a-z-]+/g) ?? []);
+    options.delete('--help');
+    expect(options.size).toBeGreaterThan(30);
+    expect([...options].filter((o) => !synopsis.includes(o))).toEqual([]);
+  });
+});
