@@ -287,6 +287,21 @@ function capForTrace(store: FullFrameStore): (event: TraceEvent) => TraceEvent {
   };
 }
 
+/**
+ * --fragment sizes for a message of `length` bytes: those that fit, the rest going in one last
+ * frame; a message shorter than the sizes ask for ends early, with no empty frames after it.
+ */
+function fragmentSizes(sizes: readonly number[], length: number): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    if (at + size >= length) break;
+    out.push(size);
+    at += size;
+  }
+  return out;
+}
+
 /** The hidden option --ping=TEXT becomes (parseArgs has no optional values). */
 const PING_TEXT = 'ping-payload';
 
@@ -522,7 +537,8 @@ async function connect(args: string[]): Promise<number> {
     else if (step.kind === 'close') conn.close(step.code, step.reason);
     else if (step.kind === 'text' || step.kind === 'binary') {
       const opcode = step.kind === 'text' ? 1 : 2;
-      if (fragment.length) conn.sendFragmented(opcode, step.data, fragment);
+      const sizes = fragmentSizes(fragment, step.data.length);
+      if (sizes.length) conn.sendFragmented(opcode, step.data, sizes);
       else if (step.kind === 'text') conn.sendText(step.text);
       else conn.sendBinary(step.data);
     }
@@ -560,6 +576,9 @@ async function connect(args: string[]): Promise<number> {
     const what = v.closeCode === 1009 || v.closeCode === 1008 ? 'went past a limit of this client' : 'broke a rule';
     process.stderr.write(`wsinspect: the server ${what}: ${v.message.replace(/\.$/, '')} (${v.rfcSection.startsWith('RFC ') ? '' : 'RFC 6455 '}${v.rfcSection}, ${v.code}); we closed with ${v.closeCode}${skipped}\n`);
     if (!presets.length && !hexSends.length) return 1;
+  }
+  if (unsent && !failure) {
+    process.stderr.write(`wsinspect: ${unsent} message${unsent === 1 ? '' : 's'} not sent: the connection was already ${conn.state === 'CLOSED' ? 'closed' : 'closing'} (no data frame may follow a Close, §5.5.1)\n`);
   }
   if (!presetsAsExpected) {
     process.stderr.write('the peer did not react as RFC 6455 requires to every preset (see above)\n');

@@ -79,6 +79,30 @@ describe('wsinspect connect: send options', () => {
     }
   });
 
+  it('--fragment: a message shorter than the sizes ends early, with no empty frames', async () => {
+    const peer = await recorder();
+    try {
+      const r = run(['connect', peer.url, '--trace', 'jsonl', '--fragment', '3,2,4', '--send', 'Hi', '--send', 'Hello']);
+      expect(await r.exit).toBe(0);
+      const out = jsonl(r.stdout()).filter((e) => e['type'] === 'frame' && e['direction'] === 'out' && e['frame'].opcode !== 8);
+      expect(out.map((e) => [e['frame'].opcode, e['frame'].fin, e['frame'].payloadLength])).toEqual([[1, true, 2], [1, false, 3], [0, true, 2]]);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('after --close, sends nothing more and says so', async () => {
+    const peer = await recorder();
+    try {
+      const r = run(['connect', peer.url, '--trace', 'none', '--send', 'before', '--close', '1000', '--send', 'after', '--ping']);
+      expect(await r.exit).toBe(0);
+      expect(peer.seen.map((s) => s.kind === 'text' ? s.data.toString() : s.kind)).toEqual(['before', 'close']);
+      expect(r.stderr()).toMatch(/^wsinspect: 2 messages not sent: the connection was already (closing|closed)/);
+    } finally {
+      peer.close();
+    }
+  });
+
   it('folds a long fragment list in the pretty trace', async () => {
     const peer = await recorder();
     try {
