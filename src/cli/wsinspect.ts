@@ -247,6 +247,18 @@ async function serve(args: string[]): Promise<number> {
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** A process's parent, from /proc (Linux); null where there is no /proc or the process is gone. */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed), or when the process that
  * started us is gone: `npx wsinspect serve` runs us under npm, and npm killed with SIGKILL cannot
@@ -255,8 +267,11 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 function untilStopped(): Promise<void> {
   return new Promise<void>((resolve) => {
     const parent = process.ppid;
+    // Under npm (npx, npm run) the chain is npm → sh -c → us: npm's death re-parents the shell, not us.
+    const underNpm = Boolean(process.env['npm_command'] || process.env['npm_execpath']);
+    const grandparent = underNpm ? parentOf(parent) : null;
     const watch = setInterval(() => {
-      if (process.ppid !== parent) stop();
+      if (process.ppid !== parent || (grandparent !== null && parentOf(parent) !== grandparent)) stop();
     }, 500);
     const stop = () => {
       clearInterval(watch);

@@ -51,4 +51,18 @@ describe('wsinspect serve: stopping', () => {
     await waitFor(() => !alive(pid), 'the orphaned server to exit');
     expect(await accepting(port)).toBe(false);
   });
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`run through npx, stops when the npm process gets ${signal}`, async () => {
+      const npx = run(['--no-install', 'wsinspect', 'serve', '--port', '0', '--trace', 'none'], {}, 'npx', []);
+      const port = Number(await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(npx.stdout())?.[1], `listening line (${npx.stderr()})`, 60_000));
+      expect(await accepting(port)).toBe(true);
+      npx.child.kill(signal);
+      await npx.exit;
+      for (let i = 0; await accepting(port); i++) {
+        if (i > 200) throw new Error(`the server still listens on ${port} after npm got ${signal}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }, 90_000);
+  }
 });
