@@ -126,6 +126,12 @@ describe('desktop inspector in Chromium', () => {
     const info = page.getByTestId('fragment-info');
     expect(await info.textContent()).toContain('Fragment 2 of 2 of a text message (16 bytes)');
     expect(await page.getByTestId('reassembled').textContent()).toBe('Hello, fragments');
+    // The FIN and MASK columns read 0/1 (a client's frames are masked).
+    const firstRow = page.locator('[data-testid=frame-row]').filter({ has: page.locator('.c-preview', { hasText: /^Hel$/ }) });
+    expect(await firstRow.locator('.c-flag[title=FIN]').textContent()).toBe('0');
+    expect(await frameRow('lo, fragments').first().locator('.c-flag[title=FIN]').textContent()).toBe('1');
+    expect(await firstRow.locator('.c-flag[title=MASK]').textContent()).toBe('1');
+    expect(await firstRow.locator('.c-flag[title=FIN]').getAttribute('aria-label')).toBe('FIN 0: more fragments follow');
     // The first fragment: FIN clear, opcode text; the second: continuation.
     await info.getByRole('button', { name: /#\d+/ }).first().click();
     const first = await wireBytes();

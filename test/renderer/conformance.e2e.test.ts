@@ -119,8 +119,8 @@ describe('conformance battery in the app', () => {
     const echoed = frameRows().filter({ hasText: '← recv' }).filter({ has: page.locator('.c-op', { hasText: 'text' }) });
     expect(await sent.count()).toBe(1);
     expect(await echoed.count()).toBe(1);
-    expect(await sent.locator('.c-flag[title=MASK]').textContent()).toBe('M');
-    expect(await echoed.locator('.c-flag[title=MASK]').textContent()).toBe('—');
+    expect(await sent.locator('.c-flag[title=MASK]').textContent()).toBe('1');
+    expect(await echoed.locator('.c-flag[title=MASK]').textContent()).toBe('0');
     await sent.click();
     const bytes = await wireBytes();
     expect(bytes.slice(0, 2)).toEqual([0x81, 0x80 | 125]); // FIN + text, MASK + 7-bit length 125
@@ -142,7 +142,7 @@ describe('conformance battery in the app', () => {
     await page.getByTestId('frame-count').getByText(/^\d+ frames$/).waitFor();
     // Our fragmented ping (FIN clear), then the server's Close 1002.
     const ping = frameRows().filter({ has: page.locator('.c-op', { hasText: 'ping' }) });
-    expect(await ping.locator('.c-flag[title=FIN]').textContent()).toBe('—');
+    expect(await ping.locator('.c-flag[title=FIN]').textContent()).toBe('0');
     const close = frameRows().filter({ hasText: '← recv' }).filter({ has: page.locator('.c-op', { hasText: 'close' }) });
     expect(await close.count()).toBe(1);
     expect(await close.locator('.c-preview').textContent()).toMatch(/^1002/);
@@ -231,7 +231,7 @@ describe('conformance battery in the app', () => {
     // A client-side case's wire log: we played the server, so our frames go unmasked.
     await openWireLog(5, '5.3');
     const sent = page.locator('[data-testid=frame-row]', { hasText: '→ sent' }).first();
-    expect(await sent.locator('.c-flag[title=MASK]').textContent()).toBe('—');
+    expect(await sent.locator('.c-flag[title=MASK]').textContent()).toBe('0');
     await page.getByTestId('conformance-tab').click();
     await page.getByTestId('conformance-mode-server').click();
   }, 60_000);
