@@ -2,6 +2,7 @@
  * wsinspect: the headless face of the engine.
  *   wsinspect serve   [--host 127.0.0.1] [--port 9001] [--app echo|chat|manual] [--tls [--cert FILE --key FILE]] [--trace pretty|jsonl|none]
  *   wsinspect connect <ws://url | wss://url> [--send TEXT | --send-file PATH | --send-binary HEX|@PATH | --ping[=TEXT] | --close CODE]... [options]
+ *   wsinspect examples [ID]
  * Errors are one plain line on stderr and a non-zero exit code; nothing here throws at the user.
  */
 
@@ -22,6 +23,7 @@ import type { ProtocolViolation } from '../core/errors.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { createPrettyPrinter } from './pretty.ts';
 import { conformance } from './conformance.ts';
+import { exampleDetail, examplesGallery } from './examples.ts';
 import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../service/display-cap.ts';
 import { readFileSync, statSync } from 'node:fs';
 
@@ -66,6 +68,7 @@ Usage:
       --insecure                     wss://: do not verify the server's certificate (encrypted, but to a server whose
                                      identity is unproven); the trace says so in red
   wsinspect presets                  list the fault presets, grouped by RFC section
+  wsinspect examples [ID]            the RFC 6455 / RFC 7692 examples, byte-exact; with ID, one decoded field by field
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
   Common:
       --trace pretty|jsonl|none      how to print the wire trace (default pretty); jsonl cuts each payload to
@@ -676,6 +679,13 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'conformance':
         return await conformance(rest);
+      case 'examples': {
+        if (rest.length > 1) throw new CliError('examples takes at most one ID (list them with: wsinspect examples)', 2);
+        const text = rest[0] === undefined ? examplesGallery() : exampleDetail(rest[0]);
+        if (text === null) throw new CliError(`no RFC example "${rest[0]}" (list them with: wsinspect examples)`, 2);
+        process.stdout.write(text + '\n');
+        return 0;
+      }
       case undefined:
       case '-h':
       case '--help':
