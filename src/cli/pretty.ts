@@ -50,14 +50,14 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
       f.masked ? `masked key=${f.maskKey ? toHex(f.maskKey) : '?'}` : 'unmasked',
     ].filter(Boolean).join(' ');
     const lengthEncoding = f.lengthField === 126 ? '16-bit' : f.lengthField === 127 ? '64-bit' : '7-bit';
-    const title = `${arrow(direction)} ${c.bold(`frame #${f.frameId}`)} ${c.bold(op.name.toUpperCase())} ${flags} len=${f.payloadLength} (${lengthEncoding})${f.partial ? c.red(' [incomplete]') : ''}`;
+    const title = `${arrow(direction)} ${c.bold(`frame #${f.frameId}`)} ${c.bold(op.name.toUpperCase())} ${flags} len=${f.payloadLengthExact ?? f.payloadLength} (${lengthEncoding})${f.partial ? c.red(' [incomplete]') : ''}`;
     const lines = [title];
     const head = f.raw.subarray(0, Math.min(f.raw.length, f.headerLength));
     const payloadHex = f.raw.subarray(f.headerLength, f.headerLength + Math.min(max, f.raw.length - f.headerLength));
     const more = f.raw.length - f.headerLength > max ? ` … (+${f.raw.length - f.headerLength - max} bytes)` : '';
     lines.push(`${c.dim('wire')}    ${c.yellow(toHex(head, ' '))}${payloadHex.length ? ' ' + toHex(payloadHex, ' ') : ''}${more}`);
     const bits = `FIN=${+f.fin} RSV1-3=${+f.rsv1}${+f.rsv2}${+f.rsv3} opcode=0x${f.opcode.toString(16).toUpperCase()} (${op.name}) MASK=${+f.masked} payload len=${f.lengthField}`;
-    lines.push(`${c.dim('fields')}  ${bits}${f.lengthField >= 126 ? ` → extended ${f.payloadLength}` : ''}${f.maskKey ? ` masking-key=${toHex(f.maskKey, ' ')}` : ''}`);
+    lines.push(`${c.dim('fields')}  ${bits}${f.lengthField >= 126 ? ` → extended ${f.payloadLengthExact ?? f.payloadLength}` : ''}${f.maskKey ? ` masking-key=${toHex(f.maskKey, ' ')}` : ''}`);
     if (f.close) {
       const info = f.close.code === null ? 'no status code' : `${f.close.code} ${describeCloseCode(f.close.code).name}`;
       lines.push(`${c.dim('close')}   ${info}${f.close.reason ? ` reason ${quote(f.close.reason, max)}` : ''}`);

@@ -8,7 +8,7 @@
  * violation fails the connection in one place (fail()), with the close code from errors.ts.
  */
 
-import { concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
+import { applyMask, concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.ts';
 import { CloseCode, Defaults, describeOpcode, FRAGMENT_COST, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
 import { HandshakeError, ProtocolViolation } from './errors.ts';
 import { frameAnatomy } from './fields.ts';
@@ -806,9 +806,19 @@ export class WebSocketProtocol {
     if (this.trace) {
       const partial = this.parser.partialBytes();
       if (partial.length > 0) {
-        // The frame never completed: trace what arrived, so the UI can flag it.
         const header = this.parser.currentHeader() ?? partialHeaderOf(partial);
-        this.traceFrame('in', { header, payload: new Uint8Array(0), raw: partial }, frameId, undefined, true, violation);
+        const frameEnd = header.headerLength + header.payloadLength;
+        if (this.parser.currentHeader() && partial.length >= frameEnd) {
+          // Failed early (bad UTF-8 in its first bytes, say) but every byte of it had arrived:
+          // traced whole, with its payload, and not as incomplete.
+          const raw = partial.subarray(0, frameEnd);
+          const wirePayload = raw.subarray(header.headerLength);
+          const payload = header.maskKey ? applyMask(wirePayload, header.maskKey) : wirePayload.slice();
+          this.traceFrame('in', { header, payload, raw }, frameId, undefined, false, violation);
+        } else {
+          // The frame never completed: trace what arrived, so the UI can flag it.
+          this.traceFrame('in', { header, payload: new Uint8Array(0), raw: partial }, frameId, undefined, true, violation);
+        }
       }
       this.emitTrace(() => ({ type: 'violation', direction: 'in', frameId, violation: tracedViolation(violation) }));
     }
@@ -1020,6 +1030,7 @@ export class WebSocketProtocol {
       frameId, fin: h.fin, rsv1: h.rsv1, rsv2: h.rsv2, rsv3: h.rsv3, opcode: h.opcode, masked: h.masked,
       maskKey: h.maskKey, lengthField: h.lengthField, payloadLength: h.payloadLength, headerLength: h.headerLength,
       raw: frame.raw ?? new Uint8Array(0), payload: frame.payload,
+      ...(h.payloadLengthExact !== undefined ? { payloadLengthExact: String(h.payloadLengthExact) } : {}),
       ...(partial ? { partial: true } : {}),
       ...(violation ? { violation: tracedViolation(violation) } : {}),
       ...(close ? { close } : {}),
@@ -1069,14 +1080,41 @@ function headerOf(bytes: Uint8Array): FrameHeader {
   return partialHeaderOf(bytes);
 }
 
-/** Best-effort header of an incomplete frame (fields not yet received read as 0). */
-function partialHeaderOf(bytes: Uint8Array): FrameHeader {
+/**
+ * Best-effort header of an incomplete frame: the extended length and the masking key when their
+ * bytes arrived (a 64-bit length with its top bit set, which the parser refuses under §5.2, is
+ * still read, for display); fields not yet received read as the 7-bit field, or null.
+ */
+export function partialHeaderOf(bytes: Uint8Array): FrameHeader {
   const b0 = bytes[0] ?? 0, b1 = bytes[1] ?? 0;
-  return {
+  const lengthField = b1 & 0x7f;
+  const masked = (b1 & 0x80) !== 0;
+  const header: FrameHeader = {
     fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0,
-    opcode: b0 & 0x0f, masked: (b1 & 0x80) !== 0, lengthField: b1 & 0x7f, payloadLength: b1 & 0x7f,
+    opcode: b0 & 0x0f, masked, lengthField, payloadLength: lengthField,
     maskKey: null, headerLength: Math.min(bytes.length, 2),
   };
+  if (bytes.length < 2) return header;
+  const extLength = lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0;
+  if (bytes.length < 2 + extLength) return header;
+  if (extLength === 2) {
+    header.payloadLength = (bytes[2]! << 8) | bytes[3]!;
+  } else if (extLength === 8) {
+    const hi = ((bytes[2]! << 24) >>> 0) + (bytes[3]! << 16) + (bytes[4]! << 8) + bytes[5]!;
+    const lo = ((bytes[6]! << 24) >>> 0) + (bytes[7]! << 16) + (bytes[8]! << 8) + bytes[9]!;
+    if (hi > 0x1fffff) {
+      header.payloadLength = Number.MAX_SAFE_INTEGER;
+      header.payloadLengthExact = (BigInt(hi) << 32n) + BigInt(lo);
+    } else {
+      header.payloadLength = hi * 2 ** 32 + lo;
+    }
+  }
+  header.headerLength = 2 + extLength;
+  if (masked && bytes.length >= header.headerLength + 4) {
+    header.maskKey = bytes.slice(header.headerLength, header.headerLength + 4);
+    header.headerLength += 4;
+  }
+  return header;
 }
 
 /** Cuts text to at most maxBytes of UTF-8 without splitting a character (§5.5: reason ≤ 123 bytes). */

@@ -42,6 +42,8 @@ export interface TracedFrame {
   maskKey: Uint8Array | null;
   lengthField: number;
   payloadLength: number;
+  /** A 64-bit length of 2^53 or more (payloadLength then reads Number.MAX_SAFE_INTEGER): its exact decimal value. */
+  payloadLengthExact?: string;
   headerLength: number;
   /** The wire bytes (for an incomplete frame: those received before the connection failed). */
   raw: Uint8Array;

@@ -846,6 +846,36 @@ describe('WebSocketProtocol: trace events', () => {
     expect(trace.some((t) => t.type === 'state' && t.from === 'OPEN' && t.to === 'CLOSING')).toBe(true);
   });
 
+  it('a frame failed early (bad UTF-8) but received whole is traced whole, not as incomplete', () => {
+    const { p, trace } = traced();
+    const frame = cf({ opcode: 1, payload: hex('61 62 c0 63 64 65 66 67 68 69') });
+    p.receiveData(frame);
+    const inFrames = trace.flatMap((t) => (t.type === 'frame' && t.direction === 'in' ? [t.frame] : []));
+    expect(inFrames).toHaveLength(1);
+    const f = inFrames[0]!;
+    expect(f.partial).toBeUndefined();
+    expect(f.violation?.code).toBe('WS_ERR_INVALID_UTF8');
+    expect(toHex(f.raw)).toBe(toHex(frame));
+    expect(toHex(f.payload)).toBe('6162c0636465666768 69'.replace(' ', ''));
+    expect(toHex(f.maskKey!)).toBe(toHex(MASK));
+  });
+
+  it('a 64-bit length with its top bit set: the trace has the real length and the masking key (§5.2)', () => {
+    const { p, trace } = traced();
+    p.receiveData(hex('82 ff 80 00 00 00 00 00 00 05 37 fa 21 3d 01 02'));
+    const inFrames = trace.flatMap((t) => (t.type === 'frame' && t.direction === 'in' ? [t.frame] : []));
+    expect(inFrames).toHaveLength(1);
+    const f = inFrames[0]!;
+    expect(f.violation?.code).toBe('WS_ERR_LENGTH_MSB_SET');
+    expect(f.partial).toBe(true);
+    expect(f.lengthField).toBe(127);
+    expect(f.payloadLengthExact).toBe('9223372036854775813');
+    expect(f.payloadLength).toBe(Number.MAX_SAFE_INTEGER);
+    expect(toHex(f.maskKey!, ' ')).toBe('37 fa 21 3d');
+    expect(f.headerLength).toBe(14);
+    expect(toHex(f.raw.subarray(0, 14), ' ')).toBe('82 ff 80 00 00 00 00 00 00 05 37 fa 21 3d');
+  });
+
   it('incoming bytes are traced as they arrive', () => {
     const { p, trace } = traced();
     p.receiveData(hex('81 85 37'));

@@ -108,7 +108,7 @@ export function FrameAnatomy() {
     <section className="anatomy" aria-label="Frame anatomy" data-testid="anatomy">
       <div className="anatomy-title">
         <div className="title-row">
-          <h2>Frame #{f.frameId} <span className="muted">{from} · {op.name} · {f.payloadLength} byte payload · {f.truncated?.rawLength ?? f.raw.length} bytes on the wire</span></h2>
+          <h2>Frame #{f.frameId} <span className="muted">{from} · {op.name} · {row.payloadLengthText} byte payload · {f.truncated?.rawLength ?? f.raw.length} bytes on the wire</span></h2>
           <button
             className="button small"
             data-testid="byte-step-frame"

@@ -43,7 +43,7 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       <span className="c-flag" title="FIN" aria-label={f.fin ? 'FIN 1: final fragment' : 'FIN 0: more fragments follow'}>{f.fin ? '1' : '0'}</span>
       <span className={`c-flag ${rsv !== '000' && !(row.compressedFirst && rsv === '100') ? 'bad' : ''}`} title={row.compressedFirst ? 'RSV1: compressed (permessage-deflate, RFC 7692 §6)' : 'RSV1-3'}>{rsv}</span>
       <span className="c-flag" title="MASK" aria-label={f.masked ? 'MASK 1: masked' : 'MASK 0: not masked'}>{f.masked ? '1' : '0'}</span>
-      <span className="c-len">{f.payloadLength}</span>
+      <span className="c-len">{row.payloadLengthText}</span>
       <span className="c-preview">
         {row.compressed && <span className="z-badge" data-testid="compressed-badge" title={`A frame of a compressed message (permessage-deflate, RFC 7692): ${f.payloadLength} DEFLATE bytes on the wire; the preview shows what they inflate to`}>deflate</span>}
         {f.partial ? '[incomplete] ' : ''}{row.preview}

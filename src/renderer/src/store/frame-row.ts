@@ -97,6 +97,8 @@ export class FrameRow {
   get opcode(): number { return this.bits >>> OPCODE_SHIFT; }
   get violation(): TracedViolation | undefined { return this.whole?.violation; }
   get close(): TracedFrame['close'] { return this.whole?.close; }
+  /** The declared length in words: exact even from 2^53 on (a 64-bit length with its top bit set, say). */
+  get payloadLengthText(): string { return this.whole?.payloadLengthExact ?? String(this.payloadLength); }
   get partial(): boolean { return this.whole?.partial === true; }
   get truncated(): TracedFrame['truncated'] { return this.whole?.truncated; }
   /** The first frame of a compressed message: its RSV1 is permessage-deflate's bit, not a violation. */

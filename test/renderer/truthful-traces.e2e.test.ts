@@ -1,0 +1,74 @@
+/**
+ * Truthful traces (issue 14), end to end in Chromium: what the frame list and the anatomy show
+ * of frames the parser refused, frames cut for display, Close frames and binary fragments.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
+
+let inspector: Inspector;
+let page: Page;
+let serverUrl: string;
+const newConnectionId = (role?: 'server' | 'client') => inspector.newConnectionId(role);
+
+async function selectConnection(id: string): Promise<void> {
+  await page.getByTestId(`connection-${id}`).click();
+  await page.getByRole('tab', { name: 'Frames' }).click();
+}
+
+/** A raw TCP client past the opening handshake, and its connection's id. */
+async function rawClient(): Promise<{ socket: Socket; id: string }> {
+  const { port } = new URL(serverUrl);
+  const socket: Socket = netConnect(Number(port), '127.0.0.1');
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (d) => (buffer = Buffer.concat([buffer, d])));
+  await new Promise((r) => socket.once('connect', r));
+  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await expect.poll(() => buffer.includes('\r\n\r\n')).toBe(true);
+  const id = await newConnectionId();
+  return { socket, id };
+}
+
+beforeAll(async () => {
+  inspector = await startInspector();
+  ({ page, serverUrl } = inspector);
+});
+
+afterAll(async () => {
+  await inspector?.close();
+});
+
+describe('truthful traces in Chromium', () => {
+  it('a 64-bit length with its top bit set shows its real length and masking key', async () => {
+    const { socket, id } = await rawClient();
+    socket.write(Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0x05, 0x37, 0xfa, 0x21, 0x3d, 0x01, 0x02]));
+    await selectConnection(id);
+    const row = page.locator('[data-testid=frame-row].dir-in');
+    await row.first().waitFor();
+    expect(await row.first().locator('.c-len').textContent()).toBe('9223372036854775813');
+    await row.first().click();
+    expect(await page.getByTestId('anatomy').locator('h2').textContent()).toContain('9223372036854775813 byte payload');
+    expect(await page.locator('[data-field-row=masking-key] td.mono').nth(1).textContent()).toBe('37 fa 21 3d');
+    expect(await page.getByTestId('violation').textContent()).toContain('WS_ERR_LENGTH_MSB_SET');
+    socket.destroy();
+  });
+
+  it('a frame failed early (bad UTF-8) but received whole is not labelled incomplete', async () => {
+    const { socket, id } = await rawClient();
+    const key = [0x37, 0xfa, 0x21, 0x3d];
+    const payload = [0x61, 0x62, 0xc0, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69];
+    socket.write(Buffer.from([0x81, 0x80 | payload.length, ...key, ...payload.map((b, i) => b ^ key[i % 4]!)]));
+    await selectConnection(id);
+    const row = page.locator('[data-testid=frame-row].dir-in');
+    await row.first().waitFor();
+    const preview = await row.first().locator('.c-preview').textContent();
+    expect(preview).not.toContain('incomplete');
+    expect(preview).toContain('ab');
+    expect(preview).toContain('cdefghi');
+    await row.first().click();
+    expect(await page.getByTestId('violation').textContent()).toContain('WS_ERR_INVALID_UTF8');
+    expect(await page.getByTestId('violation').textContent()).not.toContain('never arrived whole');
+    socket.destroy();
+  });
+});
