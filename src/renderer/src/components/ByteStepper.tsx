@@ -9,6 +9,7 @@ import { opensCompressedMessage } from '../lib/compression-facts.ts';
 import { parseHex } from '../lib/frame-form.ts';
 import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, textDecoder } from './AnatomyParts.tsx';
+import { RfcExamples } from './RfcExamples.tsx';
 import { SectionHint } from './SectionHint.tsx';
 
 /** RFC 6455 §5.7: "A single-frame masked text message ... contains "Hello"". */
@@ -108,6 +109,7 @@ export function ByteStepper() {
 
   return (
     <div className="stepper" data-testid="byte-stepper">
+      <RfcExamples />
       <section className="stepper-source" aria-label="Bytes to step through">
         <div className="editor-row">
           <label className="field grow">

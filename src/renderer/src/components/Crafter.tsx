@@ -8,6 +8,7 @@ import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump } from './AnatomyParts.tsx';
 import { CompressionSummary, CompressSwitch, useCompressedPayload } from './CrafterCompression.tsx';
 import { FrameFieldsEditor, RuleList } from './FrameFieldsEditor.tsx';
+import { RfcExamples } from './RfcExamples.tsx';
 
 interface QuickFill {
   label: string;
@@ -73,6 +74,7 @@ export function Crafter() {
 
   return (
     <div className="crafter" data-testid="crafter">
+      <RfcExamples onLoad={(f) => { setForm(f); setResult(null); }} />
       <section className="quick-fills" aria-label="Quick fills">
         <span className="field-label">Classic frames:</span>
         {[...quickFills, ...(deflateAgreed ? deflateQuickFills : [])].map((q) => (
