@@ -9,7 +9,7 @@ import { utf8Encode } from '../../src/core/bytes.ts';
 import { encodeFrame } from '../../src/core/frame-codec.ts';
 import { WebSocketProtocol } from '../../src/core/protocol.ts';
 import type { Direction, TraceBody, TracedFrame } from '../../src/core/trace.ts';
-import { FrameRow } from '../../src/renderer/src/store/frame-row.ts';
+import { FrameRow, MessageOpcodeTracker } from '../../src/renderer/src/store/frame-row.ts';
 import { decodeWireJson, encodeWireJson } from '../../src/shared/wire-json.ts';
 import { prng } from '../support/prng.ts';
 
@@ -141,5 +141,30 @@ describe('FrameRow: compressed frames (permessage-deflate)', () => {
     const frames = compressedFrames((c) => c.sendBinary(new Uint8Array(64).fill(0xab)));
     const [row] = overTheBridge(frames);
     expect(row!.preview).toBe(`${Array(24).fill('ab').join(' ')} …`);
+  });
+});
+
+describe('FrameRow: continuation frames take their message\'s type', () => {
+  it('a binary message\'s continuation frames are binary: previewed as hex, not decoded as text', () => {
+    const frames = tracedFrames('server', (p) => {
+      p.receiveData(encodeFrame({ opcode: 2, payload: utf8Encode('AB'), maskKey: Uint8Array.of(1, 2, 3, 4), fin: false }));
+      p.receiveData(encodeFrame({ opcode: 9, payload: utf8Encode('hi'), maskKey: Uint8Array.of(1, 2, 3, 4) }));
+      p.receiveData(encodeFrame({ opcode: 0, payload: utf8Encode('CD'), maskKey: Uint8Array.of(1, 2, 3, 4), fin: false }));
+      p.receiveData(encodeFrame({ opcode: 0, payload: utf8Encode('EF'), maskKey: Uint8Array.of(1, 2, 3, 4) }));
+      p.receiveData(encodeFrame({ opcode: 1, payload: utf8Encode('te'), maskKey: Uint8Array.of(1, 2, 3, 4), fin: false }));
+      p.receiveData(encodeFrame({ opcode: 0, payload: utf8Encode('xt'), maskKey: Uint8Array.of(1, 2, 3, 4) }));
+    }).filter((f) => f.direction === 'in');
+    const tracker = new MessageOpcodeTracker();
+    const rows = frames.map((f, i) => {
+      const event = { seq: i, time: i, connectionId: 'c1', ...f };
+      return FrameRow.fromTrace(event, tracker.opcodeFor(event));
+    });
+    expect(rows.map((r) => [r.opcode, r.messageOpcode, r.preview])).toEqual([
+      [2, 2, '41 42'], [9, 9, 'hi'], [0, 2, '43 44'], [0, 2, '45 46'], [1, 1, 'te'], [0, 1, 'xt'],
+    ]);
+    // Per connection and direction: a continuation never seen the start of reads as 0 (decoded as text).
+    expect(tracker.opcodeFor({ connectionId: 'c2', direction: 'in', frame: { ...frames[2]!.frame } })).toBe(0);
+    // withFrame keeps it.
+    expect(rows[2]!.withFrame(rows[2]!.frame).messageOpcode).toBe(2);
   });
 });

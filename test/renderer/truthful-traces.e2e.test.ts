@@ -54,6 +54,38 @@ describe('truthful traces in Chromium', () => {
     socket.destroy();
   });
 
+  it('"Byte-step this frame" on a frame over 64 KiB steps its full bytes, not the copy cut for display', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    const echoed = new Promise((resolve) => ws.once('message', resolve));
+    ws.send(new Uint8Array(100_000).fill(0x41), { binary: true });
+    await echoed;
+    await selectConnection(id);
+    await page.locator('[data-testid=frame-row].dir-in').first().click();
+    await page.getByTestId('truncated').waitFor();
+    await page.getByTestId('byte-step-frame').click();
+    // Masked client frame: 2 + 8 (64-bit length) + 4 (key) + 100,000 bytes.
+    await expect.poll(() => page.getByTestId('step-progress').textContent()).toBe('0 / 100014 bytes fed');
+    await page.getByTestId('feed-all').click();
+    await expect.poll(() => page.getByTestId('step-progress').textContent(), { timeout: 20_000 }).toBe('100014 / 100014 bytes fed');
+    expect(await page.getByTestId('step-description').textContent()).toBe('waiting for a new frame');
+    ws.close();
+  }, 40_000);
+
+  it("a binary message's continuation frames are binary: hex in the list and the payload view", async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    ws.send(Buffer.from('ABC'), { binary: true, fin: false });
+    ws.send(Buffer.from('DEF'), { binary: true, fin: true });
+    await selectConnection(id);
+    const continuation = page.locator('[data-testid=frame-row].dir-in').filter({ has: page.locator('.c-op', { hasText: 'continuation' }) });
+    await continuation.first().waitFor();
+    expect(await continuation.first().locator('.c-preview').textContent()).toBe('44 45 46');
+    await continuation.first().click();
+    expect(await page.getByTestId('payload-text').textContent()).toBe('44 45 46');
+    ws.close();
+  });
+
   it('a frame failed early (bad UTF-8) but received whole is not labelled incomplete', async () => {
     const { socket, id } = await rawClient();
     const key = [0x37, 0xfa, 0x21, 0x3d];

@@ -113,12 +113,22 @@ export function FrameAnatomy() {
             className="button small"
             data-testid="byte-step-frame"
             title="Feed this frame's wire bytes to a fresh protocol object, one byte at a time, and watch the parser"
-            onClick={() => {
+            onClick={async () => {
               // The receiver: our side for frames we received, the peer's role for frames we sent.
               const receiver = row.direction === 'in' ? role : role === 'server' ? 'client' : 'server';
               // A compressed frame steps with permessage-deflate agreed; alone, it has none of the window earlier messages left.
               const alone = message?.compression?.contextTakeover ? ', which referred back to earlier messages: stepped alone, those references cannot resolve' : '';
-              byteStep({ hex: Array.from(f.raw, hex2).join(' '), role: receiver, label: `frame #${f.frameId} (${from}, ${op.name}${row.compressed ? `, compressed${alone}` : ''})`, ...(row.compressed ? { deflate: true } : {}) });
+              // A frame cut for display (over 64 KiB): the service keeps its full bytes; step those.
+              let raw = f.raw;
+              let cut = '';
+              if (f.truncated && !isRecordingId(row.connectionId)) {
+                const full = await api.frameBytes(row.connectionId, f.frameId);
+                if (full.ok) raw = full.raw;
+                else cut = `, only the first ${f.raw.length} bytes: ${full.error}`;
+              } else if (f.truncated) {
+                cut = `, only the first ${f.raw.length} bytes the wire log keeps`;
+              }
+              byteStep({ hex: Array.from(raw, hex2).join(' '), role: receiver, label: `frame #${f.frameId} (${from}, ${op.name}${row.compressed ? `, compressed${alone}` : ''}${cut})`, ...(row.compressed ? { deflate: true } : {}) });
             }}
           >
             Byte-step this frame
@@ -162,11 +172,11 @@ export function FrameAnatomy() {
       <Relations row={row} />
       <MaskingView anatomy={anatomy} />
       {f.deflate && (
-        <CompressionView wirePayload={anatomy.complete ? anatomy.payload : f.payload} deflate={f.deflate} message={message} text={(message?.opcode ?? f.opcode) === 1} />
+        <CompressionView wirePayload={anatomy.complete ? anatomy.payload : f.payload} deflate={f.deflate} message={message} text={(message?.opcode ?? row.messageOpcode) === 1} />
       )}
       {!f.close && (f.deflate
-        ? <PayloadView payload={f.deflate.inflated} opcode={message?.opcode ?? f.opcode} title="Payload, inflated" />
-        : <PayloadView payload={anatomy.complete ? anatomy.payload : f.payload} opcode={f.opcode} />)}
+        ? <PayloadView key={row.key} payload={f.deflate.inflated} opcode={message?.opcode ?? row.messageOpcode} title="Payload, inflated" />
+        : <PayloadView key={row.key} payload={anatomy.complete ? anatomy.payload : f.payload} opcode={message?.opcode ?? row.messageOpcode} />)}
     </section>
   );
 }

@@ -43,6 +43,11 @@ export class FrameRow {
   readonly connectionId: string;
   readonly direction: Direction;
   readonly frameId: number;
+  /**
+   * The opcode of the message the frame belongs to: a continuation frame's is its message's first
+   * frame's (text or binary, §5.4); 0 when that frame was never seen. Other frames: their own.
+   */
+  readonly messageOpcode: number;
   /** The payload length the header declares. */
   readonly payloadLength: number;
   private readonly bits: number;
@@ -56,8 +61,9 @@ export class FrameRow {
   private whole: TracedFrame | null;
   private previewText: string | null;
 
-  private constructor(event: FrameTraceEvent, keepWhole: boolean) {
+  private constructor(event: FrameTraceEvent, keepWhole: boolean, messageOpcode: number) {
     const f = event.frame;
+    this.messageOpcode = messageOpcode;
     this.seq = event.seq;
     this.time = event.time;
     this.connectionId = event.connectionId;
@@ -75,13 +81,13 @@ export class FrameRow {
   }
 
   /** A row for a traced frame: compact when its wire bytes say everything the trace does. */
-  static fromTrace(event: FrameTraceEvent): FrameRow {
-    return new FrameRow(event, !rebuildable(event.frame));
+  static fromTrace(event: FrameTraceEvent, messageOpcode = event.frame.opcode): FrameRow {
+    return new FrameRow(event, !rebuildable(event.frame), messageOpcode);
   }
 
   /** The same row with other bytes for its frame (the full bytes of a frame shown cut). */
   withFrame(frame: TracedFrame): FrameRow {
-    return new FrameRow({ seq: this.seq, time: this.time, connectionId: this.connectionId, direction: this.direction, frame }, true);
+    return new FrameRow({ seq: this.seq, time: this.time, connectionId: this.connectionId, direction: this.direction, frame }, true, this.messageOpcode);
   }
 
   /** connectionId:frameId, unique across connections (built when asked: one string fewer per row). */
@@ -139,10 +145,11 @@ export class FrameRow {
     } else if (this.whole?.deflate) {
       // A compressed frame (permessage-deflate): the list shows what it inflates to, not DEFLATE bytes.
       const d = this.whole.deflate;
-      text = this.whole.opcode === 2
+      text = this.messageOpcode === 2
         ? Array.from(d.inflated.subarray(0, PREVIEW_BINARY_BYTES), (b) => b.toString(16).padStart(2, '0')).join(' ') + (d.inflatedLength > PREVIEW_BINARY_BYTES ? ' …' : '')
         : previewDecoder.decode(d.inflated.subarray(0, PREVIEW_TEXT_BYTES));
-    } else if (this.opcode === 2) {
+    } else if (this.messageOpcode === 2) {
+      // Binary, continuation frames of a binary message included: hex, never decoded as text.
       const payload = this.whole?.payload;
       const length = payload ? payload.length : this.payloadLength;
       text = Array.from(this.payloadHead(PREVIEW_BINARY_BYTES), (b) => b.toString(16).padStart(2, '0')).join(' ') + (length > PREVIEW_BINARY_BYTES ? ' …' : '');
@@ -155,6 +162,25 @@ export class FrameRow {
 
   private rawBytes(): Uint8Array {
     return new Uint8Array(this.buffer, this.rawOffset, this.rawLength);
+  }
+}
+
+/**
+ * Which message each continuation frame belongs to, per connection and direction (frames of one
+ * direction arrive in order, and §5.4 lets no other data frame in between a message's fragments):
+ * opcodeFor gives the opcode of a frame's message, text (1) or binary (2) for its continuations.
+ */
+export class MessageOpcodeTracker {
+  private readonly open = new Map<string, number>();
+
+  opcodeFor(event: Pick<FrameTraceEvent, 'connectionId' | 'direction' | 'frame'>): number {
+    const op = event.frame.opcode;
+    if (op !== 0 && op !== 1 && op !== 2) return op;
+    const key = `${event.connectionId}:${event.direction}`;
+    const messageOpcode = op === 0 ? this.open.get(key) ?? 0 : op;
+    if (event.frame.fin) this.open.delete(key);
+    else this.open.set(key, messageOpcode);
+    return messageOpcode;
   }
 }
 

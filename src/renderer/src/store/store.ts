@@ -12,7 +12,10 @@ import type {
 } from '../../../shared/inspector-api.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
 import { FrameIndex } from './frame-index.ts';
-import { FrameRow } from './frame-row.ts';
+import { FrameRow, MessageOpcodeTracker } from './frame-row.ts';
+
+/** The message each continuation frame belongs to (a binary message's continuations are binary). */
+const messageOpcodes = new MessageOpcodeTracker();
 
 export { FrameRow };
 
@@ -313,7 +316,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       const id = event.connectionId;
       switch (event.type) {
         case 'frame': {
-          const row = FrameRow.fromTrace(event);
+          const row = FrameRow.fromTrace(event, messageOpcodes.opcodeFor(event));
           state.frames.push(row);
           state.framesByKey.set(row);
           break;
