@@ -8,7 +8,7 @@
  */
 
 import { applyMask, readUint64BE } from './bytes.ts';
-import { describeOpcode } from './constants.ts';
+import { describeCloseCode, describeOpcode } from './constants.ts';
 
 export type FieldId =
   | 'fin'
@@ -20,7 +20,9 @@ export type FieldId =
   | 'payload-length'
   | 'extended-length'
   | 'masking-key'
-  | 'payload';
+  | 'payload'
+  | 'close-code'
+  | 'close-reason';
 
 export interface FieldDefinition {
   id: FieldId;
@@ -41,6 +43,8 @@ export const fieldTable: Record<FieldId, FieldDefinition> = {
   'extended-length': { id: 'extended-length', label: 'Extended payload length', rfcSection: '§5.2', rfcText: 'Multibyte length quantities are expressed in network byte order. In all cases, the minimal number of bytes MUST be used to encode the length.' },
   'masking-key': { id: 'masking-key', label: 'Masking-key', rfcSection: '§5.3', rfcText: 'All frames sent from the client to the server are masked by a 32-bit value that is contained within the frame. The masking key is a 32-bit value chosen at random by the client.' },
   payload: { id: 'payload', label: 'Payload data', rfcSection: '§5.2', rfcText: 'The "Payload data" is defined as "Extension data" concatenated with "Application data".' },
+  'close-code': { id: 'close-code', label: 'Status code', rfcSection: '§5.5.1, §7.4', rfcText: 'If there is a body, the first two bytes of the body MUST be a 2-byte unsigned integer (in network byte order) representing a status code with value /code/ defined in Section 7.4.' },
+  'close-reason': { id: 'close-reason', label: 'Reason', rfcSection: '§5.5.1', rfcText: 'Following the 2-byte integer, the body MAY contain UTF-8-encoded data with value /reason/, the interpretation of which is not defined by this specification.' },
 };
 
 export interface AnatomyField {
@@ -222,7 +226,10 @@ export function frameAnatomy(bytes: Uint8Array, context: AnatomyContext = {}): F
   result.payload = maskKey ? applyMask(maskedPayload, maskKey) : maskedPayload;
   const payloadDef = fieldTable.payload;
   const incomplete = payloadAvailable < payloadLength;
-  fields.push({
+  if (opcode === 8 && payloadLength >= 2) {
+    // A Close frame's body (§5.5.1): a 2-byte status code (§7.4), then a UTF-8 reason.
+    fields.push(...closeBodyFields(at, payloadLength, result.payload, maskKey !== null));
+  } else fields.push({
     id: 'payload', label: payloadDef.label, byteOffset: at, byteLength: payloadLength, bitOffset: at * 8,
     bitLength: payloadLength * 8, value: payloadLength, display: `${payloadLength} byte${payloadLength === 1 ? '' : 's'}${maskKey ? ', masked' : ''}`,
     meaning: maskKey ? 'Application data, XORed with the masking key (§5.3).' : payloadDef.rfcText,
@@ -234,6 +241,50 @@ export function frameAnatomy(bytes: Uint8Array, context: AnatomyContext = {}): F
     result.complete = true;
   }
   return result;
+}
+
+const reasonDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The status code and reason of a Close frame's body, as fields (the bytes that arrived of them). */
+function closeBodyFields(at: number, payloadLength: number, payload: Uint8Array, masked: boolean): AnatomyField[] {
+  const codeDef = fieldTable['close-code'];
+  const reasonDef = fieldTable['close-reason'];
+  const xored = masked ? ' On the wire XORed with the masking key (§5.3).' : '';
+  const fields: AnatomyField[] = [];
+  if (payload.length < 2) {
+    fields.push({
+      id: 'close-code', label: codeDef.label, byteOffset: at, byteLength: 2, bitOffset: at * 8, bitLength: 16, value: '',
+      display: 'incomplete', meaning: codeDef.rfcText + xored, rfcSection: codeDef.rfcSection, notes: [], incomplete: true,
+    });
+  } else {
+    const code = (payload[0]! << 8) | payload[1]!;
+    const info = describeCloseCode(code);
+    const notes: string[] = [];
+    if (!info.sendable) notes.push(`${code} MUST NOT be sent in a Close frame (§7.4).`);
+    fields.push({
+      id: 'close-code', label: codeDef.label, byteOffset: at, byteLength: 2, bitOffset: at * 8, bitLength: 16, value: code,
+      display: `${code} (${info.name})`, meaning: codeDef.rfcText + xored, rfcSection: codeDef.rfcSection, notes,
+    });
+  }
+  const reasonLength = payloadLength - 2;
+  if (reasonLength > 0) {
+    const bytes = payload.subarray(2);
+    const notes: string[] = [];
+    let text: string;
+    try {
+      text = reasonDecoder.decode(bytes);
+    } catch {
+      text = new TextDecoder('utf-8').decode(bytes);
+      if (bytes.length === reasonLength) notes.push('Not valid UTF-8 (§5.5.1, §8.1).');
+    }
+    const cut = bytes.length < reasonLength;
+    fields.push({
+      id: 'close-reason', label: reasonDef.label, byteOffset: at + 2, byteLength: reasonLength, bitOffset: (at + 2) * 8, bitLength: reasonLength * 8,
+      value: text, display: `${JSON.stringify(text)}${cut ? '…' : ''} (${reasonLength} byte${reasonLength === 1 ? '' : 's'})`,
+      meaning: reasonDef.rfcText + xored, rfcSection: reasonDef.rfcSection, notes, ...(cut ? { incomplete: true } : {}),
+    });
+  }
+  return fields;
 }
 
 /** Finds the field a byte belongs to (hex pane hover → field). */

@@ -323,3 +323,36 @@ describe('frameAnatomy with permessage-deflate (RFC 7692 §6)', () => {
     expect(rsv2.notes).toHaveLength(1);
   });
 });
+
+describe('frameAnatomy: a Close frame\'s body, field by field (§5.5.1, §7.4)', () => {
+  it('a masked Close 1000 "bye": status code bytes, reason bytes, decoded', () => {
+    const wire = encodeFrame({ opcode: 8, payload: concatBytes([hex('03 e8'), new TextEncoder().encode('bye')]), maskKey: hex('37 fa 21 3d') });
+    const a = frameAnatomy(wire);
+    expect(a.fields.map((f) => f.id)).toEqual(['fin', 'rsv1', 'rsv2', 'rsv3', 'opcode', 'mask', 'payload-length', 'masking-key', 'close-code', 'close-reason']);
+    expect(layout([field(a.fields, 'close-code'), field(a.fields, 'close-reason')])).toEqual([
+      ['close-code', 6, 2, 48, 16, 1000],
+      ['close-reason', 8, 3, 64, 24, 'bye'],
+    ]);
+    expect(field(a.fields, 'close-code').display).toBe('1000 (Normal Closure)');
+    expect(field(a.fields, 'close-code').rfcSection).toBe('§5.5.1, §7.4');
+    expect(field(a.fields, 'close-reason').display).toBe('"bye" (3 bytes)');
+    expect(a.complete).toBe(true);
+    // Every bit still belongs to exactly one field.
+    const owner = new Array<number>(wire.length * 8).fill(0);
+    for (const f of a.fields) for (let b = f.bitOffset; b < f.bitOffset + f.bitLength; b++) owner[b] = owner[b]! + 1;
+    expect(owner.every((n) => n === 1)).toBe(true);
+    expect(fieldAtByte(a, 7)?.id).toBe('close-code');
+    expect(fieldAtByte(a, 9)?.id).toBe('close-reason');
+  });
+
+  it('a code that must not be sent and a reason that is not UTF-8 get notes; no reason, no reason field; an empty body stays "payload"', () => {
+    const a = frameAnatomy(hex('88 04 03 ed c0 80'));
+    expect(field(a.fields, 'close-code').notes).toEqual(['1005 MUST NOT be sent in a Close frame (§7.4).']);
+    expect(field(a.fields, 'close-reason').notes).toEqual(['Not valid UTF-8 (§5.5.1, §8.1).']);
+    expect(frameAnatomy(hex('88 02 03 e8')).fields.map((f) => f.id).slice(-1)).toEqual(['close-code']);
+    expect(frameAnatomy(hex('88 00')).fields.map((f) => f.id).slice(-1)).toEqual(['payload']);
+    const cut = frameAnatomy(hex('88 05 03 e8 61'));
+    expect(field(cut.fields, 'close-reason').incomplete).toBe(true);
+    expect(cut.complete).toBe(false);
+  });
+});

@@ -86,6 +86,24 @@ describe('truthful traces in Chromium', () => {
     ws.close();
   });
 
+  it('a Close frame is decoded into fields in the diagram and the table: status code bytes, reason bytes', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000, 'bye');
+    await closed;
+    await selectConnection(id);
+    await page.locator('[data-testid=frame-row].dir-in').filter({ has: page.locator('.c-op', { hasText: 'close' }) }).first().click();
+    const anatomy = page.getByTestId('anatomy');
+    expect(await anatomy.locator('[data-field-row=close-code] td').allTextContents()).toEqual([
+      'Status code', 'bytes 6–7', '1000 (Normal Closure)', expect.stringContaining('§5.5.1, §7.4'),
+    ]);
+    expect(await anatomy.locator('[data-field-row=close-reason] td').nth(2).textContent()).toBe('"bye" (3 bytes)');
+    expect(await anatomy.locator('.bit-cell[data-field=close-code]').first().textContent()).toBe('status code 1000 (Normal Closure)');
+    expect(await anatomy.locator('.bit-cell[data-field=close-reason]').count()).toBeGreaterThan(0);
+    expect(await anatomy.locator('[data-field-row=payload]').count()).toBe(0);
+  });
+
   it('a frame failed early (bad UTF-8) but received whole is not labelled incomplete', async () => {
     const { socket, id } = await rawClient();
     const key = [0x37, 0xfa, 0x21, 0x3d];

@@ -40,11 +40,11 @@ function segments(anatomy: Anatomy, maxRows: number): { segs: Segment[]; rows: n
     while (bit < end) {
       const row = Math.floor(bit / BITS_PER_ROW);
       // The payload gets the rest of its first row and one more row at most: its bytes are in the hex dump.
-      if (row >= maxRows || (field.id === 'payload' && payloadRows === 2)) {
+      if (row >= maxRows || ((field.id === 'payload' || field.id === 'close-reason') && payloadRows === 2)) {
         truncated = true;
         break;
       }
-      if (field.id === 'payload') payloadRows++;
+      if (field.id === 'payload' || field.id === 'close-reason') payloadRows++;
       const rowEnd = (row + 1) * BITS_PER_ROW;
       const segEnd = Math.min(end, rowEnd);
       segs.push({ field, row, startBit: bit % BITS_PER_ROW, span: segEnd - bit, first });
@@ -68,6 +68,8 @@ function shortLabel(field: AnatomyField): string {
     case 'extended-length': return `extended payload length = ${field.display}`;
     case 'masking-key': return `masking-key ${field.display}`;
     case 'payload': return `payload data (${field.display})`;
+    case 'close-code': return `status code ${field.display}`;
+    case 'close-reason': return `reason ${field.display}`;
   }
 }
 
