@@ -53,6 +53,8 @@ export interface Released {
   bytes: Uint8Array;
   holdId: number | null;
   edited: boolean;
+  /** For an edited frame: the bytes as they arrived or were produced, before the edit. */
+  original?: Uint8Array;
 }
 
 /** Largest frame the gate will hold; bigger ones pass straight through (never buffered). */
@@ -179,7 +181,7 @@ export class FrameGate {
     const index = this.held.findIndex((h) => direction === undefined || h.direction === direction);
     if (index < 0) return [];
     const [h] = this.held.splice(index, 1);
-    return [{ direction: h!.direction, bytes: h!.bytes, holdId: h!.holdId, edited: h!.edited }];
+    return [{ direction: h!.direction, bytes: h!.bytes, holdId: h!.holdId, edited: h!.edited, ...(h!.edited ? { original: h!.original } : {}) }];
   }
 
   /** Releases everything held and runs until the next breakpoint. */
@@ -212,7 +214,7 @@ export class FrameGate {
   }
 
   private releaseAll(): Released[] {
-    const out = this.held.map((h) => ({ direction: h.direction, bytes: h.bytes, holdId: h.holdId, edited: h.edited }));
+    const out = this.held.map((h) => ({ direction: h.direction, bytes: h.bytes, holdId: h.holdId, edited: h.edited, ...(h.edited ? { original: h.original } : {}) }));
     this.held = [];
     return out;
   }

@@ -194,6 +194,8 @@ export class WebSocketProtocol {
   private readonly utf8 = new Utf8Validator();
   private frameId = 0;
   private currentFrameId = 0;
+  /** Originals of frames edited in the debugger, for the next frame traced in each direction. */
+  private readonly editedOriginal: { in?: Uint8Array | undefined; out?: Uint8Array | undefined } = {};
 
   // Closing handshake (§7.1).
   closeSent: { code: number | null; reason: string } | null = null;
@@ -997,6 +999,14 @@ export class WebSocketProtocol {
     if (this.closeReceived) this.closingHandshakeComplete();
   }
 
+  /**
+   * Step mode: the next frame traced in this direction is one the user edited in the debugger;
+   * its trace carries the original bytes (edited: { original }), so no view reads it as sent so.
+   */
+  markNextFrameEdited(direction: Direction, original: Uint8Array): void {
+    this.editedOriginal[direction] = original;
+  }
+
   /** Step mode: a note in the trace about a held frame (released edited, dropped). */
   noteGateEvent(text: string): void {
     this.emitTrace(() => ({ type: 'note', text }));
@@ -1024,6 +1034,8 @@ export class WebSocketProtocol {
   }
 
   private traceFrame(direction: Direction, frame: Frame, frameId: number, close?: TracedFrame['close'], partial = false, violation?: ProtocolViolation, deflate?: TracedFrameDeflate): void {
+    const original = this.editedOriginal[direction];
+    if (original) this.editedOriginal[direction] = undefined;
     if (!this.trace) return;
     const h = frame.header;
     const traced: TracedFrame = {
@@ -1035,6 +1047,7 @@ export class WebSocketProtocol {
       ...(violation ? { violation: tracedViolation(violation) } : {}),
       ...(close ? { close } : {}),
       ...(deflate ? { deflate } : {}),
+      ...(original ? { edited: { original } } : {}),
     };
     this.trace({ type: 'frame', direction, frame: traced });
   }

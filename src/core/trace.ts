@@ -53,6 +53,8 @@ export interface TracedFrame {
   partial?: boolean;
   /** The violation this frame committed, if any. */
   violation?: TracedViolation;
+  /** Edited in the debugger (step mode) before it was released: the bytes as they arrived or were produced. */
+  edited?: { original: Uint8Array };
   /** For close frames: the parsed status code and reason. */
   close?: { code: number | null; reason: string };
   /**

@@ -69,7 +69,8 @@ describe('FrameGate', () => {
     expect(gate.drop(b!.holdId)).toBe(true);
     expect(gate.drop(b!.holdId)).toBe(false);
     const out = gate.resume();
-    expect(out).toEqual([{ direction: 'out', bytes: text('edited'), holdId: a!.holdId, edited: true }]);
+    // The original goes with an edited frame, for the trace to show (issue 14).
+    expect(out).toEqual([{ direction: 'out', bytes: text('edited'), holdId: a!.holdId, edited: true, original: text('original') }]);
   });
 
   it('lets a frame too large to hold stream through instead of buffering it', () => {

@@ -876,6 +876,22 @@ describe('WebSocketProtocol: trace events', () => {
     expect(toHex(f.raw.subarray(0, 14), ' ')).toBe('82 ff 80 00 00 00 00 00 00 05 37 fa 21 3d');
   });
 
+  it('a frame edited in the debugger is traced with its original bytes, once, in its direction only', () => {
+    const { p, trace } = traced();
+    const original = cf({ opcode: 1, payload: utf8('original') });
+    p.markNextFrameEdited('in', original);
+    p.sendText('out first'); // an outgoing frame does not take the incoming mark
+    p.receiveData(cf({ opcode: 1, payload: utf8('EDITED') }));
+    p.receiveData(cf({ opcode: 1, payload: utf8('next') }));
+    const frames = trace.flatMap((t) => (t.type === 'frame' ? [t] : []));
+    const out = frames.find((t) => t.direction === 'out')!;
+    expect(out.frame.edited).toBeUndefined();
+    const inFrames = frames.filter((t) => t.direction === 'in').map((t) => t.frame);
+    expect(inFrames.map((f) => new TextDecoder().decode(f.payload))).toEqual(['EDITED', 'next']);
+    expect(toHex(inFrames[0]!.edited!.original)).toBe(toHex(original));
+    expect(inFrames[1]!.edited).toBeUndefined();
+  });
+
   it('incoming bytes are traced as they arrive', () => {
     const { p, trace } = traced();
     p.receiveData(hex('81 85 37'));

@@ -127,10 +127,47 @@ describe('stepping and fault injection in Chromium', () => {
     expect(await received).toBe('EDITED in flight');
     // The trace has the bytes that really went out.
     await openTab(id, 'Frames');
-    await page.locator('[data-testid=frame-row].dir-out', { hasText: 'EDITED in flight' }).waitFor();
+    const editedRow = page.locator('[data-testid=frame-row].dir-out', { hasText: 'EDITED in flight' });
+    await editedRow.waitFor();
+    // Marked edited wherever it appears, the original bytes one click away.
+    expect(await editedRow.getByTestId('edited-badge').textContent()).toBe('edited');
+    await editedRow.click();
+    expect(await page.getByTestId('edited-frame').textContent()).toContain('these bytes are your edit');
+    await page.getByTestId('edited-original-toggle').click();
+    expect(await hexBytes('edited-original')).toEqual([0x81, 17, ...Buffer.from('the original text')]);
+    // Frames that were not edited carry no mark.
+    expect(await page.locator('[data-testid=frame-row]').getByTestId('edited-badge').count()).toBe(1);
     await openTab(id, 'Debugger');
     await page.getByRole('button', { name: 'Resume' }).click(); // or the closing handshake would be held too
     await expect.poll(() => summary(id)?.gate?.stepMode).toBe(false);
+    ws.close();
+  });
+
+  it('an incoming frame edited before release is marked edited in the list and the anatomy, the original one click away', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    await openTab(id, 'Debugger');
+    await page.getByTestId('step-mode-switch').click();
+    await expect.poll(() => summary(id)?.gate?.stepMode).toBe(true);
+    ws.send('sent by the client');
+    await expect.poll(() => page.getByTestId('held-frame').count()).toBe(1);
+    await page.getByLabel('Payload (text)').fill('EDITED by the user');
+    await page.getByTestId('apply-edit').click();
+    await page.getByTestId('edited-marker').waitFor();
+    await page.getByTestId('release-held').click();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => summary(id)?.gate?.stepMode).toBe(false);
+    await openTab(id, 'Frames');
+    const row = page.locator('[data-testid=frame-row].dir-in', { hasText: 'EDITED by the user' });
+    await row.waitFor();
+    expect(await row.getByTestId('edited-badge').textContent()).toBe('edited');
+    await row.click();
+    expect(await page.getByTestId('edited-frame').textContent()).toContain('not the ones that arrived from the peer');
+    await page.getByTestId('edited-original-toggle').click();
+    const original = await hexBytes('edited-original');
+    expect(original.slice(0, 2)).toEqual([0x81, 0x80 | 18]);
+    const key = original.slice(2, 6);
+    expect(Buffer.from(original.slice(6).map((b, i) => b ^ key[i % 4]!)).toString()).toBe('sent by the client');
     ws.close();
   });
 

@@ -401,9 +401,11 @@ export class Connection {
     for (const r of released) {
       if (r.direction === 'in') {
         if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the application sees the edited bytes.`);
+        if (r.edited && r.original) this.protocol.markNextFrameEdited('in', r.original);
         this.protocol.receiveData(r.bytes);
       } else {
         if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the edited bytes go on the wire.`);
+        if (r.edited && r.original && this.protocol.deferOutgoingTrace) this.protocol.markNextFrameEdited('out', r.original);
         this.writeFrame(r.bytes);
       }
     }

@@ -137,6 +137,15 @@ export function FrameAnatomy() {
         <p className="hint">{op.meaning} <span className="rfc">{op.rfcSection}</span></p>
       </div>
       {f.truncated && <TruncatedNotice row={row} />}
+      {f.edited && (
+        <div className="relation" data-testid="edited-frame">
+          <span className="tag warn">edited</span> Edited in the debugger before release: these bytes are your edit, not the ones that {row.direction === 'in' ? 'arrived from the peer' : 'were produced'}.{' '}
+          <details>
+            <summary data-testid="edited-original-toggle">Original bytes ({f.edited.original.length})</summary>
+            <HexDump bytes={f.edited.original} anatomy={frameAnatomy(f.edited.original)} label="Original wire bytes" testId="edited-original" />
+          </details>
+        </div>
+      )}
       {observed && observed.length > 0 ? (
         <div className="violation-box observed" role="status" data-testid="violation-observed">
           <b>⚑ Flagged, not failed</b> <span className="tag warn">observe policy</span>

@@ -46,6 +46,7 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       <span className="c-len">{row.payloadLengthText}</span>
       <span className="c-preview">
         {row.compressed && <span className="z-badge" data-testid="compressed-badge" title={`A frame of a compressed message (permessage-deflate, RFC 7692): ${f.payloadLength} DEFLATE bytes on the wire; the preview shows what they inflate to`}>deflate</span>}
+        {row.editedOriginal && <span className="z-badge edited" data-testid="edited-badge" title={`Edited in the debugger before release: not the bytes that ${row.direction === 'in' ? 'arrived' : 'were produced'} (${row.editedOriginal.length} bytes originally; select the frame to see them)`}>edited</span>}
         {f.partial ? '[incomplete] ' : ''}{row.preview}
       </span>
       {failedWith !== null && !f.violation && !observed ? (

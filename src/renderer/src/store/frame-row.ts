@@ -105,6 +105,8 @@ export class FrameRow {
   get close(): TracedFrame['close'] { return this.whole?.close; }
   /** The declared length in words: exact even from 2^53 on (a 64-bit length with its top bit set, say). */
   get payloadLengthText(): string { return this.whole?.payloadLengthExact ?? String(this.payloadLength); }
+  /** Edited in the debugger before release: the bytes before the edit (else undefined). */
+  get editedOriginal(): Uint8Array | undefined { return this.whole?.edited?.original; }
   get partial(): boolean { return this.whole?.partial === true; }
   get truncated(): TracedFrame['truncated'] { return this.whole?.truncated; }
   /** The first frame of a compressed message: its RSV1 is permessage-deflate's bit, not a violation. */
@@ -191,7 +193,7 @@ export class MessageOpcodeTracker {
  */
 function rebuildable(f: TracedFrame): boolean {
   // A compressed frame's plain bytes (deflate) are not in its wire bytes: kept whole.
-  if (f.violation || f.close || f.partial || f.truncated || f.deflate) return false;
+  if (f.violation || f.close || f.partial || f.truncated || f.deflate || f.edited) return false;
   const h = f.headerLength;
   const raw = f.raw;
   if (raw.length !== h + f.payloadLength || f.payload.length !== f.payloadLength) return false;
