@@ -5,13 +5,12 @@
  * Chromium's own WebSocket, and the observe policy on a raw TCP client.
  * Screenshots go to .test-output/screenshots/ (20-…).
  */
-import { connect as netConnect, type Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { findPreset, reactionMatches, type Reaction } from '../../src/core/faults.ts';
 import type { WebHost } from '../../src/host/web-host.ts';
-import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
+import { openRawClient, openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
 let inspector: Inspector;
 let host: WebHost;
@@ -319,15 +318,9 @@ describe('stepping and fault injection in Chromium', () => {
   });
 
   it('observe policy: an unmasked frame from a raw TCP client is flagged and the connection stays open', async () => {
-    const { port } = new URL(serverUrl);
-    const socket: Socket = netConnect(Number(port), '127.0.0.1');
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (d) => (buffer = Buffer.concat([buffer, d])));
-    await new Promise((r) => socket.once('connect', r));
-    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-    await expect.poll(() => buffer.includes('\r\n\r\n')).toBe(true);
-    expect(buffer.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
-    buffer = Buffer.alloc(0);
+    const raw = await openRawClient(serverUrl);
+    const { socket } = raw;
+    expect(raw.head).toMatch(/^HTTP\/1\.1 101 /);
     const id = await newConnectionId();
     await openTab(id, 'Debugger');
     await page.getByTestId('policy-observe').click();
@@ -335,7 +328,7 @@ describe('stepping and fault injection in Chromium', () => {
 
     socket.write(Buffer.from([0x81, 0x05, ...Buffer.from('Hello')])); // unmasked: a client must mask (§5.1)
     // Observe: flagged, processed (echoed), and the connection stays open.
-    await expect.poll(() => [...buffer]).toEqual([0x81, 0x05, ...Buffer.from('Hello')]);
+    await expect.poll(() => [...raw.received()]).toEqual([0x81, 0x05, ...Buffer.from('Hello')]);
     await page.getByTestId('observed-list').getByText('WS_ERR_UNMASKED_CLIENT_FRAME').waitFor();
     await openTab(id, 'Frames');
     const row = page.locator('[data-testid=frame-row].dir-in', { hasText: 'Hello' });
@@ -352,9 +345,9 @@ describe('stepping and fault injection in Chromium', () => {
     await openTab(id, 'Debugger');
     await page.getByTestId('policy-strict').click();
     await expect.poll(() => summary(id)?.policy).toBe('strict');
-    buffer = Buffer.alloc(0);
+    raw.clear();
     socket.write(Buffer.from([0x81, 0x02, ...Buffer.from('no')]));
-    await expect.poll(() => (buffer.length >= 4 ? [buffer[0], buffer[2], buffer[3]] : [])).toEqual([0x88, 0x03, 0xea]); // Close 1002
+    await expect.poll(() => { const b = raw.received(); return b.length >= 4 ? [b[0], b[2], b[3]] : []; }).toEqual([0x88, 0x03, 0xea]); // Close 1002
     socket.destroy();
   });
 });

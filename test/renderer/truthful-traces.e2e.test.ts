@@ -2,10 +2,10 @@
  * Truthful traces (issue 14), end to end in Chromium: what the frame list and the anatomy show
  * of frames the parser refused, frames cut for display, Close frames and binary fragments.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
+import { openRawClient, openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
 let inspector: Inspector;
 let page: Page;
@@ -19,15 +19,8 @@ async function selectConnection(id: string): Promise<void> {
 
 /** A raw TCP client past the opening handshake, and its connection's id. */
 async function rawClient(): Promise<{ socket: Socket; id: string }> {
-  const { port } = new URL(serverUrl);
-  const socket: Socket = netConnect(Number(port), '127.0.0.1');
-  let buffer = Buffer.alloc(0);
-  socket.on('data', (d) => (buffer = Buffer.concat([buffer, d])));
-  await new Promise((r) => socket.once('connect', r));
-  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  await expect.poll(() => buffer.includes('\r\n\r\n')).toBe(true);
-  const id = await newConnectionId();
-  return { socket, id };
+  const { socket } = await openRawClient(serverUrl);
+  return { socket, id: await newConnectionId() };
 }
 
 beforeAll(async () => {

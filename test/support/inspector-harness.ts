@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
@@ -81,6 +81,30 @@ export async function startInspector(options: { service?: InspectorServiceOption
       peerPage.close();
     },
   };
+}
+
+/** A raw TCP client of a ws:// server, past the opening handshake (the RFC's sample key). */
+export interface RawWsClient {
+  socket: Socket;
+  /** Bytes received since the handshake's head (or since the last clear()). */
+  received(): Buffer;
+  clear(): void;
+  /** The 101 response head, as received. */
+  head: string;
+}
+
+export async function openRawClient(serverUrl: string): Promise<RawWsClient> {
+  const socket: Socket = netConnect(Number(new URL(serverUrl).port), '127.0.0.1');
+  let buffer = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => (buffer = Buffer.concat([buffer, d])));
+  await new Promise((r) => socket.once('connect', r));
+  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  for (let i = 0; i < 400 && !buffer.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 25));
+  const end = buffer.indexOf('\r\n\r\n');
+  if (end < 0) throw new Error('no handshake response');
+  const head = buffer.toString('latin1', 0, end + 4);
+  buffer = buffer.subarray(end + 4);
+  return { socket, head, received: () => buffer, clear: () => (buffer = Buffer.alloc(0)) };
 }
 
 export function openWs(url: string): Promise<WebSocket> {
