@@ -15,10 +15,14 @@
  *   extension: extension_type(2), extension_data<0..2^16-1>
  */
 
+import { concatBytes } from '../bytes.ts';
+
 /** RFC 8446 §5.1: a record's fragment is at most 2^14 bytes (plus expansion; we accept up to 2^14 + 2048). */
 const MAX_RECORD_LENGTH = 16_384 + 2048;
 /** A ClientHello is a few hundred bytes to a few KiB (post-quantum key shares); more is not one we read. */
 export const MAX_HELLO_BYTES = 64 * 1024;
+/** Real clients send it in one or two records; many tiny ones would make reassembly quadratic. */
+const MAX_RECORDS = 16;
 
 const CONTENT_HANDSHAKE = 22;
 const HANDSHAKE_CLIENT_HELLO = 1;
@@ -39,45 +43,41 @@ export interface ClientHelloInfo {
 }
 
 export type ClientHelloResult =
-  | { kind: 'need-more' }
+  /** atLeast: the total byte count before anything new can be learnt. */
+  | { kind: 'need-more'; atLeast: number }
   | { kind: 'hello'; hello: ClientHelloInfo }
   | { kind: 'not-client-hello'; reason: string };
 
 /** Collects a tunnel's first bytes until the ClientHello is whole (or is clearly not one). */
 export class ClientHelloReader {
-  private records: Uint8Array[] = [];
-  private buffered = 0;
-  private result: ClientHelloResult = { kind: 'need-more' };
+  /** Growable buffer (bytes may arrive one at a time: appends stay cheap). */
+  private buffer = new Uint8Array(512);
+  private size = 0;
+  private result: ClientHelloResult = { kind: 'need-more', atLeast: 5 };
 
   /** Bytes looked at so far. */
   get received(): number {
-    return this.buffered;
+    return this.size;
   }
 
   feed(data: Uint8Array): ClientHelloResult {
     if (this.result.kind !== 'need-more') return this.result;
-    const room = MAX_HELLO_BYTES + 5 - this.buffered;
-    const piece = data.subarray(0, Math.max(0, room));
-    this.records.push(piece);
-    this.buffered += piece.length;
-    this.result = readClientHello(concat(this.records, this.buffered));
-    if (this.result.kind === 'need-more' && this.buffered >= MAX_HELLO_BYTES + 5) {
+    const piece = data.subarray(0, Math.max(0, MAX_HELLO_BYTES + 5 - this.size));
+    if (this.size + piece.length > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.size + piece.length));
+      grown.set(this.buffer.subarray(0, this.size));
+      this.buffer = grown;
+    }
+    this.buffer.set(piece, this.size);
+    this.size += piece.length;
+    // Parse again only once the bytes the last parse asked for are here: linear, not quadratic.
+    if (this.size >= this.result.atLeast) this.result = readClientHello(this.buffer.subarray(0, this.size));
+    if (this.result.kind === 'need-more' && this.size >= MAX_HELLO_BYTES + 5) {
       this.result = { kind: 'not-client-hello', reason: `no complete ClientHello in the first ${MAX_HELLO_BYTES} bytes` };
     }
-    if (this.result.kind !== 'need-more') this.records = [];
+    if (this.result.kind !== 'need-more') this.buffer = new Uint8Array(0);
     return this.result;
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
@@ -89,7 +89,8 @@ export function readClientHello(bytes: Uint8Array): ClientHelloResult {
   let handshakeLength = 0;
   let at = 0;
   for (;;) {
-    if (bytes.length - at < 5) return { kind: 'need-more' };
+    if (bytes.length - at < 5) return { kind: 'need-more', atLeast: at + 5 };
+    if (handshake.length >= MAX_RECORDS) return { kind: 'not-client-hello', reason: `the ClientHello is not whole after ${MAX_RECORDS} records` };
     const type = bytes[at]!;
     if (type !== CONTENT_HANDSHAKE) {
       return { kind: 'not-client-hello', reason: at === 0 ? `the first byte is 0x${hex2(type)}, not 0x16 (a TLS handshake record)` : `record type 0x${hex2(type)} before the ClientHello was whole` };
@@ -98,11 +99,11 @@ export function readClientHello(bytes: Uint8Array): ClientHelloResult {
     if (major !== 3) return { kind: 'not-client-hello', reason: `record version ${major}.${bytes[at + 2]} is not TLS (3.x)` };
     const length = readU16(bytes, at + 3);
     if (length === 0 || length > MAX_RECORD_LENGTH) return { kind: 'not-client-hello', reason: `a record length of ${length} bytes is out of range` };
-    if (bytes.length - at - 5 < length) return { kind: 'need-more' };
+    if (bytes.length - at - 5 < length) return { kind: 'need-more', atLeast: at + 5 + length };
     handshake.push(bytes.subarray(at + 5, at + 5 + length));
     handshakeLength += length;
     at += 5 + length;
-    const message = concat(handshake, handshakeLength);
+    const message = concatBytes(handshake, handshakeLength);
     if (message[0] !== HANDSHAKE_CLIENT_HELLO) return { kind: 'not-client-hello', reason: `handshake message type ${message[0]} is not ClientHello (1)` };
     if (message.length < 4) continue;
     const bodyLength = (message[1]! << 16) | (message[2]! << 8) | message[3]!;

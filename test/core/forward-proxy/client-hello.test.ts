@@ -108,6 +108,13 @@ describe('ClientHello reader (RFC 6066 §3 server_name, RFC 7301 ALPN)', () => {
     expect(reader.received).toBeLessThanOrEqual(MAX_HELLO_BYTES + 5);
   });
 
+  it('refuses a ClientHello cut into more than 16 tiny records (reassembly stays linear)', () => {
+    const body = [1, 0, 0x10, 0, ...Array<number>(16).fill(3)]; // a ClientHello of 4096 bytes, one byte a record
+    const records = Buffer.concat(body.map((b) => Buffer.from([0x16, 3, 1, 0, 1, b])));
+    const result = readClientHello(records);
+    expect(result.kind === 'not-client-hello' && result.reason).toMatch(/after 16 records/);
+  });
+
   it('never throws on random bytes or on mutations of a real ClientHello (fuzz)', async () => {
     const real = await captureClientHello({ servername: 'fuzz.example', ALPNProtocols: ['http/1.1'] });
     fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
