@@ -24,6 +24,7 @@ import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } fro
 import { createPrettyPrinter } from './pretty.ts';
 import { conformance } from './conformance.ts';
 import { exampleDetail, examplesGallery } from './examples.ts';
+import { learn } from './learn.ts';
 import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../service/display-cap.ts';
 import { readFileSync, statSync } from 'node:fs';
 
@@ -69,6 +70,7 @@ Usage:
                                      identity is unproven); the trace says so in red
   wsinspect presets                  list the fault presets, grouped by RFC section
   wsinspect examples [ID]            the RFC 6455 / RFC 7692 examples, byte-exact; with ID, one decoded field by field
+  wsinspect learn [LESSON]           guided lessons on live traffic, checked off from the trace (see: wsinspect learn --help)
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
   Common:
       --trace pretty|jsonl|none      how to print the wire trace (default pretty); jsonl cuts each payload to
@@ -679,6 +681,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'conformance':
         return await conformance(rest);
+      case 'learn':
+        return await learn(rest);
       case 'examples': {
         if (rest.length > 1) throw new CliError('examples takes at most one ID (list them with: wsinspect examples)', 2);
         const text = rest[0] === undefined ? examplesGallery() : exampleDetail(rest[0]);
