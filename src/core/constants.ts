@@ -102,13 +102,13 @@ const closeCodeTable: Record<number, CloseCodeInfo> = {
   1005: { name: 'No Status Received', meaning: 'Reported locally when a Close frame carried no status code. Must not be sent in a Close frame.', rfcSection: '§7.4.1', sendable: false },
   1006: { name: 'Abnormal Closure', meaning: 'Reported locally when the connection closed without a Close frame. Must not be sent in a Close frame.', rfcSection: '§7.4.1', sendable: false },
   1007: { name: 'Invalid Payload Data', meaning: 'The endpoint received data inconsistent with the message type (e.g. non-UTF-8 in a text message).', rfcSection: '§7.4.1', sendable: true },
-  1008: { name: 'Policy Violation', meaning: 'The endpoint received a message that violates its policy.', rfcSection: '§7.4.1', sendable: true },
+  1008: { name: 'Policy Violation', meaning: 'The endpoint received a message that violates its policy. It is the generic code: used when no more specific one fits (such as 1003 or 1009), or to avoid revealing the details of the policy.', rfcSection: '§7.4.1', sendable: true },
   1009: { name: 'Message Too Big', meaning: 'The endpoint received a message too big for it to process.', rfcSection: '§7.4.1', sendable: true },
-  1010: { name: 'Mandatory Extension', meaning: 'The client expected the server to negotiate an extension that it did not.', rfcSection: '§7.4.1', sendable: true },
+  1010: { name: 'Mandatory Extension', meaning: 'Sent by a client only: it expected the server to agree to one or more extensions and the handshake response did not; the reason should list the extensions it needs. A server never sends it: it can refuse the handshake instead.', rfcSection: '§7.4.1', sendable: true },
   1011: { name: 'Internal Error', meaning: 'The server met an unexpected condition that prevented it from fulfilling the request.', rfcSection: '§7.4.1', sendable: true },
-  1012: { name: 'Service Restart', meaning: 'The service is restarting (IANA registry).', rfcSection: 'IANA', sendable: true },
-  1013: { name: 'Try Again Later', meaning: 'The service is overloaded; try again later (IANA registry).', rfcSection: 'IANA', sendable: true },
-  1014: { name: 'Bad Gateway', meaning: 'A gateway or proxy received an invalid response from upstream (IANA registry).', rfcSection: 'IANA', sendable: true },
+  1012: { name: 'Service Restart', meaning: 'The service is restarting; a client may reconnect, after a randomised delay. Registered with IANA after RFC 6455, in the registry its §11.7 created.', rfcSection: '§11.7 (IANA registry)', sendable: true },
+  1013: { name: 'Try Again Later', meaning: 'The service is overloaded or otherwise unable to serve now; try again later. Registered with IANA after RFC 6455, in the registry its §11.7 created.', rfcSection: '§11.7 (IANA registry)', sendable: true },
+  1014: { name: 'Bad Gateway', meaning: 'A gateway or proxy received an invalid response from the server it forwards to (like HTTP 502). Registered with IANA after RFC 6455, in the registry its §11.7 created.', rfcSection: '§11.7 (IANA registry)', sendable: true },
   1015: { name: 'TLS Handshake', meaning: 'Reported locally when the TLS handshake failed. Must not be sent in a Close frame.', rfcSection: '§7.4.1', sendable: false },
 };
 
