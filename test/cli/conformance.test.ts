@@ -101,7 +101,7 @@ describe('wsinspect conformance server', () => {
     const r = await run(['server', manualUrl, '--cases', '1.1.1,2.1', '--step-timeout', '300', '--brief']);
     expect(r.code).toBe(1);
     expect(lastLine(r.stdout)).toBe('1 passed, 1 failed, 0 non-strict');
-    expect(r.stdout).toMatch(/✗ 1\.1\.1 .*\n\s+fail: expected an echo of the text message \(0 bytes\); nothing came within 300 ms/);
+    expect(r.stdout).toMatch(/✗ 1\.1\.1 .*\n\s+fail: expected an echo of the text message \(0 bytes\); nothing came within 30\d ms/);
     expect(r.stdout).not.toMatch(/✓ 2\.1/); // --brief lists only problems
   }, 30_000);
 
@@ -128,7 +128,7 @@ describe('wsinspect conformance server', () => {
 
 describe('wsinspect conformance client', () => {
   it('passes `wsinspect connect {url} --echo` launched per case (a subset, to keep time down)', async () => {
-    const ids = ['1.1.2', '1.2.8', '2.2', '2.10', '3.1.1', '4.2.1', '5.9', '6.8.1', '7.3.1', '7.7.13', '7.9.3', '10.3.1'];
+    const ids = ['1.1.2', '1.2.8', '2.2', '2.10', '3.1.1', '4.2.1', '5.9', '6.8.1', '7.3.1', '7.7.10', '7.9.3', '10.3.1'];
     const launch = `"${process.execPath}" "${bin}" connect {url} --echo --trace none`;
     const r = await run(['client', '--launch', launch, '--cases', ids.join(','), '--concurrency', '3']);
     expect(lastLine(r.stdout)).toBe(`${ids.length} passed, 0 failed, 0 non-strict`);

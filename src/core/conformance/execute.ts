@@ -15,11 +15,39 @@ import type { PeerEvent } from './observer.ts';
 
 export type Outcome = 'pass' | 'non-strict' | 'fail';
 
+/** Autobahn's words for a case's outcome (its report's "behavior"). */
+export type Behavior = 'OK' | 'NON-STRICT' | 'INFORMATIONAL' | 'UNIMPLEMENTED' | 'FAILED';
+/** Autobahn's words for how the connection ended (its report's "behaviorClose"). */
+export type CloseBehavior = 'OK' | 'WRONG CODE' | 'UNCLEAN' | 'FAILED BY CLIENT' | 'INFORMATIONAL' | 'FAILED';
+
 export interface Verdict {
   outcome: Outcome;
   /** Why (empty for a plain pass; notes such as "answered only the last ping" may appear on a pass). */
   reason: string;
+  /** Autobahn's behavior; when absent it follows from outcome (pass: OK, non-strict: NON-STRICT, fail: FAILED). */
+  behavior?: Behavior;
+  /** Autobahn's behaviorClose; absent: OK unless the case failed. */
+  behaviorClose?: CloseBehavior;
+  /** The code of the peer's Close frame (null: a Close without a code, undefined: no Close came). */
+  remoteCloseCode?: number | null;
 }
+
+/** A verdict's Autobahn behavior and close behavior, filled in from its outcome where the executor left them out. */
+export function autobahnBehavior(verdict: Verdict): { behavior: Behavior; behaviorClose: CloseBehavior; remoteCloseCode: number | null } {
+  const fromOutcome: Record<Outcome, Behavior> = { pass: 'OK', 'non-strict': 'NON-STRICT', fail: 'FAILED' };
+  return {
+    behavior: verdict.outcome === 'fail' ? 'FAILED' : verdict.behavior ?? fromOutcome[verdict.outcome],
+    behaviorClose: verdict.behaviorClose ?? (verdict.outcome === 'fail' ? 'FAILED' : 'OK'),
+    remoteCloseCode: verdict.remoteCloseCode ?? null,
+  };
+}
+
+/**
+ * Extra wait for an expected answer, per byte sent or awaited: 1 ms per KiB (a peer that moves
+ * 1 MiB/s each way still passes). A fixed wait failed slow but correct peers: websocket-client
+ * took 3.9 s to echo 16 MiB. The step timeout (and --time-scale) still applies on top.
+ */
+const WAIT_BYTES_PER_MS = 1024;
 
 /** Our side of one connection to the peer under test. */
 export interface Wire {
@@ -104,6 +132,10 @@ function describeDifference(expected: Uint8Array, got: Uint8Array): string {
   return `byte ${i} is 0x${(got[i] ?? 0).toString(16).padStart(2, '0')} instead of 0x${(expected[i] ?? 0).toString(16).padStart(2, '0')}`;
 }
 
+function startsWithBom(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -116,6 +148,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function executeCase(c: ConformanceCase, wire: Wire, options: ExecuteOptions): Promise<Verdict> {
   const nonStrict: string[] = [];
   const notes: string[] = [];
+  /** What makes the case Autobahn's INFORMATIONAL (a difference the RFC does not judge). */
+  const informational: string[] = [];
+  let closeBehavior: CloseBehavior | undefined;
+  let remoteCloseCode: number | null | undefined;
+  /** Bytes written since the last expected answer arrived: the next wait grows with them. */
+  let sentSinceExpect = 0;
   const maskKey = options.maskKey ?? randomMaskKey;
   const peerName = options.role === 'client' ? 'the server' : 'the client';
   let held: Uint8Array | null = null;
@@ -140,6 +178,7 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
   };
 
   const writeBytes = async (bytes: Uint8Array, chop?: number, delayMs?: number) => {
+    sentSinceExpect += bytes.length;
     if (!chop || chop >= bytes.length) {
       if (delayMs) await sleep(delayMs);
       await wire.write(bytes);
@@ -193,13 +232,37 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
     }
   };
 
+  /** How long to wait for an answer of awaitedBytes after what we sent since the last one (grows with the bytes). */
+  const waitFor = (awaitedBytes: number): number => {
+    const extra = Math.ceil((sentSinceExpect + awaitedBytes) / WAIT_BYTES_PER_MS) * (options.timeScale ?? 1);
+    sentSinceExpect = 0;
+    return options.stepTimeoutMs + extra;
+  };
+
+  /**
+   * A pong where another answer is awaited. §5.5.3: "A Pong frame MAY be sent unsolicited", and
+   * §5.5.2 only exempts an endpoint that received a Close from answering a Ping ("unless it already
+   * received a Close frame"); it does not forbid the answer. So a pong is noted, never judged.
+   */
+  const notePong = (event: Extract<PeerEvent, { type: 'pong' }>, when: string) => {
+    notes.push(`${peerName} ${describeEvent(event)} ${when} (allowed: §5.5.2 exempts answering a ping after a Close, it does not forbid it; §5.5.3 allows unsolicited pongs)`);
+  };
+
   /** After the peer's Close: answer it if we have not sent one, then TCP must close. */
   const afterPeerClose = async (event: Extract<PeerEvent, { type: 'close' }>) => {
+    remoteCloseCode = event.code;
     if (!closeSent) await wire.write(encode({ opcode: Opcode.Close, payload: event.payload }));
     // §7.1.1: "The underlying TCP connection, in most normal cases, SHOULD be closed first by the server".
     if (options.role === 'server') wire.end();
-    const after = await nextEvent(options.closeTimeoutMs);
+    let after = await nextEvent(options.closeTimeoutMs);
+    // §5.5.1 forbids data frames after a Close; a pong (or ping) after it is not a data frame.
+    while (after?.type === 'pong' || after?.type === 'ping') {
+      if (after.type === 'pong') notePong(after, 'after its Close');
+      else notes.push(`${peerName} sent a ping after its Close (not a data frame, so §5.5.1 allows it; not answered)`);
+      after = await nextEvent(options.closeTimeoutMs);
+    }
     if (after === null) {
+      if (options.role === 'client') closeBehavior ??= 'FAILED BY CLIENT';
       nonStrict.push(options.role === 'client'
         ? `the server did not close TCP within ${options.closeTimeoutMs} ms of the closing handshake (§7.1.1: the server SHOULD close it first)`
         : `the client did not close TCP within ${options.closeTimeoutMs} ms after the server closed it`);
@@ -238,22 +301,29 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
           break;
         case 'expect-message': {
           const what = expectWhat(step.opcode, step.payload);
-          wire.note(`expecting ${what}`);
-          const event = await nextEvent(options.stepTimeoutMs);
+          const waitMs = waitFor(step.payload.length);
+          wire.note(`expecting ${what} (waiting up to ${waitMs} ms)`);
+          const event = await nextEvent(waitMs);
           if (step.optional && event !== null && event.type !== 'message') {
             notes.push(`${peerName} ${describeEvent(event)} without sending ${what} first (optional here)`);
             pushedBack = event;
             break;
           }
-          if (!event) fail(`expected ${what}; nothing came within ${options.stepTimeoutMs} ms`);
+          if (!event) fail(`expected ${what}; nothing came within ${waitMs} ms`);
           if (event.type !== 'message') fail(`expected ${what}, but ${peerName} ${describeEvent(event)}`);
           if (event.opcode !== step.opcode) fail(`expected ${what}, but ${peerName} ${describeEvent(event)}`);
+          if (step.opcode === Opcode.Text && startsWithBom(step.payload) && bytesEqual(event.data, step.payload.subarray(3))) {
+            // The frames were valid UTF-8 both ways; only the leading U+FEFF is gone, which is what a
+            // client API does that decodes text with the WHATWG "UTF-8 decode" (it strips a BOM).
+            informational.push(`the echo lacks the leading byte order mark (EF BB BF): the peer's API strips a BOM when it decodes text (the WHATWG Encoding Standard's "UTF-8 decode" does; undici's WebSocket does), which is not a framing error under RFC 6455 (§5.6 asks only for valid UTF-8)`);
+            break;
+          }
           if (!bytesEqual(event.data, step.payload)) fail(`the echo of the ${describeOpcode(step.opcode).name} message differs: ${describeDifference(step.payload, event.data)}`);
           break;
         }
         case 'expect-pong': {
           wire.note(`expecting a pong with ${step.payload.length} payload bytes`);
-          const event = await nextEvent(options.stepTimeoutMs);
+          const event = await nextEvent(waitFor(step.payload.length));
           if (!event) fail(`expected a pong; nothing came within ${options.stepTimeoutMs} ms`);
           if (event.type !== 'pong') fail(`expected a pong (${step.payload.length} bytes), but ${peerName} ${describeEvent(event)}`);
           if (!bytesEqual(event.payload, step.payload)) fail(`the pong's payload differs from the ping's: ${describeDifference(step.payload, event.payload)}`);
@@ -288,20 +358,33 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
         case 'expect-close': {
           const expected = closeText(step.code, step.reason ? utf8DecodeLenient(step.reason) : '');
           wire.note(`expecting ${expected} in answer to our Close`);
-          const event = await nextEvent(options.stepTimeoutMs);
+          let event = await nextEvent(waitFor(0));
+          while (event?.type === 'pong') {
+            notePong(event, 'before answering our Close');
+            event = await nextEvent(options.stepTimeoutMs);
+          }
+          const refused = (how: string) => {
+            // 1012-1014 came after RFC 6455 (IANA registry, §11.7): a peer that knows only §7.4.1's
+            // list refuses them. However it refuses (Close 1002 or dropping TCP), it is graded the same.
+            closeBehavior = how.startsWith('dropped') ? 'UNCLEAN' : 'WRONG CODE';
+            nonStrict.push(`refused Close ${step.code} (${how}): the code is valid, registered in the IANA "WebSocket Close Code Number" registry (§11.7) after RFC 6455, whose §7.4.1 list it is not in; a peer that knows only that list refuses it`);
+          };
           if (!event) fail(`expected ${expected} in answer to our Close; nothing came within ${options.stepTimeoutMs} ms`);
+          if (event.type === 'eof' && step.registeredLater) {
+            refused('dropped TCP without a Close frame');
+            return verdict();
+          }
           if (event.type === 'eof') fail(`${peerName} closed TCP without answering our Close (§5.5.1: it MUST send a Close frame in response)`);
           if (event.type !== 'close') fail(`expected ${expected} in answer to our Close, but ${peerName} ${describeEvent(event)}`);
-          const reason = step.reason ?? new Uint8Array(0);
-          const gotReason = event.payload.subarray(2);
-          if (event.code === step.code && bytesEqual(gotReason, reason)) {
+          // An echo of the code or Close 1000 both pass (Autobahn 7.7.X); the reason is not compared
+          // (Autobahn 7.3.4): §5.5.1 says only that an endpoint "typically echos the status code".
+          if (event.code === step.code || (event.code === 1000 && step.code !== null) || step.alsoPass?.includes(event.code)) {
             // pass
-          } else if (step.alsoPass?.includes(event.code)) {
-            // pass: an accepted alternative (e.g. Close 1000 for an empty Close)
-          } else if (event.code === step.code) {
-            nonStrict.push(`answered with ${closeText(event.code, event.reason)}: the same code, another reason`);
+          } else if (step.registeredLater && event.code === 1002) {
+            refused('answered Close 1002');
           } else {
-            nonStrict.push(`answered with ${closeText(event.code, event.reason)} instead of echoing ${expected} (§5.5.1: "the endpoint typically echos the status code it received")`);
+            closeBehavior = 'WRONG CODE';
+            nonStrict.push(`answered with ${closeText(event.code, event.reason)} instead of echoing ${expected} or answering Close 1000 (§5.5.1: "the endpoint typically echos the status code it received")`);
           }
           await afterPeerClose(event);
           return verdict();
@@ -321,13 +404,24 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
           }
           if (!event) fail(`expected the connection to fail with Close ${codes}; ${peerName} did nothing within ${options.stepTimeoutMs} ms`);
           if (event.type === 'eof') {
+            closeBehavior = 'UNCLEAN';
             nonStrict.push(`dropped TCP without a Close frame (§7.1.7: it SHOULD send Close ${codes} first)`);
             return verdict();
           }
-          if (event.type === 'violation') fail(`${peerName} ${describeEvent(event)}`);
+          // The offending frame was our Close: a Close in answer means the peer took it as valid.
+          const ourCloseWasTheFault = closeSent;
+          if (event.type === 'violation') {
+            fail(ourCloseWasTheFault ? `${peerName} accepted our invalid Close instead of failing with ${codes}, and its answer ${describeEvent(event).replace(/^broke a rule: it /, '')}` : `${peerName} ${describeEvent(event)}`);
+          }
           if (event.type !== 'close') fail(`expected the connection to fail with Close ${codes}, but ${peerName} ${describeEvent(event)}`);
-          if (event.code === null || !step.codes.includes(event.code)) {
-            nonStrict.push(`failed the connection with ${closeText(event.code, event.reason)} instead of ${codes}`);
+          const acceptable = step.acceptable?.find((a) => a.code === event.code);
+          if (acceptable) {
+            notes.push(`failed with ${closeText(event.code, event.reason)}: ${acceptable.why}`);
+          } else if (event.code === null || !step.codes.includes(event.code)) {
+            closeBehavior = 'WRONG CODE';
+            nonStrict.push(ourCloseWasTheFault
+              ? `accepted our invalid Close: it answered with ${closeText(event.code, event.reason)} as to a valid one, instead of failing the connection with Close ${codes}`
+              : `failed the connection with ${closeText(event.code, event.reason)} instead of ${codes}`);
           }
           await afterPeerClose(event);
           return verdict();
@@ -336,12 +430,23 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
     }
     fail('internal: the case has no closing step');
   } catch (error) {
-    if (error instanceof CaseFailed) return { outcome: 'fail', reason: error.message };
-    return { outcome: 'fail', reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
+    const reason = error instanceof CaseFailed ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
+    return { outcome: 'fail', reason, behavior: 'FAILED', behaviorClose: 'FAILED', ...(remoteCloseCode !== undefined ? { remoteCloseCode } : {}) };
   }
 
   function verdict(): Verdict {
-    if (nonStrict.length > 0) return { outcome: 'non-strict', reason: [...nonStrict, ...notes].join('; ') };
-    return { outcome: 'pass', reason: notes.join('; ') };
+    const outcome: Outcome = nonStrict.length > 0 ? 'non-strict' : 'pass';
+    // Autobahn's behavior: UNIMPLEMENTED (an optional extension declined), INFORMATIONAL (a case
+    // Autobahn does not grade, or a difference RFC 6455 does not judge), NON-STRICT, OK.
+    const behavior: Behavior = options.unimplemented ? 'UNIMPLEMENTED'
+      : c.informational ? 'INFORMATIONAL'
+        : nonStrict.length > 0 ? 'NON-STRICT'
+          : informational.length > 0 ? 'INFORMATIONAL' : 'OK';
+    if (c.informational) notes.push(`informational: ${c.informational}`);
+    const reason = [...nonStrict, ...informational, ...notes].join('; ');
+    return {
+      outcome, reason, behavior, behaviorClose: c.informational ? 'INFORMATIONAL' : closeBehavior ?? 'OK',
+      ...(remoteCloseCode !== undefined ? { remoteCloseCode } : {}),
+    };
   }
 }

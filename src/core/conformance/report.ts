@@ -6,7 +6,7 @@
 
 import { toHex } from '../bytes.ts';
 import { categories, type Expectation } from './cases.ts';
-import type { Outcome } from './execute.ts';
+import type { Behavior, CloseBehavior, Outcome } from './execute.ts';
 import type { WireLogEvent } from './wire-log.ts';
 
 export interface CaseResult {
@@ -18,6 +18,10 @@ export interface CaseResult {
   expectation: Expectation;
   outcome: Outcome;
   reason: string;
+  /** Autobahn's words for the outcome and for how the connection ended, and the peer's close code. */
+  behavior: Behavior;
+  behaviorClose: CloseBehavior;
+  remoteCloseCode: number | null;
   durationMs: number;
   /** Every byte sent and received (up to the per-case log limit), frames, notes: trace events. */
   wire: WireLogEvent[];

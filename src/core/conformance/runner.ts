@@ -26,7 +26,7 @@ import { HttpHeadParser, type HttpHead } from '../http.ts';
 import { parseWebSocketUrl } from '../net/client.ts';
 import { selectCases, type ConformanceCase, type PeerKind } from './cases.ts';
 import { caseServerNegotiator } from './deflate.ts';
-import { executeCase, type Verdict, type Wire } from './execute.ts';
+import { autobahnBehavior, executeCase, type Verdict, type Wire } from './execute.ts';
 import { PeerObserver, type PeerEvent } from './observer.ts';
 import { buildReport, type CaseResult, type ConformanceReport } from './report.ts';
 import { headerOfEncoded, WireLog } from './wire-log.ts';
@@ -231,7 +231,7 @@ function resultOf(c: ConformanceCase, verdict: Verdict, started: number, log: Wi
   log.note(`verdict: ${verdict.outcome}${verdict.reason ? ` (${verdict.reason})` : ''}`);
   return {
     id: c.id, category: c.category, categoryName: c.categoryName, description: c.description, rfcSection: c.rfcSection,
-    expectation: c.expectation, outcome: verdict.outcome, reason: verdict.reason,
+    expectation: c.expectation, outcome: verdict.outcome, reason: verdict.reason, ...autobahnBehavior(verdict),
     durationMs: Math.round((performance.now() - started) * 10) / 10, wire: log.events,
   };
 }
