@@ -1,0 +1,56 @@
+/**
+ * Streams a capture file from disk through the dissector: fixed-size chunks (never the whole file
+ * in memory), a progress callback after each (bytes read, total), and a pause between chunks so
+ * that an app's event loop stays responsive while a large file opens.
+ */
+
+import { open } from 'node:fs/promises';
+import { CaptureDissector, defaultCaptureDissectorLimits, type CaptureDissectorLimits, type CaptureSummary } from '../capture-dissector.ts';
+import type { WebSocketCaptureEvent } from '../websocket-discovery.ts';
+
+export interface CaptureProgress {
+  bytesRead: number;
+  totalBytes: number;
+}
+
+export interface ReadCaptureOptions {
+  /** Called after each chunk. */
+  onProgress?: (progress: CaptureProgress) => void;
+  /** Bytes per read (default 1 MiB). */
+  chunkSize?: number;
+  /** Stops reading (the summary then says so). */
+  signal?: AbortSignal;
+  limits?: CaptureDissectorLimits;
+}
+
+/** Reads the file and returns the summary; the conversations come through onEvent as they are found. */
+export async function dissectCaptureFile(path: string, onEvent: (event: WebSocketCaptureEvent) => void, options: ReadCaptureOptions = {}): Promise<CaptureSummary> {
+  const chunkSize = options.chunkSize ?? 1024 * 1024;
+  const dissector = new CaptureDissector(onEvent, options.limits ?? defaultCaptureDissectorLimits);
+  const file = await open(path, 'r');
+  let aborted = false;
+  try {
+    const totalBytes = (await file.stat()).size;
+    let bytesRead = 0;
+    for (;;) {
+      if (options.signal?.aborted) {
+        aborted = true;
+        break;
+      }
+      // A fresh buffer each time: packets and the bytes handed on are views into it.
+      const buffer = new Uint8Array(chunkSize);
+      const { bytesRead: n } = await file.read(buffer, 0, chunkSize, null);
+      if (n === 0) break;
+      bytesRead += n;
+      dissector.push(buffer.subarray(0, n));
+      options.onProgress?.({ bytesRead, totalBytes: Math.max(totalBytes, bytesRead) });
+      if (dissector.failed) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    await file.close();
+  }
+  const summary = dissector.end();
+  if (aborted && !summary.error) return { ...summary, error: 'stopped before the end of the file' };
+  return summary;
+}
