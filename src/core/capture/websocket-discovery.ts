@@ -1,0 +1,352 @@
+/**
+ * Finds the WebSocket conversations among a capture's TCP conversations, on any port, and hands on
+ * each one's byte streams from the point where they can be read:
+ *
+ * - With the handshake: the side that sends an HTTP request asking for "Upgrade: websocket"
+ *   (RFC 6455 §4.1, parsed with our HTTP head parser) is the client; its conversation is handed on
+ *   from the request's first byte, so the replay sees the handshake, the server's answer (101 or
+ *   a refusal) and the permessage-deflate agreement, and inflates from there on.
+ * - Without it (the capture started mid-connection): each direction is resynchronised at its first
+ *   plausible frame boundary (frame-resync.ts says how), the bytes before it are skipped and the
+ *   conversation says so; the masked direction is the client's (§5.1). Compressed frames (RSV1)
+ *   found this way cannot be inflated, since the agreement and the sliding window are not in the
+ *   capture, and the conversation says that too.
+ * - After a gap in a direction (bytes the capture lost), that direction is resynchronised the same way.
+ *
+ * Other conversations (plain HTTP, TLS, anything else) are counted by kind and dropped early, so
+ * that their bytes are not kept.
+ */
+
+import { HttpHeadParser, headerValue, splitList, type HttpHead } from './../http.ts';
+import { findFrameBoundary } from './frame-resync.ts';
+import type { TcpConversation, TcpEndpoint, TcpSide, TcpStreamEvent } from './tcp-reassembly.ts';
+
+export type WireDirection = 'client-to-server' | 'server-to-client';
+
+export interface WebSocketConversationInfo {
+  /** 1-based, in order of discovery. */
+  id: number;
+  tcpId: number;
+  client: TcpEndpoint;
+  server: TcpEndpoint;
+  ipVersion: 4 | 6;
+  /** 'seen': the opening handshake is in the capture; 'missing': resynchronised mid-stream. */
+  handshake: 'seen' | 'missing';
+  /** The client's request head as parsed (handshake seen). */
+  request: HttpHead | null;
+  time: number | null;
+}
+
+export type WebSocketCaptureEvent =
+  | { type: 'open'; conversation: WebSocketConversationInfo }
+  | { type: 'bytes'; id: number; direction: WireDirection; time: number | null; bytes: Uint8Array }
+  /** The direction's stream lost `length` bytes here; it goes on at a frame boundary (a 'resync' follows). */
+  | { type: 'gap'; id: number; direction: WireDirection; time: number | null; length: number; reason: string }
+  /** The next bytes of this direction start at a frame boundary found by the heuristic; `skipped` bytes before it could not be read. */
+  | { type: 'resync'; id: number; direction: WireDirection; time: number | null; skipped: number; compressed: boolean }
+  | { type: 'note'; id: number; time: number | null; text: string }
+  | { type: 'end'; id: number; time: number | null; reason: string };
+
+export interface DiscoveryLimits {
+  /** Largest HTTP head looked at (bytes). */
+  maxHeadSize: number;
+  /** Bytes a direction may hold while looking for a frame boundary before the oldest are let go. */
+  maxResyncBuffer: number;
+  /** Frames longer than this are not taken as a boundary candidate. */
+  maxFrameLength: number;
+}
+
+export const defaultDiscoveryLimits: DiscoveryLimits = { maxHeadSize: 64 * 1024, maxResyncBuffer: 1024 * 1024, maxFrameLength: 256 * 1024 * 1024 };
+
+/** Why conversations were not WebSocket, counted for the summary. */
+export interface DiscoveryStats {
+  tcpConversations: number;
+  websocket: number;
+  ignored: Record<string, number>;
+}
+
+interface Chunk {
+  side: TcpSide;
+  time: number | null;
+  bytes: Uint8Array;
+}
+
+interface SideResync {
+  /** Bytes held while looking for a boundary. */
+  buffer: Uint8Array;
+  /** Offset in buffer to look from. */
+  scanFrom: number;
+  skipped: number;
+  time: number | null;
+  /** A gap before these bytes (to report with the resync). */
+  afterGap: boolean;
+}
+
+type Phase = 'sniff' | 'websocket' | 'ignored';
+
+class ConversationState {
+  phase: Phase = 'sniff';
+  /** Sniffing: both sides' bytes in arrival order. */
+  held: Chunk[] = [];
+  heldBytes = 0;
+  requestParser: HttpHeadParser | null = null;
+  clientSide: TcpSide = 0;
+  ws: WebSocketConversationInfo | null = null;
+  /** Per side: null when in frame sync, else what resync holds. */
+  resync: [SideResync | null, SideResync | null] = [null, null];
+  /** Mid-stream: the mask bit each side's frames carry, once known. */
+  maskedSide: TcpSide | null = null;
+  constructor(readonly tcp: TcpConversation) {}
+}
+
+const latin1 = new TextDecoder('latin1');
+const REQUEST_START = /^[A-Z]{3,10} [^ \r\n]+ HTTP\/\d\.\d\r?\n/;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+export class WebSocketDiscovery {
+  private readonly conversations = new Map<number, ConversationState>();
+  private nextId = 1;
+  readonly stats: DiscoveryStats = { tcpConversations: 0, websocket: 0, ignored: {} };
+
+  constructor(private readonly emit: (event: WebSocketCaptureEvent) => void, private readonly limits: DiscoveryLimits = defaultDiscoveryLimits) {}
+
+  /** Feed every event of the TCP reassembly. */
+  handle(event: TcpStreamEvent): void {
+    if (event.type === 'conversation') {
+      this.stats.tcpConversations++;
+      this.conversations.set(event.conversation.id, new ConversationState(event.conversation));
+      return;
+    }
+    const conv = this.conversations.get(event.conversation.id);
+    if (!conv) return;
+    switch (event.type) {
+      case 'data':
+        if (conv.phase === 'sniff') this.sniff(conv, { side: event.side, time: event.time, bytes: event.bytes.slice() });
+        else if (conv.phase === 'websocket') this.stream(conv, event.side, event.time, event.bytes);
+        return;
+      case 'gap':
+        if (conv.phase === 'sniff') {
+          // Before anything was decided: what came before the hole cannot be a handshake any more.
+          if (conv.tcp.synSeen && conv.held.length === 0) this.ignore(conv, 'bytes missing at the start');
+          else this.startMidstream(conv, event.time, `${event.length} bytes are missing from the ${event.side === 0 ? 'first' : 'second'} side's stream (${event.reason})`);
+          return;
+        }
+        if (conv.phase === 'websocket') this.gap(conv, event.side, event.time, event.length, event.reason);
+        return;
+      case 'note':
+        // Notes before the conversation is known to be WebSocket are about TCP alone (mid-stream start: said again on open).
+        if (conv.phase === 'websocket') this.emit({ type: 'note', id: conv.ws!.id, time: event.time, text: event.text });
+        return;
+      case 'side-end':
+        if (conv.phase === 'websocket') {
+          const who = event.side === conv.clientSide ? 'client' : 'server';
+          this.emit({ type: 'note', id: conv.ws!.id, time: event.time, text: event.how === 'fin' ? `the ${who} closed its side of the TCP connection (FIN)` : `the ${who} reset the TCP connection (RST)` });
+        }
+        return;
+      case 'conversation-end':
+        this.finish(conv, event.time, event.reason);
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ sniffing
+
+  private sniff(conv: ConversationState, chunk: Chunk): void {
+    conv.held.push(chunk);
+    conv.heldBytes += chunk.bytes.length;
+    // The side that speaks first is the one to look at: a WebSocket client speaks first (§4.1).
+    const first = conv.held[0]!.side;
+    const bytes = this.sideBytes(conv, first);
+    const start = latin1.decode(bytes.subarray(0, 256));
+    if (REQUEST_START.test(start)) return this.readRequest(conv, first, bytes);
+    // A request line may still be on its way: an upper-case method, no line end yet.
+    const lineOpen = !bytes.includes(10) && bytes.length < 256 && /^[A-Z]{1,10}( [^ \r\n]*( [HTP/.\d]*)?)?$/.test(start);
+    if (lineOpen && conv.heldBytes <= this.limits.maxHeadSize) return;
+    if (conv.tcp.synSeen) return this.ignore(conv, bytes[0] === 0x16 ? 'TLS (encrypted: wss:// and https:// cannot be read from a capture)' : 'not HTTP');
+    // Mid-stream and not an HTTP request: look for frames.
+    this.startMidstream(conv, chunk.time, null);
+  }
+
+  private sideBytes(conv: ConversationState, side: TcpSide): Uint8Array {
+    const parts = conv.held.filter((c) => c.side === side);
+    if (parts.length === 1) return parts[0]!.bytes;
+    const out = new Uint8Array(parts.reduce((n, c) => n + c.bytes.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part.bytes, at);
+      at += part.bytes.length;
+    }
+    return out;
+  }
+
+  private readRequest(conv: ConversationState, side: TcpSide, bytes: Uint8Array): void {
+    const parser = new HttpHeadParser({ kind: 'request', maxSize: this.limits.maxHeadSize });
+    let head: HttpHead;
+    try {
+      const result = parser.feed(bytes);
+      if (!result.done) return; // wait for the rest of the head
+      head = result.head;
+    } catch {
+      // A malformed head that still asks for websocket is shown (the replay flags it); others are not ours.
+      const text = latin1.decode(bytes.subarray(0, this.limits.maxHeadSize));
+      if (/\r\nupgrade:[^\r\n]*websocket/i.test(text)) return this.open(conv, side, 'seen', null);
+      return this.ignore(conv, 'malformed HTTP');
+    }
+    const upgrade = splitList(headerValue(head, 'upgrade')).some((t) => t.toLowerCase() === 'websocket');
+    if (!upgrade) return this.ignore(conv, 'HTTP without a WebSocket upgrade');
+    this.open(conv, side, 'seen', head);
+  }
+
+  private open(conv: ConversationState, clientSide: TcpSide, handshake: 'seen' | 'missing', request: HttpHead | null): void {
+    conv.phase = 'websocket';
+    conv.clientSide = clientSide;
+    if (handshake === 'seen') conv.maskedSide = clientSide;
+    this.stats.websocket++;
+    const endpoints = conv.tcp.endpoints;
+    conv.ws = {
+      id: this.nextId++, tcpId: conv.tcp.id, client: endpoints[clientSide], server: endpoints[clientSide === 0 ? 1 : 0],
+      ipVersion: conv.tcp.ipVersion, handshake, request, time: conv.held[0]?.time ?? conv.tcp.firstTime,
+    };
+    this.emit({ type: 'open', conversation: conv.ws });
+    const held = conv.held;
+    conv.held = [];
+    conv.heldBytes = 0;
+    for (const chunk of held) this.stream(conv, chunk.side, chunk.time, chunk.bytes);
+  }
+
+  private ignore(conv: ConversationState, why: string): void {
+    conv.phase = 'ignored';
+    conv.held = [];
+    conv.heldBytes = 0;
+    this.stats.ignored[why] = (this.stats.ignored[why] ?? 0) + 1;
+  }
+
+  // ------------------------------------------------------------------ mid-stream
+
+  private startMidstream(conv: ConversationState, time: number | null, why: string | null): void {
+    const held = conv.held;
+    conv.held = [];
+    conv.heldBytes = 0;
+    // The client is not known until a side's frames show their mask bit; side 0 for now.
+    this.open(conv, 0, 'missing', null);
+    const id = conv.ws!.id;
+    this.emit({ type: 'note', id, time, text: `the opening handshake is not in the capture${why ? ` (${why})` : ''}: each direction is read from the first plausible frame boundary (well-formed header, mask bit that fits the direction, a following frame that parses too); client and server are told apart by the mask bit (RFC 6455 §5.1)` });
+    conv.resync = [this.freshResync(time, false), this.freshResync(time, false)];
+    for (const chunk of held) this.stream(conv, chunk.side, chunk.time, chunk.bytes);
+  }
+
+  private freshResync(time: number | null, afterGap: boolean): SideResync {
+    return { buffer: new Uint8Array(0), scanFrom: 0, skipped: 0, time, afterGap };
+  }
+
+  private gap(conv: ConversationState, side: TcpSide, time: number | null, length: number, reason: string): void {
+    const ws = conv.ws!;
+    const existing = conv.resync[side];
+    if (existing) {
+      // Still looking: the bytes before the hole cannot hold a boundary that the bytes after confirm.
+      existing.skipped += existing.buffer.length + length;
+      existing.buffer = new Uint8Array(0);
+      existing.scanFrom = 0;
+      return;
+    }
+    this.emit({ type: 'gap', id: ws.id, direction: this.direction(conv, side), time, length, reason });
+    conv.resync[side] = this.freshResync(time, true);
+  }
+
+  private direction(conv: ConversationState, side: TcpSide): WireDirection {
+    return side === conv.clientSide ? 'client-to-server' : 'server-to-client';
+  }
+
+  // ------------------------------------------------------------------ streaming
+
+  private stream(conv: ConversationState, side: TcpSide, time: number | null, bytes: Uint8Array): void {
+    const r = conv.resync[side];
+    if (!r) {
+      this.emit({ type: 'bytes', id: conv.ws!.id, direction: this.direction(conv, side), time, bytes });
+      return;
+    }
+    r.buffer = r.buffer.length === 0 ? bytes.slice() : concat(r.buffer, bytes);
+    if (r.time === null) r.time = time;
+    this.tryResync(conv, side, time, false);
+  }
+
+  private tryResync(conv: ConversationState, side: TcpSide, time: number | null, final: boolean): void {
+    const r = conv.resync[side]!;
+    const other: TcpSide = side === 0 ? 1 : 0;
+    const expectMasked = conv.maskedSide === null ? null : conv.maskedSide === side;
+    const found = findFrameBoundary(r.buffer, r.scanFrom, { expectMasked, final, maxFrameLength: this.limits.maxFrameLength, maxWait: this.limits.maxResyncBuffer });
+    if (found.kind === 'more') {
+      r.scanFrom = found.offset;
+      if (r.buffer.length > this.limits.maxResyncBuffer * 2) this.dropResyncPrefix(r, found.offset);
+      return;
+    }
+    if (found.kind === 'none') {
+      r.skipped += r.buffer.length;
+      r.buffer = new Uint8Array(0);
+      r.scanFrom = 0;
+      return;
+    }
+    const ws = conv.ws!;
+    if (conv.maskedSide === null) {
+      // The first direction to resynchronise decides who is the client (§5.1: clients mask).
+      conv.maskedSide = found.masked ? side : other;
+      if (conv.clientSide !== conv.maskedSide && ws.handshake === 'missing') {
+        conv.clientSide = conv.maskedSide;
+        const endpoints = conv.tcp.endpoints;
+        ws.client = endpoints[conv.clientSide];
+        ws.server = endpoints[conv.clientSide === 0 ? 1 : 0];
+        this.emit({ type: 'note', id: ws.id, time, text: `the client is ${ws.client.address} port ${ws.client.port}: its frames are masked (RFC 6455 §5.1)` });
+      }
+    }
+    const skipped = r.skipped + found.offset;
+    const rest = r.buffer.subarray(found.offset);
+    conv.resync[side] = null;
+    const direction = this.direction(conv, side);
+    this.emit({ type: 'resync', id: ws.id, direction, time: r.time, skipped, compressed: found.compressed });
+    if (found.compressed && ws.handshake === 'missing') {
+      this.emit({ type: 'note', id: ws.id, time: r.time, text: `the ${direction} frames are compressed (RSV1 set) but the permessage-deflate context is missing: the handshake that agreed it and the earlier messages that filled its sliding window (RFC 7692 §7.2.2) are not in the capture, so their payloads are shown as they crossed the wire` });
+    }
+    if (rest.length > 0) this.emit({ type: 'bytes', id: ws.id, direction, time, bytes: rest });
+  }
+
+  /** Keeps the bytes from `offset` on (a long wait for a candidate), counting the others as skipped. */
+  private dropResyncPrefix(r: SideResync, offset: number): void {
+    r.skipped += offset;
+    r.buffer = r.buffer.slice(offset);
+    r.scanFrom = 0;
+  }
+
+  private finish(conv: ConversationState, time: number | null, reason: string): void {
+    this.conversations.delete(conv.tcp.id);
+    if (conv.phase === 'sniff') {
+      if (conv.held.length > 0 && !conv.tcp.synSeen) this.startMidstream(conv, time, null);
+      else if (conv.held.length > 0) {
+        const bytes = this.sideBytes(conv, conv.held[0]!.side);
+        if (REQUEST_START.test(latin1.decode(bytes.subarray(0, 256)))) this.ignore(conv, 'HTTP head never completed');
+        else this.ignore(conv, 'not HTTP');
+        return;
+      } else {
+        this.ignore(conv, 'no data');
+        return;
+      }
+    }
+    if (conv.phase !== 'websocket') return;
+    const ws = conv.ws!;
+    for (const side of [0, 1] as const) {
+      const r = conv.resync[side];
+      if (!r) continue;
+      if (r.buffer.length > 0) this.tryResync(conv, side, time, true);
+      const still = conv.resync[side];
+      if (still && still.skipped + still.buffer.length > 0) {
+        this.emit({ type: 'note', id: ws.id, time, text: `no frame boundary was found in the ${this.direction(conv, side)} stream's ${still.skipped + still.buffer.length} bytes: none of them could be read as frames` });
+      }
+    }
+    this.emit({ type: 'end', id: ws.id, time, reason });
+  }
+}
