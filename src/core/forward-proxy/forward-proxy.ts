@@ -20,6 +20,7 @@ import { Defaults } from '../constants.ts';
 import { HandshakeError } from '../errors.ts';
 import { formatRequestHead, HttpHeadParser, type HttpHead } from '../http.ts';
 import { ListenError } from '../net/server.ts';
+import type { ClientTlsOptions } from '../net/transport.ts';
 import { forwardHttpExchange, type HttpExchangeSummary, type OriginOpener } from './http-exchange.ts';
 import { connectOrigin, printable, proxyResponse, type OriginPolicy } from './origin.ts';
 import { forwardedHeaders, hostHeaderFor, parseProxyRequest, ProxyRequestError, type ProxyRequest, type ProxyTarget } from './proxy-request.ts';
@@ -42,6 +43,8 @@ export interface WebSocketUpgrade {
   forwardedHead: Uint8Array;
   /** Inside an intercepted CONNECT: the upstream is TLS. */
   intercepted: boolean;
+  /** wss:// upstream: how its certificate is checked (--ca, --insecure). */
+  tls?: ClientTlsOptions;
 }
 
 /**

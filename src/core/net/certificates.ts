@@ -31,6 +31,8 @@ export interface CertificateOptions {
   notAfter?: Date;
   /** A certificate authority (may sign others). */
   ca?: boolean;
+  /** A CA: how many CAs may stand below it (RFC 5280 §4.2.1.9 pathLenConstraint; 0: it signs only leaves). */
+  pathLength?: number;
   /** Signed by this CA (PEM, ECDSA P-256 key); without it, self-signed. */
   issuer?: { cert: string; key: string };
 }
@@ -58,10 +60,11 @@ export async function createCertificate(options: CertificateOptions): Promise<Ce
   const keys = await webcrypto.subtle.generateKey(signing, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
   const ca = options.ca ?? false;
   const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(ca, undefined, true),
+    new x509.BasicConstraintsExtension(ca, ca ? options.pathLength : undefined, true),
     // keyCertSign on a self-signed leaf too: OpenSSL treats a certificate as self-issued only
-    // when its key may sign certificates, and a self-signed leaf is its own trust anchor.
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign | (ca ? x509.KeyUsageFlags.cRLSign : 0), true),
+    // when its key may sign certificates, and a self-signed leaf is its own trust anchor. Not on a
+    // leaf a CA signed (RFC 5280 §4.2.1.3: keyCertSign only where cA is asserted).
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | (ca || !options.issuer ? x509.KeyUsageFlags.keyCertSign : 0) | (ca ? x509.KeyUsageFlags.cRLSign : 0), true),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
   ];
   if (!ca) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false));
@@ -121,7 +124,7 @@ export interface LocalCertificate extends ServerCredentials {
 const RENEW_BEFORE = DAY;
 
 /** Writes a file only we can read (0600), atomically: a reader never sees half of it. */
-function writePrivate(path: string, text: string): void {
+export function writePrivate(path: string, text: string): void {
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
   chmodSync(temp, 0o600); // whatever the umask said
@@ -145,7 +148,7 @@ function readStored(certPath: string, keyPath: string): { problem: string } | { 
   return { credentials };
 }
 
-function isFile(path: string): boolean {
+export function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
   } catch {
