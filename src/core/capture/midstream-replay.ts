@@ -1,0 +1,131 @@
+/**
+ * Replays a captured connection whose opening handshake is not in the capture: each direction's
+ * bytes, from the frame boundary the capture reader resynchronised at, go to a WebSocketProtocol
+ * started OPEN in the role of its receiver (a server reads the client's frames, a client the
+ * server's), 'observe' policy, so that framing rules (masking §5.1, reserved bits and opcodes
+ * §5.2, control frames §5.5, fragmentation §5.4, UTF-8 §8.1, Close §5.5.1) are judged as live.
+ *
+ * What cannot be judged without the handshake is not blamed on the peers: no subprotocol or
+ * extension is known, so on a direction whose frames carry RSV1 (permessage-deflate, most likely:
+ * its agreement and sliding window are not in the capture) the reserved-bit and UTF-8 violations
+ * of compressed frames are dropped and their messages shown as the compressed bytes they are.
+ * The receivers' own answers (pongs, Close replies) never crossed the wire and are dropped.
+ */
+
+import { Opcode } from '../constants.ts';
+import { WebSocketProtocol } from '../protocol.ts';
+import type { Direction, TraceBody, TraceEvent } from '../trace.ts';
+import { formatEndpoint, traceDirection, type RecordedConnection, type StreamDirection } from './recording.ts';
+
+export interface MidstreamReplayOptions {
+  /** Directions whose frames were found compressed (RSV1) when resynchronising. */
+  compressed?: Partial<Record<StreamDirection, boolean>>;
+  maxMessageSize?: number;
+  startSeq?: number;
+}
+
+interface Receiver {
+  dir: StreamDirection;
+  traceDir: Direction;
+  protocol: WebSocketProtocol;
+  ids: Map<number, number>;
+  /** Local ids of frames with RSV1 set. */
+  compressedFrames: Set<number>;
+  compressedNoted: boolean;
+}
+
+export function* replayMidstream(conn: RecordedConnection, options: MidstreamReplayOptions = {}): Generator<TraceEvent> {
+  let seq = options.startSeq ?? 1;
+  let time = conn.startTime;
+  let frameCounter = 0;
+  let out: TraceEvent[] = [];
+  const emit = (body: TraceBody): void => {
+    const event = body as TraceEvent;
+    event.seq = seq++;
+    event.time = time;
+    event.connectionId = conn.id;
+    out.push(event);
+  };
+  const compressed = (dir: StreamDirection) => options.compressed?.[dir] === true;
+
+  const receivers = {} as Record<StreamDirection, Receiver>;
+  const fromReceiver = (r: Receiver, body: TraceBody): void => {
+    if (body.type === 'frame' && body.direction === 'in') {
+      const local = body.frame.frameId;
+      const frame = { ...body.frame, frameId: globalId(r, local) };
+      if (frame.rsv1 && compressed(r.dir)) {
+        r.compressedFrames.add(local);
+        if (frame.violation && (frame.violation.code === 'WS_ERR_RESERVED_BITS' || frame.violation.code === 'WS_ERR_INVALID_UTF8')) delete frame.violation;
+      }
+      emit({ type: 'frame', direction: r.traceDir, frame });
+    } else if (body.type === 'message' && body.direction === 'in') {
+      const frameIds = body.frameIds.map((id) => globalId(r, id));
+      if (body.frameIds.some((id) => r.compressedFrames.has(id))) {
+        // Compressed bytes without their context: shown as bytes, never decoded as text.
+        const { text: _text, ...rest } = body;
+        emit({ ...rest, direction: r.traceDir, frameIds, ...(body.data ? {} : { data: new TextEncoder().encode(body.text ?? '') }) });
+        if (!r.compressedNoted) {
+          r.compressedNoted = true;
+          emit({ type: 'note', text: `Compressed messages (RSV1) ${r.dir === 'c2s' ? 'from the client' : 'from the server'}: the permessage-deflate agreement and the sliding window of earlier messages (RFC 7692 §7.2.2) are not in the capture, so they are shown as the compressed bytes that crossed the wire, not inflated.` });
+        }
+      } else {
+        emit({ ...body, direction: r.traceDir, frameIds });
+      }
+    } else if (body.type === 'violation') {
+      const local = body.frameId;
+      if (local !== undefined && r.compressedFrames.has(local) && (body.violation.code === 'WS_ERR_RESERVED_BITS' || body.violation.code === 'WS_ERR_INVALID_UTF8')) return;
+      if (compressed(r.dir) && body.violation.code === 'WS_ERR_RESERVED_BITS') return; // read before its frame was traced
+      emit({ ...body, direction: r.traceDir, ...(local !== undefined ? { frameId: globalId(r, local) } : {}) });
+    }
+    // bytes, state, notes, connection-closed: the receiver's own story, not the wire's.
+  };
+  const globalId = (r: Receiver, local: number): number => {
+    let id = r.ids.get(local);
+    if (id === undefined) r.ids.set(local, (id = ++frameCounter));
+    return id;
+  };
+  for (const dir of ['c2s', 's2c'] as const) {
+    const r: Receiver = { dir, traceDir: traceDirection(conn, dir), ids: new Map(), compressedFrames: new Set(), compressedNoted: false } as Receiver;
+    r.protocol = new WebSocketProtocol({
+      role: dir === 'c2s' ? 'server' : 'client', policy: 'observe', startOpen: true, deflate: false,
+      maxMessageSize: options.maxMessageSize ?? 1024 * 1024 * 1024, maxFragments: Number.MAX_SAFE_INTEGER,
+      trace: (body) => fromReceiver(r, body),
+    });
+    receivers[dir] = r;
+  }
+
+  emit({ type: 'connection-opened', role: 'client', local: formatEndpoint(conn.client), remote: formatEndpoint(conn.server) });
+  emit({ type: 'note', text: 'Observed connection whose opening handshake is not in the capture: read from the first frame boundary of each direction, shown from the client\'s side (→ client to server, ← server to client). No subprotocol or extension is known.' });
+  emit({ type: 'state', from: 'CONNECTING', to: 'OPEN', reason: 'the capture starts after the opening handshake' });
+  const flush = function* (): Generator<TraceEvent> {
+    const events = out;
+    out = [];
+    yield* events;
+  };
+  yield* flush();
+  const notes = [...conn.notes].sort((a, b) => a.time - b.time);
+  let n = 0;
+  const closes: Partial<Record<StreamDirection, boolean>> = {};
+  for (const chunk of conn.chunks) {
+    while (n < notes.length && notes[n]!.time <= chunk.time) {
+      time = Math.max(time, notes[n]!.time);
+      emit({ type: 'note', text: notes[n++]!.text });
+    }
+    time = Math.max(time, chunk.time);
+    const r = receivers[chunk.direction];
+    emit({ type: 'bytes', direction: r.traceDir, bytes: chunk.bytes });
+    const before = out.length;
+    r.protocol.receiveData(chunk.bytes);
+    r.protocol.takeOutput();
+    r.protocol.events();
+    for (const e of out.slice(before)) if (e.type === 'frame' && e.frame.opcode === Opcode.Close) closes[chunk.direction] = true;
+    yield* flush();
+  }
+  while (n < notes.length) emit({ type: 'note', text: notes[n++]!.text });
+  if (conn.endTime !== undefined) time = Math.max(time, conn.endTime);
+  const wasClean = closes.c2s === true && closes.s2c === true;
+  const detail = wasClean ? 'both sides sent Close' : closes.c2s || closes.s2c ? `only the ${closes.c2s ? 'client' : 'server'} sent Close` : 'no Close frame was captured';
+  emit({ type: 'state', from: 'OPEN', to: 'CLOSED', reason: detail });
+  emit({ type: 'connection-closed', wasClean, code: 1006, reason: '', detail: `${detail}${conn.endTime !== undefined ? ', then TCP closed' : ', and the capture ends with TCP still open'}` });
+  yield* flush();
+}

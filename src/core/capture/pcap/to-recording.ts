@@ -1,0 +1,129 @@
+/**
+ * From the WebSocket conversations found in a capture to the app's recorded-session model
+ * (../recording.ts): one RecordedConnection per conversation, observed (neither end was us),
+ * its two byte streams as timestamped chunks in capture order, the reader's remarks as notes.
+ *
+ * The replay reads a direction as one unbroken byte stream, so a direction stops where the capture
+ * lost bytes: the gap, and how many bytes after it are left out, are said in a note, and no stand-in
+ * bytes are ever fed. A conversation whose handshake is not in the capture starts each direction
+ * at the frame boundary found by resynchronisation and is replayed by ../midstream-replay.ts.
+ */
+
+import { headerValue } from '../../http.ts';
+import { addNote, appendChunk, createConnection, createRecording, endConnection, type RecordedConnection, type RecordedEndpoint, type Recording, type StreamDirection } from '../recording.ts';
+import { replayMidstream } from '../midstream-replay.ts';
+import { replayConnection } from '../replay.ts';
+import type { TcpEndpoint } from '../tcp-reassembly.ts';
+import type { TraceEvent } from '../../trace.ts';
+import type { WebSocketCaptureEvent, WebSocketConversationInfo, WireDirection } from '../websocket-discovery.ts';
+
+export interface CapturedConnection {
+  connection: RecordedConnection;
+  info: WebSocketConversationInfo;
+  /** Handshake missing: the directions whose resynchronised frames were compressed. */
+  compressed: Partial<Record<StreamDirection, boolean>>;
+}
+
+interface Building extends CapturedConnection {
+  /** Directions cut by a gap: bytes left out since. */
+  stopped: Partial<Record<StreamDirection, number>>;
+  lastTime: number;
+}
+
+const toStream: Record<WireDirection, StreamDirection> = { 'client-to-server': 'c2s', 'server-to-client': 's2c' };
+const words: Record<StreamDirection, string> = { c2s: 'client → server', s2c: 'server → client' };
+
+function endpoint(e: TcpEndpoint, ipVersion: 4 | 6): RecordedEndpoint {
+  return { address: e.address, port: e.port, family: ipVersion === 6 ? 'IPv6' : 'IPv4' };
+}
+
+/** ws://host/path from the request (a capture of wss:// is encrypted and never gets here). */
+function urlOf(info: WebSocketConversationInfo): string | undefined {
+  const request = info.request;
+  if (!request) return undefined;
+  const host = headerValue(request, 'host') ?? (info.ipVersion === 6 ? `[${info.server.address}]:${info.server.port}` : `${info.server.address}:${info.server.port}`);
+  return /^[\x21-\x7e]+$/.test(host) && request.target.startsWith('/') ? `ws://${host}${request.target}` : undefined;
+}
+
+/**
+ * Collects conversations as the discovery events come. onConnection is called when one ends (TCP
+ * closed or the capture ended), so a caller can show and drop it: memory then holds only the
+ * conversations still open.
+ */
+export class CaptureRecordingBuilder {
+  private readonly open = new Map<number, Building>();
+
+  constructor(private readonly onConnection: (captured: CapturedConnection) => void) {}
+
+  handle(event: WebSocketCaptureEvent): void {
+    if (event.type === 'open') {
+      const info = event.conversation;
+      const time = info.time ?? 0;
+      const connection = createConnection({
+        id: `capture-${info.id}`, ourRole: 'observed', source: 'pcap',
+        client: endpoint(info.client, info.ipVersion), server: endpoint(info.server, info.ipVersion), startTime: time,
+        ...(urlOf(info) ? { url: urlOf(info)! } : {}),
+      });
+      this.open.set(info.id, { connection, info, compressed: {}, stopped: {}, lastTime: time });
+      return;
+    }
+    const b = this.open.get(event.id);
+    if (!b) return;
+    // Packets without a timestamp (pcapng simple packet blocks) take the last time seen; times never go back.
+    const time = Math.max(b.lastTime, event.time ?? b.lastTime);
+    b.lastTime = time;
+    const conn = b.connection;
+    switch (event.type) {
+      case 'bytes': {
+        const dir = toStream[event.direction];
+        if (b.stopped[dir] !== undefined) b.stopped[dir] += event.bytes.length;
+        else appendChunk(conn, dir, time, event.bytes.slice()); // a copy: the event's bytes are a view into the file's buffer
+        return;
+      }
+      case 'gap': {
+        const dir = toStream[event.direction];
+        b.stopped[dir] ??= 0;
+        addNote(conn, time, `${event.length} bytes of the ${words[dir]} stream are not in the capture (${event.reason}): that direction is not read past this point, since its frame boundaries are lost.`);
+        return;
+      }
+      case 'resync': {
+        const dir = toStream[event.direction];
+        if (b.info.handshake === 'missing' && b.stopped[dir] === undefined) {
+          if (event.compressed) b.compressed[dir] = true;
+          if (event.skipped > 0) addNote(conn, time, `The ${words[dir]} stream is read from its first plausible frame boundary: the ${event.skipped} bytes before it were skipped.`);
+        }
+        return;
+      }
+      case 'note':
+        addNote(conn, time, event.text);
+        return;
+      case 'end': {
+        for (const dir of ['c2s', 's2c'] as const) {
+          const left = b.stopped[dir];
+          if (left) addNote(conn, time, `${left} bytes of the ${words[dir]} stream after the gap were left out.`);
+        }
+        endConnection(conn, time);
+        this.open.delete(event.id);
+        this.onConnection({ connection: conn, info: b.info, compressed: b.compressed });
+        return;
+      }
+    }
+  }
+}
+
+/** Collects every conversation into one Recording (for files that fit in memory: the app, tests). */
+export function recordingCollector(): { handle: (event: WebSocketCaptureEvent) => void; recording: () => Recording; captured: CapturedConnection[] } {
+  const captured: CapturedConnection[] = [];
+  const builder = new CaptureRecordingBuilder((c) => captured.push(c));
+  return {
+    handle: (event) => builder.handle(event),
+    captured,
+    recording: () => createRecording(captured.map((c) => c.connection), 'pcap import'),
+  };
+}
+
+/** A captured connection's TraceEvents: the replay of its bytes through our parser, as live. */
+export function* replayCaptured(captured: CapturedConnection, options: { startSeq?: number; maxMessageSize?: number } = {}): Generator<TraceEvent> {
+  if (captured.info.handshake === 'missing') yield* replayMidstream(captured.connection, { ...options, compressed: captured.compressed });
+  else yield* replayConnection(captured.connection, options);
+}
