@@ -16,16 +16,16 @@ import type { Connection } from '../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
 import { localCertificate } from '../core/net/certificates.ts';
 import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerCredentials } from '../core/net/transport.ts';
-import { Tracer, traceEventToJson, type TraceEvent } from '../core/trace.ts';
+import { Tracer } from '../core/trace.ts';
 import { fromHex } from '../core/bytes.ts';
 import type { ViolationPolicy } from '../core/protocol.ts';
 import type { ProtocolViolation } from '../core/errors.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
-import { createPrettyPrinter } from './pretty.ts';
+import { traceWriter, type TraceMode } from './trace-output.ts';
+import { RecordOptionError, recordArgs, recordUsage, startRecording } from './record.ts';
 import { conformance } from './conformance.ts';
 import { exampleDetail, examplesGallery } from './examples.ts';
 import { learn } from './learn.ts';
-import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../service/display-cap.ts';
 import { readFileSync, statSync } from 'node:fs';
 
 const usage = `wsinspect — a from-scratch RFC 6455 WebSocket server and client with a wire trace
@@ -76,6 +76,7 @@ Usage:
       --trace pretty|jsonl|none      how to print the wire trace (default pretty); jsonl cuts each payload to
                                      64 KiB as the app does ("truncated" gives the real length)
       --full-payloads                --trace jsonl with every payload byte
+${recordUsage}
       --max-message BYTES            largest message accepted before failing with 1009 (default ${Defaults.maxMessageSize})
       --max-frame BYTES              largest single frame accepted before failing with 1009 (default: --max-message)
       --max-fragments N              most frames in one fragmented message before failing with 1008 (default ${Defaults.maxFragments})
@@ -96,8 +97,6 @@ Examples:
   wsinspect serve --tls --port 9443
   wsinspect connect wss://localhost:9443/ --ca ~/.config/websocket-inspector/tls/localhost-cert.pem --send "Hello"`;
 
-type TraceMode = 'pretty' | 'jsonl' | 'none';
-
 function parsePolicy(value: string | undefined): ViolationPolicy {
   const policy = value ?? 'strict';
   if (policy !== 'strict' && policy !== 'observe') throw new CliError(`--policy must be strict or observe (got "${policy}")`, 2);
@@ -109,24 +108,6 @@ class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
   }
-}
-
-function traceWriter(mode: TraceMode, fullPayloads = false): ((event: TraceEvent) => void) | null {
-  if (mode === 'none') return null;
-  if (mode === 'jsonl') {
-    if (fullPayloads) return (event) => process.stdout.write(traceEventToJson(event) + '\n');
-    // Payloads cut to DISPLAY_CAP as in the app (truncated says how long they were); no store
-    // keeps the full bytes (budget 0): --full-payloads writes them.
-    const store = new FullFrameStore({ budgetBytes: 0 });
-    const cut = capForTrace(store);
-    return (event) => process.stdout.write(traceEventToJson(cut(event)) + '\n');
-  }
-  const color = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
-  const print = createPrettyPrinter({ color });
-  return (event) => {
-    const text = print(event);
-    if (text !== null) process.stdout.write(text + '\n');
-  };
 }
 
 function parseTraceMode(value: string | undefined): TraceMode {
@@ -184,6 +165,7 @@ async function serve(args: string[]): Promise<number> {
       'allow-origin': { type: 'string', multiple: true }, ...limitArgs,
       policy: { type: 'string' }, preset: { type: 'string', multiple: true }, 'max-connections': { type: 'string' },
       tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' }, 'full-payloads': { type: 'boolean' },
+      ...recordArgs,
     },
   });
   if (values.help) {
@@ -209,6 +191,7 @@ async function serve(args: string[]): Promise<number> {
   if (presetError) throw new CliError(presetError, 2);
   if (presets.length) tracer.subscribe(() => {}); // the reaction judge reads the trace
   const tls = await serverTls(values);
+  const recorder = recording(values, 'wsinspect serve', tracer);
   const base = components[appName];
   const component = presets.length === 0 ? base : {
     ...base,
@@ -218,7 +201,7 @@ async function serve(args: string[]): Promise<number> {
     },
   };
   const server = new WebSocketServer({
-    host, port, component, tracer, maxMessageSize, traceBytes: mode === 'jsonl', policy,
+    host, port, component, tracer, maxMessageSize, traceBytes: mode === 'jsonl' || recorder !== null, policy,
     ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
     ...(values['allow-origin'] ? { allowedOrigins: values['allow-origin'] } : {}),
     ...parseLimits(values),
@@ -238,6 +221,7 @@ async function serve(args: string[]): Promise<number> {
       process.stdout.write(`try it: in a browser console run  new WebSocket('${url}')  or  wsinspect connect ${url}${ca} --send hello\n`);
     }
   } catch (error) {
+    recorder?.close();
     if (error instanceof ListenError) throw new CliError(error.message, 1);
     throw error;
   }
@@ -247,6 +231,7 @@ async function serve(args: string[]): Promise<number> {
   for (const signal of STOP_SIGNALS) process.once(signal, force);
   setTimeout(force, 3000).unref();
   await server.close();
+  recorder?.close();
   return 0;
 }
 
@@ -285,26 +270,6 @@ function untilStopped(): Promise<void> {
     };
     for (const signal of STOP_SIGNALS) process.once(signal, stop);
   });
-}
-
-/**
- * capForDisplay for frames and messages; the raw TCP reads and writes (--trace jsonl carries them)
- * get DISPLAY_CAP bytes between two frames of a connection's direction, shared by the reads or
- * writes in between (a 16 MiB frame arrives in hundreds of reads); a cut one keeps its real
- * length in `truncated`, and the reads past the cap show no bytes.
- */
-function capForTrace(store: FullFrameStore): (event: TraceEvent) => TraceEvent {
-  const shown = new Map<string, number>();
-  return (event) => {
-    if (event.type === 'frame') shown.delete(`${event.connectionId} ${event.direction}`);
-    if (event.type !== 'bytes') return capForDisplay(event, store);
-    const key = `${event.connectionId} ${event.direction}`;
-    const before = shown.get(key) ?? 0;
-    const room = Math.max(0, DISPLAY_CAP - before);
-    shown.set(key, before + Math.min(room, event.bytes.length));
-    if (event.bytes.length <= room) return event;
-    return { ...event, bytes: event.bytes.subarray(0, room), truncated: { length: event.bytes.length } } as TraceEvent;
-  };
 }
 
 /**
@@ -452,6 +417,7 @@ async function connect(args: string[]): Promise<number> {
       'send-hex': { type: 'string', multiple: true }, split: { type: 'string' }, delay: { type: 'string' },
       preset: { type: 'string', multiple: true }, policy: { type: 'string' },
       ca: { type: 'string', multiple: true }, insecure: { type: 'boolean' },
+      ...recordArgs,
     },
   });
   if (values.help) {
@@ -502,6 +468,7 @@ async function connect(args: string[]): Promise<number> {
   const write = traceWriter(mode, values['full-payloads']);
   if (write) tracer.subscribe(write);
   if (presets.length) tracer.subscribe(() => {}); // the reaction judge reads the trace
+  const recorder = recording(values, 'wsinspect connect', tracer);
   let received = 0;
   let replyWaiter: (() => void) | null = null;
   /** The peer's violation that made us fail the connection (not one the observe policy let pass). */
@@ -524,7 +491,7 @@ async function connect(args: string[]): Promise<number> {
         if (conn.state !== 'OPEN') failure = violation;
       },
     }, {
-      tracer, maxMessageSize, traceBytes: mode === 'jsonl', policy,
+      tracer, maxMessageSize, traceBytes: mode === 'jsonl' || recorder !== null, policy,
       ...(values.subprotocol ? { subprotocols: values.subprotocol } : {}),
       ...(headers.length ? { headers } : {}),
       ...(tls ? { tls } : {}),
@@ -589,6 +556,7 @@ async function connect(args: string[]): Promise<number> {
     if (conn.state === 'OPEN') conn.close(1000, 'wsinspect done');
   }
   const info = await conn.closed();
+  recorder?.close();
   if (failure) {
     const v: ProtocolViolation = failure;
     const skipped = unsent ? ` (${unsent} message${unsent === 1 ? '' : 's'} not sent)` : '';
@@ -610,6 +578,19 @@ async function connect(args: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** --record FILE: the recorder on this tracer, or null; a bad option is one line and exit 2. */
+function recording(values: { record?: string | undefined; 'record-cap'?: string | undefined }, createdBy: string, tracer: Tracer) {
+  try {
+    const recorder = startRecording(values, createdBy, [tracer]);
+    // Whatever way the command ends, what was recorded is on disk (close is synchronous and idempotent).
+    if (recorder) process.once('exit', () => recorder.close());
+    return recorder;
+  } catch (error) {
+    if (error instanceof RecordOptionError) throw new CliError(error.message, 2);
+    throw error;
+  }
 }
 
 /**
