@@ -28,18 +28,21 @@ import { passThroughTunnel, type TunnelSummary } from './tunnel.ts';
 
 /**
  * A WebSocket opening handshake that came through the proxy, for the relay to take over.
- * `downstream` is paused, with the client's request head (origin-form, hop-by-hop fields removed,
- * Host set from the URL) put back at the front of its readable side: a server-role Connection
- * built on it reads the handshake from the start. `url` is where the relay connects upstream.
+ * `downstream` is paused; `initial` holds what was read from it: the client's request head
+ * (origin-form, hop-by-hop fields removed, Host set from the URL) and any bytes behind it, for the
+ * relay to read first (ProxyConversation.start(initial)). `url` is where the relay connects upstream.
  */
 export interface WebSocketUpgrade {
   id: string;
-  downstream: Duplex & { remoteAddress?: string | undefined };
+  /** The client's socket (a TLSSocket inside an intercepted CONNECT). */
+  downstream: Socket;
+  /** Bytes already read: the forwarded head, then anything the client sent behind it. */
+  initial: Uint8Array;
   /** ws://host:port/path, or wss:// for one inside an intercepted CONNECT. */
   url: string;
   /** The client's request head as it arrived (absolute-form), for display. */
   head: HttpHead;
-  /** Origin-form head as put back on the socket. */
+  /** Origin-form head (the start of `initial`). */
   forwardedHead: Uint8Array;
   /** Inside an intercepted CONNECT: the upstream is TLS. */
   intercepted: boolean;
@@ -79,7 +82,7 @@ export interface ForwardProxyOptions {
   onEvent?: (event: ForwardProxyEvent) => void;
   /** The relay; without it an upgrade is passed through opaquely (shown, not inspected). */
   onWebSocket?: WebSocketUpgradeHandler;
-  /** TLS interception; without it CONNECT is passed through. */
+  /** TLS interception (or later: useInterceptor); without it CONNECT is passed through. */
   interceptConnect?: ConnectInterceptor;
 }
 
@@ -92,7 +95,16 @@ export class ForwardProxy {
   private counter = 0;
   address: { host: string; port: number } | null = null;
 
-  constructor(private readonly options: ForwardProxyOptions = {}) {}
+  private interceptor: ConnectInterceptor | null;
+
+  constructor(private readonly options: ForwardProxyOptions = {}) {
+    this.interceptor = options.interceptConnect ?? null;
+  }
+
+  /** Turns TLS interception on (createInterceptor needs the proxy, so it comes after the constructor). */
+  useInterceptor(interceptor: ConnectInterceptor): void {
+    this.interceptor = interceptor;
+  }
 
   get url(): string {
     if (!this.address) throw new Error('the proxy is not listening');
@@ -247,14 +259,13 @@ export class ForwardProxy {
    * Gives a WebSocket handshake to the relay, its head put back on the socket. Without a relay the
    * conversation is passed through unread, and the trace says it was not inspected.
    */
-  handOver(upgrade: WebSocketUpgrade, rest: Uint8Array, target: ProxyTarget, openOrigin?: OriginOpener): void {
+  handOver(upgrade: Omit<WebSocketUpgrade, 'initial'>, rest: Uint8Array, target: ProxyTarget, openOrigin?: OriginOpener): void {
     const { downstream } = upgrade;
     const handler = this.options.onWebSocket;
     this.emit({ type: 'websocket', id: upgrade.id, url: printable(upgrade.url), intercepted: upgrade.intercepted, relayed: Boolean(handler) });
     if (handler) {
       downstream.pause();
-      downstream.unshift(Buffer.concat([upgrade.forwardedHead, rest]));
-      handler(upgrade);
+      handler({ ...upgrade, initial: Buffer.concat([upgrade.forwardedHead, rest]) });
       if (downstream.listenerCount('data') > 0) downstream.resume();
       return;
     }
@@ -273,7 +284,7 @@ export class ForwardProxy {
   }
 
   private connect(client: Socket, id: string, target: ProxyTarget, rest: Uint8Array): void {
-    const intercept = this.options.interceptConnect;
+    const intercept = this.interceptor;
     if (intercept) {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       intercept(client, target, rest, id);

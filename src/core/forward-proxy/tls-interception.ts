@@ -8,11 +8,12 @@
  */
 
 import type { Socket } from 'node:net';
-import { connect as tlsConnect, createSecureContext, TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { Defaults } from '../constants.ts';
 import { HandshakeError } from '../errors.ts';
 import { formatRequestHead, HttpHeadParser, type HttpHead } from '../http.ts';
 import type { LeafMinter } from '../net/certificate-authority.ts';
+import type { CertificatePair } from '../net/certificates.ts';
 import { ALPN_PROTOCOLS, sniFor } from '../net/tls-info.ts';
 import { trustContext, type ClientTlsOptions } from '../net/transport.ts';
 import type { ConnectInterceptor, ForwardProxy } from './forward-proxy.ts';
@@ -86,11 +87,11 @@ class InterceptedTunnel {
       const tls = new TLSSocket(client, {
         isServer: true,
         ALPNProtocols: ALPN_PROTOCOLS,
-        secureContext: createSecureContext({ cert: leaf.cert, key: leaf.key, minVersion: 'TLSv1.2' }),
+        secureContext: this.context(leaf),
         // A certificate for the name the client asks for (RFC 6066 §3), minted on first use.
         SNICallback: (name, done) => {
           this.serverName = printable(name);
-          options.minter.leafFor(name).then((named) => done(null, createSecureContext({ cert: named.cert, key: named.key, minVersion: 'TLSv1.2' })), (error: Error) => done(error));
+          options.minter.leafFor(name).then((named) => done(null, this.context(named)), (error: Error) => done(error));
         },
       });
       this.tls = tls;
@@ -107,6 +108,15 @@ class InterceptedTunnel {
       });
       client.resume();
     }, (error: Error) => this.fail(`cannot mint a certificate for ${target.host}: ${error.message}`));
+  }
+
+  /**
+   * The leaf and the CA after it: a client that trusts the CA needs only the leaf, but Chromium's
+   * --ignore-certificate-errors-spki-list matches a key anywhere in the chain presented, so the
+   * CA's key (one value for every host) works there too.
+   */
+  private context(leaf: CertificatePair): SecureContext {
+    return createSecureContext({ cert: leaf.cert + this.options.minter.authorityCert, key: leaf.key, minVersion: 'TLSv1.2' });
   }
 
   private report(error?: string): void {

@@ -143,24 +143,41 @@ export class LeafMinter {
   }
 }
 
-/** How to trust (and later distrust) the CA, in plain steps: nothing here is done automatically. */
-export function trustInstructions(d: AuthorityDescription): string[] {
+/** How to trust the CA, in plain steps: nothing here is done automatically. */
+export function trustSteps(d: AuthorityDescription): string[] {
   const cert = d.certPath;
   return [
     'To let a client accept the proxy\'s certificates, trust this CA in that client only, and only while you need it:',
     `  Chromium / Chrome (Linux, NSS):  certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "WebSocket Inspector proxy CA" -i ${cert}`,
-    '      (certutil is in Debian\'s libnss3-tools); for one test run instead: --ignore-certificate-errors-spki-list=' + d.spkiSha256,
+    `      (certutil is in Debian's libnss3-tools); for one test run instead: --ignore-certificate-errors-spki-list=${d.spkiSha256}`,
     `  Firefox:  Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import… ${cert},`,
     '      tick "Trust this CA to identify websites" (Firefox keeps its own store)',
     `  Debian / Ubuntu (whole system):  sudo cp ${cert} /usr/local/share/ca-certificates/wsinspect-proxy-ca.crt && sudo update-ca-certificates`,
     `  macOS:  sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${cert}`,
     `  Windows:  certutil -addstore -user Root ${cert}   (or double-click the file, Install Certificate, "Trusted Root Certification Authorities")`,
     `  node / wsinspect connect:  NODE_EXTRA_CA_CERTS=${cert}, or --ca ${cert}`,
-    'To stop trusting it: certutil -d sql:$HOME/.pki/nssdb -D -n "WebSocket Inspector proxy CA"; Firefox: Authorities → Delete;',
-    '  Debian: sudo rm /usr/local/share/ca-certificates/wsinspect-proxy-ca.crt && sudo update-ca-certificates --fresh;',
-    `  macOS: sudo security delete-certificate -Z ${d.sha256.replace(/:/g, '')}; Windows: certutil -delstore -user Root "${d.subject.replace(/^CN=/, '')}"`,
-    '  then: wsinspect ca remove (deletes the key, so nothing can be signed with it again).',
-    'The risk: anyone who has this CA\'s key can impersonate any website to a client that trusts it. The key stays in',
-    `  ${d.keyPath} (mode 0600); never share it, never trust this CA in a browser you use for anything else.`,
   ];
+}
+
+/** How to undo each of trustSteps. */
+export function untrustSteps(d: AuthorityDescription): string[] {
+  return [
+    'To stop trusting it:  Chromium: certutil -d sql:$HOME/.pki/nssdb -D -n "WebSocket Inspector proxy CA";  Firefox: Authorities → Delete;',
+    '  Debian: sudo rm /usr/local/share/ca-certificates/wsinspect-proxy-ca.crt && sudo update-ca-certificates --fresh;',
+    `  macOS: sudo security delete-certificate -Z ${d.sha256.replace(/:/g, '')};  Windows: certutil -delstore -user Root "${d.subject.replace(/^CN=/, '')}"`,
+  ];
+}
+
+/** The risk, stated plainly. */
+export function riskStatement(d: AuthorityDescription): string[] {
+  return [
+    'The risk: anyone who has this CA\'s key can impersonate any website to a client that trusts it. The key stays in',
+    `  ${d.keyPath} (mode 0600); never share it, never trust this CA in a browser you use for anything else,`,
+    '  and when done: undo the trust, then wsinspect ca remove (deletes the key, so nothing can be signed with it again).',
+  ];
+}
+
+/** Everything `ca show` prints after the facts. */
+export function trustInstructions(d: AuthorityDescription): string[] {
+  return [...trustSteps(d), ...untrustSteps(d), ...riskStatement(d)];
 }
