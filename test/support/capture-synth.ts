@@ -252,3 +252,63 @@ export function wsFrame(opcode: number, payload: Uint8Array, options: { masked: 
   for (let i = 0; i < payload.length; i++) out[head.length + i] = options.masked ? payload[i]! ^ key[i & 3]! : payload[i]!;
   return out;
 }
+
+export interface ConversationSpec {
+  client: { address: string; port: number };
+  server: { address: string; port: number };
+  /** What each side sent, in order. */
+  exchanges: Array<{ from: 'c' | 's'; bytes: Uint8Array }>;
+  /** Include the three-way handshake (default true). */
+  syn?: boolean;
+  /** End with FIN from both sides (default true). */
+  fin?: boolean;
+  /** Largest segment payload (default 1400). */
+  mss?: number;
+  cIsn?: number;
+  sIsn?: number;
+  startTime?: number;
+}
+
+/** The IP packets of one TCP conversation, with correct sequence and acknowledgment numbers, 1 ms apart. */
+export function tcpConversation(spec: ConversationSpec): PacketRecord[] {
+  const out: PacketRecord[] = [];
+  let time = spec.startTime ?? 1_764_000_000_000;
+  let cSeq = (spec.cIsn ?? 1000) >>> 0;
+  let sSeq = (spec.sIsn ?? 900_000) >>> 0;
+  const mss = spec.mss ?? 1400;
+  const c = spec.client;
+  const s = spec.server;
+  const push = (from: 'c' | 's', seq: number, ack: number, flags: SegmentSpec['flags'], payload?: Uint8Array) => {
+    const [src, dst] = from === 'c' ? [c, s] : [s, c];
+    out.push({ time: (time += 1), data: ipPacket({ src: src.address, dst: dst.address, srcPort: src.port, dstPort: dst.port, seq, ack, flags, ...(payload ? { payload } : {}) }) });
+  };
+  if (spec.syn ?? true) {
+    push('c', cSeq - 1, 0, { syn: true });
+    push('s', sSeq - 1, cSeq, { syn: true, ack: true });
+    push('c', cSeq, sSeq, { ack: true });
+  }
+  for (const x of spec.exchanges) {
+    for (let i = 0; i < x.bytes.length; i += mss) {
+      const piece = x.bytes.subarray(i, i + mss);
+      if (x.from === 'c') { push('c', cSeq, sSeq, { ack: true, psh: true }, piece); cSeq = (cSeq + piece.length) >>> 0; }
+      else { push('s', sSeq, cSeq, { ack: true, psh: true }, piece); sSeq = (sSeq + piece.length) >>> 0; }
+    }
+  }
+  if (spec.fin ?? true) {
+    push('c', cSeq, sSeq, { ack: true, fin: true });
+    cSeq = (cSeq + 1) >>> 0;
+    push('s', sSeq, cSeq, { ack: true, fin: true });
+    push('c', cSeq, (sSeq + 1) >>> 0, { ack: true });
+  }
+  return out;
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** An RFC 6455 §1.3 opening handshake (the RFC's key and accept) for host/path. */
+export function handshakeBytes(host = 'server.example.com', path = '/chat', extensions?: { request: string; response: string }): { request: Uint8Array; response: Uint8Array } {
+  return {
+    request: text(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extensions ? `Sec-WebSocket-Extensions: ${extensions.request}\r\n` : ''}\r\n`),
+    response: text(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n${extensions ? `Sec-WebSocket-Extensions: ${extensions.response}\r\n` : ''}\r\n`),
+  };
+}

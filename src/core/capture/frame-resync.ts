@@ -19,6 +19,8 @@
  *    over (`final`).
  */
 
+import { isValidWireCloseCode } from '../constants.ts';
+
 export interface ResyncHeader {
   fin: boolean;
   rsv1: boolean;
@@ -87,8 +89,7 @@ function plausibleBody(buf: Uint8Array, at: number, h: ResyncHeader): boolean {
     return false;
   }
   if (h.opcode === 8) {
-    const code = (payload[0]! << 8) | payload[1]!;
-    return (code >= 1000 && code <= 1014) || (code >= 3000 && code <= 4999);
+    return isValidWireCloseCode((payload[0]! << 8) | payload[1]!);
   }
   return true;
 }

@@ -102,6 +102,9 @@ export class CaptureRecordingBuilder {
           const left = b.stopped[dir];
           if (left) addNote(conn, time, `${left} bytes of the ${words[dir]} stream after the gap were left out.`);
         }
+        // Mid-stream, the client is known only once a direction's mask bit has shown it.
+        conn.client = endpoint(b.info.client, b.info.ipVersion);
+        conn.server = endpoint(b.info.server, b.info.ipVersion);
         endConnection(conn, time);
         this.open.delete(event.id);
         this.onConnection({ connection: conn, info: b.info, compressed: b.compressed });
