@@ -24,6 +24,8 @@ import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } fro
 import { traceWriter, type TraceMode } from './trace-output.ts';
 import { RecordOptionError, recordArgs, recordUsage, startRecording } from './record.ts';
 import { conformance } from './conformance.ts';
+import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
+import { proxy } from './proxy.ts';
 import { exampleDetail, examplesGallery } from './examples.ts';
 import { learn } from './learn.ts';
 import { readFileSync, statSync } from 'node:fs';
@@ -68,10 +70,14 @@ Usage:
                                      the system's certificate authorities
       --insecure                     wss://: do not verify the server's certificate (encrypted, but to a server whose
                                      identity is unproven); the trace says so in red
+  wsinspect proxy --target <ws://url | wss://url> [--listen ws://127.0.0.1:9002/] [options]
+                                     reverse proxy: trace both legs of every conversation (see: wsinspect proxy --help)
   wsinspect presets                  list the fault presets, grouped by RFC section
   wsinspect examples [ID]            the RFC 6455 / RFC 7692 examples, byte-exact; with ID, one decoded field by field
   wsinspect learn [LESSON]           guided lessons on live traffic, checked off from the trace (see: wsinspect learn --help)
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
+  wsinspect fuzzingserver [--spec FILE] [--port 9001] | fuzzingclient --spec FILE
+                                     drop-ins for Autobahn's fuzzingserver/fuzzingclient (see: wsinspect fuzzingserver --help)
   Common:
       --trace pretty|jsonl|none      how to print the wire trace (default pretty); jsonl cuts each payload to
                                      64 KiB as the app does ("truncated" gives the real length)
@@ -104,19 +110,19 @@ function parsePolicy(value: string | undefined): ViolationPolicy {
 }
 
 /** A failure to report as one line. */
-class CliError extends Error {
+export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
   }
 }
 
-function parseTraceMode(value: string | undefined): TraceMode {
+export function parseTraceMode(value: string | undefined): TraceMode {
   const mode = value ?? 'pretty';
   if (mode !== 'pretty' && mode !== 'jsonl' && mode !== 'none') throw new CliError(`--trace must be pretty, jsonl or none (got "${mode}")`, 2);
   return mode;
 }
 
-function parseIntOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+export function parseIntOption(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new CliError(`${name} must be a whole number (got "${value}")`, 2);
   const n = Number(value);
@@ -133,12 +139,12 @@ function checkSubprotocols(names: readonly string[] | undefined): void {
 }
 
 /** The RFC 6455 §10.4 limit flags that serve and connect share. */
-const limitArgs = {
+export const limitArgs = {
   'max-frame': { type: 'string' }, 'max-fragments': { type: 'string' }, 'max-head': { type: 'string' }, 'handshake-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' }, 'no-deflate': { type: 'boolean' },
 } as const;
 
-function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined; 'idle-timeout'?: string | undefined; 'no-deflate'?: boolean | undefined }) {
+export function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'?: string | undefined; 'max-head'?: string | undefined; 'idle-timeout'?: string | undefined; 'no-deflate'?: boolean | undefined }) {
   const maxFrame = values['max-frame'];
   const idle = values['idle-timeout'];
   return {
@@ -151,7 +157,7 @@ function parseLimits(values: { 'max-frame'?: string | undefined; 'max-fragments'
 }
 
 /** Announces something on stdout; in jsonl mode as a JSON line so the stream stays parseable. */
-function announce(mode: TraceMode, text: string, fields: Record<string, unknown>): void {
+export function announce(mode: TraceMode, text: string, fields: Record<string, unknown>): void {
   if (mode === 'jsonl') process.stdout.write(JSON.stringify({ type: 'cli', message: text, ...fields }) + '\n');
   else process.stdout.write(text + '\n');
 }
@@ -225,17 +231,21 @@ async function serve(args: string[]): Promise<number> {
     if (error instanceof ListenError) throw new CliError(error.message, 1);
     throw error;
   }
-  await untilStopped();
-  // A second signal, or a close that hangs on a peer, does not keep the process alive.
-  const force = () => process.exit(0);
-  for (const signal of STOP_SIGNALS) process.once(signal, force);
-  setTimeout(force, 3000).unref();
-  await server.close();
+  await runUntilStopped(() => server.close());
   recorder?.close();
   return 0;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Runs until stopped (untilStopped), then `close`; a second signal, or a close that hangs on a peer, does not keep the process alive. */
+export async function runUntilStopped(close: () => Promise<void>): Promise<void> {
+  await untilStopped();
+  const force = () => process.exit(0);
+  for (const signal of STOP_SIGNALS) process.once(signal, force);
+  setTimeout(force, 3000).unref();
+  await close();
+}
 
 /** A process's parent, from /proc (Linux); null where there is no /proc or the process is gone. */
 function parentOf(pid: number): number | null {
@@ -597,7 +607,7 @@ function recording(values: { record?: string | undefined; 'record-cap'?: string 
  * serve --tls [--cert FILE --key FILE]: the given certificate and key (read and checked: a bad
  * file is one line and exit 2), or the generated one from the config directory.
  */
-async function serverTls(values: { tls?: boolean | undefined; cert?: string | undefined; key?: string | undefined }): Promise<(ServerCredentials & { certPath?: string }) | null> {
+export async function serverTls(values: { tls?: boolean | undefined; cert?: string | undefined; key?: string | undefined }): Promise<(ServerCredentials & { certPath?: string }) | null> {
   const { cert, key } = values;
   if ((cert === undefined) !== (key === undefined)) throw new CliError(`${cert === undefined ? '--key' : '--cert'} needs ${cert === undefined ? '--cert FILE' : '--key FILE'} too: the certificate and its private key.`, 2);
   if (cert !== undefined && key !== undefined) {
@@ -620,7 +630,7 @@ async function serverTls(values: { tls?: boolean | undefined; cert?: string | un
 }
 
 /** How to trust the server's certificate, printed once it listens (pretty), or one JSON line (jsonl). */
-function announceTls(mode: TraceMode, tls: ServerCredentials & { certPath?: string }, url: string): void {
+export function announceTls(mode: TraceMode, tls: ServerCredentials & { certPath?: string }, url: string): void {
   const cert = tls.certificate;
   const https = url.replace(/^wss:/, 'https:');
   if (mode === 'jsonl') {
@@ -638,7 +648,7 @@ function announceTls(mode: TraceMode, tls: ServerCredentials & { certPath?: stri
 }
 
 /** connect --ca FILE... --insecure: for wss:// only; each CA file read and parsed (a bad one is one line and exit 2). */
-function clientTls(url: string, ca: string[] | undefined, insecure: boolean | undefined): { ca?: string[]; insecure?: boolean } | null {
+export function clientTls(url: string, ca: string[] | undefined, insecure: boolean | undefined): { ca?: string[]; insecure?: boolean } | null {
   if (!ca?.length && !insecure) return null;
   if (!/^\s*(wss|https):/i.test(url)) throw new CliError(`${ca?.length ? '--ca' : '--insecure'} is for wss:// URLs; ${JSON.stringify(url.slice(0, 100))} is not one.`, 2);
   try {
@@ -657,11 +667,17 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'connect':
         return await connect(rest);
+      case 'proxy':
+        return await proxy(rest);
       case 'presets':
         process.stdout.write(presetCatalogue() + '\n');
         return 0;
       case 'conformance':
         return await conformance(rest);
+      case 'fuzzingserver':
+        return await fuzzingserver(rest);
+      case 'fuzzingclient':
+        return await fuzzingclient(rest);
       case 'learn':
         return await learn(rest);
       case 'examples': {

@@ -30,7 +30,8 @@ export interface OutputChunk {
 export type ProtocolEvent =
   | { type: 'open'; subprotocol: string | null; request: HttpHead; response: HttpHead | null; /** The agreed Sec-WebSocket-Extensions (null: none). */ extensions?: string | null }
   | { type: 'handshake-failed'; error: HandshakeError }
-  | { type: 'message'; opcode: number; data: Uint8Array; text?: string }
+  /** frameSizes: a fragmented message's plain bytes per frame, in order (absent for a single frame); a relay keeps the fragmentation with them. */
+  | { type: 'message'; opcode: number; data: Uint8Array; text?: string; frameSizes?: number[] }
   | { type: 'ping'; payload: Uint8Array }
   | { type: 'pong'; payload: Uint8Array }
   | { type: 'close-received'; code: number | null; reason: string }
@@ -113,7 +114,7 @@ export function randomMaskKey(): Uint8Array {
   return key;
 }
 
-function tracedHead(head: HttpHead): TracedHead {
+export function tracedHead(head: HttpHead): TracedHead {
   const startLine = head.kind === 'request' ? `${head.method} ${head.target} ${head.version}` : `${head.version} ${head.status} ${head.reason}`.trimEnd();
   return { kind: head.kind, startLine, headers: head.headers, raw: head.raw };
 }
@@ -180,6 +181,10 @@ export class WebSocketProtocol {
   private messageSize = 0;
   /** Frames of the message so far (the fragment limit counts these). */
   private messageFrames = 0;
+  /** The plain bytes each of its frames gave (at most maxFragments numbers). */
+  private messageFrameSizes: number[] = [];
+  /** messageSize when the frame being read began. */
+  private messageSizeAtFrame = 0;
   /** Their frame ids, for the trace only (kept only when tracing; at most maxFragments). */
   private messageFrameIds: number[] = [];
   /** The message being read is compressed (RSV1 on its first frame, RFC 7692 §6). */
@@ -650,6 +655,8 @@ export class WebSocketProtocol {
     this.messageSize = 0;
     this.messageFrames = 0;
     this.messageFrameIds = [];
+    this.messageFrameSizes = [];
+    this.messageSizeAtFrame = 0;
   }
 
   /** §8.1: validate text as it arrives, so invalid UTF-8 fails even inside an unfinished frame. */
@@ -745,11 +752,14 @@ export class WebSocketProtocol {
       this.messageSize += frame.payload.length;
     }
     this.messageFrames++;
+    this.messageFrameSizes.push(this.messageSize - this.messageSizeAtFrame);
+    this.messageSizeAtFrame = this.messageSize;
     if (this.trace) this.messageFrameIds.push(frameId);
     if (!h.fin) return;
     const opcode = this.fragmentOpcode!;
     const data = concatBytes(this.messageChunks, this.messageSize);
     const frameIds = this.messageFrameIds;
+    const frameSizes = this.messageFrameSizes.length > 1 ? this.messageFrameSizes : undefined;
     const compression = this.trace && this.messageCompressed
       ? this.extension!.describeIncoming(concatBytes(this.compressedParts, this.messageWireSize), this.messageWireSize, data.length)
       : undefined;
@@ -758,7 +768,7 @@ export class WebSocketProtocol {
     if (this.trace) {
       this.trace({ type: 'message', direction: 'in', opcode, size: data.length, frameIds, ...(text !== undefined ? { text } : { data }), ...(compression ? { compression } : {}) });
     }
-    this.pendingEvents.push(text !== undefined ? { type: 'message', opcode, data, text } : { type: 'message', opcode, data });
+    this.pendingEvents.push({ type: 'message', opcode, data, ...(text !== undefined ? { text } : {}), ...(frameSizes ? { frameSizes } : {}) });
   }
 
   /** §5.5.1 and §7.1.2-§7.1.3: the peer started or answered the closing handshake. */

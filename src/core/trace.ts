@@ -67,6 +67,20 @@ export interface TracedFrame {
    * what crossed the wire (unmasked compressed bytes); this holds the plain side.
    */
   deflate?: TracedFrameDeflate;
+  /**
+   * Proxy (src/core/proxy/relay.ts): this frame is the relay's copy of a frame received on the other
+   * leg. The copy names its original (the original is traced before its copy exists); pair both ways
+   * by indexing copies on `from`.
+   */
+  relay?: TracedRelay;
+}
+
+/** Where a relayed frame came from, and how long the proxy held it. */
+export interface TracedRelay {
+  /** The original frame on the other leg: its connection id and frame id. */
+  from: { connectionId: string; frameId: number };
+  /** Microseconds from the original's arrival (traced) to this copy being sent. */
+  delayUs: number;
 }
 
 // ------------------------------------------------------------------ extensions (RFC 6455 §9)

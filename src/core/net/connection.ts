@@ -29,6 +29,8 @@ export interface IncomingMessage {
   data: Uint8Array;
   /** Set for text messages. */
   text?: string;
+  /** A fragmented message: the plain bytes each frame carried, in order (absent for one frame). */
+  frameSizes?: number[];
 }
 
 export interface CloseInfo {
@@ -505,7 +507,9 @@ export class Connection {
           this.handler.onOpen?.(this);
           break;
         case 'message':
-          this.handler.onMessage?.(this, event.text !== undefined ? { opcode: event.opcode, data: event.data, text: event.text } : { opcode: event.opcode, data: event.data });
+          this.handler.onMessage?.(this, {
+            opcode: event.opcode, data: event.data, ...(event.text !== undefined ? { text: event.text } : {}), ...(event.frameSizes ? { frameSizes: event.frameSizes } : {}),
+          });
           break;
         case 'ping':
           this.handler.onPing?.(this, event.payload);
@@ -541,7 +545,12 @@ export class Connection {
       this.ended = true;
       // A refused or failed opening handshake is over already (CLOSED): once the error response and
       // our FIN are in the kernel's hands, free the descriptor; nothing the peer sends matters (§7.1.7).
-      if (this.protocol.state === 'CLOSED') this.socket.once('finish', () => this.socket.destroy());
+      // A client refused with an HTTP answer (not 101) reads on until the server closes or the close
+      // timer fires, so that the answer's body is traced and can be passed on (a proxy): §4.1 (1),
+      // "If the status code received from the server is not 101, the client handles the response
+      // per HTTP [RFC2616] procedures." What it reads is bounded (MAX_BYTES_AFTER_END).
+      const refusedByServer = this.role === 'client' && (this.protocol.response?.status ?? 101) !== 101;
+      if (this.protocol.state === 'CLOSED' && !refusedByServer) this.socket.once('finish', () => this.socket.destroy());
       this.socket.end();
       // §7.1.1: wait "a reasonable amount of time" for the peer's FIN, not forever.
       this.armCloseTimer('fin', `The peer did not close TCP within ${this.closeTimeoutMs} ms after we did: dropping the connection (§7.1.1).`);

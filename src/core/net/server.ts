@@ -63,6 +63,12 @@ export interface ServerOptions {
   onGateChange?: (conn: Connection) => void;
   /** Serve wss:// (RFC 6455 §3, §10.6) with this certificate and key (transport.ts, certificates.ts). */
   tls?: ServerCredentials;
+  /**
+   * Take each accepted socket (TLS done, traced as opened) instead of making a Connection of it:
+   * a proxy reads the request and opens its upstream before it answers (src/core/proxy/). The
+   * taker owns the socket from then on; connections, maxConnections and close() do not see it.
+   */
+  takeSocket?: (socket: Socket, id: string, trace: ((body: TraceBody) => void) | undefined) => void;
 }
 
 /** Only this machine can reach an address in 127.0.0.0/8, ::1 or "localhost". */
@@ -198,6 +204,11 @@ export class WebSocketServer {
     const id = `server${this.serverId}:${++this.connectionCounter}`;
     const trace = this.tracer.active ? this.tracer.forConnection(id) : undefined;
     const o = this.options;
+    if (o.takeSocket) {
+      this.traceAccepted(trace, socket, `${socket.localAddress}:${socket.localPort}`, `${socket.remoteAddress}:${socket.remotePort}`);
+      o.takeSocket(socket, id, trace);
+      return;
+    }
     if (o.maxConnections !== undefined && this.connections.size >= o.maxConnections) {
       this.refuseOverCap(socket, o.maxConnections, id, trace);
       return;
@@ -229,8 +240,14 @@ export class WebSocketServer {
       },
     });
     this.connections.set(id, conn);
-    trace?.({ type: 'connection-opened', role: 'server', local: conn.localAddress, remote: conn.remoteAddress });
-    if (trace && socket instanceof TLSSocket) {
+    this.traceAccepted(trace, socket, conn.localAddress, conn.remoteAddress);
+  }
+
+  /** An accepted connection in the trace: opened, and (wss://) its TLS handshake. */
+  private traceAccepted(trace: ((body: TraceBody) => void) | undefined, socket: Socket, local: string, remote: string): void {
+    if (!trace) return;
+    trace({ type: 'connection-opened', role: 'server', local, remote });
+    if (socket instanceof TLSSocket) {
       try {
         trace({ type: 'tls', tls: describeServerTls(socket, this.tlsCertificate) });
       } catch (error) {

@@ -1,0 +1,145 @@
+/**
+ * wsinspect proxy: the reverse proxy (src/core/proxy/) from the command line.
+ *   wsinspect proxy --listen ws://127.0.0.1:9002/ --target wss://example.com/socket [options]
+ * Each client that connects gets its own upstream connection; both legs are traced, each relayed
+ * frame paired with its original. Errors are one plain line and a non-zero exit code.
+ *
+ * The options table (proxyArgs) and the parsed values are shared by the modes: a new mode (the
+ * forward proxy) adds its options to the table and a branch in proxy().
+ */
+
+import { parseArgs } from 'node:util';
+import { Defaults } from '../core/constants.ts';
+import { parseWebSocketUrl, UrlError } from '../core/net/client.ts';
+import { isLoopbackHost, ListenError } from '../core/net/server.ts';
+import { ReverseProxy } from '../core/proxy/reverse-proxy.ts';
+import { headerValueProblem } from '../core/http-tokens.ts';
+import { Tracer } from '../core/trace.ts';
+import { traceWriter } from './trace-output.ts';
+import {
+  announce, announceTls, CliError, clientTls, limitArgs, parseIntOption, parseLimits, parseTraceMode, runUntilStopped, serverTls,
+} from './wsinspect.ts';
+
+export const proxyUsage = `wsinspect proxy — a reverse proxy that traces both legs of every conversation
+
+Usage:
+  wsinspect proxy --target <ws://url | wss://url> [--listen ws://127.0.0.1:9002/] [options]
+      --listen URL                   where clients connect: ws://HOST:PORT/PATH, or wss://… (default
+                                     ws://127.0.0.1:9002/); the client's path below PATH is appended to the target's
+      --target URL                   the upstream server; each client gets its own connection to it
+      --tls                          listen on wss:// with the generated localhost certificate (as serve --tls)
+      --cert FILE --key FILE         listen on wss:// with this certificate and key
+      --ca FILE                      wss:// target: also trust this CA or certificate (repeatable)
+      --insecure                     wss:// target: do not verify its certificate (the trace says so)
+      --host VALUE                   Host header sent upstream (default: the target's host[:port])
+      --origin VALUE | --no-origin   Origin sent upstream: this value, or none (default: the client's, kept)
+      --no-deflate-client            no permessage-deflate between the client and the proxy
+      --no-deflate-upstream          no permessage-deflate between the proxy and the target
+      --no-deflate                   neither (default: offered/accepted on both legs, each on its own)
+      --trace pretty|jsonl|none      how to print the trace of both legs (default pretty)
+      --full-payloads                --trace jsonl with every payload byte
+      --max-message BYTES, --max-frame BYTES, --max-fragments N, --max-head BYTES, --handshake-timeout MS,
+      --idle-timeout MS              limits, as for serve and connect, on both legs
+      -h, --help                     this help
+What is forwarded: the client's request headers, except hop-by-hop ones (Connection, Upgrade, Keep-Alive,
+TE, …) and per-leg ones (Sec-WebSocket-Key, -Version, -Extensions); Host is the target's unless --host says
+otherwise; Origin is kept unless --origin/--no-origin. The client's subprotocols are offered upstream and
+the upstream's choice is answered. The client's handshake is answered only once the upstream's succeeded;
+an upstream refusal (403, 401, 404…) reaches the client with its status, headers and body; an unreachable
+upstream is answered 502 Bad Gateway, one that does not answer in time 504.
+Closing: a Close is passed on with its code and reason; the client vanishing or breaking a rule closes the
+upstream with 1001 Going Away; the upstream doing so closes the client with 1014 Bad Gateway.
+
+Examples:
+  wsinspect proxy --listen ws://127.0.0.1:9002/ --target wss://echo.example.com/socket
+  wsinspect proxy --listen wss://127.0.0.1:9443/ --tls --target ws://127.0.0.1:9001/ --no-deflate-upstream`;
+
+/**
+ * The options of every proxy mode; a mode adds its own here. A function, not a constant: this
+ * module and wsinspect.ts import each other, so their constants are read only once both are loaded.
+ */
+export const proxyArgs = () => ({
+  listen: { type: 'string' }, target: { type: 'string' }, trace: { type: 'string' }, 'full-payloads': { type: 'boolean' },
+  tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' },
+  ca: { type: 'string', multiple: true }, insecure: { type: 'boolean' },
+  host: { type: 'string' }, origin: { type: 'string' }, 'no-origin': { type: 'boolean' },
+  'no-deflate-client': { type: 'boolean' }, 'no-deflate-upstream': { type: 'boolean' },
+  'max-message': { type: 'string' }, ...limitArgs,
+  help: { type: 'boolean', short: 'h' },
+} as const);
+
+export function parseProxyArgs(args: string[]) {
+  return parseArgs({ args, allowPositionals: false, strict: true, options: proxyArgs() }).values;
+}
+
+export type ProxyValues = ReturnType<typeof parseProxyArgs>;
+
+export async function proxy(args: string[]): Promise<number> {
+  const values = parseProxyArgs(args);
+  if (values.help) {
+    process.stdout.write(proxyUsage + '\n');
+    return 0;
+  }
+  return reverseProxy(values);
+}
+
+async function reverseProxy(values: ProxyValues): Promise<number> {
+  if (values.target === undefined) throw new CliError('proxy needs --target ws://host:port/path (the upstream server)', 2);
+  const listen = parseUrlOption('--listen', values.listen ?? 'ws://127.0.0.1:9002/');
+  const target = parseUrlOption('--target', values.target);
+  if (values.origin !== undefined && values['no-origin']) throw new CliError('--origin and --no-origin contradict each other: give one', 2);
+  for (const [flag, value] of [['--host', values.host], ['--origin', values.origin]] as const) {
+    const problem = value === undefined ? null : value.trim() === '' ? 'it is empty' : headerValueProblem(flag.slice(2), value);
+    if (problem) throw new CliError(`${flag}: ${problem}`, 2);
+  }
+  if (!listen.secure && (values.tls || values.cert !== undefined || values.key !== undefined)) {
+    throw new CliError(`--tls, --cert and --key are for a wss:// --listen URL (got ${listen.url})`, 2);
+  }
+  const mode = parseTraceMode(values.trace);
+  const limits = parseLimits(values);
+  const bothOff = limits.deflate === false;
+  const upstreamTls = clientTls(values.target, values.ca, values.insecure);
+  const tls = listen.secure ? await serverTls({ ...values, tls: values.cert === undefined }) : null;
+  const tracer = new Tracer();
+  const write = traceWriter(mode, values['full-payloads']);
+  if (write) tracer.subscribe(write);
+  let server: ReverseProxy;
+  try {
+    server = new ReverseProxy({
+      host: listen.host, port: listen.port, target: target.url, listenPath: listen.path, tracer, traceBytes: mode === 'jsonl',
+      ...(tls ? { tls } : {}),
+      ...(upstreamTls ? { upstreamTls } : {}),
+      ...(bothOff || values['no-deflate-client'] ? { clientDeflate: false as const } : {}),
+      ...(bothOff || values['no-deflate-upstream'] ? { upstreamDeflate: false as const } : {}),
+      rewrite: {
+        ...(values.host !== undefined ? { host: values.host } : {}),
+        ...(values['no-origin'] ? { origin: null } : values.origin !== undefined ? { origin: values.origin } : {}),
+      },
+      maxMessageSize: parseIntOption('--max-message', values['max-message'], Defaults.maxMessageSize, 1, 2 ** 31),
+      ...(limits.maxFrameSize !== undefined ? { maxFrameSize: limits.maxFrameSize } : {}),
+      ...(limits.idleTimeoutMs !== undefined ? { idleTimeoutMs: limits.idleTimeoutMs } : {}),
+      maxFragments: limits.maxFragments,
+      maxHeadSize: limits.maxHeadSize,
+      handshakeTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
+    });
+    const { url } = await server.listen();
+    const shown = `${url.replace(/\/$/, '')}${listen.path}`;
+    announce(mode, `proxying ${shown} → ${target.url}`, { event: 'listening', url: shown, target: target.url });
+    if (!isLoopbackHost(listen.host)) process.stderr.write(`warning: bound to ${listen.host}, so other machines can reach this proxy.\n`);
+    if (tls) announceTls(mode, tls, url);
+  } catch (error) {
+    if (error instanceof ListenError) throw new CliError(error.message, 1);
+    throw error;
+  }
+  await runUntilStopped(() => server.close());
+  return 0;
+}
+
+function parseUrlOption(flag: string, value: string) {
+  try {
+    return parseWebSocketUrl(value);
+  } catch (error) {
+    if (error instanceof UrlError) throw new CliError(`${flag}: ${error.message}`, 2);
+    throw error;
+  }
+}

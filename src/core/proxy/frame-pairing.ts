@@ -1,0 +1,124 @@
+/**
+ * Pairs each frame the relay sends with the frame it copies on the other leg ("this frame from
+ * the client became that frame to the server"), and the delay the proxy added, by watching each
+ * leg's trace on its way to the tracer: frames received are noted with the time they were
+ * traced; frames sent while the relay copies something get `relay: { from, delayUs }`
+ * (TracedFrame.relay). Only when tracing: without a tracer there is nothing to pair.
+ */
+
+import { Opcode } from '../constants.ts';
+import { Tracer, type TraceBody } from '../trace.ts';
+
+export type TraceSink = (body: TraceBody) => void;
+
+/** A frame received on a leg: its id and when it was traced (performance.now(), ms). */
+export interface ReceivedFrame {
+  frameId: number;
+  at: number;
+}
+
+interface LegTrack {
+  /** Data frames received since the last message was taken (its frames, in order). */
+  dataFrames: ReceivedFrame[];
+  /** The last control frame received (Ping, Pong or Close), until taken. */
+  control: ReceivedFrame | null;
+  /** While the relay sends a copy on this leg: the originals, matched to outgoing frames in order. */
+  copying: { fromId: string; originals: ReceivedFrame[]; next: number } | null;
+}
+
+/** Data frames of one message are at most maxFragments; this only guards against a leak if messages are never taken. */
+const MAX_TRACKED = 100_000;
+
+export class FramePairing {
+  private readonly legs = new Map<string, LegTrack>();
+
+  private track(connectionId: string): LegTrack {
+    let leg = this.legs.get(connectionId);
+    if (!leg) {
+      leg = { dataFrames: [], control: null, copying: null };
+      this.legs.set(connectionId, leg);
+    }
+    return leg;
+  }
+
+  /** A trace sink for one leg that notes received frames and marks copies, then passes events on. */
+  wrap(connectionId: string, sink: TraceSink): TraceSink {
+    const leg = this.track(connectionId);
+    return (body) => {
+      if (body.type === 'frame') {
+        if (body.direction === 'in') {
+          const received = { frameId: body.frame.frameId, at: performance.now() };
+          if (body.frame.opcode <= Opcode.Binary) {
+            if (leg.dataFrames.length < MAX_TRACKED) leg.dataFrames.push(received);
+          } else {
+            leg.control = received;
+          }
+        } else if (leg.copying) {
+          const original = leg.copying.originals[leg.copying.next++];
+          if (original) {
+            body.frame.relay = { from: { connectionId: leg.copying.fromId, frameId: original.frameId }, delayUs: Math.max(0, Math.round((performance.now() - original.at) * 1000)) };
+          }
+        }
+      }
+      sink(body);
+    };
+  }
+
+  /** A Tracer whose per-connection sinks are wrapped (for a leg opened by connectClient, which takes a Tracer). */
+  wrapTracer(base: Tracer): Tracer {
+    return new PairingTracer(base, this);
+  }
+
+  /** The frames of the message that just arrived on this leg (all data frames since the last one). */
+  takeMessageFrames(connectionId: string): ReceivedFrame[] {
+    const leg = this.track(connectionId);
+    const frames = leg.dataFrames;
+    leg.dataFrames = [];
+    return frames;
+  }
+
+  /** The control frame that just arrived on this leg. */
+  takeControlFrame(connectionId: string): ReceivedFrame[] {
+    const leg = this.track(connectionId);
+    const frame = leg.control;
+    leg.control = null;
+    return frame ? [frame] : [];
+  }
+
+  /** Frames traced as sent on `toId` until endCopy are copies of these originals from `fromId`. */
+  beginCopy(toId: string, fromId: string, originals: ReceivedFrame[]): void {
+    this.track(toId).copying = { fromId, originals, next: 0 };
+  }
+
+  endCopy(toId: string): void {
+    this.track(toId).copying = null;
+  }
+
+  /** Forget a leg (its connection is closed). */
+  forget(connectionId: string): void {
+    this.legs.delete(connectionId);
+  }
+}
+
+/** A Tracer that hands out wrapped sinks and otherwise is the base tracer. */
+class PairingTracer extends Tracer {
+  constructor(private readonly base: Tracer, private readonly pairing: FramePairing) {
+    super();
+  }
+
+  override get active(): boolean {
+    return this.base.active;
+  }
+
+  override subscribe(listener: Parameters<Tracer['subscribe']>[0]): () => void {
+    return this.base.subscribe(listener);
+  }
+
+  override emit(connectionId: string, body: TraceBody): void {
+    this.base.emit(connectionId, body);
+  }
+
+  override forConnection(connectionId: string): TraceSink {
+    return this.pairing.wrap(connectionId, this.base.forConnection(connectionId));
+  }
+}
