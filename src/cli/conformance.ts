@@ -51,7 +51,7 @@ function positiveNumber(name: string, value: string | undefined, integer: boolea
 }
 
 /** Can we open a TCP connection at all? One plain line instead of a battery of identical failures. */
-function probe(host: string, port: number, timeoutMs = 5000): Promise<string | null> {
+export function probe(host: string, port: number, timeoutMs = 5000): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = netConnect({ host, port });
     const timer = setTimeout(() => {

@@ -25,6 +25,7 @@ import { traceWriter, type TraceMode } from './trace-output.ts';
 import { RecordOptionError, recordArgs, recordUsage, startRecording } from './record.ts';
 import { conformance } from './conformance.ts';
 import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
+import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
 import { proxy } from './proxy.ts';
 import { exampleDetail, examplesGallery } from './examples.ts';
 import { learn } from './learn.ts';
@@ -76,6 +77,8 @@ Usage:
   wsinspect examples [ID]            the RFC 6455 / RFC 7692 examples, byte-exact; with ID, one decoded field by field
   wsinspect learn [LESSON]           guided lessons on live traffic, checked off from the trace (see: wsinspect learn --help)
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
+  wsinspect fuzzingserver [--spec FILE] [--port 9001] | fuzzingclient --spec FILE
+                                     drop-ins for Autobahn's fuzzingserver/fuzzingclient (see: wsinspect fuzzingserver --help)
   wsinspect fuzzingserver [--spec FILE] [--port 9001] | fuzzingclient --spec FILE
                                      drop-ins for Autobahn's fuzzingserver/fuzzingclient (see: wsinspect fuzzingserver --help)
   Common:
@@ -674,6 +677,10 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'conformance':
         return await conformance(rest);
+      case 'fuzzingserver':
+        return await fuzzingserver(rest);
+      case 'fuzzingclient':
+        return await fuzzingclient(rest);
       case 'fuzzingserver':
         return await fuzzingserver(rest);
       case 'fuzzingclient':

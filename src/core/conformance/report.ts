@@ -110,9 +110,14 @@ function formatMs(ms: number): string {
 
 /** JSON with bytes as {"hex": "..."} (the same convention as the CLI's jsonl trace); compact unless space is given. */
 export function reportToJson(report: ConformanceReport, space?: number): string {
-  return JSON.stringify(report, function (this: Record<string, unknown>, key: string, value: unknown) {
+  return jsonWithHex(report, space);
+}
+
+/** Any value as JSON, Uint8Array as {"hex": "..."}. */
+export function jsonWithHex(value: unknown, space?: number): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
     const original = this[key];
     if (original instanceof Uint8Array) return { hex: toHex(original) };
-    return value;
+    return v;
   }, space);
 }

@@ -22,7 +22,7 @@ import { formatExtensionHeader } from '../extensions/extension-header.ts';
 import { clientDeflateNegotiator } from '../extensions/permessage-deflate.ts';
 import type { Frame } from '../frame-codec.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse } from '../handshake.ts';
-import { HttpHeadParser, type HttpHead } from '../http.ts';
+import { formatResponseHead, HttpHeadParser, statusReasons, type HttpHead, type HttpHeader } from '../http.ts';
 import { parseWebSocketUrl } from '../net/client.ts';
 import { selectCases, type ConformanceCase, type PeerKind } from './cases.ts';
 import { caseServerNegotiator } from './deflate.ts';
@@ -52,6 +52,12 @@ export interface BatteryOptions {
   /** Keep a wire log per case (default true) and how many bytes of it per case (default 256 KiB). */
   wireLog?: boolean;
   wireLogMaxBytes?: number;
+  /** Run exactly these cases in this order (Autobahn's selection), instead of selecting by `cases`. */
+  selected?: readonly ConformanceCase[];
+  /** Server under test: subprotocols we offer. Client under test: subprotocols we speak (the first the client offers is chosen). */
+  subprotocols?: readonly string[];
+  /** Extra handshake headers: in our request (server under test) or in our 101 response (client under test). */
+  headers?: readonly HttpHeader[];
 }
 
 const defaults = { concurrency: 4, stepTimeoutMs: 3000, closeTimeoutMs: 2000 };
@@ -59,7 +65,7 @@ const defaults = { concurrency: 4, stepTimeoutMs: 3000, closeTimeoutMs: 2000 };
 // ------------------------------------------------------------------------------------ socket wire
 
 /** Wire over a node:net socket: reads the HTTP head first, then frames through the observer. */
-class SocketWire implements Wire {
+export class SocketWire implements Wire {
   private queue: PeerEvent[] = [];
   private waiter: ((event: PeerEvent | null) => void) | null = null;
   private headParser: HttpHeadParser | null;
@@ -227,7 +233,7 @@ async function runPool<T, R>(items: readonly T[], concurrency: number, fn: (item
   return results;
 }
 
-function resultOf(c: ConformanceCase, verdict: Verdict, started: number, log: WireLog): CaseResult {
+export function resultOf(c: ConformanceCase, verdict: Verdict, started: number, log: WireLog): CaseResult {
   log.note(`verdict: ${verdict.outcome}${verdict.reason ? ` (${verdict.reason})` : ''}`);
   return {
     id: c.id, category: c.category, categoryName: c.categoryName, description: c.description, rfcSection: c.rfcSection,
@@ -236,16 +242,18 @@ function resultOf(c: ConformanceCase, verdict: Verdict, started: number, log: Wi
   };
 }
 
-interface Limits {
+export interface Limits {
   stepTimeoutMs: number;
   closeTimeoutMs: number;
   connectTimeoutMs: number;
   timeScale: number;
   wireLog: boolean;
   wireLogMaxBytes: number;
+  subprotocols: readonly string[];
+  headers: readonly HttpHeader[];
 }
 
-function limitsOf(options: BatteryOptions, connectDefault: number): Limits {
+export function limitsOf(options: BatteryOptions, connectDefault: number): Limits {
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0)) throw new Error('timeScale must be a positive number');
   return {
@@ -255,11 +263,13 @@ function limitsOf(options: BatteryOptions, connectDefault: number): Limits {
     timeScale,
     wireLog: options.wireLog ?? true,
     wireLogMaxBytes: options.wireLogMaxBytes ?? 256 * 1024,
+    subprotocols: options.subprotocols ?? [],
+    headers: options.headers ?? [],
   };
 }
 
 /** Runs fn with a hard limit: past it, the case fails and its resources are released. */
-async function bounded(ms: number, fn: () => Promise<Verdict>, onExpire: () => void): Promise<Verdict> {
+export async function bounded(ms: number, fn: () => Promise<Verdict>, onExpire: () => void): Promise<Verdict> {
   try {
     return await withTimeout(fn(), ms, 'the case');
   } catch (error) {
@@ -300,7 +310,10 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
     // Compressed cases offer permessage-deflate as the case says (RFC 7692 §5); the others offer nothing.
     const negotiator = c.deflate ? clientDeflateNegotiator(c.deflate.offers) : null;
     const offered = negotiator ? formatExtensionHeader(negotiator.offers()) : null;
-    const request = buildClientRequest({ host: target.hostHeader, path: target.path, ...(offered ? { extensions: offered } : {}) });
+    const request = buildClientRequest({
+      host: target.hostHeader, path: target.path, ...(offered ? { extensions: offered } : {}),
+      ...(limits.subprotocols.length ? { subprotocols: limits.subprotocols } : {}), ...(limits.headers.length ? { headers: limits.headers } : {}),
+    });
     const parsedRequest = new HttpHeadParser({ kind: 'request', maxSize: request.bytes.length + 1 }).feed(request.bytes);
     if (parsedRequest.done) log.head('out', parsedRequest.head);
     await wire.write(request.bytes);
@@ -311,7 +324,7 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
       return { outcome: 'fail', reason: `opening handshake: ${(error as Error).message}` };
     }
     log.head('in', head);
-    const check = checkServerResponse(head, request.key, [], { offered, negotiators: negotiator ? [negotiator] : [] });
+    const check = checkServerResponse(head, request.key, request.subprotocols, { offered, negotiators: negotiator ? [negotiator] : [] });
     log.handshake('client', !check.error, head.status, check.checks, check.accept,
       check.error ? { code: check.error.code, status: check.error.status, message: check.error.message, rfcSection: check.error.rfcSection } : undefined);
     if (check.error) return { outcome: 'fail', reason: `opening handshake refused or invalid: ${check.error.message} (${check.error.rfcSection})` };
@@ -335,7 +348,7 @@ async function runServerCase(c: ConformanceCase, url: string, limits: Limits): P
  */
 export async function runServerBattery(url: string, options: BatteryOptions = {}): Promise<ConformanceReport> {
   const target = parseWebSocketUrl(url);
-  const cases = selectCases('server', options.cases);
+  const cases = options.selected ?? selectCases('server', options.cases);
   const limits = limitsOf(options, 5000);
   const startedAt = new Date();
   const t0 = performance.now();
@@ -455,6 +468,56 @@ function listen(server: Server): Promise<number> {
   });
 }
 
+/**
+ * Runs one case as the server, over a connection the client under test opened: reads its opening
+ * handshake (or takes the one already read), answers it as the case says (permessage-deflate for
+ * the compressed cases, the subprotocol and extra headers the limits give) and runs the case.
+ * held.extension: the agreed extension, for the caller to close.
+ */
+export async function serveCase(c: ConformanceCase, w: SocketWire, log: WireLog, limits: Limits, held: { extension: Extension | null }): Promise<Verdict> {
+  const deadline = Date.now() + c.timeoutMs * limits.timeScale;
+  let head: HttpHead;
+  try {
+    head = await w.readHead(Math.min(limits.stepTimeoutMs * 2, Math.max(1, deadline - Date.now())));
+  } catch (error) {
+    if (error instanceof HandshakeError) return { outcome: 'fail', reason: `the client's handshake is not valid HTTP: ${error.message}` };
+    return { outcome: 'fail', reason: `opening handshake: ${(error as Error).message}` };
+  }
+  log.head('in', head);
+  // Compressed cases answer a permessage-deflate offer as the case says; the others accept none.
+  const answer = answerClientHandshake(head, {
+    ...(c.deflate ? { extensions: [caseServerNegotiator(c.deflate.answers)] } : {}),
+    ...(limits.subprotocols.length ? { subprotocols: limits.subprotocols } : {}),
+  });
+  if (!answer.error && limits.headers.length) answer.response = formatResponseHead(101, statusReasons[101]!, [...answer.responseHeaders, ...limits.headers]);
+  log.handshake('server', !answer.error, answer.status, answer.checks, answer.accept ?? null,
+    answer.error ? { code: answer.error.code, status: answer.error.status, message: answer.error.message, rfcSection: answer.error.rfcSection } : undefined);
+  const responseHead = new HttpHeadParser({ kind: 'response', maxSize: answer.response.length + 1 }).feed(answer.response);
+  if (responseHead.done) log.head('out', responseHead.head);
+  if (answer.error) {
+    await w.write(answer.response);
+    return { outcome: 'fail', reason: `the client's opening handshake is invalid: ${answer.error.message} (${answer.error.rfcSection})` };
+  }
+  const steps = c.steps();
+  const first = steps[0];
+  const coalesce = first?.kind === 'send' && first.withHandshake === true;
+  held.extension = answer.extensions.create?.() ?? null;
+  w.useExtension(held.extension);
+  let unimplemented: string | undefined;
+  if (c.deflate) {
+    const offers = answer.extensions.trace.offers.filter((o) => o.name.toLowerCase() === 'permessage-deflate');
+    if (held.extension) log.note(`permessage-deflate agreed: ${answer.extensions.responseHeader}`);
+    else unimplemented = offers.length === 0 ? 'the client offered no permessage-deflate' : `the client's permessage-deflate offers do not fit this case's answer (${offers.map((o) => o.reason).join('; ')})`;
+    if (unimplemented) log.note(`${unimplemented}; answering without Sec-WebSocket-Extensions`);
+  }
+  if (!coalesce) await w.write(answer.response);
+  return executeCase(c, w, {
+    role: 'server', stepTimeoutMs: limits.stepTimeoutMs, closeTimeoutMs: limits.closeTimeoutMs, deadline, steps, timeScale: limits.timeScale,
+    extension: held.extension, ...(unimplemented ? { unimplemented } : {}),
+    ...(coalesce ? { handshakePrefix: answer.response } : {}),
+  });
+}
+
 async function runClientCase(c: ConformanceCase, launch: string | ClientFactory, limits: Limits): Promise<CaseResult> {
   const log = new WireLog({ connectionId: `conformance:${c.id}`, enabled: limits.wireLog, maxBytes: limits.wireLogMaxBytes });
   const started = performance.now();
@@ -494,43 +557,7 @@ async function runClientCase(c: ConformanceCase, launch: string | ClientFactory,
     }
     if (!w) return { outcome: 'fail', reason: `the client did not connect (${launched.describe()})` };
     server.close(); // no further connections; this one stays open
-    const deadline = Date.now() + c.timeoutMs * limits.timeScale;
-    let head: HttpHead;
-    try {
-      head = await w.readHead(Math.min(limits.stepTimeoutMs * 2, Math.max(1, deadline - Date.now())));
-    } catch (error) {
-      if (error instanceof HandshakeError) return { outcome: 'fail', reason: `the client's handshake is not valid HTTP: ${error.message}` };
-      return { outcome: 'fail', reason: `opening handshake: ${(error as Error).message}` };
-    }
-    log.head('in', head);
-    // Compressed cases answer a permessage-deflate offer as the case says; the others accept none.
-    const answer = answerClientHandshake(head, c.deflate ? { extensions: [caseServerNegotiator(c.deflate.answers)] } : {});
-    log.handshake('server', !answer.error, answer.status, answer.checks, answer.accept ?? null,
-      answer.error ? { code: answer.error.code, status: answer.error.status, message: answer.error.message, rfcSection: answer.error.rfcSection } : undefined);
-    const responseHead = new HttpHeadParser({ kind: 'response', maxSize: answer.response.length + 1 }).feed(answer.response);
-    if (responseHead.done) log.head('out', responseHead.head);
-    if (answer.error) {
-      await w.write(answer.response);
-      return { outcome: 'fail', reason: `the client's opening handshake is invalid: ${answer.error.message} (${answer.error.rfcSection})` };
-    }
-    const steps = c.steps();
-    const first = steps[0];
-    const coalesce = first?.kind === 'send' && first.withHandshake === true;
-    state.extension = answer.extensions.create?.() ?? null;
-    w.useExtension(state.extension);
-    let unimplemented: string | undefined;
-    if (c.deflate) {
-      const offers = answer.extensions.trace.offers.filter((o) => o.name.toLowerCase() === 'permessage-deflate');
-      if (state.extension) log.note(`permessage-deflate agreed: ${answer.extensions.responseHeader}`);
-      else unimplemented = offers.length === 0 ? 'the client offered no permessage-deflate' : `the client's permessage-deflate offers do not fit this case's answer (${offers.map((o) => o.reason).join('; ')})`;
-      if (unimplemented) log.note(`${unimplemented}; answering without Sec-WebSocket-Extensions`);
-    }
-    if (!coalesce) await w.write(answer.response);
-    return executeCase(c, w, {
-      role: 'server', stepTimeoutMs: limits.stepTimeoutMs, closeTimeoutMs: limits.closeTimeoutMs, deadline, steps, timeScale: limits.timeScale,
-      extension: state.extension, ...(unimplemented ? { unimplemented } : {}),
-      ...(coalesce ? { handshakePrefix: answer.response } : {}),
-    });
+    return serveCase(c, w, log, limits, state);
   }, () => state.wire?.destroy());
   state.wire?.destroy();
   state.extension?.close();
@@ -546,7 +573,7 @@ async function runClientCase(c: ConformanceCase, launch: string | ClientFactory,
  */
 export async function runClientBattery(launch: string | ClientFactory, options: BatteryOptions = {}): Promise<ConformanceReport> {
   if (typeof launch === 'string' && !launch.includes('{url}')) throw new Error('the launch command must contain {url}, e.g. "node client.js {url}"');
-  const cases = selectCases('client', options.cases);
+  const cases = options.selected ?? selectCases('client', options.cases);
   const limits = limitsOf(options, typeof launch === 'string' ? 15_000 : 5000);
   const startedAt = new Date();
   const t0 = performance.now();
