@@ -672,6 +672,7 @@ const markers = {
   eventStream: ['<!-- event-stream:start -->', '<!-- event-stream:end -->'],
   tls: ['<!-- tls:start -->', '<!-- tls:end -->'],
   deflate: ['<!-- deflate:start -->', '<!-- deflate:end -->'],
+  capture: ['<!-- capture:start -->', '<!-- capture:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */

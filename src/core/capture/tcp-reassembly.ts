@@ -325,8 +325,12 @@ export class TcpReassembler {
       s.recent = new Uint8Array(size);
       this.recentTotal += size;
     }
+    // Only the last `size` bytes matter; copied in at most two pieces around the ring's end.
     const from = Math.max(0, bytes.length - size);
-    for (let i = from; i < bytes.length; i++) s.recent[(offset + i) % size] = bytes[i]!;
+    const at = (offset + from) % size;
+    const first = Math.min(bytes.length - from, size - at);
+    s.recent.set(bytes.subarray(from, from + first), at);
+    if (from + first < bytes.length) s.recent.set(bytes.subarray(from + first), 0);
   }
 
   private retransmission(conv: ConversationState, side: TcpSide, s: SideState, offset: number, bytes: Uint8Array, time: number | null): void {
