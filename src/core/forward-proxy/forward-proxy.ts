@@ -23,8 +23,9 @@ import { ListenError } from '../net/server.ts';
 import type { ClientTlsOptions } from '../net/transport.ts';
 import { forwardHttpExchange, type HttpExchangeSummary, type OriginOpener } from './http-exchange.ts';
 import { connectOrigin, printable, proxyResponse, type OriginPolicy } from './origin.ts';
-import { forwardedHeaders, hostHeaderFor, parseProxyRequest, ProxyRequestError, type ProxyRequest, type ProxyTarget } from './proxy-request.ts';
+import { forwardedHeaders, hostHeaderFor, isWebSocketUpgrade, parseProxyRequest, ProxyRequestError, type ProxyRequest, type ProxyTarget } from './proxy-request.ts';
 import { passThroughTunnel, type TunnelSummary } from './tunnel.ts';
+import { sniffTunnel } from './tunnel-sniffer.ts';
 
 /**
  * A WebSocket opening handshake that came through the proxy, for the relay to take over.
@@ -283,21 +284,38 @@ export class ForwardProxy {
     });
   }
 
+  /**
+   * CONNECT: the origin is reached first (so an unreachable one is a 502, not a dead tunnel), then
+   * 200, then the client's first bytes decide (tunnel-sniffer.ts): TLS is passed through, or
+   * intercepted when that is on; an opening handshake in the clear (how browsers send ws://
+   * through a proxy) goes to the relay; anything else is passed through.
+   */
   private connect(client: Socket, id: string, target: ProxyTarget, rest: Uint8Array): void {
-    const intercept = this.interceptor;
-    if (intercept) {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      intercept(client, target, rest, id);
-      return;
-    }
     const remote = `${client.remoteAddress ?? '?'}:${client.remotePort ?? '?'}`;
     const origin = connectOrigin(target, this.originPolicy, () => {
       // RFC 9110 §9.3.6: any 2xx means the tunnel is up; the client speaks to the origin from here.
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      passThroughTunnel({
-        client, origin, target: target.authority, rest,
-        onHello: (tunnel) => this.emit({ type: 'tunnel-opened', id, tunnel: { ...tunnel } }),
-        onDone: (tunnel) => this.emit({ type: 'tunnel', id, tunnel }),
+      sniffTunnel(client, rest, this.options.maxHeadSize ?? Defaults.maxHeadSize, (start) => {
+        if (client.destroyed) {
+          origin.destroy();
+          return;
+        }
+        if (start.kind === 'tls' && this.interceptor) {
+          // Each request inside gets its own TLS connection to the origin.
+          origin.destroy();
+          this.interceptor(client, target, start.bytes, id);
+        } else if (start.kind === 'http' && isWebSocketUpgrade(start.head) && start.head.target.startsWith('/')) {
+          origin.destroy();
+          const { head } = start;
+          const forwarded = formatRequestHead(head.method, head.target, forwardedHeaders(head.headers, hostHeaderFor(target, 80), { keepUpgrade: true }));
+          this.handOver({ id, downstream: client, url: `ws://${target.authority}${head.target}`, head, forwardedHead: forwarded, intercepted: false }, start.rest, target);
+        } else {
+          passThroughTunnel({
+            client, origin, target: target.authority, rest: start.bytes,
+            onHello: (tunnel) => this.emit({ type: 'tunnel-opened', id, tunnel: { ...tunnel } }),
+            onDone: (tunnel) => this.emit({ type: 'tunnel', id, tunnel }),
+          });
+        }
       });
     }, (error) => this.refuse(client, id, remote, error.status, error.message));
     client.once('close', () => {

@@ -18,6 +18,7 @@ import { ALPN_PROTOCOLS, sniFor } from '../net/tls-info.ts';
 import { trustContext, type ClientTlsOptions } from '../net/transport.ts';
 import type { ConnectInterceptor, ForwardProxy } from './forward-proxy.ts';
 import type { OriginOpener } from './http-exchange.ts';
+import { withBytesInFront } from './replay-stream.ts';
 import { connectOrigin, OriginError, printable, proxyResponse } from './origin.ts';
 import { forwardedHeaders, hostHeaderFor, isWebSocketUpgrade, ProxyRequestError, requestBodyFraming, type ProxyRequest, type ProxyTarget } from './proxy-request.ts';
 
@@ -83,8 +84,8 @@ class InterceptedTunnel {
     // paused meanwhile, its ClientHello waiting in the kernel.
     options.minter.leafFor(target.host).then((leaf) => {
       if (client.destroyed) return;
-      if (rest.length) client.unshift(Buffer.from(rest));
-      const tls = new TLSSocket(client, {
+      // The bytes already read (the ClientHello) go first: TLS over a socket would miss them.
+      const tls = new TLSSocket(rest.length ? withBytesInFront(client, rest) : client, {
         isServer: true,
         ALPNProtocols: ALPN_PROTOCOLS,
         secureContext: this.context(leaf),

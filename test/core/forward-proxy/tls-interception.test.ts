@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect as netConnect, type AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,15 +117,21 @@ describe('TLS interception with the local CA', () => {
 
   it('a client that does not trust our CA fails its handshake, and the interception says so', async () => {
     const { port, intercepted, proxy } = await startIntercepting({});
+    // Some origin must be there: the proxy reaches it before it answers 200.
+    const origin = createNetServer((s) => s.on('error', () => {}));
+    origin.listen(0, '127.0.0.1');
+    await once(origin, 'listening');
+    cleanups.push(() => new Promise<void>((r) => origin.close(() => r())));
+    const originPort = (origin.address() as AddressInfo).port;
     const socket = netConnect({ host: '127.0.0.1', port });
     await once(socket, 'connect');
-    socket.write('CONNECT example.invalid:443 HTTP/1.1\r\n\r\n');
+    socket.write(`CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\n\r\n`);
     await once(socket, 'data');
     const tls = tlsConnect({ socket, servername: 'example.invalid' });
     const [error] = await once(tls, 'error') as [NodeJS.ErrnoException];
     expect(error.code).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/);
     const failed = await until(() => intercepted.find((e) => e.error), 1500).catch(() => { throw new Error(JSON.stringify(intercepted)); });
-    expect(failed).toMatchObject({ target: 'example.invalid:443', serverName: 'example.invalid' });
+    expect(failed).toMatchObject({ target: `127.0.0.1:${originPort}`, serverName: 'example.invalid' });
     await until(() => (proxy.connectionCount === 0 ? true : undefined));
   });
 });
