@@ -25,6 +25,8 @@ export interface OpenCaptureOptions {
   write?: (text: string) => void;
   /** Progress lines (default: on stderr when it is a terminal). */
   progress?: (text: string) => void;
+  /** Where the one-line error goes (default stderr). */
+  error?: (text: string) => void;
 }
 
 /** True when the file's first bytes are a pcap or pcapng magic number. */
@@ -39,6 +41,7 @@ function mib(n: number): string {
 /** Prints the capture; returns the exit code (0 read whole, 1 damaged or truncated after some packets, 2 unreadable). */
 export async function openCapture(file: string, options: OpenCaptureOptions): Promise<number> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const error = options.error ?? ((text: string) => process.stderr.write(text));
   const color = options.trace === 'pretty' && options.write === undefined && Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
   const pretty = createPrettyPrinter({ color });
   let seq = 1;
@@ -67,8 +70,8 @@ export async function openCapture(file: string, options: OpenCaptureOptions): Pr
   let size = 0;
   try {
     size = (await stat(file)).size;
-  } catch (error) {
-    process.stderr.write(`wsinspect: cannot read ${JSON.stringify(file)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+  } catch (failure) {
+    error(`wsinspect: cannot read ${JSON.stringify(file)}: ${(failure as NodeJS.ErrnoException).code ?? (failure as Error).message}\n`);
     return 2;
   }
   const builder = new CaptureRecordingBuilder(show);
@@ -89,7 +92,7 @@ export async function openCapture(file: string, options: OpenCaptureOptions): Pr
     write(`\n${summaryLines(file, summary, count).join('\n')}\n`);
   }
   if (summary.error) {
-    process.stderr.write(`wsinspect: ${file}: ${summary.error}${summary.packets > 0 ? ` (the ${summary.packets} packets before it were read and are shown above)` : ''}\n`);
+    error(`wsinspect: ${file}: ${summary.error}${summary.packets > 0 ? ` (the ${summary.packets} packets before it were read and are shown above)` : ''}\n`);
     return summary.packets > 0 ? 1 : 2;
   }
   return 0;

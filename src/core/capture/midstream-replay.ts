@@ -105,7 +105,8 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
   yield* flush();
   const notes = [...conn.notes].sort((a, b) => a.time - b.time);
   let n = 0;
-  const closes: Partial<Record<StreamDirection, boolean>> = {};
+  const closes: Partial<Record<StreamDirection, { code: number | null; reason: string }>> = {};
+  let firstClose: { code: number | null; reason: string } | undefined;
   for (const chunk of conn.chunks) {
     while (n < notes.length && notes[n]!.time <= chunk.time) {
       time = Math.max(time, notes[n]!.time);
@@ -118,14 +119,23 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     r.protocol.receiveData(chunk.bytes);
     r.protocol.takeOutput();
     r.protocol.events();
-    for (const e of out.slice(before)) if (e.type === 'frame' && e.frame.opcode === Opcode.Close) closes[chunk.direction] = true;
+    for (const e of out.slice(before)) {
+      if (e.type !== 'frame' || e.frame.opcode !== Opcode.Close || closes[chunk.direction]) continue;
+      closes[chunk.direction] = e.frame.close ?? { code: null, reason: '' };
+      firstClose ??= closes[chunk.direction];
+    }
     yield* flush();
   }
   while (n < notes.length) emit({ type: 'note', text: notes[n++]!.text });
   if (conn.endTime !== undefined) time = Math.max(time, conn.endTime);
-  const wasClean = closes.c2s === true && closes.s2c === true;
+  const wasClean = closes.c2s !== undefined && closes.s2c !== undefined;
   const detail = wasClean ? 'both sides sent Close' : closes.c2s || closes.s2c ? `only the ${closes.c2s ? 'client' : 'server'} sent Close` : 'no Close frame was captured';
+  // As live (§7.1.5): the code of the first Close, 1005 when it had none, 1006 when there was none.
+  const first = firstClose;
   emit({ type: 'state', from: 'OPEN', to: 'CLOSED', reason: detail });
-  emit({ type: 'connection-closed', wasClean, code: 1006, reason: '', detail: `${detail}${conn.endTime !== undefined ? ', then TCP closed' : ', and the capture ends with TCP still open'}` });
+  emit({
+    type: 'connection-closed', wasClean, code: first ? first.code ?? 1005 : 1006, reason: first?.reason ?? '',
+    detail: `${detail}${conn.endTime !== undefined ? ', then TCP closed' : ', and the capture ends with TCP still open'}`,
+  });
   yield* flush();
 }
