@@ -51,6 +51,7 @@ export async function dissectCaptureFile(path: string, onEvent: (event: WebSocke
     await file.close();
   }
   const summary = dissector.end();
-  if (aborted && !summary.error) return { ...summary, error: 'stopped before the end of the file' };
+  // Stopped on purpose: the bytes left in the reader are not a truncation.
+  if (aborted) return { ...summary, error: 'stopped before the end of the file' };
   return summary;
 }

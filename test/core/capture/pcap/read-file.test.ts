@@ -1,0 +1,45 @@
+/** Streaming a capture file from disk: chunked reads, progress (bytes read / total), stopping early. */
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dissectCaptureFile, type CaptureProgress } from '../../../../src/core/capture/pcap/read-file.ts';
+import type { WebSocketCaptureEvent } from '../../../../src/core/capture/websocket-discovery.ts';
+import { handshakeBytes, linkFrame, PcapngWriter, tcpConversation, wsFrame } from '../../../support/capture-synth.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wsi-read-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hs = handshakeBytes();
+const packets = tcpConversation({
+  client: { address: '10.0.0.1', port: 40000 }, server: { address: '10.0.0.2', port: 80 },
+  exchanges: [{ from: 'c', bytes: hs.request }, { from: 's', bytes: hs.response }, ...Array.from({ length: 200 }, (_v, i) => ({ from: (i % 2 ? 's' : 'c') as 'c' | 's', bytes: wsFrame(2, new Uint8Array(900).fill(i), { masked: i % 2 === 0 }) }))],
+});
+const w = new PcapngWriter().section().iface(1);
+for (const p of packets) w.epb({ ...p, data: linkFrame(1, p.data) });
+const file = join(dir, 'c.pcapng');
+const bytes = w.bytes();
+writeFileSync(file, bytes);
+
+describe('dissectCaptureFile', () => {
+  it('reads in chunks, reports progress up to the total, and hands on the conversation', async () => {
+    const progress: CaptureProgress[] = [];
+    const events: WebSocketCaptureEvent[] = [];
+    const summary = await dissectCaptureFile(file, (e) => events.push(e), { chunkSize: 4096, onProgress: (p) => progress.push(p) });
+    expect(summary.error).toBeNull();
+    expect(summary.packets).toBe(packets.length);
+    expect(progress.length).toBe(Math.ceil(bytes.length / 4096));
+    expect(progress.every((p, i) => p.totalBytes === bytes.length && (i === 0 || p.bytesRead > progress[i - 1]!.bytesRead))).toBe(true);
+    expect(progress.at(-1)!.bytesRead).toBe(bytes.length);
+    expect(events.filter((e) => e.type === 'open')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'bytes').reduce((n, e) => n + (e.type === 'bytes' ? e.bytes.length : 0), 0)).toBe(hs.request.length + hs.response.length + 200 * 904 + 100 * 4);
+  });
+
+  it('stops when aborted, and says so', async () => {
+    const controller = new AbortController();
+    const summary = await dissectCaptureFile(file, () => {}, { chunkSize: 4096, onProgress: (p) => { if (p.bytesRead >= 8192) controller.abort(); }, signal: controller.signal });
+    expect(summary.error).toBe('stopped before the end of the file');
+    expect(summary.packets).toBeLessThan(packets.length);
+  });
+});
