@@ -41,7 +41,7 @@ Reports in OUTDIR: index.json (agent → case → behavior, behaviorClose, durat
 reportfile), <agent>_case_<id>.json per case, index.html to read.
 Options:
   --spec FILE               the spec (fuzzingserver: optional; defaults as above)
-  --port N                  fuzzingserver: listen on this port (default: the spec url's, else 9001)
+  --port N                  fuzzingserver: listen on this port (default: the spec url's, else 9001; 0: any free one)
   --subprotocol NAME        fuzzingserver: a subprotocol we speak (chosen when the client offers it);
                             fuzzingclient: a subprotocol we offer (repeatable)
   --header "Name: value"    extra header in our 101 response (fuzzingserver) or request (fuzzingclient)
@@ -109,6 +109,19 @@ function behaviorsLine(t: AgentTotals): string {
   return Object.entries(t.behaviors).filter(([, n]) => n > 0).map(([b, n]) => `${n} ${b}`).join(', ') || 'no cases';
 }
 
+/** One line per agent ("NAME: N passed, N failed, N non-strict (N OK, ...)"); returns the sums. */
+function printAgentTotals(reports: AutobahnReports, agents: readonly string[]): { passed: number; failed: number; nonStrict: number } {
+  const all = { passed: 0, failed: 0, nonStrict: 0 };
+  for (const agent of agents) {
+    const t = reports.totals(agent);
+    process.stdout.write(`${agent}: ${totalsLine(t)} (${behaviorsLine(t)})\n`);
+    all.passed += t.passed;
+    all.failed += t.failed;
+    all.nonStrict += t.nonStrict;
+  }
+  return all;
+}
+
 async function guarded(name: string, fn: () => Promise<number>): Promise<number> {
   try {
     return await fn();
@@ -140,7 +153,9 @@ export function fuzzingserver(args: string[]): Promise<number> {
     const battery = batteryOptions(values);
     const url = new URL(spec.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = positive('--port', values.port, true, 65535) ?? (url.port ? Number(url.port) : 9001);
+    if (values.port !== undefined && !/^[0-9]{1,5}$/.test(values.port)) throw new UsageError(`--port must be a port number from 0 to 65535 (got "${values.port}")`);
+    const port = values.port !== undefined ? Number(values.port) : url.port ? Number(url.port) : 9001;
+    if (port > 65535) throw new UsageError(`--port must be a port number from 0 to 65535 (got "${values.port}")`);
     const { cases, unknown } = selectSpecCases(spec, 'client');
     warnUnknown(unknown);
     if (cases.length === 0) throw new UsageError('the spec selects no case of this battery (see "cases" and "exclude-cases")');
@@ -176,14 +191,7 @@ export function fuzzingserver(args: string[]): Promise<number> {
         process.stderr.write(`wsinspect fuzzingserver: reports could not be written: ${(error as Error).message}\n`);
       }
     }
-    const all = { passed: 0, failed: 0, nonStrict: 0 };
-    for (const agent of agents) {
-      const t = reports.totals(agent);
-      process.stdout.write(`${agent}: ${t.total} cases: ${behaviorsLine(t)}\n`);
-      all.passed += t.passed;
-      all.failed += t.failed;
-      all.nonStrict += t.nonStrict;
-    }
+    const all = printAgentTotals(reports, agents);
     process.stdout.write(totalsLine(all) + '\n');
     return all.failed === 0 ? 0 : 1;
   });
@@ -236,14 +244,7 @@ export function fuzzingclient(args: string[]): Promise<number> {
     } finally {
       process.removeListener('SIGINT', interrupt);
     }
-    const all = { passed: 0, failed: 0, nonStrict: 0 };
-    for (const { agent } of reachable) {
-      const t = reports.totals(agent);
-      process.stdout.write(`${agent}: ${totalsLine(t)} (${behaviorsLine(t)})\n`);
-      all.passed += t.passed;
-      all.failed += t.failed;
-      all.nonStrict += t.nonStrict;
-    }
+    const all = printAgentTotals(reports, reachable.map((s) => s.agent));
     if (reachable.length > 0) {
       const paths = await reports.writeIndex('wsinspect fuzzingclient report');
       process.stdout.write(`reports: ${paths.html}\n`);

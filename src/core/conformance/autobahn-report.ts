@@ -163,7 +163,8 @@ export class AutobahnReports {
       await file.write(htmlHead(title));
       await file.write(`<h1>${esc(title)}</h1>\n<p class="meta">Written ${esc(new Date().toISOString())} by wsinspect. ${agents.length} agent${agents.length === 1 ? '' : 's'}, ${ids.length} case${ids.length === 1 ? '' : 's'}. The agents are ${this.testedRole === 'client' ? 'clients (wsinspect was their server)' : 'servers (wsinspect was their client)'}; each must echo every message.</p>\n`);
       await file.write(legend());
-      await file.write(summaryTable(agents.map((a) => ({ agent: a, totals: this.totals(a) }))));
+      const present = categories.filter((cat) => ids.some((id) => anyCase(id).category === cat.id));
+      await file.write(summaryTable(agents.map((a) => ({ agent: a, totals: this.totals(a) })), present));
       for (const cat of categories) {
         const rows = ids.filter((id) => anyCase(id).category === cat.id);
         if (rows.length === 0) continue;
@@ -236,10 +237,10 @@ function legend(): string {
   return `<table class="legend"><tbody>${BEHAVIORS.map((b) => `<tr><td class="${behaviorClass(b)}">${b}</td><td>${esc(behaviorMeaning[b])}</td></tr>`).join('')}</tbody></table>\n`;
 }
 
-function summaryTable(rows: Array<{ agent: string; totals: AgentTotals }>): string {
+function summaryTable(rows: Array<{ agent: string; totals: AgentTotals }>, present: ReadonlyArray<{ id: number }>): string {
   const head = `<tr><th>Agent</th><th>Cases</th><th>passed</th><th>failed</th><th>non-strict</th>${BEHAVIORS.map((b) => `<th>${b}</th>`).join('')}</tr>`;
   const body = rows.map(({ agent, totals: t }) => `<tr><td>${esc(agent)}</td><td>${t.total}</td><td>${t.passed}</td><td>${t.failed}</td><td>${t.nonStrict}</td>${BEHAVIORS.map((b) => `<td class="${t.behaviors[b] ? behaviorClass(b) : ''}">${t.behaviors[b]}</td>`).join('')}</tr>`).join('\n');
-  return `<h2>Summary</h2>\n<table class="summary"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>\n<p class="meta">Categories: ${categories.map((c) => `<a href="#category-${c.id}">${c.id}</a>`).join(' · ')} · <a href="#details">details</a></p>\n`;
+  return `<h2>Summary</h2>\n<table class="summary"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>\n<p class="meta">Categories: ${present.map((c) => `<a href="#category-${c.id}">${c.id}</a>`).join(' · ')} · <a href="#details">details</a></p>\n`;
 }
 
 function htmlHead(title: string): string {
