@@ -9,21 +9,23 @@ import { createPrettyPrinter } from './pretty.ts';
 
 export type TraceMode = 'pretty' | 'jsonl' | 'none';
 
-export function traceWriter(mode: TraceMode, fullPayloads = false): ((event: TraceEvent) => void) | null {
+/** The printer for a trace mode (null for none); `write` defaults to stdout (colour only on a terminal). */
+export function traceWriter(mode: TraceMode, fullPayloads = false, write?: (text: string) => void): ((event: TraceEvent) => void) | null {
   if (mode === 'none') return null;
+  const out = write ?? ((text: string) => process.stdout.write(text));
   if (mode === 'jsonl') {
-    if (fullPayloads) return (event) => process.stdout.write(traceEventToJson(event) + '\n');
+    if (fullPayloads) return (event) => out(traceEventToJson(event) + '\n');
     // Payloads cut to DISPLAY_CAP as in the app (truncated says how long they were); no store
     // keeps the full bytes (budget 0): --full-payloads writes them.
     const store = new FullFrameStore({ budgetBytes: 0 });
     const cut = capForTrace(store);
-    return (event) => process.stdout.write(traceEventToJson(cut(event)) + '\n');
+    return (event) => out(traceEventToJson(cut(event)) + '\n');
   }
-  const color = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
+  const color = write === undefined && Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
   const print = createPrettyPrinter({ color });
   return (event) => {
     const text = print(event);
-    if (text !== null) process.stdout.write(text + '\n');
+    if (text !== null) out(text + '\n');
   };
 }
 

@@ -23,8 +23,9 @@ import type { ProtocolViolation } from '../core/errors.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { traceWriter, type TraceMode } from './trace-output.ts';
 import { RecordOptionError, recordArgs, recordUsage, startRecording } from './record.ts';
+import { open, OpenError } from './open.ts';
+import { exportCommand } from './export.ts';
 import { conformance } from './conformance.ts';
-import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
 import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
 import { proxy } from './proxy.ts';
 import { exampleDetail, examplesGallery } from './examples.ts';
@@ -73,12 +74,13 @@ Usage:
                                      identity is unproven); the trace says so in red
   wsinspect proxy --target <ws://url | wss://url> [--listen ws://127.0.0.1:9002/] [options]
                                      reverse proxy: trace both legs of every conversation (see: wsinspect proxy --help)
+  wsinspect open FILE [--trace pretty|jsonl]   print a recorded session (--record), a JSON export, a HAR file or a
+                                     pcap/pcapng capture, replayed through our parser
+  wsinspect export FILE --format pcapng|har|json -o OUT   write a recording as pcapng (Wireshark), HAR 1.2 or JSON
   wsinspect presets                  list the fault presets, grouped by RFC section
   wsinspect examples [ID]            the RFC 6455 / RFC 7692 examples, byte-exact; with ID, one decoded field by field
   wsinspect learn [LESSON]           guided lessons on live traffic, checked off from the trace (see: wsinspect learn --help)
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
-  wsinspect fuzzingserver [--spec FILE] [--port 9001] | fuzzingclient --spec FILE
-                                     drop-ins for Autobahn's fuzzingserver/fuzzingclient (see: wsinspect fuzzingserver --help)
   wsinspect fuzzingserver [--spec FILE] [--port 9001] | fuzzingclient --spec FILE
                                      drop-ins for Autobahn's fuzzingserver/fuzzingclient (see: wsinspect fuzzingserver --help)
   Common:
@@ -672,15 +674,15 @@ export async function main(argv: string[]): Promise<number> {
         return await connect(rest);
       case 'proxy':
         return await proxy(rest);
+      case 'open':
+        return await withOpenErrors(() => open(rest));
+      case 'export':
+        return await withOpenErrors(() => exportCommand(rest));
       case 'presets':
         process.stdout.write(presetCatalogue() + '\n');
         return 0;
       case 'conformance':
         return await conformance(rest);
-      case 'fuzzingserver':
-        return await fuzzingserver(rest);
-      case 'fuzzingclient':
-        return await fuzzingclient(rest);
       case 'fuzzingserver':
         return await fuzzingserver(rest);
       case 'fuzzingclient':
@@ -715,6 +717,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`wsinspect: unexpected error: ${describeUnexpected(error)}\n`);
     return 1;
+  }
+}
+
+/** open and export report problems as OpenError: one line, with its exit code. */
+async function withOpenErrors(run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof OpenError) throw new CliError(error.message, error.exitCode);
+    throw error;
   }
 }
 

@@ -230,8 +230,11 @@ class Replay {
   /** RFC 6455 §4.2.1: the request as the server must check it (its answer is the recorded response, not ours). */
   private judgeRequest(request: HttpHead): void {
     const answer = answerClientHandshake(request, {});
+    // Subprotocol and extension choices are the server's: the recorded response says what they were,
+    // and the client-side judgement of it checks them (an answer of ours would be made up).
+    const checks = answer.checks.filter((c) => c.rule !== 'subprotocol' && c.rule !== 'extensions');
     this.emit({
-      type: 'handshake', side: 'server', ok: !answer.error, status: this.response?.status ?? answer.status, checks: answer.checks,
+      type: 'handshake', side: 'server', ok: !answer.error, status: this.response?.status ?? answer.status, checks,
       accept: answer.accept ?? null, subprotocol: null,
       ...(answer.error ? { error: { code: answer.error.code, status: answer.error.status, message: answer.error.message, rfcSection: answer.error.rfcSection } } : {}),
     });

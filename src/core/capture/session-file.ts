@@ -74,14 +74,7 @@ export class SessionFileWriter {
   }
 
   data(id: string, chunk: RecordedChunk): void {
-    const { bytes } = chunk;
-    // Long chunks go in pieces; only the last carries the elided count (it follows all the bytes).
-    for (let at = 0; at < bytes.length || at === 0; at += MAX_CHUNK_PER_LINE) {
-      const piece = bytes.subarray(at, at + MAX_CHUNK_PER_LINE);
-      const last = at + MAX_CHUNK_PER_LINE >= bytes.length;
-      this.line({ t: 'data', id, dir: chunk.direction, time: chunk.time, b64: Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64'), ...(last && chunk.elided ? { elided: chunk.elided } : {}) });
-      if (bytes.length === 0) break;
-    }
+    for (const record of dataRecords(id, chunk)) this.line(record);
   }
 
   note(id: string, time: number, text: string): void {
@@ -93,21 +86,10 @@ export class SessionFileWriter {
     this.scheduleFlush();
   }
 
-  /** Writes a whole recording (export json, import). */
+  /** Writes a whole recording (an imported HAR or capture saved as a session). */
   static write(path: string, recording: Recording): void {
     const writer = new SessionFileWriter(path, { createdBy: recording.createdBy, createdAt: recording.createdAt, ...(recording.recordCap !== undefined ? { recordCap: recording.recordCap } : {}) });
-    for (const conn of recording.connections) {
-      const { chunks, notes, ...meta } = conn;
-      writer.connection(meta);
-      // Notes and chunks in time order, as a live recording writes them.
-      let n = 0;
-      for (const chunk of chunks) {
-        while (n < notes.length && notes[n]!.time <= chunk.time) writer.note(conn.id, notes[n]!.time, notes[n++]!.text);
-        writer.data(conn.id, chunk);
-      }
-      while (n < notes.length) writer.note(conn.id, notes[n]!.time, notes[n++]!.text);
-      if (conn.endTime !== undefined) writer.end(conn.id, conn.endTime);
-    }
+    for (const record of sessionRecords(recording).slice(1)) writer.line(record);
     writer.close();
   }
 
@@ -144,6 +126,41 @@ export class SessionFileWriter {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** A whole recording as the session file's records, in file order (header first). */
+export function sessionRecords(recording: Recording): object[] {
+  const out: object[] = [];
+  const collect = { line: (record: object) => out.push(record) };
+  out.push({ format: SESSION_FORMAT, version: RECORDING_FORMAT_VERSION, createdAt: recording.createdAt, createdBy: recording.createdBy, ...(recording.recordCap !== undefined ? { recordCap: recording.recordCap } : {}) });
+  for (const conn of recording.connections) {
+    const { chunks, notes, tls, ...meta } = conn;
+    collect.line({ t: 'conn', ...meta });
+    if (tls) collect.line({ t: 'tls', id: conn.id, tls });
+    // Notes and chunks in time order, as a live recording writes them.
+    let n = 0;
+    const note = () => collect.line({ t: 'note', id: conn.id, time: notes[n]!.time, text: notes[n++]!.text });
+    for (const chunk of chunks) {
+      while (n < notes.length && notes[n]!.time <= chunk.time) note();
+      for (const record of dataRecords(conn.id, chunk)) collect.line(record);
+    }
+    while (n < notes.length) note();
+    if (conn.endTime !== undefined) collect.line({ t: 'end', id: conn.id, time: conn.endTime });
+  }
+  return out;
+}
+
+/** One chunk as data records; long chunks go in pieces, only the last carries the elided count (it follows all the bytes). */
+function dataRecords(id: string, chunk: RecordedChunk): object[] {
+  const { bytes } = chunk;
+  const out: object[] = [];
+  for (let at = 0; at < bytes.length || at === 0; at += MAX_CHUNK_PER_LINE) {
+    const piece = bytes.subarray(at, at + MAX_CHUNK_PER_LINE);
+    const last = at + MAX_CHUNK_PER_LINE >= bytes.length;
+    out.push({ t: 'data', id, dir: chunk.direction, time: chunk.time, b64: Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64'), ...(last && chunk.elided ? { elided: chunk.elided } : {}) });
+    if (bytes.length === 0) break;
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ reading
@@ -236,12 +253,19 @@ export class SessionReader {
     } catch {
       return this.fail(`line ${this.lineNo} is not JSON`);
     }
+    return this.take(record, `line ${this.lineNo}`);
+  }
+
+  /** One record already parsed (the JSON export holds them in a list): checked like a line. */
+  take(record: unknown, where = `record ${this.lineNo + 1}`): boolean {
+    if (this.error) return false;
+    if (where.startsWith('record')) this.lineNo++;
     try {
       if (!this.recording) this.header(record);
       else this.record(record);
       return true;
     } catch (error) {
-      if (error instanceof SessionFormatError) return this.fail(`line ${this.lineNo}: ${error.message}`);
+      if (error instanceof SessionFormatError) return this.fail(`${where}: ${error.message}`);
       throw error;
     }
   }
