@@ -29,10 +29,19 @@ interface Receiver {
   traceDir: Direction;
   protocol: WebSocketProtocol;
   ids: Map<number, number>;
-  /** Local ids of frames with RSV1 set. */
+  /** Local ids of the frames of compressed messages (RSV1 on the first, §6 of RFC 7692). */
   compressedFrames: Set<number>;
+  /** A compressed message is being read (its continuations belong to it). */
+  inCompressedMessage: boolean;
+  /** Local ids of frames traced so far. */
+  traced: Set<number>;
+  /** Violations read before their frame was traced: decided when it is. */
+  pendingViolations: Array<Extract<TraceBody, { type: 'violation' }>>;
   compressedNoted: boolean;
 }
+
+/** What a compressed payload read without its deflate context trips over: not the peers' fault. */
+const CONTEXT_VIOLATIONS = new Set(['WS_ERR_RESERVED_BITS', 'WS_ERR_INVALID_UTF8']);
 
 export function* replayMidstream(conn: RecordedConnection, options: MidstreamReplayOptions = {}): Generator<TraceEvent> {
   let seq = options.startSeq ?? 1;
@@ -53,11 +62,18 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     if (body.type === 'frame' && body.direction === 'in') {
       const local = body.frame.frameId;
       const frame = { ...body.frame, frameId: globalId(r, local) };
-      if (frame.rsv1 && compressed(r.dir)) {
-        r.compressedFrames.add(local);
-        if (frame.violation && (frame.violation.code === 'WS_ERR_RESERVED_BITS' || frame.violation.code === 'WS_ERR_INVALID_UTF8')) delete frame.violation;
+      if (compressed(r.dir) && frame.opcode < 8) {
+        if (frame.opcode !== 0) r.inCompressedMessage = frame.rsv1;
+        if (r.inCompressedMessage) r.compressedFrames.add(local);
+        if (frame.fin) r.inCompressedMessage = false;
       }
+      const blameless = r.compressedFrames.has(local);
+      if (blameless && frame.violation && CONTEXT_VIOLATIONS.has(frame.violation.code)) delete frame.violation;
+      r.traced.add(local);
       emit({ type: 'frame', direction: r.traceDir, frame });
+      const pending = r.pendingViolations.filter((v) => v.frameId === local);
+      r.pendingViolations = r.pendingViolations.filter((v) => v.frameId !== local);
+      for (const v of pending) if (!blameless) emitViolation(r, v);
     } else if (body.type === 'message' && body.direction === 'in') {
       const frameIds = body.frameIds.map((id) => globalId(r, id));
       if (body.frameIds.some((id) => r.compressedFrames.has(id))) {
@@ -73,11 +89,18 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
       }
     } else if (body.type === 'violation') {
       const local = body.frameId;
-      if (local !== undefined && r.compressedFrames.has(local) && (body.violation.code === 'WS_ERR_RESERVED_BITS' || body.violation.code === 'WS_ERR_INVALID_UTF8')) return;
-      if (compressed(r.dir) && body.violation.code === 'WS_ERR_RESERVED_BITS') return; // read before its frame was traced
-      emit({ ...body, direction: r.traceDir, ...(local !== undefined ? { frameId: globalId(r, local) } : {}) });
+      if (compressed(r.dir) && local !== undefined && CONTEXT_VIOLATIONS.has(body.violation.code)) {
+        // Found while the frame was read, before it was traced: decided once it is (RSV1 or not).
+        if (!r.traced.has(local)) r.pendingViolations.push(body);
+        else if (!r.compressedFrames.has(local)) emitViolation(r, body);
+        return;
+      }
+      emitViolation(r, body);
     }
     // bytes, state, notes, connection-closed: the receiver's own story, not the wire's.
+  };
+  const emitViolation = (r: Receiver, body: Extract<TraceBody, { type: 'violation' }>): void => {
+    emit({ ...body, direction: r.traceDir, ...(body.frameId !== undefined ? { frameId: globalId(r, body.frameId) } : {}) });
   };
   const globalId = (r: Receiver, local: number): number => {
     let id = r.ids.get(local);
@@ -85,7 +108,7 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     return id;
   };
   for (const dir of ['c2s', 's2c'] as const) {
-    const r: Receiver = { dir, traceDir: traceDirection(conn, dir), ids: new Map(), compressedFrames: new Set(), compressedNoted: false } as Receiver;
+    const r = { dir, traceDir: traceDirection(conn, dir), ids: new Map(), compressedFrames: new Set(), inCompressedMessage: false, traced: new Set(), pendingViolations: [], compressedNoted: false } as unknown as Receiver;
     r.protocol = new WebSocketProtocol({
       role: dir === 'c2s' ? 'server' : 'client', policy: 'observe', startOpen: true, deflate: false,
       maxMessageSize: options.maxMessageSize ?? 1024 * 1024 * 1024, maxFragments: Number.MAX_SAFE_INTEGER,
@@ -127,6 +150,8 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     yield* flush();
   }
   while (n < notes.length) emit({ type: 'note', text: notes[n++]!.text });
+  // Violations of a frame that never came whole.
+  for (const r of Object.values(receivers)) for (const v of r.pendingViolations) emitViolation(r, v);
   if (conn.endTime !== undefined) time = Math.max(time, conn.endTime);
   const wasClean = closes.c2s !== undefined && closes.s2c !== undefined;
   const detail = wasClean ? 'both sides sent Close' : closes.c2s || closes.s2c ? `only the ${closes.c2s ? 'client' : 'server'} sent Close` : 'no Close frame was captured';

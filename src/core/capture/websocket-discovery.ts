@@ -96,6 +96,9 @@ class ConversationState {
   resync: [SideResync | null, SideResync | null] = [null, null];
   /** Mid-stream: the mask bit each side's frames carry, once known. */
   maskedSide: TcpSide | null = null;
+  /** Mid-stream: handed on only once a frame boundary is found; until then its events wait here. */
+  announced = false;
+  queue: WebSocketCaptureEvent[] = [];
   constructor(readonly tcp: TcpConversation) {}
 }
 
@@ -141,12 +144,12 @@ export class WebSocketDiscovery {
         return;
       case 'note':
         // Notes before the conversation is known to be WebSocket are about TCP alone (mid-stream start: said again on open).
-        if (conv.phase === 'websocket') this.emit({ type: 'note', id: conv.ws!.id, time: event.time, text: event.text });
+        if (conv.phase === 'websocket') this.send(conv, { type: 'note', id: conv.ws!.id, time: event.time, text: event.text });
         return;
       case 'side-end':
         if (conv.phase === 'websocket') {
           const who = event.side === conv.clientSide ? 'client' : 'server';
-          this.emit({ type: 'note', id: conv.ws!.id, time: event.time, text: event.how === 'fin' ? `the ${who} closed its side of the TCP connection (FIN)` : `the ${who} reset the TCP connection (RST)` });
+          this.send(conv, { type: 'note', id: conv.ws!.id, time: event.time, text: event.how === 'fin' ? `the ${who} closed its side of the TCP connection (FIN)` : `the ${who} reset the TCP connection (RST)` });
         }
         return;
       case 'conversation-end':
@@ -207,17 +210,34 @@ export class WebSocketDiscovery {
     conv.phase = 'websocket';
     conv.clientSide = clientSide;
     if (handshake === 'seen') conv.maskedSide = clientSide;
-    this.stats.websocket++;
     const endpoints = conv.tcp.endpoints;
     conv.ws = {
-      id: this.nextId++, tcpId: conv.tcp.id, client: endpoints[clientSide], server: endpoints[clientSide === 0 ? 1 : 0],
+      id: 0, tcpId: conv.tcp.id, client: endpoints[clientSide], server: endpoints[clientSide === 0 ? 1 : 0],
       ipVersion: conv.tcp.ipVersion, handshake, request, time: conv.held[0]?.time ?? conv.tcp.firstTime,
     };
-    this.emit({ type: 'open', conversation: conv.ws });
+    // With its handshake it is WebSocket now; without, only once a frame boundary is found.
+    if (handshake === 'seen') this.announce(conv);
     const held = conv.held;
     conv.held = [];
     conv.heldBytes = 0;
     for (const chunk of held) this.stream(conv, chunk.side, chunk.time, chunk.bytes);
+  }
+
+  private announce(conv: ConversationState): void {
+    const ws = conv.ws!;
+    ws.id = this.nextId++;
+    conv.announced = true;
+    this.stats.websocket++;
+    this.emit({ type: 'open', conversation: ws });
+    const queued = conv.queue;
+    conv.queue = [];
+    for (const event of queued) this.emit({ ...event, id: ws.id } as WebSocketCaptureEvent);
+  }
+
+  /** An event of this conversation: handed on, or held until the conversation is known to be WebSocket. */
+  private send(conv: ConversationState, event: WebSocketCaptureEvent): void {
+    if (conv.announced) this.emit(event);
+    else if (conv.queue.length < 64) conv.queue.push(event);
   }
 
   private ignore(conv: ConversationState, why: string): void {
@@ -235,8 +255,7 @@ export class WebSocketDiscovery {
     conv.heldBytes = 0;
     // The client is not known until a side's frames show their mask bit; side 0 for now.
     this.open(conv, 0, 'missing', null);
-    const id = conv.ws!.id;
-    this.emit({ type: 'note', id, time, text: `the opening handshake is not in the capture${why ? ` (${why})` : ''}: each direction is read from the first plausible frame boundary (well-formed header, mask bit that fits the direction, a following frame that parses too); client and server are told apart by the mask bit (RFC 6455 §5.1)` });
+    this.send(conv, { type: 'note', id: conv.ws!.id, time, text: `the opening handshake is not in the capture${why ? ` (${why})` : ''}: each direction is read from the first plausible frame boundary (well-formed header, mask bit that fits the direction, a following frame that parses too); client and server are told apart by the mask bit (RFC 6455 §5.1)` });
     conv.resync = [this.freshResync(time, false), this.freshResync(time, false)];
     for (const chunk of held) this.stream(conv, chunk.side, chunk.time, chunk.bytes);
   }
@@ -255,7 +274,7 @@ export class WebSocketDiscovery {
       existing.scanFrom = 0;
       return;
     }
-    this.emit({ type: 'gap', id: ws.id, direction: this.direction(conv, side), time, length, reason });
+    this.send(conv, { type: 'gap', id: ws.id, direction: this.direction(conv, side), time, length, reason });
     conv.resync[side] = this.freshResync(time, true);
   }
 
@@ -268,7 +287,7 @@ export class WebSocketDiscovery {
   private stream(conv: ConversationState, side: TcpSide, time: number | null, bytes: Uint8Array): void {
     const r = conv.resync[side];
     if (!r) {
-      this.emit({ type: 'bytes', id: conv.ws!.id, direction: this.direction(conv, side), time, bytes });
+      this.send(conv, { type: 'bytes', id: conv.ws!.id, direction: this.direction(conv, side), time, bytes });
       return;
     }
     r.buffer = r.buffer.length === 0 ? bytes.slice() : concat(r.buffer, bytes);
@@ -293,6 +312,7 @@ export class WebSocketDiscovery {
       return;
     }
     const ws = conv.ws!;
+    if (!conv.announced) this.announce(conv);
     if (conv.maskedSide === null) {
       // The first direction to resynchronise decides who is the client (§5.1: clients mask).
       conv.maskedSide = found.masked ? side : other;
@@ -301,18 +321,18 @@ export class WebSocketDiscovery {
         const endpoints = conv.tcp.endpoints;
         ws.client = endpoints[conv.clientSide];
         ws.server = endpoints[conv.clientSide === 0 ? 1 : 0];
-        this.emit({ type: 'note', id: ws.id, time, text: `the client is ${ws.client.address} port ${ws.client.port}: its frames are masked (RFC 6455 §5.1)` });
+        this.send(conv, { type: 'note', id: ws.id, time, text: `the client is ${ws.client.address} port ${ws.client.port}: its frames are masked (RFC 6455 §5.1)` });
       }
     }
     const skipped = r.skipped + found.offset;
     const rest = r.buffer.subarray(found.offset);
     conv.resync[side] = null;
     const direction = this.direction(conv, side);
-    this.emit({ type: 'resync', id: ws.id, direction, time: r.time, skipped, compressed: found.compressed });
+    this.send(conv, { type: 'resync', id: ws.id, direction, time: r.time, skipped, compressed: found.compressed });
     if (found.compressed && ws.handshake === 'missing') {
-      this.emit({ type: 'note', id: ws.id, time: r.time, text: `the ${direction} frames are compressed (RSV1 set) but the permessage-deflate context is missing: the handshake that agreed it and the earlier messages that filled its sliding window (RFC 7692 §7.2.2) are not in the capture, so their payloads are shown as they crossed the wire` });
+      this.send(conv, { type: 'note', id: ws.id, time: r.time, text: `the ${direction} frames are compressed (RSV1 set) but the permessage-deflate context is missing: the handshake that agreed it and the earlier messages that filled its sliding window (RFC 7692 §7.2.2) are not in the capture, so their payloads are shown as they crossed the wire` });
     }
-    if (rest.length > 0) this.emit({ type: 'bytes', id: ws.id, direction, time, bytes: rest });
+    if (rest.length > 0) this.send(conv, { type: 'bytes', id: ws.id, direction, time, bytes: rest });
   }
 
   /** Keeps the bytes from `offset` on (a long wait for a candidate), counting the others as skipped. */
@@ -342,9 +362,12 @@ export class WebSocketDiscovery {
       const r = conv.resync[side];
       if (!r) continue;
       if (r.buffer.length > 0) this.tryResync(conv, side, time, true);
+    }
+    if (!conv.announced) return this.ignore(conv, 'no WebSocket frames found in a connection whose start is not in the capture');
+    for (const side of [0, 1] as const) {
       const still = conv.resync[side];
       if (still && still.skipped + still.buffer.length > 0) {
-        this.emit({ type: 'note', id: ws.id, time, text: `no frame boundary was found in the ${this.direction(conv, side)} stream's ${still.skipped + still.buffer.length} bytes: none of them could be read as frames` });
+        this.send(conv, { type: 'note', id: ws.id, time, text: `no frame boundary was found in the ${this.direction(conv, side)} stream's ${still.skipped + still.buffer.length} bytes: none of them could be read as frames` });
       }
     }
     this.emit({ type: 'end', id: ws.id, time, reason });

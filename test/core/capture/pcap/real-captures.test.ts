@@ -9,9 +9,12 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureDissector } from '../../../../src/core/capture/capture-dissector.ts';
+import { CaptureReader } from '../../../../src/core/capture/pcap/reader.ts';
+import type { CapturedPacket } from '../../../../src/core/capture/pcap/types.ts';
 import { recordingCollector, replayCaptured } from '../../../../src/core/capture/pcap/to-recording.ts';
 import type { TraceEvent } from '../../../../src/core/trace.ts';
 import { FIXTURES, parseLastJsonLine, requirePythonWebsockets, runPython, startPythonServer, type PythonServer } from '../../net/python-peer.ts';
+import { pcapFile } from '../../../support/capture-synth.ts';
 import { captureUnavailable, startLiveCapture, type CaptureTool } from '../../../support/live-capture.ts';
 
 type Described = { type: 'text'; text: string } | { type: 'binary'; hex: string };
@@ -69,7 +72,9 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
       expect(summary.error).toBeNull();
       expect(summary.format).toBe(c.format);
       expect(summary.linkTypes.join()).toContain(c.linkType);
-      expect(summary.discovery.ignored['not HTTP']).toBeGreaterThanOrEqual(1); // the probe connection
+      // The probe connection: 'not HTTP', or, when the tool started capturing after its SYN, no frames found mid-stream.
+      const probe = (summary.discovery.ignored['not HTTP'] ?? 0) + (summary.discovery.ignored['no WebSocket frames found in a connection whose start is not in the capture'] ?? 0);
+      expect(probe, JSON.stringify(summary.discovery.ignored)).toBeGreaterThanOrEqual(1);
       expect(collector.captured).toHaveLength(1);
       const [captured] = collector.captured;
       expect(captured!.info.handshake).toBe('seen');
@@ -95,6 +100,44 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
       expect(frames.filter((f) => f.frame.opcode === 0x8).map((f) => [f.direction, f.frame.close?.code, f.frame.close?.reason])).toEqual([['out', 4001, 'done ✓'], ['in', 4001, 'done ✓']]);
       const closed = events.find((e) => e.type === 'connection-closed') as Extract<TraceEvent, { type: 'connection-closed' }>;
       expect(closed.wasClean).toBe(true);
+
+      // The same capture as if it had started mid-connection: every packet up to the one that
+      // carries the server's echo of the second message is dropped.
+      const packets: CapturedPacket[] = [];
+      const reader = new CaptureReader((p) => packets.push({ ...p, data: p.data.slice() }));
+      reader.push(file);
+      expect(reader.end().error).toBeNull();
+      const echoFrame = frames.filter((f) => f.direction === 'in' && f.frame.opcode !== 0xa)[1]!.frame.raw;
+      const marker = Buffer.from(echoFrame.subarray(0, Math.min(24, echoFrame.length)));
+      const cut = packets.findIndex((p) => Buffer.from(p.data).includes(marker));
+      expect(cut).toBeGreaterThan(0);
+      const tail = packets.slice(cut + 1);
+      const mid = recordingCollector();
+      const midDissector = new CaptureDissector(mid.handle);
+      midDissector.push(pcapFile(tail[0]!.linkType, tail.map((p) => ({ time: p.time!, data: p.data }))));
+      expect(midDissector.end().error).toBeNull();
+      const ws = mid.captured.filter((x) => x.connection.server.port === server.port);
+      expect(ws).toHaveLength(1);
+      expect(ws[0]!.info.handshake).toBe('missing');
+      expect(ws[0]!.connection.client.port).toBe(captured!.connection.client.port); // told by the mask bit
+      const midEvents = [...replayCaptured(ws[0]!)];
+      const midNotes = midEvents.filter((e) => e.type === 'note').map((e) => (e as { text: string }).text).join('\n');
+      expect(midNotes).toContain('the opening handshake is not in the capture');
+      expect(midEvents.filter((e) => e.type === 'violation').map((e) => JSON.stringify(e).slice(0, 300))).toEqual([]);
+      const midFrames = midEvents.filter((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame');
+      expect(midFrames.filter((f) => f.frame.opcode === 0x8).map((f) => f.frame.close?.code)).toEqual([4001, 4001]);
+      if (c.deflate) {
+        expect(midNotes).toMatch(/compressed \(RSV1 set\) but the permessage-deflate context is missing/);
+      } else {
+        // Every message from the resynchronisation point on, as the peers sent them.
+        const midMessages = midEvents.filter((e): e is Extract<TraceEvent, { type: 'message' }> => e.type === 'message');
+        const clientTail = midMessages.filter((m) => m.direction === 'out').map(describeMessage);
+        const serverTail = midMessages.filter((m) => m.direction === 'in').map(describeMessage);
+        expect(clientTail.length).toBeGreaterThanOrEqual(peer!['sent'].length - 3);
+        expect(clientTail).toEqual(peer!['sent'].slice(-clientTail.length));
+        expect(serverTail.length).toBeGreaterThanOrEqual(peer!['received'].length - 3);
+        expect(serverTail).toEqual(peer!['received'].slice(-serverTail.length));
+      }
     }, 60_000);
   }
 });
