@@ -16,11 +16,12 @@ import { ReverseProxy } from '../core/proxy/reverse-proxy.ts';
 import { headerValueProblem } from '../core/http-tokens.ts';
 import { Tracer } from '../core/trace.ts';
 import { traceWriter } from './trace-output.ts';
+import { forwardProxy, forwardProxyArgs, forwardProxyUsage } from './forward-proxy.ts';
 import {
   announce, announceTls, CliError, clientTls, limitArgs, parseIntOption, parseLimits, parseTraceMode, runUntilStopped, serverTls,
 } from './wsinspect.ts';
 
-export const proxyUsage = `wsinspect proxy — a reverse proxy that traces both legs of every conversation
+export const proxyUsage = `wsinspect proxy — a reverse proxy (or, with --forward, a forward proxy) that traces both legs of every conversation
 
 Usage:
   wsinspect proxy --target <ws://url | wss://url> [--listen ws://127.0.0.1:9002/] [options]
@@ -41,6 +42,7 @@ Usage:
       --max-message BYTES, --max-frame BYTES, --max-fragments N, --max-head BYTES, --handshake-timeout MS,
       --idle-timeout MS              limits, as for serve and connect, on both legs
       -h, --help                     this help
+${forwardProxyUsage}
 What is forwarded: the client's request headers, except hop-by-hop ones (Connection, Upgrade, Keep-Alive,
 TE, …) and per-leg ones (Sec-WebSocket-Key, -Version, -Extensions); Host is the target's unless --host says
 otherwise; Origin is kept unless --origin/--no-origin. The client's subprotocols are offered upstream and
@@ -52,7 +54,9 @@ upstream with 1001 Going Away; the upstream doing so closes the client with 1014
 
 Examples:
   wsinspect proxy --listen ws://127.0.0.1:9002/ --target wss://echo.example.com/socket
-  wsinspect proxy --listen wss://127.0.0.1:9443/ --tls --target ws://127.0.0.1:9001/ --no-deflate-upstream`;
+  wsinspect proxy --listen wss://127.0.0.1:9443/ --tls --target ws://127.0.0.1:9001/ --no-deflate-upstream
+  wsinspect proxy --forward --listen 127.0.0.1:8080    then: chromium --proxy-server=http://127.0.0.1:8080
+  wsinspect proxy --forward --intercept-tls            (trust the CA first: wsinspect ca show)`;
 
 /**
  * The options of every proxy mode; a mode adds its own here. A function, not a constant: this
@@ -64,7 +68,7 @@ export const proxyArgs = () => ({
   ca: { type: 'string', multiple: true }, insecure: { type: 'boolean' },
   host: { type: 'string' }, origin: { type: 'string' }, 'no-origin': { type: 'boolean' },
   'no-deflate-client': { type: 'boolean' }, 'no-deflate-upstream': { type: 'boolean' },
-  'max-message': { type: 'string' }, ...limitArgs,
+  'max-message': { type: 'string' }, ...limitArgs, ...forwardProxyArgs,
   help: { type: 'boolean', short: 'h' },
 } as const);
 
@@ -80,6 +84,7 @@ export async function proxy(args: string[]): Promise<number> {
     process.stdout.write(proxyUsage + '\n');
     return 0;
   }
+  if (values.forward) return forwardProxy(values);
   return reverseProxy(values);
 }
 

@@ -28,6 +28,7 @@ import { exportCommand } from './export.ts';
 import { conformance } from './conformance.ts';
 import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
 import { proxy } from './proxy.ts';
+import { ca } from './ca.ts';
 import { exampleDetail, examplesGallery } from './examples.ts';
 import { learn } from './learn.ts';
 import { readFileSync, statSync } from 'node:fs';
@@ -74,6 +75,10 @@ Usage:
                                      identity is unproven); the trace says so in red
   wsinspect proxy --target <ws://url | wss://url> [--listen ws://127.0.0.1:9002/] [options]
                                      reverse proxy: trace both legs of every conversation (see: wsinspect proxy --help)
+  wsinspect proxy --forward [--listen 127.0.0.1:8080] [--intercept-tls]
+                                     forward proxy for browsers and tools: ws:// through it traced on both legs, other
+                                     requests and CONNECT tunnels listed (see: wsinspect proxy --help)
+  wsinspect ca create|show|path|remove   the local CA for --intercept-tls: make it, how to trust it, delete it
   wsinspect open FILE [--trace pretty|jsonl]   print a recorded session (--record), a JSON export, a HAR file or a
                                      pcap/pcapng capture, replayed through our parser
   wsinspect export FILE --format pcapng|har|json -o OUT   write a recording as pcapng (Wireshark), HAR 1.2 or JSON
@@ -674,6 +679,8 @@ export async function main(argv: string[]): Promise<number> {
         return await connect(rest);
       case 'proxy':
         return await proxy(rest);
+      case 'ca':
+        return await ca(rest);
       case 'open':
         return await withOpenErrors(() => open(rest));
       case 'export':

@@ -89,7 +89,7 @@ export async function createAuthority(files = authorityFiles()): Promise<Certifi
   const made = new Date().toISOString().slice(0, 10);
   const host = hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 40) || 'this machine';
   const pair = await createCertificate({
-    commonName: `WebSocket Inspector proxy CA (${host}, ${made})`, ca: true, pathLength: 0, notAfter: new Date(Date.now() + CA_LIFETIME),
+    commonName: `WebSocket Inspector proxy CA (${host} ${made})`, ca: true, pathLength: 0, notAfter: new Date(Date.now() + CA_LIFETIME),
   });
   try {
     mkdirSync(files.dir, { recursive: true, mode: 0o700 });

@@ -95,3 +95,71 @@ describe('Chromium through the forward proxy', () => {
     expect(closes).toContain(1000);
   }, 30_000);
 });
+
+describe('Chromium through the forward proxy with TLS interception', () => {
+  it('an https:// page and its wss:// WebSocket are intercepted; Chromium accepts our certificates by the CA\'s SPKI hash', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createServer: createHttpsServer } = await import('node:https');
+    const { createCertificate } = await import('../../../src/core/net/certificates.ts');
+    const { authorityFiles, createAuthority, describeAuthority, LeafMinter } = await import('../../../src/core/net/certificate-authority.ts');
+    const { createInterceptor } = await import('../../../src/core/forward-proxy/tls-interception.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'wsinspect-chromium-ca-'));
+    const files = authorityFiles(dir);
+    const authority = await createAuthority(files);
+    const spki = describeAuthority(authority.cert, files).spkiSha256;
+    // The origin: https + wss with a certificate from its own CA, which the proxy trusts (--ca).
+    const originCa = await createCertificate({ commonName: 'origin CA', ca: true });
+    const leaf = await createCertificate({ commonName: 'localhost', names: ['localhost'], issuer: originCa });
+    const https = createHttpsServer({ cert: leaf.cert, key: leaf.key }, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end(`<!doctype html><title>loading</title><script>
+        const ws = new WebSocket('wss://localhost:' + location.port + '/secure');
+        ws.onopen = () => ws.send('secret hello');
+        ws.onmessage = (e) => { document.title = 'echo: ' + e.data; ws.close(1000); };
+        ws.onerror = () => { document.title = 'error'; };
+      </script>`);
+    });
+    const wss = new WsServer({ server: https });
+    wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m.toString())));
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+    const originPort = (https.address() as AddressInfo).port;
+    const trace: TraceEvent[] = [];
+    const tracer = new Tracer();
+    tracer.subscribe((e) => trace.push(e));
+    const events: ForwardProxyEvent[] = [];
+    const proxy = new ForwardProxy({
+      port: 0, onEvent: (e) => events.push(e),
+      onWebSocket: (upgrade) => {
+        const origin = new URL(upgrade.url);
+        new ProxyConversation(upgrade.downstream, upgrade.id, tracer.forConnection(upgrade.id), {
+          target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer, ...(upgrade.tls ? { upstreamTls: upgrade.tls } : {}),
+        }).start(upgrade.initial);
+      },
+    });
+    proxy.useInterceptor(createInterceptor(proxy, { minter: new LeafMinter(authority), upstream: { ca: [originCa.cert] } }));
+    const { port } = await proxy.listen();
+    const chromium = await launchChromium([`--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>', `--ignore-certificate-errors-spki-list=${spki}`]);
+    try {
+      const tab = await chromium.newPage();
+      await tab.goto(`https://localhost:${originPort}/`);
+      await tab.waitForFunction("document.title !== 'loading'", undefined, { timeout: 10_000 });
+      expect(await tab.title()).toBe('echo: secret hello');
+      const page = events.find((e) => e.type === 'http' && e.exchange.url === `https://localhost:${originPort}/`);
+      expect(page?.type === 'http' && page.exchange.status).toBe(200);
+      const upgrade = events.find((e) => e.type === 'websocket');
+      expect(upgrade).toMatchObject({ url: `wss://localhost:${originPort}/secure`, intercepted: true, relayed: true });
+      const texts = trace.filter((e) => e.type === 'message').map((e) => `${e.connectionId.endsWith('-upstream') ? 'upstream' : 'client'} ${e.type === 'message' && e.direction} ${(e as { text?: string }).text}`);
+      expect(texts).toEqual(expect.arrayContaining(['client in secret hello', 'upstream out secret hello', 'upstream in secret hello', 'client out secret hello']));
+    } finally {
+      await chromium.close();
+      await proxy.close();
+      wss.close();
+      https.closeAllConnections();
+      https.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
