@@ -15,6 +15,7 @@ import { isLoopbackHost, ListenError } from '../core/net/server.ts';
 import { ReverseProxy } from '../core/proxy/reverse-proxy.ts';
 import { headerValueProblem } from '../core/http-tokens.ts';
 import { Tracer } from '../core/trace.ts';
+import { RecordOptionError, recordArgs, startRecording } from './record.ts';
 import { traceWriter } from './trace-output.ts';
 import { forwardProxy, forwardProxyArgs, forwardProxyUsage } from './forward-proxy.ts';
 import {
@@ -39,6 +40,7 @@ Usage:
       --no-deflate                   neither (default: offered/accepted on both legs, each on its own)
       --trace pretty|jsonl|none      how to print the trace of both legs (default pretty)
       --full-payloads                --trace jsonl with every payload byte
+      --record FILE [--record-cap BYTES]   save both legs of every conversation to a session file (wsinspect open FILE)
       --max-message BYTES, --max-frame BYTES, --max-fragments N, --max-head BYTES, --handshake-timeout MS,
       --idle-timeout MS              limits, as for serve and connect, on both legs
       -h, --help                     this help
@@ -68,7 +70,7 @@ export const proxyArgs = () => ({
   ca: { type: 'string', multiple: true }, insecure: { type: 'boolean' },
   host: { type: 'string' }, origin: { type: 'string' }, 'no-origin': { type: 'boolean' },
   'no-deflate-client': { type: 'boolean' }, 'no-deflate-upstream': { type: 'boolean' },
-  'max-message': { type: 'string' }, ...limitArgs, ...forwardProxyArgs,
+  'max-message': { type: 'string' }, ...limitArgs, ...recordArgs, ...forwardProxyArgs,
   help: { type: 'boolean', short: 'h' },
 } as const);
 
@@ -108,10 +110,11 @@ async function reverseProxy(values: ProxyValues): Promise<number> {
   const tracer = new Tracer();
   const write = traceWriter(mode, values['full-payloads']);
   if (write) tracer.subscribe(write);
+  const recorder = recordProxy(values, tracer);
   let server: ReverseProxy;
   try {
     server = new ReverseProxy({
-      host: listen.host, port: listen.port, target: target.url, listenPath: listen.path, tracer, traceBytes: mode === 'jsonl',
+      host: listen.host, port: listen.port, target: target.url, listenPath: listen.path, tracer, traceBytes: mode === 'jsonl' || recorder !== null,
       ...(tls ? { tls } : {}),
       ...(upstreamTls ? { upstreamTls } : {}),
       ...(bothOff || values['no-deflate-client'] ? { clientDeflate: false as const } : {}),
@@ -137,7 +140,26 @@ async function reverseProxy(values: ProxyValues): Promise<number> {
     throw error;
   }
   await runUntilStopped(() => server.close());
+  recorder?.close();
   return 0;
+}
+
+/**
+ * --record FILE: both legs of every conversation, each marked with its leg and the other leg's id
+ * (the client leg is the conversation's id, the upstream leg that id + "-upstream").
+ */
+function recordProxy(values: ProxyValues, tracer: Tracer) {
+  const legOf = (id: string) => id.endsWith('-upstream')
+    ? { leg: 'server-facing' as const, pairedWith: id.slice(0, -'-upstream'.length) }
+    : { leg: 'client-facing' as const, pairedWith: `${id}-upstream` };
+  try {
+    const recorder = startRecording(values, 'wsinspect proxy', [tracer], legOf);
+    if (recorder) process.once('exit', () => recorder.close());
+    return recorder;
+  } catch (error) {
+    if (error instanceof RecordOptionError) throw new CliError(error.message, 2);
+    throw error;
+  }
 }
 
 function parseUrlOption(flag: string, value: string) {

@@ -91,6 +91,27 @@ describe('wsinspect --record, open, export', () => {
     expect(messages(events)).toEqual([['out', 1, 'from the client'], ['in', 1, 'from the client']]);
   }, 20_000);
 
+  it('proxy --record records both legs of a conversation, each marked with its leg and paired with the other', async () => {
+    const upstream = run(['serve', '--port', '0', '--trace', 'none']);
+    const target = await waitFor(() => /listening on (ws:\/\/\S+)/.exec(upstream.stdout())?.[1], 'upstream listening');
+    const file = join(dir, 'proxy.wsi');
+    const proxy = run(['proxy', '--listen', 'ws://127.0.0.1:0/', '--target', target, '--trace', 'none', '--record', file]);
+    const url = await waitFor(() => /proxying (ws:\/\/\S+)/.exec(proxy.stdout())?.[1], `proxy listening (stderr: ${proxy.stderr()})`);
+    const connect = run(['connect', url, '--send', 'through the proxy', '--trace', 'none']);
+    expect(await connect.exit, connect.stderr()).toBe(0);
+    proxy.child.kill('SIGTERM');
+    await proxy.exit;
+    const opened = run(['open', file, '--trace', 'jsonl']);
+    expect(await opened.exit, opened.stderr()).toBe(0);
+    const events = jsonl(opened.stdout());
+    const legs = events.filter((e) => e.type === 'connection-opened').map((e) => [e.connectionId, e.role]);
+    expect(legs).toEqual([[legs[0]![0], 'server'], [`${legs[0]![0]}-upstream`, 'client']]);
+    for (const [id] of legs) {
+      expect(events.filter((e) => e.type === 'message' && e.connectionId === id).map((e) => e.text)).toEqual(['through the proxy', 'through the proxy']);
+    }
+    expect(readFileSync(file, 'utf8')).toContain(`"proxyLeg":{"leg":"client-facing","pairedWith":"${legs[0]![0]}-upstream"}`);
+  }, 30_000);
+
   it('bad input: one line and the exit code; a damaged session prints what it read first', async () => {
     const missing = run(['open', join(dir, 'nope.wsi')]);
     expect(await missing.exit).toBe(2);
