@@ -9,18 +9,19 @@
  */
 
 import { stat } from 'node:fs/promises';
-import { traceEventToJson, type TraceEvent } from '../core/trace.ts';
 import type { CaptureSummary } from '../core/capture/capture-dissector.ts';
-import { dissectCaptureFile } from '../core/capture/pcap/read-file.ts';
+import { dissectCaptureFile, dissectCaptureFileSync } from '../core/capture/pcap/read-file.ts';
 import { isPcapng } from '../core/capture/pcap/pcapng.ts';
 import { pcapMagic } from '../core/capture/pcap/pcap.ts';
-import { CaptureRecordingBuilder, replayCaptured, type CapturedConnection } from '../core/capture/pcap/to-recording.ts';
+import { CaptureRecordingBuilder, recordingCollector, replayCaptured, type CapturedConnection } from '../core/capture/pcap/to-recording.ts';
 import { SideVerdict } from '../core/capture/side-verdict.ts';
-import { formatEndpoint } from '../core/capture/recording.ts';
-import { createPrettyPrinter } from './pretty.ts';
+import { formatEndpoint, type Recording } from '../core/capture/recording.ts';
+import { traceWriter } from './trace-output.ts';
 
 export interface OpenCaptureOptions {
   trace: 'pretty' | 'jsonl';
+  /** --full-payloads: JSON lines carry whole payloads (else cut for display, as in the app). */
+  fullPayloads?: boolean;
   /** Where text goes (default stdout). */
   write?: (text: string) => void;
   /** Progress lines (default: on stderr when it is a terminal). */
@@ -42,8 +43,7 @@ function mib(n: number): string {
 export async function openCapture(file: string, options: OpenCaptureOptions): Promise<number> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
   const error = options.error ?? ((text: string) => process.stderr.write(text));
-  const color = options.trace === 'pretty' && options.write === undefined && Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
-  const pretty = createPrettyPrinter({ color });
+  const print = traceWriter(options.trace, options.fullPayloads ?? false, options.write)!;
   let seq = 1;
   let count = 0;
 
@@ -58,11 +58,7 @@ export async function openCapture(file: string, options: OpenCaptureOptions): Pr
     for (const event of replayCaptured(captured, { startSeq: seq })) {
       seq = event.seq + 1;
       verdict.add(event);
-      if (options.trace === 'jsonl') write(traceEventToJson(event) + '\n');
-      else {
-        const text = pretty(event);
-        if (text !== null) write(text + '\n');
-      }
+      print(event);
     }
     if (options.trace === 'pretty') write(`── verdict, conversation ${info.id}\n${verdict.lines().map((l) => `   ${l}`).join('\n')}\n`);
   };
@@ -113,3 +109,22 @@ function summaryLines(file: string, s: CaptureSummary, shown: number): string[] 
   for (const note of s.notes) lines.push(`   note: ${note}`);
   return lines;
 }
+
+/** The entry of `wsinspect open`'s table of file kinds (src/cli/open.ts). */
+export const captureFileOpener = {
+  name: 'pcap/pcapng capture',
+  matches: looksLikeCapture,
+  open: (path: string, options: { trace: 'pretty' | 'jsonl'; fullPayloads: boolean }) => openCapture(path, { trace: options.trace, fullPayloads: options.fullPayloads }),
+};
+
+/**
+ * A capture as one Recording, for `wsinspect export` (src/cli/open.ts's recordingLoaders): every
+ * WebSocket conversation, held in memory together, so this is for files that fit in it.
+ */
+export function loadCaptureRecording(path: string): { recording: Recording; error: string | null; kind: string } {
+  const collector = recordingCollector();
+  const summary = dissectCaptureFileSync(path, collector.handle);
+  return { recording: collector.recording(), error: summary.error, kind: 'pcap' };
+}
+
+export const captureRecordingLoader = { name: 'pcap/pcapng capture', matches: looksLikeCapture, load: loadCaptureRecording };

@@ -15,6 +15,7 @@ import { looksLikeSessionJson, readSessionJson } from '../core/capture/export-js
 import { looksLikeHar, readHarFile } from '../core/capture/import-har.ts';
 import { formatEndpoint, replayRecording, type Recording } from '../core/capture/recording.ts';
 import { readSessionFile, SESSION_MAGIC } from '../core/capture/session-file.ts';
+import { captureFileOpener, captureRecordingLoader } from './open-capture.ts';
 import { traceWriter } from './trace-output.ts';
 
 export interface OpenOptions {
@@ -48,10 +49,11 @@ export const recordingLoaders: RecordingLoader[] = [
   { name: 'wsinspect session', matches: (b) => Buffer.from(b.subarray(0, SESSION_MAGIC.length)).toString('latin1') === SESSION_MAGIC, load: (p) => ({ ...readSessionFile(p), kind: 'session' }) },
   { name: 'wsinspect JSON export', matches: looksLikeSessionJson, load: (p) => ({ ...readSessionJson(p), kind: 'json' }) },
   { name: 'HAR', matches: looksLikeHar, load: (p) => ({ ...readHarFile(p), kind: 'har' }) },
+  captureRecordingLoader,
 ];
 
 /** Openers tried in order; the pcap/pcapng reader adds itself here. Loaders come after them. */
-export const fileOpeners: FileOpener[] = [];
+export const fileOpeners: FileOpener[] = [captureFileOpener];
 
 export class OpenError extends Error {
   constructor(message: string, readonly exitCode = 2) {

@@ -4,11 +4,12 @@
  * it read and one line on stderr (exit 1); a file that is no capture is one line (exit 2).
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { looksLikeCapture, openCapture } from '../../src/cli/open-capture.ts';
+import { runCli } from '../support/cli.ts';
 import { handshakeBytes, linkFrame, pcapFile, PcapngWriter, tcpConversation, wsFrame } from '../support/capture-synth.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-open-capture-'));
@@ -85,4 +86,19 @@ describe('wsinspect open CAPTURE', () => {
     expect(looksLikeCapture(new PcapngWriter(false).section().bytes().subarray(0, 4))).toBe(true);
     expect(looksLikeCapture(enc('{"kind"'))).toBe(false);
   });
+
+  it('through the CLI: wsinspect open chooses the capture reader by the first bytes; export reads captures too', async () => {
+    const file = join(dir, 'cli.capture'); // no extension: the magic number decides
+    writeFileSync(file, pcap);
+    const opened = runCli(['open', file]);
+    expect(await opened.exit, opened.stderr()).toBe(0);
+    expect(opened.stdout()).toContain('1 × WS_ERR_UNMASKED_CLIENT_FRAME (§5.1)');
+    expect(opened.stdout()).toContain('"good morning"');
+    const har = join(dir, 'out.har');
+    const exported = runCli(['export', file, '--format', 'har', '-o', har]);
+    expect(await exported.exit, exported.stderr()).toBe(0);
+    const log = JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: Array<{ request: { url: string }; _webSocketMessages: Array<{ type: string; data: string }> }> } };
+    expect(log.log.entries[0]!.request.url).toBe('ws://chat.example/room');
+    expect(log.log.entries[0]!._webSocketMessages.filter((m) => m.type === 'send').map((m) => m.data)).toContain('good morning');
+  }, 30_000);
 });

@@ -4,6 +4,7 @@
  * that an app's event loop stays responsive while a large file opens.
  */
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CaptureDissector, defaultCaptureDissectorLimits, type CaptureDissectorLimits, type CaptureSummary } from '../capture-dissector.ts';
 import type { WebSocketCaptureEvent } from '../websocket-discovery.ts';
@@ -54,4 +55,23 @@ export async function dissectCaptureFile(path: string, onEvent: (event: WebSocke
   // Stopped on purpose: the bytes left in the reader are not a truncation.
   if (aborted) return { ...summary, error: 'stopped before the end of the file' };
   return summary;
+}
+
+/** The same, synchronously (for callers that load a whole file into a Recording, such as export). */
+export function dissectCaptureFileSync(path: string, onEvent: (event: WebSocketCaptureEvent) => void, options: Pick<ReadCaptureOptions, 'chunkSize' | 'limits'> = {}): CaptureSummary {
+  const chunkSize = options.chunkSize ?? 1024 * 1024;
+  const dissector = new CaptureDissector(onEvent, options.limits ?? defaultCaptureDissectorLimits);
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const buffer = new Uint8Array(chunkSize);
+      const n = readSync(fd, buffer, 0, chunkSize, null);
+      if (n === 0) break;
+      dissector.push(buffer.subarray(0, n));
+      if (dissector.failed) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return dissector.end();
 }
