@@ -180,7 +180,10 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
         lines = [c.dim(`state ${e.from} → ${e.to} (${e.reason})`)];
         break;
       case 'violation':
-        lines = [c.red(`✗ violation ${e.violation.code} (${e.violation.rfcSection}): ${e.violation.message}`), c.red(`  rule: ${e.violation.rule}`), c.red(`  → failing the connection with ${e.violation.closeCode} ${describeCloseCode(e.violation.closeCode).name}`)];
+        lines = [c.red(`✗ violation ${e.violation.code} (${e.violation.rfcSection}): ${e.violation.message}`), c.red(`  rule: ${e.violation.rule}`), e.observed
+          // The observe policy (and every opened recording or capture) flags it and reads on.
+          ? c.yellow(`  → observed: the RFC fails the connection with ${e.violation.closeCode} ${describeCloseCode(e.violation.closeCode).name}; reading went on`)
+          : c.red(`  → failing the connection with ${e.violation.closeCode} ${describeCloseCode(e.violation.closeCode).name}`)];
         break;
       case 'connection-closed':
         lines = [`${e.wasClean ? c.green('✔ closed cleanly') : c.yellow('✖ closed')} ${e.code} ${describeCloseCode(e.code).name}${e.reason ? ` ${quote(e.reason, max)}` : ''} — ${e.detail}`];

@@ -24,4 +24,15 @@ describe('pretty trace', () => {
     expect(json.frame.maskKey).toEqual([0x37, 0xfa, 0x21, 0x3d]);
     expect(json.frame.payloadLengthExact).toBe('9223372036854775813');
   });
+
+  it('a violation the observe policy let pass says reading went on, not that the connection failed', () => {
+    const trace: TraceBody[] = [];
+    const p = new WebSocketProtocol({ role: 'server', policy: 'observe', startOpen: true, trace: (b) => trace.push(b) });
+    p.receiveData(fromHex('81 02 68 69')); // unmasked from a client (§5.1)
+    const violation = trace.find((t) => t.type === 'violation')!;
+    const text = createPrettyPrinter({ color: false })({ ...violation, seq: 1, time: 0, connectionId: 'c1' } as TraceEvent)!;
+    expect(text).toContain('WS_ERR_UNMASKED_CLIENT_FRAME');
+    expect(text).toContain('observed: the RFC fails the connection with 1002 Protocol Error; reading went on');
+    expect(text).not.toContain('→ failing the connection');
+  });
 });
