@@ -63,6 +63,7 @@ export class Relay {
   private readonly drainPause: Record<LegSide, boolean> = { client: false, upstream: false };
   /** The ending already handled for each leg (a leg ends once). */
   private readonly ended: Record<LegSide, boolean> = { client: false, upstream: false };
+  private readonly corked = new Set<Connection>();
   private closedCount = 0;
   private readonly allClosed: Promise<void>;
   private resolveClosed!: () => void;
@@ -159,6 +160,7 @@ export class Relay {
     if (!item) return;
     const pairing = this.options.pairing;
     pairing?.beginCopy(to.id, from.id, originals);
+    this.corkUntilNextTick(to);
     try {
       if (item.kind === 'message') {
         const m = item.message;
@@ -173,6 +175,21 @@ export class Relay {
       pairing?.endCopy(to.id);
     }
     this.backpressure(side);
+  }
+
+  /**
+   * What one read from a leg makes the relay send on the other (many small messages arrive in one
+   * TCP read) leaves in one write, not one system call per frame: the socket is corked until the
+   * end of this tick.
+   */
+  private corkUntilNextTick(to: Connection): void {
+    if (this.corked.has(to)) return;
+    this.corked.add(to);
+    to.socket.cork();
+    process.nextTick(() => {
+      this.corked.delete(to);
+      to.socket.uncork();
+    });
   }
 
   /** The other leg's output is past its mark: stop reading from `side` until it drains. */

@@ -1,0 +1,224 @@
+/**
+ * npm run bench:proxy — a proxied echo against a direct one (issue 12: "A proxied echo keeps at
+ * least half the throughput of a direct one with tracing on"):
+ *
+ *   direct    a `ws` client ↔ a `ws` echo server
+ *   proxied   the same client ↔ our reverse proxy (src/core/proxy) ↔ the same server, tracing
+ *             both legs as the app does: every event kept, payloads cut for display
+ *             (capForDisplay, 64 KiB) with the full bytes in the service's store
+ *
+ * in two layouts: threads (the echo server and the proxy each in a worker thread, the client in
+ * this one: separate event loops, as separate programs would have) and one thread (all on one
+ * event loop, so the proxied figure also pays for the client and the server). 64 B, 16 KiB and
+ * 1 MiB messages, pipelined with the in-flight windows of scripts/bench.ts (its drive() loop).
+ * Each round measures every cell, the order rotating; each cell opens a fresh client connection
+ * (through the proxy: a fresh upstream one too) and starts from an empty trace, warms up, then
+ * measures for a fixed time; medians over rounds, and proxied/direct as the median of per-round
+ * ratios. permessage-deflate is off on every leg (the relay's cost, not compression's).
+ *
+ * Writes bench-proxy-results.json and the "proxy" section of BENCHMARKS.md (others kept).
+ * Environment: BENCH_QUICK=1, BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS, BENCH_OUT_DIR, BENCH_NO_MD.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { drive, fmtValue, machineInfo, median, openWsClientLink, readBudget, workloads, writeSection, type Budget, type Link, type Machine, type Workload } from './bench.ts';
+import { startTracedProxy, startWsEcho, type ProxyWorkerData } from './bench-proxy-worker.ts';
+
+export const proxyImplIds = ['direct', 'proxied'] as const;
+export type ProxyImplId = (typeof proxyImplIds)[number];
+/** threads: client, (proxy,) server each on an event loop of its own; one-thread: all on one. */
+export const proxyLayouts = ['threads', 'one-thread'] as const;
+export type ProxyLayout = (typeof proxyLayouts)[number];
+/** The issue's sizes: 64 B, 16 KiB and 1 MiB, pipelined. */
+export const proxyWorkloads: readonly Workload[] = workloads.filter((w) => w.id === '64' || w.id === '16k' || w.id === '1m');
+const cells = proxyLayouts.flatMap((layout) => proxyImplIds.map((impl) => ({ layout, impl })));
+
+export interface ProxySample {
+  round: number;
+  value: number;
+  cpuSeconds: number;
+  /** Trace events the proxy kept during the measured part (proxied only). */
+  events?: number;
+}
+
+export interface ProxyRow {
+  workload: Workload['id'];
+  layout: ProxyLayout;
+  impl: ProxyImplId;
+  median: number;
+  samples: ProxySample[];
+}
+
+export interface ProxyBenchResults {
+  kind: 'websocket-inspector-bench-proxy';
+  date: string;
+  machine: Machine;
+  config: Budget;
+  elapsedSeconds: number;
+  rows: ProxyRow[];
+  /** Per workload and layout: proxied / direct (median of per-round ratios) and whether it meets the target (≥ 0.5). */
+  ratios: Array<{ workload: Workload['id']; layout: ProxyLayout; proxiedVsDirect: number | null; meetsTarget: boolean | null }>;
+}
+
+interface Side {
+  url: string;
+  events: () => Promise<number>;
+  reset: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/** A side (echo server or traced proxy) in a worker thread. */
+async function inWorker(data: ProxyWorkerData): Promise<Side> {
+  const worker = new Worker(new URL('./bench-proxy-worker.mjs', import.meta.url), { workerData: data });
+  const replies: Array<(m: Record<string, unknown>) => void> = [];
+  worker.on('message', (m: Record<string, unknown>) => replies.shift()?.(m));
+  const ask = (message?: string) => {
+    const reply = new Promise<Record<string, unknown>>((resolveReply, reject) => {
+      replies.push(resolveReply);
+      worker.once('error', reject);
+    });
+    if (message) worker.postMessage(message);
+    return reply;
+  };
+  const first = await ask();
+  if (typeof first['error'] === 'string') throw new Error(first['error']);
+  return {
+    url: String(first['url']),
+    events: async () => Number((await ask('events'))['events']),
+    reset: async () => void (await ask('reset')),
+    close: async () => {
+      await Promise.race([ask('stop'), new Promise((r) => setTimeout(r, 3000))]);
+      await worker.terminate();
+    },
+  };
+}
+
+async function inThisThread(data: ProxyWorkerData): Promise<Side> {
+  if (data.role === 'echo-server') return { ...(await startWsEcho()), events: async () => 0, reset: async () => {} };
+  const proxy = await startTracedProxy(data.target!);
+  return { url: proxy.url, events: async () => proxy.events(), reset: async () => proxy.reset(), close: proxy.close };
+}
+
+/** The echo server and the proxy of one layout, started once and shared by its cells (each cell connects anew). */
+interface Setup {
+  server: Side;
+  proxy: Side;
+}
+
+async function startSetup(layout: ProxyLayout): Promise<Setup> {
+  const start = layout === 'threads' ? inWorker : inThisThread;
+  const server = await start({ role: 'echo-server' });
+  return { server, proxy: await start({ role: 'proxy', target: server.url }) };
+}
+
+async function runCell(impl: ProxyImplId, setup: Setup, w: Workload, payload: Uint8Array, cfg: Budget, round: number): Promise<ProxySample> {
+  (globalThis as { gc?: () => void }).gc?.();
+  if (impl === 'proxied') await setup.proxy.reset();
+  const link = await openWsClientLink(impl === 'proxied' ? setup.proxy.url : setup.server.url, {}, async () => {});
+  try {
+    await drive(link, payload, w.window, cfg.warmupMs);
+    const before = impl === 'proxied' ? await setup.proxy.events() : 0;
+    const cpu = process.cpuUsage();
+    const { messages, seconds } = await drive(link, payload, w.window, cfg.cellMs);
+    const used = process.cpuUsage(cpu);
+    const value = w.unit === 'msgs/s' ? messages / seconds : (messages * w.size) / seconds / 1e6;
+    return { round, value, cpuSeconds: (used.user + used.system) / 1e6, ...(impl === 'proxied' ? { events: (await setup.proxy.events()) - before } : {}) };
+  } finally {
+    await link.close();
+  }
+}
+
+export async function runProxyBench(cfg: Budget = readBudget()): Promise<ProxyBenchResults> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const samples = new Map<string, ProxySample[]>();
+  const key = (w: Workload['id'], layout: ProxyLayout, impl: ProxyImplId) => `${w}|${layout}|${impl}`;
+  const payloads = new Map(proxyWorkloads.map((w) => [w.id, new Uint8Array(randomBytes(w.size))]));
+  console.log(`bench:proxy: ${cfg.rounds} rounds × ${proxyWorkloads.length} workloads × direct/proxied × ${proxyLayouts.join('/')}, cells of ${cfg.warmupMs} + ${cfg.cellMs} ms`);
+  const setups = new Map<ProxyLayout, Setup>();
+  for (const layout of proxyLayouts) setups.set(layout, await startSetup(layout));
+  try {
+    for (const w of proxyWorkloads) for (const c of cells) await runCell(c.impl, setups.get(c.layout)!, w, payloads.get(w.id)!, { ...cfg, cellMs: cfg.warmupMs }, -1);
+    for (let round = 0; round < cfg.rounds; round++) {
+      const order = cells.map((_, i) => cells[(i + round) % cells.length]!);
+      for (const w of proxyWorkloads) {
+        const line: string[] = [];
+        for (const c of order) {
+          const sample = await runCell(c.impl, setups.get(c.layout)!, w, payloads.get(w.id)!, cfg, round);
+          samples.set(key(w.id, c.layout, c.impl), [...(samples.get(key(w.id, c.layout, c.impl)) ?? []), sample]);
+          line.push(`${c.impl}/${c.layout} ${fmtValue(sample.value, w.unit)}`);
+        }
+        console.log(`  round ${round + 1}/${cfg.rounds} ${w.label.padEnd(17)} ${w.unit.padEnd(6)} ${line.join('  ')}`);
+      }
+    }
+  } finally {
+    for (const setup of setups.values()) {
+      await setup.proxy.close();
+      await setup.server.close();
+    }
+  }
+  const rows: ProxyRow[] = proxyWorkloads.flatMap((w) => cells.map(({ layout, impl }) => {
+    const list = samples.get(key(w.id, layout, impl)) ?? [];
+    return { workload: w.id, layout, impl, median: median(list.map((x) => x.value)), samples: list };
+  }));
+  const ratios = proxyWorkloads.flatMap((w) => proxyLayouts.map((layout) => {
+    const direct = rows.find((r) => r.workload === w.id && r.layout === layout && r.impl === 'direct')!;
+    const proxied = rows.find((r) => r.workload === w.id && r.layout === layout && r.impl === 'proxied')!;
+    const perRound = proxied.samples.flatMap((p) => {
+      const d = direct.samples.find((x) => x.round === p.round);
+      return d && d.value > 0 ? [p.value / d.value] : [];
+    });
+    const proxiedVsDirect = perRound.length ? median(perRound) : null;
+    return { workload: w.id, layout, proxiedVsDirect, meetsTarget: proxiedVsDirect === null ? null : proxiedVsDirect >= 0.5 };
+  }));
+  const results: ProxyBenchResults = { kind: 'websocket-inspector-bench-proxy', date, machine: machineInfo(), config: cfg, elapsedSeconds: (performance.now() - started) / 1000, rows, ratios };
+  mkdirSync(cfg.outDir, { recursive: true });
+  writeFileSync(join(cfg.outDir, 'bench-proxy-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (cfg.writeMarkdown) writeSection(join(cfg.outDir, 'BENCHMARKS.md'), 'proxy', renderProxyMarkdown(results));
+  return results;
+}
+
+const ratio = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
+
+export function renderProxyMarkdown(r: ProxyBenchResults): string {
+  const m = r.machine;
+  const lines = [
+    '## Reverse proxy: proxied echo vs direct, tracing on',
+    '',
+    `Written by \`npm run bench:proxy\` (scripts/bench-proxy.ts) on ${r.date}: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ws ${m.ws}, code ${m.commit}; load average ${m.loadAverage.start} → ${m.loadAverage.end}.`,
+    `${r.config.rounds} round${r.config.rounds === 1 ? '' : 's'}, cells of ${r.config.warmupMs} ms warm-up + ${r.config.cellMs} ms, a fresh client connection (so a fresh upstream one) per cell and an emptied trace, the order of the four cells rotating between rounds. direct: a \`ws\` client and a \`ws\` echo server; proxied: the same through the reverse proxy (ReverseProxy, what \`wsinspect proxy\` runs), tracing both legs as the app does (every event kept, payloads cut to 64 KiB for display, full bytes in the service's store). permessage-deflate off on every leg. *threads*: the client, the proxy and the server each on an event loop (thread) of its own, as separate programs would be; *one thread*: all of them on one event loop, so a proxied figure pays for all three.`,
+    '',
+    '| workload | unit | direct (threads) | proxied (threads) | proxied/direct | target ≥ 0.50× | direct (one thread) | proxied (one thread) | proxied/direct |',
+    '| --- | --- | ---: | ---: | ---: | :---: | ---: | ---: | ---: |',
+  ];
+  for (const w of proxyWorkloads) {
+    const cell = (layout: ProxyLayout, impl: ProxyImplId) => fmtValue(r.rows.find((x) => x.workload === w.id && x.layout === layout && x.impl === impl)?.median ?? NaN, w.unit);
+    const q = (layout: ProxyLayout) => r.ratios.find((x) => x.workload === w.id && x.layout === layout)!;
+    const met = q('threads').meetsTarget;
+    lines.push(`| ${w.label} | ${w.unit} | ${cell('threads', 'direct')} | ${cell('threads', 'proxied')} | ${ratio(q('threads').proxiedVsDirect)} | ${met === null ? '—' : met ? 'met' : 'missed'} | ${cell('one-thread', 'direct')} | ${cell('one-thread', 'proxied')} | ${ratio(q('one-thread').proxiedVsDirect)} |`);
+  }
+  lines.push(
+    '',
+    '"proxied/direct" is the median over rounds of the proxied ÷ the direct throughput measured in the same round; the target (issue 12) is judged on the threads layout, which is how the inspector runs (a process of its own between the client and the server). A proxied message crosses four sockets instead of two and is unmasked, checked, traced, masked and framed again on the second leg; on one event loop that work adds to the client\'s and the server\'s, so that layout\'s ratio is a floor.',
+    'Raw figures per round: bench-proxy-results.json.',
+  );
+  return lines.join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runProxyBench().then(
+    (r) => {
+      for (const q of r.ratios) console.log(`${q.workload.padEnd(4)} ${q.layout.padEnd(10)} proxied/direct ${ratio(q.proxiedVsDirect)}${q.meetsTarget === false ? ' (below 0.5×)' : ''}`);
+      console.log(`${r.elapsedSeconds.toFixed(1)} s; results in ${r.config.outDir}`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(`bench:proxy failed: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
