@@ -14,7 +14,7 @@
  * its socket freed.
  */
 
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type LookupFunction, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Defaults } from '../constants.ts';
 import { HandshakeError } from '../errors.ts';
@@ -78,6 +78,8 @@ export interface ForwardProxyOptions {
   connectTimeoutMs?: number;
   /** Refuse targets on this machine (set when listening on a non-loopback address). */
   refuseLoopbackTargets?: boolean;
+  /** Name resolution for origins (default: the system's). */
+  lookup?: LookupFunction;
   /** At most this many client connections at a time; one more is answered 503. Default 512. */
   maxConnections?: number;
   onEvent?: (event: ForwardProxyEvent) => void;
@@ -119,7 +121,10 @@ export class ForwardProxy {
   }
 
   private get originPolicy(): OriginPolicy {
-    return { connectTimeoutMs: this.options.connectTimeoutMs ?? Defaults.handshakeTimeoutMs, refuseLoopback: this.options.refuseLoopbackTargets ?? false };
+    return {
+      connectTimeoutMs: this.options.connectTimeoutMs ?? Defaults.handshakeTimeoutMs, refuseLoopback: this.options.refuseLoopbackTargets ?? false,
+      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
+    };
   }
 
   private emit(event: ForwardProxyEvent): void {
@@ -312,6 +317,7 @@ export class ForwardProxy {
         } else {
           passThroughTunnel({
             client, origin, target: target.authority, rest: start.bytes,
+            ...(start.kind === 'opaque' && start.bytes.length === 0 ? { silentReason: start.reason } : {}),
             onHello: (tunnel) => this.emit({ type: 'tunnel-opened', id, tunnel: { ...tunnel } }),
             onDone: (tunnel) => this.emit({ type: 'tunnel', id, tunnel }),
           });

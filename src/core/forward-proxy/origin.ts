@@ -5,7 +5,7 @@
  * Bad Gateway, §15.6.5 504 Gateway Timeout).
  */
 
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import { formatResponseHead } from '../http.ts';
 import type { ProxyTarget } from './proxy-request.ts';
 
@@ -17,6 +17,8 @@ export interface OriginPolicy {
    * non-loopback address, so that other machines cannot use it to reach services bound to loopback.
    */
   refuseLoopback: boolean;
+  /** Name resolution (default dns.lookup); tests give one that never leaves this machine. */
+  lookup?: LookupFunction;
 }
 
 /** Is this resolved address one of this machine's own "any" or loopback addresses? */
@@ -53,7 +55,7 @@ export function describeOriginError(error: NodeJS.ErrnoException, target: ProxyT
  * cannot be (the socket is then destroyed). Nothing here throws.
  */
 export function connectOrigin(target: ProxyTarget, policy: OriginPolicy, onReady: (socket: Socket) => void, onFail: (error: OriginError) => void): Socket {
-  const socket = netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
+  const socket = netConnect({ host: target.host, port: target.port, allowHalfOpen: true, ...(policy.lookup ? { lookup: policy.lookup } : {}) });
   let settled = false;
   const fail = (error: NodeJS.ErrnoException) => {
     if (settled) return;

@@ -28,6 +28,8 @@ export interface TunnelOptions {
   target: string;
   /** Bytes the client sent right behind its CONNECT head (they belong to the tunnel). */
   rest: Uint8Array;
+  /** Why the tunnel was opened before the client said anything (shown until it does). */
+  silentReason?: string;
   /** The ClientHello has been read (or found not to be one): the tunnel can be shown at once. */
   onHello?: (summary: TunnelSummary) => void;
   onDone: (summary: TunnelSummary) => void;
@@ -36,7 +38,7 @@ export interface TunnelOptions {
 export function passThroughTunnel(options: TunnelOptions): void {
   const { client, origin } = options;
   const started = performance.now();
-  const summary: TunnelSummary = { target: options.target, hello: null, bytesUp: 0, bytesDown: 0, durationMs: 0 };
+  const summary: TunnelSummary = { target: options.target, hello: null, bytesUp: 0, bytesDown: 0, durationMs: 0, ...(options.silentReason ? { notTls: options.silentReason } : {}) };
   const reader = new ClientHelloReader();
   let helloRead = false;
   const look = (data: Uint8Array) => {

@@ -29,13 +29,14 @@ async function listen<T extends Server | HttpServer>(server: T): Promise<number>
 }
 
 /** Sends raw bytes to the proxy; resolves with everything it answers, once it closes the connection. */
-async function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
+async function rawExchange(port: number, bytes: string | Buffer, halfClose = false): Promise<string> {
   const socket = netConnect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
   let answer = '';
   socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
   await once(socket, 'connect');
-  socket.write(bytes);
+  if (halfClose) socket.end(bytes);
+  else socket.write(bytes);
   await once(socket, 'close');
   return answer;
 }
@@ -261,5 +262,59 @@ describe('forward proxy: WebSocket without a relay', () => {
     client.close();
     const ws = await waitForEvent(events, (e) => e.type === 'websocket');
     expect(ws).toMatchObject({ url: `ws://127.0.0.1:${wsPort}/path?q=1`, relayed: false, intercepted: false });
+  });
+});
+
+describe('forward proxy: bounded under abuse', () => {
+  it('one connection over maxConnections is answered 503 and freed; the others are unaffected', async () => {
+    const { port, proxy } = await startProxy({ maxConnections: 2, headTimeoutMs: 20_000 });
+    const held = await Promise.all([0, 1].map(async () => {
+      const s = netConnect({ host: '127.0.0.1', port });
+      s.on('error', () => {});
+      await once(s, 'connect');
+      s.write('GET http://127.0.0.1:1/ HTTP/1.1\r\n'); // a head that never ends
+      return s;
+    }));
+    await expect.poll(() => proxy.connectionCount).toBe(2);
+    const answer = await rawExchange(port, 'GET http://127.0.0.1:1/ HTTP/1.1\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1.1 503 /);
+    expect(held.every((s) => !s.destroyed)).toBe(true);
+    for (const s of held) s.destroy();
+    await expect.poll(() => proxy.connectionCount).toBe(0);
+  });
+
+  it('random bytes never crash it: every connection is answered or closed, and freed (fuzz, 200 runs)', async () => {
+    const fc = (await import('fast-check')).default;
+    // Every name resolves to nothing, and targets hold no '.' or '[' (so no IP literal): fuzzed requests never leave this machine.
+    const lookup = ((_host: string, _options: unknown, callback: (e: Error) => void) => callback(Object.assign(new Error('no DNS in this test'), { code: 'ENOTFOUND' }))) as never;
+    const { port, proxy, events } = await startProxy({ headTimeoutMs: 300, connectTimeoutMs: 300, lookup });
+    // Sent and half-closed at once: a head left unfinished ends with the client's FIN, not the timeout.
+    const heads = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+      fc.tuple(fc.constantFrom('GET', 'CONNECT', 'POST', 'G ET', ''), fc.string({ maxLength: 60 }).map((t) => t.replace(/[.[]/g, '')), fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/9.9', 'x'), fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }))
+        .map(([m, t, v, h]) => Buffer.from(`${m} ${t} ${v}\r\n${h.join('\r\n')}\r\n\r\n`, 'latin1')),
+    );
+    await fc.assert(fc.asyncProperty(heads, async (bytes) => {
+      const answer = await rawExchange(port, bytes, true);
+      // An answer, if any, is a whole HTTP status line from the proxy (or from an origin it reached).
+      if (answer.length) expect(answer).toMatch(/^HTTP\/1\.1 \d{3} /);
+    }), { numRuns: 200 });
+    await waitForEvent(events, () => proxy.connectionCount === 0, 5000);
+  }, 60_000);
+
+  it('CONNECT to a server that speaks first is opened after a second of client silence (passed through)', async () => {
+    const origin = createNetServer((s) => s.end('220 banner\r\n'));
+    const originPort = await listen(origin);
+    const { port, events } = await startProxy();
+    const socket = netConnect({ host: '127.0.0.1', port });
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString()));
+    await once(socket, 'connect');
+    socket.write(`CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\n\r\n`);
+    await once(socket, 'end');
+    socket.end();
+    expect(got).toBe('HTTP/1.1 200 Connection Established\r\n\r\n220 banner\r\n');
+    const done = await waitForEvent(events, (e) => e.type === 'tunnel');
+    expect(done.type === 'tunnel' && done.tunnel.notTls).toMatch(/no bytes|sent nothing/);
   });
 });
