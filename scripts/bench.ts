@@ -199,6 +199,14 @@ export async function openWsLink(server: WsServer, url: string, options: WebSock
   server.on('connection', (socket) => {
     socket.on('message', (data, isBinary) => socket.send(data as Buffer, { binary: isBinary }));
   });
+  return openWsClientLink(url, options, async () => {
+    for (const c of server.clients) c.terminate();
+    await closeServer();
+  });
+}
+
+/** A `ws` client to an echo server somewhere (perMessageDeflate off unless options say otherwise); closeAfter runs once it is closed. */
+export async function openWsClientLink(url: string, options: WebSocket.ClientOptions, closeAfter: () => Promise<void>): Promise<Link> {
   const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
   await new Promise<void>((r, j) => {
     ws.once('open', () => r());
@@ -212,8 +220,7 @@ export async function openWsLink(server: WsServer, url: string, options: WebSock
       ws.close(1000);
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
       ws.terminate();
-      for (const c of server.clients) c.terminate();
-      await closeServer();
+      await closeAfter();
     },
   };
   ws.on('message', (data: Buffer) => link.onMessage(data.length));
@@ -673,6 +680,7 @@ const markers = {
   tls: ['<!-- tls:start -->', '<!-- tls:end -->'],
   deflate: ['<!-- deflate:start -->', '<!-- deflate:end -->'],
   capture: ['<!-- capture:start -->', '<!-- capture:end -->'],
+  proxy: ['<!-- proxy:start -->', '<!-- proxy:end -->'],
   record: ['<!-- record:start -->', '<!-- record:end -->'],
 } as const;
 
