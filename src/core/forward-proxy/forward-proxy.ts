@@ -76,6 +76,8 @@ export interface ForwardProxyOptions {
   headTimeoutMs?: number;
   /** TCP connect to an origin. */
   connectTimeoutMs?: number;
+  /** An origin's answer head must come within this (504 otherwise; default 60 s). */
+  responseTimeoutMs?: number;
   /** Refuse targets on this machine (set when listening on a non-loopback address). */
   refuseLoopbackTargets?: boolean;
   /** Name resolution for origins (default: the system's). */
@@ -257,6 +259,7 @@ export class ForwardProxy {
     forwardHttpExchange({
       client, head, request, rest, openOrigin, defaultPort,
       maxHeadSize: this.options.maxHeadSize ?? Defaults.maxHeadSize,
+      ...(this.options.responseTimeoutMs !== undefined ? { responseTimeoutMs: this.options.responseTimeoutMs } : {}),
       onDone: (exchange) => this.emit({ type: 'http', id, exchange: { ...exchange, url: printable(exchange.url) } }),
     });
   }

@@ -42,6 +42,8 @@ export interface HttpExchangeOptions {
   /** 80 for http://, 443 for https:// (the Host header omits it). */
   defaultPort: number;
   maxHeadSize?: number;
+  /** No answer head from the origin this long after connecting: 504 (default 60 s). */
+  responseTimeoutMs?: number;
   onDone: (summary: HttpExchangeSummary) => void;
 }
 
@@ -123,6 +125,13 @@ export function forwardHttpExchange(options: HttpExchangeOptions): void {
   }, (error) => answer(error.status, error.message));
 
   const readResponse = (socket: Duplex) => {
+    // RFC 9110 §15.6.5: 504 when the origin does not answer in time.
+    const timeoutMs = options.responseTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      if (summary.status === null) answer(504, `The origin sent no answer within ${timeoutMs} ms.`);
+    }, timeoutMs);
+    timer.unref();
+    client.once('close', () => clearTimeout(timer));
     const parser = new HttpHeadParser({ kind: 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
     const onData = (chunk: Buffer) => {
       let result;
@@ -145,6 +154,7 @@ export function forwardHttpExchange(options: HttpExchangeOptions): void {
         return;
       }
       summary.status = result.head.status;
+      clearTimeout(timer);
       client.write(out);
       if (result.rest.length) client.write(result.rest);
       socket.on('data', (d: Buffer) => (summary.bytesDown += d.length));

@@ -124,6 +124,18 @@ describe('forward proxy: plain HTTP passes through untouched (RFC 9112 §3.2.2)'
     await waitForEvent(events, (e) => e.type === 'http' && e.exchange.bytesUp > 200_000 && e.exchange.method === 'POST');
   });
 
+  it('an origin that accepts and never answers is answered 504 Gateway Timeout, both sockets freed', async () => {
+    const silent = createNetServer((s) => s.on('data', () => {}));
+    const originPort = await listen(silent);
+    const { port, events, proxy } = await startProxy({ responseTimeoutMs: 200 });
+    const answer = await rawExchange(port, `GET http://127.0.0.1:${originPort}/ HTTP/1.1\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1.1 504 [\s\S]*no answer within 200 ms/);
+    const e = await waitForEvent(events, (ev) => ev.type === 'http');
+    expect(e.type === 'http' && e.exchange.status).toBe(504);
+    await expect.poll(() => proxy.connectionCount).toBe(0);
+    await expect.poll(() => new Promise((r) => silent.getConnections((_e, n) => r(n)))).toBe(0);
+  });
+
   it('an origin that is not there is answered 502 Bad Gateway with the reason', async () => {
     const closed = createNetServer();
     const deadPort = await listen(closed);
