@@ -131,6 +131,6 @@ describe('the store with compressed frames', () => {
     expect(rows.map((r) => r.compressed)).toEqual([true, false]);
     expect(rows[0]!.preview).toBe('Hello');
     const filter = { direction: 'all' as const, type: 'compressed' as const, search: '' };
-    expect(rows.filter((r) => matchesFilters(r, filter, ''))).toEqual([rows[0]]);
+    expect(rows.filter((r) => matchesFilters(r, filter, null))).toEqual([rows[0]]);
   });
 });

@@ -200,6 +200,10 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
       await writeBytes(bytes, step.chop, step.delayMs);
       return;
     }
+    if (step.perFrame) {
+      for (const frame of step.frames) await writeBytes(encode(frame), step.chop, step.delayMs);
+      return;
+    }
     let bytes = concatBytes(step.frames.map(encode));
     if (step.holdBack) {
       held = bytes.subarray(bytes.length - step.holdBack);
@@ -304,8 +308,9 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
           const waitMs = waitFor(step.payload.length);
           wire.note(`expecting ${what} (waiting up to ${waitMs} ms)`);
           const event = await nextEvent(waitMs);
-          if (step.optional && event !== null && event.type !== 'message') {
-            notes.push(`${peerName} ${describeEvent(event)} without sending ${what} first (optional here)`);
+          if ((step.optional || step.missingIsNonStrict) && event !== null && event.type !== 'message') {
+            if (step.missingIsNonStrict) nonStrict.push(`${peerName} ${describeEvent(event)} without sending ${what} first: ${step.missingIsNonStrict}`);
+            else notes.push(`${peerName} ${describeEvent(event)} without sending ${what} first (optional here)`);
             pushedBack = event;
             break;
           }

@@ -12,6 +12,8 @@ import { EmptyState } from './components/EmptyState.tsx';
 import { FrameAnatomy } from './components/FrameAnatomy.tsx';
 import { FrameList } from './components/FrameList.tsx';
 import { HandshakeView } from './components/HandshakeView.tsx';
+import { TimelineSplit, WorkspacePanes } from './components/Panes.tsx';
+import { useShortcuts } from './components/useShortcuts.ts';
 import { ServerBar } from './components/ServerBar.tsx';
 import { connectBatches, isRecordingId, useInspector, type View } from './store/store.ts';
 
@@ -41,6 +43,7 @@ export function App() {
   // A recording selected while a live-only tool was open shows its frames instead.
   const shown: View = view === 'conformance' || !recording || recordingViews.has(view) ? view : 'frames';
 
+  useShortcuts();
   useEffect(() => {
     setConfirmHandler(askPerson);
     const unsubscribe = connectBatches((listener) => api.onBatch(listener));
@@ -58,8 +61,10 @@ export function App() {
         </div>
       )}
       {/* No composer beside the battery, nor beside a recorded wire log: nothing can be sent there. */}
-      <div className={`workspace ${shown === 'conformance' || recording ? 'no-composer' : ''}`}>
-        <ConnectionsPanel />
+      <WorkspacePanes
+        sidebar={<ConnectionsPanel />}
+        composer={shown !== 'conformance' && !recording ? <Composer /> : null}
+        main={(toggles) => (
         <main className="main">
           <nav className="tabs" role="tablist">
             {selectedConnectionId !== null && connectionTabs.map((t) => (
@@ -79,6 +84,7 @@ export function App() {
               Conformance
               {running && <span className="tab-badge running">running</span>}
             </button>
+            <span className="pane-toggles">{toggles}</span>
           </nav>
           {shown === 'conformance' ? (
             <div className="tool-view">
@@ -90,11 +96,11 @@ export function App() {
             <>
               {recording && <RecordingBanner />}
               {shown === 'frames' ? (
-                <div className="frames-view">
-                  <FrameList />
-                  {/* keyed by frame: a new selection starts at the top */}
-                  <FrameAnatomy key={selectedFrameKey ?? 'none'} />
-                </div>
+                <TimelineSplit
+                  list={<FrameList />}
+                  // keyed by frame: a new selection starts at the top
+                  detail={<FrameAnatomy key={selectedFrameKey ?? 'none'} />}
+                />
               ) : shown === 'handshake' ? (
                 <HandshakeView />
               ) : (
@@ -105,8 +111,8 @@ export function App() {
             </>
           )}
         </main>
-        {shown !== 'conformance' && !recording && <Composer />}
-      </div>
+        )}
+      />
       <ConfirmDialog />
     </div>
   );

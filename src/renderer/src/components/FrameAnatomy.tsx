@@ -105,7 +105,7 @@ export function FrameAnatomy() {
   const op = describeOpcode(f.opcode);
   const from = row.direction === 'in' ? (role === 'server' ? 'client → server' : 'server → client') : (role === 'server' ? 'server → client' : 'client → server');
   return (
-    <section className="anatomy" aria-label="Frame anatomy" data-testid="anatomy">
+    <section className="anatomy" aria-label="Frame anatomy" data-testid="anatomy" tabIndex={-1}>
       <div className="anatomy-title">
         <div className="title-row">
           <h2>Frame #{f.frameId} <span className="muted">{from} · {op.name} · {row.payloadLengthText} byte payload · {f.truncated?.rawLength ?? f.raw.length} bytes on the wire</span></h2>
@@ -167,6 +167,8 @@ export function FrameAnatomy() {
           {f.partial && <div className="hint">The frame never arrived whole: the bytes shown are those received before the connection failed ({anatomy.needs}).</div>}
         </div>
       )}
+      {/* Fragments, ping/pong and close links first: where a frame belongs matters before its bits. */}
+      <Relations row={row} />
       <div className="anatomy-grid">
         <div>
           <h3>Header, as in RFC 6455 §5.2</h3>
@@ -178,7 +180,6 @@ export function FrameAnatomy() {
           <FieldTable anatomy={anatomy} />
         </div>
       </div>
-      <Relations row={row} />
       <MaskingView anatomy={anatomy} />
       {f.deflate && (
         <CompressionView wirePayload={anatomy.complete ? anatomy.payload : f.payload} deflate={f.deflate} message={message} text={(message?.opcode ?? row.messageOpcode) === 1} />

@@ -1,9 +1,11 @@
 import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
-import { useLayoutEffect, useMemo, useRef } from 'react';
-import { IncrementalFrameFilter } from '../lib/frame-filter.ts';
+import { useLayoutEffect, useMemo, useRef, type KeyboardEvent } from 'react';
+import { IncrementalFrameFilter, type TimelineItem } from '../lib/frame-filter.ts';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
+import { formatTime, lifecyclePositions, MessageItem, type LifecycleRow, type TimeMode, type TimelineMode } from '../lib/timeline.ts';
 import { isFailureCloseCode } from '../lib/wire-log.ts';
 import { findConnection, frameRingChoices, holdsFrame, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
+import { DisplayFilterInput } from './DisplayFilterInput.tsx';
 
 const ROW_HEIGHT = 26;
 const OVERSCAN = 8;
@@ -13,12 +15,10 @@ function compactCount(n: number): string {
   return n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`;
 }
 
-function clock(time: number): string {
-  const d = new Date(time);
-  return `${d.toTimeString().slice(0, 8)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
-}
+/** The search box's id: `/` anywhere focuses it. */
+export const SEARCH_INPUT_ID = 'frame-search';
 
-function Row({ row, selected, onSelect, role, observed, recording }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string; observed: boolean; recording: boolean }) {
+function Row({ row, selected, onSelect, role, observed, recording, time, spanning }: { row: FrameRow; selected: boolean; onSelect: () => void; role: string; observed: boolean; recording: boolean; time: string; spanning: boolean }) {
   // The row's own fields: building the whole traced frame is for the anatomy view.
   const f = row;
   // In a conformance wire log, the peer under test's failing Close is the reaction the case judges.
@@ -36,8 +36,8 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       data-testid="frame-row"
       data-frame-key={row.key}
     >
-      <span className="c-id">#{f.frameId}</span>
-      <span className="c-time">{clock(row.time)}</span>
+      <span className="c-id" title={spanning ? row.connectionId : undefined}>#{f.frameId}</span>
+      <span className="c-time">{time}</span>
       <span className={`c-dir dir-${row.direction}`} title={who}>{arrow} {row.direction === 'in' ? 'recv' : 'sent'}</span>
       <span className={`c-op op-${op.control ? 'control' : 'data'} ${op.reserved ? 'op-reserved' : ''}`}>{op.name}</span>
       <span className="c-flag" title="FIN" aria-label={f.fin ? 'FIN 1: final fragment' : 'FIN 0: more fragments follow'}>{f.fin ? '1' : '0'}</span>
@@ -47,6 +47,7 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
       <span className="c-preview">
         {row.compressed && <span className="z-badge" data-testid="compressed-badge" title={`A frame of a compressed message (permessage-deflate, RFC 7692): ${f.payloadLength} DEFLATE bytes on the wire; the preview shows what they inflate to`}>deflate</span>}
         {row.editedOriginal && <span className="z-badge edited" data-testid="edited-badge" title={`Edited in the debugger before release: not the bytes that ${row.direction === 'in' ? 'arrived' : 'were produced'} (${row.editedOriginal.length} bytes originally; select the frame to see them)`}>edited</span>}
+        {spanning && <span className="conn-badge">{row.connectionId}</span>}
         {f.partial ? '[incomplete] ' : ''}{row.preview}
       </span>
       {failedWith !== null && !f.violation && !observed ? (
@@ -60,13 +61,62 @@ function Row({ row, selected, onSelect, role, observed, recording }: { row: Fram
   );
 }
 
-/** Every frame of the selected connection, both directions, filterable and virtualised. */
+/** One message: its frames folded in (a fragmented message, §5.4), or one control frame. */
+function MessageRowView({ message, selected, onSelect, time, spanning }: { message: MessageItem; selected: boolean; onSelect: () => void; time: string; spanning: boolean }) {
+  const first = message.first;
+  const op = describeOpcode(message.opcode);
+  const violation = message.frames.find((f) => f.violation)?.violation;
+  const ids = message.frames.length === 1 ? `#${first.frameId}` : `#${first.frameId}–${message.last.frameId}`;
+  const preview = message.frames.length === 1 ? first.preview : message.opcode === 2 ? first.preview : message.frames.slice(0, 4).map((f) => f.preview).join('');
+  return (
+    <div className={`frame-row message-row ${selected ? 'selected' : ''} ${violation ? 'violation' : ''} dir-${message.direction}`} onClick={onSelect} role="row" aria-selected={selected} data-testid="message-row" data-frame-key={first.key} data-frames={message.frames.length}>
+      <span className="c-id" title={`frames ${message.frames.map((f) => `#${f.frameId}`).join(', ')}`}>{ids}</span>
+      <span className="c-time">{time}</span>
+      <span className={`c-dir dir-${message.direction}`}>{message.direction === 'in' ? '← recv' : '→ sent'}</span>
+      <span className={`c-op op-${op.control ? 'control' : 'data'}`}>{op.name}</span>
+      <span className="c-frames" data-testid="message-frames" title="frames in this message">{message.frames.length} {message.frames.length === 1 ? 'frame' : 'frames'}{message.complete ? '' : ' …'}</span>
+      <span className="c-len">{message.length}</span>
+      <span className="c-preview">
+        {spanning && <span className="conn-badge">{message.connectionId}</span>}
+        {message.frames.some((f) => f.compressed) && <span className="z-badge">deflate</span>}
+        {preview}
+      </span>
+      <span className="c-warn">{violation ? `⚠ ${violation.closeCode}` : ''}</span>
+    </div>
+  );
+}
+
+/** A step of the connection's life (TCP, TLS, handshake, open, close, errors) in the timeline. */
+function LifecycleRowView({ row, time }: { row: LifecycleRow; time: string }) {
+  return (
+    <div className={`frame-row lifecycle-row ${row.error ? 'error' : ''}`} role="row" data-testid="lifecycle-row" data-label={row.label}>
+      <span className="c-id">•</span>
+      <span className="c-time">{time}</span>
+      <span className="c-life">{row.label}</span>
+      <span className="c-preview" title={row.detail}>{row.detail}</span>
+    </div>
+  );
+}
+
+type ListItem = TimelineItem | LifecycleRow;
+
+const isLifecycle = (item: ListItem): item is LifecycleRow => (item as LifecycleRow).kind === 'lifecycle';
+
+/**
+ * The selected connection's timeline: every frame (or every message, its frames folded in) in
+ * wire order, both directions, with the connection's lifecycle between them; filterable by
+ * direction, type, a search over the full payload as held, and the display-filter language.
+ * Virtualised. Keyboard: arrows, Page Up/Down, Home/End move the selection; Enter opens.
+ */
 export function FrameList() {
   const frameVersion = useInspector((s) => s.frameVersion);
   const connectionId = useInspector((s) => s.selectedConnectionId);
   const direction = useInspector((s) => s.direction);
   const type = useInspector((s) => s.type);
   const search = useInspector((s) => s.search);
+  const displayFilter = useInspector((s) => s.displayFilter);
+  const mode = useInspector((s) => s.timelineMode);
+  const timeMode = useInspector((s) => s.timeMode);
   const autoScroll = useInspector((s) => s.autoScroll);
   const setFilter = useInspector((s) => s.setFilter);
   const selectedKey = useInspector((s) => s.selectedFrameKey);
@@ -74,7 +124,9 @@ export function FrameList() {
   const clearTrace = useInspector((s) => s.clearTrace);
   const maxFrames = useInspector((s) => s.maxFrames);
   const setMaxFrames = useInspector((s) => s.setMaxFrames);
-  const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
+  const connection = useInspector((s) => findConnection(s, s.selectedConnectionId));
+  const role = connection?.role ?? 'server';
+  const lifecycle = useInspector((s) => (connectionId ? s.details[connectionId]?.lifecycle : undefined));
   const recording = isRecordingId(connectionId);
   const observedByFrame = useInspector((s) => s.observedByFrame);
   const parentRef = useRef<HTMLDivElement>(null);
@@ -83,21 +135,36 @@ export function FrameList() {
   const filter = useRef(new IncrementalFrameFilter()).current;
   const evictedFrames = useInspector((s) => s.evictedFrames);
   const dropped = useInspector((s) => (connectionId ? s.droppedByConnection.get(connectionId) ?? 0 : 0));
-  const { rows, totalForConnection } = useMemo(() => {
+  const { rows, totalForConnection, compiled } = useMemo(() => {
     const state = useInspector.getState();
-    filter.update(state.frames, { connectionId, direction, type, search }, evictedFrames, (row) => holdsFrame(state, row));
-    return { rows: filter.rows, totalForConnection: filter.total, version: filter.version };
+    filter.update(state.frames, { connectionId, direction, type, search, display: displayFilter, mode }, evictedFrames, (row) => holdsFrame(state, row));
+    return { rows: filter.rows, totalForConnection: filter.total, compiled: filter.compiled, version: filter.version };
     // frameVersion: frames were added, evicted or replaced
-  }, [frameVersion, evictedFrames, connectionId, direction, type, search, filter]);
+  }, [frameVersion, evictedFrames, connectionId, direction, type, search, displayFilter, mode, filter]);
+  const spanning = compiled.allConnections;
+  // Lifecycle rows belong to the unfiltered timeline of one connection.
+  const unfiltered = direction === 'all' && type === 'all' && !compiled.search && !compiled.display;
+  const life = unfiltered && lifecycle ? lifecycle : [];
+  const lifeAt = lifecyclePositions(rows, life);
+  const count = rows.length + life.length;
+  const itemAt = (index: number): ListItem => {
+    let before = 0;
+    for (let k = 0; k < lifeAt.length; k++) {
+      if (lifeAt[k] === index) return life[k]!;
+      if (lifeAt[k]! < index) before++;
+      else break;
+    }
+    return rows[index - before]!;
+  };
 
   // Following new frames: render the tail and scroll there once, after React's commit. The
   // virtualizer's own scrollToIndex would read the layout, scroll, and render the list twice
   // per batch; here there is one layout per frame.
-  const following = autoScroll && rows.length > 0;
+  const following = autoScroll && count > 0;
   // The viewport's height as the virtualizer last observed it (its ResizeObserver: no layout read).
   const viewportHeight = useRef(0);
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count,
     getScrollElement: () => parentRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: OVERSCAN,
@@ -115,9 +182,9 @@ export function FrameList() {
   useLayoutEffect(() => {
     const el = parentRef.current;
     if (!following || !el) return;
-    const bottom = Math.max(0, rows.length * ROW_HEIGHT - (viewportHeight.current || el.clientHeight));
+    const bottom = Math.max(0, count * ROW_HEIGHT - (viewportHeight.current || el.clientHeight));
     if (Math.abs(el.scrollTop - bottom) >= 1) el.scrollTop = bottom;
-  }, [rows.length, following, viewport, virtualizer]);
+  }, [count, following, viewport, virtualizer]);
 
   // Rows are keyed by slot (index modulo how many are rendered), not by frame. The rendered
   // indices are consecutive, so the slots stay the same set as the window slides: the row that
@@ -133,16 +200,59 @@ export function FrameList() {
     if (!atBottom && autoScroll) setFilter({ autoScroll: false });
   };
 
+  const connectionStart = connection?.openedAt ?? 0;
+  const timeOf = (index: number, item: ListItem): string => {
+    let previous: number | null = null;
+    if (timeMode === 'delta' && index > 0) previous = itemAt(index - 1).time;
+    return formatTime(item.time, timeMode, connectionStart, previous);
+  };
+  const isSelected = (item: TimelineItem) => (item instanceof MessageItem ? item.frames.some((f) => f.key === selectedKey) : item.key === selectedKey);
+
+  /** Arrows, Page Up/Down, Home/End move the selection over frames or messages (lifecycle rows are skipped). */
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (count === 0) return;
+    const page = Math.max(1, Math.floor((viewportHeight.current || 260) / ROW_HEIGHT) - 1);
+    const step = e.key === 'ArrowDown' ? 1 : e.key === 'ArrowUp' ? -1 : e.key === 'PageDown' ? page : e.key === 'PageUp' ? -page : e.key === 'Home' ? -Infinity : e.key === 'End' ? Infinity : 0;
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      if (!selectedKey) return;
+      // Enter opens: a message opens into its frames; a frame opens its anatomy.
+      if (mode === 'messages') setFilter({ timelineMode: 'frames', autoScroll: false });
+      else document.querySelector<HTMLElement>('[data-testid=anatomy]')?.focus();
+      return;
+    }
+    if (step === 0) return;
+    e.preventDefault();
+    let current = -1;
+    for (let i = 0; i < count && current < 0; i++) {
+      const item = itemAt(i);
+      if (!isLifecycle(item) && isSelected(item)) current = i;
+    }
+    let target = step === -Infinity ? 0 : step === Infinity ? count - 1 : current < 0 ? (step > 0 ? 0 : count - 1) : Math.min(count - 1, Math.max(0, current + step));
+    const direction = step > 0 ? 1 : -1;
+    while (target >= 0 && target < count && isLifecycle(itemAt(target))) target += step === -Infinity ? 1 : step === Infinity ? -1 : direction;
+    if (target < 0 || target >= count) return;
+    const item = itemAt(target) as TimelineItem;
+    selectFrame(item instanceof MessageItem ? item.first.key : item.key);
+    if (autoScroll && target < count - 1) setFilter({ autoScroll: false });
+    virtualizer.scrollToIndex(target, { align: 'auto' });
+  };
+
+  const noun = mode === 'messages' ? 'messages' : 'frames';
   return (
-    <section className="frame-list" aria-label="Frames">
+    <section className="frame-list" aria-label={mode === 'messages' ? 'Messages' : 'Frames'}>
       <div className="filter-bar">
+        <select className="input" value={mode} onChange={(e) => setFilter({ timelineMode: e.target.value as TimelineMode })} aria-label="Timeline rows" data-testid="timeline-mode" title="One row per frame, or one per message with its frames folded in (§5.4)">
+          <option value="frames">frames</option>
+          <option value="messages">messages</option>
+        </select>
         <select className="input" value={direction} onChange={(e) => setFilter({ direction: e.target.value as DirectionFilter })} aria-label="Direction filter">
-          <option value="all">both directions</option>
+          <option value="all">in + out</option>
           <option value="in">received</option>
           <option value="out">sent</option>
         </select>
         <select className="input" value={type} onChange={(e) => setFilter({ type: e.target.value as TypeFilter })} aria-label="Type filter">
-          <option value="all">all frames</option>
+          <option value="all">all types</option>
           <option value="data">data frames</option>
           <option value="control">control frames</option>
           <option value="text">text</option>
@@ -152,9 +262,13 @@ export function FrameList() {
           <option value="ping">ping</option>
           <option value="pong">pong</option>
           <option value="violations">violations</option>
-          <option value="compressed">compressed (permessage-deflate)</option>
+          <option value="compressed">compressed</option>
         </select>
-        <input className="input search" placeholder="Search payloads…" value={search} onChange={(e) => setFilter({ search: e.target.value })} aria-label="Search" />
+        <select className="input" value={timeMode} onChange={(e) => setFilter({ timeMode: e.target.value as TimeMode })} aria-label="Time" data-testid="time-mode" title="Times: the clock, since the connection opened, or since the row before">
+          <option value="absolute">clock</option>
+          <option value="connection">+ since open</option>
+          <option value="delta">+ since previous</option>
+        </select>
         <label className="toggle">
           <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} /> follow new frames
         </label>
@@ -168,28 +282,56 @@ export function FrameList() {
         >
           {frameRingChoices.map((n) => <option key={n} value={n}>keep {compactCount(n)}</option>)}
         </select>
-        <span className="count" data-testid="frame-count" data-total={totalForConnection + dropped}>{rows.length === totalForConnection ? `${rows.length} frames` : `${rows.length} of ${totalForConnection} frames`}</span>
+        <span className="count" data-testid="frame-count" data-total={totalForConnection + dropped}>{rows.length === totalForConnection ? `${rows.length} ${noun}` : `${rows.length} of ${totalForConnection} ${noun}`}{spanning ? ', all connections' : ''}</span>
         {dropped > 0 && (
           <span className="count" data-testid="frames-dropped" title="The inspector keeps the most recent frames (a ring), so a long session stays within bounded memory">
             (+{dropped.toLocaleString()} older dropped)
           </span>
         )}
       </div>
-      <div className="frame-head" role="row">
-        <span className="c-id">#</span><span className="c-time">time</span><span className="c-dir">dir</span><span className="c-op">opcode</span>
-        <span className="c-flag">FIN</span><span className="c-flag">RSV</span><span className="c-flag">MASK</span><span className="c-len">length</span>
-        <span className="c-preview">payload</span><span className="c-warn" />
+      <div className="filter-bar search-bar">
+        <input
+          id={SEARCH_INPUT_ID}
+          className={`input search ${compiled.searchError ? 'invalid' : ''}`}
+          placeholder="Search payloads: text, /regex/i, hex:81 05  (press /)"
+          value={search}
+          onChange={(e) => setFilter({ search: e.target.value })}
+          aria-label="Search"
+          aria-invalid={compiled.searchError ? true : undefined}
+          title="Searches the whole payload as held (up to 64 KiB a frame): plain text in any case, a /regular expression/ with flags i, s, m, or hex:81 05 for bytes in the payload or on the wire. Press / to come here."
+        />
+        <DisplayFilterInput value={displayFilter} onChange={(v) => setFilter({ displayFilter: v })} error={compiled.displayError} />
+        {compiled.searchError && <div className="filter-error" role="alert" data-testid="search-error">{compiled.searchError}</div>}
       </div>
-      <div className="frame-scroll" ref={parentRef} onScroll={onScroll} role="grid">
-        {rows.length === 0 ? (
-          <p className="hint pad">{totalForConnection === 0 ? (recording ? 'This case put no frame on the wire (see the case log above).' : 'No frames yet on this connection. Send a message from either side.') : 'No frame matches the filters.'}</p>
+      {mode === 'messages' ? (
+        <div className="frame-head message-head" role="row">
+          <span className="c-id">#</span><span className="c-time">time</span><span className="c-dir">dir</span><span className="c-op">type</span>
+          <span className="c-frames">frames</span><span className="c-len">length</span><span className="c-preview">payload</span><span className="c-warn" />
+        </div>
+      ) : (
+        <div className="frame-head" role="row">
+          <span className="c-id">#</span><span className="c-time">time</span><span className="c-dir">dir</span><span className="c-op">opcode</span>
+          <span className="c-flag">FIN</span><span className="c-flag">RSV</span><span className="c-flag">MASK</span><span className="c-len">length</span>
+          <span className="c-preview">payload</span><span className="c-warn" />
+        </div>
+      )}
+      <div className="frame-scroll" ref={parentRef} onScroll={onScroll} onKeyDown={onKeyDown} role="grid" tabIndex={0} aria-label={`${noun}: arrows move the selection, Enter opens`} data-testid="timeline">
+        {count === 0 ? (
+          <p className="hint pad">{totalForConnection === 0 ? (recording ? 'This case put no frame on the wire (see the case log above).' : 'No frames yet on this connection. Send a message from either side.') : `No ${mode === 'messages' ? 'message' : 'frame'} matches the filters.`}</p>
         ) : (
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }} data-testid="frame-rows">
-            {rendered.map((item) => {
-              const row = rows[item.index]!;
+            {rendered.map((v) => {
+              const item = itemAt(v.index);
+              const time = timeOf(v.index, item);
               return (
-                <div key={item.index % rendered.length} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
-                  <Row row={row} role={role} recording={recording} observed={observedByFrame.has(row.key)} selected={row.key === selectedKey} onSelect={() => selectFrame(row.key)} />
+                <div key={v.index % rendered.length} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}>
+                  {isLifecycle(item) ? (
+                    <LifecycleRowView row={item} time={time} />
+                  ) : item instanceof MessageItem ? (
+                    <MessageRowView message={item} time={time} spanning={spanning} selected={isSelected(item)} onSelect={() => selectFrame(item.first.key)} />
+                  ) : (
+                    <Row row={item} time={time} spanning={spanning} role={role} recording={recording} observed={observedByFrame.has(item.key)} selected={item.key === selectedKey} onSelect={() => selectFrame(item.key)} />
+                  )}
                 </div>
               );
             })}

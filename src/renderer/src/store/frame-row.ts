@@ -137,7 +137,21 @@ export class FrameRow {
     return applyMask(body, raw.subarray(this.headerLength - 4, this.headerLength));
   }
 
-  /** A short, readable preview of the payload (what the list shows and its search matches). */
+  /**
+   * The payload as plain bytes, as far as it is held (frames over 64 KiB are held cut): unmasked,
+   * and inflated for a frame of a compressed message. What the search and the filters look in.
+   */
+  plainPayload(): Uint8Array {
+    if (this.whole?.deflate) return this.whole.deflate.inflated;
+    return this.payloadHead(this.payloadLength);
+  }
+
+  /** The frame's bytes on the wire, as held. */
+  wireBytes(): Uint8Array {
+    return this.whole ? this.whole.raw : this.rawBytes();
+  }
+
+  /** A short, readable preview of the payload (what the list shows). */
   get preview(): string {
     if (this.previewText !== null) return this.previewText;
     const close = this.close;

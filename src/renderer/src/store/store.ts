@@ -10,6 +10,7 @@ import { SERVICE_TRACE_ID, type Direction, type Role, type TraceEvent, type Trac
 import type {
   ConformanceCaseSummary, ConformanceProgress, ConformanceRequest, ConnectionSummary, FaultOutcome, InspectorStatus, PresetInfo, ServiceBatch,
 } from '../../../shared/inspector-api.ts';
+import { frameSubject, lifecycleRow, MAX_LIFECYCLE_ROWS, type LifecycleRow, type SearchMatcher, type TimelineMode, type TimeMode } from '../lib/timeline.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
 import { FrameIndex } from './frame-index.ts';
 import { FrameRow, MessageOpcodeTracker } from './frame-row.ts';
@@ -57,6 +58,8 @@ export interface ConnectionDetail {
   violations: ViolationTrace[];
   closed?: ClosedTrace;
   notes: Array<{ time: number; text: string; error: boolean }>;
+  /** TCP connected, handshake, open, close, TCP closed, errors: rows of the timeline (bounded). */
+  lifecycle?: LifecycleRow[];
 }
 
 export type DirectionFilter = 'all' | 'in' | 'out';
@@ -202,8 +205,13 @@ interface FilterSlice {
   direction: DirectionFilter;
   type: TypeFilter;
   search: string;
+  /** The display-filter language (lib/display-filter.ts). */
+  displayFilter: string;
+  /** One row per frame, or per message with its frames folded in. */
+  timelineMode: TimelineMode;
+  timeMode: TimeMode;
   autoScroll: boolean;
-  setFilter: (patch: Partial<Pick<FilterSlice, 'direction' | 'type' | 'search' | 'autoScroll'>>) => void;
+  setFilter: (patch: Partial<Pick<FilterSlice, 'direction' | 'type' | 'search' | 'displayFilter' | 'timelineMode' | 'timeMode' | 'autoScroll'>>) => void;
 }
 
 interface NoticeSlice {
@@ -314,6 +322,11 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     let serviceError: string | null = null;
     for (const event of batch.events) {
       const id = event.connectionId;
+      const life = id === SERVICE_TRACE_ID ? null : lifecycleRow(event, undefined);
+      if (life) {
+        const d = detailFor(details, id);
+        details[id] = { ...d, lifecycle: [...(d.lifecycle ?? []).slice(-(MAX_LIFECYCLE_ROWS - 1)), life] };
+      }
       switch (event.type) {
         case 'frame': {
           const row = FrameRow.fromTrace(event, messageOpcodes.opcodeFor(event));
@@ -322,7 +335,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           break;
         }
         case 'connection-opened':
-          details[id] = { id, messages: [], violations: [], notes: [] };
+          details[id] = { id, messages: [], violations: [], notes: [], lifecycle: details[id]?.lifecycle ?? [] };
           touched.add(id);
           if (!selected) selected = id;
           break;
@@ -447,6 +460,9 @@ const createFilterSlice: StateCreator<InspectorStore, [], [], FilterSlice> = (se
   direction: 'all',
   type: 'all',
   search: '',
+  displayFilter: '',
+  timelineMode: 'frames',
+  timeMode: 'absolute',
   autoScroll: true,
   setFilter: (patch) => set(patch),
 });
@@ -584,7 +600,8 @@ export function holdsFrame(s: Pick<InspectorStore, 'framesByKey'>, row: FrameRow
   return s.framesByKey.find(row.connectionId, row.frameId) !== undefined;
 }
 
-export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction' | 'type' | 'search'>, search: string): boolean {
+/** The direction and type filters, then the search (compiled by timeline.ts's compileSearch: the full payload as held). */
+export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction' | 'type'>, search: SearchMatcher | null): boolean {
   if (s.direction !== 'all' && row.direction !== s.direction) return false;
   const op = row.opcode;
   switch (s.type) {
@@ -600,9 +617,5 @@ export function matchesFilters(row: FrameRow, s: Pick<InspectorStore, 'direction
     case 'violations': if (!row.violation) return false; break;
     case 'compressed': if (!row.compressed) return false; break;
   }
-  if (search) {
-    const text = row.preview.toLowerCase();
-    if (!text.includes(search)) return false;
-  }
-  return true;
+  return search === null || search(frameSubject(row));
 }

@@ -1,0 +1,87 @@
+/**
+ * Regenerates docs/screenshots/: the web host with its embedded echo server, real traffic from
+ * the `ws` package (text, a fragmented message, a 200 KB message in 3 frames, ping/pong, a close),
+ * and each main view at 1440x900 and 1024x700 in Debian's Chromium.
+ *
+ *   npx electron-vite build && node --import tsx scripts/screenshots.ts [OUT_DIR]
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { openWs, startInspector } from '../test/support/inspector-harness.ts';
+
+const outDir = process.argv[2] ?? fileURLToPath(new URL('../docs/screenshots', import.meta.url));
+const sizes = [{ width: 1440, height: 900 }, { width: 1024, height: 700 }] as const;
+
+async function main(): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  const inspector = await startInspector();
+  const { page } = inspector;
+  try {
+    const ws = await openWs(inspector.serverUrl);
+    const id = await inspector.newConnectionId();
+    ws.send(JSON.stringify({ type: 'hello', user: 'ada' }));
+    ws.send('Hel', { fin: false });
+    ws.send('lo, fragments', { fin: true });
+    for (let i = 0; i < 12; i++) ws.send(JSON.stringify({ orderId: 1000 + i, pad: 'x'.repeat(40 * i) }));
+    ws.ping('are you there?');
+    ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    const big = 'y'.repeat(200_000);
+    ws.send(big.slice(0, 65_536), { fin: false });
+    ws.send(big.slice(65_536, 131_072), { fin: false });
+    ws.send(big.slice(131_072), { fin: true });
+    await new Promise((r) => setTimeout(r, 500));
+    await page.getByTestId(`connection-${id}`).click();
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      const suffix = `${size.width}x${size.height}`;
+      await view(page, 'Frames');
+      await page.getByTestId('timeline-mode').selectOption('frames');
+      // Select the fragment through the search (the list may be scrolled anywhere), then show all.
+      await page.getByLabel('Search', { exact: true }).fill('fragments');
+      await page.locator('[data-testid=frame-row]', { hasText: 'lo, fragments' }).first().click();
+      await page.getByLabel('Search', { exact: true }).fill('');
+      await page.screenshot({ path: `${outDir}/frames-${suffix}.png` });
+      await page.getByTestId('display-filter').fill('opcode == text && len > 300');
+      await page.screenshot({ path: `${outDir}/frames-filtered-${suffix}.png` });
+      await page.getByTestId('display-filter').fill('opcode == p');
+      await page.getByTestId('display-filter').focus();
+      await page.screenshot({ path: `${outDir}/filter-completion-${suffix}.png` });
+      await page.getByTestId('display-filter').fill('');
+      await page.getByTestId('timeline-mode').selectOption('messages');
+      await page.getByTestId('time-mode').selectOption('connection');
+      await page.locator('[data-testid=message-row]', { hasText: 'yyyy' }).first().click();
+      await page.screenshot({ path: `${outDir}/messages-${suffix}.png` });
+      await page.getByTestId('timeline-mode').selectOption('frames');
+      await page.getByTestId('time-mode').selectOption('absolute');
+      for (const tab of ['Handshake', 'Crafter', 'Faults']) {
+        await view(page, tab);
+        await page.screenshot({ path: `${outDir}/${tab.toLowerCase()}-${suffix}.png` });
+      }
+      // The debugger with a held frame: its title on one line beside the queue.
+      inspector.host.service.setStepMode(id, true);
+      ws.send('held in the debugger');
+      await view(page, 'Debugger');
+      await page.getByTestId('held-frame').first().click();
+      await page.screenshot({ path: `${outDir}/debugger-${suffix}.png` });
+      inspector.host.service.stepControl(id, 'resume');
+      await page.getByTestId('conformance-tab').click();
+      await page.screenshot({ path: `${outDir}/conformance-${suffix}.png` });
+      await page.getByTestId(`connection-${id}`).click();
+    }
+    ws.close();
+  } finally {
+    await inspector.close();
+  }
+  console.log(`screenshots in ${outDir}`);
+}
+
+async function view(page: Page, name: string): Promise<void> {
+  await page.getByRole('tab', { name, exact: true }).click();
+  await page.waitForTimeout(150);
+}
+
+void main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exitCode = 1;
+});
