@@ -8,7 +8,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CaptureDissector } from '../../../src/core/capture/capture-dissector.ts';
-import { recordingCollector, replayCaptured } from '../../../src/core/capture/pcap/to-recording.ts';
+import { CaptureRecordingBuilder, recordingCollector, replayCaptured, type CapturedConnection } from '../../../src/core/capture/pcap/to-recording.ts';
 import type { TraceEvent } from '../../../src/core/trace.ts';
 import { handshakeBytes, linkFrame, PcapngWriter, pcapFile, tcpConversation, wsFrame, type PacketRecord } from '../../support/capture-synth.ts';
 
@@ -134,7 +134,7 @@ describe('WebSocket discovery', () => {
     const trace = traces[0]!;
     expect(summary.tcp.gapBytes).toBe(1000);
     expect(notes(trace)).toMatch(/1000 bytes of the client → server stream are not in the capture \(bytes the capture missed/);
-    expect(notes(trace)).toMatch(/bytes of the client → server stream after the gap were left out/);
+    expect(notes(trace)).toMatch(/\d+ bytes of the client → server stream were left out from there on/);
     expect(messages(trace)).toEqual([['out', 'Hello'], ['in', 'Hello back'], ['in', 'x'.repeat(200)]]);
   });
 
@@ -145,5 +145,21 @@ describe('WebSocket discovery', () => {
     const { captured, traces } = open(w.bytes());
     expect(captured[0]!.connection.client).toEqual({ address: '2001:db8::10', port: 50123, family: 'IPv6' });
     expect(messages(traces[0]!).slice(0, 2)).toEqual([['out', 'Hello'], ['in', 'Hello back']]);
+  });
+});
+
+describe('the Recording builder bounds what it holds', () => {
+  it('a conversation over its byte limit stops where it would exceed it, with a note', () => {
+    const captured: CapturedConnection[] = [];
+    const builder = new CaptureRecordingBuilder((c) => captured.push(c), { maxConversationBytes: 1000, maxTotalBytes: 1 << 30 });
+    const dissector = new CaptureDissector((e) => builder.handle(e));
+    dissector.push(pcapOf(tcpConversation({ client, server, exchanges: conversation, mss: 1000 })));
+    dissector.end();
+    const conn = captured[0]!.connection;
+    const held = conn.chunks.reduce((n, c) => n + c.bytes.length, 0);
+    expect(held).toBeLessThanOrEqual(1000);
+    expect(conn.notes.map((n) => n.text).join('\n')).toMatch(/not read past this point: it would exceed the 1000 bytes one conversation may hold/);
+    const trace = [...replayCaptured(captured[0]!)];
+    expect(messages(trace).slice(0, 2)).toEqual([['out', 'Hello'], ['in', 'Hello back']]);
   });
 });

@@ -25,9 +25,11 @@ export interface CapturedConnection {
 }
 
 interface Building extends CapturedConnection {
-  /** Directions cut by a gap: bytes left out since. */
+  /** Directions cut by a gap or a memory limit: bytes left out since. */
   stopped: Partial<Record<StreamDirection, number>>;
   lastTime: number;
+  /** Bytes held. */
+  bytes: number;
 }
 
 const toStream: Record<WireDirection, StreamDirection> = { 'client-to-server': 'c2s', 'server-to-client': 's2c' };
@@ -50,10 +52,21 @@ function urlOf(info: WebSocketConversationInfo): string | undefined {
  * closed or the capture ended), so a caller can show and drop it: memory then holds only the
  * conversations still open.
  */
+/** What the conversations being built may hold: a capture's conversation is kept whole until it ends. */
+export interface RecordingBuilderLimits {
+  /** Bytes one conversation may hold (both directions). */
+  maxConversationBytes: number;
+  /** Bytes all conversations still open may hold together. */
+  maxTotalBytes: number;
+}
+
+export const defaultRecordingBuilderLimits: RecordingBuilderLimits = { maxConversationBytes: 512 * 1024 * 1024, maxTotalBytes: 1024 * 1024 * 1024 };
+
 export class CaptureRecordingBuilder {
   private readonly open = new Map<number, Building>();
+  private held = 0;
 
-  constructor(private readonly onConnection: (captured: CapturedConnection) => void) {}
+  constructor(private readonly onConnection: (captured: CapturedConnection) => void, private readonly limits: RecordingBuilderLimits = defaultRecordingBuilderLimits) {}
 
   handle(event: WebSocketCaptureEvent): void {
     if (event.type === 'open') {
@@ -64,7 +77,7 @@ export class CaptureRecordingBuilder {
         client: endpoint(info.client, info.ipVersion), server: endpoint(info.server, info.ipVersion), startTime: time,
         ...(urlOf(info) ? { url: urlOf(info)! } : {}),
       });
-      this.open.set(info.id, { connection, info, compressed: {}, stopped: {}, lastTime: time });
+      this.open.set(info.id, { connection, info, compressed: {}, stopped: {}, lastTime: time, bytes: 0 });
       return;
     }
     const b = this.open.get(event.id);
@@ -76,8 +89,18 @@ export class CaptureRecordingBuilder {
     switch (event.type) {
       case 'bytes': {
         const dir = toStream[event.direction];
-        if (b.stopped[dir] !== undefined) b.stopped[dir] += event.bytes.length;
-        else appendChunk(conn, dir, time, event.bytes.slice()); // a copy: the event's bytes are a view into the file's buffer
+        const n = event.bytes.length;
+        if (b.stopped[dir] === undefined && (b.bytes + n > this.limits.maxConversationBytes || this.held + n > this.limits.maxTotalBytes)) {
+          const which = b.bytes + n > this.limits.maxConversationBytes ? `the ${this.limits.maxConversationBytes} bytes one conversation may hold` : `the ${this.limits.maxTotalBytes} bytes the conversations still open may hold together`;
+          b.stopped[dir] = 0;
+          addNote(conn, time, `The ${words[dir]} stream is not read past this point: it would exceed ${which} while the capture is read (a conversation is kept whole until it ends).`);
+        }
+        if (b.stopped[dir] !== undefined) b.stopped[dir] += n;
+        else {
+          appendChunk(conn, dir, time, event.bytes.slice()); // a copy: the event's bytes are a view into the file's buffer
+          b.bytes += n;
+          this.held += n;
+        }
         return;
       }
       case 'gap': {
@@ -100,13 +123,14 @@ export class CaptureRecordingBuilder {
       case 'end': {
         for (const dir of ['c2s', 's2c'] as const) {
           const left = b.stopped[dir];
-          if (left) addNote(conn, time, `${left} bytes of the ${words[dir]} stream after the gap were left out.`);
+          if (left) addNote(conn, time, `${left} bytes of the ${words[dir]} stream were left out from there on.`);
         }
         // Mid-stream, the client is known only once a direction's mask bit has shown it.
         conn.client = endpoint(b.info.client, b.info.ipVersion);
         conn.server = endpoint(b.info.server, b.info.ipVersion);
         endConnection(conn, time);
         this.open.delete(event.id);
+        this.held -= b.bytes;
         this.onConnection({ connection: conn, info: b.info, compressed: b.compressed });
         return;
       }
