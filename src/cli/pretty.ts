@@ -82,6 +82,8 @@ export function createPrettyPrinter(options: PrettyOptions): (event: TraceEvent)
       if (f.masked && (f.opcode === 1 || f.opcode === 0)) lines.push(`${c.dim('unmask')}  ${c.dim('each payload byte XOR key[i mod 4] (§5.3)')}`);
     }
     if (f.violation) lines.push(c.red(`✗ ${f.violation.code} (${f.violation.rfcSection}): ${f.violation.message}`));
+    // A proxy's copy of a frame from the other leg (src/core/proxy/frame-pairing.ts).
+    if (f.relay) lines.push(`${c.dim('relay')}   copy of ${f.relay.from.connectionId} frame #${f.relay.from.frameId}, ${formatDelay(f.relay.delayUs)} later`);
     return lines;
   }
 
@@ -208,4 +210,9 @@ function hasControlBytes(bytes: Uint8Array): boolean {
 export function frameList(ids: readonly number[], keep = 3): string {
   if (ids.length <= keep * 2 + 1) return `#${ids.join(', #')}`;
   return `#${ids.slice(0, keep).join(', #')}, … ${ids.length - keep * 2} more …, #${ids.slice(-keep).join(', #')}`;
+}
+
+/** A relay delay in µs, as µs below a millisecond and ms above. */
+function formatDelay(us: number): string {
+  return us < 1000 ? `${us} µs` : `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
 }
