@@ -163,6 +163,8 @@ export class WebSocketDiscovery {
   private sniff(conv: ConversationState, chunk: Chunk): void {
     conv.held.push(chunk);
     conv.heldBytes += chunk.bytes.length;
+    // Both sides' bytes wait here while the first head is read: never more than two heads' worth.
+    if (conv.heldBytes > 2 * this.limits.maxHeadSize && conv.tcp.synSeen) return this.ignore(conv, 'HTTP head never completed');
     // The side that speaks first is the one to look at: a WebSocket client speaks first (§4.1).
     const first = conv.held[0]!.side;
     const bytes = this.sideBytes(conv, first);
