@@ -45,12 +45,13 @@ async function waitFor(check: () => boolean, ms: number, what: string, failed: P
   })()]);
 }
 
-export async function startLiveCapture(tool: CaptureTool, iface: string, port: number): Promise<LiveCapture> {
+/** extraArgs: more options for the tool (e.g. tcpdump --time-stamp-precision=nano). */
+export async function startLiveCapture(tool: CaptureTool, iface: string, port: number, extraArgs: string[] = []): Promise<LiveCapture> {
   const probeServer: Server = createServer((socket) => socket.resume());
   await new Promise<void>((resolve) => probeServer.listen(0, '127.0.0.1', resolve));
   const probePort = (probeServer.address() as AddressInfo).port;
   const filter = `tcp port ${port} or tcp port ${probePort}`;
-  const args = tool === 'tcpdump' ? ['-i', iface, '-U', '-n', '-s', '0', '-w', '-', filter] : ['-i', iface, '-q', '-f', filter, '-w', '-'];
+  const args = tool === 'tcpdump' ? ['-i', iface, '-U', '-n', '-s', '0', ...extraArgs, '-w', '-', filter] : ['-i', iface, '-q', ...extraArgs, '-f', filter, '-w', '-'];
   const child: ChildProcess = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   let stderr = '';

@@ -23,8 +23,9 @@ function describeMessage(e: Extract<TraceEvent, { type: 'message' }>): Described
   return e.opcode === 1 ? { type: 'text', text: e.text ?? '' } : { type: 'binary', hex: Buffer.from(e.data ?? new Uint8Array(0)).toString('hex') };
 }
 
-const cases: Array<{ tool: CaptureTool; iface: string; deflate: boolean; format: string; linkType: string }> = [
+const cases: Array<{ tool: CaptureTool; iface: string; deflate: boolean; format: string; linkType: string; nano?: boolean }> = [
   { tool: 'tcpdump', iface: 'lo', deflate: false, format: 'pcap', linkType: 'Ethernet (1)' },
+  { tool: 'tcpdump', iface: 'lo', deflate: false, format: 'pcap', linkType: 'Ethernet (1)', nano: true },
   { tool: 'tcpdump', iface: 'lo', deflate: true, format: 'pcap', linkType: 'Ethernet (1)' },
   { tool: 'dumpcap', iface: 'lo', deflate: true, format: 'pcapng', linkType: 'Ethernet (1)' },
   { tool: 'tcpdump', iface: 'any', deflate: true, format: 'pcap', linkType: 'Linux cooked' },
@@ -39,13 +40,13 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
   for (const c of cases) {
     const why = captureUnavailable(c.tool, c.iface);
     if (why) console.log(`[real captures] ${c.tool} -i ${c.iface}: not run: ${why}`);
-    it.skipIf(why !== null)(`${c.tool} -i ${c.iface} (${c.format}), ${c.deflate ? 'permessage-deflate' : 'no compression'}: every message equals what the peers sent`, async (ctx) => {
+    it.skipIf(why !== null)(`${c.tool} -i ${c.iface} (${c.format}${c.nano ? ', nanosecond timestamps' : ''}), ${c.deflate ? 'permessage-deflate' : 'no compression'}: every message equals what the peers sent`, async (ctx) => {
       requirePythonWebsockets();
       const server = await startPythonServer([`${FIXTURES}capture_peer.py`, 'server', ...(c.deflate ? ['--deflate'] : [])]);
       servers.push(server);
       let capture;
       try {
-        capture = await startLiveCapture(c.tool, c.iface, server.port);
+        capture = await startLiveCapture(c.tool, c.iface, server.port, c.nano ? ['--time-stamp-precision=nano'] : []);
       } catch (error) {
         const reason = `${c.tool} cannot capture here: ${(error as Error).message}`;
         console.log(`[real captures] not run: ${reason}`);
@@ -72,6 +73,8 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
       expect(summary.error).toBeNull();
       expect(summary.format).toBe(c.format);
       expect(summary.linkTypes.join()).toContain(c.linkType);
+      // pcap's magic says the resolution: a1b23c4d for nanoseconds (in the writer's byte order).
+      expect(file.readUInt32LE(0) === 0xa1b23c4d || file.readUInt32BE(0) === 0xa1b23c4d).toBe(c.nano === true);
       // The probe connection: 'not HTTP', or, when the tool started capturing after its SYN, no frames found mid-stream.
       const probe = (summary.discovery.ignored['not HTTP'] ?? 0) + (summary.discovery.ignored['no WebSocket frames found in a connection whose start is not in the capture'] ?? 0);
       expect(probe, JSON.stringify(summary.discovery.ignored)).toBeGreaterThanOrEqual(1);
@@ -82,6 +85,8 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
       expect(captured!.connection.server.port).toBe(server.port);
 
       const events = [...replayCaptured(captured!)];
+      // Timestamps read in the file's resolution: the conversation happened during this test.
+      expect(Math.abs(captured!.connection.startTime - Date.now())).toBeLessThan(120_000);
       const messages = events.filter((e): e is Extract<TraceEvent, { type: 'message' }> => e.type === 'message');
       const sentByClient = messages.filter((m) => m.direction === 'out').map(describeMessage);
       const sentByServer = messages.filter((m) => m.direction === 'in').map(describeMessage);
