@@ -88,4 +88,25 @@ describe('hostile capture files', () => {
       if (r.summary.error) expect(r.summary.error.split('\n')).toHaveLength(1);
     }
   });
+
+  it('mid-stream conversations of random bytes mixed with frames: resynchronisation and replay never throw', () => {
+    const next = prng(7);
+    const junk = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
+    let found = 0;
+    for (let run = 0; run < 60; run++) {
+      const exchanges = Array.from({ length: 12 }, (_v, i) => {
+        const from = (next() < 0.5 ? 'c' : 's') as 'c' | 's';
+        const roll = next();
+        const bytes = roll < 0.4 ? junk(1 + Math.floor(next() * 300))
+          : wsFrame([0, 1, 2, 8, 9, 10][Math.floor(next() * 6)]!, junk(Math.floor(next() * 200)), { masked: from === 'c', fin: next() < 0.8, rsv1: next() < 0.2 });
+        return { from, bytes: i === 0 ? bytes.subarray(Math.floor(next() * bytes.length)) : bytes };
+      });
+      const packets = tcpConversation({ client: { address: '10.0.0.1', port: 40000 + run }, server: { address: '10.0.0.2', port: 9000 }, exchanges, syn: false, mss: 1 + Math.floor(next() * 500) });
+      const r = openAll(pcapFile(101, packets), next);
+      expect(r.summary.error).toBeNull();
+      expect(r.summary.discovery.tcpConversations).toBe(1);
+      found += r.conversations;
+    }
+    expect(found).toBeGreaterThan(10); // the heuristic finds frames among the junk in many of them
+  });
 });
