@@ -682,6 +682,7 @@ const markers = {
   capture: ['<!-- capture:start -->', '<!-- capture:end -->'],
   proxy: ['<!-- proxy:start -->', '<!-- proxy:end -->'],
   record: ['<!-- record:start -->', '<!-- record:end -->'],
+  forwardProxy: ['<!-- forward-proxy:start -->', '<!-- forward-proxy:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */
