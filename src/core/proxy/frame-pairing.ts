@@ -18,15 +18,19 @@ export interface ReceivedFrame {
 }
 
 interface LegTrack {
-  /** Data frames received since the last message was taken (its frames, in order). */
+  /**
+   * Data frames received and not yet taken, in order. One TCP read can carry several messages:
+   * all their frames are traced before the first message is handed out, so each message takes
+   * only its own frames from the front.
+   */
   dataFrames: ReceivedFrame[];
-  /** The last control frame received (Ping, Pong or Close), until taken. */
-  control: ReceivedFrame | null;
+  /** Control frames received (Ping, Pong, Close) and not yet taken, in order. */
+  control: ReceivedFrame[];
   /** While the relay sends a copy on this leg: the originals, matched to outgoing frames in order. */
   copying: { fromId: string; originals: ReceivedFrame[]; next: number } | null;
 }
 
-/** Data frames of one message are at most maxFragments; this only guards against a leak if messages are never taken. */
+/** Frames wait here only until their message (or control frame) is handed out; this guards against a leak if one never is. */
 const MAX_TRACKED = 100_000;
 
 export class FramePairing {
@@ -35,7 +39,7 @@ export class FramePairing {
   private track(connectionId: string): LegTrack {
     let leg = this.legs.get(connectionId);
     if (!leg) {
-      leg = { dataFrames: [], control: null, copying: null };
+      leg = { dataFrames: [], control: [], copying: null };
       this.legs.set(connectionId, leg);
     }
     return leg;
@@ -48,11 +52,8 @@ export class FramePairing {
       if (body.type === 'frame') {
         if (body.direction === 'in') {
           const received = { frameId: body.frame.frameId, at: performance.now() };
-          if (body.frame.opcode <= Opcode.Binary) {
-            if (leg.dataFrames.length < MAX_TRACKED) leg.dataFrames.push(received);
-          } else {
-            leg.control = received;
-          }
+          const list = body.frame.opcode <= Opcode.Binary ? leg.dataFrames : leg.control;
+          if (list.length < MAX_TRACKED) list.push(received);
         } else if (leg.copying) {
           const original = leg.copying.originals[leg.copying.next++];
           if (original) {
@@ -69,20 +70,14 @@ export class FramePairing {
     return new PairingTracer(base, this);
   }
 
-  /** The frames of the message that just arrived on this leg (all data frames since the last one). */
-  takeMessageFrames(connectionId: string): ReceivedFrame[] {
-    const leg = this.track(connectionId);
-    const frames = leg.dataFrames;
-    leg.dataFrames = [];
-    return frames;
+  /** The frames of the message handed out now on this leg: the oldest `count` data frames not taken yet. */
+  takeMessageFrames(connectionId: string, count: number): ReceivedFrame[] {
+    return this.track(connectionId).dataFrames.splice(0, count);
   }
 
-  /** The control frame that just arrived on this leg. */
+  /** The control frame handed out now on this leg: the oldest not taken yet. */
   takeControlFrame(connectionId: string): ReceivedFrame[] {
-    const leg = this.track(connectionId);
-    const frame = leg.control;
-    leg.control = null;
-    return frame ? [frame] : [];
+    return this.track(connectionId).control.splice(0, 1);
   }
 
   /** Frames traced as sent on `toId` until endCopy are copies of these originals from `fromId`. */

@@ -57,7 +57,7 @@ export interface RelayOptions {
 
 export class Relay {
   /** Items from a leg waiting for the other leg to open (it is still in its handshake). */
-  private readonly waiting: Record<LegSide, RelayItem[]> = { client: [], upstream: [] };
+  private readonly waiting: Record<LegSide, Array<{ item: RelayItem; originals: ReceivedFrame[] }>> = { client: [], upstream: [] };
   private readonly waitingPause: Record<LegSide, (() => void) | null> = { client: null, upstream: null };
   /** Reading from this leg is paused until the other drains. */
   private readonly drainPause: Record<LegSide, boolean> = { client: false, upstream: false };
@@ -134,7 +134,7 @@ export class Relay {
     const from = this.leg(side);
     const originals = this.takeOriginals(from.id, item);
     if (to.state === 'CONNECTING') {
-      this.waiting[side].push(item);
+      this.waiting[side].push({ item, originals });
       // Hold the sender until the other leg is open: what waits is at most one read's worth.
       this.waitingPause[side] ??= from.pauseReading();
       return;
@@ -145,7 +145,7 @@ export class Relay {
   private takeOriginals(fromId: string, item: RelayItem): ReceivedFrame[] {
     const pairing = this.options.pairing;
     if (!pairing) return [];
-    return item.kind === 'message' ? pairing.takeMessageFrames(fromId) : pairing.takeControlFrame(fromId);
+    return item.kind === 'message' ? pairing.takeMessageFrames(fromId, item.message.frameSizes?.length ?? 1) : pairing.takeControlFrame(fromId);
   }
 
   private send(side: LegSide, original: RelayItem, originals: ReceivedFrame[]): void {
@@ -208,7 +208,7 @@ export class Relay {
 
   private flushWaiting(side: LegSide): void {
     const items = this.waiting[side].splice(0);
-    for (const item of items) this.send(side, item, []);
+    for (const { item, originals } of items) this.send(side, item, originals);
     this.waitingPause[side]?.();
     this.waitingPause[side] = null;
   }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createCertificate, localCertificate } from '../../../src/core/net/certificates.ts';
-import { expectedAccept, openWs, RawPeer, withTimeout, wsClosed, wsMessages } from '../net/helpers.ts';
+import { eventually, expectedAccept, openWs, RawPeer, withTimeout, wsClosed, wsMessages } from '../net/helpers.ts';
 import { clientLegId, frames, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
 let proxy: StartedProxy | null = null;
@@ -82,6 +82,37 @@ describe('reverse proxy: ws client → proxy → ws server', () => {
     expect(await withTimeout(closed, 5000, 'close')).toEqual({ code: 4001, reason: 'bye' });
     await proxy.allFreed();
     expect(upstream.closes[0]).toEqual({ code: 4001, reason: 'bye' });
+  });
+
+  it('pairs each copy with its own original when one read carries several messages, a fragmented one and a ping', async () => {
+    upstream = await wsUpstream({ silent: true });
+    proxy = await startProxy({ target: upstream.url });
+    const peer = await RawPeer.open(Number(new URL(proxy.url).port));
+    await peer.handshake();
+    const key = Buffer.from([9, 8, 7, 6]);
+    const frame = (b0: number, text: string) => {
+      const payload = Buffer.from(text);
+      return Buffer.concat([Buffer.from([b0, 0x80 | payload.length]), key, Buffer.from(payload.map((b, i) => b ^ key[i % 4]!))]);
+    };
+    // One write: "one", "tw"+"o" (two frames), a ping, "three".
+    peer.write(Buffer.concat([frame(0x81, 'one'), frame(0x01, 'tw'), frame(0x80, 'o'), frame(0x89, 'hi'), frame(0x81, 'three')]));
+    await eventually(() => upstream!.messages.length === 3, 5000, 'three messages upstream');
+    expect(upstream.messages.map((m) => m.data.toString())).toEqual(['one', 'two', 'three']);
+    const client = clientLegId(proxy.events);
+    const originals = frames(proxy.events, client, 'in').filter((f) => f.frame.opcode !== 8);
+    const copies = frames(proxy.events, `${client}-upstream`, 'out').filter((f) => f.frame.relay);
+    // Same order on both legs (the ping overtakes nothing: it goes when its event is handed out).
+    const byOriginal = new Map(originals.map((f) => [f.frame.frameId, f.frame]));
+    expect(copies).toHaveLength(5);
+    for (const copy of copies) {
+      const original = byOriginal.get(copy.frame.relay!.from.frameId)!;
+      expect(copy.frame.relay!.from.connectionId).toBe(client);
+      expect([copy.frame.opcode, copy.frame.fin, copy.frame.payload.length]).toEqual([original.opcode, original.fin, original.payload.length]);
+      expect(Buffer.from(copy.frame.payload).equals(Buffer.from(original.payload))).toBe(true);
+    }
+    expect(new Set(copies.map((c) => c.frame.relay!.from.frameId)).size).toBe(5);
+    peer.destroy();
+    await proxy.allFreed();
   });
 
   it('forwards the handshake: headers kept, Host rewritten to the target, per-leg headers made anew, the upstream\'s subprotocol answered', async () => {
