@@ -82,8 +82,8 @@ const USER_PREFS: Record<string, boolean | number | string> = {
   'dom.disable_open_during_load': false,
 };
 
-function userJs(): string {
-  return Object.entries(USER_PREFS).map(([name, value]) => `user_pref(${JSON.stringify(name)}, ${JSON.stringify(value)});`).join('\n') + '\n';
+function userJs(extra: Record<string, boolean | number | string> = {}): string {
+  return Object.entries({ ...USER_PREFS, ...extra }).map(([name, value]) => `user_pref(${JSON.stringify(name)}, ${JSON.stringify(value)});`).join('\n') + '\n';
 }
 
 /** One "trust this certificate at host:port" entry (Firefox's own exception list, cert_override.txt). */
@@ -194,13 +194,14 @@ export interface Firefox {
 }
 
 /** Starts Firefox on the driver page and waits (bounded) until the page asks for its first job. */
-export async function startFirefox(options: { certOverrides?: CertOverride[]; startTimeoutMs?: number } = {}): Promise<Firefox> {
+export async function startFirefox(options: { certOverrides?: CertOverride[]; startTimeoutMs?: number; prefs?: Record<string, boolean | number | string> } = {}): Promise<Firefox> {
   const dir = mkdtempSync(join(tmpdir(), 'wsi-firefox-'));
   const profile = join(dir, 'profile');
   const home = join(dir, 'home');
   mkdirSync(profile);
   mkdirSync(home);
-  writeFileSync(join(profile, 'user.js'), userJs());
+  // Extra prefs (e.g. a proxy) on top of the quiet defaults.
+  writeFileSync(join(profile, 'user.js'), userJs(options.prefs));
   if (options.certOverrides?.length) writeFileSync(join(profile, 'cert_override.txt'), certOverrideTxt(options.certOverrides));
 
   let jobId = 0;
