@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Defaults } from '../core/constants.ts';
 import { parseWebSocketUrl, UrlError } from '../core/net/client.ts';
 import { isLoopbackHost, ListenError } from '../core/net/server.ts';
-import { ReverseProxy } from '../core/proxy/reverse-proxy.ts';
+import { DEFAULT_MAX_CONVERSATIONS, ReverseProxy } from '../core/proxy/reverse-proxy.ts';
 import { headerValueProblem } from '../core/http-tokens.ts';
 import { Tracer } from '../core/trace.ts';
 import { RecordOptionError, recordArgs, startRecording } from './record.ts';
@@ -38,6 +38,8 @@ Usage:
       --no-deflate-client            no permessage-deflate between the client and the proxy
       --no-deflate-upstream          no permessage-deflate between the proxy and the target
       --no-deflate                   neither (default: offered/accepted on both legs, each on its own)
+      --max-connections N            at most N conversations at a time (2 sockets each); one more client is
+                                     answered 503 Service Unavailable with Retry-After (default 256)
       --trace pretty|jsonl|none      how to print the trace of both legs (default pretty)
       --full-payloads                --trace jsonl with every payload byte
       --record FILE [--record-cap BYTES]   save both legs of every conversation to a session file (wsinspect open FILE)
@@ -69,7 +71,7 @@ export const proxyArgs = () => ({
   tls: { type: 'boolean' }, cert: { type: 'string' }, key: { type: 'string' },
   ca: { type: 'string', multiple: true }, insecure: { type: 'boolean' },
   host: { type: 'string' }, origin: { type: 'string' }, 'no-origin': { type: 'boolean' },
-  'no-deflate-client': { type: 'boolean' }, 'no-deflate-upstream': { type: 'boolean' },
+  'no-deflate-client': { type: 'boolean' }, 'no-deflate-upstream': { type: 'boolean' }, 'max-connections': { type: 'string' },
   'max-message': { type: 'string' }, ...limitArgs, ...recordArgs, ...forwardProxyArgs,
   help: { type: 'boolean', short: 'h' },
 } as const);
@@ -128,6 +130,7 @@ async function reverseProxy(values: ProxyValues): Promise<number> {
       ...(limits.idleTimeoutMs !== undefined ? { idleTimeoutMs: limits.idleTimeoutMs } : {}),
       maxFragments: limits.maxFragments,
       maxHeadSize: limits.maxHeadSize,
+      maxConnections: parseIntOption('--max-connections', values['max-connections'], DEFAULT_MAX_CONVERSATIONS, 1, 100_000),
       handshakeTimeoutMs: parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000),
     });
     const { url } = await server.listen();

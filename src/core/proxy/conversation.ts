@@ -119,6 +119,15 @@ export class ProxyConversation {
     if (initial && initial.length > 0) this.clientData(Buffer.from(initial));
   }
 
+  /**
+   * Answers the client with this HTTP response at once, without reading its request or opening an
+   * upstream (e.g. 503 at the proxy's connection cap), and frees the socket once it is flushed.
+   */
+  refuse(status: number, response: Uint8Array, detail: string): void {
+    this.socket.on('error', () => {});
+    this.answerDirectly(status, response, detail);
+  }
+
   /** The proxy stops: open legs get 1001 Going Away, the rest is dropped. */
   stop(): void {
     if (this.relay) this.relay.stop();

@@ -119,13 +119,15 @@ export function refusalForClient(response: HttpHead, body: Uint8Array): Uint8Arr
 
 /**
  * The proxy's own answer in one plain line: 502 Bad Gateway (RFC 9110 §15.6.3) when the upstream
- * cannot be reached, 504 Gateway Timeout (§15.6.5) when it does not answer in time, 400 for a
- * request that cannot be forwarded.
+ * cannot be reached, 504 Gateway Timeout (§15.6.5) when it does not answer in time, 503 Service
+ * Unavailable (§15.6.4) when the proxy is at its connection cap, 400 for a request that cannot be
+ * forwarded.
  */
-export function plainResponse(status: 400 | 502 | 504, message: string): Uint8Array {
-  const reasons = { 400: 'Bad Request', 502: 'Bad Gateway', 504: 'Gateway Timeout' };
+export function plainResponse(status: 400 | 502 | 503 | 504, message: string, extraHeaders: readonly HttpHeader[] = []): Uint8Array {
+  const reasons = { 400: 'Bad Request', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
   const body = new TextEncoder().encode(`${message.replace(/[\r\n]+/g, ' ')}\n`);
   const head = formatResponseHead(status, reasons[status], [
+    ...extraHeaders,
     { name: 'Content-Type', value: 'text/plain; charset=utf-8' },
     { name: 'Content-Length', value: String(body.length) },
     { name: 'Connection', value: 'close' },

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createCertificate, localCertificate } from '../../../src/core/net/certificates.ts';
+import { ReverseProxy } from '../../../src/core/proxy/reverse-proxy.ts';
 import { eventually, expectedAccept, openWs, RawPeer, withTimeout, wsClosed, wsMessages } from '../net/helpers.ts';
 import { clientLegId, frames, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
@@ -295,6 +296,23 @@ describe('reverse proxy: refusals and unreachable upstreams', () => {
     expect(r.headers['www-authenticate']).toBe('Bearer realm="ws"');
     expect(r.body).toBe('log in first\n');
     await proxy.allFreed();
+  });
+
+  it('at the connection cap, one more client gets 503 with Retry-After and its socket is freed; a place that frees up is taken again', async () => {
+    upstream = await wsUpstream();
+    proxy = await startProxy({ target: upstream.url, maxConnections: 1 });
+    const first = await openWs(proxy.url);
+    const r = await refusal(proxy.url);
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('5');
+    expect(r.body).toBe('This proxy relays at most 1 conversation at a time and all are in use. Try again later.\n');
+    expect(upstream.requests).toHaveLength(1); // the refused one never reached the upstream
+    first.close();
+    await proxy.allFreed();
+    const again = await openWs(proxy.url);
+    again.close();
+    await proxy.allFreed();
+    expect(() => new ReverseProxy({ target: upstream!.url, maxConnections: 0 })).toThrow(/maxConnections must be a whole number of at least 1/);
   });
 
   it('nothing listening upstream: 502 Bad Gateway with one plain line', async () => {
