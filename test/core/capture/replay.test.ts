@@ -5,6 +5,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { replayConnection } from '../../../src/core/capture/recording.ts';
 import { readSessionFile } from '../../../src/core/capture/session-file.ts';
 import type { TraceEvent } from '../../../src/core/trace.ts';
+import { SessionRecorder } from '../../../src/core/capture/recorder.ts';
+import { recordingToPcapng } from '../../../src/core/capture/export-pcapng.ts';
+import { echoComponent } from '../../../src/core/apps/index.ts';
+import { localCertificate } from '../../../src/core/net/certificates.ts';
+import { connectClient } from '../../../src/core/net/client.ts';
+import { WebSocketServer } from '../../../src/core/net/server.ts';
+import { Tracer } from '../../../src/core/trace.ts';
+import { AsyncQueue, withTimeout } from '../net/helpers.ts';
+import type { IncomingMessage } from '../../../src/core/net/connection.ts';
 import { recordEveryFrameType } from './session-fixture.ts';
 
 type Frame = Extract<TraceEvent, { type: 'frame' }>;
@@ -84,5 +93,42 @@ describe('replaying a recorded session through our parser', () => {
     expect(after.length).toBeGreaterThan(0);
     expect(after).toEqual(live.filter((f) => f.frameId > cut.at(-1)!.frame.frameId));
     expect(replayed.some((e) => e.type === 'note' && /not recorded/.test(e.text))).toBe(true);
+  }, 30_000);
+
+  it('wss://: both ends\' TLS outcomes kept (and read back through every field check), the plaintext recorded and replayed, the pcapng says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-replay-'));
+    dirs.push(dir);
+    const local = await localCertificate(dir);
+    const serverTracer = new Tracer();
+    const clientTracer = new Tracer();
+    const file = join(dir, 'wss.wsi');
+    const recorder = new SessionRecorder(file, { createdBy: 'test' }).attach(serverTracer).attach(clientTracer);
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component: echoComponent, tracer: serverTracer, tls: local });
+    const { url } = await server.listen();
+    try {
+      const received = new AsyncQueue<IncomingMessage>();
+      const { opened } = connectClient(url.replace('127.0.0.1', 'localhost'), { onMessage: (_c, m) => received.push(m) }, { tracer: clientTracer, tls: { ca: [local.cert] } });
+      const conn = await withTimeout(opened, 10_000, 'the wss client to open');
+      conn.sendText('secret ✓');
+      expect((await received.next(10_000, 'the echo')).text).toBe('secret ✓');
+      conn.close(1000, 'bye');
+      await conn.closed();
+    } finally {
+      await server.close();
+      recorder.close();
+    }
+    const { recording, error } = readSessionFile(file);
+    expect(error).toBeNull();
+    expect(recording.connections.map((c) => c.ourRole).sort()).toEqual(['client', 'server']);
+    for (const conn of recording.connections) expect(conn.tls).toMatchObject({ role: conn.ourRole, ok: true, alpn: 'http/1.1' });
+    expect(recording.connections.find((c) => c.ourRole === 'client')!.tls).toMatchObject({ verified: true, sni: 'localhost' });
+    for (const conn of recording.connections) {
+      expect(Buffer.from(conn.chunks[0]!.bytes.subarray(0, 4)).toString()).toBe('GET ');
+      const events = [...replayConnection(conn)];
+      expect(events.some((e) => e.type === 'tls')).toBe(true);
+      expect(events.filter((e) => e.type === 'message').map((e) => e.type === 'message' && e.text)).toEqual(['secret ✓', 'secret ✓']);
+    }
+    const pcapng = recordingToPcapng(recording);
+    expect(pcapng.includes(Buffer.from('wss:// exported as its plaintext'))).toBe(true);
   }, 30_000);
 });
