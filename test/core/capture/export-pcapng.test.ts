@@ -64,4 +64,13 @@ describe('pcapng export read back by our capture reader', () => {
     expect(stream(back, 's2c')).toBe(stream(conn, 's2c')); // what was recorded, and nothing made up for the rest
     expect(back.notes.some((n) => n.text.startsWith('997 bytes of the server → client stream are not in the capture'))).toBe(true);
   });
+
+  it('a frame that breaks a rule carries the violation and its RFC section in its packet comment', () => {
+    const conn = createConnection({ id: 'v', ourRole: 'observed', source: 'pcap', client: { address: '10.0.0.1', port: 40000, family: 'IPv4' }, server: { address: '10.0.0.2', port: 80, family: 'IPv4' }, startTime: 1_795_860_000_000 });
+    appendChunk(conn, 'c2s', 1_795_860_000_001, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+    appendChunk(conn, 's2c', 1_795_860_000_002, Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n'));
+    appendChunk(conn, 'c2s', 1_795_860_000_003, Uint8Array.from([0x81, 0x02, 0x68, 0x69])); // unmasked, from the client
+    const pcapng = recordingToPcapng(createRecording([conn], 'test'));
+    expect(pcapng.includes(Buffer.from('wsinspect: frame #1 TEXT FIN=1 len=2: violation WS_ERR_UNMASKED_CLIENT_FRAME (RFC 6455 §5.1): The client sent an unmasked frame; client frames must be masked.'))).toBe(true);
+  });
 });
