@@ -50,7 +50,10 @@ async function main(): Promise<void> {
       await page.getByTestId('display-filter').fill('');
       await page.getByTestId('timeline-mode').selectOption('messages');
       await page.getByTestId('time-mode').selectOption('connection');
+      await page.getByLabel('Search', { exact: true }).fill('yyyyyyyy');
       await page.locator('[data-testid=message-row]', { hasText: 'yyyy' }).first().click();
+      await page.getByLabel('Search', { exact: true }).fill('');
+      await page.getByTestId('timeline').evaluate((el) => el.scrollTo({ top: 0 }));
       await page.screenshot({ path: `${outDir}/messages-${suffix}.png` });
       await page.getByTestId('timeline-mode').selectOption('frames');
       await page.getByTestId('time-mode').selectOption('absolute');

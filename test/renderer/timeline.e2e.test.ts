@@ -233,7 +233,7 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     expect(await page.locator('[data-testid=message-row]').count()).toBeLessThan(frameCount);
     // The lifecycle in order, in the same timeline.
     const labels = await page.locator('[data-testid=lifecycle-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-label')));
-    expect(labels).toEqual(['TCP connected', 'handshake request received', 'handshake accepted', 'handshake response sent', 'open', 'close received', 'TCP closed']);
+    expect(labels).toEqual(['TCP connected', 'HTTP request received', 'handshake accepted', 'HTTP response sent', 'open', 'close received', 'TCP closed']);
     const order = await page.locator('[data-testid=frame-rows] [role=row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-label') ?? r.getAttribute('data-testid')));
     expect(order.indexOf('open')).toBeLessThan(order.indexOf('message-row'));
     expect(order.indexOf('close received')).toBeGreaterThan(order.indexOf('message-row'));

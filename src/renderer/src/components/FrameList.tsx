@@ -269,8 +269,8 @@ export function FrameList() {
           <option value="connection">+ since open</option>
           <option value="delta">+ since previous</option>
         </select>
-        <label className="toggle">
-          <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} /> follow new frames
+        <label className="toggle" title="Keep the newest frame in view as frames arrive (scrolling up pauses it)">
+          <input type="checkbox" checked={autoScroll} onChange={(e) => setFilter({ autoScroll: e.target.checked })} aria-label="follow new frames" /> follow
         </label>
         <button className="button small" onClick={clearTrace} title="Forget every frame shown so far (connections stay open)">Clear</button>
         <select

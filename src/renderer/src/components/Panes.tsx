@@ -68,7 +68,7 @@ export function WorkspacePanes({ sidebar, main, composer }: { sidebar: ReactNode
   );
   return (
     <Group className="workspace" orientation="horizontal" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged} id="workspace">
-      {sidePanel('sidebar', sidebarRef, 250, 190, setSidebarCollapsed, sidebar)}
+      {sidePanel('sidebar', sidebarRef, 236, 190, setSidebarCollapsed, sidebar)}
       <Separator className="resize-handle" aria-label="Resize the connections pane" />
       <Panel id="main" className="pane" minSize={380} style={{ overflow: 'hidden' }}>
         {main(toggles)}
@@ -76,7 +76,7 @@ export function WorkspacePanes({ sidebar, main, composer }: { sidebar: ReactNode
       {composer && (
         <>
           <Separator className="resize-handle" aria-label="Resize the composer" />
-          {sidePanel('composer', composerRef, 270, 220, setComposerCollapsed, composer)}
+          {sidePanel('composer', composerRef, 256, 220, setComposerCollapsed, composer)}
         </>
       )}
     </Group>
@@ -88,7 +88,7 @@ export function TimelineSplit({ list, detail }: { list: ReactNode; detail: React
   const { defaultLayout, onLayoutChanged } = useDefaultLayout(layoutStore('timeline'));
   return (
     <Group className="frames-view" orientation="vertical" defaultLayout={defaultLayout} onLayoutChanged={onLayoutChanged} id="timeline-split">
-      <Panel id="list" className="pane" defaultSize="55%" minSize={130} style={{ overflow: 'hidden' }}>
+      <Panel id="list" className="pane" defaultSize="60%" minSize={130} style={{ overflow: 'hidden' }}>
         {list}
       </Panel>
       <Separator className="resize-handle horizontal" aria-label="Resize the list and the anatomy" />

@@ -37,7 +37,8 @@ export function lifecycleRow(event: TraceEvent, role: 'server' | 'client' | unde
     case 'tls':
       return { ...base, label: event.tls.ok ? 'TLS established' : 'TLS failed', detail: event.tls.ok ? `${event.tls.protocol ?? ''} ${event.tls.cipher?.standardName ?? ''}`.trim() : event.tls.failure?.summary ?? '', error: !event.tls.ok };
     case 'http-head':
-      return { ...base, label: `handshake ${event.head.kind} ${us(event.direction)}`, detail: event.head.startLine };
+      // The opening handshake's HTTP request and response (§4.1, §4.2.2).
+      return { ...base, label: `HTTP ${event.head.kind} ${us(event.direction)}`, detail: `handshake: ${event.head.startLine}` };
     case 'handshake':
       return event.ok
         ? { ...base, label: 'handshake accepted', detail: `${event.status}${event.subprotocol ? `, subprotocol ${event.subprotocol}` : ''}${event.extensions?.agreed ? `, ${event.extensions.agreed.name}` : ''}` }
