@@ -14,6 +14,7 @@ import { HandshakeError } from '../errors.ts';
 import { formatRequestHead, HttpHeadParser, type HttpHead } from '../http.ts';
 import type { LeafMinter } from '../net/certificate-authority.ts';
 import type { CertificatePair } from '../net/certificates.ts';
+import { hostProblem } from '../net/listen-address.ts';
 import { ALPN_PROTOCOLS, sniFor } from '../net/tls-info.ts';
 import { trustContext, type ClientTlsOptions } from '../net/transport.ts';
 import type { ConnectInterceptor, ForwardProxy } from './forward-proxy.ts';
@@ -92,6 +93,9 @@ class InterceptedTunnel {
         // A certificate for the name the client asks for (RFC 6066 §3), minted on first use.
         SNICallback: (name, done) => {
           this.serverName = printable(name);
+          // A name that is no host name gets no certificate (and costs no key generation).
+          const problem = hostProblem(name);
+          if (problem) return done(new Error(`SNI ${JSON.stringify(this.serverName)}: ${problem}`));
           options.minter.leafFor(name).then((named) => done(null, this.context(named)), (error: Error) => done(error));
         },
       });
