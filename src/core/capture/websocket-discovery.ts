@@ -74,12 +74,12 @@ interface Chunk {
 interface SideResync {
   /** Bytes held while looking for a boundary. */
   buffer: Uint8Array;
+  /** Where each chunk held in buffer starts, and its time (the bytes are handed on with their own times). */
+  marks: Array<{ at: number; time: number | null }>;
   /** Offset in buffer to look from. */
   scanFrom: number;
+  /** Bytes let go before the boundary (counted for the note). */
   skipped: number;
-  time: number | null;
-  /** A gap before these bytes (to report with the resync). */
-  afterGap: boolean;
 }
 
 type Phase = 'sniff' | 'websocket' | 'ignored';
@@ -135,9 +135,11 @@ export class WebSocketDiscovery {
         return;
       case 'gap':
         if (conv.phase === 'sniff') {
-          // Before anything was decided: what came before the hole cannot be a handshake any more.
-          if (conv.tcp.synSeen && conv.held.length === 0) this.ignore(conv, 'bytes missing at the start');
-          else this.startMidstream(conv, event.time, `${event.length} bytes are missing from the ${event.side === 0 ? 'first' : 'second'} side's stream (${event.reason})`);
+          // Before anything was decided: no handshake can be read across the hole, so look for frames
+          // (the conversation is handed on only if some are found).
+          this.startMidstream(conv, event.time, `${event.length} bytes are missing from the ${event.side === 0 ? 'first' : 'second'} side's stream (${event.reason})`);
+          // The bytes before the hole and after it are not one stream: that side looks again after it.
+          this.gap(conv, event.side, event.time, event.length, event.reason);
           return;
         }
         if (conv.phase === 'websocket') this.gap(conv, event.side, event.time, event.length, event.reason);
@@ -173,6 +175,8 @@ export class WebSocketDiscovery {
     // A request line may still be on its way: an upper-case method, no line end yet.
     const lineOpen = !bytes.includes(10) && bytes.length < 256 && /^[A-Z]{1,10}( [^ \r\n]*( [HTP/.\d]*)?)?$/.test(start);
     if (lineOpen && conv.heldBytes <= this.limits.maxHeadSize) return;
+    // An HTTP response before any request: the request was lost from the capture; the frames may still be read.
+    if (conv.tcp.synSeen && first === 1 && start.startsWith('HTTP/1.')) return this.startMidstream(conv, chunk.time, 'the server answers a request the capture does not have');
     if (conv.tcp.synSeen) return this.ignore(conv, bytes[0] === 0x16 ? 'TLS (encrypted: wss:// and https:// cannot be read from a capture)' : 'not HTTP');
     // Mid-stream and not an HTTP request: look for frames.
     this.startMidstream(conv, chunk.time, null);
@@ -258,12 +262,12 @@ export class WebSocketDiscovery {
     // The client is not known until a side's frames show their mask bit; side 0 for now.
     this.open(conv, 0, 'missing', null);
     this.send(conv, { type: 'note', id: conv.ws!.id, time, text: `the opening handshake is not in the capture${why ? ` (${why})` : ''}: each direction is read from the first plausible frame boundary (well-formed header, mask bit that fits the direction, a following frame that parses too); client and server are told apart by the mask bit (RFC 6455 §5.1)` });
-    conv.resync = [this.freshResync(time, false), this.freshResync(time, false)];
+    conv.resync = [this.freshResync(), this.freshResync()];
     for (const chunk of held) this.stream(conv, chunk.side, chunk.time, chunk.bytes);
   }
 
-  private freshResync(time: number | null, afterGap: boolean): SideResync {
-    return { buffer: new Uint8Array(0), scanFrom: 0, skipped: 0, time, afterGap };
+  private freshResync(): SideResync {
+    return { buffer: new Uint8Array(0), marks: [], scanFrom: 0, skipped: 0 };
   }
 
   private gap(conv: ConversationState, side: TcpSide, time: number | null, length: number, reason: string): void {
@@ -273,11 +277,12 @@ export class WebSocketDiscovery {
       // Still looking: the bytes before the hole cannot hold a boundary that the bytes after confirm.
       existing.skipped += existing.buffer.length + length;
       existing.buffer = new Uint8Array(0);
+      existing.marks = [];
       existing.scanFrom = 0;
       return;
     }
     this.send(conv, { type: 'gap', id: ws.id, direction: this.direction(conv, side), time, length, reason });
-    conv.resync[side] = this.freshResync(time, true);
+    conv.resync[side] = this.freshResync();
   }
 
   private direction(conv: ConversationState, side: TcpSide): WireDirection {
@@ -292,8 +297,8 @@ export class WebSocketDiscovery {
       this.send(conv, { type: 'bytes', id: conv.ws!.id, direction: this.direction(conv, side), time, bytes });
       return;
     }
+    r.marks.push({ at: r.buffer.length, time });
     r.buffer = r.buffer.length === 0 ? bytes.slice() : concat(r.buffer, bytes);
-    if (r.time === null) r.time = time;
     this.tryResync(conv, side, time, false);
   }
 
@@ -310,6 +315,7 @@ export class WebSocketDiscovery {
     if (found.kind === 'none') {
       r.skipped += r.buffer.length;
       r.buffer = new Uint8Array(0);
+      r.marks = [];
       r.scanFrom = 0;
       return;
     }
@@ -327,20 +333,30 @@ export class WebSocketDiscovery {
       }
     }
     const skipped = r.skipped + found.offset;
-    const rest = r.buffer.subarray(found.offset);
     conv.resync[side] = null;
     const direction = this.direction(conv, side);
-    this.send(conv, { type: 'resync', id: ws.id, direction, time: r.time, skipped, compressed: found.compressed });
+    // The held bytes from the boundary on, each piece with the time of the packet it came in.
+    const pieces = r.marks.flatMap((m, i) => {
+      const from = Math.max(m.at, found.offset);
+      const to = r.marks[i + 1]?.at ?? r.buffer.length;
+      return from < to ? [{ time: m.time, bytes: r.buffer.subarray(from, to) }] : [];
+    });
+    const at = pieces[0]?.time ?? time;
+    this.send(conv, { type: 'resync', id: ws.id, direction, time: at, skipped, compressed: found.compressed });
     if (found.compressed && ws.handshake === 'missing') {
-      this.send(conv, { type: 'note', id: ws.id, time: r.time, text: `the ${direction} frames are compressed (RSV1 set) but the permessage-deflate context is missing: the handshake that agreed it and the earlier messages that filled its sliding window (RFC 7692 §7.2.2) are not in the capture, so their payloads are shown as they crossed the wire` });
+      this.send(conv, { type: 'note', id: ws.id, time: at, text: `the ${direction} frames are compressed (RSV1 set) but the permessage-deflate context is missing: the handshake that agreed it and the earlier messages that filled its sliding window (RFC 7692 §7.2.2) are not in the capture, so their payloads are shown as they crossed the wire` });
     }
-    if (rest.length > 0) this.send(conv, { type: 'bytes', id: ws.id, direction, time, bytes: rest });
+    for (const piece of pieces) this.send(conv, { type: 'bytes', id: ws.id, direction, time: piece.time, bytes: piece.bytes });
   }
 
   /** Keeps the bytes from `offset` on (a long wait for a candidate), counting the others as skipped. */
   private dropResyncPrefix(r: SideResync, offset: number): void {
     r.skipped += offset;
     r.buffer = r.buffer.slice(offset);
+    r.marks = r.marks.flatMap((m, i) => {
+      const end = r.marks[i + 1]?.at ?? Infinity;
+      return end <= offset ? [] : [{ at: Math.max(0, m.at - offset), time: m.time }];
+    });
     r.scanFrom = 0;
   }
 

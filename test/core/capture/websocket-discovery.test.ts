@@ -138,6 +138,17 @@ describe('WebSocket discovery', () => {
     expect(messages(trace)).toEqual([['out', 'Hello'], ['in', 'Hello back'], ['in', 'x'.repeat(200)]]);
   });
 
+  it('a lost opening request (a gap before anything was read): the conversation is read from its frames, mid-stream', () => {
+    const packets = tcpConversation({ client, server, exchanges: conversation });
+    const request = packets.findIndex((p) => new TextDecoder('latin1').decode(p.data).includes('GET /chat'));
+    const { captured, traces, summary } = open(pcapOf(packets.filter((_p, i) => i !== request)));
+    expect(summary.tcp.gapBytes).toBe(hs.request.length);
+    expect(captured).toHaveLength(1);
+    expect(captured[0]!.info.handshake).toBe('missing');
+    expect(notes(traces[0]!)).toContain('the server answers a request the capture does not have');
+    expect(messages(traces[0]!)).toEqual([['out', 'Hello'], ['in', 'Hello back'], ['out', '07'.repeat(3000)], ['in', 'x'.repeat(200)]]);
+  });
+
   it('IPv6 in a pcapng of Linux cooked v2 frames', () => {
     const packets = tcpConversation({ client: { address: '2001:db8::10', port: 50123 }, server: { address: '2001:db8::7', port: 8080 }, exchanges: conversation });
     const w = new PcapngWriter().section().iface(276, { tsresol: 9 });

@@ -30,6 +30,8 @@ interface Building extends CapturedConnection {
   lastTime: number;
   /** Bytes held. */
   bytes: number;
+  /** Some chunks came after later ones (mid-stream resynchronisation): sorted by time at the end. */
+  unordered?: boolean;
 }
 
 const toStream: Record<WireDirection, StreamDirection> = { 'client-to-server': 'c2s', 'server-to-client': 's2c' };
@@ -82,9 +84,11 @@ export class CaptureRecordingBuilder {
     }
     const b = this.open.get(event.id);
     if (!b) return;
-    // Packets without a timestamp (pcapng simple packet blocks) take the last time seen; times never go back.
-    const time = Math.max(b.lastTime, event.time ?? b.lastTime);
-    b.lastTime = time;
+    // Packets without a timestamp (pcapng simple packet blocks) take the last time seen. Bytes held back
+    // while a direction resynchronised come late but keep their own time, and are put in place at the end.
+    const time = event.time ?? b.lastTime;
+    if (event.type === 'bytes' && time < b.lastTime) b.unordered = true;
+    b.lastTime = Math.max(b.lastTime, time);
     const conn = b.connection;
     switch (event.type) {
       case 'bytes': {
@@ -128,7 +132,9 @@ export class CaptureRecordingBuilder {
         // Mid-stream, the client is known only once a direction's mask bit has shown it.
         conn.client = endpoint(b.info.client, b.info.ipVersion);
         conn.server = endpoint(b.info.server, b.info.ipVersion);
-        endConnection(conn, time);
+        // A stable sort: each direction's chunks keep their order, the two directions interleave as captured.
+        if (b.unordered) conn.chunks.sort((x, y) => x.time - y.time);
+        endConnection(conn, b.lastTime);
         this.open.delete(event.id);
         this.held -= b.bytes;
         this.onConnection({ connection: conn, info: b.info, compressed: b.compressed });
