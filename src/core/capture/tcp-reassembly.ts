@@ -58,6 +58,8 @@ export interface TcpReassemblyLimits {
   maxBufferedPerSide: number;
   /** Out-of-order bytes all conversations together may hold. */
   maxBufferedTotal: number;
+  /** Out-of-order segments (and holes) one direction may hold, whatever their size. */
+  maxPendingSegments: number;
   /** Conversations tracked at once; past it the least recently active one is ended. */
   maxConversations: number;
   /** Recent bytes kept per direction to compare retransmissions with (and their total over all directions). */
@@ -68,6 +70,7 @@ export interface TcpReassemblyLimits {
 export const defaultTcpReassemblyLimits: TcpReassemblyLimits = {
   maxBufferedPerSide: 8 * 1024 * 1024,
   maxBufferedTotal: 128 * 1024 * 1024,
+  maxPendingSegments: 4096,
   maxConversations: 20_000,
   recentBytesPerSide: 16 * 1024,
   recentBytesTotal: 32 * 1024 * 1024,
@@ -254,8 +257,9 @@ export class TcpReassembler {
   }
 
   private enforceCaps(conv: ConversationState, side: TcpSide, s: SideState, time: number | null): void {
-    while (s.pending.length > 0 && (s.buffered > this.limits.maxBufferedPerSide || this.bufferedTotal > this.limits.maxBufferedTotal)) {
-      const which = s.buffered > this.limits.maxBufferedPerSide ? `this direction's ${this.limits.maxBufferedPerSide}-byte` : `the ${this.limits.maxBufferedTotal}-byte overall`;
+    while (s.pending.length > 0 && (s.buffered > this.limits.maxBufferedPerSide || this.bufferedTotal > this.limits.maxBufferedTotal || s.pending.length > this.limits.maxPendingSegments)) {
+      const which = s.buffered > this.limits.maxBufferedPerSide ? `this direction's ${this.limits.maxBufferedPerSide}-byte`
+        : this.bufferedTotal > this.limits.maxBufferedTotal ? `the ${this.limits.maxBufferedTotal}-byte overall` : `this direction's ${this.limits.maxPendingSegments}-segment`;
       const first = s.pending[0]!;
       if (first.offset > s.delivered) {
         this.gap(conv, side, s, first.offset - s.delivered, time, `bytes never captured: ${which} out-of-order buffer was full, so the hole before the buffered bytes is reported as missing`);

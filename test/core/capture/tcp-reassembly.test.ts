@@ -133,6 +133,16 @@ describe('TCP reassembly', () => {
     expect(all.of('gap')[0]!.reason).toMatch(/the 5-byte overall out-of-order buffer was full/);
   });
 
+  it('the out-of-order buffer also caps how many segments it holds', () => {
+    const h = new Harness({ maxPendingSegments: 3 });
+    handshake(h);
+    for (let i = 1; i <= 4; i++) h.seg('c', 1001 + i * 2, 'x'); // one byte each at offsets 2, 4, 6, 8: a hole before each
+    expect(h.text(0)).toBe('[gap 2]x'); // the fourth made four: the oldest hole is given up
+    h.r.finish(99);
+    expect(h.text(0)).toBe('[gap 2]x[gap 1]x[gap 1]x[gap 1]x');
+    expect(h.of('gap')[0]!.reason).toMatch(/this direction's 3-segment out-of-order buffer was full/);
+  });
+
   it('sequence numbers wrap past 2^32', () => {
     const h = new Harness();
     handshake(h, 0xfffffffa);
