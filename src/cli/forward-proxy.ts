@@ -18,6 +18,7 @@ import { ProxyConversation } from '../core/proxy/conversation.ts';
 import { Tracer } from '../core/trace.ts';
 import { traceWriter, type TraceMode } from './trace-output.ts';
 import { announce, CliError, clientTls, parseIntOption, parseLimits, parseTraceMode, runUntilStopped } from './wsinspect.ts';
+import { recordProxy, type ProxyValues } from './proxy.ts';
 
 export const forwardProxyUsage = `  wsinspect proxy --forward [--listen 127.0.0.1:8080] [options]
                                      forward proxy: point a browser or tool at it (--proxy-server=http://127.0.0.1:8080);
@@ -29,38 +30,14 @@ export const forwardProxyUsage = `  wsinspect proxy --forward [--listen 127.0.0.
                                      machine are refused: the proxy must not open its loopback services to others)
       --intercept-tls                terminate CONNECT's TLS with certificates from the local CA (wsinspect ca),
                                      so wss:// inside is traced too; the client must trust the CA
-      --ca FILE, --insecure          with --intercept-tls: trust this CA for the origins too / do not verify them`;
+      --ca FILE, --insecure          with --intercept-tls: trust this CA for the origins too / do not verify them
+      --max-connections N            client connections at a time (default 512; one more is answered 503)
+      --record FILE, --trace, the limits and --no-deflate-*: as for the reverse proxy, on every relayed conversation`;
 
 /** The forward mode's own options, added to the proxy command's table. */
 export const forwardProxyArgs = {
   forward: { type: 'boolean' }, 'intercept-tls': { type: 'boolean' }, 'allow-remote': { type: 'boolean' },
 } as const;
-
-export interface ForwardProxyValues {
-  listen?: string | undefined;
-  trace?: string | undefined;
-  'full-payloads'?: boolean | undefined;
-  ca?: string[] | undefined;
-  insecure?: boolean | undefined;
-  'intercept-tls'?: boolean | undefined;
-  'allow-remote'?: boolean | undefined;
-  'max-message'?: string | undefined;
-  'max-frame'?: string | undefined;
-  'max-fragments'?: string | undefined;
-  'max-head'?: string | undefined;
-  'handshake-timeout'?: string | undefined;
-  'idle-timeout'?: string | undefined;
-  'no-deflate'?: boolean | undefined;
-  'no-deflate-client'?: boolean | undefined;
-  'no-deflate-upstream'?: boolean | undefined;
-  target?: string | undefined;
-  tls?: boolean | undefined;
-  cert?: string | undefined;
-  key?: string | undefined;
-  host?: string | undefined;
-  origin?: string | undefined;
-  'no-origin'?: boolean | undefined;
-}
 
 /** "127.0.0.1:8080", "[::1]:8080", "localhost:8080", "http://127.0.0.1:8080" → host and port. */
 export function parseListenAddress(value: string): { host: string; port: number } {
@@ -137,7 +114,7 @@ async function interceptionAuthority(): Promise<LeafMinter> {
   }
 }
 
-export async function forwardProxy(values: ForwardProxyValues): Promise<number> {
+export async function forwardProxy(values: ProxyValues): Promise<number> {
   for (const [flag, given] of [['--target', values.target], ['--tls', values.tls], ['--cert', values.cert], ['--key', values.key], ['--host', values.host], ['--origin', values.origin], ['--no-origin', values['no-origin']]] as const) {
     if (given !== undefined) throw new CliError(`${flag} is for the reverse proxy; --forward takes the target from each request`, 2);
   }
@@ -153,9 +130,12 @@ export async function forwardProxy(values: ForwardProxyValues): Promise<number> 
   const limits = parseLimits(values);
   const handshakeTimeoutMs = parseIntOption('--handshake-timeout', values['handshake-timeout'], Defaults.handshakeTimeoutMs, 1, 3_600_000);
   const maxMessageSize = parseIntOption('--max-message', values['max-message'], Defaults.maxMessageSize, 1, 2 ** 31);
+  const maxConnections = parseIntOption('--max-connections', values['max-connections'], 512, 1, 100_000);
   const tracer = new Tracer();
   const write = traceWriter(mode, values['full-payloads']);
   if (write) tracer.subscribe(write);
+  // --record FILE: both legs of every relayed conversation, as the reverse proxy records them.
+  const recorder = recordProxy(values, tracer);
   /** Pretty: the line; jsonl: {"type":"proxy","event":…, …} (the trace's own events keep their types). */
   const print = (line: string, fields: { type?: string } & Record<string, unknown>) => {
     if (mode === 'pretty') process.stdout.write(line + '\n');
@@ -169,7 +149,7 @@ export async function forwardProxy(values: ForwardProxyValues): Promise<number> 
     // The origin's root: the client's path and query are appended (upstreamRequestTarget).
     const origin = new URL(upgrade.url);
     const conversation = new ProxyConversation(upgrade.downstream, upgrade.id, tracer.active ? tracer.forConnection(upgrade.id) : undefined, {
-      target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer, traceBytes: mode === 'jsonl',
+      target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer, traceBytes: mode === 'jsonl' || recorder !== null,
       ...(upgrade.tls ? { upstreamTls: upgrade.tls } : {}),
       ...(bothOff || values['no-deflate-client'] ? { clientDeflate: false as const } : {}),
       ...(bothOff || values['no-deflate-upstream'] ? { upstreamDeflate: false as const } : {}),
@@ -184,7 +164,7 @@ export async function forwardProxy(values: ForwardProxyValues): Promise<number> 
   const conversations = new Set<ProxyConversation>();
   const minter = intercept ? await interceptionAuthority() : null;
   const proxy = new ForwardProxy({
-    host, port, maxHeadSize: limits.maxHeadSize, headTimeoutMs: handshakeTimeoutMs, refuseLoopbackTargets: remote,
+    host, port, maxHeadSize: limits.maxHeadSize, headTimeoutMs: handshakeTimeoutMs, refuseLoopbackTargets: remote, maxConnections,
     onEvent: (event) => print(proxyEventLine(event), event),
     onWebSocket: relay,
   });
@@ -206,5 +186,6 @@ export async function forwardProxy(values: ForwardProxyValues): Promise<number> 
     for (const c of conversations) c.stop();
     await proxy.close();
   });
+  recorder?.close();
   return 0;
 }

@@ -151,7 +151,7 @@ async function reverseProxy(values: ProxyValues): Promise<number> {
  * --record FILE: both legs of every conversation, each marked with its leg and the other leg's id
  * (the client leg is the conversation's id, the upstream leg that id + "-upstream").
  */
-function recordProxy(values: ProxyValues, tracer: Tracer) {
+export function recordProxy(values: ProxyValues, tracer: Tracer) {
   const legOf = (id: string) => id.endsWith('-upstream')
     ? { leg: 'server-facing' as const, pairedWith: id.slice(0, -'-upstream'.length) }
     : { leg: 'client-facing' as const, pairedWith: `${id}-upstream` };

@@ -78,6 +78,24 @@ describe('wsinspect proxy --forward', () => {
     expect(await run.exit).toBe(0);
   }, 30_000);
 
+  it('--record saves both legs of a relayed conversation, read back by wsinspect open', async () => {
+    const originPort = await echoServer();
+    const file = join(tempConfig(), 'forward.wsi');
+    const { run, port } = await startForward(['--record', file, '--trace', 'none']);
+    const socket = await tunnel(port, `127.0.0.1:${originPort}`);
+    const ws = new WsClient(`ws://127.0.0.1:${originPort}/rec`, { createConnection: () => socket });
+    await once(ws, 'open');
+    ws.send('kept for later');
+    await once(ws, 'message');
+    ws.close(1000);
+    await once(ws, 'close');
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    const open = runCli(['open', file]);
+    expect(await open.exit).toBe(0);
+    expect((open.stdout().match(/kept for later/g) ?? []).length).toBeGreaterThanOrEqual(4);
+  }, 30_000);
+
   it('shows a TLS tunnel with its SNI, passed through', async () => {
     const pair = await createCertificate({ commonName: 'sni.test', names: ['sni.test'] });
     const originPort = await echoServer(createHttpsServer({ cert: pair.cert, key: pair.key }, (_req, res) => res.end('secure page')));
