@@ -124,6 +124,24 @@ describe('forward proxy: plain HTTP passes through untouched (RFC 9112 §3.2.2)'
     await waitForEvent(events, (e) => e.type === 'http' && e.exchange.bytesUp > 200_000 && e.exchange.method === 'POST');
   });
 
+  it.each([
+    ['garbage instead of a status line', 'garbage\r\n\r\n', /^HTTP\/1.1 502 [\s\S]*not HTTP/],
+    ['an endless response head', `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(40_000)}`, /^HTTP\/1.1 502 [\s\S]*exceeds/],
+    ['a close before answering', '', /^HTTP\/1.1 502 [\s\S]*without answering/],
+    ['100 Continue, then the answer', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', /^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok$/],
+    ['hop-by-hop fields in the answer', 'HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\nX-Kept: 2\r\n\r\nbody', /^HTTP\/1.1 200 OK\r\nX-Kept: 2\r\nConnection: close\r\n\r\nbody$/],
+  ])('an origin that sends %s', async (_name, response, expected) => {
+    const origin = createNetServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.end(response));
+    });
+    const originPort = await listen(origin);
+    const { port, proxy } = await startProxy();
+    const answer = await rawExchange(port, `GET http://127.0.0.1:${originPort}/ HTTP/1.1\r\n\r\n`);
+    expect(answer).toMatch(expected);
+    await expect.poll(() => proxy.connectionCount).toBe(0);
+  });
+
   it('an origin that accepts and never answers is answered 504 Gateway Timeout, both sockets freed', async () => {
     const silent = createNetServer((s) => s.on('data', () => {}));
     const originPort = await listen(silent);
