@@ -74,13 +74,13 @@ interface Side {
 /** A side (echo server or traced proxy) in a worker thread. */
 async function inWorker(data: ProxyWorkerData): Promise<Side> {
   const worker = new Worker(new URL('./bench-proxy-worker.mjs', import.meta.url), { workerData: data });
-  const replies: Array<(m: Record<string, unknown>) => void> = [];
-  worker.on('message', (m: Record<string, unknown>) => replies.shift()?.(m));
+  const replies: Array<{ resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void }> = [];
+  worker.on('message', (m: Record<string, unknown>) => replies.shift()?.resolve(m));
+  worker.on('error', (error) => {
+    for (const r of replies.splice(0)) r.reject(error);
+  });
   const ask = (message?: string) => {
-    const reply = new Promise<Record<string, unknown>>((resolveReply, reject) => {
-      replies.push(resolveReply);
-      worker.once('error', reject);
-    });
+    const reply = new Promise<Record<string, unknown>>((resolve, reject) => replies.push({ resolve, reject }));
     if (message) worker.postMessage(message);
     return reply;
   };

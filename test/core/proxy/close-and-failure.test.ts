@@ -178,6 +178,19 @@ describe('one side fails or vanishes', () => {
     expect(up.received().length).toBeGreaterThan(0); // our Close reached it
   });
 
+  it('the client sends Close and vanishes at once (during the closing handshake): the upstream still gets its code, every socket is freed', async () => {
+    upstream = await wsUpstream();
+    proxy = await startProxy({ target: upstream.url });
+    const peer = await RawPeer.open(Number(new URL(proxy.url).port));
+    await peer.handshake();
+    const payload = Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from('gone')]); // 4001 "gone"
+    peer.write(clientFrame(0x8, payload));
+    peer.destroy();
+    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (upstream!.closes[0]) { clearInterval(t); resolve(); } }, 10); }), 5000, 'the upstream to be closed');
+    expect(upstream.closes[0]).toEqual({ code: 4001, reason: 'gone' });
+    await proxy.allFreed();
+  });
+
   it('the proxy stopping closes both legs with 1001', async () => {
     upstream = await wsUpstream();
     proxy = await startProxy({ target: upstream.url });
