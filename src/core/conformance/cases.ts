@@ -38,7 +38,7 @@ export interface FrameDef {
 export type Step =
   /**
    * Encode the frames and write them. chop: write in pieces of this many bytes (each its own
-   * write); delayMs: pause between pieces; holdBack: keep the last N bytes for a later
+   * write); delayMs: pause between pieces (between frames with perFrame); holdBack: keep the last N bytes for a later
    * send-held step (a frame left unfinished on purpose); withHandshake: put these bytes in the
    * same TCP write as the 101 response (client under test only). perFrame: each frame its own
    * write (Autobahn's "frame-wise chops").
@@ -385,7 +385,9 @@ invalid({ id: '3.1', description: 'small text message with RSV = 1', rfcSection:
   before: 'echoes the first message (strict; failing without the echo is non-strict)',
   steps: () => {
     const frames = [text('Hello, World!'), text('Hello, World!', rsv(v)), ping('')];
-    const sendIt: Step = v === 2 ? send(...frames) : v === 3 ? { kind: 'send', frames, perFrame: true } : sendChopped(1, frames);
+    // Autobahn paces octet-wise sends through its event loop, a byte per turn: a millisecond
+    // apart here, so a peer sees them arrive one by one (frame-wise ones go out back to back).
+    const sendIt: Step = v === 2 ? send(...frames) : v === 3 ? { kind: 'send', frames, perFrame: true } : sendChopped(1, frames, 1);
     return [sendIt, echoBeforeFailing('Hello, World!'), failWith(1002)];
   },
 }));
@@ -442,7 +444,7 @@ for (const [group, ops] of [[1, [3, 4, 5, 6, 7]], [2, [0xb, 0xc, 0xd, 0xe, 0xf]]
     invalid({
       id: `4.${group}.${i + 1}`, description: `small text message, then a frame with the ${name}, then a ping, ${octetWise ? 'in 1-byte TCP writes' : 'in one write'}`, rfcSection: '§5.2', codes: [1002],
       before: 'echoes the first message (strict; failing without the echo is non-strict)',
-      steps: () => [octetWise ? sendChopped(1, [text('Hello, World!'), frame, ping('')]) : send(text('Hello, World!'), frame, ping('')), echoBeforeFailing('Hello, World!'), failWith(1002)],
+      steps: () => [octetWise ? sendChopped(1, [text('Hello, World!'), frame, ping('')], 1) : send(text('Hello, World!'), frame, ping('')), echoBeforeFailing('Hello, World!'), failWith(1002)],
     });
   });
 }

@@ -201,7 +201,10 @@ export async function executeCase(c: ConformanceCase, wire: Wire, options: Execu
       return;
     }
     if (step.perFrame) {
-      for (const frame of step.frames) await writeBytes(encode(frame), step.chop, step.delayMs);
+      for (const [i, frame] of step.frames.entries()) {
+        if (i > 0 && step.delayMs) await sleep(step.delayMs);
+        await writeBytes(encode(frame), step.chop, step.chop ? step.delayMs : undefined);
+      }
       return;
     }
     let bytes = concatBytes(step.frames.map(encode));
