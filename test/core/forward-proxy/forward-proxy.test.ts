@@ -258,6 +258,43 @@ describe('forward proxy: CONNECT passes TLS through and shows its SNI', () => {
   });
 });
 
+describe('forward proxy: WebSocket in absolute-form, relayed', () => {
+  it('GET http://… with Upgrade: websocket is handed to the relay, which traces both legs', async () => {
+    const { ProxyConversation } = await import('../../../src/core/proxy/conversation.ts');
+    const { Tracer } = await import('../../../src/core/trace.ts');
+    const wss = new WsServer({ port: 0, host: '127.0.0.1' });
+    await once(wss, 'listening');
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    wss.on('connection', (ws, req) => ws.on('message', (m) => ws.send(`${req.url} ${req.headers.host}: ${m.toString()}`)));
+    const wsPort = (wss.address() as AddressInfo).port;
+    const tracer = new Tracer();
+    const messages: string[] = [];
+    tracer.subscribe((e) => {
+      if (e.type === 'message') messages.push(`${e.connectionId.endsWith('-upstream') ? 'upstream' : 'client'} ${e.direction} ${e.text}`);
+    });
+    const { port, events } = await startProxy({
+      onWebSocket: (upgrade) => {
+        const origin = new URL(upgrade.url);
+        new ProxyConversation(upgrade.downstream, upgrade.id, tracer.forConnection(upgrade.id), { target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer }).start(upgrade.initial);
+      },
+    });
+    const s = netConnect({ host: '127.0.0.1', port });
+    await once(s, 'connect');
+    s.write(`GET http://127.0.0.1:${wsPort}/room?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${wsPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nProxy-Connection: keep-alive\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    const [head] = await once(s, 'data') as [Buffer];
+    // RFC 6455 §1.3's example key gives this accept: the client leg is answered by our server.
+    expect(head.toString()).toMatch(/^HTTP\/1.1 101 [\s\S]*Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
+    // A masked text frame "hi" (§5.7's masking example key).
+    s.write(Buffer.from([0x81, 0x82, 0x37, 0xfa, 0x21, 0x3d, 0x68 ^ 0x37, 0x69 ^ 0xfa]));
+    const [frame] = await once(s, 'data') as [Buffer];
+    const text = frame.subarray(2, 2 + frame[1]!).toString();
+    expect(text).toBe(`/room?x=1 127.0.0.1:${wsPort}: hi`);
+    s.destroy();
+    expect(events.find((e) => e.type === 'websocket')).toMatchObject({ url: `ws://127.0.0.1:${wsPort}/room?x=1`, relayed: true });
+    expect(messages).toEqual(['client in hi', 'upstream out hi', `upstream in ${text}`, `client out ${text}`]);
+  });
+});
+
 describe('forward proxy: WebSocket without a relay', () => {
   it('ws:// through the proxy works (passed through opaquely), and the trace says it was not relayed', async () => {
     const wss = new WsServer({ port: 0, host: '127.0.0.1' });
