@@ -210,6 +210,37 @@ describe('wsinspect fuzzingclient against ws and python-websockets echo servers'
     }
   }, 60_000);
 
+  it('--subprotocol and --header reach a server that demands them', async () => {
+    // As some test servers do: refuse a handshake without the token, and speak only "chat".
+    const wss = new WsServer({
+      host: '127.0.0.1', port: 0,
+      verifyClient: (info: { req: { headers: Record<string, string | string[] | undefined> } }) => info.req.headers['x-token'] === 'secret',
+      handleProtocols: (offered: Set<string>) => (offered.has('chat') ? 'chat' : false),
+    });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const protocols: string[] = [];
+    wss.on('connection', (ws) => {
+      protocols.push(ws.protocol);
+      ws.on('error', () => {});
+      ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+    });
+    try {
+      const specFile = join(dir, 'demanding.json');
+      writeFileSync(specFile, JSON.stringify({ outdir: join(dir, 'demanding'), cases: ['1.1.2', '2.1'], servers: [{ agent: 'demanding', url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}` }] }));
+      const without = runCli(['fuzzingclient', '--spec', specFile]);
+      expect(await without.exit).toBe(1);
+      expect(lastLine(without.stdout())).toBe('0 passed, 2 failed, 0 non-strict');
+      expect(without.stdout()).toMatch(/✗ 1\.1\.2 opening handshake refused or invalid: The server answered 401/);
+      const withThem = runCli(['fuzzingclient', '--spec', specFile, '--subprotocol', 'chat', '--header', 'X-Token: secret']);
+      expect(await withThem.exit).toBe(0);
+      expect(lastLine(withThem.stdout())).toBe('2 passed, 0 failed, 0 non-strict');
+      expect(protocols).toEqual(['chat', 'chat']);
+    } finally {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  }, 30_000);
+
   it('exits 1 with one line for an unreachable server', async () => {
     const specFile = join(dir, 'unreachable.json');
     writeFileSync(specFile, JSON.stringify({ outdir: join(dir, 'none'), cases: ['1.1.1'], servers: [{ agent: 'gone', url: 'ws://127.0.0.1:1' }] }));
