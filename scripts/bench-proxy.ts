@@ -201,8 +201,17 @@ export function renderProxyMarkdown(r: ProxyBenchResults): string {
     const met = q('threads').meetsTarget;
     lines.push(`| ${w.label} | ${w.unit} | ${cell('threads', 'direct')} | ${cell('threads', 'proxied')} | ${ratio(q('threads').proxiedVsDirect)} | ${met === null ? '—' : met ? 'met' : 'missed'} | ${cell('one-thread', 'direct')} | ${cell('one-thread', 'proxied')} | ${ratio(q('one-thread').proxiedVsDirect)} |`);
   }
+  const perMessage = proxyWorkloads.map((w) => {
+    const row = r.rows.find((x) => x.workload === w.id && x.layout === 'threads' && x.impl === 'proxied');
+    const ratios = (row?.samples ?? []).flatMap((x) => {
+      const messages = (w.unit === 'msgs/s' ? x.value : (x.value * 1e6) / w.size) * (r.config.cellMs / 1000);
+      return x.events !== undefined && messages > 0 ? [x.events / messages] : [];
+    });
+    return `${w.label} ${ratios.length ? median(ratios).toFixed(1) : '—'}`;
+  });
   lines.push(
     '',
+    `Trace events the proxy kept per echoed message (both directions, both legs; threads layout): ${perMessage.join(', ')}. The direct pair keeps none; for small messages that bookkeeping weighs most.`,
     '"proxied/direct" is the median over rounds of the proxied ÷ the direct throughput measured in the same round; the target (issue 12) is judged on the threads layout, which is how the inspector runs (a process of its own between the client and the server). A proxied message crosses four sockets instead of two and is unmasked, checked, traced, masked and framed again on the second leg; on one event loop that work adds to the client\'s and the server\'s, so that layout\'s ratio is a floor.',
     'Raw figures per round: bench-proxy-results.json.',
   );
