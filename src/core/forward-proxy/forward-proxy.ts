@@ -184,7 +184,10 @@ export class ForwardProxy {
     socket.once('close', () => this.sockets.delete(socket));
     const parser = new HttpHeadParser({ kind: 'request', maxSize: this.options.maxHeadSize ?? Defaults.maxHeadSize });
     const headTimeoutMs = this.options.headTimeoutMs ?? Defaults.handshakeTimeoutMs;
-    const timer = setTimeout(() => this.refuse(socket, id, remote, 408, `No whole request head within ${headTimeoutMs} ms.`), headTimeoutMs);
+    const timer = setTimeout(() => {
+      stop();
+      this.refuse(socket, id, remote, 408, `No whole request head within ${headTimeoutMs} ms.`);
+    }, headTimeoutMs);
     timer.unref();
     const stop = () => {
       clearTimeout(timer);
