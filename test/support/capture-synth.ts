@@ -312,3 +312,20 @@ export function handshakeBytes(host = 'server.example.com', path = '/chat', exte
     response: text(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n${extensions ? `Sec-WebSocket-Extensions: ${extensions.response}\r\n` : ''}\r\n`),
   };
 }
+
+/**
+ * A short WebSocket conversation for the capture tests: the handshake, "Hello" (masked) and
+ * "Hello back", 3000 bytes of 0x07 (binary, masked), 200 'x' (text), a Close 1000 each way.
+ */
+export function sampleExchanges(hs = handshakeBytes()): Array<{ from: 'c' | 's'; bytes: Uint8Array }> {
+  return [
+    { from: 'c', bytes: hs.request },
+    { from: 's', bytes: hs.response },
+    { from: 'c', bytes: wsFrame(1, text('Hello'), { masked: true }) },
+    { from: 's', bytes: wsFrame(1, text('Hello back'), { masked: false }) },
+    { from: 'c', bytes: wsFrame(2, new Uint8Array(3000).fill(7), { masked: true }) },
+    { from: 's', bytes: wsFrame(1, text('x'.repeat(200)), { masked: false }) },
+    { from: 'c', bytes: wsFrame(8, Uint8Array.from([0x03, 0xe8]), { masked: true }) },
+    { from: 's', bytes: wsFrame(8, Uint8Array.from([0x03, 0xe8]), { masked: false }) },
+  ];
+}

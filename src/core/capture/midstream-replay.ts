@@ -12,6 +12,7 @@
  * The receivers' own answers (pongs, Close replies) never crossed the wire and are dropped.
  */
 
+import { concatBytes } from '../bytes.ts';
 import { Opcode } from '../constants.ts';
 import { WebSocketProtocol } from '../protocol.ts';
 import type { Direction, TraceBody, TraceEvent } from '../trace.ts';
@@ -29,8 +30,9 @@ interface Receiver {
   traceDir: Direction;
   protocol: WebSocketProtocol;
   ids: Map<number, number>;
-  /** Local ids of the frames of compressed messages (RSV1 on the first, §6 of RFC 7692). */
+  /** Local ids of the frames of compressed messages (RSV1 on the first, §6 of RFC 7692), with their payloads until the message is traced. */
   compressedFrames: Set<number>;
+  compressedPayloads: Map<number, Uint8Array>;
   /** A compressed message is being read (its continuations belong to it). */
   inCompressedMessage: boolean;
   /** Local ids of frames traced so far. */
@@ -64,7 +66,10 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
       const frame = { ...body.frame, frameId: globalId(r, local) };
       if (compressed(r.dir) && frame.opcode < 8) {
         if (frame.opcode !== 0) r.inCompressedMessage = frame.rsv1;
-        if (r.inCompressedMessage) r.compressedFrames.add(local);
+        if (r.inCompressedMessage) {
+          r.compressedFrames.add(local);
+          r.compressedPayloads.set(local, frame.payload);
+        }
         if (frame.fin) r.inCompressedMessage = false;
       }
       const blameless = r.compressedFrames.has(local);
@@ -77,9 +82,11 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     } else if (body.type === 'message' && body.direction === 'in') {
       const frameIds = body.frameIds.map((id) => globalId(r, id));
       if (body.frameIds.some((id) => r.compressedFrames.has(id))) {
-        // Compressed bytes without their context: shown as bytes, never decoded as text.
+        // Compressed bytes without their context: shown as the payloads that crossed the wire, never decoded as text.
         const { text: _text, ...rest } = body;
-        emit({ ...rest, direction: r.traceDir, frameIds, ...(body.data ? {} : { data: new TextEncoder().encode(body.text ?? '') }) });
+        const data = concatBytes(body.frameIds.map((id) => r.compressedPayloads.get(id) ?? new Uint8Array(0)));
+        for (const id of body.frameIds) r.compressedPayloads.delete(id);
+        emit({ ...rest, direction: r.traceDir, frameIds, data, size: data.length });
         if (!r.compressedNoted) {
           r.compressedNoted = true;
           emit({ type: 'note', text: `Compressed messages (RSV1) ${r.dir === 'c2s' ? 'from the client' : 'from the server'}: the permessage-deflate agreement and the sliding window of earlier messages (RFC 7692 §7.2.2) are not in the capture, so they are shown as the compressed bytes that crossed the wire, not inflated.` });
@@ -108,7 +115,7 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     return id;
   };
   for (const dir of ['c2s', 's2c'] as const) {
-    const r = { dir, traceDir: traceDirection(conn, dir), ids: new Map(), compressedFrames: new Set(), inCompressedMessage: false, traced: new Set(), pendingViolations: [], compressedNoted: false } as unknown as Receiver;
+    const r = { dir, traceDir: traceDirection(conn, dir), ids: new Map(), compressedFrames: new Set(), compressedPayloads: new Map(), inCompressedMessage: false, traced: new Set(), pendingViolations: [], compressedNoted: false } as unknown as Receiver;
     r.protocol = new WebSocketProtocol({
       role: dir === 'c2s' ? 'server' : 'client', policy: 'observe', startOpen: true, deflate: false,
       maxMessageSize: options.maxMessageSize ?? 1024 * 1024 * 1024, maxFragments: Number.MAX_SAFE_INTEGER,

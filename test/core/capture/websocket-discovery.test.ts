@@ -8,9 +8,9 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CaptureDissector } from '../../../src/core/capture/capture-dissector.ts';
-import { CaptureRecordingBuilder, recordingCollector, replayCaptured, type CapturedConnection } from '../../../src/core/capture/pcap/to-recording.ts';
+import { recordingCollector, replayCaptured } from '../../../src/core/capture/pcap/to-recording.ts';
 import type { TraceEvent } from '../../../src/core/trace.ts';
-import { handshakeBytes, linkFrame, PcapngWriter, pcapFile, tcpConversation, wsFrame, type PacketRecord } from '../../support/capture-synth.ts';
+import { handshakeBytes, linkFrame, PcapngWriter, pcapFile, sampleExchanges, tcpConversation, wsFrame, type PacketRecord } from '../../support/capture-synth.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const client = { address: '192.0.2.10', port: 50123 };
@@ -34,16 +34,7 @@ const notes = (trace: TraceEvent[]) => trace.filter((e): e is Extract<TraceEvent
 const violations = (trace: TraceEvent[]) => trace.filter((e): e is Extract<TraceEvent, { type: 'violation' }> => e.type === 'violation').map((e) => [e.direction, e.violation.code]);
 
 const hs = handshakeBytes();
-const conversation = [
-  { from: 'c' as const, bytes: hs.request },
-  { from: 's' as const, bytes: hs.response },
-  { from: 'c' as const, bytes: wsFrame(1, enc('Hello'), { masked: true }) },
-  { from: 's' as const, bytes: wsFrame(1, enc('Hello back'), { masked: false }) },
-  { from: 'c' as const, bytes: wsFrame(2, new Uint8Array(3000).fill(7), { masked: true }) },
-  { from: 's' as const, bytes: wsFrame(1, enc('x'.repeat(200)), { masked: false }) },
-  { from: 'c' as const, bytes: wsFrame(8, Uint8Array.from([0x03, 0xe8]), { masked: true }) },
-  { from: 's' as const, bytes: wsFrame(8, Uint8Array.from([0x03, 0xe8]), { masked: false }) },
-];
+const conversation = sampleExchanges(hs);
 
 describe('WebSocket discovery', () => {
   it('finds a WebSocket conversation on any port by its Upgrade; plain HTTP and TLS are counted and dropped', () => {
@@ -156,21 +147,5 @@ describe('WebSocket discovery', () => {
     const { captured, traces } = open(w.bytes());
     expect(captured[0]!.connection.client).toEqual({ address: '2001:db8::10', port: 50123, family: 'IPv6' });
     expect(messages(traces[0]!).slice(0, 2)).toEqual([['out', 'Hello'], ['in', 'Hello back']]);
-  });
-});
-
-describe('the Recording builder bounds what it holds', () => {
-  it('a conversation over its byte limit stops where it would exceed it, with a note', () => {
-    const captured: CapturedConnection[] = [];
-    const builder = new CaptureRecordingBuilder((c) => captured.push(c), { maxConversationBytes: 1000, maxTotalBytes: 1 << 30 });
-    const dissector = new CaptureDissector((e) => builder.handle(e));
-    dissector.push(pcapOf(tcpConversation({ client, server, exchanges: conversation, mss: 1000 })));
-    dissector.end();
-    const conn = captured[0]!.connection;
-    const held = conn.chunks.reduce((n, c) => n + c.bytes.length, 0);
-    expect(held).toBeLessThanOrEqual(1000);
-    expect(conn.notes.map((n) => n.text).join('\n')).toMatch(/not read past this point: it would exceed the 1000 bytes one conversation may hold/);
-    const trace = [...replayCaptured(captured[0]!)];
-    expect(messages(trace).slice(0, 2)).toEqual([['out', 'Hello'], ['in', 'Hello back']]);
   });
 });
