@@ -9,17 +9,17 @@ import { parseArgs } from 'node:util';
 import { recordingToHar } from '../core/capture/export-har.ts';
 import { recordingToJson } from '../core/capture/export-json.ts';
 import { recordingToPcapng } from '../core/capture/export-pcapng.ts';
-import { loadRecording, OpenError } from './open.ts';
+import { loadRecording, OpenError, selectConnections } from './open.ts';
 
 const FORMATS = ['pcapng', 'har', 'json'] as const;
 
 export async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true, strict: true,
-    options: { format: { type: 'string' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+    options: { format: { type: 'string' }, output: { type: 'string', short: 'o' }, connection: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    process.stdout.write('wsinspect export FILE --format pcapng|har|json -o OUT\n');
+    process.stdout.write('wsinspect export FILE --format pcapng|har|json -o OUT [--connection ID]...\n  --connection: only these connections (the ids wsinspect open shows)\n');
     return 0;
   }
   if (positionals.length !== 1) throw new OpenError('export needs exactly one FILE, e.g. wsinspect export session.wsi --format pcapng -o session.pcapng');
@@ -28,6 +28,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   if (!values.output) throw new OpenError('-o OUT: where to write the export');
   const path = positionals[0]!;
   const loaded = loadRecording(path);
+  loaded.recording = selectConnections(loaded.recording, values.connection);
   if (loaded.error && loaded.recording.connections.length === 0) throw new OpenError(`${path}: ${loaded.error}; nothing to export`, 1);
   const data = format === 'pcapng' ? recordingToPcapng(loaded.recording)
     : format === 'har' ? JSON.stringify(recordingToHar(loaded.recording), null, 2) + '\n'

@@ -95,10 +95,10 @@ export function loadRecording(path: string): LoadedRecording {
 export async function open(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true, strict: true,
-    options: { trace: { type: 'string' }, 'full-payloads': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { trace: { type: 'string' }, 'full-payloads': { type: 'boolean' }, connection: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    process.stdout.write(`wsinspect open FILE [--trace pretty|jsonl] [--full-payloads]\n  prints ${KNOWN}, replayed through wsinspect's parser\n`);
+    process.stdout.write(`wsinspect open FILE [--trace pretty|jsonl] [--full-payloads] [--connection ID]...\n  prints ${KNOWN}, replayed through wsinspect's parser (--connection: only these connections of a recording)\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new OpenError('open needs exactly one FILE, e.g. wsinspect open session.wsi');
@@ -110,13 +110,25 @@ export async function open(args: string[]): Promise<number> {
   const opener = fileOpeners.find((o) => o.matches(first));
   if (opener) return opener.open(path, options);
   const loaded = loadRecording(path);
-  printRecording(loaded.recording, options);
+  printRecording(selectConnections(loaded.recording, values.connection), options);
   if (loaded.error) {
     process.stderr.write(`wsinspect: ${path}: ${loaded.error}; ${loaded.recording.connections.length ? 'everything read before it is shown above' : 'nothing could be read'}\n`);
     return loaded.recording.connections.length ? 1 : 2;
   }
   if (loaded.recording.connections.length === 0) process.stderr.write(`wsinspect: ${path} holds no WebSocket connection\n`);
   return 0;
+}
+
+/** --connection ID...: only these connections (in the recording's order); an unknown id is an error naming the known ones. */
+export function selectConnections(recording: Recording, ids: readonly string[] | undefined): Recording {
+  if (!ids || ids.length === 0) return recording;
+  const known = new Set(recording.connections.map((c) => c.id));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length) {
+    const list = [...known].slice(0, 20).join(', ');
+    throw new OpenError(`--connection ${JSON.stringify(unknown[0]!.slice(0, 100))}: no such connection in the file (it has ${known.size ? `${list}${known.size > 20 ? ', …' : ''}` : 'none'})`);
+  }
+  return { ...recording, connections: recording.connections.filter((c) => ids.includes(c.id)) };
 }
 
 /** Prints every connection of a recording, as a live run would have. */

@@ -110,6 +110,16 @@ describe('wsinspect --record, open, export', () => {
       expect(events.filter((e) => e.type === 'message' && e.connectionId === id).map((e) => e.text)).toEqual(['through the proxy', 'through the proxy']);
     }
     expect(readFileSync(file, 'utf8')).toContain(`"proxyLeg":{"leg":"client-facing","pairedWith":"${legs[0]![0]}-upstream"}`);
+    // --connection picks connections out of a recording, for export and open alike.
+    const upstreamOnly = join(dir, 'upstream.json');
+    const picked = run(['export', file, '--format', 'json', '-o', upstreamOnly, '--connection', `${legs[0]![0]}-upstream`]);
+    expect(await picked.exit, picked.stderr()).toBe(0);
+    const reopened = run(['open', upstreamOnly, '--trace', 'jsonl']);
+    expect(await reopened.exit).toBe(0);
+    expect(jsonl(reopened.stdout()).filter((e) => e.type === 'connection-opened').map((e) => e.connectionId)).toEqual([`${legs[0]![0]}-upstream`]);
+    const unknown = run(['open', file, '--connection', 'nope']);
+    expect(await unknown.exit).toBe(2);
+    expect(unknown.stderr()).toContain(`--connection "nope": no such connection in the file (it has ${legs[0]![0]}, ${legs[0]![0]}-upstream)`);
   }, 30_000);
 
   it('bad input: one line and the exit code; a damaged session prints what it read first', async () => {
