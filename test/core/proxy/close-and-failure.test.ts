@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectedAccept, openWs, parseFrames, RawPeer, withTimeout, wsClosed } from '../net/helpers.ts';
+import { eventually, expectedAccept, openWs, parseFrames, RawPeer, withTimeout, wsClosed } from '../net/helpers.ts';
 import { clientLegId, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
 let proxy: StartedProxy | null = null;
@@ -95,7 +95,7 @@ describe('one side fails or vanishes', () => {
     expect(closed.code).toBe(1014);
     expect(closed.reason).toMatch(/^upstream broke the protocol \(we closed it with 1002\)/);
     // Our Close to the upstream (masked, we are its client) says 1002.
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (parseFrames(up.received()).some((f) => f.opcode === 8)) { clearInterval(t); resolve(); } }, 10); }), 5000, 'our Close upstream');
+    await eventually(() => parseFrames(up.received()).some((f) => f.opcode === 8), 5000, 'our Close upstream');
     expect(parseFrames(up.received()).find((f) => f.opcode === 8)!.payload.readUInt16BE(0)).toBe(1002);
     await proxy.allFreed();
   });
@@ -109,7 +109,7 @@ describe('one side fails or vanishes', () => {
     await peer.waitFor(() => parseFrames(peer.received).some((f) => f.opcode === 8), 5000, 'our Close');
     const close = parseFrames(peer.received).find((f) => f.opcode === 8)!;
     expect(close.payload.readUInt16BE(0)).toBe(1002);
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (upstream!.closes[0]) { clearInterval(t); resolve(); } }, 10); }), 5000, 'the upstream to be closed');
+    await eventually(() => upstream!.closes[0] !== undefined, 5000, 'the upstream to be closed');
     expect(upstream.closes[0]!.code).toBe(1001);
     expect(upstream.closes[0]!.reason).toMatch(/^client broke the protocol \(we closed it with 1002\)/);
     peer.destroy();
@@ -137,7 +137,7 @@ describe('one side fails or vanishes', () => {
     peer.write(clientFrame(0x1, Buffer.from('first half of '), false));
     await new Promise((r) => setTimeout(r, 50));
     peer.destroy();
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (upstream!.closes[0]) { clearInterval(t); resolve(); } }, 10); }), 5000, 'the upstream to be closed');
+    await eventually(() => upstream!.closes[0] !== undefined, 5000, 'the upstream to be closed');
     expect(upstream.closes[0]!.code).toBe(1001);
     expect(upstream.messages).toHaveLength(0);
     await proxy.allFreed();
@@ -148,10 +148,10 @@ describe('one side fails or vanishes', () => {
     proxy = await startProxy({ target: `ws://127.0.0.1:${up.port}/` });
     const peer = await RawPeer.open(Number(new URL(proxy.url).port));
     peer.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (up.sockets.length) { clearInterval(t); resolve(); } }, 10); }), 5000, 'the upstream connection');
+    await eventually(() => up.sockets.length > 0, 5000, 'the upstream connection');
     peer.destroy();
     await proxy.allFreed();
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (up.sockets[0]!.destroyed || up.sockets[0]!.readableEnded) { clearInterval(t); resolve(); } }, 10); }), 5000, 'the upstream to see its socket closed');
+    await eventually(() => up.sockets[0]!.destroyed || up.sockets[0]!.readableEnded, 5000, 'the upstream to see its socket closed');
     const client = clientLegId(proxy.events);
     expect(proxy.of(client).some((e) => e.type === 'note' && e.text.includes('the client went away during the handshake'))).toBe(true);
   });
@@ -186,7 +186,7 @@ describe('one side fails or vanishes', () => {
     const payload = Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from('gone')]); // 4001 "gone"
     peer.write(clientFrame(0x8, payload));
     peer.destroy();
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (upstream!.closes[0]) { clearInterval(t); resolve(); } }, 10); }), 5000, 'the upstream to be closed');
+    await eventually(() => upstream!.closes[0] !== undefined, 5000, 'the upstream to be closed');
     expect(upstream.closes[0]).toEqual({ code: 4001, reason: 'gone' });
     await proxy.allFreed();
   });
@@ -198,7 +198,7 @@ describe('one side fails or vanishes', () => {
     const closed = wsClosed(ws);
     await proxy.close();
     expect((await withTimeout(closed, 5000, 'client close')).code).toBe(1001);
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (upstream!.closes[0]) { clearInterval(t); resolve(); } }, 10); }), 5000, 'upstream close');
+    await eventually(() => upstream!.closes[0] !== undefined, 5000, 'upstream close');
     expect(upstream.closes[0]!.code).toBe(1001);
     proxy = null;
   });
@@ -215,7 +215,7 @@ describe('pings', () => {
     await new Promise((r) => setTimeout(r, 20));
     upstream.sockets[0]!.on('ping', (d) => upstreamPings.push(d.toString()));
     ws.ping('are you there');
-    await withTimeout(new Promise<void>((resolve) => { const t = setInterval(() => { if (pongs.length >= 2) { clearInterval(t); resolve(); } }, 10); }), 5000, 'two pongs');
+    await eventually(() => pongs.length >= 2, 5000, 'two pongs');
     expect(pongs).toEqual(['are you there', 'are you there']);
     expect(upstreamPings).toEqual(['are you there']);
     ws.close();

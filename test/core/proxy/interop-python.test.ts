@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificate, localCertificate } from '../../../src/core/net/certificates.ts';
-import { eventually } from '../net/helpers.ts';
+import { eventually, openWs, wsMessages } from '../net/helpers.ts';
 import { FIXTURES, parseLastJsonLine, requirePythonWebsockets, runPython, startPythonServer, type PythonServer } from '../net/python-peer.ts';
 import { clientLegId, frames, startProxy, type StartedProxy } from './proxy-peers.ts';
 
@@ -37,6 +37,26 @@ for (const lib of ['aiohttp', 'websockets'] as const) {
     afterAll(async () => {
       await server?.stop();
     });
+
+    if (lib === 'aiohttp') {
+      it('a ws client (deflate on) → proxy → aiohttp: text and binary echoed, each leg compressed on its own', async () => {
+        proxy = await startProxy({ target: `ws://127.0.0.1:${server.port}/` });
+        const ws = await openWs(proxy.url, { perMessageDeflate: true });
+        expect(ws.extensions).toMatch(/^permessage-deflate/);
+        const messages = wsMessages(ws);
+        const text = JSON.stringify(Array.from({ length: 800 }, (_, i) => ({ id: i, ok: i % 2 === 0 })));
+        ws.send(text);
+        expect((await messages.next(5000)).data.toString()).toBe(text);
+        const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
+        ws.send(bytes);
+        const back = await messages.next(5000);
+        expect(back.isBinary && back.data.equals(bytes)).toBe(true);
+        const open = server.events.filter((e) => e['event'] === 'open').at(-1)!;
+        expect(open['extensions']).toMatch(/^permessage-deflate/);
+        ws.close(1000);
+        await proxy.allFreed();
+      });
+    }
 
     const combos = lib === 'aiohttp' ? [[true, true], [true, false], [false, true], [false, false]] as const : [[true, false]] as const;
     for (const [clientLeg, upstreamLeg] of combos) {
