@@ -26,6 +26,7 @@ const api: PreloadApi = {
   byteStepStart: (hex, receiverRole, options) => ipcRenderer.invoke(channels.byteStepStart, { hex, receiverRole, ...options }),
   byteStepFeed: (sessionId, count) => ipcRenderer.invoke(channels.byteStepFeed, { sessionId, count }),
   frameBytes: (connectionId, frameId) => ipcRenderer.invoke(channels.frameBytes, { connectionId, frameId }),
+  searchCutFrames: (connectionId, search) => ipcRenderer.invoke(channels.searchCutFrames, { connectionId, search }),
   runConformance: (request) => ipcRenderer.invoke(channels.runConformance, request),
   conformanceWire: (caseId) => ipcRenderer.invoke(channels.conformanceWire, caseId),
   // Batches stay text here; the page decodes them (PreloadApi says why).

@@ -5,6 +5,7 @@
  * therefore never grows without bound on either side of the IPC.
  */
 import type { TraceEvent, TracedFrame } from '../core/trace.ts';
+import { compilePayloadSearch } from '../shared/payload-search.ts';
 
 export const DISPLAY_CAP = 64 * 1024;
 
@@ -47,6 +48,16 @@ export class FullFrameStore {
     return this.frames.get(key);
   }
 
+  /** The kept frames of one connection: [frame id, bytes]. */
+  *framesOf(connectionId: string): Generator<[number, { raw: Uint8Array; payload: Uint8Array }]> {
+    const prefix = `${connectionId}:`;
+    for (const [key, entry] of this.frames) {
+      if (!key.startsWith(prefix)) continue;
+      const frameId = Number(key.slice(prefix.length));
+      if (Number.isInteger(frameId)) yield [frameId, entry];
+    }
+  }
+
   clear(): void {
     this.frames.clear();
     this.bytes = 0;
@@ -81,4 +92,22 @@ export function capForDisplay(event: TraceEvent, store: FullFrameStore, cap = DI
     if (event.data !== undefined && event.data.length > cap) return { ...event, data: event.data.slice(0, cap), truncated: true };
   }
   return event;
+}
+
+const searchDecoder = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * The ids of a connection's kept full frames whose whole payload matches the search box's text
+ * or /regex/ (decoded as UTF-8; regexes run in linear time), or whose payload or wire bytes hold
+ * its hex: bytes. Throws SearchError for a search that cannot be read.
+ */
+export function searchFullFrames(store: FullFrameStore, connectionId: string, search: string): number[] {
+  const compiled = compilePayloadSearch(search);
+  if (!compiled) return [];
+  const ids: number[] = [];
+  for (const [frameId, { raw, payload }] of store.framesOf(connectionId)) {
+    const hit = compiled.kind === 'bytes' ? compiled.matchBytes(payload) || compiled.matchBytes(raw) : compiled.matchText(searchDecoder.decode(payload));
+    if (hit) ids.push(frameId);
+  }
+  return ids.sort((a, b) => a - b);
 }

@@ -4,6 +4,7 @@
  * same table, so the two transports cannot drift apart. No electron import.
  */
 import { channels } from '../shared/inspector-api.ts';
+import { MAX_SEARCH_LENGTH } from '../shared/payload-search.ts';
 import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
   validateConformance, validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
@@ -68,6 +69,14 @@ export function createHandlers(service: InspectorService): Handlers {
       const { connectionId, frameId } = arg as Record<string, unknown>;
       if (typeof connectionId !== 'string' || !Number.isInteger(frameId)) throw new Error('frameBytes expects { connectionId, frameId }');
       return service.frameBytes(connectionId, frameId as number);
+    },
+    searchCutFrames: (arg) => {
+      if (typeof arg !== 'object' || arg === null) throw new Error('searchCutFrames expects { connectionId, search }');
+      const { connectionId, search } = arg as Record<string, unknown>;
+      if (typeof connectionId !== 'string' || typeof search !== 'string' || search.length > MAX_SEARCH_LENGTH) {
+        throw new Error(`searchCutFrames expects { connectionId, search } with a search of at most ${MAX_SEARCH_LENGTH} characters`);
+      }
+      return service.searchCutFrames(connectionId, search);
     },
     runConformance: (arg) => service.runConformance(validateConformance(arg)),
     conformanceWire: (arg) => {

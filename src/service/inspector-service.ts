@@ -19,7 +19,8 @@ import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerC
 import { ByteStepLimits, ByteStepper, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-stepper.ts';
 import { compressCraftedFrame, compressForCraft, CRAFTED_RESTART_REASON, type CompressedCraft } from './crafted-compression.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
-import { capForDisplay, FullFrameStore } from './display-cap.ts';
+import { capForDisplay, FullFrameStore, searchFullFrames } from './display-cap.ts';
+import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem } from './validation.ts';
 import { faultPresets, findPreset } from '../core/faults.ts';
 import type { Breakpoint } from '../core/frame-gate.ts';
@@ -607,6 +608,16 @@ export class InspectorService {
     const full = this.fullFrames.get(`${connectionId}:${frameId}`);
     if (!full) return { ok: false, error: 'Those bytes are no longer kept (only the most recent large frames are).' };
     return { ok: true, raw: full.raw, payload: full.payload };
+  }
+
+  /** The search box over the full bytes of this connection's frames that were cut for display. */
+  searchCutFrames(connectionId: string, search: string): Result<{ frameIds: number[] }> {
+    try {
+      return { ok: true, frameIds: searchFullFrames(this.fullFrames, connectionId, search) };
+    } catch (e) {
+      if (e instanceof SearchError) return { ok: false, error: e.message };
+      throw e;
+    }
   }
 
   conformanceWire(caseId: string): Result<{ events: TraceEvent[] }> {

@@ -262,6 +262,12 @@ export interface InspectorApi {
   byteStepFeed(sessionId: number, count: number): Promise<Result<{ snapshot: ByteStepSnapshot }>>;
   /** The full bytes of a frame shown cut (frame.truncated), while the service still keeps them. */
   frameBytes(connectionId: string, frameId: number): Promise<Result<{ raw: Uint8Array; payload: Uint8Array }>>;
+  /**
+   * The search box over the frames shown cut (frame.truncated) whose full bytes the service
+   * still keeps: the ids of those whose whole payload (or wire bytes, for hex:) matches. The
+   * renderer searches what it holds itself; this finds a needle past the first 64 KiB.
+   */
+  searchCutFrames(connectionId: string, search: string): Promise<Result<{ frameIds: number[] }>>;
   // Conformance battery (issue 5).
   runConformance(request: ConformanceRequest): Promise<Result<{ progress: ConformanceProgress }>>;
   /** A finished case's wire log: trace events to open in the frame inspector. */
@@ -303,6 +309,7 @@ export const channels = {
   byteStepStart: 'inspector:byte-step-start',
   byteStepFeed: 'inspector:byte-step-feed',
   frameBytes: 'inspector:frame-bytes',
+  searchCutFrames: 'inspector:search-cut-frames',
   runConformance: 'inspector:run-conformance',
   conformanceWire: 'inspector:conformance-wire',
   batch: 'inspector:batch',

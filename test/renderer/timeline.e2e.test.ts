@@ -11,6 +11,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { openRawClient, openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
+// Page-side callbacks below run in Chromium; the node typecheck has no DOM library, so the few
+// page globals they use are declared here.
+declare const document: {
+  elementFromPoint(x: number, y: number): unknown;
+  querySelector(selector: string): { getAttribute(name: string): string | null } | null;
+  getElementById(id: string): { getBoundingClientRect(): { right: number } } | null;
+  activeElement: { id?: string; getAttribute(name: string): string | null } | null;
+};
+declare function getComputedStyle(el: unknown): { outlineStyle: string };
+
 let inspector: Inspector;
 let page: Page;
 
@@ -176,6 +186,14 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(18); // 9 orders, both directions
     await setFilters({ search: 'hex:81 05' });
     await expect.poll(previews).toEqual(['hello']); // the echo: unmasked, FIN text, length 5
+    // Past the 64 KiB each frame is held with here: the service searches the full bytes.
+    const big = JSON.stringify({ pad: 'q'.repeat(150_000), deep: 'needle-past-64KiB' });
+    ws.send(big);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=frame-count]')?.getAttribute('data-total')) >= 41);
+    await setFilters({ search: 'NEEDLE-past-64kib' });
+    await expect.poll(() => page.locator('[data-testid=frame-row] .c-len').allTextContents()).toEqual([String(big.length), String(big.length)]);
+    await setFilters({ search: '/needle-past-\\d+KiB/' });
+    await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(2);
     await setFilters({ search: '/(unclosed/' });
     expect(await page.getByTestId('search-error').textContent()).toMatch(/Column \d+: expected a "\)" to close the group/);
     await setFilters({ search: '' });

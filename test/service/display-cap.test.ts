@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { encodeFrame } from '../../src/core/frame-codec.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
-import { capForDisplay, DISPLAY_CAP, FullFrameStore } from '../../src/service/display-cap.ts';
+import { capForDisplay, DISPLAY_CAP, FullFrameStore, searchFullFrames } from '../../src/service/display-cap.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 
 function frameEvent(payloadLength: number, frameId = 1): TraceEvent {
@@ -151,5 +151,29 @@ describe('capForDisplay: permessage-deflate fields', () => {
     expect(cut.compression?.compressedSize).toBe(DISPLAY_CAP + 10);
     expect(cut.text?.length).toBe(DISPLAY_CAP);
     expect(cut.truncated).toBe(true);
+  });
+});
+
+describe('searching the full bytes of frames cut for display', () => {
+  it('finds text (any case), a /regex/ and hex: bytes past the first 64 KiB, per connection, and explains a bad search', () => {
+    const store = new FullFrameStore();
+    const text = new TextEncoder().encode(`${'p'.repeat(150_000)}"orderId":"X-99"${'q'.repeat(50_000)}`);
+    store.put('server1:1:4', encodeFrame({ opcode: 1, payload: text }), text);
+    const other = new Uint8Array(100_000).fill(0x41);
+    other.set([0xca, 0xfe], 90_000);
+    store.put('server1:1:9', encodeFrame({ opcode: 2, payload: other }), other);
+    store.put('server1:2:4', encodeFrame({ opcode: 1, payload: text }), text);
+    expect(searchFullFrames(store, 'server1:1', 'ORDERID":"x-99')).toEqual([4]);
+    expect(searchFullFrames(store, 'server1:1', '/orderId":"X-\\d+"/')).toEqual([4]);
+    expect(searchFullFrames(store, 'server1:1', '/(p+)+z/')).toEqual([]); // linear time: answers
+    expect(searchFullFrames(store, 'server1:1', 'hex:ca fe')).toEqual([9]);
+    expect(searchFullFrames(store, 'server1:1', 'hex:81 7f')).toEqual([4]); // the wire header of a 64-bit length text frame
+    expect(searchFullFrames(store, 'server1:2', 'orderId')).toEqual([4]);
+    expect(searchFullFrames(store, 'server1:1', '   ')).toEqual([]);
+    expect(() => searchFullFrames(store, 'server1:1', 'hex:c')).toThrow(/whole hex bytes/);
+    expect(() => searchFullFrames(store, 'server1:1', '/(a/')).toThrow(/Column 4: expected a "\)" to close the group/);
+    const service = new InspectorService();
+    expect(service.searchCutFrames('nobody', '/(a/')).toEqual({ ok: false, error: expect.stringMatching(/expected a "\)"/) });
+    expect(service.searchCutFrames('nobody', 'x')).toEqual({ ok: true, frameIds: [] });
   });
 });

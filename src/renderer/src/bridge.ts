@@ -83,6 +83,7 @@ export function createWebBridge(token = readToken()): InspectorApi {
     byteStepStart: (hex, receiverRole, options) => call('byteStepStart', { hex, receiverRole, ...options }),
     byteStepFeed: (sessionId, count) => call('byteStepFeed', { sessionId, count }),
     frameBytes: (connectionId, frameId) => call('frameBytes', { connectionId, frameId }),
+    searchCutFrames: (connectionId, search) => call('searchCutFrames', { connectionId, search }),
     runConformance: (request) => confirmed<Awaited<ReturnType<InspectorApi['runConformance']>>>('runConformance')(request),
     conformanceWire: (caseId) => call('conformanceWire', caseId),
     onBatch: (listener) => streamBatches(token, listener),

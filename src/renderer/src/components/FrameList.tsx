@@ -1,5 +1,6 @@
 import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
-import { useLayoutEffect, useMemo, useRef, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { api } from '../bridge.ts';
 import { IncrementalFrameFilter, type TimelineItem } from '../lib/frame-filter.ts';
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { formatTime, lifecyclePositions, MessageItem, type LifecycleRow, type TimeMode, type TimelineMode } from '../lib/timeline.ts';
@@ -135,12 +136,25 @@ export function FrameList() {
   const filter = useRef(new IncrementalFrameFilter()).current;
   const evictedFrames = useInspector((s) => s.evictedFrames);
   const dropped = useInspector((s) => (connectionId ? s.droppedByConnection.get(connectionId) ?? 0 : 0));
+  // Frames over 64 KiB are held cut: the service searches their full bytes (once the list is quiet for a moment).
+  const [cutMatches, setCutMatches] = useState<{ connectionId: string; search: string; frameIds: ReadonlySet<number> } | undefined>(undefined);
+  const searchLive = search.trim() !== '' && !recording && connectionId !== null;
+  useEffect(() => {
+    if (!searchLive) return;
+    const timer = setTimeout(() => {
+      void api.searchCutFrames(connectionId, search).then((result) => {
+        if (!result.ok) return;
+        setCutMatches((old) => (old && old.connectionId === connectionId && old.search === search && old.frameIds.size === result.frameIds.length && result.frameIds.every((id) => old.frameIds.has(id)) ? old : { connectionId, search, frameIds: new Set(result.frameIds) }));
+      });
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [searchLive, connectionId, search, frameVersion]);
   const { rows, totalForConnection, compiled } = useMemo(() => {
     const state = useInspector.getState();
-    filter.update(state.frames, { connectionId, direction, type, search, display: displayFilter, mode }, evictedFrames, (row) => holdsFrame(state, row));
+    filter.update(state.frames, { connectionId, direction, type, search, display: displayFilter, mode, ...(cutMatches?.connectionId === connectionId ? { cutMatches } : {}) }, evictedFrames, (row) => holdsFrame(state, row));
     return { rows: filter.rows, totalForConnection: filter.total, compiled: filter.compiled, version: filter.version };
     // frameVersion: frames were added, evicted or replaced
-  }, [frameVersion, evictedFrames, connectionId, direction, type, search, displayFilter, mode, filter]);
+  }, [frameVersion, evictedFrames, connectionId, direction, type, search, displayFilter, mode, filter, cutMatches]);
   const spanning = compiled.allConnections;
   // Lifecycle rows belong to the unfiltered timeline of one connection.
   const unfiltered = direction === 'all' && type === 'all' && !compiled.search && !compiled.display;

@@ -10,7 +10,10 @@
  * MAX_DEPTH nested groups or negations, and regular expressions run by linear-regex.ts, which
  * cannot backtrack, so no filter can freeze the window whatever the traffic.
  */
-import { compileLinearRegex, PatternError, type LinearRegex } from './linear-regex.ts';
+import { compileLinearRegex, PatternError, type LinearRegex } from '../../../shared/linear-regex.ts';
+import { indexOfBytes, parseHexBytes } from '../../../shared/payload-search.ts';
+
+export { indexOfBytes, parseHexBytes };
 
 export const MAX_FILTER_LENGTH = 2000;
 export const MAX_DEPTH = 50;
@@ -347,13 +350,6 @@ function parseNumber(text: string): number | null {
   return null;
 }
 
-/** "81:05", "8105", "81 05", "81-05" → bytes; null when not whole hex bytes. */
-export function parseHexBytes(text: string): Uint8Array | null {
-  const digits = text.replace(/[\s:\-]/g, '');
-  if (digits.length === 0 || digits.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(digits)) return null;
-  return Uint8Array.from(digits.match(/../g)!, (h) => parseInt(h, 16));
-}
-
 function numberOf(field: FieldSpec, s: FilterSubject): number | null {
   switch (field.name) {
     case 'opcode': return s.opcode;
@@ -428,18 +424,6 @@ function compare(field: FieldSpec, op: ComparisonOp, value: Value): Predicate {
   const text = (value as { value: string }).value;
   const get = (s: FilterSubject): string => (field.name === 'dir' ? s.direction : field.name === 'conn' ? s.connectionId : s.payloadText());
   return op === '!=' ? (s) => get(s) !== text : (s) => get(s) === text;
-}
-
-/** Where `needle` first occurs in `haystack` (-1: nowhere). */
-export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
-  if (needle.length === 0) return 0;
-  const first = needle[0]!;
-  const last = haystack.length - needle.length;
-  outer: for (let i = haystack.indexOf(first); i !== -1 && i <= last; i = haystack.indexOf(first, i + 1)) {
-    for (let k = 1; k < needle.length; k++) if (haystack[i + k] !== needle[k]) continue outer;
-    return i;
-  }
-  return -1;
 }
 
 /** Parses a filter; throws FilterError (column + what was expected) when it cannot. */

@@ -19,6 +19,11 @@ export interface FilterSpec {
   /** The display-filter language (display-filter.ts); empty: none. */
   display?: string;
   mode?: TimelineMode;
+  /**
+   * Frames cut for display (over 64 KiB) whose full payload the service found the search in
+   * (api.searchCutFrames): they match the search though the bytes held here do not.
+   */
+  cutMatches?: { search: string; frameIds: ReadonlySet<number> };
 }
 
 /** A spec's search and display filter, compiled, with what is wrong with them in plain words. */
@@ -64,7 +69,8 @@ export class IncrementalFrameFilter {
    */
   update(frames: readonly FrameRow[], spec: FilterSpec, evictedFrames: number, isHeld: (row: FrameRow) => boolean = () => true): void {
     const mode = spec.mode ?? 'frames';
-    const key = `${spec.connectionId}\u0000${spec.direction}\u0000${spec.type}\u0000${spec.search}\u0000${spec.display ?? ''}\u0000${mode}`;
+    const cut = spec.cutMatches?.search === spec.search ? spec.cutMatches.frameIds : undefined;
+    const key = `${spec.connectionId}\u0000${spec.direction}\u0000${spec.type}\u0000${spec.search}\u0000${spec.display ?? ''}\u0000${mode}\u0000${cut ? [...cut].join(',') : ''}`;
     const before = this.rows.length;
     let changed = false;
     if (key === this.specKey && evictedFrames > this.evicted) {
@@ -97,9 +103,10 @@ export class IncrementalFrameFilter {
       if (connectionId !== null && row.connectionId !== connectionId) continue;
       if (mode === 'frames') {
         this.total++;
-        if (matchesFilters(row, spec, c.search) && (!c.display || c.display.test(frameSubject(row)))) insertInWireOrder(this.rows, row);
+        const found = matchesFilters(row, spec, c.search) || (c.search !== null && row.truncated !== undefined && cut?.has(row.frameId) === true && matchesFilters(row, spec, null));
+        if (found && (!c.display || c.display.test(frameSubject(row)))) insertInWireOrder(this.rows, row);
       } else {
-        this.foldFrame(row, spec);
+        this.foldFrame(row, spec, cut);
       }
     }
     this.processed = frames.length;
@@ -108,7 +115,7 @@ export class IncrementalFrameFilter {
   }
 
   /** Message mode: adds a frame to its message, then (re)decides whether the message is listed. */
-  private foldFrame(row: FrameRow, spec: FilterSpec): void {
+  private foldFrame(row: FrameRow, spec: FilterSpec, cut: ReadonlySet<number> | undefined): void {
     const openKey = `${row.connectionId}\u0000${row.direction}`;
     let message: MessageItem;
     const open = this.open.get(openKey);
@@ -125,18 +132,18 @@ export class IncrementalFrameFilter {
       else this.open.set(openKey, message);
     }
     const listed = message.frames.length > 1 ? this.rows.lastIndexOf(message) : -1;
-    const matches = this.messageMatches(message, spec);
+    const matches = this.messageMatches(message, spec, cut);
     if (matches && listed < 0) insertInWireOrder(this.rows, message);
     else if (!matches && listed >= 0) this.rows.splice(listed, 1);
   }
 
-  private messageMatches(m: MessageItem, spec: FilterSpec): boolean {
+  private messageMatches(m: MessageItem, spec: FilterSpec, cut: ReadonlySet<number> | undefined): boolean {
     const c = this.compiled;
     if (spec.direction !== 'all' && m.direction !== spec.direction) return false;
     // The type filter: a message matches when any of its frames does (its continuations included).
     if (spec.type !== 'all' && !m.frames.some((f) => matchesFilters(f, { direction: 'all', type: spec.type }, null))) return false;
     const subject = c.search || c.display ? messageSubject(m) : null;
-    if (c.search && !c.search(subject!)) return false;
+    if (c.search && !c.search(subject!) && !m.frames.some((f) => f.truncated && cut?.has(f.frameId))) return false;
     if (c.display && !c.display.test(subject!)) return false;
     return true;
   }

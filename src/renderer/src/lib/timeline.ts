@@ -7,8 +7,8 @@
 import { concatBytes, toHex } from '../../../core/bytes.ts';
 import type { TraceEvent } from '../../../core/trace.ts';
 import type { FrameRow } from '../store/frame-row.ts';
-import { compileLinearRegex, PatternError } from './linear-regex.ts';
-import { indexOfBytes, parseHexBytes, type FilterSubject } from './display-filter.ts';
+import { compilePayloadSearch, SearchError, type PayloadSearch } from '../../../shared/payload-search.ts';
+import type { FilterSubject } from './display-filter.ts';
 
 export type TimelineMode = 'frames' | 'messages';
 export type TimeMode = 'absolute' | 'connection' | 'delta';
@@ -135,25 +135,16 @@ export function messageSubject(m: MessageItem): FilterSubject {
 export type SearchMatcher = (s: FilterSubject) => boolean;
 
 export function compileSearch(search: string): { match: SearchMatcher | null; error: string | null } {
-  const text = search.trim();
-  if (!text) return { match: null, error: null };
-  const regex = /^\/(.*)\/([a-z]*)$/s.exec(text);
-  if (regex) {
-    try {
-      const re = compileLinearRegex(regex[1]!, regex[2]!);
-      return { match: (s) => re.test(s.payloadText()), error: null };
-    } catch (e) {
-      if (e instanceof PatternError) return { match: null, error: `Column ${e.position + 2}: expected ${e.message}.` };
-      throw e;
-    }
+  let compiled: PayloadSearch | null;
+  try {
+    compiled = compilePayloadSearch(search);
+  } catch (e) {
+    if (e instanceof SearchError) return { match: null, error: e.message };
+    throw e;
   }
-  if (/^hex:/i.test(text)) {
-    const bytes = parseHexBytes(text.slice(4));
-    if (!bytes) return { match: null, error: 'Expected whole hex bytes after hex:, e.g. hex:81 05.' };
-    return { match: (s) => indexOfBytes(s.payloadBytes(), bytes) >= 0 || indexOfBytes(s.wireBytes(), bytes) >= 0, error: null };
-  }
-  const needle = text.toLowerCase();
-  return { match: (s) => s.payloadText().toLowerCase().includes(needle), error: null };
+  if (!compiled) return { match: null, error: null };
+  if (compiled.kind === 'bytes') return { match: (s) => compiled.matchBytes(s.payloadBytes()) || compiled.matchBytes(s.wireBytes()), error: null };
+  return { match: (s) => compiled.matchText(s.payloadText()), error: null };
 }
 
 /** How a row's time reads in each mode (ms since the epoch in, words out). */

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileLinearRegex, PatternError } from '../../src/renderer/src/lib/linear-regex.ts';
+import { compileLinearRegex, PatternError } from '../../src/shared/linear-regex.ts';
 
 const cases: Array<[string, string, string[]]> = [
   // pattern, flags, texts
