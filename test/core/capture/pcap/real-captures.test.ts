@@ -15,6 +15,7 @@ import { recordingCollector, replayCaptured } from '../../../../src/core/capture
 import type { TraceEvent } from '../../../../src/core/trace.ts';
 import { FIXTURES, parseLastJsonLine, requirePythonWebsockets, runPython, startPythonServer, type PythonServer } from '../../net/python-peer.ts';
 import { pcapFile } from '../../../support/capture-synth.ts';
+import { prng } from '../../../support/prng.ts';
 import { captureUnavailable, startLiveCapture, type CaptureTool } from '../../../support/live-capture.ts';
 
 type Described = { type: 'text'; text: string } | { type: 'binary'; hex: string };
@@ -105,6 +106,25 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
       expect(frames.filter((f) => f.frame.opcode === 0x8).map((f) => [f.direction, f.frame.close?.code, f.frame.close?.reason])).toEqual([['out', 4001, 'done ✓'], ['in', 4001, 'done ✓']]);
       const closed = events.find((e) => e.type === 'connection-closed') as Extract<TraceEvent, { type: 'connection-closed' }>;
       expect(closed.wasClean).toBe(true);
+
+      // Random truncations and byte flips of this real capture: never a throw, always a summary,
+      // a cut file says so in one line and keeps the packets before the cut.
+      const next = prng(server.port);
+      for (let i = 0; i < 25; i++) {
+        const cutAt = Math.floor(next() * file.length);
+        const cutDissector = new CaptureDissector(() => {});
+        cutDissector.push(file.subarray(0, cutAt));
+        const cutSummary = cutDissector.end();
+        expect(cutSummary.packets).toBeLessThanOrEqual(summary.packets);
+        if (cutSummary.error) expect(cutSummary.error.split('\n')).toHaveLength(1);
+        const flipped = Buffer.from(file);
+        for (let j = 0; j < 4; j++) flipped[Math.floor(next() * flipped.length)] = Math.floor(next() * 256);
+        const flipCollector = recordingCollector();
+        const flipDissector = new CaptureDissector(flipCollector.handle);
+        flipDissector.push(flipped);
+        expect(flipDissector.end()).toBeDefined();
+        for (const conv of flipCollector.captured) for (const _e of replayCaptured(conv)) { /* replays without throwing */ }
+      }
 
       // The same capture as if it had started mid-connection: every packet up to the one that
       // carries the server's echo of the second message is dropped.
