@@ -40,17 +40,20 @@ export function looksLikeSessionJson(firstBytes: Uint8Array): boolean {
   return Buffer.from(firstBytes.subarray(0, 200)).toString('utf8').startsWith(`{"format":"${SESSION_JSON_FORMAT}"`);
 }
 
-/** Reads a JSON export back, bounded (default 1 GiB of file), with the session file's checks. */
+/**
+ * Reads a JSON export back, bounded (default 256 MiB of file: one document is parsed at once, so
+ * its size is what it costs; the session file, read a line at a time, is the format for more),
+ * with the session file's checks.
+ */
 export function readSessionJson(path: string, limits: SessionReadLimits & { maxFileBytes?: number } = {}): SessionReadResult {
-  const max = limits.maxFileBytes ?? 1024 * 1024 * 1024;
+  const max = limits.maxFileBytes ?? 256 * 1024 * 1024;
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let text: string;
   try {
     const size = fstatSync(fd).size;
     const reader = new SessionReader(limits);
     if (size > max) {
-      reader.take(null);
-      return { ...reader.end(), error: `the file is ${size} bytes; at most ${max} are read` };
+      return { ...reader.end(), error: `the file is ${size} bytes; a JSON export is read whole, at most ${max} bytes (export as a session file instead: wsinspect open reads those a line at a time)` };
     }
     const buffer = Buffer.alloc(size);
     let length = 0;

@@ -63,6 +63,10 @@ describe('round trips of a recorded session', () => {
     const again = join(dir, 'again.wsi');
     SessionFileWriter.write(again, back.recording);
     expect(chunksOf(readSessionFile(again).recording)).toEqual(chunksOf(original));
+    // Read whole, so bounded by its size: past the limit, one sentence and nothing parsed.
+    const tooBig = readSessionJson(file, { maxFileBytes: 1000 });
+    expect(tooBig.error).toMatch(/^the file is \d+ bytes; a JSON export is read whole, at most 1000 bytes/);
+    expect(tooBig.recording.connections).toEqual([]);
   });
 
   it('HAR export → import: the same messages, pings, pongs and closes, marked reconstructed', () => {
