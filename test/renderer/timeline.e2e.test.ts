@@ -307,6 +307,13 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
     ws.send('held for F10');
     await expect.poll(() => page.getByTestId('held-count').textContent()).toBe('1');
+    // At 1024x700 the held frame's title reads on a line or two, not a word per line.
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await page.getByTestId('held-frame').first().click();
+    const title = (await page.getByTestId('held-view').locator('h2').boundingBox())!;
+    expect(title.width).toBeGreaterThan(300);
+    expect(title.height).toBeLessThan(70);
+    await page.setViewportSize({ width: 1440, height: 900 });
     await page.locator('body').click({ position: { x: 5, y: 300 } });
     await page.keyboard.press('F10');
     await expect.poll(() => page.getByTestId('held-count').textContent()).toBe('1'); // the echo, held on its way out
