@@ -14,7 +14,8 @@ import { authorityFiles, createAuthority, describeAuthority, LeafMinter, loadAut
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 import { isLoopbackHost, ListenError } from '../core/net/server.ts';
 import { TlsConfigError, type ClientTlsOptions } from '../core/net/transport.ts';
-import { ProxyConversation } from '../core/proxy/conversation.ts';
+import type { ProxyConversation } from '../core/proxy/conversation.ts';
+import { relayUpgrade } from '../core/forward-proxy/relay-upgrade.ts';
 import { Tracer } from '../core/trace.ts';
 import { traceWriter, type TraceMode } from './trace-output.ts';
 import { announce, CliError, clientTls, parseIntOption, parseLimits, parseTraceMode, runUntilStopped } from './wsinspect.ts';
@@ -146,11 +147,8 @@ export async function forwardProxy(values: ProxyValues): Promise<number> {
   };
   const bothOff = limits.deflate === false;
   const relay = (upgrade: WebSocketUpgrade) => {
-    // The origin's root: the client's path and query are appended (upstreamRequestTarget).
-    const origin = new URL(upgrade.url);
-    const conversation = new ProxyConversation(upgrade.downstream, upgrade.id, tracer.active ? tracer.forConnection(upgrade.id) : undefined, {
-      target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer, traceBytes: mode === 'jsonl' || recorder !== null,
-      ...(upgrade.tls ? { upstreamTls: upgrade.tls } : {}),
+    const conversation = relayUpgrade(upgrade, {
+      tracer, traceBytes: mode === 'jsonl' || recorder !== null,
       ...(bothOff || values['no-deflate-client'] ? { clientDeflate: false as const } : {}),
       ...(bothOff || values['no-deflate-upstream'] ? { upstreamDeflate: false as const } : {}),
       maxMessageSize, maxFragments: limits.maxFragments, maxHeadSize: limits.maxHeadSize, handshakeTimeoutMs,
@@ -159,7 +157,6 @@ export async function forwardProxy(values: ProxyValues): Promise<number> {
     });
     conversations.add(conversation);
     void conversation.closed().then(() => conversations.delete(conversation));
-    conversation.start(upgrade.initial);
   };
   const conversations = new Set<ProxyConversation>();
   const minter = intercept ? await interceptionAuthority() : null;

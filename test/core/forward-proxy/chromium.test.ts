@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { ForwardProxy, type ForwardProxyEvent } from '../../../src/core/forward-proxy/forward-proxy.ts';
-import { ProxyConversation } from '../../../src/core/proxy/conversation.ts';
+import { relayUpgrade } from '../../../src/core/forward-proxy/relay-upgrade.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 import { launchChromium } from '../../support/chromium.ts';
 
@@ -43,11 +43,7 @@ describe('Chromium through the forward proxy', () => {
     await once(httpServer, 'listening');
     proxy = new ForwardProxy({
       port: 0, onEvent: (e) => events.push(e),
-      onWebSocket: (upgrade) => {
-        const origin = new URL(upgrade.url);
-        const conversation = new ProxyConversation(upgrade.downstream, upgrade.id, tracer.forConnection(upgrade.id), { target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer });
-        conversation.start(upgrade.initial);
-      },
+      onWebSocket: (upgrade) => relayUpgrade(upgrade, { tracer }),
     });
     const { port } = await proxy.listen();
     browser = await launchChromium([`--proxy-server=http://127.0.0.1:${port}`, '--proxy-bypass-list=<-loopback>']);
@@ -132,12 +128,7 @@ describe('Chromium through the forward proxy with TLS interception', () => {
     const events: ForwardProxyEvent[] = [];
     const proxy = new ForwardProxy({
       port: 0, onEvent: (e) => events.push(e),
-      onWebSocket: (upgrade) => {
-        const origin = new URL(upgrade.url);
-        new ProxyConversation(upgrade.downstream, upgrade.id, tracer.forConnection(upgrade.id), {
-          target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer, ...(upgrade.tls ? { upstreamTls: upgrade.tls } : {}),
-        }).start(upgrade.initial);
-      },
+      onWebSocket: (upgrade) => relayUpgrade(upgrade, { tracer }),
     });
     proxy.useInterceptor(createInterceptor(proxy, { minter: new LeafMinter(authority), upstream: { ca: [originCa.cert] } }));
     const { port } = await proxy.listen();

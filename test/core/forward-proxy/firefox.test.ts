@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { ForwardProxy, type ForwardProxyEvent } from '../../../src/core/forward-proxy/forward-proxy.ts';
-import { ProxyConversation } from '../../../src/core/proxy/conversation.ts';
+import { relayUpgrade } from '../../../src/core/forward-proxy/relay-upgrade.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 import { firefoxUnavailable, startFirefox, type Firefox } from '../../support/firefox.ts';
 
@@ -30,10 +30,7 @@ describe.skipIf(unavailable !== null)('Firefox through the forward proxy', () =>
     wss.on('connection', (ws) => ws.on('message', (m, binary) => ws.send(m, { binary })));
     proxy = new ForwardProxy({
       port: 0, onEvent: (e) => events.push(e),
-      onWebSocket: (upgrade) => {
-        const origin = new URL(upgrade.url);
-        new ProxyConversation(upgrade.downstream, upgrade.id, tracer.forConnection(upgrade.id), { target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer }).start(upgrade.initial);
-      },
+      onWebSocket: (upgrade) => relayUpgrade(upgrade, { tracer }),
     });
     const { port } = await proxy.listen();
     firefox = await startFirefox({

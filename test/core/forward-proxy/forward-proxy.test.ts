@@ -260,7 +260,7 @@ describe('forward proxy: CONNECT passes TLS through and shows its SNI', () => {
 
 describe('forward proxy: WebSocket in absolute-form, relayed', () => {
   it('GET http://… with Upgrade: websocket is handed to the relay, which traces both legs', async () => {
-    const { ProxyConversation } = await import('../../../src/core/proxy/conversation.ts');
+    const { relayUpgrade } = await import('../../../src/core/forward-proxy/relay-upgrade.ts');
     const { Tracer } = await import('../../../src/core/trace.ts');
     const wss = new WsServer({ port: 0, host: '127.0.0.1' });
     await once(wss, 'listening');
@@ -273,10 +273,7 @@ describe('forward proxy: WebSocket in absolute-form, relayed', () => {
       if (e.type === 'message') messages.push(`${e.connectionId.endsWith('-upstream') ? 'upstream' : 'client'} ${e.direction} ${e.text}`);
     });
     const { port, events } = await startProxy({
-      onWebSocket: (upgrade) => {
-        const origin = new URL(upgrade.url);
-        new ProxyConversation(upgrade.downstream, upgrade.id, tracer.forConnection(upgrade.id), { target: `${origin.protocol}//${origin.host}/`, listenPath: '/', tracer }).start(upgrade.initial);
-      },
+      onWebSocket: (upgrade) => relayUpgrade(upgrade, { tracer }),
     });
     const s = netConnect({ host: '127.0.0.1', port });
     await once(s, 'connect');
