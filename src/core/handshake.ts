@@ -53,6 +53,8 @@ export interface ServerHandshakeOptions {
   allowedOrigins?: readonly string[];
   /** Extensions the server speaks (permessage-deflate); none: every offer is declined. */
   extensions?: readonly ServerExtensionNegotiator[];
+  /** More headers for the 101 (a proxy passes on the upstream's Set-Cookie and the like), after the generated ones. */
+  responseHeaders?: readonly HttpHeader[];
 }
 
 export interface ServerHandshakeResult {
@@ -178,6 +180,7 @@ export function answerClientHandshake(request: HttpHead, options: ServerHandshak
   ];
   if (subprotocol) headers.push({ name: 'Sec-WebSocket-Protocol', value: subprotocol });
   if (extensions.responseHeader) headers.push({ name: 'Sec-WebSocket-Extensions', value: extensions.responseHeader });
+  headers.push(...(options.responseHeaders ?? []));
   return { checks, accept, subprotocol, response: formatResponseHead(101, statusReasons[101]!, headers), responseHeaders: headers, status: 101, extensions };
 }
 

@@ -78,6 +78,8 @@ export interface ProtocolOptions {
   subprotocols?: readonly string[];
   /** Server: accepted Origin values (others get 403). */
   allowedOrigins?: readonly string[];
+  /** Server: more headers for the 101 response (a proxy's pass-through; the caller checks them, http-tokens.ts). */
+  responseHeaders?: readonly HttpHeader[];
   /**
    * permessage-deflate (RFC 7692), on by default in both roles as in browsers and ws: a client
    * offers it ("permessage-deflate; client_max_window_bits"), a server accepts the first offer it
@@ -419,6 +421,7 @@ export class WebSocketProtocol {
     const answer = answerClientHandshake(request, {
       ...(this.options.subprotocols ? { subprotocols: this.options.subprotocols } : {}),
       ...(this.options.allowedOrigins ? { allowedOrigins: this.options.allowedOrigins } : {}),
+      ...(this.options.responseHeaders ? { responseHeaders: this.options.responseHeaders } : {}),
       extensions: this.serverNegotiators(),
     });
     const extensionsTrace = this.options.deflate !== false || answer.extensions.trace.offered !== null ? { extensions: answer.extensions.trace } : {};

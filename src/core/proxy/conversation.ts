@@ -21,7 +21,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, Defaults } from '../constants.ts';
 import { HandshakeError } from '../errors.ts';
 import { answerClientHandshake } from '../handshake.ts';
-import { HttpHeadParser, type HttpHead } from '../http.ts';
+import { HttpHeadParser, type HttpHead, type HttpHeader } from '../http.ts';
 import type { DeflateSetting } from '../extensions/permessage-deflate.ts';
 import { tracedHead } from '../protocol.ts';
 import type { Tracer, TraceBody } from '../trace.ts';
@@ -30,7 +30,7 @@ import { Connection } from '../net/connection.ts';
 import type { ClientTlsOptions } from '../net/transport.ts';
 import { FramePairing } from './frame-pairing.ts';
 import {
-  describeChanges, plainResponse, forwardRequestHeaders, refusalBodyComplete, refusalForClient, upstreamRequestTarget, type HandshakeRewrite,
+  describeChanges, plainResponse, forwardRequestHeaders, passOnResponseHeaders, refusalBodyComplete, refusalForClient, upstreamRequestTarget, type HandshakeRewrite,
 } from './handshake-forwarding.ts';
 import { Relay, type RelayOptions } from './relay.ts';
 
@@ -167,7 +167,7 @@ export class ProxyConversation {
   }
 
   /** Hands the socket, with what it sent so far, to a server leg of ours (the request's answer is ours). */
-  private takeOverSocket(options: { subprotocols: readonly string[] }): Connection {
+  private takeOverSocket(options: { subprotocols: readonly string[]; responseHeaders?: readonly HttpHeader[] }): Connection {
     const socket = this.socket;
     socket.pause();
     socket.removeListener('data', this.onData);
@@ -179,6 +179,7 @@ export class ProxyConversation {
       ...(this.clientTrace ? { trace: this.clientTrace } : {}),
       traceBytes: o.traceBytes ?? true,
       subprotocols: options.subprotocols,
+      ...(options.responseHeaders?.length ? { responseHeaders: options.responseHeaders } : {}),
       ...(o.clientDeflate !== undefined ? { deflate: o.clientDeflate } : {}),
       ...legLimits(o),
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? Defaults.handshakeTimeoutMs,
@@ -256,8 +257,10 @@ export class ProxyConversation {
     this.state = 'relaying';
     this.clearDeadline();
     const subprotocol = upstream.protocol.subprotocol;
-    const client = this.takeOverSocket({ subprotocols: subprotocol ? [subprotocol] : [] });
-    this.note(`Proxy: the upstream accepted (101${subprotocol ? `, subprotocol ${subprotocol}` : ''}); answering this client now.`);
+    const passed = upstream.protocol.response ? passOnResponseHeaders(upstream.protocol.response) : [];
+    const client = this.takeOverSocket({ subprotocols: subprotocol ? [subprotocol] : [], responseHeaders: passed });
+    const headersNote = passed.length ? `; its ${passed.map((h) => h.name).join(', ')} passed on` : '';
+    this.note(`Proxy: the upstream accepted (101${subprotocol ? `, subprotocol ${subprotocol}` : ''}${headersNote}); answering this client now.`);
     const sinks = new Map<string, (text: string) => void>();
     const upstreamTrace = this.pairing && this.options.tracer ? this.options.tracer.forConnection(this.upstreamId) : undefined;
     if (this.clientTrace) sinks.set(this.id, (text) => this.clientTrace!({ type: 'note', text }));

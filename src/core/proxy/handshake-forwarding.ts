@@ -16,6 +16,7 @@
  */
 
 import { headerValue, formatResponseHead, splitList, statusReasons, type HttpHead, type HttpHeader } from '../http.ts';
+import { headerNameProblem, headerValueProblem } from '../http-tokens.ts';
 
 export interface HandshakeRewrite {
   /** Host header to send upstream; default: the target's host[:port]. */
@@ -92,6 +93,21 @@ export function forwardRequestHeaders(request: Pick<HttpHead, 'headers'>, target
     changes.push({ header: 'Origin', action: 'added', to: rewrite.origin, why: '--origin' });
   }
   return { headers, changes };
+}
+
+/**
+ * The upstream's 101 headers the client's 101 carries too: end-to-end ones (Set-Cookie, Server,
+ * X-…). Not the hop-by-hop ones, nor those our server leg writes for its own handshake (Upgrade,
+ * Connection, Sec-WebSocket-Accept, -Protocol, -Extensions), nor any that could not be written
+ * safely (http-tokens.ts).
+ */
+export function passOnResponseHeaders(response: Pick<HttpHead, 'headers'>): HttpHeader[] {
+  const named = new Set(splitList(headerValue(response, 'Connection')).map((n) => n.toLowerCase()));
+  const ours = ['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'sec-websocket-version', 'content-length'];
+  return response.headers.filter((h) => {
+    const lower = h.name.toLowerCase();
+    return !HOP_BY_HOP.includes(lower) && !named.has(lower) && !ours.includes(lower) && headerNameProblem(h.name) === null && headerValueProblem(h.name, h.value) === null;
+  });
 }
 
 /** One line per change, for a trace note. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpHeadParser, type HttpHead } from '../../../src/core/http.ts';
 import {
-  describeChanges, forwardRequestHeaders, plainResponse, refusalBodyComplete, refusalForClient, upstreamRequestTarget,
+  describeChanges, forwardRequestHeaders, passOnResponseHeaders, plainResponse, refusalBodyComplete, refusalForClient, upstreamRequestTarget,
 } from '../../../src/core/proxy/handshake-forwarding.ts';
 
 function head(text: string, kind: 'request' | 'response' = 'request'): HttpHead {
@@ -65,6 +65,11 @@ describe('answers the proxy gives the client', () => {
     const response = head('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="x"\r\nContent-Length: 6\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n', 'response');
     const text = new TextDecoder().decode(refusalForClient(response, new TextEncoder().encode('nope!\n')));
     expect(text).toBe('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="x"\r\nContent-Length: 6\r\nConnection: close\r\n\r\nnope!\n');
+  });
+
+  it('passes on the upstream 101\'s end-to-end headers only', () => {
+    const response = head('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade, X-Hop\r\nSec-WebSocket-Accept: abc\r\nSec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\nSet-Cookie: a=1\r\nX-Hop: 1\r\nServer: up/1\r\n\r\n', 'response');
+    expect(passOnResponseHeaders(response)).toEqual([{ name: 'Set-Cookie', value: 'a=1' }, { name: 'Server', value: 'up/1' }]);
   });
 
   it('knows when a refusal body is complete', () => {

@@ -67,6 +67,8 @@ export interface UpstreamOptions {
   protocol?: (offered: Set<string>) => string | false;
   /** Do not echo. */
   silent?: boolean;
+  /** Header lines added to its 101 ("Set-Cookie: a=1"). */
+  extraHeaders?: string[];
   path?: string;
 }
 
@@ -87,6 +89,7 @@ export async function wsUpstream(options: UpstreamOptions = {}): Promise<Upstrea
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  wss.on('headers', (headers) => headers.push(...(options.extraHeaders ?? [])));
   wss.on('headers', (headers) => up.extensions.push(headers.find((h) => /^sec-websocket-extensions:/i.test(h))?.split(':')[1]?.trim() ?? ''));
   wss.on('connection', (ws, request) => {
     up.requests.push(request);

@@ -138,6 +138,24 @@ describe('reverse proxy: ws client → proxy → ws server', () => {
     await proxy.allFreed();
   });
 
+  it('end-to-end headers of the upstream\'s 101 (Set-Cookie, X-…) reach the client; its own handshake headers are ours', async () => {
+    upstream = await wsUpstream({ extraHeaders: ['Set-Cookie: session=42; HttpOnly', 'X-Upstream: yes', 'Keep-Alive: timeout=5'] });
+    proxy = await startProxy({ target: upstream.url });
+    const ws = new WebSocket(proxy.url, { perMessageDeflate: false });
+    const headers = await withTimeout(new Promise<IncomingMessage['headers']>((resolve, reject) => {
+      ws.once('upgrade', (res) => resolve(res.headers));
+      ws.once('error', reject);
+    }), 5000, 'the 101');
+    expect(headers['set-cookie']).toEqual(['session=42; HttpOnly']);
+    expect(headers['x-upstream']).toBe('yes');
+    expect(headers['keep-alive']).toBeUndefined(); // hop-by-hop
+    expect(headers['sec-websocket-accept']).toBeDefined(); // ours, for this leg's key
+    const note = proxy.events.find((e) => e.type === 'note' && e.text.startsWith('Proxy: the upstream accepted'));
+    expect(note && note.type === 'note' && note.text).toContain('its Set-Cookie, X-Upstream passed on');
+    ws.close();
+    await proxy.allFreed();
+  });
+
   it('--host, --origin and --no-origin rewrite what goes upstream, and the trace says so', async () => {
     upstream = await wsUpstream();
     proxy = await startProxy({ target: upstream.url, rewrite: { host: 'internal.example', origin: 'https://other.example' } });
