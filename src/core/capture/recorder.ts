@@ -87,6 +87,10 @@ export class SessionRecorder {
         }
         return;
       }
+      case 'handshake':
+        // Refused: what follows the heads is an HTTP body, not frames; nothing of it is cut.
+        if (!event.ok) for (const capper of Object.values(conn.cappers)) capper.keepWhole();
+        return;
       case 'note':
         this.writer.note(id, event.time, event.text);
         return;
