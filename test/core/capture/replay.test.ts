@@ -12,7 +12,7 @@ import { localCertificate } from '../../../src/core/net/certificates.ts';
 import { connectClient } from '../../../src/core/net/client.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
 import { Tracer } from '../../../src/core/trace.ts';
-import { AsyncQueue, withTimeout } from '../net/helpers.ts';
+import { AsyncQueue, eventually, RawPeer, withTimeout } from '../net/helpers.ts';
 import type { IncomingMessage } from '../../../src/core/net/connection.ts';
 import { recordEveryFrameType } from './session-fixture.ts';
 
@@ -130,5 +130,35 @@ describe('replaying a recorded session through our parser', () => {
     }
     const pcapng = recordingToPcapng(recording);
     expect(pcapng.includes(Buffer.from('wss:// exported as its plaintext'))).toBe(true);
+  }, 30_000);
+
+  it('a peer that breaks rules: the replay finds the violations the live server found, on the same frames', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-replay-'));
+    dirs.push(dir);
+    for (const policy of ['observe', 'strict'] as const) {
+      const tracer = new Tracer();
+      const live: TraceEvent[] = [];
+      tracer.subscribe((e) => live.push(e));
+      const file = join(dir, `${policy}.wsi`);
+      const recorder = new SessionRecorder(file, { createdBy: 'test' }).attach(tracer);
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component: echoComponent, tracer, policy, deflate: false });
+      const { port } = await server.listen();
+      const peer = await RawPeer.open(port);
+      try {
+        await peer.handshake();
+        peer.write(Uint8Array.from([0x81, 0x02, 0x68, 0x69])); // unmasked text from a client (§5.1)
+        peer.write(Uint8Array.from([0x89, 0xfe, 0x00, 0x7e, 1, 2, 3, 4, ...new Uint8Array(126)])); // a 126-byte ping (§5.5)
+        await eventually(() => live.some((e) => e.type === 'connection-closed') || live.filter((e) => e.type === 'violation').length >= 2, 10_000, 'the violations');
+      } finally {
+        peer.destroy();
+        await server.close();
+        recorder.close();
+      }
+      const codes = (events: TraceEvent[]) => events.flatMap((e) => (e.type === 'violation' ? [[e.frameId, e.violation.code, e.violation.rfcSection]] : []));
+      const replayed = [...replayConnection(readSessionFile(file).recording.connections[0]!)];
+      expect(codes(live).length, policy).toBe(policy === 'observe' ? 2 : 1);
+      // The replay reads every frame on (observe); strict live stopped at the first, so compare what live saw.
+      expect(codes(replayed).slice(0, codes(live).length), policy).toEqual(codes(live));
+    }
   }, 30_000);
 });
