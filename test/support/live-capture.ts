@@ -31,7 +31,9 @@ export function captureUnavailable(tool: CaptureTool, iface: string): string | n
   if (!which(tool)) return `${tool} is not installed (apt-get install -y ${tool === 'dumpcap' ? 'tshark' : 'tcpdump'})`;
   const list = spawnSync(tool, tool === 'tcpdump' ? ['-D'] : ['-D'], { encoding: 'utf8', timeout: 15_000 });
   if (list.status !== 0) return `${tool} -D failed: ${(list.stderr || String(list.error)).trim()}`;
-  if (!new RegExp(`^\\d+\\.${iface}\\b`, 'm').test(list.stdout.replace(/^(\d+)\. /gm, '$1.'))) return `${tool} lists no interface "${iface}"`;
+  for (const one of iface.split('+')) {
+    if (!new RegExp(`^\\d+\\.${one}\\b`, 'm').test(list.stdout.replace(/^(\d+)\. /gm, '$1.'))) return `${tool} lists no interface "${one}"`;
+  }
   return null;
 }
 
@@ -51,7 +53,9 @@ export async function startLiveCapture(tool: CaptureTool, iface: string, port: n
   await new Promise<void>((resolve) => probeServer.listen(0, '127.0.0.1', resolve));
   const probePort = (probeServer.address() as AddressInfo).port;
   const filter = `tcp port ${port} or tcp port ${probePort}`;
-  const args = tool === 'tcpdump' ? ['-i', iface, '-U', '-n', '-s', '0', ...extraArgs, '-w', '-', filter] : ['-i', iface, '-q', ...extraArgs, '-f', filter, '-w', '-'];
+  // dumpcap takes several interfaces ("lo+any"), each with its own filter: one pcapng, one IDB each.
+  const args = tool === 'tcpdump' ? ['-i', iface, '-U', '-n', '-s', '0', ...extraArgs, '-w', '-', filter]
+    : [...iface.split('+').flatMap((i) => ['-i', i, '-f', filter]), '-q', ...extraArgs, '-w', '-'];
   const child: ChildProcess = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   let stderr = '';

@@ -105,6 +105,14 @@ class SideState {
   }
 }
 
+interface EndedSide {
+  isn: number | null;
+  /** Sequence number of the side's first byte (null: it sent none). */
+  first: number | null;
+  /** One past its last sequence number (a FIN included). */
+  end: number;
+}
+
 class ConversationState {
   readonly sides: [SideState, SideState] = [new SideState(), new SideState()];
   constructor(readonly info: TcpConversation, readonly key: string) {}
@@ -116,6 +124,8 @@ function endpointKey(address: string, port: number): string {
 
 export class TcpReassembler {
   private readonly conversations = new Map<string, ConversationState>();
+  /** Conversations that ended, by key: where their streams were (bounded like the open ones). */
+  private readonly ended = new Map<string, { sender: string; sides: [EndedSide, EndedSide] }>();
   private nextId = 1;
   private bufferedTotal = 0;
   private recentTotal = 0;
@@ -148,6 +158,7 @@ export class TcpReassembler {
     if (!conv) {
       // A stray ACK, FIN or RST with nothing in it is no conversation worth opening.
       if (!syn && segment.payloadLength === 0) return;
+      if (this.isLateCopy(key, segment, syn)) return;
       conv = this.open(key, segment, time, syn && !ack);
     }
     const side: TcpSide = conv.info.endpoints[0].address === segment.srcAddress && conv.info.endpoints[0].port === segment.srcPort ? 0 : 1;
@@ -372,9 +383,36 @@ export class TcpReassembler {
     if (conv.sides[0].ended && conv.sides[1].ended) this.end(conv, time, 'both sides closed (FIN)');
   }
 
+  /**
+   * A segment of a conversation that has already ended: a copy that came late, as when a capture of
+   * two interfaces (dumpcap -i lo -i any) writes each interface's packets in batches, or a
+   * retransmission after the close. Its sequence number lies within the ended stream (or it is that
+   * stream's SYN again), so it opens no new conversation.
+   */
+  private isLateCopy(key: string, segment: TcpSegment, syn: boolean): boolean {
+    const ended = this.ended.get(key);
+    if (!ended) return false;
+    const side = ended.sender === `${segment.srcAddress}|${segment.srcPort}` ? ended.sides[0] : ended.sides[1];
+    if (!side) return false;
+    const inside = side.first !== null && ((segment.seq - side.first) | 0) >= -1 && ((segment.seq - side.end) | 0) <= 0;
+    if (syn ? side.isn === segment.seq : inside) {
+      this.stats.retransmittedBytes += segment.payload.length;
+      return true;
+    }
+    this.ended.delete(key); // something new on these ports
+    return false;
+  }
+
   private end(conv: ConversationState, time: number | null, reason: string): void {
     if (this.conversations.get(conv.key) !== conv) return;
     this.conversations.delete(conv.key);
+    // Remember where each side's stream was, to tell late copies from a new connection.
+    const e0 = conv.info.endpoints[0];
+    this.ended.set(conv.key, {
+      sender: `${e0.address}|${e0.port}`,
+      sides: conv.sides.map((s) => ({ isn: s.isn, first: s.started ? ((s.nextSeq - s.delivered) >>> 0) : null, end: (s.nextSeq + 1) >>> 0 })) as [EndedSide, EndedSide],
+    });
+    if (this.ended.size > this.limits.maxConversations) this.ended.delete(this.ended.keys().next().value as string);
     conv.sides.forEach((s, i) => {
       const side = i as TcpSide;
       while (s.pending.length > 0) {

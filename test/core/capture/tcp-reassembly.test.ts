@@ -194,6 +194,23 @@ describe('TCP reassembly', () => {
     expect(h.text(0, 2)).toBe('new');
   });
 
+  it('copies of an ended conversation that come late (a second interface written in batches) open nothing; a new SYN does', () => {
+    const h = new Harness();
+    handshake(h);
+    h.seg('c', 1001, 'abc', { ack: true, fin: true });
+    h.seg('s', 5001, 'xyz', { ack: true, fin: true }, 1005);
+    expect(h.of('conversation-end')).toHaveLength(1);
+    handshake(h); // the same SYN, SYN-ACK and ACK again
+    h.seg('c', 1001, 'abc', { ack: true, fin: true });
+    h.seg('s', 5001, 'xyz', { ack: true, fin: true }, 1005);
+    expect(h.of('conversation')).toHaveLength(1);
+    expect(h.r.stats.retransmittedBytes).toBe(6);
+    handshake(h, 77_000, 88_000); // a new connection on the same ports
+    h.seg('c', 77_001, 'new');
+    expect(h.of('conversation')).toHaveLength(2);
+    expect(h.text(0, 2)).toBe('new');
+  });
+
   it('stray ACKs of unknown connections open nothing; the conversation cap ends the least recently active', () => {
     const h = new Harness({ maxConversations: 2 });
     h.seg('c', 1, '', { ack: true });

@@ -24,12 +24,14 @@ function describeMessage(e: Extract<TraceEvent, { type: 'message' }>): Described
   return e.opcode === 1 ? { type: 'text', text: e.text ?? '' } : { type: 'binary', hex: Buffer.from(e.data ?? new Uint8Array(0)).toString('hex') };
 }
 
-const cases: Array<{ tool: CaptureTool; iface: string; deflate: boolean; format: string; linkType: string; nano?: boolean }> = [
+/** twice: the same packets captured on two interfaces (a pcapng with two IDBs, each packet twice, one interface's in batches). */
+const cases: Array<{ tool: CaptureTool; iface: string; deflate: boolean; format: string; linkType: string; nano?: boolean; twice?: boolean }> = [
   { tool: 'tcpdump', iface: 'lo', deflate: false, format: 'pcap', linkType: 'Ethernet (1)' },
   { tool: 'tcpdump', iface: 'lo', deflate: false, format: 'pcap', linkType: 'Ethernet (1)', nano: true },
   { tool: 'tcpdump', iface: 'lo', deflate: true, format: 'pcap', linkType: 'Ethernet (1)' },
   { tool: 'dumpcap', iface: 'lo', deflate: true, format: 'pcapng', linkType: 'Ethernet (1)' },
   { tool: 'tcpdump', iface: 'any', deflate: true, format: 'pcap', linkType: 'Linux cooked' },
+  { tool: 'dumpcap', iface: 'lo+any', deflate: false, format: 'pcapng', linkType: 'Linux cooked', twice: true },
 ];
 
 describe('captures of python-websockets peers made by tcpdump and dumpcap, opened', () => {
@@ -74,6 +76,11 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
       expect(summary.error).toBeNull();
       expect(summary.format).toBe(c.format);
       expect(summary.linkTypes.join()).toContain(c.linkType);
+      // Each packet twice: one conversation all the same, the second copies dropped as retransmissions (first wins).
+      if (c.twice) {
+        expect(summary.linkTypes.join()).toContain('Ethernet (1)');
+        expect(summary.tcp.retransmittedBytes).toBeGreaterThan(70_000);
+      }
       // pcap's magic says the resolution: a1b23c4d for nanoseconds (in the writer's byte order).
       expect(file.readUInt32LE(0) === 0xa1b23c4d || file.readUInt32BE(0) === 0xa1b23c4d).toBe(c.nano === true);
       // The probe connection: 'not HTTP', or, when the tool started capturing after its SYN, no frames found mid-stream.
@@ -125,6 +132,8 @@ describe('captures of python-websockets peers made by tcpdump and dumpcap, opene
         expect(flipDissector.end()).toBeDefined();
         for (const conv of flipCollector.captured) for (const _e of replayCaptured(conv)) { /* replays without throwing */ }
       }
+
+      if (c.twice) return; // cut anywhere, the other interface's batch still holds the handshake
 
       // The same capture as if it had started mid-connection: every packet up to the one that
       // carries the server's echo of the second message is dropped.
