@@ -82,6 +82,8 @@ export class ProxyConversation {
   private receivedBytes = 0;
   private readonly parser: HttpHeadParser;
   private request: HttpHead | null = null;
+  /** The request head is in the client leg's trace already. */
+  private requestTraced = false;
   private deadline: NodeJS.Timeout | null = null;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
@@ -163,6 +165,10 @@ export class ProxyConversation {
       this.answerWithOurServer();
       return;
     }
+    // Traced as it arrives (before the upstream leg opens), so the trace reads in the order things
+    // happened; the server leg, which reads it again once the upstream answered, does not trace it twice.
+    this.clientTrace?.({ type: 'http-head', direction: 'in', head: tracedHead(result.head) });
+    this.requestTraced = true;
     this.connectUpstream(result.head);
   }
 
@@ -176,7 +182,7 @@ export class ProxyConversation {
     const o = this.options;
     const conn = new Connection(socket, {
       id: this.id, role: 'server',
-      ...(this.clientTrace ? { trace: this.clientTrace } : {}),
+      ...(this.clientTrace ? { trace: this.requestTraced ? withoutFirstRequestHead(this.clientTrace) : this.clientTrace } : {}),
       traceBytes: o.traceBytes ?? true,
       subprotocols: options.subprotocols,
       ...(options.responseHeaders?.length ? { responseHeaders: options.responseHeaders } : {}),
@@ -321,8 +327,7 @@ export class ProxyConversation {
     socket.removeListener('close', this.onGone);
     const trace = this.clientTrace;
     if (trace) {
-      if (this.request) trace({ type: 'http-head', direction: 'in', head: tracedHead(this.request) });
-      trace({ type: 'note', text: `Proxy: ${detail}.` });
+      trace({ type: 'note', text: `Proxy: ${detail.replace(/\.$/, '')}.` });
       const parsed = new HttpHeadParser({ kind: 'response', maxSize: bytes.length + 1 }).feed(bytes);
       if (parsed.done) trace({ type: 'http-head', direction: 'out', head: { ...tracedHead(parsed.head), raw: bytes } });
       if (this.options.traceBytes ?? true) trace({ type: 'bytes', direction: 'out', bytes });
@@ -397,5 +402,17 @@ function legLimits(o: ConversationOptions) {
     (o[key] !== undefined ? { [key]: o[key] } : {}) as { [P in K]?: number };
   return {
     ...pick('maxMessageSize'), ...pick('maxFrameSize'), ...pick('maxFragments'), ...pick('maxHeadSize'), ...pick('closeTimeoutMs'), ...pick('idleTimeoutMs'),
+  };
+}
+
+/** A trace sink that drops the first incoming HTTP head (traced already) and passes everything else. */
+function withoutFirstRequestHead(sink: (body: TraceBody) => void): (body: TraceBody) => void {
+  let dropped = false;
+  return (body) => {
+    if (!dropped && body.type === 'http-head' && body.direction === 'in') {
+      dropped = true;
+      return;
+    }
+    sink(body);
   };
 }

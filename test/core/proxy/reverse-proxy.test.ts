@@ -134,6 +134,12 @@ describe('reverse proxy: ws client → proxy → ws server', () => {
     expect(second!.headers['sec-websocket-protocol']).toBe('chat,superchat');
     const note = proxy.events.find((e) => e.type === 'note' && e.text.startsWith('Proxy: forwarding the handshake'));
     expect(note && note.type === 'note' && note.text).toContain(`Host "127.0.0.1:${new URL(proxy.url).port}" → "127.0.0.1:${upstream.port}"`);
+    // The client's request is traced once, when it arrived: before the upstream leg's request.
+    const client = clientLegId(proxy.events);
+    const requests = proxy.of(client).filter((e) => e.type === 'http-head' && e.direction === 'in');
+    expect(requests).toHaveLength(1);
+    const upstreamRequest = proxy.of(`${client}-upstream`).find((e) => e.type === 'http-head' && e.direction === 'out')!;
+    expect(requests[0]!.seq).toBeLessThan(upstreamRequest.seq);
     ws2.close(1000);
     await proxy.allFreed();
   });
