@@ -56,6 +56,36 @@ function shutdown(base: string, agent: string): Promise<void> {
   });
 }
 
+/**
+ * The cases that are not plain OK, but for Autobahn's "echo first" 5.15 (a valid message, a bad
+ * frame and a ping in one write): python-websockets closes before echoing the message, which
+ * Autobahn grades NON-STRICT and its compliance notes name; it may also win the race. Either is
+ * checked: NON-STRICT only for that reason.
+ */
+function notOkBut515(outdir: string, index: Index, agent: string): string[] {
+  const r515 = index[agent]!['5.15'];
+  if (r515 && r515.behavior === 'NON-STRICT') {
+    const report = JSON.parse(readFileSync(join(outdir, r515.reportfile), 'utf8')) as { result: string };
+    expect(report.result).toMatch(/without sending an echo of the text message \(18 bytes\) first: .*its echo was due first/);
+  }
+  return Object.entries(index[agent]!)
+    .filter(([id, r]) => (r.behavior !== 'OK' || r.behaviorClose !== 'OK') && !(id === '5.15' && r.behavior === 'NON-STRICT'))
+    .map(([id, r]) => `${id} ${r.behavior}/${r.behaviorClose}`);
+}
+
+/** "N passed, 0 failed, N non-strict" as the index counts it (NON-STRICT and UNIMPLEMENTED are non-strict). */
+function expectedLine(index: Index, agents: string[]): string {
+  let passed = 0;
+  let nonStrict = 0;
+  for (const agent of agents) {
+    for (const r of Object.values(index[agent]!)) {
+      if (r.behavior === 'NON-STRICT' || r.behavior === 'UNIMPLEMENTED') nonStrict++;
+      else if (r.behavior !== 'FAILED') passed++;
+    }
+  }
+  return `${passed} passed, 0 failed, ${nonStrict} non-strict`;
+}
+
 /** Every selected case is in the index under the agent, in Autobahn's row shape, with its report file. */
 function expectIndexLayout(outdir: string, index: Index, agent: string, ids: string[], reportPrefix: string): void {
   expect(Object.keys(index[agent]!)).toEqual(ids);
@@ -91,11 +121,10 @@ describe('wsinspect fuzzingserver, driven by harness loops as libraries write th
     const index = readIndex(outdir);
     expectIndexLayout(outdir, index, `ws ${wsVersion}`, ids, `ws_${wsVersion.replace(/\./g, '_')}`);
     expectIndexLayout(outdir, index, 'python-websockets', ids, 'python_websockets');
-    // Both clients echo, fail, close and compress as the cases expect. 7.1.6 is informational
-    // (Autobahn's too); every other case is OK, close behaviour included.
+    // Both clients echo, fail, close and compress as the cases expect. 7.1.6 and 7.13.x are
+    // informational (Autobahn's too); every other case is OK, close behaviour included (but 5.15).
     for (const agent of [`ws ${wsVersion}`, 'python-websockets']) {
-      const notOk = Object.entries(index[agent]!).filter(([, r]) => r.behavior !== 'OK' || r.behaviorClose !== 'OK').map(([id, r]) => `${id} ${r.behavior}/${r.behaviorClose}`);
-      expect(notOk, agent).toEqual(['7.1.6 INFORMATIONAL/INFORMATIONAL']);
+      expect(notOkBut515(outdir, index, agent), agent).toEqual(['7.1.6 INFORMATIONAL/INFORMATIONAL', '7.13.1 INFORMATIONAL/INFORMATIONAL', '7.13.2 INFORMATIONAL/INFORMATIONAL']);
       // they answer our Close with 1000, and fail a bad frame with 1002 or invalid UTF-8 with 1007
       expect(index[agent]!['1.1.1']!.remoteCloseCode).toBe(1000);
       expect(index[agent]!['2.5']!.remoteCloseCode).toBe(1002);
@@ -104,7 +133,8 @@ describe('wsinspect fuzzingserver, driven by harness loops as libraries write th
       expect(report).toMatch(/permessage-deflate agreed/);
     }
     expect(code).toBe(0);
-    expect(lastLine(server.stdout())).toBe(`${ids.length * 2} passed, 0 failed, 0 non-strict`);
+    expect(lastLine(server.stdout())).toBe(expectedLine(index, [`ws ${wsVersion}`, 'python-websockets']));
+    expect(index[`ws ${wsVersion}`]!['5.15']!.behavior).toBe('OK'); // ws echoes before it fails
     const html = readFileSync(join(outdir, 'index.html'), 'utf8');
     expect(html).toContain('<h2 id="category-12">12 Compression');
     expect(html).not.toMatch(/<script/i);
@@ -190,18 +220,18 @@ describe('wsinspect fuzzingclient against ws and python-websockets echo servers'
       expectIndexLayout(outdir, index, `ws ${wsVersion}`, ids, `ws_${wsVersion.replace(/\./g, '_')}`);
       expectIndexLayout(outdir, index, `python-websockets ${pythonVersion}`, ids, `python_websockets_${pythonVersion.replace(/\./g, '_')}`);
       for (const agent of Object.keys(index)) {
-        const notOk = Object.entries(index[agent]!).filter(([, r]) => r.behavior !== 'OK' || r.behaviorClose !== 'OK').map(([id, r]) => `${id} ${r.behavior}`);
+        const notOk = notOkBut515(outdir, index, agent);
         // The python fixture serves with compression=None: it declines permessage-deflate, which
         // RFC 7692 §5 allows; Autobahn calls that UNIMPLEMENTED, and so do we (never failed).
-        expect(notOk, agent).toEqual(agent.startsWith('python') ? ['12.1.1 UNIMPLEMENTED'] : []);
+        expect(notOk, agent).toEqual(agent.startsWith('python') ? ['12.1.1 UNIMPLEMENTED/OK'] : []);
         // Close 3000 is echoed (7.7.10), 1012 too (7.7.14): both servers know the IANA registry's codes
         expect(index[agent]!['7.7.10']!.remoteCloseCode).toBe(3000);
         expect(index[agent]!['7.7.14']!.remoteCloseCode).toBe(1012);
       }
       expect(code).toBe(0);
       expect(run.stdout()).toContain(`ws ${wsVersion}: ${ids.length} passed, 0 failed, 0 non-strict (${ids.length} OK)`);
-      expect(run.stdout()).toContain(`python-websockets ${pythonVersion}: ${ids.length - 1} passed, 0 failed, 1 non-strict (${ids.length - 1} OK, 1 UNIMPLEMENTED)`);
-      expect(lastLine(run.stdout())).toBe(`${ids.length * 2 - 1} passed, 0 failed, 1 non-strict`);
+      expect(run.stdout()).toMatch(new RegExp(`^python-websockets ${pythonVersion.replace(/\./g, '\\.')}: ${expectedLine(index, [`python-websockets ${pythonVersion}`])} \\(\\d+ OK, (1 NON-STRICT, )?1 UNIMPLEMENTED\\)$`, 'm'));
+      expect(lastLine(run.stdout())).toBe(expectedLine(index, Object.keys(index)));
       expect(existsSync(join(outdir, 'index.html'))).toBe(true);
     } finally {
       py.stdin!.end();
