@@ -4,6 +4,9 @@
  * leg's trace on its way to the tracer: frames received are noted with the time they were
  * traced; frames sent while the relay copies something get `relay: { from, delayUs }`
  * (TracedFrame.relay). Only when tracing: without a tracer there is nothing to pair.
+ *
+ * Not yet: a leg in step mode traces its outgoing frames when the gate releases them, after the
+ * copy was made, so such a copy is not marked (the debugger knows which held frame it is).
  */
 
 import { Opcode } from '../constants.ts';
