@@ -376,12 +376,11 @@ class Replay {
     const close = inbound.close ?? outbound.close;
     const wasClean = inbound.close !== null && outbound.close !== null;
     const ended = conn.endTime !== undefined ? 'then TCP closed' : 'and the recording ends with TCP still open';
-    const detail = this.state === 'CONNECTING' ? `no complete handshake was recorded, ${ended}`
+    const refused = this.state === 'CLOSED' && this.response ? `handshake refused: the server answered ${this.response.status} ${this.response.reason}`.trimEnd() : null;
+    const detail = refused ?? (this.state === 'CONNECTING' ? `no complete handshake was recorded, ${ended}`
       : wasClean ? `both sides sent Close, ${ended}`
-        : close ? `only ${close === inbound.close ? 'the peer' : 'this side'} sent Close, ${ended}` : `no Close frame was sent, ${ended}`;
-    const wasOpen = this.state !== 'CLOSED';
+        : close ? `only ${close === inbound.close ? 'the peer' : 'this side'} sent Close, ${ended}` : `no Close frame was sent, ${ended}`);
     this.setState('CLOSED', detail);
-    if (!wasOpen) return;
     this.emit({
       type: 'connection-closed', wasClean,
       code: close ? close.code ?? CloseCode.NoStatusReceived : CloseCode.AbnormalClosure, reason: close?.reason ?? '', detail,

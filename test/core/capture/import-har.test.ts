@@ -67,6 +67,15 @@ describe('HAR import (message level, reconstructed)', () => {
     expect(events.some((e) => e.type === 'note' && /holds no messages.*Firefox/.test(e.text))).toBe(true);
   });
 
+  it('a refused handshake (403) opens as refused: both heads, the client-side check failing, closed with the status', () => {
+    const entry = chromeEntry([]);
+    Object.assign(entry.response, { status: 403, statusText: 'Forbidden', headers: [{ name: 'Content-Length', value: '0' }] });
+    const events = replayed(har(entry));
+    expect(events.filter((e) => e.type === 'handshake').map((e) => e.type === 'handshake' && [e.side, e.ok])).toEqual([['server', true], ['client', false]]);
+    expect(events.find((e) => e.type === 'connection-closed')).toMatchObject({ wasClean: false, code: 1006, detail: 'handshake refused: the server answered 403 Forbidden' });
+    expect(events.filter((e) => e.type === 'frame')).toEqual([]);
+  });
+
   it('a close code and reason, pings and pongs come back as control frames', () => {
     const events = replayed(har(chromeEntry([
       { type: 'send', time: 1795860000, opcode: 9, data: 'are you there' },
