@@ -312,6 +312,9 @@ export class ProxyConversation {
     const code = (error as { code?: string } | null)?.code;
     if (code === 'ETIMEDOUT') {
       this.answerDirectly(504, plainResponse(504, `Proxy: ${message}`), `the upstream did not answer in time: ${message}`);
+    } else if (response) {
+      // It answered 101, but its handshake broke a rule (§4.1): an invalid response from upstream.
+      this.answerDirectly(502, plainResponse(502, `Proxy: the upstream's handshake is invalid: ${message}`), `the upstream's handshake is invalid: ${message}`);
     } else {
       this.answerDirectly(502, plainResponse(502, `Proxy: cannot reach the upstream: ${message}`), `the upstream cannot be reached: ${message}`);
     }

@@ -351,6 +351,25 @@ describe('reverse proxy: refusals and unreachable upstreams', () => {
     await proxy.allFreed();
   });
 
+  it('an upstream whose 101 breaks a rule (a wrong Sec-WebSocket-Accept): 502 saying so', async () => {
+    const liar = createServer();
+    liar.on('upgrade', (_req, socket) => {
+      socket.on('error', () => {});
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBvbmU=\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    try {
+      proxy = await startProxy({ target: `ws://127.0.0.1:${(liar.address() as AddressInfo).port}/` });
+      const r = await refusal(proxy.url);
+      expect(r.status).toBe(502);
+      expect(r.body).toMatch(/^Proxy: the upstream's handshake is invalid: .*Expected .*, got "bm90IHRoZSByaWdodCBvbmU="/);
+      await proxy.allFreed();
+    } finally {
+      liar.closeAllConnections();
+      liar.close();
+    }
+  });
+
   it('an upstream that accepts TCP and hangs up before answering: 502', async () => {
     const rude = createServer();
     rude.on('upgrade', (_req, socket) => socket.destroy());
