@@ -7,6 +7,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CaptureDissector, defaultCaptureDissectorLimits, type CaptureDissectorLimits, type CaptureSummary } from '../capture-dissector.ts';
+import { CaptureReader, type CaptureReadSummary } from './reader.ts';
+import { defaultCaptureReaderLimits, type CapturedPacket } from './types.ts';
 import type { WebSocketCaptureEvent } from '../websocket-discovery.ts';
 
 export interface CaptureProgress {
@@ -74,4 +76,34 @@ export function dissectCaptureFileSync(path: string, onEvent: (event: WebSocketC
     closeSync(fd);
   }
   return dissector.end();
+}
+
+/**
+ * The file's packets, one at a time, read in chunks (for tools that want packets rather than
+ * conversations). Returns the reader's summary (format, counts, why it stopped early) when done.
+ */
+export async function* capturePackets(path: string, options: Pick<ReadCaptureOptions, 'chunkSize' | 'onProgress'> = {}): AsyncGenerator<CapturedPacket, CaptureReadSummary> {
+  const chunkSize = options.chunkSize ?? 1024 * 1024;
+  let batch: CapturedPacket[] = [];
+  const reader = new CaptureReader((packet) => batch.push(packet), defaultCaptureReaderLimits);
+  const file = await open(path, 'r');
+  try {
+    const totalBytes = (await file.stat()).size;
+    let bytesRead = 0;
+    for (;;) {
+      const buffer = new Uint8Array(chunkSize); // fresh: the packets handed out are views into it
+      const { bytesRead: n } = await file.read(buffer, 0, chunkSize, null);
+      if (n === 0) break;
+      bytesRead += n;
+      reader.push(buffer.subarray(0, n));
+      options.onProgress?.({ bytesRead, totalBytes: Math.max(totalBytes, bytesRead) });
+      const ready = batch;
+      batch = [];
+      yield* ready;
+      if (reader.failed) break;
+    }
+  } finally {
+    await file.close();
+  }
+  return reader.end();
 }

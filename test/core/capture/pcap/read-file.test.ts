@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dissectCaptureFile, type CaptureProgress } from '../../../../src/core/capture/pcap/read-file.ts';
+import { capturePackets, dissectCaptureFile, type CaptureProgress } from '../../../../src/core/capture/pcap/read-file.ts';
 import type { WebSocketCaptureEvent } from '../../../../src/core/capture/websocket-discovery.ts';
 import { handshakeBytes, linkFrame, PcapngWriter, tcpConversation, wsFrame } from '../../../support/capture-synth.ts';
 
@@ -41,5 +41,29 @@ describe('dissectCaptureFile', () => {
     const summary = await dissectCaptureFile(file, () => {}, { chunkSize: 4096, onProgress: (p) => { if (p.bytesRead >= 8192) controller.abort(); }, signal: controller.signal });
     expect(summary.error).toBe('stopped before the end of the file');
     expect(summary.packets).toBeLessThan(packets.length);
+  });
+
+  it('capturePackets yields every packet in order, then the summary; a cut file yields those before the cut', async () => {
+    const numbers: number[] = [];
+    const iterator = capturePackets(file, { chunkSize: 1000 });
+    let step = await iterator.next();
+    while (!step.done) {
+      numbers.push(step.value.number);
+      step = await iterator.next();
+    }
+    expect(numbers).toEqual(packets.map((_p, i) => i + 1));
+    expect(step.value).toMatchObject({ format: 'pcapng', packets: packets.length, error: null });
+    const cut = join(dir, 'cut.pcapng');
+    writeFileSync(cut, bytes.subarray(0, 5000));
+    let seen = 0;
+    const cutIterator = capturePackets(cut);
+    let cutStep = await cutIterator.next();
+    while (!cutStep.done) {
+      seen++;
+      cutStep = await cutIterator.next();
+    }
+    expect(seen).toBeGreaterThan(0);
+    expect(cutStep.value.packets).toBe(seen);
+    expect(cutStep.value.error).toMatch(/^truncated: /);
   });
 });
