@@ -370,6 +370,14 @@ describe('reverse proxy: refusals and unreachable upstreams', () => {
     }
   });
 
+  it('a target whose host does not exist (.invalid, RFC 6761): 502 saying so', async () => {
+    proxy = await startProxy({ target: 'ws://proxy-test.invalid/', handshakeTimeoutMs: 8000 });
+    const r = await refusal(proxy.url);
+    expect(r.status).toBe(502);
+    expect(r.body).toMatch(/^Proxy: cannot reach the upstream: Host "proxy-test\.invalid" not found \((ENOTFOUND|EAI_AGAIN)\)\.\n$/);
+    await proxy.allFreed();
+  });
+
   it('an upstream that accepts TCP and hangs up before answering: 502', async () => {
     const rude = createServer();
     rude.on('upgrade', (_req, socket) => socket.destroy());
