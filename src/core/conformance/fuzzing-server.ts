@@ -13,7 +13,8 @@
  * A plain HTTP request (no Upgrade) gets a one-line text answer. Hostile input: the request head
  * is bounded (16 KiB) and must arrive within 10 s; parameters must appear once, case must be a
  * number in range, agent 1-200 characters without control characters; at most maxConnections at
- * a time (more are closed at once) and results for at most 64 agents; every case is bounded in
+ * a time (more are closed at once), 4 cases running (503 beyond) and results for at most 64
+ * agents; every case is bounded in
  * time, and every socket is destroyed when its case or answer is done.
  */
 
@@ -39,6 +40,8 @@ export interface FuzzingServerOptions {
   battery?: BatteryOptions;
   /** Connections served at the same time (default 32). */
   maxConnections?: number;
+  /** Cases run at the same time (default 4; a 16 MiB case holds several copies of its message). */
+  maxRunningCases?: number;
   /** One line per event worth telling (a case run, reports written, a refused request). */
   onLine?: (line: string) => void;
   /** Called after /updateReports?shutdownOnComplete=true has written the reports. */
@@ -94,11 +97,14 @@ export class FuzzingServer {
   private readonly sockets = new Set<Socket>();
   private readonly limits: Limits;
   private readonly maxConnections: number;
+  private readonly maxRunningCases: number;
+  private running = 0;
   private closed = false;
 
   constructor(private readonly options: FuzzingServerOptions) {
     this.limits = limitsOf(options.battery ?? {}, 5000);
     this.maxConnections = options.maxConnections ?? 32;
+    this.maxRunningCases = options.maxRunningCases ?? 4;
     this.server = createServer({ allowHalfOpen: true }, (socket) => {
       this.handle(socket).catch((error: unknown) => {
         this.line(`internal error on a connection: ${error instanceof Error ? error.message : String(error)}`);
@@ -217,7 +223,13 @@ export class FuzzingServer {
           this.line(`${agent}: case ${c.id} skipped ("exclude-agent-cases")`);
           return this.reply(head, wire, null);
         }
-        return this.runCase(index, c, agent, wire, log);
+        if (this.running >= this.maxRunningCases) throw new BadRequest(`busy: ${this.running} cases are running (at most ${this.maxRunningCases} at a time); try again when one ends`, 503);
+        this.running++;
+        try {
+          return await this.runCase(index, c, agent, wire, log);
+        } finally {
+          this.running--;
+        }
       }
       default:
         throw new BadRequest(`unknown endpoint ${path.slice(0, 100)}: use /getCaseCount, /runCase, /getCaseInfo, /getCaseStatus or /updateReports`, 404);

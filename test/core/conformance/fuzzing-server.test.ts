@@ -19,12 +19,13 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(cases: string[], more: { subprotocols?: string[]; headers?: Array<{ name: string; value: string }>; exclude?: Record<string, string[]> } = {}) {
+async function start(cases: string[], more: { subprotocols?: string[]; headers?: Array<{ name: string; value: string }>; exclude?: Record<string, string[]>; maxRunningCases?: number } = {}) {
   const selection = { cases, ...(more.exclude ? { 'exclude-agent-cases': more.exclude } : {}) };
   const reports = new AutobahnReports(join(dir, String(servers.length)), 'client');
   const lines: string[] = [];
   const server = new FuzzingServer({
     cases: selectSpecCases(selection, 'client').cases, selection, reports, onLine: (l) => lines.push(l),
+    ...(more.maxRunningCases ? { maxRunningCases: more.maxRunningCases } : {}),
     battery: { ...(more.subprotocols ? { subprotocols: more.subprotocols } : {}), ...(more.headers ? { headers: more.headers } : {}) },
   });
   servers.push(server);
@@ -82,5 +83,24 @@ describe('FuzzingServer', () => {
     expect(run.headers['x-fuzzing']).toBe('wsinspect');
     expect(JSON.parse((await session(`${base}/getCaseStatus?case=1&agent=lws`, { protocols: ['dumb-increment-protocol'] })).messages[0]!)).toEqual({ behavior: 'OK' });
     expect(reports.status('lws', '1.1.2')?.remoteCloseCode).toBe(1000);
+  });
+
+  it('runs a bounded number of cases at once: one more gets 503 and a line saying why', async () => {
+    const { base } = await start(['1.1.2', '2.1'], { maxRunningCases: 1 });
+    const first = new WebSocket(`${base}/runCase?case=1&agent=slow`); // never echoes: the case waits
+    first.on('error', () => {});
+    await new Promise<void>((resolve) => first.once('open', () => resolve()));
+    const second = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${base}/runCase?case=2&agent=slow`);
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
+      });
+      ws.on('error', () => {});
+      ws.on('open', () => resolve('opened'));
+    });
+    expect(second).toBe('503 wsinspect fuzzingserver: busy: 1 cases are running (at most 1 at a time); try again when one ends');
+    first.terminate();
   });
 });
