@@ -16,7 +16,7 @@
  * payload only as recorded), violations found in the stand-in bytes are dropped, and a note says so.
  */
 
-import { concatBytes, utf8DecodeLenient, utf8Encode } from '../bytes.ts';
+import { utf8DecodeLenient, utf8Encode } from '../bytes.ts';
 import { CloseCode, Opcode } from '../constants.ts';
 import { HandshakeError } from '../errors.ts';
 import type { Extension } from '../extensions/extension.ts';
@@ -387,9 +387,3 @@ class Replay {
     });
   }
 }
-
-/** Joins recorded chunks of one direction (tests, exports). */
-export function streamBytes(conn: RecordedConnection, direction: StreamDirection): Uint8Array {
-  return concatBytes(conn.chunks.filter((c) => c.direction === direction).map((c) => c.bytes));
-}
-
