@@ -15,6 +15,7 @@ import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import { selectSpecCases } from '../../src/core/conformance/autobahn-spec.ts';
 import { FIXTURES, PYTHON, pythonEnv, requirePythonWebsockets } from '../core/net/python-peer.ts';
 import { killRunning, runCli, waitFor } from '../support/cli.ts';
+import { refusal } from '../support/ws-refusal.ts';
 
 const loops = fileURLToPath(new URL('../fixtures/autobahn/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wsinspect-fuzzing-'));
@@ -147,16 +148,7 @@ describe('wsinspect fuzzingserver, driven by harness loops as libraries write th
     const server = runCli(['fuzzingserver', '--spec', specFile, '--port', '0']);
     const port = Number((await waitFor(() => /on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(server.stdout()), 'the fuzzingserver to listen'))[1]);
     expect(server.stderr()).toMatch(/1 case id is not in this battery and skipped: 9\.9\.9/);
-    const refused = (path: string) => new Promise<string>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
-      ws.on('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-      });
-      ws.on('error', () => {});
-      ws.on('open', () => resolve('opened'));
-    });
+    const refused = (path: string) => refusal(`ws://127.0.0.1:${port}${path}`);
     expect(await refused('/runCase?case=2&agent=x')).toMatch(/^400 .*case 2 is out of range: this server runs cases 1 to 1/);
     expect(await refused('/runCase?case=1&agent=x&agent=y')).toMatch(/^400 .*"agent" is given 2 times/);
     expect(await refused('/runCase?case=1')).toMatch(/^400 .*"agent" is missing/);

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { AutobahnReports } from '../../../src/core/conformance/autobahn-report.ts';
 import { selectSpecCases } from '../../../src/core/conformance/autobahn-spec.ts';
 import { FuzzingServer } from '../../../src/core/conformance/fuzzing-server.ts';
+import { refusal } from '../../support/ws-refusal.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsinspect-fuzzing-server-'));
 const servers: FuzzingServer[] = [];
@@ -90,16 +91,7 @@ describe('FuzzingServer', () => {
     const first = new WebSocket(`${base}/runCase?case=1&agent=slow`); // never echoes: the case waits
     first.on('error', () => {});
     await new Promise<void>((resolve) => first.once('open', () => resolve()));
-    const second = await new Promise<string>((resolve) => {
-      const ws = new WebSocket(`${base}/runCase?case=2&agent=slow`);
-      ws.on('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-      });
-      ws.on('error', () => {});
-      ws.on('open', () => resolve('opened'));
-    });
+    const second = await refusal(`${base}/runCase?case=2&agent=slow`);
     expect(second).toBe('503 wsinspect fuzzingserver: busy: 1 cases are running (at most 1 at a time); try again when one ends');
     first.terminate();
   });
