@@ -683,6 +683,8 @@ const markers = {
   proxy: ['<!-- proxy:start -->', '<!-- proxy:end -->'],
   record: ['<!-- record:start -->', '<!-- record:end -->'],
   forwardProxy: ['<!-- forward-proxy:start -->', '<!-- forward-proxy:end -->'],
+  startup: ['<!-- startup:start -->', '<!-- startup:end -->'],
+  serverCpu: ['<!-- server-cpu:start -->', '<!-- server-cpu:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */

@@ -14,7 +14,6 @@ import { connectClient, ConnectError, UrlError } from '../core/net/client.ts';
 import { hostProblem } from '../core/net/listen-address.ts';
 import type { Connection } from '../core/net/connection.ts';
 import { isLoopbackHost, ListenError, WebSocketServer } from '../core/net/server.ts';
-import { localCertificate } from '../core/net/certificates.ts';
 import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerCredentials } from '../core/net/transport.ts';
 import { Tracer } from '../core/trace.ts';
 import { fromHex } from '../core/bytes.ts';
@@ -23,14 +22,9 @@ import type { ProtocolViolation } from '../core/errors.ts';
 import { checkPresetIds, firePresets, parseSizes, presetCatalogue, sendHex } from './faults.ts';
 import { traceWriter, type TraceMode } from './trace-output.ts';
 import { RecordOptionError, recordArgs, recordUsage, startRecording } from './record.ts';
-import { open, OpenError } from './open.ts';
-import { exportCommand } from './export.ts';
-import { conformance } from './conformance.ts';
-import { fuzzingclient, fuzzingserver } from './fuzzing.ts';
-import { proxy } from './proxy.ts';
-import { ca } from './ca.ts';
+// Subcommands other than serve and connect, and the certificate maker (@peculiar/x509 and its
+// CommonJS dependencies), are imported when used: loading them costs most of a bare start (issue 17).
 import { exampleDetail, examplesGallery } from './examples.ts';
-import { learn } from './learn.ts';
 import { readFileSync, statSync } from 'node:fs';
 
 const usage = `wsinspect — a from-scratch RFC 6455 WebSocket server and client with a wire trace
@@ -630,6 +624,7 @@ export async function serverTls(values: { tls?: boolean | undefined; cert?: stri
   }
   if (!values.tls) return null;
   try {
+    const { localCertificate } = await import('../core/net/certificates.ts');
     const local = await localCertificate();
     if (local.generated) process.stderr.write(`generated a self-signed certificate for localhost, 127.0.0.1 and ::1 (${local.generated}): ${local.certPath}, key ${local.keyPath} (mode 0600)\n`);
     return local;
@@ -678,24 +673,24 @@ export async function main(argv: string[]): Promise<number> {
       case 'connect':
         return await connect(rest);
       case 'proxy':
-        return await proxy(rest);
+        return await (await import('./proxy.ts')).proxy(rest);
       case 'ca':
-        return await ca(rest);
+        return await (await import('./ca.ts')).ca(rest);
       case 'open':
-        return await withOpenErrors(() => open(rest));
+        return await withOpenErrors(async () => (await import('./open.ts')).open(rest));
       case 'export':
-        return await withOpenErrors(() => exportCommand(rest));
+        return await withOpenErrors(async () => (await import('./export.ts')).exportCommand(rest));
       case 'presets':
         process.stdout.write(presetCatalogue() + '\n');
         return 0;
       case 'conformance':
-        return await conformance(rest);
+        return await (await import('./conformance.ts')).conformance(rest);
       case 'fuzzingserver':
-        return await fuzzingserver(rest);
+        return await (await import('./fuzzing.ts')).fuzzingserver(rest);
       case 'fuzzingclient':
-        return await fuzzingclient(rest);
+        return await (await import('./fuzzing.ts')).fuzzingclient(rest);
       case 'learn':
-        return await learn(rest);
+        return await (await import('./learn.ts')).learn(rest);
       case 'examples': {
         if (rest.length > 1) throw new CliError('examples takes at most one ID (list them with: wsinspect examples)', 2);
         const text = rest[0] === undefined ? examplesGallery() : exampleDetail(rest[0]);
@@ -732,6 +727,7 @@ async function withOpenErrors(run: () => Promise<number>): Promise<number> {
   try {
     return await run();
   } catch (error) {
+    const { OpenError } = await import('./open.ts');
     if (error instanceof OpenError) throw new CliError(error.message, error.exitCode);
     throw error;
   }
