@@ -152,6 +152,7 @@ export function fuzzingserver(args: string[]): Promise<number> {
     const spec = parseFuzzingServerSpec(values.spec ? readSpec(values.spec) : '{}', values.spec ?? 'the default spec');
     const battery = batteryOptions(values);
     const url = new URL(spec.url);
+    if (url.protocol === 'wss:') throw new UsageError(`the fuzzingserver listens for ws:// only (the spec's url is ${spec.url}); put a TLS proxy in front for wss://`);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (values.port !== undefined && !/^[0-9]{1,5}$/.test(values.port)) throw new UsageError(`--port must be a port number from 0 to 65535 (got "${values.port}")`);
     const port = values.port !== undefined ? Number(values.port) : url.port ? Number(url.port) : 9001;

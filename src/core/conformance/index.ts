@@ -18,3 +18,11 @@ export type { CaseResult, CategorySummary, ConformanceReport, FormatOptions } fr
 export { runClientBattery, runServerBattery } from './runner.ts';
 export type { BatteryOptions, ClientFactory } from './runner.ts';
 export type { WireLogEvent } from './wire-log.ts';
+export { AutobahnReports } from './autobahn-report.ts';
+export type { AgentTotals, IndexEntry } from './autobahn-report.ts';
+export { caseReportFilename, parseFuzzingClientSpec, parseFuzzingServerSpec, resolveCasePatterns, selectSpecCases, SpecError } from './autobahn-spec.ts';
+export type { CaseSelection, FuzzingClientSpec, FuzzingServerSpec } from './autobahn-spec.ts';
+export { runFuzzingClient } from './fuzzing-client.ts';
+export { FuzzingServer } from './fuzzing-server.ts';
+export type { FuzzingServerOptions } from './fuzzing-server.ts';
+export type { Behavior, CloseBehavior } from './execute.ts';
