@@ -8,15 +8,13 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Defaults } from '../../../src/core/constants.ts';
 import { eventually, MiB, withTimeout } from '../net/helpers.ts';
-import { startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
+import { closeAll, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
 let proxy: StartedProxy | null = null;
 let upstream: Upstream | null = null;
 afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
-  proxy = null;
-  upstream = null;
+  await closeAll(proxy, upstream);
+  [proxy, upstream] = [null, null];
 });
 
 const MESSAGE = 256 * 1024;

@@ -8,17 +8,15 @@ import type { Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, expectedAccept, openWs, parseFrames, RawPeer, withTimeout, wsClosed } from '../net/helpers.ts';
-import { clientLegId, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
+import { clientLegId, closeAll, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
 let proxy: StartedProxy | null = null;
 let upstream: Upstream | null = null;
 const servers: Array<Server | NetServer> = [];
 afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
+  await closeAll(proxy, upstream);
+  [proxy, upstream] = [null, null];
   for (const s of servers.splice(0)) s.close();
-  proxy = null;
-  upstream = null;
 });
 
 /** A masked client frame (§5.3), as a raw client sends it. */
@@ -53,6 +51,15 @@ async function rawUpstream(onOpen: (socket: Socket) => void, answer = true): Pro
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, sockets, received: () => Buffer.concat(chunks) };
+}
+
+/** A ws upstream, the proxy in front of it, and a raw client through the proxy, past its handshake. */
+async function rawClientThroughProxy(): Promise<RawPeer> {
+  upstream = await wsUpstream();
+  proxy = await startProxy({ target: upstream.url });
+  const peer = await RawPeer.open(Number(new URL(proxy.url).port));
+  await peer.handshake();
+  return peer;
 }
 
 describe('a Close is passed on', () => {
@@ -101,19 +108,16 @@ describe('one side fails or vanishes', () => {
   });
 
   it('the client breaks a rule (an unmasked frame): it gets 1002, the upstream gets 1001 Going Away', async () => {
-    upstream = await wsUpstream();
-    proxy = await startProxy({ target: upstream.url });
-    const peer = await RawPeer.open(Number(new URL(proxy.url).port));
-    await peer.handshake();
+    const peer = await rawClientThroughProxy();
     peer.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // unmasked: §5.1
     await peer.waitFor(() => parseFrames(peer.received).some((f) => f.opcode === 8), 5000, 'our Close');
     const close = parseFrames(peer.received).find((f) => f.opcode === 8)!;
     expect(close.payload.readUInt16BE(0)).toBe(1002);
     await eventually(() => upstream!.closes[0] !== undefined, 5000, 'the upstream to be closed');
-    expect(upstream.closes[0]!.code).toBe(1001);
-    expect(upstream.closes[0]!.reason).toMatch(/^client broke the protocol \(we closed it with 1002\)/);
+    expect(upstream!.closes[0]!.code).toBe(1001);
+    expect(upstream!.closes[0]!.reason).toMatch(/^client broke the protocol \(we closed it with 1002\)/);
     peer.destroy();
-    await proxy.allFreed();
+    await proxy!.allFreed();
   });
 
   it('the upstream vanishes mid-connection (TCP reset, no Close): the client gets 1014', async () => {
@@ -130,17 +134,14 @@ describe('one side fails or vanishes', () => {
   });
 
   it('the client vanishes mid-message (half a fragmented message, then TCP gone): the upstream gets 1001 and no piece of the message', async () => {
-    upstream = await wsUpstream();
-    proxy = await startProxy({ target: upstream.url });
-    const peer = await RawPeer.open(Number(new URL(proxy.url).port));
-    await peer.handshake();
+    const peer = await rawClientThroughProxy();
     peer.write(clientFrame(0x1, Buffer.from('first half of '), false));
     await new Promise((r) => setTimeout(r, 50));
     peer.destroy();
     await eventually(() => upstream!.closes[0] !== undefined, 5000, 'the upstream to be closed');
-    expect(upstream.closes[0]!.code).toBe(1001);
-    expect(upstream.messages).toHaveLength(0);
-    await proxy.allFreed();
+    expect(upstream!.closes[0]!.code).toBe(1001);
+    expect(upstream!.messages).toHaveLength(0);
+    await proxy!.allFreed();
   });
 
   it('the client vanishes during the handshake (upstream not answering yet): the upstream socket is freed', async () => {
@@ -179,16 +180,13 @@ describe('one side fails or vanishes', () => {
   });
 
   it('the client sends Close and vanishes at once (during the closing handshake): the upstream still gets its code, every socket is freed', async () => {
-    upstream = await wsUpstream();
-    proxy = await startProxy({ target: upstream.url });
-    const peer = await RawPeer.open(Number(new URL(proxy.url).port));
-    await peer.handshake();
+    const peer = await rawClientThroughProxy();
     const payload = Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from('gone')]); // 4001 "gone"
     peer.write(clientFrame(0x8, payload));
     peer.destroy();
     await eventually(() => upstream!.closes[0] !== undefined, 5000, 'the upstream to be closed');
-    expect(upstream.closes[0]).toEqual({ code: 4001, reason: 'gone' });
-    await proxy.allFreed();
+    expect(upstream!.closes[0]).toEqual({ code: 4001, reason: 'gone' });
+    await proxy!.allFreed();
   });
 
   it('the proxy stopping closes both legs with 1001', async () => {

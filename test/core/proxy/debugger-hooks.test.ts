@@ -6,15 +6,13 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, openWs, wsMessages } from '../net/helpers.ts';
-import { startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
+import { closeAll, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
 let proxy: StartedProxy | null = null;
 let upstream: Upstream | null = null;
 afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
-  proxy = null;
-  upstream = null;
+  await closeAll(proxy, upstream);
+  [proxy, upstream] = [null, null];
 });
 
 describe('proxy: hooks for the debugger', () => {

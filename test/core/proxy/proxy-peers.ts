@@ -24,6 +24,12 @@ export interface StartedProxy {
   close(): Promise<void>;
 }
 
+/** Closes what a test started (either may be null). */
+export async function closeAll(proxy: StartedProxy | null, upstream: Upstream | null): Promise<void> {
+  await proxy?.close();
+  await upstream?.close();
+}
+
 export async function startProxy(options: Omit<ReverseProxyOptions, 'host' | 'port'> & { port?: number }): Promise<StartedProxy> {
   const tracer = new Tracer();
   const events: TraceEvent[] = [];

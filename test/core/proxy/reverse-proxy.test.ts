@@ -14,15 +14,13 @@ import WebSocket from 'ws';
 import { createCertificate, localCertificate } from '../../../src/core/net/certificates.ts';
 import { ReverseProxy } from '../../../src/core/proxy/reverse-proxy.ts';
 import { eventually, expectedAccept, openWs, RawPeer, withTimeout, wsClosed, wsMessages } from '../net/helpers.ts';
-import { clientLegId, frames, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
+import { clientLegId, closeAll, frames, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
 let proxy: StartedProxy | null = null;
 let upstream: Upstream | null = null;
 afterEach(async () => {
-  await proxy?.close();
-  await upstream?.close();
-  proxy = null;
-  upstream = null;
+  await closeAll(proxy, upstream);
+  [proxy, upstream] = [null, null];
 });
 
 /** What a `ws` client gets when the handshake is refused: status, headers, body. */
