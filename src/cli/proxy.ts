@@ -50,7 +50,8 @@ ${forwardProxyUsage}
 What is forwarded: the client's request headers, except hop-by-hop ones (Connection, Upgrade, Keep-Alive,
 TE, …) and per-leg ones (Sec-WebSocket-Key, -Version, -Extensions); Host is the target's unless --host says
 otherwise; Origin is kept unless --origin/--no-origin. The client's subprotocols are offered upstream and
-the upstream's choice is answered. The client's handshake is answered only once the upstream's succeeded;
+the upstream's choice is answered, with its 101's end-to-end headers (Set-Cookie, …). The client's handshake
+is answered only once the upstream's succeeded;
 an upstream refusal (403, 401, 404…) reaches the client with its status, headers and body; an unreachable
 upstream is answered 502 Bad Gateway, one that does not answer in time 504.
 Closing: a Close is passed on with its code and reason; the client vanishing or breaking a rule closes the
