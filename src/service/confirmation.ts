@@ -23,12 +23,13 @@ export function describeAction(action: DangerousAction): string {
   if (action.kind === 'launch-command') {
     return `Run this command on this computer, once per conformance case, as your user?\n\n${visibleText(action.command)}`;
   }
-  return `Bind the embedded WebSocket server to ${visibleText(action.host)}:${action.port}? Other machines on your network will be able to connect to it.`;
+  const what = action.service === 'proxy' ? 'the reverse proxy' : 'the embedded WebSocket server';
+  return `Bind ${what} to ${visibleText(action.host)}:${action.port}? Other machines on your network will be able to connect to it.`;
 }
 
 function sameAction(a: DangerousAction, b: DangerousAction): boolean {
   if (a.kind === 'launch-command' && b.kind === 'launch-command') return a.command === b.command;
-  if (a.kind === 'bind-address' && b.kind === 'bind-address') return a.host === b.host && a.port === b.port;
+  if (a.kind === 'bind-address' && b.kind === 'bind-address') return a.host === b.host && a.port === b.port && a.service === b.service;
   return false;
 }
 

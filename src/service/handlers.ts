@@ -9,6 +9,7 @@ import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
   validateConformance, validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from './validation.ts';
+import { validateStartProxy } from './proxy-validation.ts';
 import type { InspectorService } from './inspector-service.ts';
 
 export type ApiFunction = Exclude<keyof typeof channels, 'batch'>;
@@ -22,6 +23,8 @@ export function createHandlers(service: InspectorService): Handlers {
     setServerApp: (arg) => service.setServerApp(validateApp(arg)),
     connectClient: (arg) => service.connectClient(validateConnect(arg)),
     send: (arg) => service.send(validateSend(arg)),
+    startProxy: (arg) => service.startProxy(validateStartProxy(arg)),
+    stopProxy: () => service.stopProxy(),
     dropConnection: (arg) => {
       if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
       return service.dropConnection(arg);

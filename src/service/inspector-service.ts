@@ -22,6 +22,8 @@ import { ConfirmationTokens, describeAction, type Confirmer, type DangerousActio
 import { capForDisplay, FullFrameStore, searchFullFrames } from './display-cap.ts';
 import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem } from './validation.ts';
+import { ProxyMode } from './proxy-mode.ts';
+import type { StartProxyRequest } from '../shared/proxy-api.ts';
 import { faultPresets, findPreset } from '../core/faults.ts';
 import type { Breakpoint } from '../core/frame-gate.ts';
 import { encodeFrame } from '../core/frame-codec.ts';
@@ -78,6 +80,8 @@ export class InspectorService {
   private readonly confirm: Confirmer | undefined;
   private readonly confirmations = new ConfirmationTokens();
   private readonly configDir: string | undefined;
+  /** Proxy mode (issue 12): the reverse proxy and its legs. */
+  readonly proxyMode: ProxyMode;
 
   constructor(options: InspectorServiceOptions = {}) {
     this.configDir = options.configDir;
@@ -89,6 +93,7 @@ export class InspectorService {
       running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
       url: null, app: options.app ?? 'echo', error: null, warning: null, tls: null,
     };
+    this.proxyMode = new ProxyMode(this.tracer, () => this.markStatusChanged(), (action, token) => this.confirmAction(action, token));
     this.tracer.subscribe((event) => this.onTrace(event));
   }
 
@@ -104,7 +109,7 @@ export class InspectorService {
       const conn = this.findConnection(s.id);
       return { ...s, policy: conn?.protocol.policy ?? s.policy, gate: conn?.gateSnapshot() ?? null };
     });
-    return { server: { ...this.serverState }, connections };
+    return { server: { ...this.serverState }, proxy: this.proxyMode.status(), connections };
   }
 
   private onTrace(event: TraceEvent): void {
@@ -117,9 +122,11 @@ export class InspectorService {
   private trackConnection(event: TraceEvent): void {
     const id = event.connectionId;
     if (event.type === 'connection-opened') {
+      const proxyLeg = this.proxyMode.claimLeg(id);
       this.summaries.set(id, {
         id, role: event.role, remote: event.remote, state: 'CONNECTING', subprotocol: null, openedAt: event.time, policy: 'strict', gate: null,
         ...(event.url ? { url: event.url } : {}),
+        ...(proxyLeg ? { proxyLeg } : {}),
       });
       this.statusDirty = true;
       return;
@@ -302,6 +309,16 @@ export class InspectorService {
     return { ok: true };
   }
 
+  // ------------------------------------------------------------ proxy mode (issue 12)
+
+  startProxy(request: StartProxyRequest): Promise<Result<{ url: string }>> {
+    return this.proxyMode.start(request);
+  }
+
+  stopProxy(): Promise<Result> {
+    return this.proxyMode.stop();
+  }
+
   // ------------------------------------------------------------ clients
 
   async connectClient(request: ConnectClientRequest): Promise<Result<{ id: string }>> {
@@ -354,7 +371,7 @@ export class InspectorService {
   // ------------------------------------------------------------ sending
 
   private findConnection(id: string): Connection | undefined {
-    return this.clients.get(id) ?? this.server?.connections.get(id);
+    return this.clients.get(id) ?? this.server?.connections.get(id) ?? this.proxyMode.findLeg(id);
   }
 
   send(request: SendRequest): Result {
@@ -647,6 +664,7 @@ export class InspectorService {
   async dispose(): Promise<void> {
     for (const conn of this.clients.values()) conn.destroy();
     await this.stopServer();
+    await this.proxyMode.dispose();
     this.flush();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.listeners.clear();

@@ -8,8 +8,10 @@ import type { ByteStepOptions, ByteStepSnapshot } from '../core/byte-step-types.
 import type { Breakpoint, GateSnapshot } from '../core/frame-gate.ts';
 import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
 import type { TlsCertificateInfo } from '../core/tls-types.ts';
+import type { ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
 
 export type { Breakpoint, ByteStepOptions, ByteStepSnapshot, GateSnapshot };
+export type { ProxyLeg, ProxyStatus, StartProxyRequest };
 export type ViolationPolicy = 'strict' | 'observe';
 
 export type AppName = 'echo' | 'chat' | 'manual';
@@ -53,11 +55,15 @@ export interface ConnectionSummary {
   policy: ViolationPolicy;
   /** Step mode: held frames and breakpoints (null until step mode is first used). */
   gate: GateSnapshot | null;
+  /** Proxy mode (issue 12): this connection is one leg of a proxied conversation. */
+  proxyLeg?: ProxyLeg;
 }
 
 export interface InspectorStatus {
   server: ServerStatus;
   connections: ConnectionSummary[];
+  /** Proxy mode (issue 12): the reverse proxy the service runs. */
+  proxy?: ProxyStatus;
 }
 
 /**
@@ -66,7 +72,7 @@ export interface InspectorStatus {
  */
 export type DangerousAction =
   | { kind: 'launch-command'; command: string }
-  | { kind: 'bind-address'; host: string; port: number };
+  | { kind: 'bind-address'; host: string; port: number; service?: 'proxy' };
 
 /** The web host's answer to a dangerous request: ask the person, then repeat it with `confirmToken`. */
 export interface ConfirmationPrompt {
@@ -239,6 +245,9 @@ export interface InspectorApi {
   send(request: SendRequest): Promise<Result>;
   /** Drop TCP without a closing handshake. */
   dropConnection(connectionId: string): Promise<Result>;
+  // Proxy mode (issue 12).
+  startProxy(request: StartProxyRequest): Promise<Result<{ url: string }>>;
+  stopProxy(): Promise<Result>;
   // Step mode, crafting and faults (issue 4).
   setStepMode(connectionId: string, on: boolean): Promise<Result>;
   setBreakpoints(connectionId: string, breakpoints: Breakpoint[]): Promise<Result>;
@@ -296,6 +305,8 @@ export const channels = {
   connectClient: 'inspector:connect-client',
   send: 'inspector:send',
   dropConnection: 'inspector:drop-connection',
+  startProxy: 'inspector:start-proxy',
+  stopProxy: 'inspector:stop-proxy',
   setStepMode: 'inspector:set-step-mode',
   setBreakpoints: 'inspector:set-breakpoints',
   stepControl: 'inspector:step-control',

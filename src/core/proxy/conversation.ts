@@ -63,6 +63,8 @@ export interface ConversationOptions {
   idleTimeoutMs?: number;
   /** The debugger's hook on every relayed item (relay.ts). */
   forward?: RelayOptions['forward'];
+  /** A leg's step-mode gate changed (relay.ts). */
+  onGateChange?: RelayOptions['onGateChange'];
 }
 
 export type ConversationState = 'reading-request' | 'connecting-upstream' | 'relaying' | 'refused' | 'closed';
@@ -275,6 +277,7 @@ export class ProxyConversation {
       pairing: this.pairing,
       note: (connectionId, text) => sinks.get(connectionId)?.(text),
       ...(this.options.forward ? { forward: this.options.forward } : {}),
+      ...(this.options.onGateChange ? { onGateChange: this.options.onGateChange } : {}),
       onClosed: () => this.finish(),
     });
   }

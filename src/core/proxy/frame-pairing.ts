@@ -70,7 +70,7 @@ export class FramePairing {
 
   /** A Tracer whose per-connection sinks are wrapped (for a leg opened by connectClient, which takes a Tracer). */
   wrapTracer(base: Tracer): Tracer {
-    return new PairingTracer(base, this);
+    return new WrappingTracer(base, (connectionId, sink) => this.wrap(connectionId, sink));
   }
 
   /** The frames of the message handed out now on this leg: the oldest `count` data frames not taken yet. */
@@ -98,9 +98,9 @@ export class FramePairing {
   }
 }
 
-/** A Tracer that hands out wrapped sinks and otherwise is the base tracer. */
-class PairingTracer extends Tracer {
-  constructor(private readonly base: Tracer, private readonly pairing: FramePairing) {
+/** A Tracer that is the base tracer, except that each connection's sink goes through `wrap` first. */
+export class WrappingTracer extends Tracer {
+  constructor(private readonly base: Tracer, private readonly wrap: (connectionId: string, sink: TraceSink) => TraceSink) {
     super();
   }
 
@@ -117,6 +117,6 @@ class PairingTracer extends Tracer {
   }
 
   override forConnection(connectionId: string): TraceSink {
-    return this.pairing.wrap(connectionId, this.base.forConnection(connectionId));
+    return this.wrap(connectionId, this.base.forConnection(connectionId));
   }
 }

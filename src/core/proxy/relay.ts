@@ -53,6 +53,8 @@ export interface RelayOptions {
   onLegEnded?: (side: LegSide, ending: LegEnding, mapped: MappedClose | null) => void;
   /** Both legs are closed. */
   onClosed?: () => void;
+  /** A leg's step-mode gate changed (a frame held or released): the debugger's view refreshes. */
+  onGateChange?: (conn: Connection) => void;
 }
 
 export class Relay {
@@ -124,6 +126,7 @@ export class Relay {
         if (c.state !== 'OPEN') this.legEnded(side, { kind: 'violation', closeCode: violation.closeCode, message: violation.message });
       }),
       onClose: guard((_c: Connection, info: CloseInfo) => this.legClosed(side, info)),
+      onGateChange: guard((c: Connection) => this.options.onGateChange?.(c)),
     };
   }
 
