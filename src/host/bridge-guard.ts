@@ -8,8 +8,8 @@
  *   - a per-run token in a custom header: a cross-origin page cannot read it (it is in
  *     index.html, which the same-origin policy keeps from other origins) and cannot even send a
  *     custom header without a CORS preflight, which is refused (OPTIONS is never answered yes);
- *   - Content-Type: application/json: a form post or a no-cors fetch can only send
- *     text/plain, urlencoded or multipart bodies.
+ *   - Content-Type: application/json (application/octet-stream for a recording's upload): a
+ *     form post or a no-cors fetch can only send text/plain, urlencoded or multipart bodies.
  * Pure functions of the request; no I/O.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -52,7 +52,7 @@ function sameToken(given: string | undefined, token: string): boolean {
 }
 
 /** An API call or the event stream: method, fetch metadata, token, and (for calls) JSON. */
-export function checkApiRequest(req: IncomingMessage, token: string, method: 'GET' | 'POST'): Refusal | null {
+export function checkApiRequest(req: IncomingMessage, token: string, method: 'GET' | 'POST', contentType = 'application/json'): Refusal | null {
   if (req.method === 'OPTIONS') return { status: 403, message: 'Refused: the bridge answers no CORS preflight; only the inspector\'s own page may call it.' };
   if (req.method !== method) return { status: 404, message: 'no such call' };
   const site = single(req.headers['sec-fetch-site']);
@@ -62,7 +62,8 @@ export function checkApiRequest(req: IncomingMessage, token: string, method: 'GE
   }
   if (method === 'POST') {
     const type = single(req.headers['content-type'])?.split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') return { status: 415, message: 'Refused: calls must be Content-Type: application/json.' };
+    // Neither JSON nor octet-stream is a type a form or a no-cors fetch can send.
+    if (type !== contentType) return { status: 415, message: `Refused: calls must be Content-Type: ${contentType}.` };
   }
   return null;
 }

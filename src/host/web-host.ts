@@ -26,6 +26,8 @@ import { InspectorService } from '../service/inspector-service.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
 import { checkApiRequest, checkHostAndOrigin, ownHosts, TOKEN_HEADER } from './bridge-guard.ts';
 import { EventStreams } from './event-streams.ts';
+import { DEFAULT_UPLOAD_LIMIT_BYTES, receiveRecording } from './recording-upload.ts';
+import { RECORDING_UPLOAD_PATH } from '../shared/inspector-api.ts';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -60,6 +62,8 @@ export interface WebHostOptions {
    * a burst of 100,000 frames, about 60 MB of trace, still reaches a busy page whole).
    */
   streamQueueLimitBytes?: number;
+  /** The largest recording file the page may upload (default 2 GiB; recording-upload.ts). */
+  uploadLimitBytes?: number;
 }
 
 export interface WebHost {
@@ -117,6 +121,8 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const token = randomBytes(32).toString('base64url');
   const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 64 * 1024 * 1024, 8);
   const api: Record<string, (arg: unknown) => unknown> = createHandlers(service);
+  // The page never names a path on this machine: it uploads the file the person chose.
+  api['openRecording'] = () => ({ ok: false, error: `In the browser, choose the file: the page uploads it (POST ${RECORDING_UPLOAD_PATH}).` });
   let allowedHosts: ReadonlySet<string> = new Set();
   let refused = 0;
 
@@ -128,6 +134,16 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       return sendPlain(res, refusal.status, refusal.message);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === RECORDING_UPLOAD_PATH) {
+      const uploadRefusal = checkApiRequest(req, token, 'POST', 'application/octet-stream');
+      if (uploadRefusal) {
+        if (uploadRefusal.status !== 404) refused++;
+        req.resume();
+        return sendPlain(res, uploadRefusal.status, uploadRefusal.message);
+      }
+      const answer = await receiveRecording(req, url, service, options.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES);
+      return sendJson(res, answer.status, answer.body);
+    }
     if (url.pathname.startsWith('/api/')) {
       const name = url.pathname.slice(5);
       const isEvents = name === 'events';

@@ -2,7 +2,8 @@
  * IPC glue: one handler per channel, each checking who is calling and what it sent, then
  * calling the inspector service. Batches are pushed to the window's renderer.
  */
-import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { basename } from 'node:path';
 import { channels } from '../shared/inspector-api.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
 import { createHandlers, type ApiFunction } from '../service/handlers.ts';
@@ -45,6 +46,16 @@ export function registerIpc(service: InspectorService, rendererUrl: string, targ
     });
   };
   const handlers = createHandlers(service);
+  // A recording's path comes from the person's choice in a main-process dialog, never from the page.
+  handlers.openRecording = async () => {
+    const contents = target();
+    const owner = contents ? BrowserWindow.fromWebContents(contents) : null;
+    const options = { title: 'Open a recording', properties: ['openFile' as const], filters: [{ name: 'Sessions and captures', extensions: ['wsi', 'json', 'har', 'pcap', 'pcapng', 'cap'] }, { name: 'All files', extensions: ['*'] }] };
+    const picked = owner ? await dialog.showOpenDialog(owner, options) : await dialog.showOpenDialog(options);
+    const path = picked.filePaths[0];
+    if (picked.canceled || !path) return { ok: false, error: 'Cancelled.' };
+    return service.openRecording(path, basename(path));
+  };
   for (const [name, fn] of Object.entries(handlers) as Array<[ApiFunction, (arg: unknown) => unknown]>) handle(channels[name], fn);
   const unsubscribe = service.onBatch((batch) => {
     const contents = target();

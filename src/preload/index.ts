@@ -31,6 +31,13 @@ const api: PreloadApi = {
   searchCutFrames: (connectionId, search) => ipcRenderer.invoke(channels.searchCutFrames, { connectionId, search }),
   runConformance: (request) => ipcRenderer.invoke(channels.runConformance, request),
   conformanceWire: (caseId) => ipcRenderer.invoke(channels.conformanceWire, caseId),
+  // The main process asks the person for the file (its own dialog); the page's argument is not used.
+  openRecording: () => ipcRenderer.invoke(channels.openRecording),
+  closeRecording: (prefix) => ipcRenderer.invoke(channels.closeRecording, prefix),
+  startRecording: (cap) => ipcRenderer.invoke(channels.startRecording, cap),
+  stopRecording: () => ipcRenderer.invoke(channels.stopRecording),
+  saveSession: () => ipcRenderer.invoke(channels.saveSession),
+  exportSession: (request) => ipcRenderer.invoke(channels.exportSession, request),
   // Batches stay text here; the page decodes them (PreloadApi says why).
   onBatchJson: (listener) => {
     const handler = (_event: unknown, json: string) => listener(json);

@@ -7,7 +7,7 @@ import { channels } from '../shared/inspector-api.ts';
 import { MAX_SEARCH_LENGTH } from '../shared/payload-search.ts';
 import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
-  validateConformance, validateHeld, validatePolicy, validateSend, validateStartServer, validateStepControl, validateStepMode,
+  validateConformance, validateExport, validateHeld, validatePolicy, validateRecordCap, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from './validation.ts';
 import { validateStartProxy } from './proxy-validation.ts';
 import type { InspectorService } from './inspector-service.ts';
@@ -86,6 +86,18 @@ export function createHandlers(service: InspectorService): Handlers {
       if (typeof arg !== 'string') throw new Error('conformanceWire expects a case id');
       return service.conformanceWire(arg);
     },
+    openRecording: (arg) => {
+      if (typeof arg !== 'string' || arg.length === 0 || arg.length > 4096 || arg.includes('\0')) throw new Error('openRecording expects a file path');
+      return service.openRecording(arg);
+    },
+    closeRecording: (arg) => {
+      if (typeof arg !== 'string' || arg.length > 64) throw new Error('closeRecording expects a recording prefix such as "rec1:"');
+      return service.closeRecording(arg);
+    },
+    startRecording: (arg) => service.startRecording(validateRecordCap(arg)),
+    stopRecording: () => service.stopRecording(),
+    saveSession: () => service.saveSession(),
+    exportSession: (arg) => service.exportSession(validateExport(arg)),
     byteStepFeed: (arg) => {
       const { sessionId, count } = validateByteStepFeed(arg);
       return service.byteStepFeed(sessionId, count);

@@ -24,6 +24,7 @@ import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem } from './validation.ts';
 import { ProxyMode } from './proxy-mode.ts';
 import type { StartProxyRequest } from '../shared/proxy-api.ts';
+import { SessionWork } from './session-work.ts';
 import { faultPresets, findPreset } from '../core/faults.ts';
 import type { Breakpoint } from '../core/frame-gate.ts';
 import { encodeFrame } from '../core/frame-codec.ts';
@@ -32,7 +33,7 @@ import { randomMaskKey } from '../core/protocol.ts';
 import { toHex } from '../core/bytes.ts';
 import { SERVICE_TRACE_ID, Tracer, type Role, type TraceEvent } from '../core/trace.ts';
 import type {
-  AppName, CompressedPayload, ConformanceProgress, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
+  AppName, CompressedPayload, ConformanceProgress, ExportRequest, RecorderStatus, RecordingInfo, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
 } from '../shared/inspector-api.ts';
 import { appNames } from '../shared/inspector-api.ts';
@@ -82,6 +83,8 @@ export class InspectorService {
   private readonly configDir: string | undefined;
   /** Proxy mode (issue 12): the reverse proxy and its legs. */
   readonly proxyMode: ProxyMode;
+  /** Recordings open read-only, the Record button's recorder, export (issue 13). */
+  private readonly sessions: SessionWork;
 
   constructor(options: InspectorServiceOptions = {}) {
     this.configDir = options.configDir;
@@ -89,6 +92,7 @@ export class InspectorService {
     this.confirm = options.confirm;
     this.keepClosed = Math.max(0, options.keepClosedConnections ?? 100);
     this.fullFrames = new FullFrameStore(options.fullFrameBudgetBytes !== undefined ? { budgetBytes: options.fullFrameBudgetBytes } : {});
+    this.sessions = new SessionWork(this.fullFrames);
     this.serverState = {
       running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
       url: null, app: options.app ?? 'echo', error: null, warning: null, tls: null,
@@ -109,10 +113,13 @@ export class InspectorService {
       const conn = this.findConnection(s.id);
       return { ...s, policy: conn?.protocol.policy ?? s.policy, gate: conn?.gateSnapshot() ?? null };
     });
-    return { server: { ...this.serverState }, proxy: this.proxyMode.status(), connections };
+    return { server: { ...this.serverState }, proxy: this.proxyMode.status(), connections: [...connections, ...this.sessions.summaries()], recordings: this.sessions.recordings(), recorder: this.sessions.recorderStatus() };
   }
 
   private onTrace(event: TraceEvent): void {
+    // Raw chunks are for the session recorder (a tracer listener of its own); frames and heads
+    // carry their own bytes, so the page would only get everything twice.
+    if (event.type === 'bytes') return;
     this.pending.push(capForDisplay(event, this.fullFrames));
     this.trackConnection(event);
     this.scheduleFlush();
@@ -221,8 +228,8 @@ export class InspectorService {
     }
     const server = new WebSocketServer({
       host, port, component: components[app], tracer: this.tracer,
-      // Frames and heads carry their own bytes: raw chunks would only double the IPC traffic.
-      traceBytes: false,
+      // Raw chunks feed the session recorder (Record); onTrace keeps them off the IPC traffic.
+      traceBytes: true,
       ...(request.allowedOrigins ? { allowedOrigins: [...request.allowedOrigins] } : {}),
       ...(request.policy ? { policy: request.policy } : {}),
       ...(request.maxConnections !== undefined ? { maxConnections: request.maxConnections } : {}),
@@ -337,7 +344,7 @@ export class InspectorService {
         onGateChange: () => this.markStatusChanged(),
       }, {
         tracer: this.tracer,
-        traceBytes: false,
+        traceBytes: true, // for the session recorder only (onTrace)
         ...(request.policy ? { policy: request.policy } : {}),
         ...(request.subprotocols?.length ? { subprotocols: request.subprotocols } : {}),
         ...(headers.length ? { headers } : {}),
@@ -637,6 +644,56 @@ export class InspectorService {
     }
   }
 
+  // ------------------------------------------------------------ sessions (issue 13)
+
+  /**
+   * Opens a recording file read-only: its connections join the list (ids "recN:…", detail
+   * "recording (read-only)…"), its events go out in the batches, a few thousand per push so a
+   * big recording never makes one huge batch. `name`: how the person knows the file.
+   */
+  openRecording(path: string, name = path): Result<{ recording: RecordingInfo; warning: string | null }> {
+    const { result, events } = this.sessions.openFile(path, name);
+    if (!result.ok) return result;
+    const CHUNK = 5000;
+    let at = 0;
+    const pushSome = () => {
+      if (!this.sessions.recordingOf(`${result.recording.prefix}x`)) return; // closed meanwhile
+      this.pending.push(...events.slice(at, at + CHUNK));
+      at += CHUNK;
+      this.flush();
+      if (at < events.length) setTimeout(pushSome, this.batchIntervalMs);
+    };
+    this.statusDirty = true;
+    pushSome();
+    return result;
+  }
+
+  closeRecording(prefix: string): Result {
+    const result = this.sessions.close(prefix);
+    if (result.ok) this.markStatusChanged();
+    return result;
+  }
+
+  startRecording(cap: number): Result<{ recorder: RecorderStatus }> {
+    const result = this.sessions.startRecording(this.tracer, cap);
+    this.markStatusChanged();
+    return result;
+  }
+
+  stopRecording(): Result<{ recorder: RecorderStatus }> {
+    const result = this.sessions.stopRecording();
+    this.markStatusChanged();
+    return result;
+  }
+
+  saveSession(): Result<{ bytes: Uint8Array; name: string }> {
+    return this.sessions.sessionFileBytes();
+  }
+
+  exportSession(request: ExportRequest): Result<{ bytes: Uint8Array; name: string; connections: number }> {
+    return this.sessions.export(request);
+  }
+
   conformanceWire(caseId: string): Result<{ events: TraceEvent[] }> {
     const events = this.conformanceWires.get(caseId);
     if (!events) return { ok: false, error: `No wire log for case ${caseId} (run the battery first).` };
@@ -665,6 +722,7 @@ export class InspectorService {
     for (const conn of this.clients.values()) conn.destroy();
     await this.stopServer();
     await this.proxyMode.dispose();
+    this.sessions.dispose();
     this.flush();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.listeners.clear();

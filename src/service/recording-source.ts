@@ -47,6 +47,8 @@ export type RecordingSourceResult =
       kind: 'session' | 'json' | 'har' | 'capture';
       events: TraceEvent[];
       summaries: ConnectionSummary[];
+      /** The recording itself (export works on it). */
+      recording: Recording;
       /** Why the file was read only in part (everything before it is here), or null. */
       error: string | null;
     }
@@ -120,5 +122,5 @@ export function loadRecordingSource(path: string, options: RecordingSourceOption
       events.push(capForDisplay(renamed, options.fullFrames));
     }
   }
-  return { ok: true, kind: loaded.kind, events, summaries, error: loaded.error };
+  return { ok: true, kind: loaded.kind, events, summaries, recording: loaded.recording, error: loaded.error };
 }

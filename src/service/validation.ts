@@ -4,7 +4,7 @@
  */
 import {
   appNames, type AppName, type Breakpoint, type ConnectClientRequest, type CraftRequest, type FrameFields, type SendRequest, type StartServerRequest,
-  type StepAction, type ViolationPolicy, type ConformanceRequest,
+  type StepAction, type ViolationPolicy, type ConformanceRequest, exportFormats, type ExportFormat, type ExportRequest,
 } from '../shared/inspector-api.ts';
 import { ByteStepLimits, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-step-types.ts';
 import { checkHandshakeOptions, parseHeaderLines } from '../core/http-tokens.ts';
@@ -260,4 +260,19 @@ export function validateConformance(v: unknown): ConformanceRequest {
   }
   if (o['mode'] === 'own-client') return { mode: 'own-client', ...cases };
   throw new Error('runConformance expects { mode: "server", url } or { mode: "client", launch } or { mode: "own-client" }');
+}
+
+/** The Record button's per-frame cap: payload bytes kept per frame, 0 (headers only) to 1 GiB. */
+export const MAX_RECORD_CAP = 1024 * 1024 * 1024;
+export function validateRecordCap(v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > MAX_RECORD_CAP) throw new Error(`The per-frame cap is a whole number of bytes from 0 to ${MAX_RECORD_CAP}.`);
+  return v as number;
+}
+
+export function validateExport(v: unknown): ExportRequest {
+  if (!isObject(v) || typeof v['format'] !== 'string' || !(exportFormats as readonly string[]).includes(v['format'])) throw new Error('exportSession expects { format: "pcapng" | "har" | "json", connectionIds? }');
+  const ids = v['connectionIds'];
+  if (ids === undefined) return { format: v['format'] as ExportFormat };
+  if (!isStringArray(ids) || ids.length === 0 || ids.length > 10_000 || ids.some((id) => id.length > 200)) throw new Error('connectionIds must be a non-empty list of connection ids');
+  return { format: v['format'] as ExportFormat, connectionIds: [...ids] };
 }

@@ -64,7 +64,44 @@ export interface InspectorStatus {
   connections: ConnectionSummary[];
   /** Proxy mode (issue 12): the reverse proxy the service runs. */
   proxy?: ProxyStatus;
+  /** Recordings open read-only (issue 13); their connections are in `connections`, ids prefixed. */
+  recordings?: RecordingInfo[];
+  /** The Record button's session recorder. */
+  recorder?: RecorderStatus;
 }
+
+/** A recording file open read-only: its connections' ids start with `prefix` ("rec1:"). */
+export interface RecordingInfo {
+  prefix: string;
+  /** The file's name as the page gave it. */
+  name: string;
+  kind: 'session' | 'json' | 'har' | 'capture';
+  connections: number;
+  frames: number;
+  /** Why the file was read only in part (everything before it is shown), or null. */
+  error: string | null;
+}
+
+export interface RecorderStatus {
+  recording: boolean;
+  /** Payload bytes kept per frame. */
+  cap: number | null;
+  startedAt: number | null;
+  /** The session file's size so far. */
+  bytes: number;
+}
+
+export type ExportFormat = 'pcapng' | 'har' | 'json';
+export const exportFormats: readonly ExportFormat[] = ['pcapng', 'har', 'json'];
+
+/** Export open recordings and the session recording: everything, or these connections. */
+export interface ExportRequest {
+  format: ExportFormat;
+  connectionIds?: string[];
+}
+
+/** The web host's upload endpoint for a recording file (raw bytes, this run's token, a size cap). */
+export const RECORDING_UPLOAD_PATH = '/upload/recording';
 
 /**
  * Actions a request alone must not trigger (src/service/confirmation.ts): running a command on
@@ -281,6 +318,16 @@ export interface InspectorApi {
   runConformance(request: ConformanceRequest): Promise<Result<{ progress: ConformanceProgress }>>;
   /** A finished case's wire log: trace events to open in the frame inspector. */
   conformanceWire(caseId: string): Promise<Result<{ events: TraceEvent[] }>>;
+  // Sessions (issue 13).
+  /** Opens a recording file on this machine by path (Electron's file dialog, tests). The web page uploads instead. */
+  openRecording(path: string): Promise<Result<{ recording: RecordingInfo; warning: string | null }>>;
+  closeRecording(prefix: string): Promise<Result>;
+  /** Starts recording every live connection to a session file, each frame's payload cut to `cap` bytes. */
+  startRecording(cap: number): Promise<Result<{ recorder: RecorderStatus }>>;
+  stopRecording(): Promise<Result<{ recorder: RecorderStatus }>>;
+  /** The session file recorded so far, to download. */
+  saveSession(): Promise<Result<{ bytes: Uint8Array; name: string }>>;
+  exportSession(request: ExportRequest): Promise<Result<{ bytes: Uint8Array; name: string; connections: number }>>;
   /** Subscribe to pushed batches; returns the unsubscribe function. */
   onBatch(listener: (batch: ServiceBatch) => void): () => void;
 }
@@ -323,5 +370,11 @@ export const channels = {
   searchCutFrames: 'inspector:search-cut-frames',
   runConformance: 'inspector:run-conformance',
   conformanceWire: 'inspector:conformance-wire',
+  openRecording: 'inspector:open-recording',
+  closeRecording: 'inspector:close-recording',
+  startRecording: 'inspector:start-recording',
+  stopRecording: 'inspector:stop-recording',
+  saveSession: 'inspector:save-session',
+  exportSession: 'inspector:export-session',
   batch: 'inspector:batch',
 } as const;

@@ -47,7 +47,11 @@ async function withConfirmation<T>(send: (arg: unknown) => Promise<T>, arg: unkn
   return send({ ...arg, confirmToken: reply.confirm.token });
 }
 
+/** The web host's token, for the upload of a recording file (upload-recording.ts). */
+export let webBridgeToken = '';
+
 export function createWebBridge(token = readToken()): InspectorApi {
+  webBridgeToken = token;
   async function call<T>(name: string, arg?: unknown): Promise<T> {
     const response = await fetch(`/api/${name}`, {
       method: 'POST',
@@ -88,6 +92,12 @@ export function createWebBridge(token = readToken()): InspectorApi {
     searchCutFrames: (connectionId, search) => call('searchCutFrames', { connectionId, search }),
     runConformance: (request) => confirmed<Awaited<ReturnType<InspectorApi['runConformance']>>>('runConformance')(request),
     conformanceWire: (caseId) => call('conformanceWire', caseId),
+    openRecording: (path) => call('openRecording', path),
+    closeRecording: (prefix) => call('closeRecording', prefix),
+    startRecording: (cap) => call('startRecording', cap),
+    stopRecording: () => call('stopRecording'),
+    saveSession: () => call('saveSession'),
+    exportSession: (request) => call('exportSession', request),
     onBatch: (listener) => streamBatches(token, listener),
   };
 }

@@ -1,0 +1,65 @@
+/**
+ * POST /upload/recording?name=FILE: how a recording file gets from the browser to the service.
+ * The page sends the file's raw bytes (Content-Type: application/octet-stream, this run's token:
+ * bridge-guard.ts); they are streamed to a private temporary file, never held in memory, and cut
+ * off past the size cap (413 with one line). The service then reads the file like any other
+ * recording (the readers bound what it can make them allocate) and the temporary copy is removed.
+ * A path never comes from the page: what is opened is only what the person chose to upload.
+ */
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InspectorService } from '../service/inspector-service.ts';
+import type { RecordingInfo, Result } from '../shared/inspector-api.ts';
+
+/** Default cap on an uploaded recording (the ordinary way to open a bigger one is `wsinspect open`). */
+export const DEFAULT_UPLOAD_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
+
+export type UploadAnswer = { status: number; body: Result<{ recording: RecordingInfo; warning: string | null }> };
+
+function tooBig(limit: number): UploadAnswer {
+  return { status: 413, body: { ok: false, error: `The file is larger than the ${limit} bytes the app accepts; open it with \`wsinspect open FILE\` instead.` } };
+}
+
+/** The file name the page gave, for messages only (control characters dropped, at most 200 characters). */
+export function uploadName(url: URL): string {
+  return (url.searchParams.get('name') ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 200) || 'the uploaded file';
+}
+
+/** Streams the body to a temporary file (at most `limit` bytes), opens it as a recording, removes it. */
+export async function receiveRecording(req: IncomingMessage, url: URL, service: InspectorService, limit: number): Promise<UploadAnswer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return tooBig(limit);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'wsinspect-upload-'));
+  const path = join(dir, 'recording');
+  try {
+    const out = createWriteStream(path, { mode: 0o600 });
+    let size = 0;
+    let over = false;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > limit) {
+          over = true;
+          break;
+        }
+        // Backpressure: wait for the disk when the write buffer is full.
+        if (!out.write(chunk)) await new Promise<void>((resolve, reject) => out.once('drain', resolve).once('error', reject));
+      }
+    } finally {
+      await new Promise<void>((resolve) => out.end(resolve));
+    }
+    if (over) {
+      req.resume();
+      return tooBig(limit);
+    }
+    if (size === 0) return { status: 200, body: { ok: false, error: `${uploadName(url)} is empty.` } };
+    return { status: 200, body: service.openRecording(path, uploadName(url)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { readSessionFile, SessionReader } from '../../src/core/capture/session-file.ts';
+import type { TraceEvent } from '../../src/core/trace.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
+import { createHandlers } from '../../src/service/handlers.ts';
+import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
+import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
+import { eventually } from '../core/net/helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wsi-session-work-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Frame = Extract<TraceEvent, { type: 'frame' }>;
+const services: InspectorService[] = [];
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.dispose();
+});
+
+function serviceWithEvents(): { service: InspectorService; events: TraceEvent[]; batches: ServiceBatch[] } {
+  const service = new InspectorService({ batchIntervalMs: 5 });
+  services.push(service);
+  const events: TraceEvent[] = [];
+  const batches: ServiceBatch[] = [];
+  service.onBatch((b) => {
+    batches.push(b);
+    events.push(...b.events);
+  });
+  return { service, events, batches };
+}
+
+describe('sessions in the service (issue 13)', () => {
+  it('openRecording: the recording joins the list read-only, its frames arrive in batches, commands on it are refused', async () => {
+    const { file, serverEvents } = await recordEveryFrameType(dir);
+    const { service, events } = serviceWithEvents();
+    const result = service.openRecording(file, 'every-frame.wsi');
+    if (!result.ok) throw new Error(result.error);
+    expect(result.recording).toMatchObject({ prefix: 'rec1:', name: 'every-frame.wsi', kind: 'session', connections: 1, error: null });
+    const status = service.getStatus();
+    const summary = status.connections.find((c) => c.id.startsWith('rec1:'))!;
+    expect(summary.detail).toMatch(/^recording \(read-only\)/);
+    expect(status.recordings).toEqual([result.recording]);
+    const liveFrames = serverEvents.filter((e): e is Frame => e.type === 'frame').length;
+    expect(result.recording.frames).toBe(liveFrames);
+    await eventually(() => events.filter((e) => e.type === 'frame' && e.connectionId === summary.id).length === liveFrames, 5000, 'every frame in a batch');
+    expect(service.send({ connectionId: summary.id, kind: 'text', text: 'x' })).toMatchObject({ ok: false });
+    expect(service.closeRecording('rec1:')).toEqual({ ok: true });
+    expect(service.getStatus().connections.some((c) => c.id.startsWith('rec1:'))).toBe(false);
+  }, 30_000);
+
+  it('a cut file: one sentence and everything before the cut; an unknown file: one sentence', async () => {
+    const { file } = await recordEveryFrameType(dir);
+    const bytes = readFileSync(file);
+    const cut = join(dir, 'cut.wsi');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const { service } = serviceWithEvents();
+    const partial = service.openRecording(cut, 'cut.wsi');
+    if (!partial.ok) throw new Error(partial.error);
+    expect(partial.warning).toMatch(/^cut\.wsi was read only in part: .+\. Everything before that is shown\.$/);
+    expect(partial.recording.frames).toBeGreaterThan(0);
+    const junk = join(dir, 'junk.bin');
+    writeFileSync(junk, 'not a recording at all');
+    const refused = service.openRecording(junk, 'junk.bin');
+    expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^"junk\.bin" is not a wsinspect session/) });
+    expect(refused.ok === false && refused.error.includes(dir)).toBe(false); // the temporary path is not shown
+  }, 30_000);
+
+  it('export of an open recording as pcapng, HAR and JSON: each opens again with the same messages', async () => {
+    const { file } = await recordEveryFrameType(dir);
+    const { service } = serviceWithEvents();
+    const opened = service.openRecording(file, 'a.wsi');
+    if (!opened.ok) throw new Error(opened.error);
+    const original = service.exportSession({ format: 'json' });
+    if (!original.ok) throw new Error(original.error);
+    for (const format of ['pcapng', 'har', 'json'] as const) {
+      const exported = service.exportSession({ format, connectionIds: [service.getStatus().connections[0]!.id] });
+      if (!exported.ok) throw new Error(exported.error);
+      expect(exported.name.endsWith(`.${format}`)).toBe(true);
+      const path = join(dir, exported.name);
+      writeFileSync(path, exported.bytes);
+      const again = service.openRecording(path, exported.name);
+      if (!again.ok) throw new Error(again.error);
+      expect(again.recording.error).toBeNull();
+      expect(again.recording.connections).toBe(1);
+      // HAR keeps messages, not frames; the rest keep every frame.
+      if (format !== 'har') expect(again.recording.frames).toBe(opened.recording.frames);
+      else expect(again.recording.frames).toBeGreaterThan(0);
+    }
+    expect(service.exportSession({ format: 'json', connectionIds: ['nope'] })).toMatchObject({ ok: false, error: expect.stringMatching(/not in an open recording/) });
+  }, 30_000);
+
+  it('Record, then Save: the session file has the live messages, each frame cut to the cap', async () => {
+    const { service } = serviceWithEvents();
+    const handlers = createHandlers(service);
+    expect(() => handlers.startRecording(-1)).toThrow(/per-frame cap/);
+    const started = service.startRecording(8);
+    expect(started).toMatchObject({ ok: true, recorder: { recording: true, cap: 8 } });
+    expect(service.startRecording(8)).toMatchObject({ ok: false, error: 'Already recording.' });
+    const server = await service.startServer({ host: '127.0.0.1', port: 0, app: 'echo' });
+    if (!server.ok) throw new Error(server.error);
+    const ws = new WebSocket(server.url, { perMessageDeflate: false });
+    await new Promise((r) => ws.once('open', r));
+    const echoed = new Promise((r) => ws.once('message', r));
+    ws.send('hello recorder, a long message');
+    await echoed;
+    ws.close(1000, 'bye');
+    await new Promise((r) => ws.once('close', r));
+    await eventually(() => service.getStatus().connections.some((c) => c.state === 'CLOSED'), 5000, 'closed');
+    expect(service.stopRecording()).toMatchObject({ ok: true, recorder: { recording: false } });
+    const saved = service.saveSession();
+    if (!saved.ok) throw new Error(saved.error);
+    expect(saved.name).toMatch(/^session-.*\.wsi$/);
+    const reader = new SessionReader();
+    reader.push(saved.bytes);
+    const { recording, error } = reader.end();
+    expect(error).toBeNull();
+    expect(recording.recordCap).toBe(8);
+    expect(recording.connections).toHaveLength(1);
+    const path = join(dir, saved.name);
+    writeFileSync(path, saved.bytes);
+    expect(readSessionFile(path).recording.connections[0]!.chunks.some((c) => (c.elided ?? 0) > 0)).toBe(true);
+    // The saved session opens in the app: the client's text, cut to 8 bytes, is a frame there.
+    const { service: other, events } = serviceWithEvents();
+    const opened = other.openRecording(path, saved.name);
+    if (!opened.ok) throw new Error(opened.error);
+    await eventually(() => events.some((e) => e.type === 'frame' && e.direction === 'in' && new TextDecoder().decode(e.frame.payload).startsWith('hello re')), 5000, 'the recorded text');
+    // A live connection recorded is exported from the session file.
+    const exported = service.exportSession({ format: 'har' });
+    if (!exported.ok) throw new Error(exported.error);
+    expect(JSON.parse(Buffer.from(exported.bytes).toString('utf8')).log.entries).toHaveLength(1);
+  }, 30_000);
+});
