@@ -75,6 +75,8 @@ export interface UpstreamOptions {
   silent?: boolean;
   /** Header lines added to its 101 ("Set-Cookie: a=1"). */
   extraHeaders?: string[];
+  /** Messages it sends as soon as a client is connected (before the client has said anything). */
+  greetings?: string[];
   path?: string;
 }
 
@@ -107,6 +109,7 @@ export async function wsUpstream(options: UpstreamOptions = {}): Promise<Upstrea
       if (!options.silent) ws.send(buf, { binary: isBinary });
     });
     ws.on('close', (code, reason) => (up.closes[index] = { code, reason: reason.toString('utf8') }));
+    for (const greeting of options.greetings ?? []) ws.send(greeting);
     ws.on('error', () => {});
   });
   server.on('tlsClientError', () => {});

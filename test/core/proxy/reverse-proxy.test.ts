@@ -114,6 +114,17 @@ describe('reverse proxy: ws client → proxy → ws server', () => {
     await proxy.allFreed();
   });
 
+  it('what the upstream sends right after its 101, before the client\'s handshake is answered, reaches the client first and in order', async () => {
+    upstream = await wsUpstream({ greetings: ['welcome', 'second', 'third'] });
+    proxy = await startProxy({ target: upstream.url });
+    const ws = new WebSocket(proxy.url, { perMessageDeflate: false });
+    const messages = wsMessages(ws);
+    const got = [(await messages.next(5000)).data.toString(), (await messages.next(5000)).data.toString(), (await messages.next(5000)).data.toString()];
+    expect(got).toEqual(['welcome', 'second', 'third']);
+    ws.close();
+    await proxy.allFreed();
+  });
+
   it('forwards the handshake: headers kept, Host rewritten to the target, per-leg headers made anew, the upstream\'s subprotocol answered', async () => {
     upstream = await wsUpstream({ protocol: (offered) => (offered.has('superchat') ? 'superchat' : false) });
     proxy = await startProxy({ target: upstream.url.replace(/\/$/, '/socket') });
