@@ -125,8 +125,9 @@ export function FrameList() {
   const clearTrace = useInspector((s) => s.clearTrace);
   const maxFrames = useInspector((s) => s.maxFrames);
   const setMaxFrames = useInspector((s) => s.setMaxFrames);
-  const connection = useInspector((s) => findConnection(s, s.selectedConnectionId));
-  const role = connection?.role ?? 'server';
+  // Primitives, not the summary object: status pushes replace it, and must not re-render the list.
+  const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
+  const connectionStart = useInspector((s) => findConnection(s, s.selectedConnectionId)?.openedAt ?? 0);
   const lifecycle = useInspector((s) => (connectionId ? s.details[connectionId]?.lifecycle : undefined));
   const recording = isRecordingId(connectionId);
   const observedByFrame = useInspector((s) => s.observedByFrame);
@@ -214,7 +215,6 @@ export function FrameList() {
     if (!atBottom && autoScroll) setFilter({ autoScroll: false });
   };
 
-  const connectionStart = connection?.openedAt ?? 0;
   const timeOf = (index: number, item: ListItem): string => {
     let previous: number | null = null;
     if (timeMode === 'delta' && index > 0) previous = itemAt(index - 1).time;

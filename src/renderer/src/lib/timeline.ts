@@ -29,6 +29,8 @@ export const MAX_LIFECYCLE_ROWS = 200;
 
 /** The lifecycle row a trace event makes, if any (frames and messages are rows of their own). */
 export function lifecycleRow(event: TraceEvent, role: 'server' | 'client' | undefined): LifecycleRow | null {
+  // Frames, messages and bytes are most of the trace: no allocation for them.
+  if (event.type === 'frame' || event.type === 'message' || event.type === 'bytes' || event.type === 'note') return null;
   const base = { kind: 'lifecycle' as const, seq: event.seq, time: event.time, error: false };
   const us = (direction: 'in' | 'out') => (direction === 'in' ? 'received' : 'sent');
   switch (event.type) {
