@@ -12,6 +12,8 @@ import { EmptyState } from './components/EmptyState.tsx';
 import { FrameAnatomy } from './components/FrameAnatomy.tsx';
 import { FrameList } from './components/FrameList.tsx';
 import { HandshakeView } from './components/HandshakeView.tsx';
+import { FramePairing } from './components/FramePairing.tsx';
+import { Ladder } from './components/Ladder.tsx';
 import { TimelineSplit, WorkspacePanes } from './components/Panes.tsx';
 import { useShortcuts } from './components/useShortcuts.ts';
 import { ServerBar } from './components/ServerBar.tsx';
@@ -20,6 +22,7 @@ import { connectBatches, isRecordingId, useInspector, type View } from './store/
 const tabs: Array<{ view: Exclude<View, 'conformance'>; label: string; title: string }> = [
   { view: 'frames', label: 'Frames', title: 'Every frame, both directions, bit by bit' },
   { view: 'handshake', label: 'Handshake', title: 'The opening handshake, header by header (§4)' },
+  { view: 'ladder', label: 'Ladder', title: 'The conversation as a sequence diagram: client, proxy and server as lanes; handshake, frames, pings and the closing handshake as arrows with times' },
   { view: 'debugger', label: 'Debugger', title: 'Step mode, held frames, breakpoints, the violation policy' },
   { view: 'stepper', label: 'Byte stepper', title: 'Feed bytes to the parser one at a time' },
   { view: 'crafter', label: 'Crafter', title: 'Build any frame, valid or not, and send it in chosen TCP writes' },
@@ -99,10 +102,12 @@ export function App() {
                 <TimelineSplit
                   list={<FrameList />}
                   // keyed by frame: a new selection starts at the top
-                  detail={<FrameAnatomy key={selectedFrameKey ?? 'none'} />}
+                  detail={<div className="detail-with-pairing"><FramePairing /><FrameAnatomy key={selectedFrameKey ?? 'none'} /></div>}
                 />
               ) : shown === 'handshake' ? (
                 <HandshakeView />
+              ) : shown === 'ladder' ? (
+                <div className="tool-view"><Ladder /></div>
               ) : (
                 <div className="tool-view" key={`${shown}:${selectedConnectionId}`}>
                   {shown === 'debugger' ? <Debugger /> : shown === 'stepper' ? <ByteStepper /> : shown === 'crafter' ? <Crafter /> : <Faults />}

@@ -3,6 +3,7 @@ import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
 import type { TlsInfo } from '../../../core/tls-types.ts';
 import { api } from '../bridge.ts';
 import { useInspector, type RecordingSummary } from '../store/store.ts';
+import { ProxyConversations } from './ProxyConversations.tsx';
 
 /** Stable empty list: a selector must not return a new array on every call. */
 const noConnections: ConnectionSummary[] = [];
@@ -17,7 +18,7 @@ function TlsTag({ tls }: { tls: TlsInfo | undefined }) {
   return <span className="tag" data-testid="tls-tag" title={`Encrypted and verified: ${tls.protocol ?? ''} ${tls.cipher?.standardName ?? ''}`}>{tls.protocol ?? 'TLS'}</span>;
 }
 
-function ConnectionItem({ c }: { c: ConnectionSummary }) {
+export function ConnectionItem({ c }: { c: ConnectionSummary }) {
   const selected = useInspector((s) => s.selectedConnectionId === c.id);
   const select = useInspector((s) => s.selectConnection);
   const tls = useInspector((s) => s.details[c.id]?.tls?.tls);
@@ -90,8 +91,9 @@ export function ConnectionsPanel() {
   const [busy, setBusy] = useState(false);
   const recordings = useInspector((s) => s.recordings);
   const closeRecordings = useInspector((s) => s.closeRecordings);
-  const peers = connections.filter((c) => c.role === 'server');
-  const clients = connections.filter((c) => c.role === 'client');
+  // A proxy's legs are listed as conversations (ProxyConversations), not as peers and clients.
+  const peers = connections.filter((c) => c.role === 'server' && !c.proxyLeg);
+  const clients = connections.filter((c) => c.role === 'client' && !c.proxyLeg);
 
   const connect = async () => {
     setBusy(true);
@@ -123,6 +125,7 @@ export function ConnectionsPanel() {
           <ul className="connections">{recordings.map((r) => <RecordingItem key={r.id} r={r} />)}</ul>
         </section>
       )}
+      <ProxyConversations connections={connections} />
       <section>
         <h2>Server peers <span className="count">{peers.length}</span></h2>
         <details className="how-to" open={peers.length === 0}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { appNames, type AppName, type ServerStatus } from '../../../shared/inspector-api.ts';
 import { api } from '../bridge.ts';
 import { useInspector } from '../store/store.ts';
+import { ProxyBar } from './ProxyBar.tsx';
 
 const appHelp: Record<AppName, string> = {
   echo: 'sends every message back',
@@ -150,6 +151,7 @@ export function ServerBar() {
           {server?.running ? <>listening on <code>{server.url}</code> · {appHelp[server.app]}</> : server?.error ? <span className="error-text">{server.error}</span> : 'stopped'}
         </span>
       </div>
+      <ProxyBar />
       {server?.running && <ServerTls server={server} />}
       {server?.warning && <div className="warning-text">⚠ {server.warning}</div>}
     </header>

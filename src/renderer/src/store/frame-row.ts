@@ -111,6 +111,8 @@ export class FrameRow {
   get truncated(): TracedFrame['truncated'] { return this.whole?.truncated; }
   /** The first frame of a compressed message: its RSV1 is permessage-deflate's bit, not a violation. */
   get compressedFirst(): boolean { return this.whole?.deflate?.first === true; }
+  /** Proxy mode: this frame is the relay's copy of a frame from the other leg (kept whole to keep this). */
+  get relay(): TracedFrame['relay'] { return this.whole?.relay; }
   /** Any frame of a compressed message (permessage-deflate): its payload is DEFLATE data. */
   get compressed(): boolean { return this.whole?.deflate !== undefined; }
 
@@ -207,7 +209,7 @@ export class MessageOpcodeTracker {
  */
 function rebuildable(f: TracedFrame): boolean {
   // A compressed frame's plain bytes (deflate) are not in its wire bytes: kept whole.
-  if (f.violation || f.close || f.partial || f.truncated || f.deflate || f.edited) return false;
+  if (f.violation || f.close || f.partial || f.truncated || f.deflate || f.edited || f.relay) return false;
   const h = f.headerLength;
   const raw = f.raw;
   if (raw.length !== h + f.payloadLength || f.payload.length !== f.payloadLength) return false;

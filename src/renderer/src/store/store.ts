@@ -108,7 +108,7 @@ interface TraceSlice {
   clearTrace: () => void;
 }
 
-export type View = 'frames' | 'handshake' | 'debugger' | 'stepper' | 'crafter' | 'faults' | 'conformance';
+export type View = 'frames' | 'handshake' | 'ladder' | 'debugger' | 'stepper' | 'crafter' | 'faults' | 'conformance' | 'learn';
 
 interface SelectionSlice {
   selectedFrameKey: string | null;
