@@ -30,6 +30,9 @@
  *   BENCH_OUT_DIR=dir  where bench-results.json and BENCHMARKS.md go (default: the repository root)
  *   BENCH_NO_MD=1      do not write BENCHMARKS.md (profiling runs)
  *   BENCH_RENDER_ONLY=1  measure nothing: rewrite BENCHMARKS.md from BENCH_OUT_DIR/bench-results.json
+ *   BENCH_SERVER_CPU=0 skip the server-CPU workload (scripts/bench-server-cpu.ts: each server in its own
+ *                      process, CPU per message from /proc under a ws client blasting, ABBA rounds);
+ *                      skipped too when BENCH_IMPLS or BENCH_WORKLOADS is set
  *
  * Run with `node --expose-gc --import tsx scripts/bench.ts` (what `npm run bench` does) so that
  * garbage from one cell is collected before the next one starts.
@@ -471,6 +474,11 @@ const targetSpecs: Array<{ name: string; workload: Workload['id']; impl: ImplId;
   { name: 'full tracing ≥ 0.5× ws, 64 B sequential', workload: '64-seq', impl: 'ours-traced', target: 0.5 },
   { name: 'full tracing ≥ 0.5× ws, 16 KiB', workload: '16k', impl: 'ours-traced', target: 0.5 },
   { name: 'full tracing ≥ 0.5× ws, 1 MiB', workload: '1m', impl: 'ours-traced', target: 0.5 },
+  // Issue 17: traced as the inspector runs it, at least ws's throughput at every size.
+  { name: 'full tracing ≥ 1.0× ws, 64 B pipelined (issue 17)', workload: '64', impl: 'ours-traced', target: 1.0 },
+  { name: 'full tracing ≥ 1.0× ws, 64 B sequential (issue 17)', workload: '64-seq', impl: 'ours-traced', target: 1.0 },
+  { name: 'full tracing ≥ 1.0× ws, 16 KiB (issue 17)', workload: '16k', impl: 'ours-traced', target: 1.0 },
+  { name: 'full tracing ≥ 1.0× ws, 1 MiB (issue 17)', workload: '1m', impl: 'ours-traced', target: 1.0 },
 ];
 
 function round2(x: number): number {
@@ -729,6 +737,15 @@ export async function runBench(cfg: Config = readConfig()): Promise<BenchResults
   mkdirSync(cfg.outDir, { recursive: true });
   writeFileSync(join(cfg.outDir, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (cfg.writeMarkdown) writeSection(join(cfg.outDir, 'BENCHMARKS.md'), 'bench', renderMarkdown(results));
+  // Issue 17: each server in its own process, its CPU per message under a ws client blasting.
+  // Not in focused runs (BENCH_IMPLS / BENCH_WORKLOADS, as bench:profile makes).
+  if (process.env['BENCH_SERVER_CPU'] !== '0' && !process.env['BENCH_IMPLS'] && !process.env['BENCH_WORKLOADS']) {
+    const { runServerCpu, renderServerCpu, serverCpuCommentary } = await import('./bench-server-cpu.ts');
+    const cpu = await runServerCpu();
+    writeFileSync(join(cfg.outDir, 'server-cpu-results.json'), `${JSON.stringify(cpu, null, 2)}\n`);
+    for (const x of cpu.rows) console.log(`server CPU ${x.label.padEnd(7)} ours ${x.ours.toFixed(2)} µs/msg  ws ${x.ws.toFixed(2)} µs/msg  ours/ws ${x.ratio.toFixed(2)} (target ≤ 0.5)`);
+    if (cfg.writeMarkdown) writeSection(join(cfg.outDir, 'BENCHMARKS.md'), 'serverCpu', renderServerCpu(cpu, serverCpuCommentary));
+  }
   return results;
 }
 

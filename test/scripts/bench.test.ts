@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { implIds, workloads, writeSection, type BenchResults } from '../../scripts/bench.ts';
+import { cpuWorkloads, type ServerCpuResults } from '../../scripts/bench-server-cpu.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'bench-test-'));
@@ -19,7 +20,7 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
   it('measures every implementation on every workload and writes bench-results.json and BENCHMARKS.md', () => {
     const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench.ts'], {
       cwd: root,
-      env: { ...process.env, BENCH_QUICK: '1', BENCH_ROUNDS: '1', BENCH_CELL_MS: '40', BENCH_WARMUP_MS: '10', BENCH_OUT_DIR: outDir },
+      env: { ...process.env, BENCH_QUICK: '1', BENCH_ROUNDS: '1', BENCH_CELL_MS: '40', BENCH_WARMUP_MS: '10', BENCH_OUT_DIR: outDir, BENCH_CPU_ROUNDS: '1', BENCH_CPU_CELL_MS: '150', BENCH_CPU_WARMUP_MS: '30' },
       encoding: 'utf8',
       timeout: 90_000,
     });
@@ -65,6 +66,20 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
     expect(md).toContain(results.machine.cpu);
     expect(md).toContain('### Targets');
     expect(md).toMatch(/quick run/);
+
+    // The server-CPU workload (issue 17): both servers in processes of their own, every size measured.
+    const cpu = JSON.parse(readFileSync(join(outDir, 'server-cpu-results.json'), 'utf8')) as ServerCpuResults;
+    expect(cpu.rows.map((r) => r.workload)).toEqual(cpuWorkloads.map((w) => w.id));
+    for (const r of cpu.rows) {
+      expect(r.ours, r.workload).toBeGreaterThan(0);
+      expect(r.ws, r.workload).toBeGreaterThan(0);
+      expect(r.ratio).toBeCloseTo(r.ours / r.ws, 5); // one round: its ratio is the median
+    }
+    // ABBA: two cells per server per workload in the round, each with messages echoed.
+    expect(cpu.samples.filter((x) => x.server === 'ours')).toHaveLength(2 * cpuWorkloads.length);
+    for (const x of cpu.samples) expect(x.messages, `${x.server} ${x.workload}`).toBeGreaterThan(0);
+    expect(md).toContain('<!-- server-cpu:start -->');
+    expect(md).toMatch(/\| 1 MiB \| [\d.]+ \| [\d.]+ \| [\d.]+/);
   }, 120_000);
 
   it('rewrites its own section of BENCHMARKS.md and keeps the UI section', () => {
