@@ -38,10 +38,13 @@ export interface Inspector {
 /**
  * service: options for the web host's inspector service (e.g. a temporary configDir for the TLS
  * certificate). serverDeflate: the embedded server accepts permessage-deflate (default off).
+ * uploadLimitBytes: the web host's cap on an uploaded recording.
  */
-export async function startInspector(options: { service?: InspectorServiceOptions; serverDeflate?: boolean } = {}): Promise<Inspector> {
+export async function startInspector(options: { service?: InspectorServiceOptions; serverDeflate?: boolean; uploadLimitBytes?: number } = {}): Promise<Inspector> {
   mkdirSync(shots, { recursive: true });
-  const host = await startWebHost({ rendererDir, ...(options.service ? { service: new InspectorService(options.service) } : {}) });
+  const host = await startWebHost({
+    rendererDir, ...(options.service ? { service: new InspectorService(options.service) } : {}), ...(options.uploadLimitBytes ? { uploadLimitBytes: options.uploadLimitBytes } : {}),
+  });
   // permessage-deflate off unless asked for: most tests read plain frames byte by byte (Chromium
   // would otherwise negotiate it and every frame would carry DEFLATE data; deflate.e2e.test.ts asks).
   const started = await host.service.startServer({ port: 0, app: 'echo', deflate: options.serverDeflate ?? false });

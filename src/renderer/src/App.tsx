@@ -17,6 +17,8 @@ import { Ladder } from './components/Ladder.tsx';
 import { TimelineSplit, WorkspacePanes } from './components/Panes.tsx';
 import { useShortcuts } from './components/useShortcuts.ts';
 import { ServerBar } from './components/ServerBar.tsx';
+import { SessionBar } from './components/SessionBar.tsx';
+import { isOpenedRecordingId } from './store/recording.ts';
 import { connectBatches, isRecordingId, useInspector, type View } from './store/store.ts';
 
 const tabs: Array<{ view: Exclude<View, 'conformance'>; label: string; title: string }> = [
@@ -40,7 +42,8 @@ export function App() {
   const selectedFrameKey = useInspector((s) => s.selectedFrameKey);
   const setNotice = useInspector((s) => s.setNotice);
   const held = useInspector((s) => s.status?.connections.find((c) => c.id === s.selectedConnectionId)?.gate?.held.length ?? 0);
-  const recording = isRecordingId(selectedConnectionId);
+  // A conformance wire log or an opened recording file: read, not driven.
+  const recording = isRecordingId(selectedConnectionId) || isOpenedRecordingId(selectedConnectionId);
   const running = useInspector((s) => s.conformance?.running ?? false);
   const connectionTabs = recording ? tabs.filter((t) => recordingViews.has(t.view)) : tabs;
   // A recording selected while a live-only tool was open shows its frames instead.
@@ -57,6 +60,7 @@ export function App() {
   return (
     <div className="app">
       <ServerBar />
+      <SessionBar />
       {notice && (
         <div className={`notice notice-${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
           <span>{notice.text}</span>

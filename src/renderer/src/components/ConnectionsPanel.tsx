@@ -3,6 +3,8 @@ import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
 import type { TlsInfo } from '../../../core/tls-types.ts';
 import { api } from '../bridge.ts';
 import { useInspector, type RecordingSummary } from '../store/store.ts';
+import { isOpenedRecordingId } from '../store/recording.ts';
+import { RecordingsSection } from './RecordingsSection.tsx';
 import { ProxyConversations } from './ProxyConversations.tsx';
 
 /** Stable empty list: a selector must not return a new array on every call. */
@@ -92,8 +94,8 @@ export function ConnectionsPanel() {
   const recordings = useInspector((s) => s.recordings);
   const closeRecordings = useInspector((s) => s.closeRecordings);
   // A proxy's legs are listed as conversations (ProxyConversations), not as peers and clients.
-  const peers = connections.filter((c) => c.role === 'server' && !c.proxyLeg);
-  const clients = connections.filter((c) => c.role === 'client' && !c.proxyLeg);
+  const peers = connections.filter((c) => c.role === 'server' && !isOpenedRecordingId(c.id) && !c.proxyLeg);
+  const clients = connections.filter((c) => c.role === 'client' && !isOpenedRecordingId(c.id) && !c.proxyLeg);
 
   const connect = async () => {
     setBusy(true);
@@ -115,6 +117,7 @@ export function ConnectionsPanel() {
 
   return (
     <aside className="sidebar">
+      <RecordingsSection />
       {recordings.length > 0 && (
         <section aria-label="Conformance cases">
           <h2 className="section-head">

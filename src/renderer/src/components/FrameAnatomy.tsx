@@ -5,6 +5,7 @@ import { frameAnatomy } from '../../../core/fields.ts';
 import { api } from '../bridge.ts';
 import { findControlPartner } from '../lib/ping-pong.ts';
 import { findConnection, isRecordingId, useInspector, type FrameRow } from '../store/store.ts';
+import { CopyAs } from './CopyAs.tsx';
 import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView } from './AnatomyParts.tsx';
 import { CompressionView } from './CompressionView.tsx';
 
@@ -135,6 +136,7 @@ export function FrameAnatomy() {
           </button>
         </div>
         <p className="hint">{op.meaning} <span className="rfc">{op.rfcSection}</span></p>
+        <CopyAs row={row} />
       </div>
       {f.truncated && <TruncatedNotice row={row} />}
       {f.edited && (

@@ -1,0 +1,129 @@
+/**
+ * Sessions (issue 13): open a recording (a session file, our JSON, a HAR, a pcap or pcapng),
+ * record the live connections to a session file with a per-frame cap, save it, and export
+ * everything or the selected connection as pcapng, HAR or JSON.
+ */
+import { useRef, useState } from 'react';
+import { exportFormats, type ExportFormat } from '../../../shared/inspector-api.ts';
+import { api, webBridgeToken } from '../bridge.ts';
+import { downloadBytes, formatBytes, openRecordingFile, useSessionUi } from '../store/recording.ts';
+import { useInspector } from '../store/store.ts';
+import './session.css';
+
+const DEFAULT_CAP = 16 * 1024 * 1024;
+const formatHelp: Record<ExportFormat, string> = {
+  pcapng: 'pcapng: Wireshark and tshark dissect it as HTTP + WebSocket; each frame’s comment carries our verdict',
+  har: 'HAR 1.2 with Chrome’s _webSocketMessages (messages, not bytes)',
+  json: 'Our JSON: every byte, opens again here and with wsinspect open',
+};
+
+function OpenProgressBar() {
+  const progress = useSessionUi((s) => s.progress);
+  if (!progress) return null;
+  const fraction = progress.total > 0 ? progress.loaded / progress.total : 0;
+  return (
+    <span className="open-progress" data-testid="open-progress" role="status">
+      <span className="open-progress-label">
+        {progress.phase === 'upload' ? `Sending ${progress.name}: ${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}` : `Reading ${progress.name}…`}
+      </span>
+      <progress max={1} value={progress.phase === 'upload' ? fraction : undefined} aria-label="Opening the recording" />
+    </span>
+  );
+}
+
+export function SessionBar() {
+  const setNotice = useInspector((s) => s.setNotice);
+  const select = useInspector((s) => s.selectConnection);
+  const selectedId = useInspector((s) => s.selectedConnectionId);
+  const recorder = useInspector((s) => s.status?.recorder);
+  const opening = useSessionUi((s) => s.progress !== null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [cap, setCap] = useState(String(DEFAULT_CAP));
+  const [format, setFormat] = useState<ExportFormat>('pcapng');
+  const [scope, setScope] = useState<'all' | 'selected'>('all');
+  const [busy, setBusy] = useState(false);
+
+  const open = async (file: File | null) => {
+    const answer = await openRecordingFile(file);
+    if (fileInput.current) fileInput.current.value = '';
+    if (!answer.ok) {
+      if (answer.error !== 'Cancelled.') setNotice({ kind: 'error', text: answer.error });
+      return;
+    }
+    const r = answer.recording;
+    setNotice(answer.warning ? { kind: 'error', text: answer.warning } : { kind: 'info', text: `Opened ${r.name}: ${r.connections} connection${r.connections === 1 ? '' : 's'}, ${r.frames} frame${r.frames === 1 ? '' : 's'}, read-only.` });
+    // The connections arrive with the next status push; select the first once it is listed.
+    const first = () => useInspector.getState().status?.connections.find((c) => c.id.startsWith(r.prefix))?.id;
+    for (let i = 0; i < 50 && !first(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const id = first();
+    if (id) select(id);
+  };
+
+  const toggleRecord = async () => {
+    setBusy(true);
+    const capBytes = Number(cap);
+    const result = recorder?.recording ? await api.stopRecording() : await api.startRecording(Number.isInteger(capBytes) && cap.trim() !== '' ? capBytes : -1);
+    setBusy(false);
+    if (!result.ok) setNotice({ kind: 'error', text: result.error });
+  };
+
+  const save = async () => {
+    const result = await api.saveSession();
+    if (!result.ok) return setNotice({ kind: 'error', text: result.error });
+    downloadBytes(result.bytes, result.name);
+  };
+
+  const exportNow = async () => {
+    const result = await api.exportSession({ format, ...(scope === 'selected' && selectedId ? { connectionIds: [selectedId] } : {}) });
+    if (!result.ok) return setNotice({ kind: 'error', text: result.error });
+    downloadBytes(result.bytes, result.name, format === 'pcapng' ? 'application/vnd.tcpdump.pcap' : 'application/json');
+    setNotice({ kind: 'info', text: `Exported ${result.connections} connection${result.connections === 1 ? '' : 's'} as ${format}: ${result.name}.` });
+  };
+
+  return (
+    <div className="session-bar" aria-label="Sessions">
+      <span className="session-group">
+        {webBridgeToken ? (
+          <>
+            <input
+              ref={fileInput} type="file" className="visually-hidden" data-testid="open-recording-input" aria-label="Recording file"
+              accept=".wsi,.json,.har,.pcap,.pcapng,.cap,application/json,application/vnd.tcpdump.pcap"
+              onChange={(e) => void open(e.target.files?.[0] ?? null)}
+            />
+            <button className="button small" onClick={() => fileInput.current?.click()} disabled={opening} title="Open a session file, our JSON export, a HAR file from browser DevTools, or a pcap/pcapng capture (tcpdump, Wireshark): read-only, every view works on it">
+              Open recording…
+            </button>
+          </>
+        ) : (
+          <button className="button small" onClick={() => void open(null)} title="Open a session file, JSON export, HAR or pcap/pcapng capture, read-only">Open recording…</button>
+        )}
+        <OpenProgressBar />
+      </span>
+      <span className="session-group">
+        <label title="Per frame, keep at most this many payload bytes in the session file; the rest is counted as elided (the header is always whole)">
+          Cap <input className="input cap" value={cap} onChange={(e) => setCap(e.target.value)} disabled={recorder?.recording} inputMode="numeric" aria-label="Per-frame cap in bytes" />
+        </label>
+        <button className={`button small ${recorder?.recording ? 'recording-on' : ''}`} onClick={() => void toggleRecord()} disabled={busy} data-testid="record-button" title="Record every live connection (bytes, times, notes) to a session file as it happens">
+          {recorder?.recording ? '■ Stop' : '● Record'}
+        </button>
+        {recorder && recorder.startedAt !== null && (
+          <span className="muted" data-testid="recorder-status">{recorder.recording ? 'recording' : 'recorded'} · {formatBytes(recorder.bytes)}</span>
+        )}
+        <button className="button small" onClick={() => void save()} disabled={!recorder || recorder.startedAt === null} data-testid="save-session" title="Download the session file (open it again here or with wsinspect open)">Save</button>
+      </span>
+      <span className="session-group">
+        <label>
+          Export
+          <select className="input" value={scope} onChange={(e) => setScope(e.target.value as 'all' | 'selected')} aria-label="Export what">
+            <option value="all">everything</option>
+            <option value="selected" disabled={!selectedId}>this connection</option>
+          </select>
+        </label>
+        <select className="input" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)} aria-label="Export format" title={formatHelp[format]}>
+          {exportFormats.map((f) => <option key={f} value={f}>{f === 'pcapng' ? 'pcapng' : f === 'har' ? 'HAR' : 'JSON'}</option>)}
+        </select>
+        <button className="button small" onClick={() => void exportNow()} data-testid="export-button" title="Export opened recordings and what was recorded (press Record before connecting to export live connections)">Export</button>
+      </span>
+    </div>
+  );
+}

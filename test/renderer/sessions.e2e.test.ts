@@ -1,0 +1,144 @@
+/**
+ * Issue 13 in the app, end to end in Chromium through the web host: open a session file and a
+ * pcapng (our own export) as read-only recordings in which the frame views work; a file that is
+ * not a recording, a cut one and one over the upload cap each get one sentence; Record + Save
+ * downloads a session file that our reader opens with the live messages; Export downloads a
+ * pcapng that opens again with the same frames; "copy as" puts the payload and the replay line
+ * on the clipboard.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordingToPcapng } from '../../src/core/capture/export-pcapng.ts';
+import { readSessionFile } from '../../src/core/capture/session-file.ts';
+import type { TraceEvent } from '../../src/core/trace.ts';
+import { FullFrameStore } from '../../src/service/display-cap.ts';
+import { loadRecordingSource } from '../../src/service/recording-source.ts';
+import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
+import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
+
+declare const navigator: { clipboard: { readText(): Promise<string> } };
+
+const UPLOAD_LIMIT = 4 * 1024 * 1024;
+let inspector: Inspector;
+let page: Page;
+let dir = '';
+let sessionFile = '';
+let liveFrames = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wsi-sessions-e2e-'));
+  const fixture = await recordEveryFrameType(dir);
+  sessionFile = fixture.file;
+  liveFrames = fixture.serverEvents.filter((e: TraceEvent) => e.type === 'frame').length;
+  inspector = await startInspector({ uploadLimitBytes: UPLOAD_LIMIT });
+  page = inspector.page;
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(inspector.host.url).origin });
+}, 60_000);
+
+afterAll(async () => {
+  expect(inspector?.pageErrors ?? []).toEqual([]);
+  await inspector?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function openFile(path: string): Promise<void> {
+  await page.getByTestId('open-recording-input').setInputFiles(path);
+}
+
+const notice = () => page.locator('.notice span').first().textContent();
+
+describe('sessions in the app', () => {
+  it('a session file opens read-only: listed as a recording, its frames, anatomy and copy-as work; no composer', async () => {
+    await openFile(sessionFile);
+    await page.getByTestId('recordings-section').waitFor();
+    expect(await notice()).toContain(`Opened session.wsi: 1 connection, ${liveFrames} frames, read-only.`);
+    const item = page.getByTestId('recordings-section').locator('[data-testid^="connection-rec"]');
+    await expect.poll(() => item.count()).toBe(1);
+    expect(await item.getByTestId('recording-tag').textContent()).toBe('recording');
+    await item.click();
+    await page.getByTestId('timeline-mode').selectOption('frames');
+    await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(liveFrames);
+    // Read-only: no composer, no debugger or crafter tabs.
+    expect(await page.getByRole('tab', { name: 'Crafter' }).count()).toBe(0);
+    expect(await page.getByTestId('send').count()).toBe(0);
+    await page.locator('[data-testid=frame-row]', { hasText: 'Hello ✓' }).first().click();
+    expect(await page.getByTestId('payload-text').textContent()).toBe('Hello ✓');
+    await page.getByTestId('copy-hex').click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(Buffer.from('Hello ✓').toString('hex').match(/../g)!.join(' '));
+    await page.getByTestId('copy-wsinspect').click();
+    const line = await page.evaluate(() => navigator.clipboard.readText());
+    expect(line).toMatch(/^wsinspect connect '.*' --send-hex "81 89 [0-9a-f ]+"$/);
+    // Search works on the recording.
+    await page.getByLabel('Search', { exact: true }).fill('fragmented from');
+    await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBeGreaterThan(0);
+    await page.getByLabel('Search', { exact: true }).fill('');
+  }, 60_000);
+
+  it('a pcapng (our export of the session) opens with the same frames', async () => {
+    const pcap = join(dir, 'every-frame.pcapng');
+    writeFileSync(pcap, recordingToPcapng(readSessionFile(sessionFile).recording));
+    await openFile(pcap);
+    await expect.poll(notice).toContain(`Opened every-frame.pcapng: 1 connection, ${liveFrames} frames, read-only.`);
+    expect(await page.getByTestId('recordings-section').textContent()).toContain('pcap/pcapng capture');
+  }, 60_000);
+
+  it('bad files: one sentence each; a cut file shows what parsed; over the cap refused', async () => {
+    const junk = join(dir, 'notes.txt');
+    writeFileSync(junk, 'just some notes');
+    await openFile(junk);
+    await expect.poll(notice).toMatch(/^"notes\.txt" is not a wsinspect session, JSON export, HAR file or pcap\/pcapng capture/);
+    const bytes = readFileSync(sessionFile);
+    const cut = join(dir, 'cut.wsi');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await openFile(cut);
+    await expect.poll(notice).toMatch(/^cut\.wsi was read only in part: .+\. Everything before that is shown\./);
+    await expect.poll(() => page.getByTestId('recording-error').count()).toBe(1);
+    const big = join(dir, 'big.pcapng');
+    writeFileSync(big, Buffer.alloc(UPLOAD_LIMIT + 1));
+    await openFile(big);
+    await expect.poll(notice).toBe(`The file is larger than the ${UPLOAD_LIMIT} bytes the app accepts; open it with \`wsinspect open FILE\` instead.`);
+  }, 60_000);
+
+  it('Record, Save: the downloaded session file has the live messages; Export pcapng opens again with the same frames', async () => {
+    await page.getByLabel('Per-frame cap in bytes').fill('1000');
+    await page.getByTestId('record-button').click();
+    await expect.poll(() => page.getByTestId('record-button').textContent()).toBe('■ Stop');
+    const ws = await openWs(inspector.serverUrl);
+    const id = await inspector.newConnectionId();
+    const echoes = new Promise((r) => ws.once('message', r));
+    ws.send('recorded in the app');
+    await echoes;
+    ws.close(1000, 'done');
+    await expect.poll(() => inspector.host.service.getStatus().connections.find((c) => c.id === id)?.state).toBe('CLOSED');
+    await page.getByTestId('record-button').click();
+    await expect.poll(() => page.getByTestId('record-button').textContent()).toBe('● Record');
+
+    const saving = page.waitForEvent('download');
+    await page.getByTestId('save-session').click();
+    const saved = join(dir, 'saved.wsi');
+    await (await saving).saveAs(saved);
+    const recording = readSessionFile(saved);
+    expect(recording.error).toBeNull();
+    expect(recording.recording.recordCap).toBe(1000);
+    const source = loadRecordingSource(saved, { fullFrames: new FullFrameStore() });
+    if (!source.ok) throw new Error(source.error);
+    const texts = source.events.flatMap((e) => (e.type === 'message' && e.text ? [`${e.direction} ${e.text}`] : []));
+    expect(texts).toEqual(['in recorded in the app', 'out recorded in the app']);
+
+    await page.getByLabel('Export format').selectOption('pcapng');
+    const exporting = page.waitForEvent('download');
+    await page.getByTestId('export-button').click();
+    const exported = join(dir, 'exported.pcapng');
+    await (await exporting).saveAs(exported);
+    const again = loadRecordingSource(exported, { fullFrames: new FullFrameStore() });
+    if (!again.ok) throw new Error(again.error);
+    expect(again.error).toBeNull();
+    // Everything: the recordings opened above and the live connection recorded.
+    const framesOf = (events: TraceEvent[]) => events.filter((e) => e.type === 'frame').length;
+    expect(again.summaries.length).toBeGreaterThanOrEqual(3);
+    expect(framesOf(again.events)).toBeGreaterThanOrEqual(2 * liveFrames + framesOf(source.events));
+  }, 60_000);
+});
