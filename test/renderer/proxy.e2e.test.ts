@@ -92,6 +92,7 @@ describe('proxy mode in the app', () => {
   it('a frame held on the upstream leg, edited in the debugger, arrives edited at the server and comes back edited', async () => {
     const up = legs().find((c) => c.proxyLeg!.side === 'upstream')!;
     await openTab(up.id, 'Debugger');
+    expect(await page.getByTestId('proxy-leg-banner').textContent()).toMatch(/proxy ⇄ server leg .* go to the server/);
     await page.getByTestId('step-mode-switch').click();
     await expect.poll(() => status().connections.find((c) => c.id === up.id)?.gate?.stepMode).toBe(true);
     const back = peer.evaluate(`new Promise((resolve) => { window.ws.onmessage = (e) => resolve(String(e.data)); window.ws.send('the original text'); })`) as Promise<string>;
@@ -148,5 +149,19 @@ describe('proxy mode in the app', () => {
     const labels = await page.getByTestId('ladder').getByTestId('ladder-row').allTextContents();
     expect(labels.filter((l) => l.includes('Close 1000'))).toHaveLength(2);
     expect(labels.filter((l) => l.includes('"direct"'))).toHaveLength(2);
+  });
+
+  it('folds a long conversation: its start and its end drawn, the middle one click away', async () => {
+    const before = new Set(status().connections.map((c) => c.id));
+    await peer.evaluate(`new Promise((resolve) => { const ws = new WebSocket(${JSON.stringify(inspector.serverUrl)}); let n = 0;
+      ws.onopen = () => { for (let i = 0; i < 400; i++) ws.send('m' + i); };
+      ws.onmessage = () => { if (++n === 400) resolve(); }; })`);
+    const id = status().connections.find((c) => !before.has(c.id) && c.role === 'server')!.id;
+    await openTab(id, 'Ladder');
+    const fold = page.getByTestId('ladder-fold');
+    await expect.poll(() => fold.textContent()).toMatch(/50[02] more arrows folded/);
+    expect(await page.getByTestId('ladder').getByTestId('ladder-row').count()).toBe(300);
+    await fold.click();
+    expect(await page.getByTestId('ladder').getByTestId('ladder-row').count()).toBe(800);
   });
 });

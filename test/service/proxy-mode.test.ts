@@ -84,6 +84,32 @@ describe('service: proxy mode', () => {
     ws.close();
   });
 
+  it('fires fault presets at either side: the server and the client each answer as RFC 6455 expects; a fragmented message is injected towards the server', async () => {
+    upstream = await wsUpstream({ silent: true });
+    const { service } = started();
+    const { url } = (await service.startProxy({ listen: 'ws://127.0.0.1:0/', target: upstream.url })) as { url: string };
+    const ws = await openWs(url);
+    ws.on('error', () => {});
+    await eventually(() => service.getStatus().connections.filter((c) => c.proxyLeg && c.state === 'OPEN').length === 2, 5000, 'both legs open');
+    const up = service.getStatus().connections.find((c) => c.proxyLeg?.side === 'upstream')!;
+    // A whole message in three frames, towards the server.
+    expect(service.send({ connectionId: up.id, kind: 'text', text: 'one message, three frames', fragments: [4, 8] }).ok).toBe(true);
+    await eventually(() => upstream!.messages.length === 1, 5000, 'the injected message');
+    expect(upstream.messages[0]!.data.toString()).toBe('one message, three frames');
+    // §5.5: a Ping with a 126-byte payload, at the server (ws) and at the client (ws): each fails it with 1002.
+    const atServer = await service.firePreset(up.id, 'control-frame-too-long');
+    expect(atServer).toMatchObject({ ok: true, outcome: { asExpected: true } });
+    // The server's failure closed that conversation's client leg too (close-mapping.ts): a second client.
+    const second = await openWs(url);
+    second.on('error', () => {});
+    await eventually(() => service.getStatus().connections.filter((c) => c.proxyLeg?.side === 'client' && c.state === 'OPEN').length === 1, 5000, 'the second conversation');
+    const clientLeg = service.getStatus().connections.find((c) => c.proxyLeg?.side === 'client' && c.state === 'OPEN')!;
+    expect(clientLeg.id).not.toBe(up.proxyLeg!.conversationId);
+    const atClient = await service.firePreset(clientLeg.id, 'control-frame-too-long');
+    expect(atClient).toMatchObject({ ok: true, outcome: { asExpected: true } });
+    expect((atClient as { outcome: { actualText: string } }).outcome.actualText).toMatch(/1002/);
+  });
+
   it('answers bad requests in one line and asks before listening where other machines can connect', async () => {
     const { service } = started();
     expect(await service.startProxy({ listen: 'http://x', target: 'ws://127.0.0.1:1/' })).toMatchObject({ ok: false, error: expect.stringMatching(/ws:\/\//) });

@@ -14,6 +14,7 @@ import { FrameList } from './components/FrameList.tsx';
 import { HandshakeView } from './components/HandshakeView.tsx';
 import { FramePairing } from './components/FramePairing.tsx';
 import { Ladder } from './components/Ladder.tsx';
+import { ProxyLegBanner } from './components/ProxyLegBanner.tsx';
 import { TimelineSplit, WorkspacePanes } from './components/Panes.tsx';
 import { useShortcuts } from './components/useShortcuts.ts';
 import { ServerBar } from './components/ServerBar.tsx';
@@ -102,6 +103,7 @@ export function App() {
           ) : (
             <>
               {recording && <RecordingBanner />}
+              {(shown === 'debugger' || shown === 'crafter' || shown === 'faults') && <ProxyLegBanner />}
               {shown === 'frames' ? (
                 <TimelineSplit
                   list={<FrameList />}
