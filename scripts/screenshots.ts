@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { openWs, startInspector } from '../test/support/inspector-harness.ts';
+import { openWs, startInspector, type Inspector } from '../test/support/inspector-harness.ts';
 
 const outDir = process.argv[2] ?? fileURLToPath(new URL('../docs/screenshots', import.meta.url));
 const sizes = [{ width: 1440, height: 900 }, { width: 1024, height: 700 }] as const;
@@ -73,10 +73,39 @@ async function main(): Promise<void> {
       await page.getByTestId(`connection-${id}`).click();
     }
     ws.close();
+    await proxyShots(inspector);
   } finally {
     await inspector.close();
   }
   console.log(`screenshots in ${outDir}`);
+}
+
+/** Proxy mode (issue 12): a ws client through the proxy to the embedded echo server; the ladder and a paired frame. */
+async function proxyShots(inspector: Inspector): Promise<void> {
+  const { page } = inspector;
+  const started = await inspector.host.service.startProxy({ listen: 'ws://127.0.0.1:0/', target: inspector.serverUrl, origin: 'http://localhost:3000' });
+  if (!started.ok) throw new Error(started.error);
+  const ws = await openWs(started.url);
+  ws.send(JSON.stringify({ type: 'hello', user: 'ada' }));
+  ws.ping('are you there?');
+  ws.send('through the proxy and back');
+  await new Promise((r) => setTimeout(r, 300));
+  ws.close(1000, 'bye');
+  await new Promise((r) => setTimeout(r, 500));
+  const client = inspector.host.service.getStatus().connections.find((c) => c.proxyLeg?.side === 'client');
+  if (!client) throw new Error('no proxied conversation');
+  for (const size of sizes) {
+    await page.setViewportSize(size);
+    const suffix = `${size.width}x${size.height}`;
+    await page.getByTestId(`connection-${client.id}`).click();
+    await view(page, 'Ladder');
+    await page.screenshot({ path: `${outDir}/proxy-ladder-${suffix}.png` });
+    await view(page, 'Frames');
+    await page.locator('[data-testid=frame-row].dir-in', { hasText: 'through the proxy' }).first().click();
+    await page.getByTestId('frame-pairing').waitFor();
+    await page.screenshot({ path: `${outDir}/proxy-pairing-${suffix}.png` });
+  }
+  await inspector.host.service.stopProxy();
 }
 
 async function view(page: Page, name: string): Promise<void> {

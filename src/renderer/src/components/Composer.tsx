@@ -44,7 +44,8 @@ export function Composer() {
     return <aside className="composer"><h2>Composer</h2><p className="hint">Select a connection to send frames on it.</p></aside>;
   }
   const open = connection.state === 'OPEN';
-  const sender = connection.role === 'server' ? 'the embedded server' : 'this client';
+  // A proxy leg (issue 12): the proxy plays the server to the client and the client to the server.
+  const sender = 'proxyLeg' in connection && connection.proxyLeg ? 'the proxy' : connection.role === 'server' ? 'the embedded server' : 'this client';
   const recipient = connection.role === 'server' ? `the client at ${connection.remote}` : 'the server';
 
   const send = async () => {
