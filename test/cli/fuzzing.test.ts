@@ -88,7 +88,9 @@ function expectedLine(index: Index, agents: string[]): string {
 }
 
 /** Every selected case is in the index under the agent, in Autobahn's row shape, with its report file. */
-function expectIndexLayout(outdir: string, index: Index, agent: string, ids: string[], reportPrefix: string): void {
+function expectIndexLayout(outdir: string, index: Index, agent: string, ids: string[], reportPrefix: string, serverLog = ''): void {
+  const notable = serverLog.split('\n').filter((l) => l && !/ OK$/.test(l)).join('\n');
+  expect(ids.filter((id) => !(id in index[agent]!)), `${agent}: cases missing from index.json; the server said:\n${notable}`).toEqual([]);
   expect(Object.keys(index[agent]!)).toEqual(ids);
   for (const id of ids) {
     const row = index[agent]![id]!;
@@ -120,8 +122,8 @@ describe('wsinspect fuzzingserver, driven by harness loops as libraries write th
     await shutdown(base, 'python-websockets');
     const code = await server.exit;
     const index = readIndex(outdir);
-    expectIndexLayout(outdir, index, `ws ${wsVersion}`, ids, `ws_${wsVersion.replace(/\./g, '_')}`);
-    expectIndexLayout(outdir, index, 'python-websockets', ids, 'python_websockets');
+    expectIndexLayout(outdir, index, `ws ${wsVersion}`, ids, `ws_${wsVersion.replace(/\./g, '_')}`, server.stdout() + server.stderr());
+    expectIndexLayout(outdir, index, 'python-websockets', ids, 'python_websockets', server.stdout() + server.stderr() + py.out);
     // Both clients echo, fail, close and compress as the cases expect. 7.1.6 and 7.13.x are
     // informational (Autobahn's too); every other case is OK, close behaviour included (but 5.15).
     for (const agent of [`ws ${wsVersion}`, 'python-websockets']) {

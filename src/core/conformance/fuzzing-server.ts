@@ -13,7 +13,7 @@
  * A plain HTTP request (no Upgrade) gets a one-line text answer. Hostile input: the request head
  * is bounded (16 KiB) and must arrive within 10 s; parameters must appear once, case must be a
  * number in range, agent 1-200 characters without control characters; at most maxConnections at
- * a time (more are closed at once), 4 cases running (503 beyond) and results for at most 64
+ * a time (more are closed at once), 4 cases running (a 5th waits up to 8 s, then 503) and results for at most 64
  * agents; every case is bounded in
  * time, and every socket is destroyed when its case or answer is done.
  */
@@ -42,6 +42,12 @@ export interface FuzzingServerOptions {
   maxConnections?: number;
   /** Cases run at the same time (default 4; a 16 MiB case holds several copies of its message). */
   maxRunningCases?: number;
+  /**
+   * How long a /runCase waits for a free slot before 503 (default 8000 ms): a harness that runs
+   * cases one by one can be a moment ahead of the server, which closes each case's connection and
+   * then still waits for the peer's TCP close (§7.1.1).
+   */
+  slotWaitMs?: number;
   /** One line per event worth telling (a case run, reports written, a refused request). */
   onLine?: (line: string) => void;
   /** Called after /updateReports?shutdownOnComplete=true has written the reports. */
@@ -53,6 +59,7 @@ export interface FuzzingServerOptions {
 const HEAD_TIMEOUT_MS = 10_000;
 const STATUS_WAIT_MS = 30_000;
 const CLOSE_WAIT_MS = 3000;
+const SETTLE_MS = 15_000;
 
 /** A request answered with a plain HTTP response (an error, or 200 for the one-line description at /). */
 class BadRequest extends Error {
@@ -98,13 +105,17 @@ export class FuzzingServer {
   private readonly limits: Limits;
   private readonly maxConnections: number;
   private readonly maxRunningCases: number;
+  private readonly slotWaitMs: number;
   private running = 0;
+  /** Cases running or still writing their report: /updateReports and close() wait for them. */
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(private readonly options: FuzzingServerOptions) {
     this.limits = limitsOf(options.battery ?? {}, 5000);
     this.maxConnections = options.maxConnections ?? 32;
     this.maxRunningCases = options.maxRunningCases ?? 4;
+    this.slotWaitMs = options.slotWaitMs ?? 8000;
     this.server = createServer({ allowHalfOpen: true }, (socket) => {
       this.handle(socket).catch((error: unknown) => {
         this.line(`internal error on a connection: ${error instanceof Error ? error.message : String(error)}`);
@@ -127,11 +138,23 @@ export class FuzzingServer {
     });
   }
 
-  /** Stops listening and destroys every open connection. */
+  /** Stops listening, destroys every open connection and waits (bounded) for reports still being written. */
   async close(): Promise<void> {
     this.closed = true;
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.settle();
+  }
+
+  /**
+   * Waits, at most SETTLE_MS, for the cases in flight: a client sees its case's connection close
+   * a moment before the verdict and report are recorded, and may ask for the reports at once.
+   */
+  private async settle(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))]);
+    clearTimeout(timer);
   }
 
   private line(text: string): void {
@@ -223,12 +246,15 @@ export class FuzzingServer {
           this.line(`${agent}: case ${c.id} skipped ("exclude-agent-cases")`);
           return this.reply(head, wire, null);
         }
+        const until = Date.now() + this.slotWaitMs;
+        while (this.running >= this.maxRunningCases && Date.now() < until && !wire.socket.destroyed) await new Promise((resolve) => setTimeout(resolve, 20));
         if (this.running >= this.maxRunningCases) throw new BadRequest(`busy: ${this.running} cases are running (at most ${this.maxRunningCases} at a time); try again when one ends`, 503);
-        this.running++;
+        const run = this.runCase(index, c, agent, wire, log);
+        this.inFlight.add(run);
         try {
-          return await this.runCase(index, c, agent, wire, log);
+          return await run;
         } finally {
-          this.running--;
+          this.inFlight.delete(run);
         }
       }
       default:
@@ -242,7 +268,14 @@ export class FuzzingServer {
     log.note(`case ${c.id} (${index} of ${this.options.cases.length}) for agent ${agent}: ${c.description} (${c.rfcSection})`);
     const held: { extension: Extension | null } = { extension: null };
     const caseMs = c.timeoutMs * this.limits.timeScale;
-    const verdict = await bounded(caseMs + 2000, () => serveCase(c, wire, log, this.limits, held), () => wire.destroy());
+    // A slot is held while the case runs, not while its report is written.
+    this.running++;
+    let verdict;
+    try {
+      verdict = await bounded(caseMs + 2000, () => serveCase(c, wire, log, this.limits, held), () => wire.destroy());
+    } finally {
+      this.running--;
+    }
     wire.destroy();
     held.extension?.close();
     const result = resultOf(c, verdict, t0, log);
@@ -265,6 +298,7 @@ export class FuzzingServer {
   }
 
   private async updateReports(agent: string): Promise<void> {
+    await this.settle();
     try {
       const paths = await this.options.reports.writeIndex(this.options.title ?? 'wsinspect fuzzingserver report');
       const t = this.options.reports.totals(agent);

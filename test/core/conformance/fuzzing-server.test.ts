@@ -20,13 +20,14 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(cases: string[], more: { subprotocols?: string[]; headers?: Array<{ name: string; value: string }>; exclude?: Record<string, string[]>; maxRunningCases?: number } = {}) {
+async function start(cases: string[], more: { subprotocols?: string[]; headers?: Array<{ name: string; value: string }>; exclude?: Record<string, string[]>; maxRunningCases?: number; slotWaitMs?: number } = {}) {
   const selection = { cases, ...(more.exclude ? { 'exclude-agent-cases': more.exclude } : {}) };
   const reports = new AutobahnReports(join(dir, String(servers.length)), 'client');
   const lines: string[] = [];
   const server = new FuzzingServer({
     cases: selectSpecCases(selection, 'client').cases, selection, reports, onLine: (l) => lines.push(l),
     ...(more.maxRunningCases ? { maxRunningCases: more.maxRunningCases } : {}),
+    ...(more.slotWaitMs !== undefined ? { slotWaitMs: more.slotWaitMs } : {}),
     battery: { ...(more.subprotocols ? { subprotocols: more.subprotocols } : {}), ...(more.headers ? { headers: more.headers } : {}) },
   });
   servers.push(server);
@@ -86,8 +87,8 @@ describe('FuzzingServer', () => {
     expect(reports.status('lws', '1.1.2')?.remoteCloseCode).toBe(1000);
   });
 
-  it('runs a bounded number of cases at once: one more gets 503 and a line saying why', async () => {
-    const { base } = await start(['1.1.2', '2.1'], { maxRunningCases: 1 });
+  it('runs a bounded number of cases at once: one more waits for a slot, then gets 503 and a line saying why', async () => {
+    const { base } = await start(['1.1.2', '2.1'], { maxRunningCases: 1, slotWaitMs: 300 });
     const first = new WebSocket(`${base}/runCase?case=1&agent=slow`); // never echoes: the case waits
     first.on('error', () => {});
     await new Promise<void>((resolve) => first.once('open', () => resolve()));
