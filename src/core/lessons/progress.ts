@@ -7,48 +7,17 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { configDirectory } from '../net/certificates.ts';
-import { LESSONS } from './lessons.ts';
 
-export interface LessonProgress {
-  /** Steps done (detected or skipped), 0..steps.length. */
-  stepsDone: number;
-  /** The check question was answered correctly. */
-  checkPassed: boolean;
-}
-
-export type Progress = Record<string, LessonProgress>;
-
-/** A progress file larger than this is not ours: ignored. */
-const MAX_FILE_BYTES = 64 * 1024;
+export { parseProgress, type LessonProgress, type Progress } from './progress-parse.ts';
+import { MAX_PROGRESS_BYTES, parseProgress, type Progress } from './progress-parse.ts';
 
 export function progressPath(env: Record<string, string | undefined> = process.env): string {
   return join(configDirectory(env), 'learn-progress.json');
 }
 
-/** The saved progress, keeping only known lessons and sane values; {} when there is none or it is unreadable. */
-export function parseProgress(text: string): Progress {
-  if (text.length > MAX_FILE_BYTES) return {};
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return {};
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return {};
-  const out: Progress = {};
-  for (const lesson of LESSONS) {
-    const entry = Object.hasOwn(data, lesson.id) ? (data as Record<string, unknown>)[lesson.id] : undefined;
-    if (typeof entry !== 'object' || entry === null) continue;
-    const { stepsDone, checkPassed } = entry as Record<string, unknown>;
-    if (typeof stepsDone !== 'number' || !Number.isInteger(stepsDone)) continue;
-    out[lesson.id] = { stepsDone: Math.max(0, Math.min(lesson.steps.length, stepsDone)), checkPassed: checkPassed === true };
-  }
-  return out;
-}
-
 export function loadProgress(path = progressPath()): Progress {
   try {
-    return parseProgress(readFileSync(path, { encoding: 'utf8' }).slice(0, MAX_FILE_BYTES + 1));
+    return parseProgress(readFileSync(path, { encoding: 'utf8' }).slice(0, MAX_PROGRESS_BYTES + 1));
   } catch {
     return {};
   }

@@ -7,6 +7,7 @@ import { Conformance, RecordingBanner } from './components/Conformance.tsx';
 import { Crafter } from './components/Crafter.tsx';
 import { Debugger } from './components/Debugger.tsx';
 import { Faults } from './components/Faults.tsx';
+import { Learn } from './components/Learn.tsx';
 import { ConnectionsPanel } from './components/ConnectionsPanel.tsx';
 import { EmptyState } from './components/EmptyState.tsx';
 import { FrameAnatomy } from './components/FrameAnatomy.tsx';
@@ -20,9 +21,10 @@ import { useShortcuts } from './components/useShortcuts.ts';
 import { ServerBar } from './components/ServerBar.tsx';
 import { SessionBar } from './components/SessionBar.tsx';
 import { isOpenedRecordingId } from './store/recording.ts';
+import { feedLearn, useLearn } from './store/learn.ts';
 import { connectBatches, isRecordingId, useInspector, type View } from './store/store.ts';
 
-const tabs: Array<{ view: Exclude<View, 'conformance'>; label: string; title: string }> = [
+const tabs: Array<{ view: Exclude<View, 'conformance' | 'learn'>; label: string; title: string }> = [
   { view: 'frames', label: 'Frames', title: 'Every frame, both directions, bit by bit' },
   { view: 'handshake', label: 'Handshake', title: 'The opening handshake, header by header (§4)' },
   { view: 'ladder', label: 'Ladder', title: 'The conversation as a sequence diagram: client, proxy and server as lanes; handshake, frames, pings and the closing handshake as arrows with times' },
@@ -48,12 +50,17 @@ export function App() {
   const running = useInspector((s) => s.conformance?.running ?? false);
   const connectionTabs = recording ? tabs.filter((t) => recordingViews.has(t.view)) : tabs;
   // A recording selected while a live-only tool was open shows its frames instead.
-  const shown: View = view === 'conformance' || !recording || recordingViews.has(view) ? view : 'frames';
+  const shown: View = view === 'conformance' || view === 'learn' || !recording || recordingViews.has(view) ? view : 'frames';
 
   useShortcuts();
   useEffect(() => {
     setConfirmHandler(askPerson);
-    const unsubscribe = connectBatches((listener) => api.onBatch(listener));
+    useLearn.getState().load();
+    // Every event also goes to the open lesson's detector (a no-op with none open).
+    const unsubscribe = connectBatches((listener) => api.onBatch((batch) => {
+      listener(batch);
+      feedLearn(batch.events);
+    }));
     void api.getStatus().then((status) => useInspector.getState().applyBatch({ events: [], status }));
     return unsubscribe;
   }, []);
@@ -92,9 +99,23 @@ export function App() {
               Conformance
               {running && <span className="tab-badge running">running</span>}
             </button>
+            <button
+              role="tab"
+              aria-selected={shown === 'learn'}
+              className={`tab tab-learn ${shown === 'learn' ? 'active' : ''}`}
+              onClick={() => setView('learn')}
+              title="Guided lessons on live traffic: do each step against the embedded server, see it explained with your own bytes (needs no connection)"
+              data-testid="learn-tab"
+            >
+              Learn
+            </button>
             <span className="pane-toggles">{toggles}</span>
           </nav>
-          {shown === 'conformance' ? (
+          {shown === 'learn' ? (
+            <div className="tool-view">
+              <Learn />
+            </div>
+          ) : shown === 'conformance' ? (
             <div className="tool-view">
               <Conformance />
             </div>

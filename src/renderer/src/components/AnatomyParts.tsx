@@ -7,6 +7,7 @@
 import { useMemo, useState } from 'react';
 import type { AnatomyField, FieldId, FrameAnatomy as Anatomy } from '../../../core/fields.ts';
 import { useInspector } from '../store/store.ts';
+import { Why } from './Why.tsx';
 
 const BITS_PER_ROW = 32;
 const HEX_LIMIT = 4096;
@@ -220,6 +221,8 @@ export function MaskingView({ anatomy }: { anatomy: Anatomy }) {
     <section className="masking" aria-label="Unmasking">
       <h3>Unmasking <span className="rfc">§5.3</span></h3>
       <p className="hint">Each payload byte is XORed with byte <i>i mod 4</i> of the masking key <code>{Array.from(key, hex2).join(' ')}</code>. Masking the same bytes again gives them back.</p>
+      <Why id="masking" />
+      <Why id="fresh-key" />
       {n === 0 ? <p className="hint">Empty payload: nothing to unmask.</p> : (
         <div className="xor-table" data-testid="xor-table">
           <div className="xor-col head"><span>i</span><span>masked</span><span>⊕ key</span><span>= byte</span><span>char</span></div>

@@ -11,6 +11,7 @@ import { useInspector } from '../store/store.ts';
 import { BitDiagram, FieldTable, HexDump, textDecoder } from './AnatomyParts.tsx';
 import { RfcExamples } from './RfcExamples.tsx';
 import { SectionHint } from './SectionHint.tsx';
+import { Why } from './Why.tsx';
 
 /** RFC 6455 §5.7: "A single-frame masked text message ... contains "Hello"". */
 const rfcExample = '81 85 37 fa 21 3d 7f 9f 4d 51 58';
@@ -214,6 +215,7 @@ function StepperState({ snap, input }: { snap: ByteStepSnapshot; input: Uint8Arr
           <HexDump bytes={input} anatomy={anatomy} anatomyOffset={showing.start} byteClass={byteClass} label="Input bytes" testId="stepper-hex" />
           <h3>{showing.bytes.length === 0 ? 'The next frame' : cut ? `Frame ${snap.framesTotal}, cut short by the violation` : showing.complete ? `Frame ${snap.framesTotal}, complete` : `The frame being read (from byte ${showing.start})`}</h3>
           {showing.bytes.length === 0 ? <p className="hint">No byte of it yet: the parser waits for the 2 header bytes.</p> : <BitDiagram anatomy={anatomy} />}
+          {anatomy.maskKey && <Why id="masking" />}
           {anatomy.needs && showing.bytes.length > 0 && <p className="hint">{cut ? `When the violation stopped it, the frame still ${anatomy.needs}.` : `Decoding so far, the frame ${anatomy.needs}.`}</p>}
           <InflatedSoFar snap={snap} last={showing.complete ? last : undefined} />
         </div>

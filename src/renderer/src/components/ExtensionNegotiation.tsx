@@ -6,6 +6,7 @@
  */
 import type { Role, TracedExtensionNegotiation, TracedExtensionOffer, TracedExtensionParam } from '../../../core/trace.ts';
 import { directionsInForce, offerParamDoc, zlibWindowNote } from '../lib/deflate-params.ts';
+import { Why } from './Why.tsx';
 
 const verdictLabels: Record<TracedExtensionOffer['verdict'], { text: string; className: string }> = {
   accepted: { text: '✓ accepted', className: 'ok' },
@@ -109,6 +110,7 @@ export function ExtensionNegotiation({ negotiation, side }: { negotiation: Trace
         offer of each extension and answers with the parameters that will be in force. An offer the server cannot honour is declined, and the
         handshake goes on without it.
       </p>
+      <Why id="extensions" />
       {negotiation.offered === null ? (
         <p className="hint">The client offered no extension.</p>
       ) : (

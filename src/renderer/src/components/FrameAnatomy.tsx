@@ -8,6 +8,7 @@ import { findConnection, isRecordingId, useInspector, type FrameRow } from '../s
 import { CopyAs } from './CopyAs.tsx';
 import { BitDiagram, FieldTable, HexDump, hex2, MaskingView, PayloadView } from './AnatomyParts.tsx';
 import { CompressionView } from './CompressionView.tsx';
+import { Why } from './Why.tsx';
 
 function Relations({ row }: { row: FrameRow }) {
   const messageByFrame = useInspector((s) => s.messageByFrame);
@@ -55,6 +56,7 @@ function Relations({ row }: { row: FrameRow }) {
           <><b>{f.close.code} {info!.name}</b>: {info!.meaning} <span className="rfc">{info!.rfcSection}</span></>
         )}
         {f.close.reason && <div>Reason: <q>{f.close.reason}</q></div>}
+        <Why id="close-registry" />
       </div>,
     );
   }
@@ -166,6 +168,7 @@ export function FrameAnatomy() {
           <div>{f.violation.message}</div>
           <div className="rule">{displayRule(f.violation.code, f.violation.rule)}</div>
           <div>The connection fails with close code <b>{f.violation.closeCode} {describeCloseCode(f.violation.closeCode).name}</b>.</div>
+          {f.violation.closeCode === 1009 && <Why id="limits" />}
           {f.partial && <div className="hint">The frame never arrived whole: the bytes shown are those received before the connection failed ({anatomy.needs}).</div>}
         </div>
       )}

@@ -2,6 +2,7 @@ import type { HandshakeCheck } from '../../../core/handshake-types.ts';
 import type { TracedHead } from '../../../core/trace.ts';
 import { requestExtensionCheck, responseExtensionCheck } from '../lib/extension-checks.ts';
 import { headerDoc } from '../lib/header-docs.ts';
+import { Why } from './Why.tsx';
 import { useInspector, type HandshakeTrace } from '../store/store.ts';
 import { ExtensionNegotiation } from './ExtensionNegotiation.tsx';
 import { TlsView } from './TlsView.tsx';
@@ -55,6 +56,7 @@ function HeadView({ title, head, checks }: { title: string; head: TracedHead | u
               <span className="explain">
                 {doc ? <>{doc.meaning} <span className="rfc">{doc.rfcSection}</span></> : <span className="muted">Not part of the WebSocket handshake.</span>}
                 {failed && <span className="error-text"> {failed.detail}</span>}
+                {name.toLowerCase() === 'origin' && <Why id="origin" />}
               </span>
             </div>
           );
@@ -87,6 +89,8 @@ function AcceptWalkthrough({ handshake }: { handshake: HandshakeTrace }) {
           <span className="hint">{handshake.side === 'server' ? 'what our server sent in its 101 response' : 'what the server sent; the client checks it (§4.1)'}</span>
         </li>
       </ol>
+      <Why id="guid" />
+      <Why id="key-as-text" />
     </section>
   );
 }
