@@ -48,7 +48,7 @@ export function ProxyBar() {
   if (!open && !running) {
     return (
       <div className="proxy-bar closed">
-        <button className="button proxy-toggle" onClick={() => setOpen(true)} data-testid="proxy-mode-toggle" title="Put the inspector between any client and any server: both legs traced, each frame paired with its copy, the debugger on either leg">
+        <button className="button small proxy-toggle" onClick={() => setOpen(true)} data-testid="proxy-mode-toggle" title="Put the inspector between any client and any server: both legs traced, each frame paired with its copy, the debugger on either leg">
           ⇄ Proxy mode…
         </button>
       </div>
