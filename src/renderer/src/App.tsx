@@ -8,6 +8,7 @@ import { Crafter } from './components/Crafter.tsx';
 import { Debugger } from './components/Debugger.tsx';
 import { Faults } from './components/Faults.tsx';
 import { Learn } from './components/Learn.tsx';
+import { Pipeline } from './components/Pipeline.tsx';
 import { ConnectionsPanel } from './components/ConnectionsPanel.tsx';
 import { EmptyState } from './components/EmptyState.tsx';
 import { FrameAnatomy } from './components/FrameAnatomy.tsx';
@@ -26,6 +27,7 @@ import { connectBatches, isRecordingId, useInspector, type View } from './store/
 
 const tabs: Array<{ view: Exclude<View, 'conformance' | 'learn'>; label: string; title: string }> = [
   { view: 'frames', label: 'Frames', title: 'Every frame, both directions, bit by bit' },
+  { view: 'pipeline', label: 'Pipeline', title: 'The selected frame\'s message from payload to wire: deflate, fragments, headers, masking, bytes' },
   { view: 'handshake', label: 'Handshake', title: 'The opening handshake, header by header (§4)' },
   { view: 'ladder', label: 'Ladder', title: 'The conversation as a sequence diagram: client, proxy and server as lanes; handshake, frames, pings and the closing handshake as arrows with times' },
   { view: 'debugger', label: 'Debugger', title: 'Step mode, held frames, breakpoints, the violation policy' },
@@ -35,7 +37,7 @@ const tabs: Array<{ view: Exclude<View, 'conformance' | 'learn'>; label: string;
 ];
 
 /** A recorded wire log can be read, not driven: no debugger, crafter or faults on it. */
-const recordingViews: ReadonlySet<View> = new Set(['frames', 'handshake', 'stepper']);
+const recordingViews: ReadonlySet<View> = new Set(['frames', 'pipeline', 'handshake', 'stepper']);
 
 export function App() {
   const view = useInspector((s) => s.view);
@@ -133,6 +135,8 @@ export function App() {
                 />
               ) : shown === 'handshake' ? (
                 <HandshakeView />
+              ) : shown === 'pipeline' ? (
+                <div className="tool-view"><Pipeline /></div>
               ) : shown === 'ladder' ? (
                 <div className="tool-view"><Ladder /></div>
               ) : (

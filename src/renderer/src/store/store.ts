@@ -108,7 +108,7 @@ interface TraceSlice {
   clearTrace: () => void;
 }
 
-export type View = 'frames' | 'handshake' | 'ladder' | 'debugger' | 'stepper' | 'crafter' | 'faults' | 'conformance' | 'learn';
+export type View = 'frames' | 'handshake' | 'ladder' | 'debugger' | 'stepper' | 'crafter' | 'faults' | 'conformance' | 'learn' | 'pipeline';
 
 interface SelectionSlice {
   selectedFrameKey: string | null;
