@@ -38,6 +38,10 @@ const api: PreloadApi = {
   stopRecording: () => ipcRenderer.invoke(channels.stopRecording),
   saveSession: () => ipcRenderer.invoke(channels.saveSession),
   exportSession: (request) => ipcRenderer.invoke(channels.exportSession, request),
+  getSavedWork: () => ipcRenderer.invoke(channels.getSavedWork),
+  setSavedWork: (work) => ipcRenderer.invoke(channels.setSavedWork, work),
+  importSavedWork: (text) => ipcRenderer.invoke(channels.importSavedWork, text),
+  runSequence: (connectionId, steps) => ipcRenderer.invoke(channels.runSequence, { connectionId, steps }),
   // Batches stay text here; the page decodes them (PreloadApi says why).
   onBatchJson: (listener) => {
     const handler = (_event: unknown, json: string) => listener(json);

@@ -7,7 +7,7 @@ import { channels } from '../shared/inspector-api.ts';
 import { MAX_SEARCH_LENGTH } from '../shared/payload-search.ts';
 import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
-  validateConformance, validateExport, validateHeld, validatePolicy, validateRecordCap, validateSend, validateStartServer, validateStepControl, validateStepMode,
+  validateConformance, validateExport, validateRunSequence, validateHeld, validatePolicy, validateRecordCap, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from './validation.ts';
 import { validateStartProxy } from './proxy-validation.ts';
 import type { InspectorService } from './inspector-service.ts';
@@ -98,6 +98,16 @@ export function createHandlers(service: InspectorService): Handlers {
     stopRecording: () => service.stopRecording(),
     saveSession: () => service.saveSession(),
     exportSession: (arg) => service.exportSession(validateExport(arg)),
+    getSavedWork: () => service.getSavedWork(),
+    setSavedWork: (arg) => service.setSavedWork(arg),
+    importSavedWork: (arg) => {
+      if (typeof arg !== 'string') throw new Error('importSavedWork expects the file\'s text');
+      return service.importSavedWork(arg);
+    },
+    runSequence: (arg) => {
+      const { connectionId, steps } = validateRunSequence(arg);
+      return service.runSequence(connectionId, steps);
+    },
     byteStepFeed: (arg) => {
       const { sessionId, count } = validateByteStepFeed(arg);
       return service.byteStepFeed(sessionId, count);

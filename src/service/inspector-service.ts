@@ -25,6 +25,8 @@ import { serverLimitsProblem } from './validation.ts';
 import { ProxyMode } from './proxy-mode.ts';
 import type { StartProxyRequest } from '../shared/proxy-api.ts';
 import { SessionWork } from './session-work.ts';
+import { loadSavedWork, readSavedWorkText, savedWorkPath, storeSavedWork } from './saved-work-file.ts';
+import { mergeSavedWork, parseSavedWork, type SavedStep, type SavedWork } from '../shared/saved-work.ts';
 import { faultPresets, findPreset } from '../core/faults.ts';
 import type { Breakpoint } from '../core/frame-gate.ts';
 import { encodeFrame } from '../core/frame-codec.ts';
@@ -692,6 +694,52 @@ export class InspectorService {
 
   exportSession(request: ExportRequest): Result<{ bytes: Uint8Array; name: string; connections: number }> {
     return this.sessions.export(request);
+  }
+
+  // ------------------------------------------------------------ saved work (issue 13)
+
+  private savedWorkFile(): string {
+    return savedWorkPath(this.configDir ?? configDirectory());
+  }
+
+  getSavedWork(): SavedWork {
+    return loadSavedWork(this.savedWorkFile());
+  }
+
+  setSavedWork(value: unknown): Result<{ work: SavedWork }> {
+    const parsed = parseSavedWork(value);
+    if (typeof parsed === 'string') return { ok: false, error: `Saved work: ${parsed}.` };
+    if (parsed.skipped > 0) return { ok: false, error: `Saved work: ${parsed.skipped} entr${parsed.skipped === 1 ? 'y is' : 'ies are'} not valid; nothing was saved.` };
+    const problem = storeSavedWork(parsed.work, this.savedWorkFile());
+    return problem ? { ok: false, error: problem } : { ok: true, work: parsed.work };
+  }
+
+  importSavedWork(text: string): Result<{ work: SavedWork; skipped: number }> {
+    const parsed = readSavedWorkText(text);
+    if (typeof parsed === 'string') return { ok: false, error: `That file is ${parsed}.` };
+    const work = mergeSavedWork(this.getSavedWork(), parsed.work);
+    const problem = storeSavedWork(work, this.savedWorkFile());
+    return problem ? { ok: false, error: problem } : { ok: true, work, skipped: parsed.skipped };
+  }
+
+  /** Sends saved messages in order on a live connection, waiting where a step says. */
+  async runSequence(connectionId: string, steps: SavedStep[]): Promise<Result<{ sent: number }>> {
+    if (!this.findConnection(connectionId)) return { ok: false, error: `Connection ${connectionId} is not a live connection (a recording is read-only).` };
+    let sent = 0;
+    for (const [i, step] of steps.entries()) {
+      if (step.kind === 'wait') {
+        await new Promise((resolve) => setTimeout(resolve, step.ms));
+        continue;
+      }
+      const request: SendRequest = step.kind === 'text' ? { connectionId, kind: 'text', text: step.text }
+        : step.kind === 'binary' ? { connectionId, kind: 'binary', hex: step.hex }
+          : step.kind === 'close' ? { connectionId, kind: 'close', code: step.code, reason: step.reason }
+            : { connectionId, kind: step.kind, text: step.text };
+      const result = this.send(request);
+      if (!result.ok) return { ok: false, error: `Step ${i + 1} (${step.kind}) was not sent: ${result.error} ${sent} message${sent === 1 ? ' was' : 's were'} sent before it.` };
+      sent++;
+    }
+    return { ok: true, sent };
   }
 
   conformanceWire(caseId: string): Result<{ events: TraceEvent[] }> {

@@ -7,6 +7,7 @@ import {
   type StepAction, type ViolationPolicy, type ConformanceRequest, exportFormats, type ExportFormat, type ExportRequest,
 } from '../shared/inspector-api.ts';
 import { ByteStepLimits, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-step-types.ts';
+import { checkSequence, SavedWorkLimits, type SavedStep } from '../shared/saved-work.ts';
 import { checkHandshakeOptions, parseHeaderLines } from '../core/http-tokens.ts';
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 
@@ -275,4 +276,15 @@ export function validateExport(v: unknown): ExportRequest {
   if (ids === undefined) return { format: v['format'] as ExportFormat };
   if (!isStringArray(ids) || ids.length === 0 || ids.length > 10_000 || ids.some((id) => id.length > 200)) throw new Error('connectionIds must be a non-empty list of connection ids');
   return { format: v['format'] as ExportFormat, connectionIds: [...ids] };
+}
+
+/** All the waits of one run together: the call answers when the sequence is done. */
+export const MAX_SEQUENCE_WAIT_MS = 5 * 60_000;
+export function validateRunSequence(v: unknown): { connectionId: string; steps: SavedStep[] } {
+  if (!isObject(v) || typeof v['connectionId'] !== 'string' || !Array.isArray(v['steps'])) throw new Error('runSequence expects { connectionId, steps }');
+  const sequence = checkSequence({ name: 'run', steps: v['steps'] });
+  if (!sequence) throw new Error(`runSequence: the steps are not valid (1 to ${SavedWorkLimits.steps} of text, binary, ping, pong, close, wait)`);
+  const waits = sequence.steps.reduce((sum, s) => sum + (s.kind === 'wait' ? s.ms : 0), 0);
+  if (waits > MAX_SEQUENCE_WAIT_MS) throw new Error(`runSequence: the waits add up to ${waits} ms, over ${MAX_SEQUENCE_WAIT_MS} ms`);
+  return { connectionId: v['connectionId'], steps: sequence.steps };
 }

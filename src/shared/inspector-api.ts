@@ -8,6 +8,7 @@ import type { ByteStepOptions, ByteStepSnapshot } from '../core/byte-step-types.
 import type { Breakpoint, GateSnapshot } from '../core/frame-gate.ts';
 import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
 import type { TlsCertificateInfo } from '../core/tls-types.ts';
+import type { SavedStep, SavedWork } from './saved-work.ts';
 import type { ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
 
 export type { Breakpoint, ByteStepOptions, ByteStepSnapshot, GateSnapshot };
@@ -328,6 +329,14 @@ export interface InspectorApi {
   /** The session file recorded so far, to download. */
   saveSession(): Promise<Result<{ bytes: Uint8Array; name: string }>>;
   exportSession(request: ExportRequest): Promise<Result<{ bytes: Uint8Array; name: string; connections: number }>>;
+  /** Saved connections and messages, kept in the config directory. */
+  getSavedWork(): Promise<SavedWork>;
+  /** Replaces what is kept (the page edits the whole document). */
+  setSavedWork(work: SavedWork): Promise<Result<{ work: SavedWork }>>;
+  /** Merges a saved-work file's text into what is kept (same names replaced); entries that do not fit are skipped and counted. */
+  importSavedWork(text: string): Promise<Result<{ work: SavedWork; skipped: number }>>;
+  /** Sends the steps on a live connection in order, waiting where a step says; stops at the first that fails. */
+  runSequence(connectionId: string, steps: SavedStep[]): Promise<Result<{ sent: number }>>;
   /** Subscribe to pushed batches; returns the unsubscribe function. */
   onBatch(listener: (batch: ServiceBatch) => void): () => void;
 }
@@ -376,5 +385,9 @@ export const channels = {
   stopRecording: 'inspector:stop-recording',
   saveSession: 'inspector:save-session',
   exportSession: 'inspector:export-session',
+  getSavedWork: 'inspector:get-saved-work',
+  setSavedWork: 'inspector:set-saved-work',
+  importSavedWork: 'inspector:import-saved-work',
+  runSequence: 'inspector:run-sequence',
   batch: 'inspector:batch',
 } as const;

@@ -98,6 +98,10 @@ export function createWebBridge(token = readToken()): InspectorApi {
     stopRecording: () => call('stopRecording'),
     saveSession: () => call('saveSession'),
     exportSession: (request) => call('exportSession', request),
+    getSavedWork: () => call('getSavedWork'),
+    setSavedWork: (work) => call('setSavedWork', work),
+    importSavedWork: (text) => call('importSavedWork', text),
+    runSequence: (connectionId, steps) => call('runSequence', { connectionId, steps }),
     onBatch: (listener) => streamBatches(token, listener),
   };
 }
