@@ -150,7 +150,7 @@ export const Defaults = {
    * frame's size has no limit of its own unless one is set (maxFrameSize): maxMessageSize bounds it.
    * Browsers send every message in one frame; ws and python-websockets fragment only when the
    * application streams a message piece by piece. 4,096 still takes the most fragmented message of
-   * the conformance battery (9.3.3: 1 MiB in 4,096 fragments of 256 bytes).
+   * the conformance battery (9.10.3: 1 MiB in 4,096 fragments of 256 bytes).
    */
   maxFragments: 4096,
   /** How long the server waits for a complete opening handshake before dropping the connection. */
