@@ -13,6 +13,7 @@ const api: PreloadApi = {
   connectClient: (request) => ipcRenderer.invoke(channels.connectClient, request),
   send: (request) => ipcRenderer.invoke(channels.send, request),
   dropConnection: (id) => ipcRenderer.invoke(channels.dropConnection, id),
+  removeClosed: (ids) => ipcRenderer.invoke(channels.removeClosed, ids),
   startProxy: (request) => ipcRenderer.invoke(channels.startProxy, request),
   stopProxy: () => ipcRenderer.invoke(channels.stopProxy),
   setStepMode: (id, on) => ipcRenderer.invoke(channels.setStepMode, { connectionId: id, on }),

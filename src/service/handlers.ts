@@ -29,6 +29,11 @@ export function createHandlers(service: InspectorService): Handlers {
       if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
       return service.dropConnection(arg);
     },
+    removeClosed: (arg) => {
+      if (arg === undefined || arg === null) return service.removeClosed();
+      if (!Array.isArray(arg) || arg.length > 10_000 || arg.some((id) => typeof id !== 'string' || id.length > 200)) throw new Error('removeClosed expects a list of connection ids, or nothing for every closed one');
+      return service.removeClosed(arg as string[]);
+    },
     setStepMode: (arg) => {
       const { connectionId, on } = validateStepMode(arg);
       return service.setStepMode(connectionId, on);

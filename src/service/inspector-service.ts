@@ -21,7 +21,8 @@ import { compressCraftedFrame, compressForCraft, CRAFTED_RESTART_REASON, type Co
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore, searchFullFrames } from './display-cap.ts';
 import { SearchError } from '../shared/payload-search.ts';
-import { serverLimitsProblem } from './validation.ts';
+import { serverLimitsProblem, serverSubprotocolsProblem } from './validation.ts';
+import { BATTERY_USER_AGENT, isBatteryRequest } from './battery-peers.ts';
 import { ProxyMode } from './proxy-mode.ts';
 import type { StartProxyRequest } from '../shared/proxy-api.ts';
 import { SessionWork } from './session-work.ts';
@@ -70,8 +71,9 @@ export class InspectorService {
   private serverState: InspectorStatus['server'];
   private readonly clients = new Map<string, Connection>();
   private readonly summaries = new Map<string, ConnectionSummary>();
-  /** Closed connections still listed, oldest first. */
+  /** Closed connections still listed, oldest first: the person's, and the conformance battery's (own budget each). */
   private readonly closedOrder: string[] = [];
+  private readonly closedBatteryOrder: string[] = [];
   private readonly keepClosed: number;
   private readonly listeners = new Set<(batch: ServiceBatch) => void>();
   private pending: TraceEvent[] = [];
@@ -147,13 +149,19 @@ export class InspectorService {
       this.statusDirty = true;
     } else if (event.type === 'handshake' && event.ok) {
       summary.subprotocol = event.subprotocol;
+    } else if (event.type === 'http-head' && summary.role === 'server' && isBatteryRequest(event.head)) {
+      // Our own battery testing our own server: listed apart, so it never buries the person's peers.
+      summary.conformance = true;
+      this.statusDirty = true;
     } else if (event.type === 'connection-closed') {
       summary.state = 'CLOSED';
       summary.detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}: ${event.detail}`;
       this.statusDirty = true;
-      if (!this.closedOrder.includes(id)) this.closedOrder.push(id);
       // The oldest closed connections leave the list; the renderer forgets their frames too.
-      while (this.closedOrder.length > this.keepClosed) this.summaries.delete(this.closedOrder.shift()!);
+      // A battery run's hundred peers count against their own budget, not the person's.
+      const order = summary.conformance ? this.closedBatteryOrder : this.closedOrder;
+      if (!order.includes(id)) order.push(id);
+      while (order.length > this.keepClosed) this.summaries.delete(order.shift()!);
     }
   }
 
@@ -214,7 +222,7 @@ export class InspectorService {
     const host = unbracket((request.host ?? this.serverState.host).trim() || Defaults.host);
     const port = request.port ?? this.serverState.port;
     const app = request.app ?? this.serverState.app;
-    const invalid = hostProblem(host) ?? portProblem(port) ?? serverLimitsProblem(request) ?? (appNames.includes(app) ? null : `Unknown application "${app}".`);
+    const invalid = hostProblem(host) ?? portProblem(port) ?? serverLimitsProblem(request) ?? serverSubprotocolsProblem(request.subprotocols) ?? (appNames.includes(app) ? null : `Unknown application "${app}".`);
     if (invalid) return this.serverFailed(invalid);
     if (!isLoopbackHost(host)) {
       const refused = await this.confirmAction({ kind: 'bind-address', host, port }, request.confirmToken);
@@ -233,6 +241,7 @@ export class InspectorService {
       // Raw chunks feed the session recorder (Record); onTrace keeps them off the IPC traffic.
       traceBytes: true,
       ...(request.allowedOrigins ? { allowedOrigins: [...request.allowedOrigins] } : {}),
+      ...(request.subprotocols?.length ? { subprotocols: [...request.subprotocols] } : {}),
       ...(request.policy ? { policy: request.policy } : {}),
       ...(request.maxConnections !== undefined ? { maxConnections: request.maxConnections } : {}),
       ...(request.idleTimeoutMs !== undefined ? { idleTimeoutMs: request.idleTimeoutMs } : {}),
@@ -247,6 +256,7 @@ export class InspectorService {
         running: true, host, port: boundPort, url, app, error: null,
         warning: isLoopbackHost(host) ? null : `Bound to ${host}: other machines on your network can connect to this server.`,
         tls: tls ? { certificate: tls.certificate, certPath: tls.certPath, generated: tls.generated } : null,
+        ...(request.subprotocols?.length ? { subprotocols: [...request.subprotocols] } : {}),
       };
       this.markStatusChanged();
       return { ok: true, url };
@@ -415,6 +425,26 @@ export class InspectorService {
     } catch (error) {
       return { ok: false, error: (error as Error).message };
     }
+  }
+
+  /**
+   * Forgets closed connections: these ids (open ones among them stay), or every closed one.
+   * The next status no longer lists them, and the renderer drops their frames with them.
+   */
+  removeClosed(ids?: readonly string[]): Result<{ removed: number }> {
+    const wanted = ids ? new Set(ids) : null;
+    let removed = 0;
+    for (const [id, summary] of this.summaries) {
+      if (summary.state !== 'CLOSED' || (wanted && !wanted.has(id))) continue;
+      this.summaries.delete(id);
+      removed++;
+    }
+    for (const order of [this.closedOrder, this.closedBatteryOrder]) {
+      const kept = order.filter((id) => this.summaries.has(id));
+      order.splice(0, order.length, ...kept);
+    }
+    if (removed > 0) this.markStatusChanged();
+    return { ok: true, removed };
   }
 
   dropConnection(id: string): Result {
@@ -603,6 +633,8 @@ export class InspectorService {
     this.markConformance();
     void run({
       ...(request.cases?.length ? { cases: request.cases } : {}),
+      // Tested against the embedded server, its peers are known by this and listed apart.
+      ...(request.mode === 'server' ? { headers: [{ name: 'User-Agent', value: BATTERY_USER_AGENT }] } : {}),
       onCase: (result, done, total) => {
         this.conformanceWires.set(result.id, result.wire.map((e) => ({ ...e, connectionId: `conformance:${result.id}` })));
         const { id, category, categoryName, description, rfcSection, outcome, reason, durationMs } = result;

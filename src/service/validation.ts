@@ -8,7 +8,7 @@ import {
 } from '../shared/inspector-api.ts';
 import { ByteStepLimits, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-step-types.ts';
 import { checkSequence, SavedWorkLimits, type SavedStep } from '../shared/saved-work.ts';
-import { checkHandshakeOptions, parseHeaderLines } from '../core/http-tokens.ts';
+import { checkHandshakeOptions, parseHeaderLines, subprotocolProblem } from '../core/http-tokens.ts';
 import { hostProblem, portProblem, unbracket } from '../core/net/listen-address.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -37,8 +37,9 @@ export function validateStartServer(v: unknown): StartServerRequest {
     out.allowedOrigins = [...v['allowedOrigins']];
   }
   if (v['policy'] !== undefined) out.policy = validatePolicyName(v['policy']);
-  const limits = serverLimitsProblem(v);
+  const limits = serverLimitsProblem(v) ?? serverSubprotocolsProblem(v['subprotocols']);
   if (limits) throw new Error(limits);
+  if (v['subprotocols'] !== undefined) out.subprotocols = [...(v['subprotocols'] as string[])];
   if (v['maxConnections'] !== undefined) out.maxConnections = v['maxConnections'] as number;
   if (v['idleTimeoutMs'] !== undefined) out.idleTimeoutMs = v['idleTimeoutMs'] as number;
   if (v['deflate'] !== undefined) out.deflate = validateDeflate(v['deflate']);
@@ -68,6 +69,21 @@ const maxCaEntryChars = 1024 * 1024;
 const serverLimits = { maxConnections: [1, 1_000_000], idleTimeoutMs: [1, 86_400_000] } as const;
 
 /** What is wrong with a start request's maxConnections or idleTimeoutMs, in words; null if nothing. */
+/** At most this many subprotocols for the embedded server (a real server speaks a handful). */
+export const MAX_SERVER_SUBPROTOCOLS = 32;
+
+/** The embedded server's subprotocols: a list of tokens (RFC 6455 §4.1 item 10, §11.3.4), or absent. */
+export function serverSubprotocolsProblem(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!isStringArray(v)) return 'subprotocols must be a list of names';
+  if (v.length > MAX_SERVER_SUBPROTOCOLS) return `At most ${MAX_SERVER_SUBPROTOCOLS} subprotocols (got ${v.length}).`;
+  for (const name of v) {
+    const problem = subprotocolProblem(name);
+    if (problem) return problem;
+  }
+  return null;
+}
+
 export function serverLimitsProblem(v: { maxConnections?: unknown; idleTimeoutMs?: unknown }): string | null {
   for (const [name, [min, max]] of Object.entries(serverLimits)) {
     const value = v[name as keyof typeof serverLimits];

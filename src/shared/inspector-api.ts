@@ -30,6 +30,8 @@ export interface ServerStatus {
   warning: string | null;
   /** wss:// (RFC 6455 §10.6): the certificate the server presents; null for ws://. */
   tls: ServerTlsStatus | null;
+  /** Subprotocols the server speaks (§4.2.2 (5.4)): it picks the first one a client offers. Absent: none. */
+  subprotocols?: string[];
 }
 
 /** The embedded server's TLS: its certificate and where it is kept. */
@@ -58,6 +60,8 @@ export interface ConnectionSummary {
   gate: GateSnapshot | null;
   /** Proxy mode (issue 12): this connection is one leg of a proxied conversation. */
   proxyLeg?: ProxyLeg;
+  /** A peer of the embedded server opened by this app's conformance battery (listed apart from the person's own). */
+  conformance?: true;
 }
 
 export interface InspectorStatus {
@@ -144,6 +148,8 @@ export interface StartServerRequest {
   keyPath?: string;
   /** The token of a confirmation prompt the person accepted (binding a non-loopback address). */
   confirmToken?: string;
+  /** Subprotocols the server speaks, in order of preference (§4.2.2 (5.4)); each a token (§4.1 (10)). */
+  subprotocols?: string[];
 }
 
 export interface ConnectClientRequest {
@@ -283,6 +289,8 @@ export interface InspectorApi {
   send(request: SendRequest): Promise<Result>;
   /** Drop TCP without a closing handshake. */
   dropConnection(connectionId: string): Promise<Result>;
+  /** Forgets closed connections (these ids, or every closed one) with their frames; open ones stay. */
+  removeClosed(connectionIds?: string[]): Promise<Result<{ removed: number }>>;
   // Proxy mode (issue 12).
   startProxy(request: StartProxyRequest): Promise<Result<{ url: string }>>;
   stopProxy(): Promise<Result>;
@@ -361,6 +369,7 @@ export const channels = {
   connectClient: 'inspector:connect-client',
   send: 'inspector:send',
   dropConnection: 'inspector:drop-connection',
+  removeClosed: 'inspector:remove-closed',
   startProxy: 'inspector:start-proxy',
   stopProxy: 'inspector:stop-proxy',
   setStepMode: 'inspector:set-step-mode',

@@ -74,6 +74,7 @@ export function createWebBridge(token = readToken()): InspectorApi {
     connectClient: (request) => call('connectClient', request),
     send: (request) => call('send', request),
     dropConnection: (id) => call('dropConnection', id),
+    removeClosed: (ids) => call('removeClosed', ids),
     startProxy: (request) => confirmed<Awaited<ReturnType<InspectorApi['startProxy']>>>('startProxy')(request),
     stopProxy: () => call('stopProxy'),
     setStepMode: (id, on) => call('setStepMode', { connectionId: id, on }),

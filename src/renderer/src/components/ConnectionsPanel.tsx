@@ -6,6 +6,8 @@ import { useInspector, type RecordingSummary } from '../store/store.ts';
 import { isOpenedRecordingId } from '../store/recording.ts';
 import { RecordingsSection } from './RecordingsSection.tsx';
 import { ProxyConversations } from './ProxyConversations.tsx';
+import { BatteryPeers, RemoveClosedLink, RemoveConnectionButton } from './BatteryPeers.tsx';
+import { PeerFactsLine } from './PeerFacts.tsx';
 
 /** Stable empty list: a selector must not return a new array on every call. */
 const noConnections: ConnectionSummary[] = [];
@@ -46,8 +48,10 @@ export function ConnectionItem({ c }: { c: ConnectionSummary }) {
             {c.policy === 'observe' && <span className="tag" title="Violations are flagged, the connection stays open">observe</span>}
           </span>
         )}
+        <PeerFactsLine id={c.id} openedAt={c.openedAt} />
         {c.detail && c.state === 'CLOSED' && <span className="connection-detail">{c.detail}</span>}
       </button>
+      <RemoveConnectionButton c={c} />
     </li>
   );
 }
@@ -94,7 +98,9 @@ export function ConnectionsPanel() {
   const recordings = useInspector((s) => s.recordings);
   const closeRecordings = useInspector((s) => s.closeRecordings);
   // A proxy's legs are listed as conversations (ProxyConversations), not as peers and clients.
-  const peers = connections.filter((c) => c.role === 'server' && !isOpenedRecordingId(c.id) && !c.proxyLeg);
+  const peers = connections.filter((c) => c.role === 'server' && !isOpenedRecordingId(c.id) && !c.proxyLeg && !c.conformance);
+  // The app's own conformance battery against the embedded server: a group of its own.
+  const batteryPeers = connections.filter((c) => c.conformance && !c.proxyLeg);
   const clients = connections.filter((c) => c.role === 'client' && !isOpenedRecordingId(c.id) && !c.proxyLeg);
 
   const connect = async () => {
@@ -130,7 +136,7 @@ export function ConnectionsPanel() {
       )}
       <ProxyConversations connections={connections} />
       <section>
-        <h2>Server peers <span className="count">{peers.length}</span></h2>
+        <h2 className="section-head"><span>Server peers <span className="count">{peers.length}</span></span><RemoveClosedLink connections={peers} testId="remove-closed-peers" /></h2>
         <details className="how-to" open={peers.length === 0}>
           <summary>How to connect to the server</summary>
           <p className="hint">In a browser console:</p>
@@ -141,9 +147,10 @@ export function ConnectionsPanel() {
         {peers.length === 0 ? <p className="hint">Nobody has connected to the embedded server yet.</p> : (
           <ul className="connections">{[...peers].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>
         )}
+        <BatteryPeers peers={batteryPeers} />
       </section>
       <section>
-        <h2>Clients <span className="count">{clients.length}</span></h2>
+        <h2 className="section-head"><span>Clients <span className="count">{clients.length}</span></span><RemoveClosedLink connections={clients} testId="remove-closed-clients" /></h2>
         {clients.length > 0 && <ul className="connections">{[...clients].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>}
         <form className="client-form" onSubmit={(e) => { e.preventDefault(); void connect(); }}>
           <label>URL<input className="input" value={url} placeholder={serverUrl} onChange={(e) => setUrl(e.target.value)} aria-label="Client URL" /></label>

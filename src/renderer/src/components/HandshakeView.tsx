@@ -6,6 +6,7 @@ import { Why } from './Why.tsx';
 import { useInspector, type HandshakeTrace } from '../store/store.ts';
 import { ExtensionNegotiation } from './ExtensionNegotiation.tsx';
 import { TlsView } from './TlsView.tsx';
+import { PeerFactsPanel, SubprotocolWarning, unansweredOffer } from './PeerFacts.tsx';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const latin1 = new TextDecoder('latin1');
@@ -133,7 +134,10 @@ export function HandshakeView() {
     <div className="handshake-view" data-testid="handshake-view">
       {/* wss://: TLS comes first, then the opening handshake inside it (RFC 6455 §10.6). */}
       {detail.tls && <TlsView tls={detail.tls.tls} />}
-      {handshake && (
+      <PeerFactsPanel />
+      {/* Accepted, but a browser would fail it: a warning instead of a green verdict. */}
+      {handshake && unansweredOffer(detail, handshake) && <SubprotocolWarning detail={detail} handshake={handshake} />}
+      {handshake && !unansweredOffer(detail, handshake) && (
         <div className={`verdict ${handshake.ok ? 'ok' : 'bad'}`} data-testid="handshake-verdict">
           {handshake.ok
             ? `✓ Handshake accepted: 101 Switching Protocols${handshake.subprotocol ? `, subprotocol ${handshake.subprotocol}` : ''}${agreed ? `, ${agreed.name} agreed` : ''}.`

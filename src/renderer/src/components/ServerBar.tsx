@@ -49,6 +49,8 @@ export function ServerBar() {
   const [busy, setBusy] = useState(false);
   /** Comma-separated Origin values; empty accepts any origin. */
   const [origins, setOrigins] = useState('');
+  /** Comma-separated subprotocols the server speaks (§4.2.2): it picks the first a client offers. */
+  const [subprotocols, setSubprotocols] = useState('');
   /** Connection cap and idle timeout (ms); empty is none. */
   const [maxConnections, setMaxConnections] = useState('');
   const [idleTimeout, setIdleTimeout] = useState('');
@@ -79,10 +81,12 @@ export function ServerBar() {
     setBusy(true);
     const portNumber = Number(port);
     const allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean);
+    const protocols = subprotocols.split(',').map((p) => p.trim()).filter(Boolean);
     const files = tls && (certPath.trim() || keyPath.trim()) ? { certPath: certPath.trim(), keyPath: keyPath.trim() } : {};
     const result = await api.startServer({
       host, port: Number.isInteger(portNumber) ? portNumber : -1, app: server?.app ?? 'echo',
       ...(allowedOrigins.length ? { allowedOrigins } : {}),
+      ...(protocols.length ? { subprotocols: protocols } : {}),
       ...limits,
       ...(tls ? { tls: true, ...files } : {}),
     });
@@ -116,6 +120,9 @@ export function ServerBar() {
         <label title="Browsers send the page's Origin with the handshake; list the ones to accept, and the rest get 403 Forbidden (RFC 6455 §10.2). Empty: any origin.">
           Origins <input className="input origins" value={origins} onChange={(e) => setOrigins(e.target.value)} disabled={server?.running} aria-label="Allowed origins" placeholder="any (e.g. http://localhost:3000)" />
         </label>
+        <label title="Subprotocols the server speaks, comma separated, most preferred first: it answers with the first one a client offers (RFC 6455 §4.2.2). Empty: none, and a browser that offers any fails the connection.">
+          Subprotocols <input className="input origins" value={subprotocols} onChange={(e) => setSubprotocols(e.target.value)} disabled={server?.running} aria-label="Server subprotocols" placeholder="none (e.g. chat, v2.json)" />
+        </label>
         <label title="At most this many connections at a time; one more is answered 503 Service Unavailable with Retry-After, then closed (RFC 6455 §4.1). Empty: no cap.">
           Max conns <input className="input limit" value={maxConnections} onChange={(e) => setMaxConnections(e.target.value)} disabled={server?.running} aria-label="Maximum connections" placeholder="none" inputMode="numeric" />
         </label>
@@ -148,7 +155,7 @@ export function ServerBar() {
           <button className="button primary" onClick={() => void start()} disabled={busy}>Start server</button>
         )}
         <span className="server-status" data-testid="server-status">
-          {server?.running ? <>listening on <code>{server.url}</code> · {appHelp[server.app]}</> : server?.error ? <span className="error-text">{server.error}</span> : 'stopped'}
+          {server?.running ? <>listening on <code>{server.url}</code> · {appHelp[server.app]}{server.subprotocols?.length ? <> · subprotocols <code data-testid="server-subprotocols">{server.subprotocols.join(', ')}</code></> : null}</> : server?.error ? <span className="error-text">{server.error}</span> : 'stopped'}
         </span>
       </div>
       <ProxyBar />
