@@ -245,6 +245,7 @@ export class InspectorService {
       ...(request.policy ? { policy: request.policy } : {}),
       ...(request.maxConnections !== undefined ? { maxConnections: request.maxConnections } : {}),
       ...(request.idleTimeoutMs !== undefined ? { idleTimeoutMs: request.idleTimeoutMs } : {}),
+      ...(request.maxMessageSize !== undefined ? { maxMessageSize: request.maxMessageSize } : {}),
       ...(request.deflate === false ? { deflate: false as const } : {}),
       ...(tls ? { tls } : {}),
       onGateChange: () => this.markStatusChanged(),

@@ -42,6 +42,7 @@ export function validateStartServer(v: unknown): StartServerRequest {
   if (v['subprotocols'] !== undefined) out.subprotocols = [...(v['subprotocols'] as string[])];
   if (v['maxConnections'] !== undefined) out.maxConnections = v['maxConnections'] as number;
   if (v['idleTimeoutMs'] !== undefined) out.idleTimeoutMs = v['idleTimeoutMs'] as number;
+  if (v['maxMessageSize'] !== undefined) out.maxMessageSize = v['maxMessageSize'] as number;
   if (v['deflate'] !== undefined) out.deflate = validateDeflate(v['deflate']);
   if (v['confirmToken'] !== undefined) out.confirmToken = validateConfirmToken(v['confirmToken']);
   // wss:// (RFC 6455 §10.6): on or off, and the certificate and key files, both or neither.
@@ -66,7 +67,7 @@ const maxCaEntries = 32;
 const maxCaEntryChars = 1024 * 1024;
 
 /** The connection cap and the idle timeout: absent (off), or a whole number in these ranges (the CLI's too). */
-const serverLimits = { maxConnections: [1, 1_000_000], idleTimeoutMs: [1, 86_400_000] } as const;
+const serverLimits = { maxConnections: [1, 1_000_000], idleTimeoutMs: [1, 86_400_000], maxMessageSize: [1, 2 ** 31] } as const;
 
 /** What is wrong with a start request's maxConnections or idleTimeoutMs, in words; null if nothing. */
 /** At most this many subprotocols for the embedded server (a real server speaks a handful). */
@@ -84,7 +85,7 @@ export function serverSubprotocolsProblem(v: unknown): string | null {
   return null;
 }
 
-export function serverLimitsProblem(v: { maxConnections?: unknown; idleTimeoutMs?: unknown }): string | null {
+export function serverLimitsProblem(v: { maxConnections?: unknown; idleTimeoutMs?: unknown; maxMessageSize?: unknown }): string | null {
   for (const [name, [min, max]] of Object.entries(serverLimits)) {
     const value = v[name as keyof typeof serverLimits];
     if (value !== undefined && !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)) {

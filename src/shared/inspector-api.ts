@@ -141,6 +141,8 @@ export interface StartServerRequest {
   idleTimeoutMs?: number;
   /** permessage-deflate (RFC 7692): false declines every offer. Omitted: on. */
   deflate?: boolean;
+  /** The largest message (and frame) the server takes (1-2^31 bytes); a longer one fails with 1009 (RFC 6455 §7.4.1, §10.4). Omitted: the default, 64 MiB. */
+  maxMessageSize?: number;
   /** Serve wss:// (RFC 6455 §10.6): with certPath and keyPath, or else the self-signed localhost certificate. */
   tls?: boolean;
   /** PEM certificate (chain after it) and private key files; both or neither. They imply tls. */

@@ -42,6 +42,7 @@ describe('validateStartServer: maxConnections and idleTimeoutMs', () => {
     [{ maxConnections: 1 }, { maxConnections: 1 }],
     [{ maxConnections: 1_000_000, idleTimeoutMs: 86_400_000 }, { maxConnections: 1_000_000, idleTimeoutMs: 86_400_000 }],
     [{ port: 0, idleTimeoutMs: 30_000 }, { port: 0, idleTimeoutMs: 30_000 }],
+    [{ maxMessageSize: 1024 }, { maxMessageSize: 1024 }],
   ])('accepts %j', (input, expected) => {
     expect(validateStartServer(input)).toEqual(expected);
   });
@@ -58,6 +59,9 @@ describe('validateStartServer: maxConnections and idleTimeoutMs', () => {
     [{ idleTimeoutMs: 86_400_001 }, /idleTimeoutMs must be a whole number from 1 to 86400000/],
     [{ idleTimeoutMs: Number.POSITIVE_INFINITY }, /idleTimeoutMs must be a whole number/],
     [{ idleTimeoutMs: [1000] }, /idleTimeoutMs must be a whole number/],
+    [{ maxMessageSize: 0 }, /maxMessageSize must be a whole number from 1 to 2147483648/],
+    [{ maxMessageSize: 2 ** 31 + 1 }, /maxMessageSize must be a whole number/],
+    [{ maxMessageSize: '1024' }, /maxMessageSize must be a whole number/],
   ])('rejects %j', (input, message) => {
     expect(() => validateStartServer(input)).toThrow(message);
   });

@@ -139,27 +139,28 @@ function LessonServerNeeds({ lesson }: { lesson: Lesson }) {
   const deflate = wants.deflate ?? true;
   const restart = async () => {
     setBusy(true);
-    const result = await api.startServer({ ...(server ? { host: server.host, port: server.port, app: server.app } : {}), deflate });
+    const limit = wants.maxMessageSize;
+    const result = await api.startServer({
+      ...(server ? { host: server.host, port: server.port, app: server.app } : {}),
+      deflate,
+      ...(limit !== undefined ? { maxMessageSize: limit } : {}),
+    });
     setBusy(false);
-    setNotice(result.ok ? { kind: 'info', text: `The embedded server runs at ${result.url} with permessage-deflate ${deflate ? 'on' : 'off'}.` } : { kind: 'error', text: result.error });
+    setNotice(result.ok
+      ? { kind: 'info', text: `The embedded server runs at ${result.url} with permessage-deflate ${deflate ? 'on' : 'off'}${limit !== undefined ? ` and a ${limit.toLocaleString('en')}-byte message limit` : ''}.` }
+      : { kind: 'error', text: result.error });
   };
   return (
     <div className="lesson-server" data-testid="lesson-server">
       <p>
         This lesson wants a server with permessage-deflate <b>{deflate ? 'on' : 'off'}</b>
         {deflate ? ' (so the browser\'s offer is accepted and messages travel compressed).' : ' (so every payload is on the wire as you sent it, byte for byte).'}
-        {' '}The server bar does not show this setting; (re)start the server with it to be sure. Open connections are closed by the restart.
+        {wants.maxMessageSize !== undefined && <> It also wants messages limited to <b>{wants.maxMessageSize.toLocaleString('en')} bytes</b> (the usual limit is 64 MiB), so that a longer one is refused with 1009.</>}
+        {' '}The server bar does not show these settings; (re)start the server with them to be sure. The restart closes open connections, and a later start from the server bar goes back to the usual settings.
       </p>
       <button className="button small" disabled={busy} onClick={() => void restart()} data-testid="lesson-server-restart">
-        Restart the embedded server with permessage-deflate {deflate ? 'on' : 'off'}
+        Restart the embedded server with permessage-deflate {deflate ? 'on' : 'off'}{wants.maxMessageSize !== undefined ? ` and a ${wants.maxMessageSize.toLocaleString('en')}-byte limit` : ''}
       </button>
-      {wants.maxMessageSize !== undefined && (
-        <p className="hint" data-testid="lesson-server-limit">
-          It also wants a message limit of {wants.maxMessageSize.toLocaleString('en')} bytes, which the app&apos;s embedded server cannot set (its limit is the
-          library default, far larger): a long message is then simply echoed. To see the 1009 close, run <code>wsinspect learn {lesson.id}</code> in a
-          terminal (it starts a server with that limit), or <code>wsinspect serve --max-message {wants.maxMessageSize}</code> and connect the app&apos;s client to it.
-        </p>
-      )}
     </div>
   );
 }
