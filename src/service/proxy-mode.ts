@@ -6,24 +6,38 @@
  * Connection (findLeg), towards the client or towards the server.
  */
 
-import { parseWebSocketUrl, UrlError } from '../core/net/client.ts';
+import { ForwardProxy, type ForwardProxyEvent } from '../core/forward-proxy/forward-proxy.ts';
+import { relayUpgrade } from '../core/forward-proxy/relay-upgrade.ts';
+import { parseWebSocketUrl, UrlError, type ParsedWebSocketUrl } from '../core/net/client.ts';
 import type { Connection } from '../core/net/connection.ts';
 import { hostProblem, portProblem } from '../core/net/listen-address.ts';
 import { isLoopbackHost, ListenError } from '../core/net/server.ts';
+import type { ProxyConversation } from '../core/proxy/conversation.ts';
 import { ReverseProxy } from '../core/proxy/reverse-proxy.ts';
 import { WrappingTracer } from '../core/proxy/frame-pairing.ts';
 import type { Tracer } from '../core/trace.ts';
 import type { DangerousAction, Result } from '../shared/inspector-api.ts';
-import { idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyLeg, type ProxyStatus, type StartProxyRequest } from '../shared/proxy-api.ts';
+import { idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyKind, type ProxyLeg, type ProxyStatus, type StartProxyRequest } from '../shared/proxy-api.ts';
+import { visibleText } from '../shared/visible-text.ts';
 
 /** Asks a person before a dangerous action; null when they said yes (InspectorService.confirmAction). */
 export type ConfirmAction = (action: DangerousAction, token: string | undefined) => Promise<Result | null>;
+
+/** Lines of a forward proxy's other traffic kept for the status. */
+const MAX_RECENT = 20;
+
+/** A reverse or forward proxy while it runs: its conversations, and how to stop it. */
+interface RunningProxy {
+  conversations: ReadonlySet<ProxyConversation>;
+  listen(): Promise<{ url: string }>;
+  close(): Promise<void>;
+}
 
 /** Leg ids seen and not yet claimed by the connection list: a guard against growth if one never is. */
 const MAX_PENDING_LEGS = 10_000;
 
 export class ProxyMode {
-  private proxy: ReverseProxy | null = null;
+  private running: RunningProxy | null = null;
   private state: ProxyStatus = { ...idleProxyStatus };
   /** Connection ids of legs whose trace has started, until the connection list claims them. */
   private readonly pendingLegs = new Set<string>();
@@ -31,73 +45,147 @@ export class ProxyMode {
   constructor(private readonly tracer: Tracer, private readonly onChange: () => void, private readonly confirm: ConfirmAction) {}
 
   status(): ProxyStatus {
-    return { ...this.state, conversations: this.proxy?.conversations.size ?? 0 };
+    return { ...this.state, recent: [...this.state.recent], conversations: this.running?.conversations.size ?? 0 };
   }
 
   async start(request: StartProxyRequest): Promise<Result<{ url: string }>> {
-    let listen;
-    let target;
-    for (const [what, url] of [['listen', request.listen], ['target', request.target]] as const) {
+    return request.kind === 'forward' ? this.startForward(request) : this.startReverse(request);
+  }
+
+  private async startReverse(request: StartProxyRequest): Promise<Result<{ url: string }>> {
+    const target = request.target ?? '';
+    for (const [what, url] of [['listen', request.listen], ['target', target]] as const) {
       if (!/^wss?:\/\//i.test(url.trim())) return this.failed(`Proxy: the ${what} URL starts with ws:// or wss:// (got "${url.trim().slice(0, 80)}").`);
     }
+    let listen: ParsedWebSocketUrl;
+    let upstream: ParsedWebSocketUrl;
     try {
       listen = parseWebSocketUrl(request.listen);
-      target = parseWebSocketUrl(request.target);
+      upstream = parseWebSocketUrl(target);
     } catch (error) {
       return this.failed(error instanceof UrlError ? error.message : `Proxy: ${(error as Error).message}`);
     }
     if (listen.secure) return this.failed('Proxy mode in the app listens on ws:// (wss:// listening is in the CLI: wsinspect proxy --listen wss://… --tls).');
-    const invalid = hostProblem(listen.host) ?? portProblem(listen.port);
-    if (invalid) return this.failed(invalid);
-    if (!isLoopbackHost(listen.host)) {
-      const refused = await this.confirm({ kind: 'bind-address', host: listen.host, port: listen.port, service: 'proxy' }, request.confirmToken);
-      if (refused) return refused as Result<{ url: string }>;
-    }
+    const refused = await this.checkListen(listen.host, listen.port, request.confirmToken);
+    if (refused) return refused;
     await this.stop();
     const host = request.host?.trim() || undefined;
     const rewrite = { ...(host ? { host } : {}), ...(request.origin !== undefined ? { origin: request.origin } : {}) };
     let proxy: ReverseProxy;
     try {
       proxy = new ReverseProxy({
-        host: listen.host, port: listen.port, target: target.url, listenPath: listen.path,
-        // Each leg's id is noted as its trace starts, so the connection list can tag it.
-        tracer: new WrappingTracer(this.tracer, (id, sink) => {
-          this.legStarted(id);
-          return sink;
-        }),
-        // Frames and heads carry their own bytes (as the embedded server's trace).
-        traceBytes: false,
-        rewrite,
-        ...(request.clientDeflate === false ? { clientDeflate: false as const } : {}),
-        ...(request.upstreamDeflate === false ? { upstreamDeflate: false as const } : {}),
-        ...(request.insecure ? { upstreamTls: { insecure: true } } : {}),
-        onGateChange: () => this.onChange(),
+        host: listen.host, port: listen.port, target: upstream.url, listenPath: listen.path, ...this.legOptions(request),
+        rewrite, ...(request.insecure ? { upstreamTls: { insecure: true } } : {}),
       });
     } catch (error) {
       return this.failed(`Proxy: ${(error as Error).message}`);
     }
+    return this.listening(request, 'reverse', { conversations: proxy.conversations, listen: () => proxy.listen(), close: () => proxy.close() }, (url) => ({
+      url: `${url.replace(/\/$/, '')}${listen.path}`, target: upstream.url, rewrite: describeRewrite(upstream.hostHeader, rewrite),
+    }), listen.host);
+  }
+
+  /** The forward proxy: ws:// through it is relayed and traced as a conversation; the rest is listed in a line. */
+  private async startForward(request: StartProxyRequest): Promise<Result<{ url: string }>> {
+    let address: URL;
     try {
-      const { url } = await proxy.listen();
-      const shown = `${url.replace(/\/$/, '')}${listen.path}`;
-      this.proxy = proxy;
+      address = new URL(request.listen.trim());
+    } catch {
+      return this.failed(`Proxy: "${request.listen.trim().slice(0, 80)}" is not an address; try http://127.0.0.1:8080`);
+    }
+    if (address.protocol !== 'http:' || (address.pathname !== '/' && address.pathname !== '') || address.search) {
+      return this.failed('Proxy: a forward proxy listens on http://HOST:PORT (browsers and tools are pointed at it with --proxy-server or HTTP_PROXY).');
+    }
+    const host = address.hostname.replace(/^\[|\]$/g, '');
+    const port = address.port === '' ? 80 : Number(address.port);
+    const refused = await this.checkListen(host, port, request.confirmToken);
+    if (refused) return refused;
+    await this.stop();
+    const conversations = new Set<ProxyConversation>();
+    const legOptions = this.legOptions(request);
+    const proxy = new ForwardProxy({
+      host, port,
+      // Other machines must not reach this one's own services through it.
+      refuseLoopbackTargets: !isLoopbackHost(host),
+      onEvent: (event) => this.forwardEvent(event),
+      onWebSocket: (upgrade) => {
+        // The forward proxy accepted this socket as HTTP: its leg opens in the trace here (the
+        // reverse proxy's listener does this itself), so the list shows it beside its upstream leg.
+        const socket = upgrade.downstream;
+        legOptions.tracer.forConnection(upgrade.id)({
+          type: 'connection-opened', role: 'server', local: `${socket.localAddress}:${socket.localPort}`, remote: `${socket.remoteAddress}:${socket.remotePort}`, url: upgrade.url,
+        });
+        const conversation = relayUpgrade(upgrade, legOptions);
+        conversations.add(conversation);
+        void conversation.closed().then(() => conversations.delete(conversation));
+      },
+    });
+    const close = async () => {
+      for (const c of conversations) c.stop();
+      await proxy.close();
+    };
+    return this.listening(request, 'forward', { conversations, listen: () => proxy.listen(), close }, (url) => ({ url, target: null, rewrite: null }), host);
+  }
+
+  /** Both kinds: a non-loopback address needs a person's yes (confirmation.ts). */
+  private async checkListen(host: string, port: number, token: string | undefined): Promise<Result<{ url: string }> | null> {
+    const invalid = hostProblem(host) ?? portProblem(port);
+    if (invalid) return this.failed(invalid);
+    if (isLoopbackHost(host)) return null;
+    return (await this.confirm({ kind: 'bind-address', host, port, service: 'proxy' }, token)) as Result<{ url: string }> | null;
+  }
+
+  /** Both legs of every conversation: traced into the service (each id noted), gate changes reported, deflate per leg. */
+  private legOptions(request: StartProxyRequest) {
+    return {
+      // Each leg's id is noted as its trace starts, so the connection list can tag it.
+      tracer: new WrappingTracer(this.tracer, (id, sink) => {
+        this.legStarted(id);
+        return sink;
+      }),
+      // Frames and heads carry their own bytes (as the embedded server's trace).
+      traceBytes: false,
+      ...(request.clientDeflate === false ? { clientDeflate: false as const } : {}),
+      ...(request.upstreamDeflate === false ? { upstreamDeflate: false as const } : {}),
+      onGateChange: () => this.onChange(),
+    };
+  }
+
+  private async listening(
+    request: StartProxyRequest, kind: ProxyKind, running: RunningProxy, shown: (url: string) => Pick<ProxyStatus, 'url' | 'target' | 'rewrite'>, host: string,
+  ): Promise<Result<{ url: string }>> {
+    try {
+      const { url } = await running.listen();
+      this.running = running;
+      const view = shown(url);
       this.state = {
-        running: true, url: shown, target: target.url, conversations: 0, error: null,
-        rewrite: describeRewrite(target.hostHeader, rewrite),
+        ...view, running: true, kind, conversations: 0, error: null, recent: [],
         clientDeflate: request.clientDeflate !== false, upstreamDeflate: request.upstreamDeflate !== false,
-        warning: isLoopbackHost(listen.host) ? null : `Bound to ${listen.host}: other machines on your network can connect through this proxy.`,
+        warning: isLoopbackHost(host) ? null : `Bound to ${host}: other machines on your network can connect through this proxy.`,
       };
       this.onChange();
-      return { ok: true, url: shown };
+      return { ok: true, url: view.url! };
     } catch (error) {
       return this.failed(error instanceof ListenError ? error.message : `Cannot start the proxy: ${(error as Error).message}`);
     }
   }
 
+  /** A forward proxy's non-WebSocket traffic, one line each (the WebSocket ones are conversations). */
+  private forwardEvent(event: ForwardProxyEvent): void {
+    let line: string | null = null;
+    if (event.type === 'http') line = `${event.exchange.method} ${event.exchange.url} → ${event.exchange.status ?? 'no answer'}${event.exchange.error ? ` (${event.exchange.error})` : ''}`;
+    else if (event.type === 'tunnel') line = `CONNECT ${event.tunnel.target}${event.tunnel.hello?.serverName ? ` (SNI ${event.tunnel.hello.serverName})` : ''}: passed through opaquely, ${event.tunnel.bytesUp} B up, ${event.tunnel.bytesDown} B down`;
+    else if (event.type === 'refused') line = `refused ${event.remote}: ${event.status} ${event.reason}`;
+    if (!line) return;
+    this.state = { ...this.state, recent: [...this.state.recent.slice(-(MAX_RECENT - 1)), visibleText(line.slice(0, 300))] };
+    this.onChange();
+  }
+
   /** Stops listening; open conversations get 1001 Going Away on both legs. */
   async stop(): Promise<Result> {
-    const proxy = this.proxy;
-    this.proxy = null;
-    if (proxy) await proxy.close();
+    const running = this.running;
+    this.running = null;
+    if (running) await running.close();
     this.state = { ...this.state, running: false, url: null, warning: null };
     this.onChange();
     return { ok: true };
@@ -105,8 +193,8 @@ export class ProxyMode {
 
   /** The Connection of a proxy leg (either side) by its id, while its conversation lives. */
   findLeg(id: string): Connection | undefined {
-    if (!this.proxy) return undefined;
-    for (const c of this.proxy.conversations) {
+    if (!this.running) return undefined;
+    for (const c of this.running.conversations) {
       if (c.client?.id === id) return c.client;
       if (c.upstream?.id === id) return c.upstream;
     }

@@ -21,11 +21,13 @@ export function validateStartProxy(v: unknown): StartProxyRequest {
     if (typeof value !== 'boolean') throw new Error(`${key} must be true or false`);
     return value;
   };
+  const kind = v['kind'];
+  if (kind !== undefined && kind !== 'reverse' && kind !== 'forward') throw new Error('kind is "reverse" or "forward"');
   const listen = text('listen');
   const target = text('target');
-  if (!listen?.trim()) throw new Error('The proxy needs a listen URL, e.g. ws://127.0.0.1:9002/');
-  if (!target?.trim()) throw new Error('The proxy needs a target URL, e.g. ws://127.0.0.1:9001/ or wss://example.com/socket');
-  const out: StartProxyRequest = { listen, target };
+  if (!listen?.trim()) throw new Error(kind === 'forward' ? 'The forward proxy needs an address, e.g. http://127.0.0.1:8080' : 'The proxy needs a listen URL, e.g. ws://127.0.0.1:9002/');
+  if (kind !== 'forward' && !target?.trim()) throw new Error('The proxy needs a target URL, e.g. ws://127.0.0.1:9001/ or wss://example.com/socket');
+  const out: StartProxyRequest = { listen, ...(target !== undefined ? { target } : {}), ...(kind !== undefined ? { kind } : {}) };
   const host = text('host', 300);
   // A header value is written as given: §4.1 forbids nothing here, but CR and LF would end it (RFC 9110 §5.5).
   if (host !== undefined && host.trim() !== '') {

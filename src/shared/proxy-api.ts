@@ -4,11 +4,19 @@
  * connections in the status list, tagged with the conversation they belong to (ProxyLeg).
  */
 
+export type ProxyKind = 'reverse' | 'forward';
+
 export interface StartProxyRequest {
-  /** Where clients connect: ws://HOST:PORT/PATH (the client's path below PATH is appended to the target's). */
+  /**
+   * reverse (default): clients connect to `listen` and are relayed to `target`. forward: an HTTP
+   * proxy on `listen` (http://HOST:PORT) for browsers and tools configured to use one; ws:// through
+   * it is inspected, CONNECT tunnels pass through opaquely (TLS interception is in the CLI).
+   */
+  kind?: ProxyKind;
+  /** Where clients connect: ws://HOST:PORT/PATH (the client's path below PATH is appended to the target's); forward: http://HOST:PORT. */
   listen: string;
-  /** The upstream server: ws:// or wss://. */
-  target: string;
+  /** The upstream server: ws:// or wss:// (reverse proxy only). */
+  target?: string;
   /** Host header sent upstream; empty or omitted: the target's host[:port]. */
   host?: string;
   /** Origin sent upstream: omitted keeps the client's, a string replaces it, null removes it. */
@@ -24,6 +32,7 @@ export interface StartProxyRequest {
 
 export interface ProxyStatus {
   running: boolean;
+  kind: ProxyKind;
   /** Where clients connect, while running. */
   url: string | null;
   target: string | null;
@@ -37,6 +46,8 @@ export interface ProxyStatus {
   error: string | null;
   /** Shown while listening where other machines can connect. */
   warning: string | null;
+  /** Forward proxy: the latest non-WebSocket requests and tunnels, one line each (newest last, bounded). */
+  recent: string[];
 }
 
 /** On a connection that is one leg of a proxied conversation. */
@@ -51,5 +62,5 @@ export interface ProxyLeg {
 export const UPSTREAM_LEG_SUFFIX = '-upstream';
 
 export const idleProxyStatus: ProxyStatus = {
-  running: false, url: null, target: null, rewrite: null, clientDeflate: true, upstreamDeflate: true, conversations: 0, error: null, warning: null,
+  running: false, kind: 'reverse', recent: [], url: null, target: null, rewrite: null, clientDeflate: true, upstreamDeflate: true, conversations: 0, error: null, warning: null,
 };

@@ -7,6 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.ts';
 import { startInspector, type Inspector } from '../support/inspector-harness.ts';
 import { wsUpstream, type Upstream } from '../core/proxy/proxy-peers.ts';
 
@@ -163,5 +164,37 @@ describe('proxy mode in the app', () => {
     expect(await page.getByTestId('ladder').getByTestId('ladder-row').count()).toBe(300);
     await fold.click();
     expect(await page.getByTestId('ladder').getByTestId('ladder-row').count()).toBe(800);
+  });
+
+  it('runs as a forward proxy: a second Chromium configured with --proxy-server is inspected without changing its URL', async () => {
+    await page.getByTestId('proxy-stop').click();
+    await expect.poll(() => status().proxy?.running).toBe(false);
+    await page.getByLabel('Proxy kind').selectOption('forward');
+    await page.getByLabel('Forward proxy address').fill('http://127.0.0.1:0');
+    await page.getByTestId('proxy-start').click();
+    await expect.poll(() => page.getByTestId('proxy-status').textContent()).toContain('forward proxy');
+    const forwardUrl = status().proxy!.url!;
+    const before = new Set(status().connections.map((c) => c.id));
+    const other = await launchChromium([`--proxy-server=${forwardUrl}`, '--proxy-bypass-list=<-loopback>']);
+    try {
+      const tab = await other.newPage();
+      await tab.goto(inspector.peerPageUrl);
+      const echoed = await tab.evaluate(`new Promise((resolve) => { const ws = new WebSocket(${JSON.stringify(upstream.url)}); ws.onopen = () => ws.send('forwarded'); ws.onmessage = (e) => resolve(String(e.data)); })`);
+      expect(echoed).toBe('forwarded');
+    } finally {
+      await other.close();
+    }
+    const client = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const found = status().connections.find((c) => !before.has(c.id) && c.proxyLeg?.side === 'client');
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('no forwarded conversation');
+    })();
+    await page.getByTestId(`conversation-${client.id}`).waitFor();
+    await page.getByTestId('forward-help').locator('summary').click();
+    expect(await page.getByTestId('forward-recent').textContent()).toContain(`GET ${inspector.peerPageUrl} → 200`);
+    await inspector.shot('66-forward-proxy');
   });
 });

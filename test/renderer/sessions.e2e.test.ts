@@ -33,7 +33,7 @@ beforeAll(async () => {
   const fixture = await recordEveryFrameType(dir);
   sessionFile = fixture.file;
   liveFrames = fixture.serverEvents.filter((e: TraceEvent) => e.type === 'frame').length;
-  inspector = await startInspector({ uploadLimitBytes: UPLOAD_LIMIT });
+  inspector = await startInspector({ uploadLimitBytes: UPLOAD_LIMIT, service: { configDir: join(dir, 'config') } });
   page = inspector.page;
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(inspector.host.url).origin });
 }, 60_000);
@@ -82,7 +82,7 @@ describe('sessions in the app', () => {
     writeFileSync(pcap, recordingToPcapng(readSessionFile(sessionFile).recording));
     await openFile(pcap);
     await expect.poll(notice).toContain(`Opened every-frame.pcapng: 1 connection, ${liveFrames} frames, read-only.`);
-    expect(await page.getByTestId('recordings-section').textContent()).toContain('pcap/pcapng capture');
+    await expect.poll(() => page.getByTestId('recordings-section').textContent()).toContain('pcap/pcapng capture');
   }, 60_000);
 
   it('bad files: one sentence each; a cut file shows what parsed; over the cap refused', async () => {
@@ -140,5 +140,44 @@ describe('sessions in the app', () => {
     const framesOf = (events: TraceEvent[]) => events.filter((e) => e.type === 'frame').length;
     expect(again.summaries.length).toBeGreaterThanOrEqual(3);
     expect(framesOf(again.events)).toBeGreaterThanOrEqual(2 * liveFrames + framesOf(source.events));
+  }, 60_000);
+
+  it('saved work: a connection saved, opened with one click; a message sequence saved and run in order; exported and imported', async () => {
+    const saved = page.getByTestId('saved-work');
+    await saved.locator('summary', { hasText: 'Save a connection' }).click();
+    await page.getByLabel('Saved connection name').fill('local echo');
+    await page.getByLabel('Saved connection URL').fill(inspector.serverUrl);
+    await page.getByLabel('Saved connection subprotocols').fill('chat');
+    await saved.getByRole('button', { name: 'Save connection' }).click();
+    await expect.poll(notice).toBe('Saved the connection local echo.');
+    await saved.locator('summary', { hasText: 'Save messages' }).click();
+    await page.getByLabel('Sequence name').fill('greet');
+    await page.getByLabel('Sequence steps').fill('text first\nwait 200\ntext second');
+    await saved.getByRole('button', { name: 'Save messages' }).click();
+    await expect.poll(notice).toBe('Saved the messages greet (3 steps).');
+    // Kept by the service in its config directory.
+    expect(inspector.host.service.getSavedWork()).toMatchObject({ connections: [{ name: 'local echo', url: inspector.serverUrl, subprotocols: ['chat'] }], sequences: [{ name: 'greet' }] });
+
+    await page.getByTestId('saved-connections').getByText('local echo').click();
+    const clientId = await inspector.newConnectionId('client');
+    await expect.poll(() => inspector.host.service.getStatus().connections.find((c) => c.id === clientId)?.state).toBe('OPEN');
+    await expect.poll(() => page.getByTestId('saved-sequences').getByRole('button', { name: '▶' }).isEnabled()).toBe(true);
+    await page.getByTestId('saved-sequences').getByRole('button', { name: '▶' }).click();
+    await expect.poll(notice).toBe(`Sent greet: 2 messages on ${clientId}.`);
+    await page.getByTestId('timeline-mode').selectOption('frames');
+    await expect.poll(() => page.locator('[data-testid=frame-row] .c-preview').allTextContents()).toEqual(expect.arrayContaining(['first', 'second']));
+
+    const exporting = page.waitForEvent('download');
+    await page.getByTestId('saved-export').click();
+    const file = join(dir, 'saved-work.json');
+    await (await exporting).saveAs(file);
+    const exported = JSON.parse(readFileSync(file, 'utf8'));
+    expect(exported.sequences[0].steps).toEqual([{ kind: 'text', text: 'first' }, { kind: 'wait', ms: 200 }, { kind: 'text', text: 'second' }]);
+    exported.sequences[0].name = 'greet again';
+    exported.connections.push({ name: 'bad', url: 'file:///etc/passwd' });
+    writeFileSync(file, JSON.stringify(exported));
+    await page.getByTestId('saved-import-input').setInputFiles(file);
+    await expect.poll(notice).toBe('Imported saved-work.json; 1 entry that did not fit skipped.');
+    expect(await page.getByTestId('saved-sequences').locator('li').count()).toBe(2);
   }, 60_000);
 });

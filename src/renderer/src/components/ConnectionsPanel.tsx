@@ -5,6 +5,7 @@ import { api } from '../bridge.ts';
 import { useInspector, type RecordingSummary } from '../store/store.ts';
 import { isOpenedRecordingId } from '../store/recording.ts';
 import { RecordingsSection } from './RecordingsSection.tsx';
+import { SavedWork } from './SavedWork.tsx';
 import { ProxyConversations } from './ProxyConversations.tsx';
 import { BatteryPeers, RemoveClosedLink, RemoveConnectionButton } from './BatteryPeers.tsx';
 import { PeerFactsLine } from './PeerFacts.tsx';
@@ -167,6 +168,7 @@ export function ConnectionsPanel() {
           <button className="button primary" type="submit" disabled={busy}>{busy ? 'Connecting…' : 'Connect client'}</button>
         </form>
       </section>
+      <SavedWork />
     </aside>
   );
 }

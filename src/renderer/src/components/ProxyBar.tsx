@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { ProxyKind } from '../../../shared/proxy-api.ts';
 import { api } from '../bridge.ts';
 import { useInspector } from '../store/store.ts';
 import './proxy.css';
@@ -15,7 +16,9 @@ export function ProxyBar() {
   const serverUrl = useInspector((s) => s.status?.server.url);
   const setNotice = useInspector((s) => s.setNotice);
   const [open, setOpen] = useState(false);
+  const [kind, setKind] = useState<ProxyKind>('reverse');
   const [listen, setListen] = useState('ws://127.0.0.1:9002/');
+  const [forwardListen, setForwardListen] = useState('http://127.0.0.1:8080');
   const [target, setTarget] = useState('');
   const [host, setHost] = useState('');
   const [originChoice, setOriginChoice] = useState<OriginChoice>('keep');
@@ -25,11 +28,12 @@ export function ProxyBar() {
   const [insecure, setInsecure] = useState(false);
   const [busy, setBusy] = useState(false);
   const running = proxy?.running ?? false;
+  const forward = running ? proxy?.kind === 'forward' : kind === 'forward';
   const shownTarget = target.trim() || serverUrl || 'ws://127.0.0.1:9001/';
 
   const start = async () => {
     setBusy(true);
-    const result = await api.startProxy({
+    const result = await api.startProxy(kind === 'forward' ? { kind, listen: forwardListen.trim(), clientDeflate, upstreamDeflate } : {
       listen: listen.trim(), target: shownTarget,
       ...(host.trim() ? { host: host.trim() } : {}),
       ...(originChoice === 'remove' ? { origin: null } : originChoice === 'replace' ? { origin: origin.trim() } : {}),
@@ -58,14 +62,27 @@ export function ProxyBar() {
     <div className="proxy-bar" aria-label="Proxy mode" data-testid="proxy-bar">
       <span className={`dot ${running ? 'dot-on' : proxy?.error ? 'dot-error' : 'dot-off'}`} />
       <strong className="proxy-title">Proxy</strong>
-      <label title="Where clients connect (ws://HOST:PORT/PATH). A client's path below PATH is appended to the target's.">
-        Listen <input className="input proxy-url" value={running ? proxy?.url ?? listen : listen} onChange={(e) => setListen(e.target.value)} disabled={running} aria-label="Proxy listen URL" />
-      </label>
-      <span className="proxy-arrow">→</span>
-      <label title="The real server: ws:// or wss://. Empty: this app's embedded server.">
-        Target <input className="input proxy-url" value={running ? proxy?.target ?? '' : target} placeholder={serverUrl ?? 'ws://127.0.0.1:9001/'} onChange={(e) => setTarget(e.target.value)} disabled={running} aria-label="Proxy target URL" />
-      </label>
-      {!running && (
+      <select className="input" value={forward ? 'forward' : 'reverse'} onChange={(e) => setKind(e.target.value as ProxyKind)} disabled={running} aria-label="Proxy kind"
+        title="reverse: clients connect to the proxy as if it were the server. forward: an HTTP proxy that browsers and tools are configured to use; their ws:// connections are inspected without changing their URL.">
+        <option value="reverse">reverse</option>
+        <option value="forward">forward (HTTP proxy)</option>
+      </select>
+      {forward ? (
+        <label title="Where the HTTP proxy listens: http://HOST:PORT. Point a browser or a tool at it.">
+          Listen <input className="input proxy-url" value={running ? proxy?.url ?? forwardListen : forwardListen} onChange={(e) => setForwardListen(e.target.value)} disabled={running} aria-label="Forward proxy address" />
+        </label>
+      ) : (
+        <>
+          <label title="Where clients connect (ws://HOST:PORT/PATH). A client's path below PATH is appended to the target's.">
+            Listen <input className="input proxy-url" value={running ? proxy?.url ?? listen : listen} onChange={(e) => setListen(e.target.value)} disabled={running} aria-label="Proxy listen URL" />
+          </label>
+          <span className="proxy-arrow">→</span>
+          <label title="The real server: ws:// or wss://. Empty: this app's embedded server.">
+            Target <input className="input proxy-url" value={running ? proxy?.target ?? '' : target} placeholder={serverUrl ?? 'ws://127.0.0.1:9001/'} onChange={(e) => setTarget(e.target.value)} disabled={running} aria-label="Proxy target URL" />
+          </label>
+        </>
+      )}
+      {!running && !forward && (
         <>
           <label title="The Host header sent to the server. Empty: the target's host[:port], which most servers expect.">
             Host <input className="input proxy-host" value={host} placeholder="target's" onChange={(e) => setHost(e.target.value)} aria-label="Host header sent upstream" />
@@ -103,11 +120,21 @@ export function ProxyBar() {
       <span className="proxy-status" data-testid="proxy-status">
         {running && proxy ? (
           <>
-            proxying · {proxy.rewrite} · deflate {proxy.clientDeflate ? 'on' : 'off'} ⇠ client, {proxy.upstreamDeflate ? 'on' : 'off'} ⇢ server · {proxy.conversations} conversation{proxy.conversations === 1 ? '' : 's'}
+            {proxy.kind === 'forward' ? 'forward proxy: ws:// through it is inspected' : `proxying · ${proxy.rewrite ?? ''}`} · deflate {proxy.clientDeflate ? 'on' : 'off'} ⇠ client, {proxy.upstreamDeflate ? 'on' : 'off'} ⇢ server · {proxy.conversations} conversation{proxy.conversations === 1 ? '' : 's'}
           </>
         ) : proxy?.error ? <span className="error-text">{proxy.error}</span> : 'stopped'}
       </span>
       {proxy?.warning && <span className="warning-text">⚠ {proxy.warning}</span>}
+      {running && proxy?.kind === 'forward' && (
+        <details className="how-to proxy-forward-help" data-testid="forward-help">
+          <summary>How to use it · other traffic ({proxy.recent.length})</summary>
+          <p className="hint">
+            <code>chromium --proxy-server={proxy.url} --proxy-bypass-list=&quot;&lt;-loopback&gt;&quot;</code> (Chromium skips a proxy for 127.0.0.1 unless told), <code>HTTP_PROXY={proxy.url}</code> for tools.
+            ws:// through it is inspected as a conversation; wss:// passes through CONNECT as an opaque tunnel (TLS interception with a local CA: <code>wsinspect proxy --forward --intercept-tls</code>).
+          </p>
+          {proxy.recent.length > 0 && <ul className="proxy-recent" data-testid="forward-recent">{proxy.recent.map((line, i) => <li key={i}><code>{line}</code></li>)}</ul>}
+        </details>
+      )}
     </div>
   );
 }
