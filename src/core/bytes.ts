@@ -15,24 +15,63 @@ export function applyMask(data: Uint8Array, maskKey: Uint8Array, offset = 0): Ui
   return out;
 }
 
+/** Below this many bytes the byte loop is cheaper than setting up 32-bit views. */
+const WORD_MASK_MIN = 64;
+/** Scratch for building the 4-byte key as one 32-bit word in the platform's byte order (no allocation per call). */
+const keyWordBytes = new Uint8Array(4);
+const keyWord = new Int32Array(keyWordBytes.buffer);
+
+function overlaps(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
+
+/**
+ * §5.3 masking into target (which may be source itself). Word-wise: the bytes before the first
+ * 4-byte-aligned position of source (the unaligned head) and the last 0-3 bytes (the tail) go one
+ * at a time; the aligned middle is XORed 32 bits at a time with the key rotated to where the
+ * middle starts in the payload (`offset` counts from the payload's first byte). When source and
+ * target cannot both be aligned (their byte offsets differ mod 4) the bytes are copied into target
+ * first and masked there; only overlapping misaligned views stay byte-wise.
+ */
 export function applyMaskInPlace(target: Uint8Array, source: Uint8Array, maskKey: Uint8Array, offset = 0): void {
-  const k0 = maskKey[0]!, k1 = maskKey[1]!, k2 = maskKey[2]!, k3 = maskKey[3]!;
-  const keys = [k0, k1, k2, k3];
   const n = source.length;
   let i = 0;
-  // Align to the key so the fast loop can use fixed key positions.
-  while (i < n && ((offset + i) & 3) !== 0) {
-    target[i] = source[i]! ^ keys[(offset + i) & 3]!;
-    i++;
+  if (n >= WORD_MASK_MIN && ((source.byteOffset - target.byteOffset) & 3) !== 0 && !overlaps(target, source)) {
+    // Source and target cannot both be aligned (a socket chunk's payload going to its place in the
+    // message buffer): a native copy first, then word-wise in place, beats a byte loop by far.
+    target.set(source.subarray(0, n));
+    source = target.subarray(0, n);
   }
-  const fastEnd = n - ((n - i) & 3);
+  if (n >= WORD_MASK_MIN && ((source.byteOffset - target.byteOffset) & 3) === 0) {
+    const head = (4 - (source.byteOffset & 3)) & 3;
+    for (; i < head; i++) target[i] = source[i]! ^ maskKey[(offset + i) & 3]!;
+    const words = (n - head) >>> 2;
+    for (let j = 0; j < 4; j++) keyWordBytes[j] = maskKey[(offset + head + j) & 3]!;
+    const k = keyWord[0]! | 0;
+    // Int32 (small integers to V8) and four words per turn: about twice the byte loop's speed.
+    const src = new Int32Array(source.buffer, source.byteOffset + head, words);
+    const dst = target.buffer === source.buffer && target.byteOffset === source.byteOffset ? src : new Int32Array(target.buffer, target.byteOffset + head, words);
+    let w = 0;
+    for (const end = words - 3; w < end; w += 4) {
+      dst[w] = src[w]! ^ k;
+      dst[w + 1] = src[w + 1]! ^ k;
+      dst[w + 2] = src[w + 2]! ^ k;
+      dst[w + 3] = src[w + 3]! ^ k;
+    }
+    for (; w < words; w++) dst[w] = src[w]! ^ k;
+    i = head + words * 4;
+    for (; i < n; i++) target[i] = source[i]! ^ maskKey[(offset + i) & 3]!;
+    return;
+  }
+  const k0 = maskKey[offset & 3]!, k1 = maskKey[(offset + 1) & 3]!, k2 = maskKey[(offset + 2) & 3]!, k3 = maskKey[(offset + 3) & 3]!;
+  const fastEnd = n & ~3;
   for (; i < fastEnd; i += 4) {
     target[i] = source[i]! ^ k0;
     target[i + 1] = source[i + 1]! ^ k1;
     target[i + 2] = source[i + 2]! ^ k2;
     target[i + 3] = source[i + 3]! ^ k3;
   }
-  for (; i < n; i++) target[i] = source[i]! ^ keys[(offset + i) & 3]!;
+  for (; i < n; i++) target[i] = source[i]! ^ maskKey[(offset + i) & 3]!;
 }
 
 const hexDigits = '0123456789abcdef';

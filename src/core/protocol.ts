@@ -213,6 +213,12 @@ export class WebSocketProtocol {
    * output, after whatever the application sent in answer to them (§5.5.1, "MAY delay").
    */
   private closeReply: 'waiting' | 'due' | null = null;
+  /**
+   * The same for failing (§7.1.7): a bad frame came after messages the application has not seen
+   * yet (one TCP read may carry both). Input stops at once; our Close waits until the application
+   * has seen them and sent what it answers (an echo), as Autobahn's strict grade expects.
+   */
+  private failClose: 'waiting' | 'due' | null = null;
   private failed: ProtocolViolation | HandshakeError | null = null;
   private closedReported = false;
 
@@ -303,6 +309,7 @@ export class WebSocketProtocol {
   /** Drains the bytes to write, each chunk tagged head, frame or raw. */
   takeOutput(): OutputChunk[] {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
+    if (this.failClose === 'due') this.sendFailClose();
     const out = this.output;
     this.output = [];
     return out;
@@ -311,6 +318,7 @@ export class WebSocketProtocol {
   /** Is anything waiting in dataToSend() or events()? */
   dataToSendPending(): boolean {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
+    if (this.failClose === 'due') this.sendFailClose();
     return this.output.length > 0 || this.pendingEvents.length > 0;
   }
 
@@ -321,6 +329,8 @@ export class WebSocketProtocol {
   events(): ProtocolEvent[] {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
     else if (this.closeReply === 'waiting') this.closeReply = 'due';
+    if (this.failClose === 'due') this.sendFailClose();
+    else if (this.failClose === 'waiting') this.failClose = 'due';
     const out = this.pendingEvents;
     this.pendingEvents = [];
     return out;
@@ -837,9 +847,25 @@ export class WebSocketProtocol {
       }
       this.emitTrace(() => ({ type: 'violation', direction: 'in', frameId, violation: tracedViolation(violation) }));
     }
+    const unseen = this.pendingEvents.reduce((n, e) => n + (e.type === 'message' ? 1 : 0), 0);
     this.pendingEvents.push({ type: 'violation', violation });
     this.parser.reset();
-    if (!this.closeSent && this._state === 'OPEN') {
+    if (unseen > 0 && !this.closeSent && this._state === 'OPEN') {
+      // Messages parsed whole before the bad frame reach the application first, and what it sends
+      // on seeing them goes out before our Close (§7.1.7 fails the connection; nothing requires
+      // dropping what was already received complete). Nothing more is read meanwhile (failed is set).
+      this.failClose = 'waiting';
+      this.emitTrace(() => ({ type: 'note', text: `Failing after ${unseen} message${unseen === 1 ? '' : 's'} the application has not seen yet: they are delivered first, then our Close goes out (§7.1.7).` }));
+      return;
+    }
+    this.sendFailClose();
+  }
+
+  /** §7.1.7: the Close with the violation's code (unless one went out already), then close TCP. */
+  private sendFailClose(): void {
+    this.failClose = null;
+    const violation = this.failed;
+    if (violation instanceof ProtocolViolation && !this.closeSent && this._state === 'OPEN') {
       this.setState('CLOSING', `failed: ${violation.code}`);
       this.sendCloseFrame(violation.closeCode, truncateUtf8(violation.message, 123));
     }

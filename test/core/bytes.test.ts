@@ -64,6 +64,43 @@ describe('applyMask (RFC 6455 §5.3)', () => {
     applyMaskInPlace(buf, buf, key);
     expect(toHex(buf)).toBe('7f9f4d5158');
   });
+
+  // Word-wise masking (issue 17): an unaligned head, 32-bit words, a tail; byte-wise when source and
+  // target cannot both be aligned. Every combination must equal the RFC formula byte for byte.
+  it('word-wise: every head alignment of source and target, in place and not, lengths around the threshold, offsets 0-3', () => {
+    const rand = prng(7);
+    const key = Uint8Array.from({ length: 4 }, () => Math.floor(rand() * 256));
+    for (const length of [63, 64, 65, 66, 67, 68, 100, 1029, 4096 + 3]) {
+      const bytes = Uint8Array.from({ length: length + 8 }, () => Math.floor(rand() * 256));
+      for (let at = 0; at < 4; at++) {
+        const source = bytes.subarray(at, at + length);
+        for (let offset = 0; offset < 4; offset++) {
+          const expected = referenceMask(source, key, offset);
+          for (let targetAt = 0; targetAt < 4; targetAt++) {
+            const target = new Uint8Array(length + 8).subarray(targetAt, targetAt + length);
+            applyMaskInPlace(target, source, key, offset);
+            expect(toHex(target), `length ${length}, source at ${at}, target at ${targetAt}, offset ${offset}`).toBe(toHex(expected));
+          }
+          const copy = new Uint8Array(length + 8);
+          copy.set(source, at);
+          const inPlace = copy.subarray(at, at + length);
+          applyMaskInPlace(inPlace, inPlace, key, offset);
+          expect(toHex(inPlace), `in place: length ${length}, at ${at}, offset ${offset}`).toBe(toHex(expected));
+          // Bytes around the payload are left alone.
+          expect(copy.subarray(0, at).every((x) => x === 0) && copy.subarray(at + length).every((x) => x === 0)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('word-wise: chunks at any split unmask like the whole payload (running offsets)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.nat(600), fc.nat(600), fc.uint8Array({ minLength: 4, maxLength: 4 }), (data, x, y, key) => {
+      const a = Math.min(x, y, data.length), b = Math.min(Math.max(x, y), data.length);
+      const out = new Uint8Array(data.length);
+      for (const [from, to] of [[0, a], [a, b], [b, data.length]] as const) applyMaskInPlace(out.subarray(from, to), data.subarray(from, to), key, from);
+      return toHex(out) === toHex(referenceMask(data, key));
+    }));
+  });
 });
 
 describe('toHex / fromHex', () => {

@@ -448,6 +448,46 @@ describe('WebSocketProtocol: a Close right behind a message (§5.5.1 "MAY delay 
   });
 });
 
+describe('WebSocketProtocol: a bad frame right behind a message (§7.1.7; Autobahn 3.2-style "echo first")', () => {
+  // One TCP read: a valid text message, then a frame with RSV2 set (§5.2), then a Ping.
+  const textThenBad = () => concatBytes([cf({ opcode: 1, payload: utf8('Hello') }), cf({ opcode: 1, rsv2: true, payload: utf8('bad') }), cf({ opcode: 9 })]);
+
+  it('the message reaches the application first, its answer goes out before our Close 1002, nothing after the bad frame is read', () => {
+    const p = openServer();
+    p.receiveData(textThenBad());
+    expect(p.dataToSend()).toEqual([]); // no Close before the application had the message
+    const events = p.events();
+    expect(events.map((e) => e.type)).toEqual(['message', 'violation']); // the Ping behind the bad frame is never read
+    expect(events[1]!.type === 'violation' && events[1]!.violation.code).toBe('WS_ERR_RESERVED_BITS');
+    expect(p.state).toBe('OPEN');
+    p.sendText('Hello');
+    const out = sentFrames(p);
+    expect(out.map((f) => f.header.opcode)).toEqual([1, 8]);
+    expect(new TextDecoder().decode(out[0]!.payload)).toBe('Hello');
+    expect(parseClosePayload(out[1]!.payload).code).toBe(1002);
+    expect(p.state).toBe('CLOSING');
+    expect(p.transportAction).toBe('close');
+    p.receiveData(cf({ opcode: 1, payload: utf8('later') })); // §7.1.7: discarded
+    expect(p.events()).toEqual([]);
+  });
+
+  it('an application that answers nothing: the Close goes out once the events were drained', () => {
+    const p = openServer();
+    p.receiveData(textThenBad());
+    p.events();
+    expect(p.dataToSendPending()).toBe(true);
+    expect(sentFrames(p).map((f) => [f.header.opcode, parseClosePayload(f.payload).code])).toEqual([[8, 1002]]);
+    expect(p.transportAction).toBe('close');
+  });
+
+  it('a bad frame with no message before it fails at once, as before', () => {
+    const p = openServer();
+    p.receiveData(cf({ opcode: 1, rsv2: true, payload: utf8('bad') }));
+    expect(sentFrames(p).map((f) => [f.header.opcode, parseClosePayload(f.payload).code])).toEqual([[8, 1002]]);
+    expect(p.transportAction).toBe('close');
+  });
+});
+
 describe('WebSocketProtocol: closing handshake (§7.1)', () => {
   it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])(
     'valid close code %i is accepted and echoed',
