@@ -33,14 +33,14 @@ interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** Leg ids seen and not yet claimed by the connection list: a guard against growth if one never is. */
-const MAX_PENDING_LEGS = 10_000;
+/** Leg ids remembered (pending until the connection list claims them): bounded, the oldest forgotten first. */
+const MAX_KNOWN_LEGS = 10_000;
 
 export class ProxyMode {
   private running: RunningProxy | null = null;
   private state: ProxyStatus = { ...idleProxyStatus };
-  /** Connection ids of legs whose trace has started, until the connection list claims them. */
-  private readonly pendingLegs = new Set<string>();
+  /** Connection ids of legs whose trace has started: pending until the connection list claims them (once). */
+  private readonly knownLegs = new Map<string, 'pending' | 'claimed'>();
 
   constructor(private readonly tracer: Tracer, private readonly onChange: () => void, private readonly confirm: ConfirmAction) {}
 
@@ -112,7 +112,8 @@ export class ProxyMode {
         // The forward proxy accepted this socket as HTTP: its leg opens in the trace here (the
         // reverse proxy's listener does this itself), so the list shows it beside its upstream leg.
         const socket = upgrade.downstream;
-        legOptions.tracer.forConnection(upgrade.id)({
+        this.legStarted(upgrade.id);
+        this.tracer.forConnection(upgrade.id)({
           type: 'connection-opened', role: 'server', local: `${socket.localAddress}:${socket.localPort}`, remote: `${socket.remoteAddress}:${socket.remotePort}`, url: upgrade.url,
         });
         const conversation = relayUpgrade(upgrade, legOptions);
@@ -203,15 +204,18 @@ export class ProxyMode {
 
   /** For a connection whose trace just opened: which conversation and side it is (once per id). */
   claimLeg(id: string): ProxyLeg | null {
-    if (!this.pendingLegs.delete(id)) return null;
+    if (this.knownLegs.get(id) !== 'pending') return null;
+    this.knownLegs.set(id, 'claimed');
     return id.endsWith(UPSTREAM_LEG_SUFFIX)
       ? { conversationId: id.slice(0, -UPSTREAM_LEG_SUFFIX.length), side: 'upstream' }
       : { conversationId: id, side: 'client' };
   }
 
   private legStarted(id: string): void {
-    if (this.pendingLegs.size >= MAX_PENDING_LEGS) this.pendingLegs.delete(this.pendingLegs.values().next().value!);
-    this.pendingLegs.add(id);
+    // A leg's sink may be asked for more than once (the conversation's notes): the first time counts.
+    if (this.knownLegs.has(id)) return;
+    if (this.knownLegs.size >= MAX_KNOWN_LEGS) this.knownLegs.delete(this.knownLegs.keys().next().value!);
+    this.knownLegs.set(id, 'pending');
   }
 
   private failed(message: string): Result<{ url: string }> {

@@ -53,5 +53,8 @@ describe('service: forward proxy mode', () => {
     expect(legs.map((c) => c.proxyLeg!.side).sort()).toEqual(['client', 'upstream']);
     expect(legs.find((c) => c.proxyLeg!.side === 'upstream')!.url).toContain(`127.0.0.1:${upstream.port}`);
     expect(service.getStatus().proxy!.recent).toContain(`GET http://127.0.0.1:${pagePort}/ → 200`);
+    // Every leg noted was claimed by the list, each once: nothing waits to be.
+    const known = (service.proxyMode as unknown as { knownLegs: Map<string, string> }).knownLegs;
+    expect([...known.values()]).toEqual(['claimed', 'claimed']);
   }, 30_000);
 });
