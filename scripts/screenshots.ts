@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { runCli } from '../test/support/cli.ts';
 import { openWs, startInspector, type Inspector } from '../test/support/inspector-harness.ts';
 
 const outDir = process.argv[2] ?? fileURLToPath(new URL('../docs/screenshots', import.meta.url));
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
     }
     ws.close();
     await proxyShots(inspector);
+    await learnShots(inspector);
+    await pipelineShots(inspector);
   } finally {
     await inspector.close();
   }
@@ -106,6 +109,44 @@ async function proxyShots(inspector: Inspector): Promise<void> {
     await page.screenshot({ path: `${outDir}/proxy-pairing-${suffix}.png` });
   }
   await inspector.host.service.stopProxy();
+}
+
+/** The Learn area mid-lesson (issue 15): masking, its first step done by a ws client, the second waiting. */
+async function learnShots(inspector: Inspector): Promise<void> {
+  const { page } = inspector;
+  await page.getByTestId('learn-tab').click();
+  await page.getByTestId('open-lesson-masking').click();
+  await page.getByTestId('restart-lesson').click();
+  const ws = await openWs(inspector.serverUrl);
+  ws.send('Hello');
+  await page.locator('[data-testid=step-masked][data-state=detected]').waitFor();
+  for (const size of sizes) {
+    await page.setViewportSize(size);
+    await page.getByTestId('step-fresh-key').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${outDir}/learn-${size.width}x${size.height}.png` });
+  }
+  await page.evaluate('window.scrollTo(0, 0)'); // scrollIntoViewIfNeeded may have moved the document too
+  ws.close();
+}
+
+/** The pipeline (issue 15, Pictures): a text message compressed, sent in 3 frames, masked, from message to wire. */
+async function pipelineShots(inspector: Inspector): Promise<void> {
+  const { page } = inspector;
+  const port = inspector.host.service.getStatus().server.port;
+  const restarted = await inspector.host.service.startServer({ port, app: 'echo', deflate: true });
+  if (!restarted.ok) throw new Error(restarted.error);
+  // Our CLI offers permessage-deflate and compresses every message (ws skips those under 1 KiB).
+  const cli = runCli(['connect', inspector.serverUrl, '--send', 'from message to wire: deflate, fragments, headers, masking, masking', '--fragment', '20,20']);
+  await cli.exit;
+  const id = inspector.host.service.getStatus().connections.filter((c) => c.role === 'server').sort((a, b) => b.openedAt - a.openedAt)[0]!.id;
+  await page.getByTestId(`connection-${id}`).click();
+  for (const size of sizes) {
+    await page.setViewportSize(size);
+    await view(page, 'Frames');
+    await page.locator('[data-testid=frame-row].dir-in').first().click();
+    await view(page, 'Pipeline');
+    await page.screenshot({ path: `${outDir}/pipeline-${size.width}x${size.height}.png` });
+  }
 }
 
 async function view(page: Page, name: string): Promise<void> {

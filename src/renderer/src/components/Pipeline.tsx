@@ -34,6 +34,9 @@ function Stage({ n, title, section, children, testId }: { n: number; title: stri
   );
 }
 
+/** "2.0× smaller", or "1.1× larger" when DEFLATE's overhead outweighs what it saved (short messages). */
+const ratioWords = (ratio: number | null) => (ratio === null ? '' : ratio >= 1 ? `, ${ratio.toFixed(1)}× smaller` : `, ${(1 / ratio).toFixed(1)}× larger (too short to gain)`);
+
 const headerBytes = (f: TracedFrame) => f.raw.subarray(0, f.headerLength - (f.maskKey ? 4 : 0));
 
 export function Pipeline() {
@@ -68,7 +71,7 @@ export function Pipeline() {
         <Bytes bytes={plain} total={plainSize} />
       </Stage>
       {compression ? (
-        <Stage n={n++} title={`permessage-deflate: ${compression.compressedSize.toLocaleString('en')} bytes of DEFLATE data${compression.ratio ? `, ${compression.ratio.toFixed(1)}× smaller` : ''}`} section="RFC 7692 §7.2.1" testId="stage-deflate">
+        <Stage n={n++} title={`permessage-deflate: ${compression.compressedSize.toLocaleString('en')} bytes of DEFLATE data${ratioWords(compression.ratio)}`} section="RFC 7692 §7.2.1" testId="stage-deflate">
           <Bytes bytes={compression.compressed} total={compression.compressedSize} />
           <p className="hint">The sender&apos;s compressor ended the message with {toHex(TAIL, ' ')} (an empty stored block) and removed those 4 octets before framing (§7.2.1){compression.tail === 'appended' ? '; this side, receiving, appended them again before inflating (§7.2.2)' : ''}. {compression.windowReason}</p>
         </Stage>
