@@ -38,7 +38,8 @@ describe('Pipeline view', () => {
     const id = await inspector.newConnectionId('server');
     await page.getByTestId(`connection-${id}`).click();
     await page.locator('[data-testid=frame-row].dir-in').first().click();
-    await page.getByRole('tab', { name: 'Pipeline', exact: true }).click();
+    // Reached from the selected frame's anatomy.
+    await page.getByTestId('pipeline-frame').click();
     const pipeline = page.getByTestId('pipeline');
     await pipeline.getByTestId('stage-wire').waitFor();
 

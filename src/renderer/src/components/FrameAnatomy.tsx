@@ -136,6 +136,11 @@ export function FrameAnatomy() {
           >
             Byte-step this frame
           </button>
+          {f.opcode < 8 && (
+            <button className="button small" data-testid="pipeline-frame" title="This frame's message from payload to wire: deflate, fragments, headers, masking, bytes" onClick={() => useInspector.getState().setView('pipeline')}>
+              Message → wire
+            </button>
+          )}
         </div>
         <p className="hint">{op.meaning} <span className="rfc">{op.rfcSection}</span></p>
         <CopyAs row={row} />

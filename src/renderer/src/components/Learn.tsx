@@ -74,7 +74,14 @@ function showEvidence(outcome: Extract<StepOutcome, { kind: 'detected' }>): void
   }
 }
 
-function StepBlock({ step, index, outcome, current, url }: { step: LessonStep; index: number; outcome: StepOutcome | undefined; current: boolean; url: string | null }) {
+/** The connection's conversation as the Ladder view draws it (closing handshake included). */
+function showLadder(outcome: Extract<StepOutcome, { kind: 'detected' }>): void {
+  const store = useInspector.getState();
+  store.selectConnection(outcome.evidence.connectionId);
+  store.setView('ladder');
+}
+
+function StepBlock({ step, index, outcome, current, url, lessonShowsLadder }: { step: LessonStep; index: number; outcome: StepOutcome | undefined; current: boolean; url: string | null; lessonShowsLadder: boolean }) {
   const skip = useLearn((s) => s.skip);
   const state = outcome ? outcome.kind : current ? 'current' : 'later';
   return (
@@ -100,6 +107,9 @@ function StepBlock({ step, index, outcome, current, url }: { step: LessonStep; i
           <button className="link" onClick={() => showEvidence(outcome)} data-testid="show-evidence">
             {outcome.frameKey ? 'Show this frame in Frames' : 'Show this connection\'s handshake'} ({outcome.evidence.connectionId})
           </button>
+          {lessonShowsLadder && (
+            <button className="link" onClick={() => showLadder(outcome)} data-testid="show-ladder">Show the closing handshake as a ladder diagram</button>
+          )}
         </div>
       )}
     </li>
@@ -182,7 +192,7 @@ function LessonView({ lesson }: { lesson: Lesson }) {
       <LessonServerNeeds lesson={lesson} />
       <ol className="lesson-steps">
         {lesson.steps.map((step, i) => (
-          <StepBlock key={step.id} step={step} index={i} outcome={outcomes[i]} current={i === stepIndex} url={url} />
+          <StepBlock key={step.id} step={step} index={i} outcome={outcomes[i]} current={i === stepIndex} url={url} lessonShowsLadder={lesson.id === 'closing'} />
         ))}
       </ol>
       {finished ? <CheckQuestion lesson={lesson} /> : <p className="hint">The check question comes after the last step.</p>}
