@@ -7,7 +7,8 @@
 
 import { components } from '../core/apps/index.ts';
 import { fromHex, utf8Encode } from '../core/bytes.ts';
-import { Defaults, Opcode } from '../core/constants.ts';
+import { Defaults, isValidWireCloseCode, Opcode } from '../core/constants.ts';
+import { sendForbiddenClose } from './forbidden-close.ts';
 import { runClientBattery, runServerBattery, type BatteryOptions, type ConformanceReport } from '../core/conformance/index.ts';
 import { parseHeaderLines } from '../core/http-tokens.ts';
 import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../core/net/client.ts';
@@ -418,9 +419,12 @@ export class InspectorService {
         case 'pong':
           conn.pong(utf8Encode(request.text ?? ''));
           break;
-        case 'close':
-          conn.close(request.code === undefined ? 1000 : request.code, request.reason ?? '');
+        case 'close': {
+          const code = request.code === undefined ? 1000 : request.code;
+          if (request.anyCode && code !== null && !isValidWireCloseCode(code)) sendForbiddenClose(conn, code, request.reason ?? '');
+          else conn.close(code, request.reason ?? '');
           break;
+        }
       }
       return { ok: true };
     } catch (error) {

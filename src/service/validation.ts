@@ -158,7 +158,8 @@ export function validateSend(v: unknown): SendRequest {
   if (kind === 'text' && typeof v['text'] === 'string') return v as unknown as SendRequest;
   if (kind === 'binary' && typeof v['hex'] === 'string') return v as unknown as SendRequest;
   if ((kind === 'ping' || kind === 'pong') && optionalString('text')) return v as unknown as SendRequest;
-  if (kind === 'close' && optionalString('reason') && (v['code'] === undefined || v['code'] === null || Number.isInteger(v['code']))) {
+  if (kind === 'close' && optionalString('reason') && (v['code'] === undefined || v['code'] === null || Number.isInteger(v['code']))
+    && (v['anyCode'] === undefined || typeof v['anyCode'] === 'boolean')) {
     return v as unknown as SendRequest;
   }
   throw new Error(`send: bad request for kind ${String(kind)}`);

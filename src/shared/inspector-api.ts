@@ -267,7 +267,11 @@ export type SendRequest =
   | { connectionId: string; kind: 'text'; text: string; fragments?: number[] }
   | { connectionId: string; kind: 'binary'; hex: string; fragments?: number[] }
   | { connectionId: string; kind: 'ping' | 'pong'; text?: string }
-  | { connectionId: string; kind: 'close'; code?: number | null; reason?: string };
+  /**
+   * anyCode: send the code even where the RFC forbids it on the wire (§7.4.1: 1005, 1006, 1015;
+   * §7.4.2: 0-999, undefined 1000-2999, 5000 up), to test the peer. Without it such a code is refused.
+   */
+  | { connectionId: string; kind: 'close'; code?: number | null; reason?: string; anyCode?: boolean };
 
 /** What the service pushes: trace events in batches, and status when it changes. */
 export interface ServiceBatch {
