@@ -45,7 +45,9 @@ function headRow(shape: ConversationShape, legId: string, role: 'client' | 'serv
 
 /** Every arrow of the conversation, oldest first. */
 function ladderRows(shape: ConversationShape, frames: readonly FrameRow[], details: ReturnType<typeof useInspector.getState>['details'], openedAt: Record<string, number>): LadderRow[] {
+  // A handful of rows per leg (heads, TCP closed), then the frames in the order they were traced.
   const rows: LadderRow[] = [];
+  const frameRows: LadderRow[] = [];
   const legIds = new Set(shape.legs.map((l) => l.id));
   for (const leg of shape.legs) {
     const d = details[leg.id];
@@ -68,14 +70,30 @@ function ladderRows(shape: ConversationShape, frames: readonly FrameRow[], detai
     const leg = shape.legs.find((l) => l.id === f.connectionId)!;
     const close = f.close;
     const relay = f.relay;
-    rows.push({
+    frameRows.push({
       key: f.key, time: f.time, ...arrowLanes(shape, leg.role, f.direction), kind: frameKind(f.opcode),
       label: (f.compressed ? 'deflated ' : '') + frameLabel({ opcode: f.opcode, fin: f.fin, payloadLength: f.payloadLength, ...(close ? { closeCode: close.code, closeReason: close.reason } : {}), ...(f.opcode === Opcode.Text ? { preview: f.preview } : {}) }),
       frame: { connectionId: f.connectionId, key: f.key },
       ...(relay ? { delayUs: relay.delayUs } : {}),
     });
   }
-  return rows.sort((a, b) => a.time - b.time);
+  return mergeByTime(rows.sort((a, b) => a.time - b.time), frameRows);
+}
+
+/**
+ * The two lists merged by time: the frames come in trace order already, so a conversation of
+ * 100,000 frames is not sorted again on every batch, only the few other rows are.
+ */
+function mergeByTime(few: LadderRow[], many: LadderRow[]): LadderRow[] {
+  if (few.length === 0) return many;
+  const out: LadderRow[] = [];
+  let i = 0;
+  for (const row of many) {
+    while (i < few.length && few[i]!.time <= row.time) out.push(few[i++]!);
+    out.push(row);
+  }
+  while (i < few.length) out.push(few[i++]!);
+  return out;
 }
 
 function Arrow({ shape, row, start, onOpen }: { shape: ConversationShape; row: LadderRow; start: number; onOpen: (row: LadderRow) => void }) {
