@@ -3,7 +3,8 @@
  * frame's arrow joins, the arrow's words, and a frame's counterpart on the other leg.
  */
 import { describe, expect, it } from 'vitest';
-import { arrowLanes, conversationOf, counterpartOf, formatDelay, formatOffset, frameLabel, headLabel } from '../../src/renderer/src/lib/conversation.ts';
+import { arrowLanes, closingQuotes, conversationOf, counterpartOf, formatDelay, formatOffset, frameLabel, headLabel } from '../../src/renderer/src/lib/conversation.ts';
+import { rfc, squash } from '../support/rfc-text.ts';
 
 const proxied = [
   { id: 'server2:1', role: 'server' as const, remote: '127.0.0.1:5000', proxyLeg: { conversationId: 'server2:1', side: 'client' as const } },
@@ -64,5 +65,12 @@ describe('labels and pairing', () => {
     expect(counterpartOf(copy, [])).toEqual({ connectionId: 'server2:1', frameId: 7, delayUs: 300, isCopy: true });
     expect(counterpartOf({ connectionId: 'server2:1', frameId: 7 }, [copy, other])).toEqual({ connectionId: 'server2:1-upstream', frameId: 4, delayUs: 300, isCopy: false });
     expect(counterpartOf({ connectionId: 'server2:9', frameId: 7 }, [copy, other])).toBeNull();
+  });
+});
+
+describe('the RFC quoted on the ladder', () => {
+  it('is verbatim RFC 6455 §5.5.1 text (whitespace aside)', () => {
+    const section = rfc().sections.get('5.5.1')!;
+    for (const quote of Object.values(closingQuotes)) expect(section).toContain(squash(quote));
   });
 });

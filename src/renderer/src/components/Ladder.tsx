@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { Opcode } from '../../../core/constants.ts';
 import type { Direction, TracedHead } from '../../../core/trace.ts';
-import { arrowLanes, conversationOf, formatDelay, formatOffset, frameLabel, headLabel, type ConversationShape, type Lane } from '../lib/conversation.ts';
+import { arrowLanes, closingQuotes, conversationOf, formatDelay, formatOffset, frameLabel, headLabel, type ConversationShape, type Lane } from '../lib/conversation.ts';
 import { useInspector } from '../store/store.ts';
 import type { FrameRow } from '../store/frame-row.ts';
 
@@ -96,13 +96,20 @@ function mergeByTime(few: LadderRow[], many: LadderRow[]): LadderRow[] {
   return out;
 }
 
+/** The tooltip: the RFC's words on the closing handshake where they apply, and what a click does. */
+function rowTitle(row: LadderRow): string | undefined {
+  if (row.kind === 'close') return `RFC 6455 §5.5.1: "${closingQuotes.close}"\nClick to open this frame.`;
+  if (row.kind === 'closed') return `RFC 6455 §5.5.1: "${closingQuotes.tcp}"`;
+  return row.frame ? 'Open this frame' : undefined;
+}
+
 function Arrow({ shape, row, start, onOpen }: { shape: ConversationShape; row: LadderRow; start: number; onOpen: (row: LadderRow) => void }) {
   const x1 = lanePosition(shape, row.from);
   const x2 = lanePosition(shape, row.to);
   const self = x1 === x2;
   const mid = self ? x1 : (x1 + x2) / 2;
   return (
-    <div className={`ladder-row ladder-${row.kind}${row.frame ? ' clickable' : ''}`} onClick={() => onOpen(row)} data-testid="ladder-row" title={row.frame ? 'Open this frame' : undefined}>
+    <div className={`ladder-row ladder-${row.kind}${row.frame ? ' clickable' : ''}`} onClick={() => onOpen(row)} data-testid="ladder-row" title={rowTitle(row)}>
       <span className="ladder-time">{formatOffset(row.time - start)}</span>
       <div className="ladder-track">
         <svg className="ladder-svg" aria-hidden="true">

@@ -118,3 +118,9 @@ export function legPeer(conversationShape: ConversationShape, connectionId: stri
   const leg = conversationShape.legs.find((l) => l.id === connectionId);
   return leg?.role === 'client' ? 'the server' : 'the client';
 }
+
+/** The RFC's own words on the closing handshake, shown on the ladder's Close and TCP rows (RFC 6455 §5.5.1, verbatim). */
+export const closingQuotes = {
+  close: 'If an endpoint receives a Close frame and did not previously send a Close frame, the endpoint MUST send a Close frame in response.',
+  tcp: 'The server MUST close the underlying TCP connection immediately; the client SHOULD wait for the server to close the connection but MAY close the connection at any time after sending and receiving a Close message',
+} as const;
