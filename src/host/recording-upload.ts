@@ -58,7 +58,7 @@ export async function receiveRecording(req: IncomingMessage, url: URL, service: 
       return tooBig(limit);
     }
     if (size === 0) return { status: 200, body: { ok: false, error: `${uploadName(url)} is empty.` } };
-    return { status: 200, body: service.openRecording(path, uploadName(url)) };
+    return { status: 200, body: await service.openRecording(path, uploadName(url)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -90,6 +90,8 @@ export class InspectorService {
   readonly proxyMode: ProxyMode;
   /** Recordings open read-only, the Record button's recorder, export (issue 13). */
   private readonly sessions: SessionWork;
+  /** A recording file being read (its progress goes out with the status). */
+  private openingRecording: { name: string; bytesRead: number; totalBytes: number } | null = null;
 
   constructor(options: InspectorServiceOptions = {}) {
     this.configDir = options.configDir;
@@ -118,7 +120,7 @@ export class InspectorService {
       const conn = this.findConnection(s.id);
       return { ...s, policy: conn?.protocol.policy ?? s.policy, gate: conn?.gateSnapshot() ?? null };
     });
-    return { server: { ...this.serverState }, proxy: this.proxyMode.status(), connections: [...connections, ...this.sessions.summaries()], recordings: this.sessions.recordings(), recorder: this.sessions.recorderStatus() };
+    return { server: { ...this.serverState }, proxy: this.proxyMode.status(), connections: [...connections, ...this.sessions.summaries()], recordings: this.sessions.recordings(), recorder: this.sessions.recorderStatus(), opening: this.openingRecording ? { ...this.openingRecording } : null };
   }
 
   private onTrace(event: TraceEvent): void {
@@ -690,8 +692,21 @@ export class InspectorService {
    * "recording (read-only)…"), its events go out in the batches, a few thousand per push so a
    * big recording never makes one huge batch. `name`: how the person knows the file.
    */
-  openRecording(path: string, name = path): Result<{ recording: RecordingInfo; warning: string | null }> {
-    const { result, events } = this.sessions.openFile(path, name);
+  async openRecording(path: string, name = path): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
+    // A capture reports how far it has been read; the page shows it as a progress bar.
+    const opening = { name: name.slice(0, 200), bytesRead: 0, totalBytes: 0 };
+    this.openingRecording = opening;
+    let loaded;
+    try {
+      loaded = await this.sessions.openFile(path, name, (progress) => {
+        Object.assign(opening, progress);
+        this.markStatusChanged();
+      });
+    } finally {
+      if (this.openingRecording === opening) this.openingRecording = null;
+      this.markStatusChanged();
+    }
+    const { result, events } = loaded;
     if (!result.ok) return result;
     const CHUNK = 5000;
     let at = 0;

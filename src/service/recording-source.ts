@@ -24,7 +24,7 @@ import { looksLikeSessionJson, readSessionJson } from '../core/capture/export-js
 import { looksLikeHar, readHarFile } from '../core/capture/import-har.ts';
 import { isPcapng } from '../core/capture/pcap/pcapng.ts';
 import { pcapMagic } from '../core/capture/pcap/pcap.ts';
-import { dissectCaptureFileSync } from '../core/capture/pcap/read-file.ts';
+import { dissectCaptureFile, dissectCaptureFileSync, type CaptureProgress } from '../core/capture/pcap/read-file.ts';
 import { recordingCollector, replayCaptured } from '../core/capture/pcap/to-recording.ts';
 import { formatEndpoint, replayConnection, type RecordedConnection, type Recording } from '../core/capture/recording.ts';
 import { readSessionFile, SESSION_MAGIC } from '../core/capture/session-file.ts';
@@ -66,20 +66,30 @@ function firstBytes(path: string): Uint8Array {
 
 type Replay = (conn: RecordedConnection) => Iterable<TraceEvent>;
 
+type Loaded = { kind: 'session' | 'json' | 'har' | 'capture'; recording: Recording; error: string | null; replay: Replay };
+
+/** A capture's conversations as a Recording, each replayed from its first frame boundary (mid-stream ones too). */
+function fromCapture(collector: ReturnType<typeof recordingCollector>, error: string | null | undefined): Loaded {
+  const byConnection = new Map(collector.captured.map((c) => [c.connection, c]));
+  return { kind: 'capture', recording: collector.recording(), error: error ?? null, replay: (conn) => replayCaptured(byConnection.get(conn)!) };
+}
+
 /** Reads a recording of any kind we know, by its first bytes. */
-function load(path: string): { kind: 'session' | 'json' | 'har' | 'capture'; recording: Recording; error: string | null; replay: Replay } | string {
+function load(path: string): Loaded | string {
   const first = firstBytes(path);
   if (Buffer.from(first.subarray(0, SESSION_MAGIC.length)).toString('latin1') === SESSION_MAGIC) return { kind: 'session', ...readSessionFile(path), replay: replayConnection };
   if (looksLikeSessionJson(first)) return { kind: 'json', ...readSessionJson(path), replay: replayConnection };
   if (looksLikeHar(first)) return { kind: 'har', ...readHarFile(path), replay: replayConnection };
   if (isPcapng(first) || pcapMagic(first) !== null) {
     const collector = recordingCollector();
-    const summary = dissectCaptureFileSync(path, collector.handle);
-    const byConnection = new Map(collector.captured.map((c) => [c.connection, c]));
-    // Mid-stream conversations are read from their first frame boundary (replayCaptured knows how).
-    return { kind: 'capture', recording: collector.recording(), error: summary.error ?? null, replay: (conn) => replayCaptured(byConnection.get(conn)!) };
+    return fromCapture(collector, dissectCaptureFileSync(path, collector.handle).error);
   }
   return 'not a wsinspect session, JSON export, HAR file or pcap/pcapng capture (by its first bytes)';
+}
+
+function cannotRead(path: string, error: unknown): RecordingSourceResult {
+  const code = (error as NodeJS.ErrnoException).code;
+  return { ok: false, error: `Cannot read ${JSON.stringify(path.slice(0, 200))}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message}.` };
 }
 
 /** Loads a recording file as read-only connections and their trace, ready for the app. */
@@ -88,9 +98,33 @@ export function loadRecordingSource(path: string, options: RecordingSourceOption
   try {
     loaded = load(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, error: `Cannot read ${JSON.stringify(path.slice(0, 200))}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message}.` };
+    return cannotRead(path, error);
   }
+  return toSource(path, loaded, options);
+}
+
+/**
+ * The same for the app: a pcap or pcapng is read in chunks with a pause between them (a large
+ * capture does not stop the service), reporting bytes read of the file's size after each.
+ */
+export async function loadRecordingSourceAsync(path: string, options: RecordingSourceOptions & { onProgress?: (progress: CaptureProgress) => void }): Promise<RecordingSourceResult> {
+  let loaded;
+  try {
+    const first = firstBytes(path);
+    if (isPcapng(first) || pcapMagic(first) !== null) {
+      const collector = recordingCollector();
+      const summary = await dissectCaptureFile(path, collector.handle, options.onProgress ? { onProgress: options.onProgress } : {});
+      loaded = fromCapture(collector, summary.error);
+    } else {
+      loaded = load(path);
+    }
+  } catch (error) {
+    return cannotRead(path, error);
+  }
+  return toSource(path, loaded, options);
+}
+
+function toSource(path: string, loaded: Loaded | string, options: RecordingSourceOptions): RecordingSourceResult {
   if (typeof loaded === 'string') return { ok: false, error: `${JSON.stringify(path.slice(0, 200))} is ${loaded}.` };
   const prefix = options.prefix ?? 'rec:';
   const maxEvents = options.maxEvents ?? 2_000_000;

@@ -22,7 +22,8 @@ import { readSessionFile } from '../core/capture/session-file.ts';
 import type { Tracer, TraceEvent } from '../core/trace.ts';
 import type { ConnectionSummary, ExportFormat, ExportRequest, RecordingInfo, RecorderStatus, Result } from '../shared/inspector-api.ts';
 import type { FullFrameStore } from './display-cap.ts';
-import { loadRecordingSource } from './recording-source.ts';
+import { loadRecordingSourceAsync } from './recording-source.ts';
+import type { CaptureProgress } from '../core/capture/pcap/read-file.ts';
 
 /** What the app loads of one recording at most (the renderer's frame ring keeps fewer anyway). */
 export const APP_MAX_RECORDING_EVENTS = 500_000;
@@ -44,9 +45,9 @@ export class SessionWork {
   constructor(private readonly fullFrames: FullFrameStore) {}
 
   /** Reads a recording file; its events are for the batch stream. `name` is how the page names it. */
-  openFile(path: string, name: string): { result: Result<{ recording: RecordingInfo; warning: string | null }>; events: TraceEvent[] } {
+  async openFile(path: string, name: string, onProgress?: (progress: CaptureProgress) => void): Promise<{ result: Result<{ recording: RecordingInfo; warning: string | null }>; events: TraceEvent[] }> {
     const prefix = `rec${++this.count}:`;
-    const loaded = loadRecordingSource(path, { prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS });
+    const loaded = await loadRecordingSourceAsync(path, { prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS, ...(onProgress ? { onProgress } : {}) });
     const shownName = name.replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 200) || 'recording';
     if (!loaded.ok) return { result: { ok: false, error: loaded.error.replaceAll(JSON.stringify(path.slice(0, 200)), JSON.stringify(shownName)) }, events: [] };
     if (loaded.summaries.length === 0) {

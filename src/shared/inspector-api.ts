@@ -73,6 +73,8 @@ export interface InspectorStatus {
   recordings?: RecordingInfo[];
   /** The Record button's session recorder. */
   recorder?: RecorderStatus;
+  /** A recording file being read: bytes read of its size (a pcap or pcapng reports as it goes). */
+  opening?: { name: string; bytesRead: number; totalBytes: number } | null;
 }
 
 /** A recording file open read-only: its connections' ids start with `prefix` ("rec1:"). */

@@ -6,6 +6,9 @@ import WebSocket from 'ws';
 import { readSessionFile, SessionReader } from '../../src/core/capture/session-file.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
+import { FullFrameStore } from '../../src/service/display-cap.ts';
+import { loadRecordingSourceAsync } from '../../src/service/recording-source.ts';
+import { recordingToPcapng } from '../../src/core/capture/export-pcapng.ts';
 import { createHandlers } from '../../src/service/handlers.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
@@ -36,7 +39,7 @@ describe('sessions in the service (issue 13)', () => {
   it('openRecording: the recording joins the list read-only, its frames arrive in batches, commands on it are refused', async () => {
     const { file, serverEvents } = await recordEveryFrameType(dir);
     const { service, events } = serviceWithEvents();
-    const result = service.openRecording(file, 'every-frame.wsi');
+    const result = await service.openRecording(file, 'every-frame.wsi');
     if (!result.ok) throw new Error(result.error);
     expect(result.recording).toMatchObject({ prefix: 'rec1:', name: 'every-frame.wsi', kind: 'session', connections: 1, error: null });
     const status = service.getStatus();
@@ -57,21 +60,34 @@ describe('sessions in the service (issue 13)', () => {
     const cut = join(dir, 'cut.wsi');
     writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     const { service } = serviceWithEvents();
-    const partial = service.openRecording(cut, 'cut.wsi');
+    const partial = await service.openRecording(cut, 'cut.wsi');
     if (!partial.ok) throw new Error(partial.error);
     expect(partial.warning).toMatch(/^cut\.wsi was read only in part: .+\. Everything before that is shown\.$/);
     expect(partial.recording.frames).toBeGreaterThan(0);
     const junk = join(dir, 'junk.bin');
     writeFileSync(junk, 'not a recording at all');
-    const refused = service.openRecording(junk, 'junk.bin');
+    const refused = await service.openRecording(junk, 'junk.bin');
     expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^"junk\.bin" is not a wsinspect session/) });
     expect(refused.ok === false && refused.error.includes(dir)).toBe(false); // the temporary path is not shown
+  }, 30_000);
+
+  it('a capture is read in chunks, reporting bytes read of its size to the end', async () => {
+    const { file } = await recordEveryFrameType(dir);
+    const pcap = join(dir, 'progress.pcapng');
+    const bytes = recordingToPcapng(readSessionFile(file).recording);
+    writeFileSync(pcap, bytes);
+    const seen: Array<{ bytesRead: number; totalBytes: number }> = [];
+    const source = await loadRecordingSourceAsync(pcap, { fullFrames: new FullFrameStore(), onProgress: (p) => seen.push({ ...p }) });
+    expect(source.ok).toBe(true);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toEqual({ bytesRead: bytes.length, totalBytes: bytes.length });
+    expect(seen.map((p) => p.bytesRead)).toEqual([...seen.map((p) => p.bytesRead)].sort((a, b) => a - b));
   }, 30_000);
 
   it('export of an open recording as pcapng, HAR and JSON: each opens again with the same messages', async () => {
     const { file } = await recordEveryFrameType(dir);
     const { service } = serviceWithEvents();
-    const opened = service.openRecording(file, 'a.wsi');
+    const opened = await service.openRecording(file, 'a.wsi');
     if (!opened.ok) throw new Error(opened.error);
     const original = service.exportSession({ format: 'json' });
     if (!original.ok) throw new Error(original.error);
@@ -81,7 +97,7 @@ describe('sessions in the service (issue 13)', () => {
       expect(exported.name.endsWith(`.${format}`)).toBe(true);
       const path = join(dir, exported.name);
       writeFileSync(path, exported.bytes);
-      const again = service.openRecording(path, exported.name);
+      const again = await service.openRecording(path, exported.name);
       if (!again.ok) throw new Error(again.error);
       expect(again.recording.error).toBeNull();
       expect(again.recording.connections).toBe(1);
@@ -124,7 +140,7 @@ describe('sessions in the service (issue 13)', () => {
     expect(readSessionFile(path).recording.connections[0]!.chunks.some((c) => (c.elided ?? 0) > 0)).toBe(true);
     // The saved session opens in the app: the client's text, cut to 8 bytes, is a frame there.
     const { service: other, events } = serviceWithEvents();
-    const opened = other.openRecording(path, saved.name);
+    const opened = await other.openRecording(path, saved.name);
     if (!opened.ok) throw new Error(opened.error);
     await eventually(() => events.some((e) => e.type === 'frame' && e.direction === 'in' && new TextDecoder().decode(e.frame.payload).startsWith('hello re')), 5000, 'the recorded text');
     // A live connection recorded is exported from the session file.

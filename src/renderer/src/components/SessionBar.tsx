@@ -17,16 +17,20 @@ const formatHelp: Record<ExportFormat, string> = {
   json: 'Our JSON: every byte, opens again here and with wsinspect open',
 };
 
+/** Sending the file (the browser's upload progress), then the service reading it (a capture reports bytes read). */
 function OpenProgressBar() {
   const progress = useSessionUi((s) => s.progress);
-  if (!progress) return null;
-  const fraction = progress.total > 0 ? progress.loaded / progress.total : 0;
+  const reading = useInspector((s) => s.status?.opening ?? null);
+  if (!progress && !reading) return null;
+  const sending = progress?.phase === 'upload';
+  const name = sending ? progress!.name : reading?.name ?? progress?.name ?? '';
+  const [done, total] = sending ? [progress!.loaded, progress!.total] : [reading?.bytesRead ?? 0, reading?.totalBytes ?? 0];
   return (
     <span className="open-progress" data-testid="open-progress" role="status">
       <span className="open-progress-label">
-        {progress.phase === 'upload' ? `Sending ${progress.name}: ${formatBytes(progress.loaded)} of ${formatBytes(progress.total)}` : `Reading ${progress.name}…`}
+        {sending ? 'Sending' : 'Reading'} {name}{total > 0 ? `: ${formatBytes(done)} of ${formatBytes(total)}` : '…'}
       </span>
-      <progress max={1} value={progress.phase === 'upload' ? fraction : undefined} aria-label="Opening the recording" />
+      <progress max={1} value={total > 0 ? done / total : undefined} aria-label="Opening the recording" />
     </span>
   );
 }
