@@ -12,6 +12,7 @@ import {
   type HttpHead, type HttpHeader,
 } from './http.ts';
 import { checkHandshakeOptions } from './http-tokens.ts';
+import { checkResponseHead, hasToken } from './response-checks.ts';
 import {
   confirmAsClient, negotiateAsServer, type ClientConfirmation, type ClientExtensionNegotiator, type ServerExtensionNegotiator, type ServerNegotiation,
 } from './extensions/extension.ts';
@@ -31,9 +32,6 @@ export function generateKey(): string {
 }
 
 /** Does a comma-separated header contain this token (ASCII case-insensitive)? */
-function hasToken(value: string | undefined, token: string): boolean {
-  return splitList(value).some((t) => t.toLowerCase() === token.toLowerCase());
-}
 
 /** Sec-WebSocket-Key must be base64 of exactly 16 bytes: 22 characters and "==". */
 export function describeKey(key: string | undefined): { ok: boolean; detail: string } {
@@ -289,51 +287,16 @@ export interface OfferedExtensions {
 /** RFC 6455 §4.1, the client's validation of the server's response (items 1-6). */
 export function checkServerResponse(response: HttpHead, key: string, requestedSubprotocols: readonly string[] = [], offeredExtensions: OfferedExtensions = { offered: null, negotiators: [] }): ClientCheckResult {
   const checks: HandshakeCheck[] = [];
-  const check = (c: HandshakeCheck) => checks.push(c);
   const accept = computeAccept(key);
   let extensionResult: ClientConfirmation | undefined;
-  check({
-    rule: 'status', label: 'Status 101 Switching Protocols', ok: response.status === 101,
-    detail: response.status === 101 ? '101 Switching Protocols'
-      : `The server answered ${response.status} ${response.reason}; only 101 completes a WebSocket handshake.`,
-    rfcSection: '§4.1 (1)',
-  });
-  if (response.status === 101) {
-    const upgrade = headerValue(response, 'Upgrade');
-    check({
-      rule: 'upgrade', label: 'Upgrade: websocket', ok: hasToken(upgrade, 'websocket'), header: 'Upgrade',
-      detail: hasToken(upgrade, 'websocket') ? `Upgrade: ${upgrade}` : `Upgrade is ${upgrade === undefined ? 'missing' : `"${upgrade}"`}; it must be "websocket".`,
-      rfcSection: '§4.1 (2)',
-    });
-    const connection = headerValue(response, 'Connection');
-    check({
-      rule: 'connection', label: 'Connection: Upgrade', ok: hasToken(connection, 'upgrade'), header: 'Connection',
-      detail: hasToken(connection, 'upgrade') ? `Connection: ${connection}` : `Connection is ${connection === undefined ? 'missing' : `"${connection}"`}; it must contain "Upgrade".`,
-      rfcSection: '§4.1 (3)',
-    });
-    const got = headerValue(response, 'Sec-WebSocket-Accept');
-    check({
-      rule: 'accept', label: 'Sec-WebSocket-Accept matches the key', ok: got === accept.accept, header: 'Sec-WebSocket-Accept',
-      detail: got === accept.accept ? `${got} = base64(SHA-1(key + GUID))`
-        : `Expected ${accept.accept}, got ${got === undefined ? 'nothing' : `"${got}"`}.`,
-      rfcSection: '§4.1 (4)',
-    });
+  checks.push(...checkResponseHead(response, accept.accept, requestedSubprotocols, () => {
     extensionResult = confirmAsClient(offeredExtensions.offered, headerValues(response, 'Sec-WebSocket-Extensions'), offeredExtensions.negotiators);
-    check({
+    return {
       rule: 'extensions', label: 'Extensions are ones the client offered, with valid parameters', ok: extensionResult.ok, header: 'Sec-WebSocket-Extensions',
       detail: extensionResult.ok ? extensionResult.summary : extensionResult.reason,
       rfcSection: extensionResult.ok ? '§4.1 (5)' : `§4.1 (5); ${extensionResult.rfcSection}`,
-    });
-    const protocol = headerValue(response, 'Sec-WebSocket-Protocol');
-    const protocolOk = protocol === undefined || requestedSubprotocols.includes(protocol);
-    check({
-      rule: 'subprotocol', label: 'Subprotocol is one the client offered', ok: protocolOk, header: 'Sec-WebSocket-Protocol',
-      detail: protocol === undefined
-        ? (requestedSubprotocols.length ? `Offered ${requestedSubprotocols.join(', ')}; the server chose none.` : 'No subprotocol.')
-        : protocolOk ? `Chose ${protocol}.` : `The server chose "${protocol}", which the client did not offer.`,
-      rfcSection: '§4.1 (6)',
-    });
-  }
+    };
+  }));
   const failed = checks.find((c) => !c.ok);
   const protocol = headerValue(response, 'Sec-WebSocket-Protocol') ?? null;
   return {

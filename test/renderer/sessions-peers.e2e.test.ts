@@ -35,6 +35,8 @@ function openWsWith(url: string, headers: Record<string, string>): Promise<WebSo
 
 const listed = (id: string) => page.getByTestId(`connection-${id}`);
 
+declare function getComputedStyle(el: unknown): { color: string };
+
 describe('issue 14: sessions and peers', () => {
   let openId: string;
   let closedId: string;
@@ -88,6 +90,33 @@ describe('issue 14: sessions and peers', () => {
     expect(await fact('opened')).toMatch(/\d\d:\d\d:\d\d/);
     expect(await fact('duration')).toMatch(/ so far$/);
     await inspector.shot('issue14-peer-facts');
+  });
+
+  it('gives our server\'s response the same ✓/✗ checks as the request (§4.1 items 1-4, 6)', async () => {
+    await listed(openId).click();
+    await page.getByRole('tab', { name: 'Handshake', exact: true }).click();
+    const response = page.getByTestId('head-response');
+    for (const header of ['upgrade', 'connection', 'sec-websocket-accept']) {
+      expect(await response.locator(`[data-header="${header}"] .mark.ok`).count(), header).toBe(1);
+    }
+    expect(await response.locator('.head-line.start .mark.ok').count()).toBe(1);
+    expect(await response.locator('.mark.bad').count()).toBe(0);
+  });
+
+  it('colours each masking-key byte apart in the XOR table', async () => {
+    open.send('abcdefgh');
+    await listed(openId).click();
+    await page.getByRole('tab', { name: 'Frames', exact: true }).click();
+    await page.locator('[data-testid=frame-row]').filter({ hasText: 'abcdefgh' }).first().click();
+    const colours = await page.getByTestId('xor-table').locator('.xor-col:not(.head) [class*="key-"]').evaluateAll(
+      (cells) => cells.map((c) => getComputedStyle(c).color),
+    );
+    expect(colours).toHaveLength(8);
+    expect(new Set(colours.slice(0, 4)).size).toBe(4);
+    expect(colours.slice(4)).toEqual(colours.slice(0, 4));
+    const keyColours = await page.getByTestId('mask-key-bytes').locator('span').evaluateAll((spans) => spans.map((s) => getComputedStyle(s).color));
+    expect(keyColours).toEqual(colours.slice(0, 4));
+    await inspector.shot('issue14-xor-colours');
   });
 
   it('removes one closed connection, then every closed one of the battery', async () => {

@@ -8,6 +8,7 @@ import { useMemo, useState } from 'react';
 import type { AnatomyField, FieldId, FrameAnatomy as Anatomy } from '../../../core/fields.ts';
 import { useInspector } from '../store/store.ts';
 import { Why } from './Why.tsx';
+import './masking.css';
 
 const BITS_PER_ROW = 32;
 const HEX_LIMIT = 4096;
@@ -220,14 +221,14 @@ export function MaskingView({ anatomy }: { anatomy: Anatomy }) {
   return (
     <section className="masking" aria-label="Unmasking">
       <h3>Unmasking <span className="rfc">§5.3</span></h3>
-      <p className="hint">Each payload byte is XORed with byte <i>i mod 4</i> of the masking key <code>{Array.from(key, hex2).join(' ')}</code>. Masking the same bytes again gives them back.</p>
+      <p className="hint">Each payload byte is XORed with byte <i>i mod 4</i> of the masking key <code data-testid="mask-key-bytes">{Array.from(key, (b, k) => <span key={k} className={`key-${k}`}>{hex2(b)}{k < 3 ? ' ' : ''}</span>)}</code>, each key byte in its own colour. Masking the same bytes again gives them back.</p>
       <Why id="masking" />
       <Why id="fresh-key" />
       {n === 0 ? <p className="hint">Empty payload: nothing to unmask.</p> : (
         <div className="xor-table" data-testid="xor-table">
           <div className="xor-col head"><span>i</span><span>masked</span><span>⊕ key</span><span>= byte</span><span>char</span></div>
           {Array.from({ length: n }, (_, i) => (
-            <div className="xor-col" key={i}>
+            <div className={`xor-col key-col-${i % 4}`} key={i}>
               <span>{i}</span>
               <span className="mono">{hex2(anatomy.maskedPayload[i]!)}</span>
               <span className={`mono key-${i % 4}`}>{hex2(key[i % 4]!)}</span>

@@ -2,6 +2,7 @@ import type { HandshakeCheck } from '../../../core/handshake-types.ts';
 import type { TracedHead } from '../../../core/trace.ts';
 import { requestExtensionCheck, responseExtensionCheck } from '../lib/extension-checks.ts';
 import { headerDoc } from '../lib/header-docs.ts';
+import { ourResponseChecks } from '../lib/response-head-checks.ts';
 import { Why } from './Why.tsx';
 import { useInspector, type HandshakeTrace } from '../store/store.ts';
 import { ExtensionNegotiation } from './ExtensionNegotiation.tsx';
@@ -128,7 +129,9 @@ export function HandshakeView() {
   const answerCheck = handshake?.side === 'server' ? responseExtensionCheck(handshake.extensions) : null;
   const notExtensions = (c: HandshakeCheck) => c.header?.toLowerCase() !== 'sec-websocket-extensions';
   const requestChecks = [...(handshake?.side === 'server' ? checks.filter(notExtensions) : []), ...(offerCheck ? [offerCheck] : [])];
-  const responseChecks = handshake?.side === 'client' ? checks : answerCheck ? [answerCheck] : [];
+  // Our server's response gets the checks a client runs on it (§4.1), beside the extension one.
+  const responseChecks = handshake?.side === 'client' ? checks
+    : [...ourResponseChecks(detail.requestHead, detail.responseHead, handshake?.accept?.accept), ...(answerCheck ? [answerCheck] : [])];
   const agreed = handshake?.extensions?.agreed;
   return (
     <div className="handshake-view" data-testid="handshake-view">
