@@ -591,21 +591,109 @@ invalid({
   },
 });
 
-// 6.5: every prefix of κόσμε: valid where it ends on a character boundary, truncated otherwise.
-for (let n = 1; n <= kosme.length; n++) {
-  const prefix = kosme.subarray(0, n);
-  const boundary = [2, 5, 7, 9, 11].includes(n);
-  const description = `the first ${n} byte${n === 1 ? '' : 's'} of κόσμε (${toHexSpaced(prefix)})${boundary ? '' : ': ends inside a character'}`;
-  if (boundary) valid({ id: `6.5.${n}`, description, rfcSection: '§5.6', what: 'echoes the text', steps: () => [send(text(prefix)), expectText(prefix), ...closeNormally()] });
-  else invalid({ id: `6.5.${n}`, description, rfcSection: '§8.1', codes: [1007], steps: () => [send(text(prefix)), failWith(1007)] });
-}
-
 function toHexSpaced(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
-/** Markus Kuhn's UTF-8 decoder capability and stress test, valid sequences. */
-const kuhnValid: Array<[string, string]> = [
+/** A UTF-8 case's payload in the description: its first 16 bytes in hex. */
+function hexLabel(bytes: Uint8Array): string {
+  return `${toHexSpaced(bytes).slice(0, 48)}${bytes.length > 16 ? ' …' : ''}`;
+}
+
+/** One text frame whose payload is, or is not, valid UTF-8: echoed (§5.6), or failed with 1007 (§8.1). */
+function utf8Case(id: string, bytes: Uint8Array, isValid: boolean, label: string): void {
+  const description = `${isValid ? 'valid' : 'invalid'}: ${label} (${hexLabel(bytes)}), one frame`;
+  if (isValid) valid({ id, description, rfcSection: '§5.6', what: 'echoes the text byte for byte', steps: () => [send(text(bytes)), expectText(bytes), ...closeNormally()] });
+  else invalid({ id, description, rfcSection: '§8.1', codes: [1007], steps: () => [send(text(bytes)), failWith(1007)] });
+}
+
+/** Bytes first..last-1, each followed by a space (0x20). */
+function eachFollowedBySpace(first: number, last: number): string {
+  return Array.from({ length: last - first }, (_, i) => (first + i).toString(16) + '20').join('');
+}
+
+/** Noncharacters U+nFFFE and U+nFFFF of planes 1-16 as 4-byte UTF-8 (Kuhn §5.3.3). */
+function planeNoncharacters(): string[] {
+  const out: string[] = [];
+  for (const lead of ['f0', 'f1', 'f2', 'f3', 'f4']) {
+    for (const second of ['8f', '9f', 'af', 'bf']) {
+      if (lead === 'f0' && second === '8f') continue; // overlong (plane 0)
+      if (lead === 'f4' && second !== '8f') continue; // above U+10FFFF
+      out.push(`${lead}${second}bfbe`, `${lead}${second}bfbf`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Autobahn's 6.5-6.23, under its ids: Markus Kuhn's UTF-8 decoder test sequences in Autobahn's
+ * grouping and order, each sent as one text frame. A valid one is echoed and we close with 1000;
+ * an invalid one must be failed with 1007 (§8.1). Each entry is [hex, valid?, label].
+ */
+const kuhnGroups: Array<Array<[string, boolean, string]>> = [
+  /* 6.5 */ [['68656c6c6f24776f726c64', true, '"hello$world" (U+0024)'], ['68656c6c6fc2a2776f726c64', true, '"hello¢world" (U+00A2)'], ['68656c6c6fe282ac776f726c64', true, '"hello€world" (U+20AC)'], ['68656c6c6ff0a4ada2776f726c64', true, '"hello𤭢world" (U+24B62)'], ['cebae1bdb9cf83cebcceb5', true, 'κόσμε (Kuhn §1)']],
+  /* 6.6 */ Array.from({ length: kosme.length }, (_, i) => [toHexSpaced(kosme.subarray(0, i + 1)).replace(/ /g, ''), [2, 5, 7, 9, 11].includes(i + 1), `the first ${i + 1} byte${i === 0 ? '' : 's'} of κόσμε${[2, 5, 7, 9, 11].includes(i + 1) ? '' : ', ending inside a character'}`] as [string, boolean, string]),
+  /* 6.7 */ [['00', true, 'Kuhn §2.1.1 first 1-byte sequence U+0000'], ['c280', true, '§2.1.2 first 2-byte sequence U+0080'], ['e0a080', true, '§2.1.3 first 3-byte sequence U+0800'], ['f0908080', true, '§2.1.4 first 4-byte sequence U+10000']],
+  /* 6.8 */ [['f888808080', false, '§2.1.5 first 5-byte sequence (not UTF-8 since RFC 3629)'], ['fc8480808080', false, '§2.1.6 first 6-byte sequence']],
+  /* 6.9 */ [['7f', true, '§2.2.1 last 1-byte sequence U+007F'], ['dfbf', true, '§2.2.2 last 2-byte sequence U+07FF'], ['efbfbf', true, '§2.2.3 last 3-byte sequence U+FFFF'], ['f48fbfbf', true, 'last 4-byte sequence of Unicode, U+10FFFF']],
+  /* 6.10 */ [['f7bfbfbf', false, '§2.2.4 last 4-byte sequence U+1FFFFF (> U+10FFFF)'], ['fbbfbfbfbf', false, '§2.2.5 last 5-byte sequence'], ['fdbfbfbfbfbf', false, '§2.2.6 last 6-byte sequence']],
+  /* 6.11 */ [['ed9fbf', true, '§2.3.1 U+D7FF, just below the surrogates'], ['ee8080', true, '§2.3.2 U+E000, just above the surrogates'], ['efbfbd', true, '§2.3.3 U+FFFD replacement character'], ['f48fbfbf', true, '§2.3.4 U+10FFFF, the last code point'], ['f4908080', false, '§2.3.5 U+110000, just above U+10FFFF']],
+  /* 6.12 */ [['80', false, '§3.1.1 unexpected continuation byte 0x80'], ['bf', false, '§3.1.2 unexpected continuation byte 0xBF'], ['80bf', false, '§3.1.3 2 continuation bytes'], ['80bf80', false, '§3.1.4 3 continuation bytes'], ['80bf80bf', false, '§3.1.5 4 continuation bytes'], ['80bf80bf80', false, '§3.1.6 5 continuation bytes'], ['80bf80bf80bf', false, '§3.1.7 6 continuation bytes'], [Array.from({ length: 63 }, (_, i) => (0x80 + i).toString(16)).join(''), false, '§3.1.9 the continuation bytes 0x80-0xBE']],
+  /* 6.13 */ [[eachFollowedBySpace(0xc0, 0xdf), false, '§3.2.1 lonely 2-byte start bytes 0xC0-0xDE, each followed by a space'], [eachFollowedBySpace(0xe0, 0xef), false, '§3.2.2 lonely 3-byte start bytes 0xE0-0xEE, each followed by a space'], [eachFollowedBySpace(0xf0, 0xf7), false, '§3.2.3 lonely 4-byte start bytes 0xF0-0xF6, each followed by a space'], [eachFollowedBySpace(0xf8, 0xfb), false, '§3.2.4 lonely 5-byte start bytes 0xF8-0xFA, each followed by a space'], [eachFollowedBySpace(0xfc, 0xfd), false, '§3.2.5 lonely 6-byte start byte 0xFC followed by a space']],
+  /* 6.14 */ [['c0', false, '§3.3.1 2-byte sequence C0 with its last byte missing'], ['e080', false, '§3.3.2 3-byte sequence E0 80 with its last byte missing'], ['f08080', false, '§3.3.3 4-byte sequence F0 80 80 with its last byte missing'], ['f8808080', false, '§3.3.4 5-byte sequence with its last byte missing'], ['fc80808080', false, '§3.3.5 6-byte sequence with its last byte missing'], ['df', false, '§3.3.6 2-byte sequence DF (U+07FF) with its last byte missing'], ['efbf', false, '§3.3.7 3-byte sequence EF BF (U+FFFF) with its last byte missing'], ['f7bfbf', false, '§3.3.8 4-byte sequence F7 BF BF with its last byte missing'], ['fbbfbfbf', false, '§3.3.9 5-byte sequence with its last byte missing'], ['fdbfbfbfbf', false, '§3.3.10 6-byte sequence with its last byte missing']],
+  /* 6.15 */ [['c0e080f08080f8808080fc80808080dfefbff7bfbffbbfbfbffdbfbfbfbf', false, '§3.4 all of §3.3 concatenated']],
+  /* 6.16 */ [['fe', false, '§3.5.1 impossible byte 0xFE'], ['ff', false, '§3.5.2 impossible byte 0xFF'], ['fefeffff', false, '§3.5.3 FE FE FF FF']],
+  /* 6.17 */ [['c0af', false, '§4.1.1 overlong "/" in 2 bytes'], ['e080af', false, '§4.1.2 overlong "/" in 3 bytes'], ['f08080af', false, '§4.1.3 overlong "/" in 4 bytes'], ['f8808080af', false, '§4.1.4 overlong "/" in 5 bytes'], ['fc80808080af', false, '§4.1.5 overlong "/" in 6 bytes']],
+  /* 6.18 */ [['c1bf', false, '§4.2.1 maximum overlong 2-byte sequence (U+007F)'], ['e09fbf', false, '§4.2.2 maximum overlong 3-byte sequence (U+07FF)'], ['f08fbfbf', false, '§4.2.3 maximum overlong 4-byte sequence (U+FFFF)'], ['f887bfbfbf', false, '§4.2.4 maximum overlong 5-byte sequence'], ['fc83bfbfbfbf', false, '§4.2.5 maximum overlong 6-byte sequence']],
+  /* 6.19 */ [['c080', false, '§4.3.1 overlong NUL in 2 bytes'], ['e08080', false, '§4.3.2 overlong NUL in 3 bytes'], ['f0808080', false, '§4.3.3 overlong NUL in 4 bytes'], ['f880808080', false, '§4.3.4 overlong NUL in 5 bytes'], ['fc8080808080', false, '§4.3.5 overlong NUL in 6 bytes']],
+  /* 6.20 */ ['eda080:D800', 'edadbf:DB7F', 'edae80:DB80', 'edafbf:DBFF', 'edb080:DC00', 'edbe80:DF80', 'edbfbf:DFFF'].map((s, i) => [s.slice(0, 6), false, `§5.1.${i + 1} single surrogate U+${s.slice(7)}`] as [string, boolean, string]),
+  /* 6.21 */ ['D800 DC00', 'D800 DFFF', 'DB7F DC00', 'DB7F DFFF', 'DB80 DC00', 'DB80 DFFF', 'DBFF DC00', 'DBFF DFFF'].map((pair, i) => [pair.split(' ').map(surrogateUtf8).join(''), false, `§5.2.${i + 1} surrogate pair U+${pair.replace(' ', ' U+')}`] as [string, boolean, string]),
+  /* 6.22 */ ['efbfbe', 'efbfbf', ...planeNoncharacters()].map((h) => [h, true, `noncharacter U+${codePointOf(h)} (valid UTF-8, Kuhn §5.3)`] as [string, boolean, string]),
+  /* 6.23 */ ['b9', 'ba', 'bb', 'bc', 'bd', 'be', 'bf'].map((last) => [`efbf${last}`, true, `Unicode special U+${codePointOf(`efbf${last}`)}`] as [string, boolean, string]),
+];
+
+/** "D800" → "eda080": a surrogate code point encoded as if it were a character (CESU-8). */
+function surrogateUtf8(codePoint: string): string {
+  const c = parseInt(codePoint, 16);
+  return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => b.toString(16)).join('');
+}
+
+/** The code point of one valid UTF-8 sequence, as hex digits ("efbfbe" → "FFFE"). */
+function codePointOf(h: string): string {
+  return new TextDecoder().decode(hex(h)).codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+}
+
+kuhnGroups.forEach((group, g) => group.forEach(([h, isValid, label], i) => utf8Case(`6.${g + 5}.${i + 1}`, hex(h), isValid, label)));
+
+/** Sequences of ours, valid, that Autobahn's 6.5-6.23 do not send. */
+const kuhnValidOurs: Array<[string, string]> = [
+  ['efb790', 'Kuhn §5.3.2 noncharacter U+FDD0'],
+  ['efb7af', '§5.3.2 noncharacter U+FDEF'],
+  ['efbbbf48656c6c6f', 'U+FEFF (byte order mark) at the start, then "Hello": the BOM is text and must be echoed'],
+  ['48656c6c6f2d c2b5 40 c39f c3b6 c3a4 c3bc c3a0 c3a1 2d5554462d382121', '"Hello-µ@ßöäüàá-UTF-8!!"'],
+];
+
+/** Sequences of ours, invalid, that Autobahn's 6.5-6.23 do not send (its 3.1.9 and 3.2.x ranges stop one byte short). */
+const kuhnInvalidOurs: Array<[string, string]> = [
+  ['80bf80bf80bf80', '§3.1.8 7 continuation bytes'],
+  [Array.from({ length: 64 }, (_, i) => (0x80 + i).toString(16)).join(''), '§3.1.9 all 64 continuation bytes 0x80-0xBF'],
+  [eachFollowedBySpace(0xc0, 0xe0), '§3.2.1 lonely 2-byte start bytes 0xC0-0xDF, each followed by a space'],
+  [eachFollowedBySpace(0xe0, 0xf0), '§3.2.2 lonely 3-byte start bytes 0xE0-0xEF, each followed by a space'],
+  [eachFollowedBySpace(0xf0, 0xf8), '§3.2.3 lonely 4-byte start bytes 0xF0-0xF7, each followed by a space'],
+  ['f820f920fa20fb20', '§3.2.4 lonely 5-byte start bytes 0xF8-0xFB'],
+  ['fc20fd20', '§3.2.5 lonely 6-byte start bytes 0xFC-0xFD'],
+  ['c2', 'a valid 2-byte start (C2) with its last byte missing at the end of the message'],
+  ['e282', 'a valid 3-byte start (E2 82, "€" without its last byte) at the end of the message'],
+  ['f09f98', 'a valid 4-byte start (F0 9F 98, "😀" without its last byte) at the end of the message'],
+  ['48656c6c6f20eda080', '"Hello " then a lone surrogate: the invalid bytes come after valid text'],
+];
+
+// 6.24 (ours): those sequences, one frame each.
+[...kuhnValidOurs.map(([h, label]) => [h, true, label] as const), ...kuhnInvalidOurs.map(([h, label]) => [h, false, label] as const)]
+  .forEach(([h, isValid, label], i) => utf8Case(`6.24.${i + 1}`, hex(h), isValid, label));
+
+/** Valid sequences sent one fragment per byte (6.25, ours): Autobahn sends each in one frame only. */
+const perByteValid: Array<[string, string]> = [
   ['cebae1bdb9cf83cebcceb5', '§1 κόσμε'],
   ['00', '§2.1.1 first 1-byte sequence U+0000'],
   ['c280', '§2.1.2 first 2-byte sequence U+0080'],
@@ -623,91 +711,26 @@ const kuhnValid: Array<[string, string]> = [
   ['efb7af', '§5.3.2 noncharacter U+FDEF'],
   ['f09fbfbe', '§5.3.3 noncharacter U+1FFFE'],
   ['f48fbfbe', '§5.3.3 noncharacter U+10FFFE'],
-  ['efbbbf48656c6c6f', 'U+FEFF (byte order mark) at the start, then "Hello": the BOM is text and must be echoed'],
-  ['48656c6c6f2d c2b5 40 c39f c3b6 c3a4 c3bc c3a0 c3a1 2d5554462d382121', '"Hello-µ@ßöäüàá-UTF-8!!"'],
+  ...kuhnValidOurs.slice(2),
 ];
 
-/** Kuhn's malformed sequences (and a few more around the limits). */
-const kuhnInvalid: Array<[string, string]> = [
-  ['f888808080', '§2.1.5 first 5-byte sequence (not UTF-8 since RFC 3629)'],
-  ['fc8480808080', '§2.1.6 first 6-byte sequence'],
-  ['f7bfbfbf', '§2.2.4 last 4-byte sequence U+1FFFFF (> U+10FFFF)'],
-  ['fbbfbfbfbf', '§2.2.5 last 5-byte sequence'],
-  ['fdbfbfbfbfbf', '§2.2.6 last 6-byte sequence'],
-  ['f4908080', '§2.3.5 U+110000, just above U+10FFFF'],
-  ['80', '§3.1.1 unexpected continuation byte 0x80'],
-  ['bf', '§3.1.2 unexpected continuation byte 0xBF'],
-  ['80bf', '§3.1.3 2 continuation bytes'],
-  ['80bf80', '§3.1.4 3 continuation bytes'],
-  ['80bf80bf', '§3.1.5 4 continuation bytes'],
-  ['80bf80bf80', '§3.1.6 5 continuation bytes'],
-  ['80bf80bf80bf', '§3.1.7 6 continuation bytes'],
-  ['80bf80bf80bf80', '§3.1.8 7 continuation bytes'],
-  [Array.from({ length: 64 }, (_, i) => (0x80 + i).toString(16)).join(''), '§3.1.9 all 64 continuation bytes 0x80-0xBF'],
-  [Array.from({ length: 32 }, (_, i) => (0xc0 + i).toString(16) + '20').join(''), '§3.2.1 lonely 2-byte start bytes 0xC0-0xDF, each followed by a space'],
-  [Array.from({ length: 16 }, (_, i) => (0xe0 + i).toString(16) + '20').join(''), '§3.2.2 lonely 3-byte start bytes 0xE0-0xEF, each followed by a space'],
-  [Array.from({ length: 8 }, (_, i) => (0xf0 + i).toString(16) + '20').join(''), '§3.2.3 lonely 4-byte start bytes 0xF0-0xF7, each followed by a space'],
-  ['f820f920fa20fb20', '§3.2.4 lonely 5-byte start bytes 0xF8-0xFB'],
-  ['fc20fd20', '§3.2.5 lonely 6-byte start bytes 0xFC-0xFD'],
-  ['c0', '§3.3.1 2-byte sequence C0 with its last byte missing'],
-  ['e080', '§3.3.2 3-byte sequence E0 80 with its last byte missing'],
-  ['f08080', '§3.3.3 4-byte sequence F0 80 80 with its last byte missing'],
-  ['f8808080', '§3.3.4 5-byte sequence with its last byte missing'],
-  ['fc80808080', '§3.3.5 6-byte sequence with its last byte missing'],
-  ['df', '§3.3.6 2-byte sequence DF (U+07FF) with its last byte missing'],
-  ['efbf', '§3.3.7 3-byte sequence EF BF (U+FFFF) with its last byte missing'],
-  ['f7bfbf', '§3.3.8 4-byte sequence F7 BF BF with its last byte missing'],
-  ['fbbfbfbf', '§3.3.9 5-byte sequence with its last byte missing'],
-  ['fdbfbfbfbf', '§3.3.10 6-byte sequence with its last byte missing'],
-  ['c0e080f08080f8808080fc80808080dfefbff7bfbffbbfbfbffdbfbfbfbf', '§3.4 all of §3.3 concatenated'],
-  ['c2', 'a valid 2-byte start (C2) with its last byte missing at the end of the message'],
-  ['e282', 'a valid 3-byte start (E2 82, "€" without its last byte) at the end of the message'],
-  ['f09f98', 'a valid 4-byte start (F0 9F 98, "😀" without its last byte) at the end of the message'],
-  ['fe', '§3.5.1 impossible byte 0xFE'],
-  ['ff', '§3.5.2 impossible byte 0xFF'],
-  ['fefeffff', '§3.5.3 FE FE FF FF'],
-  ['c0af', '§4.1.1 overlong "/" in 2 bytes'],
-  ['e080af', '§4.1.2 overlong "/" in 3 bytes'],
-  ['f08080af', '§4.1.3 overlong "/" in 4 bytes'],
-  ['f8808080af', '§4.1.4 overlong "/" in 5 bytes'],
-  ['fc80808080af', '§4.1.5 overlong "/" in 6 bytes'],
-  ['c1bf', '§4.2.1 maximum overlong 2-byte sequence (U+007F)'],
-  ['e09fbf', '§4.2.2 maximum overlong 3-byte sequence (U+07FF)'],
-  ['f08fbfbf', '§4.2.3 maximum overlong 4-byte sequence (U+FFFF)'],
-  ['f887bfbfbf', '§4.2.4 maximum overlong 5-byte sequence'],
-  ['fc83bfbfbfbf', '§4.2.5 maximum overlong 6-byte sequence'],
-  ['c080', '§4.3.1 overlong NUL in 2 bytes'],
-  ['e08080', '§4.3.2 overlong NUL in 3 bytes'],
-  ['f0808080', '§4.3.3 overlong NUL in 4 bytes'],
-  ['f880808080', '§4.3.4 overlong NUL in 5 bytes'],
-  ['fc8080808080', '§4.3.5 overlong NUL in 6 bytes'],
-  ['eda080', '§5.1.1 single surrogate U+D800'],
-  ['edadbf', '§5.1.2 single surrogate U+DB7F'],
-  ['edae80', '§5.1.3 single surrogate U+DB80'],
-  ['edafbf', '§5.1.4 single surrogate U+DBFF'],
-  ['edb080', '§5.1.5 single surrogate U+DC00'],
-  ['edbe80', '§5.1.6 single surrogate U+DF80'],
-  ['edbfbf', '§5.1.7 single surrogate U+DFFF'],
-  ['eda080edb080', '§5.2.1 surrogate pair U+D800 U+DC00 (CESU-8 for U+10000)'],
-  ['eda080edbfbf', '§5.2.2 surrogate pair U+D800 U+DFFF'],
-  ['edadbfedb080', '§5.2.3 surrogate pair U+DB7F U+DC00'],
-  ['edadbfedbfbf', '§5.2.4 surrogate pair U+DB7F U+DFFF'],
-  ['edae80edb080', '§5.2.5 surrogate pair U+DB80 U+DC00'],
-  ['edae80edbfbf', '§5.2.6 surrogate pair U+DB80 U+DFFF'],
-  ['edafbfedb080', '§5.2.7 surrogate pair U+DBFF U+DC00'],
-  ['edafbfedbfbf', '§5.2.8 surrogate pair U+DBFF U+DFFF'],
-  ['48656c6c6f20eda080', '"Hello " then a lone surrogate: the invalid bytes come after valid text'],
+/** Invalid sequences sent one fragment per byte (6.26, ours): Kuhn's malformed ones and ours above. */
+const perByteInvalid: Array<[string, string]> = [
+  ...[8, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21].flatMap((g) =>
+    (kuhnGroups[g - 5] ?? [])
+      .filter(([, isValid, label]) => !isValid && !label.startsWith('§3.1.9')) // ours has the whole 0x80-0xBF range
+      .map(([h, , label]) => [h, label] as [string, string]),
+  ),
+  ...kuhnInvalidOurs,
 ];
 
-kuhnValid.forEach(([h, label], i) => {
+perByteValid.forEach(([h, label], i) => {
   const bytes = hex(h);
-  valid({ id: `6.6.${i + 1}`, description: `valid: ${label} (${toHexSpaced(bytes).slice(0, 48)}${bytes.length > 16 ? ' …' : ''}), one frame`, rfcSection: '§5.6', what: 'echoes the text byte for byte', steps: () => [send(text(bytes)), expectText(bytes), ...closeNormally()] });
-  valid({ id: `6.7.${i + 1}`, description: `valid: ${label}, one fragment per byte`, rfcSection: '§5.6, §5.4', what: 'echoes the text byte for byte', steps: () => [send(...fragmentPerByte(Opcode.Text, bytes)), expectText(bytes), ...closeNormally()] });
+  valid({ id: `6.25.${i + 1}`, description: `valid: ${label} (${hexLabel(bytes)}), one fragment per byte`, rfcSection: '§5.6, §5.4', what: 'echoes the text byte for byte', steps: () => [send(...fragmentPerByte(Opcode.Text, bytes)), expectText(bytes), ...closeNormally()] });
 });
-kuhnInvalid.forEach(([h, label], i) => {
+perByteInvalid.forEach(([h, label], i) => {
   const bytes = hex(h);
-  invalid({ id: `6.8.${i + 1}`, description: `invalid: ${label} (${toHexSpaced(bytes).slice(0, 48)}${bytes.length > 16 ? ' …' : ''}), one frame`, rfcSection: '§8.1', codes: [1007], steps: () => [send(text(bytes)), failWith(1007)] });
-  invalid({ id: `6.9.${i + 1}`, description: `invalid: ${label}, one fragment per byte`, rfcSection: '§8.1, §5.4', codes: [1007], steps: () => [send(...fragmentPerByte(Opcode.Text, bytes)), failWith(1007)] });
+  invalid({ id: `6.26.${i + 1}`, description: `invalid: ${label} (${hexLabel(bytes)}), one fragment per byte`, rfcSection: '§8.1, §5.4', codes: [1007], steps: () => [send(...fragmentPerByte(Opcode.Text, bytes)), failWith(1007)] });
 });
 
 // ===================================================================== 7 Close handling (§5.5.1, §7)
@@ -820,7 +843,8 @@ valid({
 
 // ===================================================================== 10 Miscellaneous
 
-valid({ id: '10.1.1', description: '64 KiB text sent in 1300-byte fragments (auto-fragmentation); the echo may come fragmented any way', rfcSection: '§5.4', what: 'echoes the whole message', steps: () => [send(...fragmentEvery(Opcode.Text, textPayload(65536), 1300)), expectText(textPayload(65536)), ...closeNormally()] });
+const stars64k = () => utf8('*'.repeat(65536)); // Autobahn's 10.1.1 payload
+valid({ id: '10.1.1', description: '64 KiB text of "*" sent in 1300-byte fragments (auto-fragmentation); the echo may come fragmented any way', rfcSection: '§5.4', what: 'echoes the whole message', steps: () => [send(...fragmentEvery(Opcode.Text, stars64k(), 1300)), expectText(stars64k()), ...closeNormally()] });
 valid({ id: '10.1.2', description: '1 MiB binary in one frame; the echo may come fragmented any way', rfcSection: '§5.4', what: 'echoes the whole message', timeoutMs: 15_000, steps: () => [send(binary(binaryPayload(MiB))), expectBinary(binaryPayload(MiB)), ...closeNormally()] });
 invalid({ id: '10.2.1', description: 'text frame with the wrong mask bit for its sender (unmasked from a client, masked from a server)', rfcSection: '§5.1, §5.3', codes: [1002], steps: () => [send(text('wrong mask bit', { wrongMask: true })), failWith(1002)] });
 invalid({ id: '10.2.2', description: 'ping with the wrong mask bit for its sender', rfcSection: '§5.1', codes: [1002], steps: () => [send(ping('wrong mask bit', { wrongMask: true })), failWith(1002)] });

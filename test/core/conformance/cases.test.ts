@@ -62,6 +62,38 @@ describe('conformance case catalogue', () => {
     }
   });
 
+  it("carries Autobahn's UTF-8 ids: 6.5-6.23 in its group sizes, one frame each, echo exactly when the bytes are UTF-8", () => {
+    // Autobahn's case6_x_x: Kuhn's sequences in 19 groups (6.5-6.23) of these sizes; ours follow in 6.24-6.26.
+    const sizes = [5, 11, 4, 2, 4, 3, 5, 8, 5, 10, 1, 3, 5, 5, 5, 7, 8, 34, 7];
+    sizes.forEach((n, i) => expect(conformanceCases.filter((c) => c.id.startsWith(`6.${i + 5}.`)).map((c) => c.id), `6.${i + 5}`).toEqual(Array.from({ length: n }, (_, j) => `6.${i + 5}.${j + 1}`)));
+    // Spot checks of Autobahn's payloads: its first, last and mixed groups.
+    const payload = (id: string): string => {
+      const first = conformanceCases.find((c) => c.id === id)!.steps()[0]!;
+      if (first.kind !== 'send') throw new Error(`${id} does not start by sending`);
+      return Buffer.from(first.frames.flatMap((f) => [...(f.payload ?? [])])).toString('hex');
+    };
+    expect(payload('6.5.1')).toBe(Buffer.from('hello$world').toString('hex'));
+    expect(payload('6.6.11')).toBe('cebae1bdb9cf83cebcceb5');
+    expect(payload('6.11.5')).toBe('f4908080');
+    expect(payload('6.12.8')).toBe(Buffer.from(Array.from({ length: 63 }, (_, i) => 0x80 + i)).toString('hex'));
+    expect(payload('6.13.5')).toBe('fc20');
+    expect(payload('6.21.8')).toBe('edafbfedbfbf');
+    expect(payload('6.22.3')).toBe('f09fbfbe');
+    expect(payload('6.22.34')).toBe('f48fbfbf');
+    expect(payload('6.23.1')).toBe('efbfb9');
+    // Node's strict UTF-8 decoder (not our validator) decides which are valid.
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const oneFrame = conformanceCases.filter((c) => /^6\.(\d+)\./.test(c.id) && Number(c.id.split('.')[1]) >= 5 && Number(c.id.split('.')[1]) <= 24);
+    expect(oneFrame.length).toBeGreaterThan(140);
+    for (const c of oneFrame) {
+      const steps = c.steps();
+      expect(steps[0]!.kind === 'send' && steps[0]!.frames.length, c.id).toBe(1);
+      let decodes = true;
+      try { strict.decode(Buffer.from(payload(c.id), 'hex')); } catch { decodes = false; }
+      expect(steps.at(-1)!.kind, `${c.id} ${c.description}`).toBe(decodes ? 'expect-close' : 'expect-fail');
+    }
+  });
+
   it('filters by id prefix without matching 10.x for 1', () => {
     expect(matchesFilter('1.1.1', ['1'])).toBe(true);
     expect(matchesFilter('10.1.1', ['1'])).toBe(false);
