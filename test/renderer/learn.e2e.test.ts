@@ -106,6 +106,36 @@ describe('Learn area', () => {
     }
   });
 
+  it('walks fragmentation and ping-pong with the app\'s own client and composer', async () => {
+    for (const [lessonId, send] of [
+      ['fragmentation', async () => {
+        await page.getByLabel('Message text').fill('Hello, fragments');
+        await page.getByLabel('Fragment sizes').fill('5, 5');
+        await page.getByTestId('send').click();
+      }],
+      ['ping-pong', async () => {
+        await page.getByRole('tab', { name: 'Ping', exact: true }).click();
+        await page.getByTestId('send').click();
+      }],
+    ] as const) {
+      await page.getByTestId(`open-lesson-${lessonId}`).click();
+      const view = page.getByTestId(`lesson-${lessonId}`);
+      await view.getByTestId('restart-lesson').click();
+      await view.getByTestId('try-app-connect').click();
+      const id = await inspector.newConnectionId('client');
+      await page.getByTestId(`connection-${id}`).click();
+      await expect.poll(() => inspector.host.service.getStatus().connections.find((c) => c.id === id)?.state).toBe('OPEN');
+      await send();
+      for (const step of LESSONS.find((l) => l.id === lessonId)!.steps) {
+        await expect.poll(() => view.getByTestId(`step-${step.id}`).getAttribute('data-state'), { timeout: 10_000, message: `${lessonId}/${step.id}` }).toBe('detected');
+      }
+      if (lessonId === 'fragmentation') expect(await view.getByTestId('step-fragmented').textContent()).toContain('in 3 frames');
+      if (lessonId === 'ping-pong') expect(await view.getByTestId('step-pong').textContent()).toContain('identical to the ping\'s');
+      const lesson = LESSONS.find((l) => l.id === lessonId)!;
+      await view.getByTestId('check-question').getByRole('radio').nth(lesson.check.answer).check();
+    }
+  }, 60_000);
+
   it('explains with the learner\'s own bytes and links to the frame in the main views', async () => {
     await page.getByTestId('open-lesson-masking').click();
     const view = page.getByTestId('lesson-masking');

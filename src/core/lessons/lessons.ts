@@ -236,7 +236,7 @@ const fragmentation: Lesson = {
     {
       id: 'fragmented',
       task: 'Send one text message in three frames (browsers do not let a page choose this; use the CLI or the app\'s crafter).',
-      tryIt: { cli: 'wsinspect connect {url} --send "Hello, fragments" --fragment 5,5', app: 'In the composer, turn on "fragment" and send a text message in 3 frames.' },
+      tryIt: { cli: 'wsinspect connect {url} --send "Hello, fragments" --fragment 5,5', app: 'Connect the app\'s client, select it, type a text in the composer, fill "Split into frames of (bytes)" with 5, 5 and send it: 3 frames.' },
       detect: (event, memory) => {
         if (event.type !== 'message' || !sentByClient(event.direction, memory.role) || event.frameIds.length < 2) return null;
         return evidence(event, [
@@ -282,7 +282,7 @@ const pingPong: Lesson = {
     {
       id: 'ping',
       task: 'Send a ping with a payload (browsers cannot send pings from a page; use the CLI or the app\'s client).',
-      tryIt: { cli: 'wsinspect connect {url} --ping=hello', app: 'Connect with the app\'s client and press Ping.' },
+      tryIt: { cli: 'wsinspect connect {url} --ping=hello', app: 'Connect the app\'s client, select it, pick Ping in the composer and send it.' },
       detect: onFrame('client', (frame) => (frame.opcode === 0x9
         ? [...explainFirstTwoBytes(frame), `payload: ${frame.payload.length} bytes "${utf8DecodeLenient(frame.payload).slice(0, 40)}"`] : null)),
     },

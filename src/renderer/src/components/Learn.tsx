@@ -56,7 +56,7 @@ function AppLine({ text, url }: { text: string; url: string | null }) {
   return (
     <div className="try-line">
       <span className="try-label">Or in this app</span>
-      <span data-testid="try-app">{text} The composer is below the main view; the app&apos;s client appears in the connection list.</span>
+      <span data-testid="try-app">{text} The app&apos;s client appears under Clients in the left sidebar; the composer is on the right.</span>
       <button className="button small" disabled={!url} onClick={() => void connect()} data-testid="try-app-connect">Connect the app&apos;s client</button>
     </div>
   );
