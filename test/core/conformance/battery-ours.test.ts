@@ -39,7 +39,7 @@ describe('conformance battery against our own engine', () => {
     } finally {
       await server.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('our client (connectClient with an echo handler) passes every case strictly', async () => {
     const report = await runClientBattery((url) => {
@@ -57,5 +57,5 @@ describe('conformance battery against our own engine', () => {
     expectCompressed(report);
     expect(report.totals.failed).toBe(0);
     expect(report.totals.passed).toBe(selectCases('client').length);
-  }, 60_000);
+  }, 180_000);
 });
