@@ -103,6 +103,8 @@ describe('learn store', () => {
   it('reads stored progress as untrusted: unknown lessons, bad values and oversized text are ignored', () => {
     storage.setItem(PROGRESS_KEY, '{"masking": {"stepsDone": 99, "checkPassed": true}, "handshake": "yes", "evil": {"stepsDone": 1}, "__proto__": {"stepsDone": 1}}');
     storage.setItem(CURRENT_KEY, 'no-such-lesson');
+    useLearn.getState().open(null);
+    storage.setItem(CURRENT_KEY, 'no-such-lesson');
     useLearn.getState().load();
     expect(useLearn.getState().progress).toEqual({ masking: { stepsDone: 3, checkPassed: true } });
     expect(useLearn.getState().lessonId).toBeNull();

@@ -146,8 +146,10 @@ export const useLearn = create<LearnState>()((set, get) => {
     load() {
       const progress = parseProgress(readStored(PROGRESS_KEY) ?? '{}');
       set({ progress });
-      const current = readStored(CURRENT_KEY);
-      get().open(lessonById(current)?.id ?? null);
+      // The lesson left open, if any; else whatever is open stays (the Learn view may have opened one already).
+      const current = lessonById(readStored(CURRENT_KEY));
+      if (current) get().open(current.id);
+      else if (get().lessonId) get().open(get().lessonId);
     },
   };
 });
