@@ -18,6 +18,7 @@ import { FullFrameStore } from '../../src/service/display-cap.ts';
 import { loadRecordingSource } from '../../src/service/recording-source.ts';
 import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
 import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
+import { captureUnavailable, startLiveCapture } from '../support/live-capture.ts';
 
 declare const navigator: { clipboard: { readText(): Promise<string> } };
 
@@ -83,6 +84,37 @@ describe('sessions in the app', () => {
     await openFile(pcap);
     await expect.poll(notice).toContain(`Opened every-frame.pcapng: 1 connection, ${liveFrames} frames, read-only.`);
     await expect.poll(() => page.getByTestId('recordings-section').textContent()).toContain('pcap/pcapng capture');
+  }, 60_000);
+
+  it('a pcap that tcpdump made of the ws package talking to the embedded server opens with the messages they sent', async (ctx) => {
+    const why = captureUnavailable('tcpdump', 'lo');
+    if (why) {
+      console.log(`skipped: ${why}`);
+      ctx.skip();
+      return;
+    }
+    const port = Number(new URL(inspector.serverUrl).port);
+    const capture = await startLiveCapture('tcpdump', 'lo', port);
+    const ws = await openWs(inspector.serverUrl);
+    for (const text of ['captured by tcpdump', 'second message']) {
+      const echoed = new Promise((r) => ws.once('message', r));
+      ws.send(text);
+      await echoed;
+    }
+    const closed = new Promise((r) => ws.once('close', r));
+    ws.close(1000, 'bye');
+    await closed;
+    await capture.flush();
+    const file = join(dir, 'tcpdump.pcap');
+    writeFileSync(file, await capture.stop());
+    await openFile(file);
+    await expect.poll(notice).toMatch(/^Opened tcpdump\.pcap: 1 connection, 6 frames, read-only\.$/);
+    const prefix = inspector.host.service.getStatus().recordings!.at(-1)!.prefix;
+    const item = page.getByTestId(`recording-${prefix}`).locator('[data-testid^="connection-rec"]');
+    await item.click();
+    await page.getByTestId('timeline-mode').selectOption('frames');
+    await expect.poll(() => page.locator('[data-testid=frame-row] .c-preview').allTextContents())
+      .toEqual(['captured by tcpdump', 'captured by tcpdump', 'second message', 'second message', expect.stringContaining('bye'), expect.stringContaining('bye')]);
   }, 60_000);
 
   it('bad files: one sentence each; a cut file shows what parsed; over the cap refused', async () => {
