@@ -185,6 +185,8 @@ describe('Learn area', () => {
     expect(text).toContain(WHYS.origin.explanation);
     expect(text).toContain(`“${WHYS.origin.quotes[0]!.text}”`);
     expect(text).toContain('RFC 6455 §10.2');
+    await why.scrollIntoViewIfNeeded();
+    await inspector.shot('why-origin-1440x900');
   });
 });
 
