@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +195,7 @@ there, now runs 32 bits at a time.
 
 async function main(): Promise<void> {
   const r = await runServerCpu();
+  if (process.env['BENCH_NO_MD'] !== '1') writeFileSync(join(repoRoot, 'server-cpu-results.json'), `${JSON.stringify(r, null, 2)}\n`);
   for (const x of r.rows) console.log(`${x.label.padEnd(7)} ours ${x.ours.toFixed(2)} µs/msg  ws ${x.ws.toFixed(2)} µs/msg  ours/ws ${x.ratio.toFixed(2)}`);
   if (process.env['BENCH_NO_MD'] !== '1') writeSection(join(repoRoot, 'BENCHMARKS.md'), 'serverCpu', renderServerCpu(r, serverCpuCommentary));
 }
