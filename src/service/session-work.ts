@@ -17,7 +17,7 @@ import { recordingToHar } from '../core/capture/export-har.ts';
 import { recordingToJson } from '../core/capture/export-json.ts';
 import { recordingToPcapng } from '../core/capture/export-pcapng.ts';
 import { SessionRecorder } from '../core/capture/recorder.ts';
-import { createRecording, type Recording } from '../core/capture/recording.ts';
+import { createRecording, replayConnection, traceDirection, type RecordedChunk, type RecordedConnection, type Recording } from '../core/capture/recording.ts';
 import { readSessionFile } from '../core/capture/session-file.ts';
 import type { Tracer, TraceEvent } from '../core/trace.ts';
 import type { ConnectionSummary, ExportFormat, ExportRequest, RecordingInfo, RecorderStatus, Result } from '../shared/inspector-api.ts';
@@ -160,10 +160,16 @@ export class SessionWork {
   }
 
   export(request: ExportRequest): Result<{ bytes: Uint8Array; name: string; connections: number }> {
-    const recording = this.collect(request.connectionIds);
+    let recording = this.collect(request.frames ? [request.frames.connectionId] : request.connectionIds);
     if (typeof recording === 'string') return { ok: false, error: recording };
+    if (request.frames) {
+      const only = onlyFrames(recording.connections[0]!, new Set(request.frames.frameIds));
+      if (typeof only === 'string') return { ok: false, error: only };
+      recording = { ...recording, connections: [only] };
+    }
     const bytes = encodeExport(recording, request.format);
-    const stem = request.connectionIds?.length === 1 ? request.connectionIds[0]!.replace(/[^\w.-]+/g, '_') : 'session';
+    const one = request.frames ? `${request.frames.connectionId}-frames` : request.connectionIds?.length === 1 ? request.connectionIds[0]! : null;
+    const stem = one ? one.replace(/[^\w.-]+/g, '_') : 'session';
     return { ok: true, bytes, name: `${stem}.${request.format === 'json' ? 'json' : request.format}`, connections: recording.connections.length };
   }
 
@@ -177,4 +183,29 @@ export function encodeExport(recording: Recording, format: ExportFormat): Uint8A
   if (format === 'pcapng') return recordingToPcapng(recording);
   if (format === 'har') return Buffer.from(JSON.stringify(recordingToHar(recording), null, 2) + '\n', 'utf8');
   return Buffer.from(recordingToJson(recording), 'utf8');
+}
+
+/**
+ * One connection cut down to its opening handshake and the chosen frames (selected-frames export):
+ * its bytes replayed through our parser, then the HTTP heads and those frames' wire bytes kept, in
+ * order, with their times. A frame cut by the recording's cap keeps its cut (counted as elided).
+ * The frames of a compressed message may need earlier messages to inflate (context takeover).
+ */
+export function onlyFrames(conn: RecordedConnection, frameIds: ReadonlySet<number>): RecordedConnection | string {
+  const inIs = traceDirection(conn, 'c2s') === 'in' ? 'c2s' : 's2c';
+  const direction = (d: 'in' | 'out') => (d === 'in' ? inIs : inIs === 'c2s' ? 's2c' : 'c2s');
+  const chunks: RecordedChunk[] = [];
+  let found = 0;
+  for (const event of replayConnection(conn)) {
+    if (event.type === 'http-head') chunks.push({ direction: direction(event.direction), time: event.time, bytes: event.head.raw });
+    if (event.type === 'frame' && frameIds.has(event.frame.frameId)) {
+      found++;
+      const f = event.frame;
+      const missing = Math.max(0, f.headerLength + f.payloadLength - f.raw.length);
+      chunks.push({ direction: direction(event.direction), time: event.time, bytes: f.raw, ...(missing > 0 && !f.partial ? { elided: missing } : {}) });
+    }
+  }
+  if (found === 0) return 'None of the selected frames is in that connection\'s recording (press Record before connecting to export live frames).';
+  const { endTime: _end, ...rest } = conn;
+  return { ...rest, chunks, notes: [{ time: conn.startTime, text: `Exported: the opening handshake and ${found} selected frame${found === 1 ? '' : 's'} only.` }] };
 }

@@ -290,6 +290,13 @@ export function validateRecordCap(v: unknown): number {
 
 export function validateExport(v: unknown): ExportRequest {
   if (!isObject(v) || typeof v['format'] !== 'string' || !(exportFormats as readonly string[]).includes(v['format'])) throw new Error('exportSession expects { format: "pcapng" | "har" | "json", connectionIds? }');
+  const frames = v['frames'];
+  if (frames !== undefined) {
+    if (!isObject(frames) || typeof frames['connectionId'] !== 'string' || frames['connectionId'].length > 200 || !isNumberArray(frames['frameIds']) || frames['frameIds'].length === 0 || frames['frameIds'].length > 1_000_000) {
+      throw new Error('frames must be { connectionId, frameIds: [whole numbers] }');
+    }
+    return { format: v['format'] as ExportFormat, frames: { connectionId: frames['connectionId'], frameIds: [...frames['frameIds']] } };
+  }
   const ids = v['connectionIds'];
   if (ids === undefined) return { format: v['format'] as ExportFormat };
   if (!isStringArray(ids) || ids.length === 0 || ids.length > 10_000 || ids.some((id) => id.length > 200)) throw new Error('connectionIds must be a non-empty list of connection ids');

@@ -105,6 +105,8 @@ export const exportFormats: readonly ExportFormat[] = ['pcapng', 'har', 'json'];
 export interface ExportRequest {
   format: ExportFormat;
   connectionIds?: string[];
+  /** Only these frames of one connection (with its opening handshake). */
+  frames?: { connectionId: string; frameIds: number[] };
 }
 
 /** The web host's upload endpoint for a recording file (raw bytes, this run's token, a size cap). */

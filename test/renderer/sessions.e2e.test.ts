@@ -72,6 +72,17 @@ describe('sessions in the app', () => {
     await page.getByTestId('copy-wsinspect').click();
     const line = await page.evaluate(() => navigator.clipboard.readText());
     expect(line).toMatch(/^wsinspect connect '.*' --send-hex "81 89 [0-9a-f ]+"$/);
+    // Export the selected frame: the handshake and that frame only, which our reader opens again.
+    await page.getByLabel('Export what').selectOption('frame');
+    await page.getByLabel('Export format').selectOption('json');
+    const exporting = page.waitForEvent('download');
+    await page.getByTestId('export-button').click();
+    const one = join(dir, 'one-frame.json');
+    await (await exporting).saveAs(one);
+    const reopened = loadRecordingSource(one, { fullFrames: new FullFrameStore() });
+    if (!reopened.ok) throw new Error(reopened.error);
+    expect(reopened.events.flatMap((e) => (e.type === 'frame' ? [Buffer.from(e.frame.payload).toString()] : []))).toEqual(['Hello ✓']);
+    await page.getByLabel('Export what').selectOption('all');
     // Search works on the recording.
     await page.getByLabel('Search', { exact: true }).fill('fragmented from');
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBeGreaterThan(0);

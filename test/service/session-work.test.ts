@@ -18,6 +18,10 @@ const dir = mkdtempSync(join(tmpdir(), 'wsi-session-work-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Frame = Extract<TraceEvent, { type: 'frame' }>;
+function loadRecordingSourceAsyncResult(result: Awaited<ReturnType<typeof loadRecordingSourceAsync>>): TraceEvent[] {
+  if (!result.ok) throw new Error(result.error);
+  return result.events;
+}
 const services: InspectorService[] = [];
 afterEach(async () => {
   for (const s of services.splice(0)) await s.dispose();
@@ -105,6 +109,18 @@ describe('sessions in the service (issue 13)', () => {
       if (format !== 'har') expect(again.recording.frames).toBe(opened.recording.frames);
       else expect(again.recording.frames).toBeGreaterThan(0);
     }
+    // The selected frames only: the handshake and those frames, the same bytes.
+    const id = service.getStatus().connections[0]!.id;
+    const framesOf = (evs: TraceEvent[]) => evs.filter((e): e is Frame => e.type === 'frame');
+    const all = framesOf(loadRecordingSourceAsyncResult(await loadRecordingSourceAsync(file, { fullFrames: new FullFrameStore() })));
+    const picked = service.exportSession({ format: 'pcapng', frames: { connectionId: id, frameIds: [1, 3] } });
+    if (!picked.ok) throw new Error(picked.error);
+    expect(picked.name).toBe(`${id.replace(/[^\w.-]+/g, '_')}-frames.pcapng`);
+    const pickedPath = join(dir, 'picked.pcapng');
+    writeFileSync(pickedPath, picked.bytes);
+    const reread = framesOf(loadRecordingSourceAsyncResult(await loadRecordingSourceAsync(pickedPath, { fullFrames: new FullFrameStore() })));
+    expect(reread.map((e) => Buffer.from(e.frame.raw).toString('hex'))).toEqual([all[0]!, all[2]!].map((e) => Buffer.from(e.frame.raw).toString('hex')));
+    expect(service.exportSession({ format: 'json', frames: { connectionId: id, frameIds: [9999] } })).toMatchObject({ ok: false, error: expect.stringMatching(/^None of the selected frames/) });
     expect(service.exportSession({ format: 'json', connectionIds: ['nope'] })).toMatchObject({ ok: false, error: expect.stringMatching(/not in an open recording/) });
   }, 30_000);
 

@@ -44,7 +44,12 @@ export function SessionBar() {
   const fileInput = useRef<HTMLInputElement>(null);
   const [cap, setCap] = useState(String(DEFAULT_CAP));
   const [format, setFormat] = useState<ExportFormat>('pcapng');
-  const [scope, setScope] = useState<'all' | 'selected'>('all');
+  const [scope, setScope] = useState<'all' | 'selected' | 'frame'>('all');
+  // A primitive (connection id and frame number), so the bar re-renders only when the selection changes.
+  const selectedFrame = useInspector((s) => {
+    const row = s.selectedFrameKey ? s.framesByKey.get(s.selectedFrameKey) : undefined;
+    return row ? `${row.frame.frameId} ${row.connectionId}` : null;
+  });
   const [busy, setBusy] = useState(false);
 
   const open = async (file: File | null) => {
@@ -78,7 +83,12 @@ export function SessionBar() {
   };
 
   const exportNow = async () => {
-    const result = await api.exportSession({ format, ...(scope === 'selected' && selectedId ? { connectionIds: [selectedId] } : {}) });
+    const [frameId, frameConnection] = selectedFrame ? [Number(selectedFrame.slice(0, selectedFrame.indexOf(' '))), selectedFrame.slice(selectedFrame.indexOf(' ') + 1)] : [0, ''];
+    const result = await api.exportSession({
+      format,
+      ...(scope === 'selected' && selectedId ? { connectionIds: [selectedId] } : {}),
+      ...(scope === 'frame' && selectedFrame ? { frames: { connectionId: frameConnection, frameIds: [frameId] } } : {}),
+    });
     if (!result.ok) return setNotice({ kind: 'error', text: result.error });
     downloadBytes(result.bytes, result.name, format === 'pcapng' ? 'application/vnd.tcpdump.pcap' : 'application/json');
     setNotice({ kind: 'info', text: `Exported ${result.connections} connection${result.connections === 1 ? '' : 's'} as ${format}: ${result.name}.` });
@@ -118,9 +128,10 @@ export function SessionBar() {
       <span className="session-group">
         <label>
           Export
-          <select className="input" value={scope} onChange={(e) => setScope(e.target.value as 'all' | 'selected')} aria-label="Export what">
+          <select className="input" value={scope} onChange={(e) => setScope(e.target.value as 'all' | 'selected' | 'frame')} aria-label="Export what">
             <option value="all">everything</option>
             <option value="selected" disabled={!selectedId}>this connection</option>
+            <option value="frame" disabled={!selectedFrame} title="The opening handshake and the selected frame">selected frame</option>
           </select>
         </label>
         <select className="input" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)} aria-label="Export format" title={formatHelp[format]}>
