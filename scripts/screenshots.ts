@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     await proxyShots(inspector);
     await learnShots(inspector);
     await pipelineShots(inspector);
+    await peerShots(inspector);
   } finally {
     await inspector.close();
   }
@@ -147,6 +148,48 @@ async function pipelineShots(inspector: Inspector): Promise<void> {
     await view(page, 'Pipeline');
     await page.screenshot({ path: `${outDir}/pipeline-${size.width}x${size.height}.png` });
   }
+}
+
+/**
+ * Sessions and peers, composer (issue 14): Chromium offering a subprotocol the server does not
+ * speak (the handshake's warning and the peer's facts), a conformance run's own group, and the
+ * composer's JSON check and forbidden-close-code warning.
+ */
+async function peerShots(inspector: Inspector): Promise<void> {
+  const { page } = inspector;
+  const browserPeer = await inspector.browser.newPage();
+  await browserPeer.goto(inspector.peerPageUrl);
+  await browserPeer.evaluate(`new Promise((resolve) => { const ws = new WebSocket(${JSON.stringify(inspector.serverUrl)}, ['chat']); ws.onclose = resolve; })`);
+  const warned = inspector.host.service.getStatus().connections.filter((c) => c.role === 'server').sort((a, b) => b.openedAt - a.openedAt)[0]!.id;
+  const started = await inspector.host.service.runConformance({ mode: 'server', url: inspector.serverUrl, cases: ['1.1.1', '1.1.2', '1.1.3', '2.1'] });
+  if (!started.ok) throw new Error(started.error);
+  while (inspector.host.service.getStatus().connections.filter((c) => c.conformance && c.state === 'CLOSED').length < 4) await page.waitForTimeout(100);
+  const ws = await openWs(`${inspector.serverUrl}orders?session=7`);
+  let id = '';
+  while (!id) {
+    id = inspector.host.service.getStatus().connections.find((c) => c.role === 'server' && c.state === 'OPEN' && !c.conformance)?.id ?? '';
+    if (!id) await page.waitForTimeout(50);
+  }
+  await page.getByTestId('battery-peers').locator('summary').click();
+  for (const size of sizes) {
+    await page.setViewportSize(size);
+    const suffix = `${size.width}x${size.height}`;
+    await page.getByTestId(`connection-${warned}`).click();
+    await view(page, 'Handshake');
+    await page.screenshot({ path: `${outDir}/peers-subprotocol-warning-${suffix}.png` });
+    await page.getByTestId(`connection-${id}`).click();
+    await view(page, 'Frames');
+    await page.locator('.composer').getByRole('tab', { name: 'Text', exact: true }).click();
+    await page.locator('.composer').getByLabel('Message text').fill('{"orderId": 7, "items": [1, 2]}');
+    await page.locator('.composer').getByRole('button', { name: 'Pretty-print' }).click();
+    await page.locator('.composer').getByTestId('send').click();
+    await page.screenshot({ path: `${outDir}/peers-composer-json-${suffix}.png` });
+    await page.locator('.composer').getByRole('tab', { name: 'Close', exact: true }).click();
+    await page.locator('.composer').getByLabel('Close code').fill('1005');
+    await page.screenshot({ path: `${outDir}/peers-composer-close-${suffix}.png` });
+  }
+  ws.close();
+  await browserPeer.close();
 }
 
 async function view(page: Page, name: string): Promise<void> {

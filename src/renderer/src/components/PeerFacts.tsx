@@ -46,7 +46,7 @@ export function PeerFactsPanel() {
     ['User agent', facts.userAgent ?? '(none sent)', 'The User-Agent header: which program opened the connection (not part of the WebSocket handshake)'],
     ['Subprotocol', facts.subprotocol ?? (facts.offeredSubprotocols.length ? `none (offered ${facts.offeredSubprotocols.join(', ')})` : 'none'), 'Sec-WebSocket-Protocol: the one the server chose among those offered (§4.2.2, §1.9)'],
     ['Extensions', facts.extensions ?? 'none', 'Sec-WebSocket-Extensions in the response: what was agreed (§9.1)'],
-    ['Opened', openedAt !== undefined ? new Date(facts.openedAt).toLocaleString('en-GB', { hour12: false }) : '—', 'When the TCP connection was accepted or made'],
+    ['Opened', openedAt !== undefined ? clockTime(facts.openedAt) : '—', `When the TCP connection was accepted or made${openedAt !== undefined ? `: ${new Date(facts.openedAt).toLocaleString('en-GB', { hour12: false })}` : ''}`],
     ['Duration', durationText(facts, now), 'From opening to the TCP close'],
   ];
   return (

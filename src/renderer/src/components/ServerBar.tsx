@@ -121,7 +121,7 @@ export function ServerBar() {
           Origins <input className="input origins" value={origins} onChange={(e) => setOrigins(e.target.value)} disabled={server?.running} aria-label="Allowed origins" placeholder="any (e.g. http://localhost:3000)" />
         </label>
         <label title="Subprotocols the server speaks, comma separated, most preferred first: it answers with the first one a client offers (RFC 6455 §4.2.2). Empty: none, and a browser that offers any fails the connection.">
-          Subprotocols <input className="input origins" value={subprotocols} onChange={(e) => setSubprotocols(e.target.value)} disabled={server?.running} aria-label="Server subprotocols" placeholder="none (e.g. chat, v2.json)" />
+          Subprotocols <input className="input subprotocols" value={subprotocols} onChange={(e) => setSubprotocols(e.target.value)} disabled={server?.running} aria-label="Server subprotocols" placeholder="none (e.g. chat)" />
         </label>
         <label title="At most this many connections at a time; one more is answered 503 Service Unavailable with Retry-After, then closed (RFC 6455 §4.1). Empty: no cap.">
           Max conns <input className="input limit" value={maxConnections} onChange={(e) => setMaxConnections(e.target.value)} disabled={server?.running} aria-label="Maximum connections" placeholder="none" inputMode="numeric" />
