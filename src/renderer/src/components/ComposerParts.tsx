@@ -95,7 +95,7 @@ export function SendHistory({ connectionId, enabled, resend }: { connectionId: s
   const again = (entry: HistoryEntry) => resend({ ...entry.message, connectionId } as SendRequest);
   return (
     <details className="send-history" data-testid="send-history" open>
-      <summary>Sent <span className="count">{entries.length}</span> <button className="link small-link" onClick={clear}>clear</button></summary>
+      <summary>Sent <span className="count">{entries.length}</span> <button className="link small-link" onClick={clear} aria-label="Forget what was sent" title="Forget this list (nothing is unsent)">forget</button></summary>
       <ul>
         {entries.map((e) => (
           <li key={e.id}>
