@@ -234,7 +234,10 @@ function frameEnds(conn: RecordedConnection): Record<StreamDirection, FrameEnd[]
 /** Writes the pcapng file's bytes for a whole recording. */
 export function recordingToPcapng(recording: Recording): Buffer {
   const blocks: Buffer[] = [sectionHeader(), interfaceDescription()];
-  recording.connections.forEach((conn, index) => blocks.push(...conversation(conn, index)));
+  // One block at a time: a spread of a long conversation's blocks (150,000 packets) overflows the call stack.
+  recording.connections.forEach((conn, index) => {
+    for (const block of conversation(conn, index)) blocks.push(block);
+  });
   return Buffer.concat(blocks);
 }
 

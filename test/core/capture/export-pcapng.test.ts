@@ -73,4 +73,15 @@ describe('pcapng export read back by our capture reader', () => {
     const pcapng = recordingToPcapng(createRecording([conn], 'test'));
     expect(pcapng.includes(Buffer.from('wsinspect: frame #1 TEXT FIN=1 len=2: violation WS_ERR_UNMASKED_CLIENT_FRAME (RFC 6455 §5.1): The client sent an unmasked frame; client frames must be masked.'))).toBe(true);
   });
+
+  it('a conversation of 200,000 frames is written whole (no call-stack limit on the number of packets)', () => {
+    const conn = createConnection({ id: 'long', ourRole: 'server', source: 'live', client: { address: '127.0.0.1', port: 40000, family: 'IPv4' }, server: { address: '127.0.0.1', port: 8080, family: 'IPv4' }, startTime: 1_795_860_000_000 });
+    for (let i = 0; i < 200_000; i++) appendChunk(conn, 's2c', 1_795_860_000_001 + i, Uint8Array.from([0x82, 0x01, i & 0xff]));
+    const pcapng = recordingToPcapng(createRecording([conn], 'test'));
+    // Each frame is one Enhanced Packet Block (type 6) at least; count them.
+    let packets = 0;
+    for (let at = 0; at + 8 <= pcapng.length; at += pcapng.readUInt32LE(at + 4)) if (pcapng.readUInt32LE(at) === 6) packets++;
+    expect(packets).toBeGreaterThanOrEqual(200_000);
+  }, 60_000);
 });
+
