@@ -87,6 +87,12 @@ describe('sessions in the app', () => {
     await page.getByLabel('Search', { exact: true }).fill('fragmented from');
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBeGreaterThan(0);
     await page.getByLabel('Search', { exact: true }).fill('');
+    // The ladder draws the recorded conversation, closing handshake included.
+    await page.getByRole('tab', { name: 'Ladder' }).click();
+    await page.getByTestId('ladder').waitFor();
+    await expect.poll(() => page.getByTestId('ladder-row').count()).toBeGreaterThanOrEqual(liveFrames);
+    expect(await page.getByTestId('ladder').textContent()).toMatch(/Close/);
+    await page.getByRole('tab', { name: 'Frames' }).click();
   }, 60_000);
 
   it('a pcapng (our export of the session) opens with the same frames', async () => {

@@ -37,7 +37,7 @@ const tabs: Array<{ view: Exclude<View, 'conformance' | 'learn'>; label: string;
 ];
 
 /** A recorded wire log can be read, not driven: no debugger, crafter or faults on it. */
-const recordingViews: ReadonlySet<View> = new Set(['frames', 'pipeline', 'handshake', 'stepper']);
+const recordingViews: ReadonlySet<View> = new Set(['frames', 'pipeline', 'handshake', 'stepper', 'ladder']);
 
 export function App() {
   const view = useInspector((s) => s.view);
