@@ -9,6 +9,7 @@ import { components } from '../core/apps/index.ts';
 import { fromHex, utf8Encode } from '../core/bytes.ts';
 import { Defaults, isValidWireCloseCode, Opcode } from '../core/constants.ts';
 import { sendForbiddenClose } from './forbidden-close.ts';
+import { craftedWritesNote } from './crafted-writes.ts';
 import { runClientBattery, runServerBattery, type BatteryOptions, type ConformanceReport } from '../core/conformance/index.ts';
 import { parseHeaderLines } from '../core/http-tokens.ts';
 import { connectClient, ConnectError, parseWebSocketUrl, UrlError } from '../core/net/client.ts';
@@ -536,6 +537,8 @@ export class InspectorService {
       conn.protocol.restartOutgoingWindow(CRAFTED_RESTART_REASON);
     }
     await conn.writeCrafted(bytes, { chunks: request.writes ?? [], ...(request.delayMs ? { delayMs: request.delayMs } : {}) }, !compressed);
+    // The writes it went in, in the trace beside the frame (the crafter shows them with the peer's reaction).
+    this.tracer.emit(conn.id, { type: 'note', text: craftedWritesNote(bytes.length, request.writes ?? [], request.delayMs ?? 0) });
     return { ok: true, hex: toHex(bytes) };
   }
 

@@ -93,7 +93,7 @@ describe('issue 14: composer', () => {
     // Again: the second-newest, the 4 bytes from base64.
     await composer().getByTestId('resend').nth(1).click();
     expect([...(await p.next()).data]).toEqual([0x00, 0x01, 0x02, 0xff]);
-    expect(await composer().locator('.history-line').first().textContent()).toBe('binary 4 bytes 000102ff');
+    await expect.poll(() => composer().locator('.history-line').first().textContent()).toBe('binary 4 bytes 000102ff');
   });
 
   it('sends any close code, warning where the RFC forbids it on the wire; the peer fails with 1002', async () => {
@@ -119,7 +119,25 @@ describe('issue 14: composer', () => {
     await inspector?.close();
   });
 
+  it('shows the crafted frame\'s TCP writes and the peer\'s reaction beside the crafter', async () => {
+    const second = await peer();
+    const failed = new Promise<string>((resolve) => second.ws.once('error', (e) => resolve(e.message)));
+    await page.getByTestId(`connection-${second.id}`).click();
+    await page.getByRole('tab', { name: 'Crafter', exact: true }).click();
+    await page.getByRole('button', { name: 'Reserved opcode 0x3' }).click();
+    await page.getByLabel('Write sizes').fill('1,1');
+    await page.getByTestId('craft-send').click();
+    expect(await failed).toMatch(/invalid opcode 3/i);
+    const reaction = page.getByTestId('craft-reaction');
+    // "what am I?" is 10 bytes: 2 header bytes, cut 1 + 1, then the payload in one write.
+    await reaction.getByTestId('craft-writes').getByText('3 TCP writes, 1 + 1 + 10 bytes').waitFor();
+    await reaction.getByTestId('craft-reply').getByText('← Close 1002').waitFor();
+    expect(await reaction.getByTestId('craft-closed').textContent()).toMatch(/^connection closed: 1002/);
+    await inspector.shot('issue14-craft-reaction');
+  });
+
   it('shows a disabled Send as disabled: not the primary blue', async () => {
+    await composer().getByText('The connection is CLOSED; nothing can be sent.').waitFor();
     expect(await sendButton().isDisabled()).toBe(true);
     const background = await sendButton().evaluate((el) => getComputedStyle(el as never).backgroundColor);
     expect(background).not.toBe('rgb(31, 111, 235)');

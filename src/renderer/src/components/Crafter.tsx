@@ -9,6 +9,7 @@ import { BitDiagram, FieldTable, HexDump } from './AnatomyParts.tsx';
 import { CompressionSummary, CompressSwitch, useCompressedPayload } from './CrafterCompression.tsx';
 import { FrameFieldsEditor, RuleList } from './FrameFieldsEditor.tsx';
 import { RfcExamples } from './RfcExamples.tsx';
+import { CraftReaction } from './CraftReaction.tsx';
 
 interface QuickFill {
   label: string;
@@ -50,6 +51,8 @@ export function Crafter() {
   const [delay, setDelay] = useState('0');
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const [sending, setSending] = useState(false);
+  /** When the last crafted frame left (this window's clock, a little early): the reaction is what came after. */
+  const [sentAt, setSentAt] = useState<number | null>(null);
   const compressed = useCompressedPayload(connection?.id, form);
   const draft = useMemo(() => encodeForm(form, compressed.bytes), [form, compressed.bytes]);
   const anatomy = useMemo(() => ('bytes' in draft ? frameAnatomy(draft.bytes, { compressed: opensCompressedMessage(draft.bytes[0], deflateAgreed) }) : null), [draft, deflateAgreed]);
@@ -67,6 +70,7 @@ export function Crafter() {
   const send = async () => {
     if (!('fields' in draft) || !sizesOk || !delayOk) return;
     setSending(true);
+    setSentAt(Date.now() - 20);
     const r = await api.craft({ connectionId: connection.id, frame: draft.fields, ...(sizes.length ? { writes: sizes } : {}), ...(delayMs ? { delayMs } : {}) });
     setSending(false);
     setResult(r.ok ? { ok: true, text: `Sent ${r.hex.length / 2} bytes: ${spaced(r.hex).slice(0, 96)}${r.hex.length > 64 ? ' …' : ''}` } : { ok: false, text: r.error });
@@ -110,6 +114,8 @@ export function Crafter() {
           {result && <p className={result.ok ? 'ok-text' : 'error-text'} role={result.ok ? 'status' : 'alert'} data-testid="craft-result">{result.text}</p>}
         </div>
         <div>
+          {/* Beside the fields, above the preview: where the eye is after pressing Send. */}
+          {result?.ok && sentAt !== null && <CraftReaction connectionId={connection.id} sentAt={sentAt} />}
           <h3>Preview: the bytes that will go on the wire</h3>
           {form.compress && <CompressionSummary state={compressed} />}
           {'error' in draft ? (compressed.error ? null : <p className={form.compress && !compressed.bytes ? 'hint' : 'error-text'} role="alert">{draft.error}</p>) : anatomy && (
