@@ -117,7 +117,7 @@ describe('issue 14: the inspector for real debugging sessions', () => {
         expect(await onTop(len)).toBe(true);
       }
       // The bit diagram and the hex dump fit their pane: nothing cut off, no sideways scrolling.
-      await page.locator('[data-testid=frame-row]', { hasText: 'lo, fragments' }).click();
+      await page.locator('[data-testid=frame-row]', { hasText: 'lo, fragments' }).first().click(); // the fragment, not the echo 'Hello, fragments' after it
       for (const selector of ['.bit-diagram', '.hex-dump']) {
         const fits = await page.locator(selector).first().evaluate((el) => el.scrollWidth <= el.clientWidth + 1 && el.getBoundingClientRect().right <= (document.getElementById('main')!.getBoundingClientRect().right + 0.5));
         expect(fits, selector).toBe(true);
@@ -142,7 +142,7 @@ describe('issue 14: the inspector for real debugging sessions', () => {
       return b.top >= box.y - 0.5 && b.bottom <= box.y + box.height + 0.5;
     }).length, scroll);
     expect(fullyVisible).toBeGreaterThan(8);
-    await page.locator('[data-testid=frame-row]', { hasText: 'lo, fragments' }).click();
+    await page.locator('[data-testid=frame-row]', { hasText: 'lo, fragments' }).first().click(); // the fragment, not the echo 'Hello, fragments' after it
     const links = (await page.getByTestId('fragment-info').boundingBox())!;
     const table = (await page.locator('.field-table').boundingBox())!;
     const diagram = (await page.locator('.bit-diagram').boundingBox())!;
