@@ -5,6 +5,7 @@
  */
 import { channels } from '../shared/inspector-api.ts';
 import { MAX_SEARCH_LENGTH } from '../shared/payload-search.ts';
+import { parseSavedWork } from '../shared/saved-work.ts';
 import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
   validateConformance, validateExport, validateRunSequence, validateHeld, validatePolicy, validateRecordCap, validateSend, validateStartServer, validateStepControl, validateStepMode,
@@ -104,7 +105,11 @@ export function createHandlers(service: InspectorService): Handlers {
     saveSession: () => service.saveSession(),
     exportSession: (arg) => service.exportSession(validateExport(arg)),
     getSavedWork: () => service.getSavedWork(),
-    setSavedWork: (arg) => service.setSavedWork(arg),
+    setSavedWork: (arg) => {
+      const parsed = parseSavedWork(arg);
+      if (typeof parsed === 'string') throw new Error(`setSavedWork expects a saved-work document: ${parsed}`);
+      return service.setSavedWork(arg);
+    },
     importSavedWork: (arg) => {
       if (typeof arg !== 'string') throw new Error('importSavedWork expects the file\'s text');
       return service.importSavedWork(arg);
