@@ -105,9 +105,10 @@ export function loadRecordingSource(path: string, options: RecordingSourceOption
 
 /**
  * The same for the app: a pcap or pcapng is read in chunks with a pause between them (a large
- * capture does not stop the service), reporting bytes read of the file's size after each.
+ * capture does not stop the service), reporting bytes read of the file's size after each; then
+ * the replay runs in slices with a pause between them too.
  */
-export async function loadRecordingSourceAsync(path: string, options: RecordingSourceOptions & { onProgress?: (progress: CaptureProgress) => void }): Promise<RecordingSourceResult> {
+export async function loadRecordingSourceAsync(path: string, options: RecordingSourceOptions & { onProgress?: (progress: CaptureProgress) => void; sliceMs?: number }): Promise<RecordingSourceResult> {
   let loaded;
   try {
     const first = firstBytes(path);
@@ -121,10 +122,33 @@ export async function loadRecordingSourceAsync(path: string, options: RecordingS
   } catch (error) {
     return cannotRead(path, error);
   }
-  return toSource(path, loaded, options);
+  // The replay through our parser takes seconds for a large capture: it runs in slices of at most
+  // `sliceMs`, giving the event loop a turn (setImmediate) between them, so the service keeps
+  // answering status and other requests while it works.
+  const steps = toSourceSteps(path, loaded, options);
+  const sliceMs = options.sliceMs ?? 8;
+  for (;;) {
+    const started = performance.now();
+    let step = steps.next();
+    while (!step.done && performance.now() - started < sliceMs) step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 function toSource(path: string, loaded: Loaded | string, options: RecordingSourceOptions): RecordingSourceResult {
+  const steps = toSourceSteps(path, loaded, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Events handled between two chances to pause (a time check costs more than an event). */
+const EVENTS_PER_STEP = 256;
+
+/** Builds the source, yielding every EVENTS_PER_STEP events so that a caller may pause there. */
+function* toSourceSteps(path: string, loaded: Loaded | string, options: RecordingSourceOptions): Generator<void, RecordingSourceResult, void> {
   if (typeof loaded === 'string') return { ok: false, error: `${JSON.stringify(path.slice(0, 200))} is ${loaded}.` };
   const prefix = options.prefix ?? 'rec:';
   const maxEvents = options.maxEvents ?? 2_000_000;
@@ -154,6 +178,7 @@ function toSource(path: string, loaded: Loaded | string, options: RecordingSourc
       if (renamed.type === 'handshake' && renamed.ok && renamed.side === 'client') summary.subprotocol = renamed.subprotocol;
       if (renamed.type === 'connection-closed') summary.detail = `${summary.detail}; ${renamed.code}${renamed.reason ? ` ${renamed.reason}` : ''}: ${renamed.detail}`;
       events.push(capForDisplay(renamed, options.fullFrames));
+      if (events.length % EVENTS_PER_STEP === 0) yield;
     }
   }
   return { ok: true, kind: loaded.kind, events, summaries, recording: loaded.recording, error: loaded.error };

@@ -13,6 +13,7 @@ import { createHandlers } from '../../src/service/handlers.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
 import { eventually } from '../core/net/helpers.ts';
+import { synthesiseCapture } from '../../scripts/bench-capture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-session-work-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -164,4 +165,31 @@ describe('sessions in the service (issue 13)', () => {
     if (!exported.ok) throw new Error(exported.error);
     expect(JSON.parse(Buffer.from(exported.bytes).toString('utf8')).log.entries).toHaveLength(1);
   }, 30_000);
+});
+
+describe('opening a large capture (issue 13: "without freezing the UI")', () => {
+  it('the service answers getStatus while it replays a capture it has finished reading', async () => {
+    const path = join(dir, 'large.pcapng');
+    synthesiseCapture(path, 12_000);
+    const { service } = serviceWithEvents();
+    // Ticks of a 5 ms interval: each asks the service its status. With the replay done in one go,
+    // no tick could land between the end of reading (bytesRead = totalBytes) and the open's end.
+    const duringReplay: number[] = [];
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks++;
+      const opening = service.getStatus().opening;
+      if (opening && opening.totalBytes > 0 && opening.bytesRead === opening.totalBytes) duringReplay.push(ticks);
+    }, 5);
+    let result;
+    try {
+      result = await service.openRecording(path, 'large.pcapng');
+    } finally {
+      clearInterval(timer);
+    }
+    if (!result.ok) throw new Error(result.error);
+    expect(result.recording.frames).toBe(12_000);
+    expect(service.getStatus().opening).toBeNull();
+    expect(duringReplay.length, `status answered ${duringReplay.length} times during the replay`).toBeGreaterThanOrEqual(3);
+  }, 60_000);
 });
