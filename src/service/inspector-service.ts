@@ -732,7 +732,7 @@ export class InspectorService {
   }
 
   startRecording(cap: number): Result<{ recorder: RecorderStatus }> {
-    const result = this.sessions.startRecording(this.tracer, cap);
+    const result = this.sessions.startRecording(this.tracer, cap, (id) => this.proxyMode.recordedLegOf(id));
     this.markStatusChanged();
     return result;
   }

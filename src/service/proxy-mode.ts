@@ -15,6 +15,7 @@ import { isLoopbackHost, ListenError } from '../core/net/server.ts';
 import type { ProxyConversation } from '../core/proxy/conversation.ts';
 import { ReverseProxy } from '../core/proxy/reverse-proxy.ts';
 import { WrappingTracer } from '../core/proxy/frame-pairing.ts';
+import type { ProxyLeg as RecordedProxyLeg } from '../core/capture/recording.ts';
 import type { Tracer } from '../core/trace.ts';
 import type { DangerousAction, Result } from '../shared/inspector-api.ts';
 import { idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyKind, type ProxyLeg, type ProxyStatus, type StartProxyRequest } from '../shared/proxy-api.ts';
@@ -144,8 +145,9 @@ export class ProxyMode {
         this.legStarted(id);
         return sink;
       }),
-      // Frames and heads carry their own bytes (as the embedded server's trace).
-      traceBytes: false,
+      // Raw chunks feed the session recorder (Record), both legs, as the embedded server's do;
+      // the service's onTrace keeps them off the IPC traffic.
+      traceBytes: true,
       ...(request.clientDeflate === false ? { clientDeflate: false as const } : {}),
       ...(request.upstreamDeflate === false ? { upstreamDeflate: false as const } : {}),
       onGateChange: () => this.onChange(),
@@ -209,6 +211,17 @@ export class ProxyMode {
     return id.endsWith(UPSTREAM_LEG_SUFFIX)
       ? { conversationId: id.slice(0, -UPSTREAM_LEG_SUFFIX.length), side: 'upstream' }
       : { conversationId: id, side: 'client' };
+  }
+
+  /**
+   * For the session recorder: which leg of a proxied conversation a connection id is, and the
+   * other leg's id (as `wsinspect proxy --record` marks them); undefined for any other connection.
+   */
+  recordedLegOf(id: string): RecordedProxyLeg | undefined {
+    if (!this.knownLegs.has(id)) return undefined;
+    return id.endsWith(UPSTREAM_LEG_SUFFIX)
+      ? { leg: 'server-facing', pairedWith: id.slice(0, -UPSTREAM_LEG_SUFFIX.length) }
+      : { leg: 'client-facing', pairedWith: `${id}${UPSTREAM_LEG_SUFFIX}` };
   }
 
   private legStarted(id: string): void {

@@ -17,7 +17,7 @@ import { recordingToHar } from '../core/capture/export-har.ts';
 import { recordingToJson } from '../core/capture/export-json.ts';
 import { recordingToPcapng } from '../core/capture/export-pcapng.ts';
 import { SessionRecorder } from '../core/capture/recorder.ts';
-import { createRecording, replayConnection, traceDirection, type RecordedChunk, type RecordedConnection, type Recording } from '../core/capture/recording.ts';
+import { createRecording, replayConnection, traceDirection, type ProxyLeg, type RecordedChunk, type RecordedConnection, type Recording } from '../core/capture/recording.ts';
 import { readSessionFile } from '../core/capture/session-file.ts';
 import type { Tracer, TraceEvent } from '../core/trace.ts';
 import type { ConnectionSummary, ExportFormat, ExportRequest, RecordingInfo, RecorderStatus, Result } from '../shared/inspector-api.ts';
@@ -82,12 +82,13 @@ export class SessionWork {
 
   // ------------------------------------------------------------ recording live connections
 
-  startRecording(tracer: Tracer, cap: number): Result<{ recorder: RecorderStatus }> {
+  /** `proxyLegOf`: which proxy leg a connection is, so both legs of the app's proxy are marked. */
+  startRecording(tracer: Tracer, cap: number, proxyLegOf?: (connectionId: string) => ProxyLeg | undefined): Result<{ recorder: RecorderStatus }> {
     if (this.recorder?.active) return { ok: false, error: 'Already recording.' };
     this.discardRecording();
     const dir = mkdtempSync(join(tmpdir(), 'wsinspect-record-'));
     const path = join(dir, 'session.wsi');
-    const recorder = new SessionRecorder(path, { cap, createdBy: 'WebSocket Inspector (app)' }).attach(tracer);
+    const recorder = new SessionRecorder(path, { cap, createdBy: 'WebSocket Inspector (app)', ...(proxyLegOf ? { proxyLegOf } : {}) }).attach(tracer);
     this.recorder = { recorder, dir, path, cap, startedAt: Date.now(), active: true };
     return { ok: true, recorder: this.recorderStatus() };
   }

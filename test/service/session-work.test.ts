@@ -12,7 +12,8 @@ import { recordingToPcapng } from '../../src/core/capture/export-pcapng.ts';
 import { createHandlers } from '../../src/service/handlers.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
-import { eventually } from '../core/net/helpers.ts';
+import { eventually, openWs, wsMessages } from '../core/net/helpers.ts';
+import { wsUpstream } from '../core/proxy/proxy-peers.ts';
 import { synthesiseCapture } from '../../scripts/bench-capture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-session-work-'));
@@ -192,4 +193,46 @@ describe('opening a large capture (issue 13: "without freezing the UI")', () => 
     expect(service.getStatus().opening).toBeNull();
     expect(duringReplay.length, `status answered ${duringReplay.length} times during the replay`).toBeGreaterThanOrEqual(3);
   }, 60_000);
+});
+
+describe('Record with the app\'s proxy (issue 13: every connection recorded)', () => {
+  it('both legs of a proxied conversation are recorded, marked with their leg; the saved session opens with both and their messages', async () => {
+    const upstreamServer = await wsUpstream();
+    try {
+      const { service } = serviceWithEvents();
+      expect(service.startRecording(1024)).toMatchObject({ ok: true });
+      const proxy = await service.startProxy({ listen: 'ws://127.0.0.1:0/', target: upstreamServer.url });
+      if (!proxy.ok) throw new Error(proxy.error);
+      const ws = await openWs(proxy.url);
+      const messages = wsMessages(ws);
+      ws.send('through the proxy, recorded');
+      expect((await messages.next(5000)).data.toString()).toBe('through the proxy, recorded');
+      ws.close(1000, 'done');
+      await eventually(() => service.getStatus().connections.filter((c) => c.proxyLeg).length === 2 && service.getStatus().connections.filter((c) => c.proxyLeg).every((c) => c.state === 'CLOSED'), 5000, 'both legs closed');
+      expect(service.stopRecording()).toMatchObject({ ok: true });
+      const saved = service.saveSession();
+      if (!saved.ok) throw new Error(saved.error);
+      const path = join(dir, 'proxied.wsi');
+      writeFileSync(path, saved.bytes);
+      const legs = readSessionFile(path).recording.connections;
+      expect(legs).toHaveLength(2);
+      const clientLeg = legs.find((c) => c.proxyLeg?.leg === 'client-facing')!;
+      const serverLeg = legs.find((c) => c.proxyLeg?.leg === 'server-facing')!;
+      expect(clientLeg.proxyLeg!.pairedWith).toBe(serverLeg.id);
+      expect(serverLeg.proxyLeg!.pairedWith).toBe(clientLeg.id);
+      expect([clientLeg.ourRole, serverLeg.ourRole]).toEqual(['server', 'client']);
+      // Opened again: both legs, each with the message going out and its echo coming back.
+      const { service: other, events } = serviceWithEvents();
+      const opened = await other.openRecording(path, 'proxied.wsi');
+      if (!opened.ok) throw new Error(opened.error);
+      expect(opened.recording.connections).toBe(2);
+      for (const leg of [clientLeg, serverLeg]) {
+        const id = `${opened.recording.prefix}${leg.id}`;
+        await eventually(() => ['in', 'out'].every((direction) => events.some((e) => e.type === 'message' && e.connectionId === id && e.direction === direction && e.text === 'through the proxy, recorded')), 5000, `both directions of ${leg.proxyLeg!.leg}`);
+      }
+      ws.terminate();
+    } finally {
+      await upstreamServer.close();
+    }
+  }, 30_000);
 });
