@@ -86,6 +86,21 @@ describe('sessions in the app', () => {
     // Search works on the recording.
     await page.getByLabel('Search', { exact: true }).fill('fragmented from');
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBeGreaterThan(0);
+    // Export the frames shown (the search's): the handshake and exactly those frames.
+    const shownRows = await page.locator('[data-testid=frame-row]').count();
+    expect(shownRows).toBeLessThan(liveFrames);
+    await page.getByLabel('Export what').selectOption('shown');
+    const exportingShown = page.waitForEvent('download');
+    await page.getByTestId('export-button').click();
+    const shownFile = join(dir, 'shown-frames.json');
+    await (await exportingShown).saveAs(shownFile);
+    await expect.poll(notice).toMatch(new RegExp(`^Exported the ${shownRows} frames? shown as json: .+-frames\\.json\\.$`));
+    const shownAgain = loadRecordingSource(shownFile, { fullFrames: new FullFrameStore() });
+    if (!shownAgain.ok) throw new Error(shownAgain.error);
+    const shownPayloads = shownAgain.events.flatMap((e) => (e.type === 'frame' ? [Buffer.from(e.frame.payload).toString()] : []));
+    expect(shownPayloads).toHaveLength(shownRows);
+    expect(shownPayloads.join('')).toContain('fragmented from');
+    await page.getByLabel('Export what').selectOption('all');
     await page.getByLabel('Search', { exact: true }).fill('');
     // The ladder draws the recorded conversation, closing handshake included.
     await page.getByRole('tab', { name: 'Ladder' }).click();

@@ -1,11 +1,13 @@
 /**
  * Sessions (issue 13): open a recording (a session file, our JSON, a HAR, a pcap or pcapng),
  * record the live connections to a session file with a per-frame cap, save it, and export
- * everything or the selected connection as pcapng, HAR or JSON.
+ * everything, the selected connection, the selected frame or the frames the timeline shows (its
+ * filters and search) as pcapng, HAR or JSON.
  */
 import { useRef, useState } from 'react';
 import { exportFormats, type ExportFormat } from '../../../shared/inspector-api.ts';
 import { api, webBridgeToken } from '../bridge.ts';
+import { shownFrameIds } from '../lib/shown-frames.ts';
 import { downloadBytes, formatBytes, openRecordingFile, useSessionUi } from '../store/recording.ts';
 import { useInspector } from '../store/store.ts';
 import './session.css';
@@ -44,7 +46,7 @@ export function SessionBar() {
   const fileInput = useRef<HTMLInputElement>(null);
   const [cap, setCap] = useState(String(DEFAULT_CAP));
   const [format, setFormat] = useState<ExportFormat>('pcapng');
-  const [scope, setScope] = useState<'all' | 'selected' | 'frame'>('all');
+  const [scope, setScope] = useState<'all' | 'selected' | 'frame' | 'shown'>('all');
   // A primitive (connection id and frame number), so the bar re-renders only when the selection changes.
   const selectedFrame = useInspector((s) => {
     const row = s.selectedFrameKey ? s.framesByKey.get(s.selectedFrameKey) : undefined;
@@ -84,14 +86,19 @@ export function SessionBar() {
 
   const exportNow = async () => {
     const [frameId, frameConnection] = selectedFrame ? [Number(selectedFrame.slice(0, selectedFrame.indexOf(' '))), selectedFrame.slice(selectedFrame.indexOf(' ') + 1)] : [0, ''];
+    // The frames the timeline shows now (its filters and search), of the selected connection.
+    const shown = scope === 'shown' && selectedId ? shownFrameIds(useInspector.getState(), selectedId) : [];
+    if (scope === 'shown' && shown.length === 0) return setNotice({ kind: 'error', text: 'The timeline shows no frame of this connection: change the filter or search, or export the whole connection.' });
     const result = await api.exportSession({
       format,
       ...(scope === 'selected' && selectedId ? { connectionIds: [selectedId] } : {}),
       ...(scope === 'frame' && selectedFrame ? { frames: { connectionId: frameConnection, frameIds: [frameId] } } : {}),
+      ...(scope === 'shown' && selectedId ? { frames: { connectionId: selectedId, frameIds: shown } } : {}),
     });
     if (!result.ok) return setNotice({ kind: 'error', text: result.error });
     downloadBytes(result.bytes, result.name, format === 'pcapng' ? 'application/vnd.tcpdump.pcap' : 'application/json');
-    setNotice({ kind: 'info', text: `Exported ${result.connections} connection${result.connections === 1 ? '' : 's'} as ${format}: ${result.name}.` });
+    const what = scope === 'shown' ? `the ${shown.length} frame${shown.length === 1 ? '' : 's'} shown` : `${result.connections} connection${result.connections === 1 ? '' : 's'}`;
+    setNotice({ kind: 'info', text: `Exported ${what} as ${format}: ${result.name}.` });
   };
 
   return (
@@ -128,10 +135,11 @@ export function SessionBar() {
       <span className="session-group">
         <label>
           Export
-          <select className="input" value={scope} onChange={(e) => setScope(e.target.value as 'all' | 'selected' | 'frame')} aria-label="Export what">
+          <select className="input" value={scope} onChange={(e) => setScope(e.target.value as 'all' | 'selected' | 'frame' | 'shown')} aria-label="Export what">
             <option value="all">everything</option>
             <option value="selected" disabled={!selectedId}>this connection</option>
             <option value="frame" disabled={!selectedFrame} title="The opening handshake and the selected frame">selected frame</option>
+            <option value="shown" disabled={!selectedId} title="The opening handshake and the frames of this connection that the timeline shows now (its direction and type filters, search and display filter)">frames shown</option>
           </select>
         </label>
         <select className="input" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)} aria-label="Export format" title={formatHelp[format]}>
