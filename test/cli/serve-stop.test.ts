@@ -36,7 +36,8 @@ describe('wsinspect serve: stopping', () => {
       const port = Number(await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(r.stdout())?.[1], `listening line (${r.stderr()})`));
       expect(await accepting(port)).toBe(true);
       r.child.kill(signal);
-      expect(await r.exit).toBe(0);
+      const code = await r.exit;
+      expect(code, `ended by ${r.signal() ?? 'no signal'}; stderr: ${r.stderr()}; stdout: ${r.stdout()}`).toBe(0);
       expect(await accepting(port)).toBe(false);
     });
   }

@@ -12,7 +12,9 @@ export interface Run {
   child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
+  /** The exit code; -1 when the process was ended by a signal (signal() says which). */
   exit: Promise<number>;
+  signal: () => NodeJS.Signals | null;
 }
 
 const running: ChildProcess[] = [];
@@ -25,8 +27,12 @@ export function runCli(args: string[], env: Record<string, string> = {}, command
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+  let endedBy: NodeJS.Signals | null = null;
+  const exit = new Promise<number>((resolve) => child.on('exit', (code, signal) => {
+    endedBy = signal;
+    resolve(code ?? -1);
+  }));
+  return { child, stdout: () => out, stderr: () => err, exit, signal: () => endedBy };
 }
 
 /** Kills every process runCli started that is still running (afterEach). */
