@@ -12,11 +12,12 @@ try {
   process.exit(0);
 }
 const passed = report.numPassedTests ?? 0;
-// Suites that fail to load count as failures too.
-const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0 ? Math.max(0, (report.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(report)) : 0);
+// A test file that failed without a failed test in it (it did not load, or a hook failed) counts as one failure.
+// (numFailedTestSuites cannot be used for this: it counts describe blocks too.)
+const failed = (report.numFailedTests ?? 0) + filesFailedWithoutFailedTests(report);
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 
-function countSuitesWithFailedTests(r) {
-  return (r.testResults ?? []).filter((s) => (s.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+function filesFailedWithoutFailedTests(r) {
+  return (r.testResults ?? []).filter((file) => file.status === 'failed' && !(file.assertionResults ?? []).some((a) => a.status === 'failed')).length;
 }
