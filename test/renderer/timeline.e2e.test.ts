@@ -175,7 +175,7 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await openConnection(id);
   });
 
-  it('searches the full payload: text past the preview, /regex/, hex:81 05', async () => {
+  it('searches the full payload: text past the preview, /regex/, hex:81 05 68 65 6c 6c 6f', async () => {
     await openConnection(id);
     await setFilters({ search: 'orderId-424242' });
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(2); // received, and its echo
@@ -184,7 +184,8 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(2);
     await setFilters({ search: '/"orderId":10(0[5-9]|1[0-3]),/' });
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(18); // 9 orders, both directions
-    await setFilters({ search: 'hex:81 05' });
+    // The whole frame's 7 bytes: a shorter sequence can turn up by chance in a masked frame's random bytes.
+    await setFilters({ search: 'hex:81 05 68 65 6c 6c 6f' });
     await expect.poll(previews).toEqual(['hello']); // the echo: unmasked, FIN text, length 5
     // Past the 64 KiB each frame is held with here: the service searches the full bytes.
     const big = JSON.stringify({ pad: 'q'.repeat(150_000), deep: 'needle-past-64KiB' });
