@@ -37,6 +37,8 @@ export interface HeldFrame {
   edited: boolean;
   /** Why it is held: "step mode" or the breakpoint's id. */
   reason: string;
+  /** When it was held (the gate's clock, ms): the proxy's frame pairing counts the hold in the delay it added. */
+  heldAt: number;
 }
 
 export interface GateSnapshot {
@@ -55,6 +57,8 @@ export interface Released {
   edited: boolean;
   /** For an edited frame: the bytes as they arrived or were produced, before the edit. */
   original?: Uint8Array;
+  /** A frame that was held: when (the gate's clock, ms). */
+  heldAt?: number;
 }
 
 /** Largest frame the gate will hold; bigger ones pass straight through (never buffered). */
@@ -93,6 +97,9 @@ export class FrameGate {
   private passThrough = 0;
   /** The splitter hit bytes it cannot frame: from then on everything passes through. */
   private broken = false;
+
+  /** `now`: the clock held frames are stamped with (ms); the caller's, so the gate stays free of I/O. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   /** Is the gate doing anything at all? (If not, the caller may skip it.) */
   get active(): boolean {
@@ -172,7 +179,7 @@ export class FrameGate {
     else if (this.armed) reason = this.breakpoints.find((b) => matchesBreakpoint(b, direction, frame))?.id ?? null;
     if (reason === null) return [{ direction, bytes: frame, holdId: null, edited: false }];
     if (!queued && !this.stepMode) this.stepMode = true; // a breakpoint pauses: from here on, step
-    this.held.push({ holdId: this.nextHoldId++, direction, original: frame, bytes: frame, edited: false, reason });
+    this.held.push({ holdId: this.nextHoldId++, direction, original: frame, bytes: frame, edited: false, reason, heldAt: this.now() });
     return [];
   }
 
@@ -181,7 +188,7 @@ export class FrameGate {
     const index = this.held.findIndex((h) => direction === undefined || h.direction === direction);
     if (index < 0) return [];
     const [h] = this.held.splice(index, 1);
-    return [{ direction: h!.direction, bytes: h!.bytes, holdId: h!.holdId, edited: h!.edited, ...(h!.edited ? { original: h!.original } : {}) }];
+    return [released(h!)];
   }
 
   /** Releases everything held and runs until the next breakpoint. */
@@ -214,10 +221,14 @@ export class FrameGate {
   }
 
   private releaseAll(): Released[] {
-    const out = this.held.map((h) => ({ direction: h.direction, bytes: h.bytes, holdId: h.holdId, edited: h.edited, ...(h.edited ? { original: h.original } : {}) }));
+    const out = this.held.map(released);
     this.held = [];
     return out;
   }
+}
+
+function released(h: HeldFrame): Released {
+  return { direction: h.direction, bytes: h.bytes, holdId: h.holdId, edited: h.edited, heldAt: h.heldAt, ...(h.edited ? { original: h.original } : {}) };
 }
 
 class OversizedFrame extends Error {

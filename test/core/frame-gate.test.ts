@@ -70,7 +70,20 @@ describe('FrameGate', () => {
     expect(gate.drop(b!.holdId)).toBe(false);
     const out = gate.resume();
     // The original goes with an edited frame, for the trace to show (issue 14).
-    expect(out).toEqual([{ direction: 'out', bytes: text('edited'), holdId: a!.holdId, edited: true, original: text('original') }]);
+    expect(out).toEqual([{ direction: 'out', bytes: text('edited'), holdId: a!.holdId, edited: true, original: text('original'), heldAt: a!.heldAt }]);
+  });
+
+  it('stamps each held frame with the time it was held, from the clock it is given', () => {
+    let clock = 1000;
+    const gate = new FrameGate(() => clock);
+    gate.setStepMode(true);
+    gate.send(text('first'));
+    clock = 1250;
+    gate.send(text('second'));
+    expect(gate.snapshot().held.map((h) => h.heldAt)).toEqual([1000, 1250]);
+    clock = 5000;
+    expect(gate.step('out')[0]!.heldAt).toBe(1000);
+    expect(gate.resume().map((r) => r.heldAt)).toEqual([1250]);
   });
 
   it('lets a frame too large to hold stream through instead of buffering it', () => {

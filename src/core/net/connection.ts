@@ -11,6 +11,7 @@ import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody } from '../trace.ts';
+import { OffloadOutbox, type OutboxEntry } from './offload-outbox.ts';
 
 // Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
 // ArrayBuffer per small frame); encodeFrame writes every byte, so uninitialised memory never leaks.
@@ -114,6 +115,13 @@ export class Connection {
   private drainWaiters: Array<() => void> = [];
   /** Step mode holds more than the mark: the pause that ends once the user lets frames go. */
   private gatePause: (() => void) | null = null;
+  /** Large messages being compressed off the event loop, and what waits behind them (offload-outbox.ts). */
+  private outbox: OffloadOutbox | null = null;
+  /**
+   * While a held incoming frame is handed to the protocol (released by step mode): when it was
+   * held (performance.now(), ms), so the proxy's frame pairing counts the hold in its delay.
+   */
+  releasingHeldSince: number | null = null;
 
   constructor(socket: Socket, options: ConnectionOptions, handler: ConnectionHandler) {
     this.id = options.id;
@@ -185,17 +193,47 @@ export class Connection {
   }
 
   sendText(text: string): void {
+    if (this.queues(text.length, 'a text message')) return this.outbox!.push({ kind: 'text', text, size: text.length });
     this.protocol.sendText(text);
     this.pump();
   }
 
   sendBinary(data: Uint8Array): void {
+    if (this.queues(data.length, 'a binary message')) return this.outbox!.push({ kind: 'binary', data, size: data.length });
     this.protocol.sendBinary(data);
     this.pump();
   }
 
+  /** Never compressed off the event loop itself (a relay pairs its frames as they are sent), but waits behind what is. */
   sendFragmented(opcode: number, data: Uint8Array, sizes: readonly number[]): void {
+    if (this.queues(0, 'a fragmented message')) return this.outbox!.push({ kind: 'fragmented', opcode, data, sizes, size: data.length });
     this.protocol.sendFragmented(opcode, data, sizes);
+    this.pump();
+  }
+
+  /**
+   * Does this data message go through the outbox: a large one to be compressed off the event
+   * loop, or any while the outbox is busy (order)? Not open: the protocol says why it cannot send.
+   */
+  private queues(size: number, what: string): boolean {
+    if (this.protocol.state !== 'OPEN') return false;
+    const outbox = this.outbox;
+    if (outbox?.closeQueued) throw new Error(`Cannot send ${what}: a Close is queued behind a message being compressed (nothing goes after a Close, §5.5.1).`);
+    if (!outbox?.busy && !(size > 0 && OffloadOutbox.worthOffloading(this.protocol, size))) return false;
+    this.outbox ??= new OffloadOutbox({
+      protocol: this.protocol,
+      sendNow: (entry) => this.sendQueued(entry),
+      note: (text) => this.trace?.({ type: 'note', text }),
+      left: () => this.checkBackpressure(),
+    });
+    return true;
+  }
+
+  private sendQueued(entry: OutboxEntry): void {
+    if (entry.kind === 'text') this.protocol.sendText(entry.text);
+    else if (entry.kind === 'binary') this.protocol.sendBinary(entry.data);
+    else if (entry.kind === 'fragmented') this.protocol.sendFragmented(entry.opcode, entry.data, entry.sizes);
+    else this.protocol.close(entry.code, entry.reason);
     this.pump();
   }
 
@@ -210,6 +248,11 @@ export class Connection {
   }
 
   close(code?: number | null, reason?: string): void {
+    // Messages still being compressed go first (a Close is the last frame we send, §5.5.1).
+    if (this.outbox?.busy && this.protocol.state === 'OPEN') {
+      if (!this.outbox.closeQueued) this.outbox.push({ kind: 'close', code, reason, size: 0 });
+      return;
+    }
     this.protocol.close(code, reason);
     this.pump();
   }
@@ -236,7 +279,7 @@ export class Connection {
 
   /** Bytes waiting to be written to the peer (what the browser's WebSocket calls bufferedAmount). */
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + (this.outbox?.bytes ?? 0);
   }
 
   /**
@@ -282,10 +325,13 @@ export class Connection {
    * gate holds (it writes nothing while frames are held), so holding cannot grow without bound either.
    */
   private checkBackpressure(): void {
-    if (!this.needsDrain && this.socket.writableLength > this.writeHighWaterMark && !this.socket.destroyed) {
+    if (!this.needsDrain && this.bufferedAmount > this.writeHighWaterMark && !this.socket.destroyed) {
       this.needsDrain = true;
       this.socket.pause();
-      this.trace?.({ type: 'note', text: `Backpressure: ${this.socket.writableLength} bytes wait to be written to the peer (mark ${this.writeHighWaterMark}): reading paused until they drain.` });
+      this.trace?.({ type: 'note', text: `Backpressure: ${this.bufferedAmount} bytes wait to be written to the peer (mark ${this.writeHighWaterMark}): reading paused until they drain.` });
+    } else if (this.needsDrain && this.outbox && !this.socket.writableNeedDrain && this.bufferedAmount <= this.writeHighWaterMark) {
+      // The outbox put it past the mark and has since sent its messages: no 'drain' will come.
+      this.onDrain();
     }
     if (this.gate) {
       const holding = this.gate.heldBytes > this.writeHighWaterMark;
@@ -299,7 +345,7 @@ export class Connection {
   }
 
   private onDrain(): void {
-    if (!this.needsDrain) return;
+    if (!this.needsDrain || this.bufferedAmount > this.writeHighWaterMark) return; // the outbox still holds too much
     this.needsDrain = false;
     const resumed = this.resumeIfFree();
     this.trace?.({ type: 'note', text: `Backpressure: the output drained; ${resumed ? 'reading resumed' : 'reading stays paused (held by step mode or a relay)'}.` });
@@ -404,7 +450,12 @@ export class Connection {
       if (r.direction === 'in') {
         if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the application sees the edited bytes.`);
         if (r.edited && r.original) this.protocol.markNextFrameEdited('in', r.original);
-        this.protocol.receiveData(r.bytes);
+        this.releasingHeldSince = r.heldAt ?? null;
+        try {
+          this.protocol.receiveData(r.bytes);
+        } finally {
+          this.releasingHeldSince = null;
+        }
       } else {
         if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the edited bytes go on the wire.`);
         if (r.edited && r.original && this.protocol.deferOutgoingTrace) this.protocol.markNextFrameEdited('out', r.original);

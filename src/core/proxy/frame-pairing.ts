@@ -1,23 +1,43 @@
 /**
  * Pairs each frame the relay sends with the frame it copies on the other leg ("this frame from
  * the client became that frame to the server"), and the delay the proxy added, by watching each
- * leg's trace on its way to the tracer: frames received are noted with the time they were
- * traced; frames sent while the relay copies something get `relay: { from, delayUs }`
- * (TracedFrame.relay). Only when tracing: without a tracer there is nothing to pair.
+ * leg's trace on its way to the tracer: frames received are noted with the time they arrived;
+ * frames sent while the relay copies something get `relay: { from, delayUs }` (TracedFrame.relay).
+ * Only when tracing: without a tracer there is nothing to pair.
  *
- * Not yet: a leg in step mode traces its outgoing frames when the gate releases them, after the
- * copy was made, so such a copy is not marked (the debugger knows which held frame it is).
+ * Step mode (the debugger) holds frames, and the delay counts the hold:
+ *   - a frame held as it arrives is traced when released: it is noted with the time it was held
+ *     (Connection.releasingHeldSince), so its copy's delay runs from its arrival;
+ *   - a copy held on its way out is traced when released, after the copy was made: the frames the
+ *     gate took during the copy are remembered by their bytes (the gate's `original`, which the
+ *     trace carries as `raw`, or as `edited.original` when the user edited it) and marked when
+ *     they are traced. A copy dropped in the gate is never traced; its entry goes with its bytes.
  */
 
 import { Opcode } from '../constants.ts';
-import { Tracer, type TraceBody } from '../trace.ts';
+import type { GateSnapshot } from '../frame-gate.ts';
+import { Tracer, type TraceBody, type TracedFrame } from '../trace.ts';
 
 export type TraceSink = (body: TraceBody) => void;
 
-/** A frame received on a leg: its id and when it was traced (performance.now(), ms). */
+/** A frame received on a leg: its id and when it arrived (performance.now(), ms). */
 export interface ReceivedFrame {
   frameId: number;
   at: number;
+}
+
+/** What the pairing reads from a leg's Connection: its step-mode gate (net/connection.ts). */
+export interface PairedLeg {
+  readonly id: string;
+  /** Set while a held incoming frame is handed to the protocol: when it was held. */
+  readonly releasingHeldSince: number | null;
+  gateSnapshot(): GateSnapshot | null;
+}
+
+/** A copy the gate holds: its original, and the leg that original came from. */
+interface HeldCopy {
+  fromId: string;
+  original: ReceivedFrame;
 }
 
 interface LegTrack {
@@ -29,20 +49,29 @@ interface LegTrack {
   dataFrames: ReceivedFrame[];
   /** Control frames received (Ping, Pong, Close) and not yet taken, in order. */
   control: ReceivedFrame[];
-  /** While the relay sends a copy on this leg: the originals, matched to outgoing frames in order. */
-  copying: { fromId: string; originals: ReceivedFrame[]; next: number } | null;
+  /**
+   * While the relay sends a copy on this leg: the originals, matched to outgoing frames in order;
+   * heldBefore: how many outgoing frames the leg's gate held when the copy began (null: no gate).
+   */
+  copying: { fromId: string; originals: ReceivedFrame[]; next: number; heldBefore: number | null } | null;
+  /** The leg's Connection, once the relay runs (absent: no step mode to account for). */
+  source: PairedLeg | null;
 }
 
 /** Frames wait here only until their message (or control frame) is handed out; this guards against a leak if one never is. */
 const MAX_TRACKED = 100_000;
 
+const outgoing = (gate: GateSnapshot): GateSnapshot['held'] => gate.held.filter((h) => h.direction === 'out');
+
 export class FramePairing {
   private readonly legs = new Map<string, LegTrack>();
+  /** Copies held by a gate, by the bytes the gate holds: marked when traced (released). */
+  private readonly heldCopies = new WeakMap<Uint8Array, HeldCopy>();
 
   private track(connectionId: string): LegTrack {
     let leg = this.legs.get(connectionId);
     if (!leg) {
-      leg = { dataFrames: [], control: [], copying: null };
+      leg = { dataFrames: [], control: [], copying: null, source: null };
       this.legs.set(connectionId, leg);
     }
     return leg;
@@ -54,14 +83,13 @@ export class FramePairing {
     return (body) => {
       if (body.type === 'frame') {
         if (body.direction === 'in') {
-          const received = { frameId: body.frame.frameId, at: performance.now() };
+          const received = { frameId: body.frame.frameId, at: leg.source?.releasingHeldSince ?? performance.now() };
           const list = body.frame.opcode <= Opcode.Binary ? leg.dataFrames : leg.control;
           if (list.length < MAX_TRACKED) list.push(received);
-        } else if (leg.copying) {
-          const original = leg.copying.originals[leg.copying.next++];
-          if (original) {
-            body.frame.relay = { from: { connectionId: leg.copying.fromId, frameId: original.frameId }, delayUs: Math.max(0, Math.round((performance.now() - original.at) * 1000)) };
-          }
+        } else if (leg.copying && leg.copying.next < leg.copying.originals.length) {
+          markCopy(body.frame, leg.copying.fromId, leg.copying.originals[leg.copying.next++]!);
+        } else {
+          this.markReleasedCopy(body.frame);
         }
       }
       sink(body);
@@ -83,19 +111,52 @@ export class FramePairing {
     return this.track(connectionId).control.splice(0, 1);
   }
 
-  /** Frames traced as sent on `toId` until endCopy are copies of these originals from `fromId`. */
-  beginCopy(toId: string, fromId: string, originals: ReceivedFrame[]): void {
-    this.track(toId).copying = { fromId, originals, next: 0 };
+  /** The leg's Connection: how its step-mode gate holds frames (the relay attaches both legs). */
+  attach(leg: PairedLeg): void {
+    this.track(leg.id).source = leg;
   }
 
+  /** Frames traced as sent on `toId` until endCopy are copies of these originals from `fromId`. */
+  beginCopy(toId: string, fromId: string, originals: ReceivedFrame[]): void {
+    const leg = this.track(toId);
+    const gate = leg.source?.gateSnapshot();
+    leg.copying = { fromId, originals, next: 0, heldBefore: gate ? outgoing(gate).length : null };
+  }
+
+  /**
+   * The copy is written, or held: the originals not matched to a frame traced meanwhile went into
+   * the gate (once a frame is held, the ones after it queue behind it: the gate keeps order), so
+   * the frames it took since beginCopy are their copies, in order.
+   */
   endCopy(toId: string): void {
-    this.track(toId).copying = null;
+    const leg = this.track(toId);
+    const copying = leg.copying;
+    leg.copying = null;
+    if (!copying || copying.heldBefore === null || !leg.source || copying.next >= copying.originals.length) return;
+    const gate = leg.source.gateSnapshot();
+    const taken = gate ? outgoing(gate).slice(copying.heldBefore) : [];
+    const left = copying.originals.slice(copying.next);
+    for (let i = 0; i < Math.min(taken.length, left.length); i++) this.heldCopies.set(taken[i]!.original, { fromId: copying.fromId, original: left[i]! });
+  }
+
+  /** An outgoing frame traced outside a copy: a copy the gate held, released now (as it was, or edited)? */
+  private markReleasedCopy(frame: TracedFrame): void {
+    const bytes = frame.edited?.original ?? frame.raw;
+    const held = this.heldCopies.get(bytes);
+    if (!held) return;
+    this.heldCopies.delete(bytes);
+    markCopy(frame, held.fromId, held.original);
   }
 
   /** Forget a leg (its connection is closed). */
   forget(connectionId: string): void {
     this.legs.delete(connectionId);
   }
+}
+
+/** The copy names its original; its delay runs from the original's arrival to now (holds included). */
+function markCopy(frame: TracedFrame, fromId: string, original: ReceivedFrame): void {
+  frame.relay = { from: { connectionId: fromId, frameId: original.frameId }, delayUs: Math.max(0, Math.round((performance.now() - original.at) * 1000)) };
 }
 
 /** A Tracer that is the base tracer, except that each connection's sink goes through `wrap` first. */

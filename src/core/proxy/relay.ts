@@ -78,6 +78,9 @@ export class Relay {
     this.allClosed = new Promise((resolve) => (this.resolveClosed = resolve));
     client.setHandler(this.handlerFor('client'));
     upstream.setHandler(this.handlerFor('upstream'));
+    // Step mode on either leg: the pairing reads when held frames were held, and which copies a gate took.
+    options.pairing?.attach(client);
+    options.pairing?.attach(upstream);
     for (const conn of [client, upstream]) {
       if (conn.state === 'CLOSED') this.legClosed(conn === client ? 'client' : 'upstream', { code: 1006, reason: '', wasClean: false });
     }

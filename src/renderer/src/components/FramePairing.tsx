@@ -31,7 +31,7 @@ export function FramePairing() {
   const there = here === 'the client' ? 'the server' : 'the client';
   const thisWay = row.direction === 'in' ? `from ${here}` : `to ${here}`;
   if (!pair) {
-    const why = row.direction === 'in' ? 'no copy of it has been sent to the other leg (yet, or it was dropped or held)' : 'the proxy sent it on its own (an answer to a ping, its closing handshake, or a frame injected or released by the debugger)';
+    const why = row.direction === 'in' ? 'no copy of it has been sent to the other leg (yet: it may be held by step mode, or it was dropped)' : 'the proxy sent it on its own (an answer to a ping, its closing handshake, or a frame injected by the debugger)';
     return <div className="pairing none" data-testid="frame-pairing">This frame {thisWay} has no counterpart on the other leg: {why}.</div>;
   }
   const otherKey = `${pair.connectionId}:${pair.frameId}`;

@@ -1,0 +1,135 @@
+/**
+ * Frame pairing with the debugger on the proxy (issue 12): a frame held by step mode and released
+ * later, edited, dropped, or with an injected frame beside it is still paired with its counterpart
+ * on the other leg, and the delay the proxy added counts the time it was held. Real peers: a `ws`
+ * client through our reverse proxy to a `ws` echo server.
+ */
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../../src/core/frame-codec.ts';
+import type { ProxyConversation } from '../../../src/core/proxy/conversation.ts';
+import { eventually, openWs, wsMessages } from '../net/helpers.ts';
+import { clientLegId, closeAll, frames, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
+
+let proxy: StartedProxy | null = null;
+let upstream: Upstream | null = null;
+afterEach(async () => {
+  await closeAll(proxy, upstream);
+  [proxy, upstream] = [null, null];
+});
+
+const HOLD_MS = 150;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const text = (f: { frame: { payload: Uint8Array } }) => Buffer.from(f.frame.payload).toString('utf8');
+
+async function relaying(): Promise<ProxyConversation> {
+  await eventually(() => proxy!.proxy.conversations.size === 1 && [...proxy!.proxy.conversations][0]!.relay !== null, 5000, 'the relay');
+  return [...proxy!.proxy.conversations][0]!;
+}
+
+/** The client leg's incoming data frame carrying this text, and the upstream leg's outgoing one. */
+function pairOf(body: string) {
+  const client = clientLegId(proxy!.events);
+  const original = frames(proxy!.events, client, 'in').find((f) => text(f) === body);
+  return { client, original };
+}
+
+describe('frame pairing with step mode on the proxy', () => {
+  it('a copy held on its way to the server is paired when released, its delay counting the hold', async () => {
+    upstream = await wsUpstream({ silent: true });
+    proxy = await startProxy({ target: upstream.url });
+    const ws = await openWs(proxy.url);
+    const conversation = await relaying();
+    const upstreamLeg = conversation.upstream!;
+    upstreamLeg.setStepMode(true);
+    ws.send('held on the way out');
+    await eventually(() => (upstreamLeg.gateSnapshot()?.held.length ?? 0) === 1, 5000, 'the copy to be held');
+    await sleep(HOLD_MS);
+    upstreamLeg.resume();
+    await eventually(() => upstream!.messages.length === 1, 5000, 'the copy upstream');
+    const { client, original } = pairOf('held on the way out');
+    const copy = frames(proxy.events, `${client}-upstream`, 'out').find((f) => text(f) === 'held on the way out');
+    expect(original).toBeDefined();
+    expect(copy?.frame.relay?.from).toEqual({ connectionId: client, frameId: original!.frame.frameId });
+    expect(copy!.frame.relay!.delayUs).toBeGreaterThanOrEqual(HOLD_MS * 1000 * 0.9);
+    ws.close();
+    await proxy.allFreed();
+  });
+
+  it('a frame held as it arrives from the client is paired with its copy, the delay running from its arrival', async () => {
+    upstream = await wsUpstream({ silent: true });
+    proxy = await startProxy({ target: upstream.url });
+    const ws = await openWs(proxy.url);
+    const clientLeg = (await relaying()).client!;
+    clientLeg.setStepMode(true);
+    ws.send('held on the way in');
+    await eventually(() => (clientLeg.gateSnapshot()?.held.length ?? 0) === 1, 5000, 'the frame to be held');
+    await sleep(HOLD_MS);
+    expect(upstream.messages).toHaveLength(0);
+    clientLeg.step('in');
+    await eventually(() => upstream!.messages.length === 1, 5000, 'the copy upstream');
+    const { client, original } = pairOf('held on the way in');
+    const copy = frames(proxy.events, `${client}-upstream`, 'out').find((f) => text(f) === 'held on the way in');
+    expect(copy?.frame.relay?.from).toEqual({ connectionId: client, frameId: original!.frame.frameId });
+    expect(copy!.frame.relay!.delayUs).toBeGreaterThanOrEqual(HOLD_MS * 1000 * 0.9);
+    clientLeg.resume();
+    ws.close();
+    await proxy.allFreed();
+  });
+
+  it('an edited copy, a dropped copy and an injected frame: the edit is paired, the dropped one has no copy, the injected one no original', async () => {
+    upstream = await wsUpstream({ silent: true });
+    proxy = await startProxy({ target: upstream.url });
+    const ws = await openWs(proxy.url);
+    const upstreamLeg = (await relaying()).upstream!;
+    upstreamLeg.setStepMode(true);
+    ws.send('edit me');
+    ws.send('drop me');
+    await eventually(() => (upstreamLeg.gateSnapshot()?.held.length ?? 0) === 2, 5000, 'both copies to be held');
+    upstreamLeg.sendText('injected'); // queued behind the held copies
+    const [edit, drop] = upstreamLeg.gateSnapshot()!.held;
+    // The upstream leg is a client: its frames are masked (§5.3).
+    expect(upstreamLeg.editHeld(edit!.holdId, encodeFrame({ opcode: 1, payload: Buffer.from('edited') }, Uint8Array.of(1, 2, 3, 4)))).toBe(true);
+    expect(upstreamLeg.dropHeld(drop!.holdId)).toBe(true);
+    ws.send('after');
+    await sleep(20);
+    upstreamLeg.resume();
+    await eventually(() => upstream!.messages.length === 3, 5000, 'three messages upstream');
+    expect(upstream.messages.map((m) => m.data.toString())).toEqual(['edited', 'injected', 'after']);
+
+    const client = clientLegId(proxy.events);
+    const clientIn = frames(proxy.events, client, 'in');
+    const idOf = (body: string) => clientIn.find((f) => text(f) === body)!.frame.frameId;
+    const upOut = frames(proxy.events, `${client}-upstream`, 'out').filter((f) => f.frame.opcode === 1);
+    expect(upOut.map((f) => [text(f), f.frame.relay?.from.frameId ?? null])).toEqual([
+      ['edited', idOf('edit me')],
+      ['injected', null],
+      ['after', idOf('after')],
+    ]);
+    expect(upOut[0]!.frame.edited).toBeDefined();
+    expect(upOut.some((f) => f.frame.relay?.from.frameId === idOf('drop me'))).toBe(false);
+    ws.close();
+    await proxy.allFreed();
+  });
+
+  it('the server\'s echo held on its way to the client is paired with the server\'s frame', async () => {
+    upstream = await wsUpstream();
+    proxy = await startProxy({ target: upstream.url });
+    const ws = await openWs(proxy.url);
+    const messages = wsMessages(ws);
+    const clientLeg = (await relaying()).client!;
+    clientLeg.setBreakpoints([{ id: 'texts out', direction: 'out', opcodes: [1], enabled: true }]);
+    ws.send('echo me');
+    await eventually(() => (clientLeg.gateSnapshot()?.held.length ?? 0) === 1, 5000, 'the echo to be held');
+    await sleep(HOLD_MS);
+    clientLeg.resume();
+    expect((await messages.next(5000)).data.toString()).toBe('echo me');
+    const client = clientLegId(proxy.events);
+    const echoIn = frames(proxy.events, `${client}-upstream`, 'in').find((f) => text(f) === 'echo me')!;
+    const echoOut = frames(proxy.events, client, 'out').find((f) => text(f) === 'echo me')!;
+    expect(echoOut.frame.relay?.from).toEqual({ connectionId: `${client}-upstream`, frameId: echoIn.frame.frameId });
+    expect(echoOut.frame.relay!.delayUs).toBeGreaterThanOrEqual(HOLD_MS * 1000 * 0.9);
+    ws.close();
+    await proxy.allFreed();
+  });
+});
