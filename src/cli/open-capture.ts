@@ -95,7 +95,7 @@ export async function openCapture(file: string, options: OpenCaptureOptions): Pr
 }
 
 function summaryJson(s: CaptureSummary) {
-  return { format: s.format, packets: s.packets, bytes: s.bytes, error: s.error, notes: s.notes, linkTypes: s.linkTypes, skipped: s.skipped, tcp: s.tcp, discovery: s.discovery };
+  return { format: s.format, packets: s.packets, bytes: s.bytes, error: s.error, notes: s.notes, linkTypes: s.linkTypes, skipped: s.skipped, tcp: s.tcp, ipFragments: s.ipFragments, discovery: s.discovery };
 }
 
 function summaryLines(file: string, s: CaptureSummary, shown: number): string[] {
@@ -104,6 +104,8 @@ function summaryLines(file: string, s: CaptureSummary, shown: number): string[] 
   const ignored = Object.entries(s.discovery.ignored);
   if (ignored.length) lines.push(`   not WebSocket: ${ignored.map(([why, n]) => `${n} ${why}`).join('; ')}`);
   if (s.tcp.retransmittedBytes || s.tcp.gapBytes) lines.push(`   TCP: ${s.tcp.retransmittedBytes} bytes retransmitted (first copy kept), ${s.tcp.gapBytes} bytes missing from the capture (shown as gaps)`);
+  const f = s.ipFragments;
+  if (f.fragments) lines.push(`   IP fragments: ${f.fragments} in all, ${f.reassembled} datagram${f.reassembled === 1 ? '' : 's'} reassembled${f.givenUp ? `, ${f.givenUp} given up` : ''}${f.lateDuplicates ? `, ${f.lateDuplicates} late duplicate${f.lateDuplicates === 1 ? '' : 's'} dropped` : ''}`);
   const skipped = Object.entries(s.skipped);
   if (skipped.length) lines.push(`   packets not read as TCP: ${skipped.map(([why, n]) => `${n} ${why}`).join('; ')}`);
   for (const note of s.notes) lines.push(`   note: ${note}`);

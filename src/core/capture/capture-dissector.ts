@@ -1,10 +1,11 @@
 /**
  * A capture file's bytes in, its WebSocket conversations out (sans I/O): the file reader (pcap or
- * pcapng) → the link layer → IP → TCP → reassembly → WebSocket discovery. Feed the file in chunks
+ * pcapng) → the link layer → IP (fragments reassembled) → TCP → reassembly → WebSocket discovery. Feed the file in chunks
  * of any size with push(), then end(); the events come through the callback as soon as they can.
  */
 
 import { decodeIpTcp } from './packets/ip-tcp.ts';
+import { defaultIpFragmentLimits, IpFragmentReassembler, type FragmentOutcome, type IpFragmentLimits } from './packets/ip-fragments.ts';
 import { decodeLinkLayer, linkTypeNames } from './packets/link-layer.ts';
 import { CaptureReader, type CaptureReadSummary } from './pcap/reader.ts';
 import { defaultCaptureReaderLimits, type CaptureReaderLimits, type CapturedPacket } from './pcap/types.ts';
@@ -15,9 +16,11 @@ export interface CaptureDissectorLimits {
   reader: CaptureReaderLimits;
   tcp: TcpReassemblyLimits;
   discovery: DiscoveryLimits;
+  /** Optional for callers that built limits before IP fragments were reassembled. */
+  ipFragments?: IpFragmentLimits;
 }
 
-export const defaultCaptureDissectorLimits: CaptureDissectorLimits = { reader: defaultCaptureReaderLimits, tcp: defaultTcpReassemblyLimits, discovery: defaultDiscoveryLimits };
+export const defaultCaptureDissectorLimits: CaptureDissectorLimits = { reader: defaultCaptureReaderLimits, tcp: defaultTcpReassemblyLimits, discovery: defaultDiscoveryLimits, ipFragments: defaultIpFragmentLimits };
 
 export interface CaptureSummary extends CaptureReadSummary {
   /** Link types seen, by name. */
@@ -25,6 +28,8 @@ export interface CaptureSummary extends CaptureReadSummary {
   /** Packets not read as TCP, by reason. */
   skipped: Record<string, number>;
   tcp: { segments: number; conversations: number; retransmittedBytes: number; gapBytes: number };
+  /** IP fragments: how many came, datagrams rebuilt from them, datagrams given up, fragments dropped on their own. */
+  ipFragments: { fragments: number; reassembled: number; givenUp: number; dropped: number; lateDuplicates: number };
   discovery: DiscoveryStats;
 }
 
@@ -32,6 +37,7 @@ export class CaptureDissector {
   private readonly reader: CaptureReader;
   private readonly tcp: TcpReassembler;
   private readonly discovery: WebSocketDiscovery;
+  private readonly fragments: IpFragmentReassembler;
   private readonly skipped: Record<string, number> = {};
   private readonly linkTypes = new Set<number>();
   private lastTime: number | null = null;
@@ -41,6 +47,7 @@ export class CaptureDissector {
     this.discovery = new WebSocketDiscovery(onEvent, limits.discovery);
     this.tcp = new TcpReassembler((event) => this.discovery.handle(event), limits.tcp);
     this.reader = new CaptureReader((packet) => this.packet(packet), limits.reader);
+    this.fragments = new IpFragmentReassembler((outcome) => this.fragmentOutcome(outcome), limits.ipFragments ?? defaultIpFragmentLimits);
   }
 
   push(chunk: Uint8Array): void {
@@ -55,12 +62,14 @@ export class CaptureDissector {
   end(): CaptureSummary {
     if (this.summary) return this.summary;
     const read = this.reader.end();
+    this.fragments.finish(this.lastTime);
     this.tcp.finish(this.lastTime);
     this.summary = {
       ...read,
       linkTypes: [...this.linkTypes].map((t) => `${linkTypeNames[t] ?? 'unknown'} (${t})`),
       skipped: this.skipped,
       tcp: { ...this.tcp.stats },
+      ipFragments: { ...this.fragments.stats },
       discovery: this.discovery.stats,
     };
     return this.summary;
@@ -74,7 +83,22 @@ export class CaptureDissector {
     if (network.kind === 'skip') return this.skip(network.reason);
     const decoded = decodeIpTcp(network.version, network.bytes);
     if (decoded.kind === 'skip') return this.skip(decoded.reason);
+    if (decoded.kind === 'fragment') return this.fragments.add(decoded.fragment, time);
     this.tcp.add(decoded.segment, time);
+  }
+
+  private fragmentOutcome(outcome: FragmentOutcome): void {
+    if (outcome.type === 'dropped') return this.skip(outcome.reason);
+    if (outcome.type === 'given-up') {
+      const said = outcome.ports !== null && this.tcp.noteFor({ address: outcome.srcAddress, port: outcome.ports.srcPort }, { address: outcome.dstAddress, port: outcome.ports.dstPort }, outcome.time,
+        `an IPv${outcome.version} datagram of this connection that came in ${outcome.fragments} fragments was given up: ${outcome.reason}; its bytes never reached TCP (the receiver's IP layer drops it too), so a retransmission or a gap follows`);
+      if (!said) this.skip(`IPv${outcome.version} datagram in fragments given up: ${outcome.reason}`);
+      return;
+    }
+    const decoded = decodeIpTcp(outcome.version, outcome.packet);
+    if (decoded.kind !== 'tcp') return this.skip(decoded.kind === 'skip' ? `reassembled IP datagram: ${decoded.reason}` : 'reassembled IP datagram still a fragment');
+    decoded.segment.ipFragments = { count: outcome.fragments, duplicates: outcome.duplicates, differing: outcome.differing };
+    this.tcp.add(decoded.segment, outcome.time);
   }
 
   private skip(reason: string): void {

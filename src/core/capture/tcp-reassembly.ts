@@ -49,7 +49,8 @@ export type TcpStreamEvent =
   | { type: 'conversation'; conversation: TcpConversation; time: number | null }
   | { type: 'data'; conversation: TcpConversation; side: TcpSide; time: number | null; bytes: Uint8Array; offset: number }
   | { type: 'gap'; conversation: TcpConversation; side: TcpSide; time: number | null; length: number; offset: number; reason: string }
-  | { type: 'note'; conversation: TcpConversation; side: TcpSide | null; time: number | null; text: string }
+  /** midstreamStart: the note that the capture starts mid-connection (said again by whoever reads the stream). */
+  | { type: 'note'; conversation: TcpConversation; side: TcpSide | null; time: number | null; text: string; midstreamStart?: true }
   | { type: 'side-end'; conversation: TcpConversation; side: TcpSide; time: number | null; how: 'fin' | 'rst' }
   | { type: 'conversation-end'; conversation: TcpConversation; time: number | null; reason: string };
 
@@ -115,6 +116,8 @@ interface EndedSide {
 
 class ConversationState {
   readonly sides: [SideState, SideState] = [new SideState(), new SideState()];
+  /** IP datagrams of this conversation that came in fragments, and their fragments. */
+  fragmented = { datagrams: 0, fragments: 0 };
   constructor(readonly info: TcpConversation, readonly key: string) {}
 }
 
@@ -162,7 +165,37 @@ export class TcpReassembler {
       conv = this.open(key, segment, time, syn && !ack);
     }
     const side: TcpSide = conv.info.endpoints[0].address === segment.srcAddress && conv.info.endpoints[0].port === segment.srcPort ? 0 : 1;
+    if (segment.ipFragments) this.fragmented(conv, side, segment, time);
     this.segment(conv, side, segment, time, syn);
+  }
+
+  /**
+   * A remark about this 4-tuple's conversation from below TCP (an IP datagram given up), if the
+   * conversation is open; false when there is none to tell.
+   */
+  noteFor(src: TcpEndpoint, dst: TcpEndpoint, time: number | null, text: string): boolean {
+    const from = endpointKey(src.address, src.port);
+    const to = endpointKey(dst.address, dst.port);
+    const conv = this.conversations.get(from < to ? `${from}>${to}` : `${to}>${from}`);
+    if (!conv) return false;
+    const side: TcpSide = conv.info.endpoints[0].address === src.address && conv.info.endpoints[0].port === src.port ? 0 : 1;
+    this.emit({ type: 'note', conversation: conv.info, side, time, text });
+    return true;
+  }
+
+  /** The segment's IP datagram came in fragments: said for the first, counted for the rest (summed up at the end). */
+  private fragmented(conv: ConversationState, side: TcpSide, segment: TcpSegment, time: number | null): void {
+    const f = segment.ipFragments!;
+    const count = conv.fragmented;
+    count.datagrams++;
+    count.fragments += f.count - f.duplicates;
+    const rfc = segment.ipVersion === 4 ? 'RFC 791 §3.2' : 'RFC 8200 §4.5';
+    if (count.datagrams === 1 || f.differing) {
+      this.emit({
+        type: 'note', conversation: conv.info, side, time,
+        text: `IP fragments reassembled: a ${segment.payloadLength}-byte TCP segment of this connection came in ${f.count - f.duplicates} IPv${segment.ipVersion} fragments${f.duplicates ? ` (and ${f.duplicates} duplicate cop${f.duplicates === 1 ? 'y' : 'ies'}, dropped${f.differing ? '; a duplicate carried different bytes, the first copy is kept' : ''})` : ''}; it is read whole, as the receiver's IP layer put it together (${rfc})`,
+      });
+    }
   }
 
   /** The capture ended: every hole left becomes a gap, every conversation ends. */
@@ -188,7 +221,7 @@ export class TcpReassembler {
     this.stats.conversations++;
     this.emit({ type: 'conversation', conversation: info, time });
     if (!synFromSender) {
-      this.emit({ type: 'note', conversation: info, side: null, time, text: 'the capture starts in the middle of this TCP connection (its SYN is not in the capture)' });
+      this.emit({ type: 'note', conversation: info, side: null, time, text: 'the capture starts in the middle of this TCP connection (its SYN is not in the capture)', midstreamStart: true });
     }
     return conv;
   }
@@ -423,6 +456,9 @@ export class TcpReassembler {
       if (s.recent) this.recentTotal -= s.recent.length;
       s.recent = null;
     });
+    if (conv.fragmented.datagrams > 1) {
+      this.emit({ type: 'note', conversation: conv.info, side: null, time, text: `IP fragments: ${conv.fragmented.datagrams} IP datagrams of this connection came in ${conv.fragmented.fragments} fragments in all, each reassembled before TCP read it` });
+    }
     this.emit({ type: 'conversation-end', conversation: conv.info, time, reason });
   }
 }

@@ -89,6 +89,8 @@ class ConversationState {
   /** Sniffing: both sides' bytes in arrival order. */
   held: Chunk[] = [];
   heldBytes = 0;
+  /** Sniffing: TCP's remarks (a reassembled IP datagram, a differing retransmission), handed on if it is WebSocket. */
+  heldNotes: Array<{ time: number | null; text: string }> = [];
   requestParser: HttpHeadParser | null = null;
   clientSide: TcpSide = 0;
   ws: WebSocketConversationInfo | null = null;
@@ -145,8 +147,9 @@ export class WebSocketDiscovery {
         if (conv.phase === 'websocket') this.gap(conv, event.side, event.time, event.length, event.reason);
         return;
       case 'note':
-        // Notes before the conversation is known to be WebSocket are about TCP alone (mid-stream start: said again on open).
         if (conv.phase === 'websocket') this.send(conv, { type: 'note', id: conv.ws!.id, time: event.time, text: event.text });
+        // Before it is known to be WebSocket, held (a few) until it is; the mid-stream start is said again on open.
+        else if (conv.phase === 'sniff' && !event.midstreamStart && conv.heldNotes.length < 16) conv.heldNotes.push({ time: event.time, text: event.text });
         return;
       case 'side-end':
         if (conv.phase === 'websocket') {
@@ -223,6 +226,8 @@ export class WebSocketDiscovery {
     };
     // With its handshake it is WebSocket now; without, only once a frame boundary is found.
     if (handshake === 'seen') this.announce(conv);
+    for (const note of conv.heldNotes) this.send(conv, { type: 'note', id: conv.ws.id, time: note.time, text: note.text });
+    conv.heldNotes = [];
     const held = conv.held;
     conv.held = [];
     conv.heldBytes = 0;
@@ -248,6 +253,7 @@ export class WebSocketDiscovery {
 
   private ignore(conv: ConversationState, why: string): void {
     conv.phase = 'ignored';
+    conv.heldNotes = [];
     conv.held = [];
     conv.heldBytes = 0;
     this.stats.ignored[why] = (this.stats.ignored[why] ?? 0) + 1;

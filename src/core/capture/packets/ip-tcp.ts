@@ -2,12 +2,12 @@
  * From an IP packet to the TCP segment inside it.
  *
  * IPv4 (RFC 791): the header length (IHL) covers options; the total length trims link-layer
- * padding. Fragments are not reassembled: a fragmented packet is skipped and counted, and the
- * bytes it carried become a gap in its TCP stream (loopback and modern paths use Path MTU
- * discovery, so TCP over fragmented IPv4 is rare; the summary says when it happened).
+ * padding. A fragment (MF set or a non-zero offset, RFC 791 §3.2) comes out as 'fragment', for
+ * ip-fragments.ts to put together with the others of its datagram.
  * IPv6 (RFC 8200 §4): the extension header chain is walked (Hop-by-Hop 0, Routing 43, Destination
- * Options 60, Authentication 51, Fragment 44) up to TCP (6); a packet that is a real fragment is
- * skipped like an IPv4 one.
+ * Options 60, Authentication 51, Fragment 44) up to TCP (6); a packet with a Fragment header that
+ * is a real fragment (§4.5) comes out as 'fragment' too; an atomic fragment (offset 0, M clear) is
+ * whole and read on.
  * TCP (RFC 9293 §3.1): ports, sequence and acknowledgment numbers, data offset, flags, payload.
  * When the capture cut the packet (snaplen), payloadLength says how long the payload really was.
  */
@@ -25,11 +25,36 @@ export interface TcpSegment {
   payload: Uint8Array;
   /** The payload's real length (from the IP lengths): more than payload.length when the capture cut it. */
   payloadLength: number;
+  /** Set when the IP datagram came in fragments and was reassembled (ip-fragments.ts). */
+  ipFragments?: { count: number; duplicates: number; differing: boolean };
 }
 
 export const TcpFlag = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
 
-export type SegmentDecode = { kind: 'tcp'; segment: TcpSegment } | { kind: 'skip'; reason: string };
+export type SegmentDecode = { kind: 'tcp'; segment: TcpSegment } | { kind: 'fragment'; fragment: IpFragment } | { kind: 'skip'; reason: string };
+
+/** One fragment of an IP datagram, with what is needed to rebuild the whole packet (ip-fragments.ts). */
+export interface IpFragment {
+  version: 4 | 6;
+  /** The datagram it belongs to: IPv4 source, destination, protocol and Identification (RFC 791 §3.2); IPv6 source, destination and Identification (RFC 8200 §4.5). */
+  key: string;
+  srcAddress: string;
+  dstAddress: string;
+  /** Where its data goes in the datagram's fragmentable part, in bytes (the offset field × 8). */
+  offset: number;
+  /** MF (IPv4) or M (IPv6): more fragments follow. */
+  more: boolean;
+  /** The fragment's data (after the IPv4 header, or after the IPv6 Fragment header). */
+  data: Uint8Array;
+  /** The capture cut the packet (snaplen): data is shorter than the IP lengths say. */
+  cut: boolean;
+  /** The packet's bytes before its data: the IPv4 header, or the IPv6 header and the extension headers before the Fragment header. */
+  head: Uint8Array;
+  /** IPv6: where in head the Next Header field that points at the Fragment header is; IPv4: 9 (the protocol field, unchanged). */
+  nextHeaderAt: number;
+  /** The protocol of the fragmentable part (IPv4 protocol; IPv6 the Fragment header's Next Header). */
+  nextHeader: number;
+}
 
 function skip(reason: string): SegmentDecode {
   return { kind: 'skip', reason };
@@ -73,10 +98,19 @@ function decodeIpv4(p: Uint8Array): SegmentDecode {
   const moreFragments = (flagsFragment & 0x2000) !== 0;
   const fragmentOffset = flagsFragment & 0x1fff;
   if (p[9] !== 6) return skip(`IP protocol ${p[9]} (not TCP)`);
-  if (moreFragments || fragmentOffset !== 0) return skip('IPv4 fragment (fragments are not reassembled)');
   if (p.length < headerLength) return skip('IPv4 header cut short');
   // Link layers pad short frames (Ethernet's 60-byte minimum): the total length says where IP ends.
   const end = Math.min(p.length, totalLength);
+  if (moreFragments || fragmentOffset !== 0) {
+    return {
+      kind: 'fragment',
+      fragment: {
+        version: 4, key: `4|${formatIpv4(p, 12)}|${formatIpv4(p, 16)}|${p[9]}|${view.getUint16(4)}`, srcAddress: formatIpv4(p, 12), dstAddress: formatIpv4(p, 16),
+        offset: fragmentOffset * 8, more: moreFragments, data: p.subarray(headerLength, end), cut: end < totalLength,
+        head: p.subarray(0, headerLength), nextHeaderAt: 9, nextHeader: 6,
+      },
+    };
+  }
   return decodeTcp(4, formatIpv4(p, 12), formatIpv4(p, 16), p.subarray(headerLength, end), totalLength - headerLength);
 }
 
@@ -87,6 +121,7 @@ const IPV6_AUTH = 51;
 const IPV6_NO_NEXT = 59;
 const IPV6_DEST_OPTIONS = 60;
 const IPV6_MOBILITY = 135;
+const IPV6_EXTENSIONS = new Set([IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_FRAGMENT, IPV6_AUTH, IPV6_DEST_OPTIONS, IPV6_MOBILITY]);
 
 function decodeIpv6(p: Uint8Array): SegmentDecode {
   if (p.length < 40) return skip('IPv6 header cut short');
@@ -98,22 +133,39 @@ function decodeIpv6(p: Uint8Array): SegmentDecode {
   const end = Math.min(p.length, claimedEnd);
   let next = p[6]!;
   let at = 40;
+  /** Where the Next Header field of the header before `at` is. */
+  let nextAt = 6;
   for (let hops = 0; next !== 6; hops++) {
     if (hops > 16) return skip('IPv6 extension header chain longer than 16 headers');
     if (next === IPV6_NO_NEXT) return skip('IPv6 packet with no next header');
     if (at + 8 > end) return skip('IPv6 extension header cut short');
     if (next === IPV6_FRAGMENT) {
       const offsetFlags = view.getUint16(at + 2);
-      if ((offsetFlags & 0xfff8) !== 0 || (offsetFlags & 1) !== 0) return skip('IPv6 fragment (fragments are not reassembled)');
+      if ((offsetFlags & 0xfff8) !== 0 || (offsetFlags & 1) !== 0) {
+        const inner = p[at]!;
+        if (inner !== 6 && !IPV6_EXTENSIONS.has(inner)) return skip(`IP protocol ${inner} (not TCP)`);
+        const src = formatIpv6(p, 8), dst = formatIpv6(p, 24);
+        return {
+          kind: 'fragment',
+          fragment: {
+            version: 6, key: `6|${src}|${dst}|${view.getUint32(at + 4)}`, srcAddress: src, dstAddress: dst,
+            offset: offsetFlags & 0xfff8, more: (offsetFlags & 1) !== 0, data: p.subarray(at + 8, end), cut: end < claimedEnd,
+            head: p.subarray(0, at), nextHeaderAt: nextAt, nextHeader: inner,
+          },
+        };
+      }
       next = p[at]!;
-      at += 8; // an atomic fragment (offset 0, no more): the packet is whole
+      nextAt = at;
+      at += 8; // an atomic fragment (offset 0, no more): the packet is whole (RFC 8200 §4.5)
     } else if (next === IPV6_HOP_BY_HOP || next === IPV6_ROUTING || next === IPV6_DEST_OPTIONS || next === IPV6_MOBILITY) {
       const length = (p[at + 1]! + 1) * 8;
       next = p[at]!;
+      nextAt = at;
       at += length;
     } else if (next === IPV6_AUTH) {
       const length = (p[at + 1]! + 2) * 4;
       next = p[at]!;
+      nextAt = at;
       at += length;
     } else {
       return skip(`IP protocol ${next} (not TCP)`);

@@ -13,7 +13,7 @@ function segmentOf(linkType: number, frame: Uint8Array) {
   const net = decodeLinkLayer(linkType, frame);
   if (net.kind !== 'ip') throw new Error(net.reason);
   const tcp = decodeIpTcp(net.version, net.bytes);
-  if (tcp.kind !== 'tcp') throw new Error(tcp.reason);
+  if (tcp.kind !== 'tcp') throw new Error(tcp.kind === 'skip' ? tcp.reason : 'a fragment');
   return tcp.segment;
 }
 
@@ -61,13 +61,17 @@ describe('IP and TCP', () => {
     expect(new TextDecoder().decode(s.payload)).toBe('GET / HTTP/1.1\r\n');
     expect(s.dstAddress).toBe('::1');
   });
-  it('fragments are skipped (not reassembled), and say so', () => {
+  it('fragments come out as fragments, with their datagram key, offset and data (ip-fragments.ts reassembles them)', () => {
     const p4 = ipPacket(v4);
     p4[6] = 0x20; // more fragments
-    expect(decodeIpTcp(4, p4)).toEqual({ kind: 'skip', reason: 'IPv4 fragment (fragments are not reassembled)' });
-    const p6 = ipPacket({ ...v6, ipv6Extensions: [{ type: 44, length8: 0 }] });
-    p6[43] = 1; // M flag
-    expect(decodeIpTcp(6, p6)).toEqual({ kind: 'skip', reason: 'IPv6 fragment (fragments are not reassembled)' });
+    p4[5] = 42; // Identification
+    expect(decodeIpTcp(4, p4)).toMatchObject({ kind: 'fragment', fragment: { version: 4, key: '4|10.1.2.3|192.168.0.9|6|42', offset: 0, more: true, cut: false, nextHeaderAt: 9 } });
+    const p6 = ipPacket({ ...v6, ipv6Extensions: [{ type: 0, length8: 0 }, { type: 44, length8: 0 }] });
+    p6[48 + 3] = 1; // M flag
+    p6[48 + 2] = 0x01; // offset 256 (32 × 8)
+    const f6 = decodeIpTcp(6, p6);
+    expect(f6).toMatchObject({ kind: 'fragment', fragment: { version: 6, key: '6|2001:db8::1|::1|0', offset: 256, more: true, nextHeaderAt: 40, nextHeader: 6 } });
+    if (f6.kind === 'fragment') expect(f6.fragment.head.length).toBe(48);
   });
   it('a segment cut by the snaplen reports its real payload length', () => {
     const p = ipPacket(v4);
