@@ -30,6 +30,7 @@ const api: PreloadApi = {
   byteStepFeed: (sessionId, count) => ipcRenderer.invoke(channels.byteStepFeed, { sessionId, count }),
   frameBytes: (connectionId, frameId) => ipcRenderer.invoke(channels.frameBytes, { connectionId, frameId }),
   searchCutFrames: (connectionId, search) => ipcRenderer.invoke(channels.searchCutFrames, { connectionId, search }),
+  rawCarriers: (request) => ipcRenderer.invoke(channels.rawCarriers, request),
   runConformance: (request) => ipcRenderer.invoke(channels.runConformance, request),
   conformanceWire: (caseId) => ipcRenderer.invoke(channels.conformanceWire, caseId),
   // The main process asks the person for the file (its own dialog); the page's argument is not used.

@@ -11,6 +11,7 @@ import {
   validateConformance, validateExport, validateRunSequence, validateHeld, validatePolicy, validateRecordCap, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from './validation.ts';
 import { validateStartProxy } from './proxy-validation.ts';
+import { validateRawCarriers } from './raw-chunks.ts';
 import type { InspectorService } from './inspector-service.ts';
 
 export type ApiFunction = Exclude<keyof typeof channels, 'batch'>;
@@ -87,6 +88,7 @@ export function createHandlers(service: InspectorService): Handlers {
       }
       return service.searchCutFrames(connectionId, search);
     },
+    rawCarriers: (arg) => service.rawCarriers(validateRawCarriers(arg)),
     runConformance: (arg) => service.runConformance(validateConformance(arg)),
     conformanceWire: (arg) => {
       if (typeof arg !== 'string') throw new Error('conformanceWire expects a case id');

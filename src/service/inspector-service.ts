@@ -22,6 +22,8 @@ import { ByteStepLimits, ByteStepper, maxByteStepHexChars, type ByteStepOptions 
 import { compressCraftedFrame, compressForCraft, CRAFTED_RESTART_REASON, type CompressedCraft } from './crafted-compression.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
 import { capForDisplay, FullFrameStore, searchFullFrames } from './display-cap.ts';
+import { RawChunkStore } from './raw-chunks.ts';
+import type { RawCarriers, RawCarriersRequest } from '../shared/raw-chunks-api.ts';
 import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem, serverSubprotocolsProblem } from './validation.ts';
 import { BATTERY_USER_AGENT, isBatteryRequest } from './battery-peers.ts';
@@ -81,6 +83,8 @@ export class InspectorService {
   private pending: TraceEvent[] = [];
   /** Full bytes of recent large frames (the renderer gets them cut to DISPLAY_CAP). */
   readonly fullFrames: FullFrameStore;
+  /** Each connection's raw socket writes and reads, bounded, for the Pipeline view (issue 15). */
+  readonly rawChunks = new RawChunkStore();
   private statusDirty = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly batchIntervalMs: number;
@@ -125,8 +129,10 @@ export class InspectorService {
   }
 
   private onTrace(event: TraceEvent): void {
-    // Raw chunks are for the session recorder (a tracer listener of its own); frames and heads
-    // carry their own bytes, so the page would only get everything twice.
+    // Raw chunks are for the session recorder (a tracer listener of its own) and the raw chunk
+    // store (asked by rawCarriers); frames and heads carry their own bytes, so the page would only
+    // get everything twice.
+    this.rawChunks.observe(event);
     if (event.type === 'bytes') return;
     this.pending.push(capForDisplay(event, this.fullFrames));
     this.trackConnection(event);
@@ -165,7 +171,11 @@ export class InspectorService {
       // A battery run's hundred peers count against their own budget, not the person's.
       const order = summary.conformance ? this.closedBatteryOrder : this.closedOrder;
       if (!order.includes(id)) order.push(id);
-      while (order.length > this.keepClosed) this.summaries.delete(order.shift()!);
+      while (order.length > this.keepClosed) {
+        const gone = order.shift()!;
+        this.summaries.delete(gone);
+        this.rawChunks.forget(gone);
+      }
     }
   }
 
@@ -445,6 +455,7 @@ export class InspectorService {
     for (const [id, summary] of this.summaries) {
       if (summary.state !== 'CLOSED' || (wanted && !wanted.has(id))) continue;
       this.summaries.delete(id);
+      this.rawChunks.forget(id);
       removed++;
     }
     for (const order of [this.closedOrder, this.closedBatteryOrder]) {
@@ -686,6 +697,11 @@ export class InspectorService {
       if (e instanceof SearchError) return { ok: false, error: e.message };
       throw e;
     }
+  }
+
+  /** The socket writes (or reads) that carried frames first..last of a connection, while they are kept. */
+  rawCarriers(request: RawCarriersRequest): Result<RawCarriers> {
+    return this.rawChunks.carriers(request);
   }
 
   // ------------------------------------------------------------ sessions (issue 13)

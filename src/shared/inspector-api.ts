@@ -10,9 +10,11 @@ import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
 import type { TlsCertificateInfo } from '../core/tls-types.ts';
 import type { SavedStep, SavedWork } from './saved-work.ts';
 import type { ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
+import type { RawCarriers, RawCarriersRequest } from './raw-chunks-api.ts';
 
 export type { Breakpoint, ByteStepOptions, ByteStepSnapshot, GateSnapshot };
 export type { ProxyLeg, ProxyStatus, StartProxyRequest };
+export type { RawCarriers, RawCarriersRequest };
 export type ViolationPolicy = 'strict' | 'observe';
 
 export type AppName = 'echo' | 'chat' | 'manual';
@@ -333,6 +335,8 @@ export interface InspectorApi {
    * renderer searches what it holds itself; this finds a needle past the first 64 KiB.
    */
   searchCutFrames(connectionId: string, search: string): Promise<Result<{ frameIds: number[] }>>;
+  /** The socket writes (or reads) that carried the bytes of frames first..last (src/service/raw-chunks.ts), as far as they are still kept. */
+  rawCarriers(request: RawCarriersRequest): Promise<Result<RawCarriers>>;
   // Conformance battery (issue 5).
   runConformance(request: ConformanceRequest): Promise<Result<{ progress: ConformanceProgress }>>;
   /** A finished case's wire log: trace events to open in the frame inspector. */
@@ -396,6 +400,7 @@ export const channels = {
   byteStepFeed: 'inspector:byte-step-feed',
   frameBytes: 'inspector:frame-bytes',
   searchCutFrames: 'inspector:search-cut-frames',
+  rawCarriers: 'inspector:raw-carriers',
   runConformance: 'inspector:run-conformance',
   conformanceWire: 'inspector:conformance-wire',
   openRecording: 'inspector:open-recording',

@@ -91,6 +91,7 @@ export function createWebBridge(token = readToken()): InspectorApi {
     byteStepFeed: (sessionId, count) => call('byteStepFeed', { sessionId, count }),
     frameBytes: (connectionId, frameId) => call('frameBytes', { connectionId, frameId }),
     searchCutFrames: (connectionId, search) => call('searchCutFrames', { connectionId, search }),
+    rawCarriers: (request) => call('rawCarriers', request),
     runConformance: (request) => confirmed<Awaited<ReturnType<InspectorApi['runConformance']>>>('runConformance')(request),
     conformanceWire: (caseId) => call('conformanceWire', caseId),
     openRecording: (path) => call('openRecording', path),

@@ -1,0 +1,385 @@
+/**
+ * The raw socket writes and reads of each connection, kept for the page (issue 15, the Pipeline's
+ * last stage): the protocol traces every chunk it hands to the socket and every chunk the socket
+ * delivered as a 'bytes' event (core/protocol.ts, traceBytes); this store keeps them, bounded, with
+ * each frame's position in its direction's byte stream, and answers "which writes/reads carried the
+ * bytes of frames X..Y".
+ *
+ * Frame positions: an outgoing frame is traced just before the write(s) that carry it (a crafted
+ * frame may go in several), so it starts where the stream has got to; an incoming frame starts
+ * where the previous one ended (the parser reads the stream whole after the HTTP head). Each
+ * answer checks the kept byte at that position against the frame's first byte (`aligned`).
+ *
+ * Bounds: a byte budget per connection and one in total (the bytes kept, plus a fixed cost per
+ * write/read and per frame position), each chunk's bytes cut to keepPerChunk, at most
+ * maxConnections connections; the oldest go first and are counted.
+ */
+import type { Direction, TraceEvent, TracedFrame } from '../core/trace.ts';
+import type { Result } from '../shared/inspector-api.ts';
+import {
+  RAW_CARRIERS_MAX_CHUNKS, RAW_CARRIERS_MAX_FRAMES, RAW_CARRIERS_MAX_SEGMENTS, RAW_CARRIERS_MAX_SPAN, RAW_SEGMENT_PREVIEW,
+  type RawCarriers, type RawCarriersRequest, type RawChunkInfo, type RawChunkSegment, type RawFrameSpan,
+} from '../shared/raw-chunks-api.ts';
+
+export interface RawChunkStoreOptions {
+  /** Bytes one connection may hold (default 1 MiB). */
+  perConnectionBytes?: number;
+  /** Bytes all connections together may hold (default 32 MiB). */
+  totalBytes?: number;
+  /** Bytes kept of one write/read; the rest is counted, not kept (default 16 KiB). */
+  keepPerChunk?: number;
+  /** Connections remembered (default 1000); the oldest is forgotten first. */
+  maxConnections?: number;
+}
+
+/** What a kept chunk and a frame position cost beside their bytes (object, array slots). */
+export const CHUNK_OVERHEAD = 96;
+export const FRAME_OVERHEAD = 32;
+
+interface Chunk {
+  owner: ConnectionChunks;
+  direction: Direction;
+  ordinal: number;
+  seq: number;
+  time: number;
+  offset: number;
+  length: number;
+  /** The first keepPerChunk bytes (a copy: socket buffers may be pooled). */
+  bytes: Uint8Array;
+  evicted: boolean;
+}
+
+/** A first-in first-out list that drops from the front without shifting the array every time. */
+class Queue<T> {
+  items: T[] = [];
+  start = 0;
+  get size(): number {
+    return this.items.length - this.start;
+  }
+  at(i: number): T {
+    return this.items[this.start + i]!;
+  }
+  first(): T | undefined {
+    return this.items[this.start];
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  shift(): T | undefined {
+    if (this.start >= this.items.length) return undefined;
+    const item = this.items[this.start++]!;
+    if (this.start > 1024 && this.start * 2 > this.items.length) {
+      this.items = this.items.slice(this.start);
+      this.start = 0;
+    }
+    return item;
+  }
+  /** Index of the first item for which `before` is false (items sorted so that `before` holds for a prefix). */
+  partition(before: (item: T) => boolean): number {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(this.at(mid))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+interface FramePosition {
+  frameId: number;
+  offset: number;
+  length: number;
+  /** The frame's first byte on the wire, to check the mapping against the kept bytes. */
+  first: number;
+}
+
+class DirectionStream {
+  /** Bytes seen so far in this direction. */
+  streamBytes = 0;
+  /** Incoming: where the next frame starts. */
+  frameCursor = 0;
+  chunksSeen = 0;
+  readonly chunks = new Queue<Chunk>();
+  readonly frames = new Queue<FramePosition>();
+  droppedChunks = 0;
+  droppedBytes = 0;
+
+  /** Where the oldest kept byte is (streamBytes when nothing is kept). */
+  keptFrom(): number {
+    return this.chunks.first()?.offset ?? this.streamBytes;
+  }
+}
+
+class ConnectionChunks {
+  used = 0;
+  readonly streams: Record<Direction, DirectionStream> = { in: new DirectionStream(), out: new DirectionStream() };
+  constructor(readonly id: string) {}
+}
+
+const frameLength = (frame: TracedFrame) => frame.truncated?.rawLength ?? frame.raw.length;
+
+export class RawChunkStore {
+  private readonly perConnection: number;
+  private readonly total: number;
+  private readonly keepPerChunk: number;
+  private readonly maxConnections: number;
+  private readonly connections = new Map<string, ConnectionChunks>();
+  /** Every kept chunk in arrival order (evicted ones are skipped, and swept out when they pile up). */
+  private readonly order = new Queue<Chunk>();
+  private liveChunks = 0;
+  private used = 0;
+  /** Connections forgotten to stay within maxConnections. */
+  forgottenConnections = 0;
+
+  constructor(options: RawChunkStoreOptions = {}) {
+    this.perConnection = Math.max(1024, options.perConnectionBytes ?? 1024 * 1024);
+    this.total = Math.max(this.perConnection, options.totalBytes ?? 32 * 1024 * 1024);
+    this.keepPerChunk = Math.max(RAW_SEGMENT_PREVIEW, Math.min(options.keepPerChunk ?? 16 * 1024, this.perConnection / 2));
+    this.maxConnections = Math.max(1, options.maxConnections ?? 1000);
+  }
+
+  /** Bytes held in all, and per connection (for tests and the bounds' own checks). */
+  usage(): { total: number; chunks: number; connections: number } {
+    return { total: this.used, chunks: this.liveChunks, connections: this.connections.size };
+  }
+
+  connectionUsage(connectionId: string): number {
+    return this.connections.get(connectionId)?.used ?? 0;
+  }
+
+  /** Takes every trace event; keeps what it needs of 'bytes', 'http-head' and 'frame'. */
+  observe(event: TraceEvent): void {
+    if (event.type === 'bytes') this.addChunk(event.connectionId, event.direction, event.bytes, event.seq, event.time);
+    else if (event.type === 'http-head') this.addHead(event.connectionId, event.direction, event.head.raw.length);
+    else if (event.type === 'frame') this.addFrame(event.connectionId, event.direction, event.frame);
+  }
+
+  forget(connectionId: string): void {
+    const conn = this.connections.get(connectionId);
+    if (!conn) return;
+    this.used -= conn.used;
+    this.connections.delete(connectionId);
+    for (const stream of Object.values(conn.streams)) {
+      while (stream.chunks.size > 0) this.evictChunk(stream.chunks.first()!, false);
+    }
+  }
+
+  private connection(id: string): ConnectionChunks {
+    let conn = this.connections.get(id);
+    if (!conn) {
+      while (this.connections.size >= this.maxConnections) {
+        this.forget(this.connections.keys().next().value!);
+        this.forgottenConnections++;
+      }
+      conn = new ConnectionChunks(id);
+      this.connections.set(id, conn);
+    }
+    return conn;
+  }
+
+  private addChunk(connectionId: string, direction: Direction, bytes: Uint8Array, seq: number, time: number): void {
+    if (bytes.length === 0) return;
+    const conn = this.connection(connectionId);
+    const stream = conn.streams[direction];
+    const kept = new Uint8Array(Math.min(bytes.length, this.keepPerChunk));
+    kept.set(bytes.subarray(0, kept.length));
+    const chunk: Chunk = { owner: conn, direction, ordinal: ++stream.chunksSeen, seq, time, offset: stream.streamBytes, length: bytes.length, bytes: kept, evicted: false };
+    stream.streamBytes += bytes.length;
+    stream.chunks.push(chunk);
+    this.order.push(chunk);
+    this.liveChunks++;
+    this.charge(conn, kept.length + CHUNK_OVERHEAD);
+  }
+
+  /** The HTTP head opens the stream: incoming frames start after it (RFC 6455 §4: frames follow the handshake). */
+  private addHead(connectionId: string, direction: Direction, length: number): void {
+    const stream = this.connection(connectionId).streams[direction];
+    if (direction === 'in') stream.frameCursor = Math.max(stream.frameCursor, length);
+  }
+
+  private addFrame(connectionId: string, direction: Direction, frame: TracedFrame): void {
+    const conn = this.connection(connectionId);
+    const stream = conn.streams[direction];
+    const length = frameLength(frame);
+    // Outgoing: traced just before its bytes are written. Incoming: right after the previous frame.
+    const offset = direction === 'out' ? stream.streamBytes : stream.frameCursor;
+    if (direction === 'in') stream.frameCursor = offset + length;
+    stream.frames.push({ frameId: frame.frameId, offset, length, first: frame.raw[0] ?? -1 });
+    this.charge(conn, FRAME_OVERHEAD);
+  }
+
+  private charge(conn: ConnectionChunks, cost: number): void {
+    conn.used += cost;
+    this.used += cost;
+    while (conn.used > this.perConnection && this.evictOldestOf(conn));
+    while (this.used > this.total) {
+      const oldest = this.order.shift();
+      if (!oldest) break;
+      if (!oldest.evicted) this.evictChunk(oldest, true);
+    }
+    // Evicted chunks linger in `order` until shifted: sweep them out when they outnumber the live ones.
+    if (this.order.size > 2 * this.liveChunks + 1024) {
+      const live = this.order.items.slice(this.order.start).filter((c) => !c.evicted);
+      this.order.items = live;
+      this.order.start = 0;
+    }
+  }
+
+  /** Drops the connection's oldest chunk (or, with none left, its oldest frame position). */
+  private evictOldestOf(conn: ConnectionChunks): boolean {
+    const a = conn.streams.in.chunks.first();
+    const b = conn.streams.out.chunks.first();
+    const oldest = a && b ? (a.seq < b.seq ? a : b) : a ?? b;
+    if (oldest) {
+      this.evictChunk(oldest, true);
+      return true;
+    }
+    for (const stream of [conn.streams.in, conn.streams.out]) {
+      if (stream.frames.shift()) {
+        this.uncharge(conn, FRAME_OVERHEAD);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private evictChunk(chunk: Chunk, count: boolean): void {
+    if (chunk.evicted) return;
+    const conn = chunk.owner;
+    const stream = conn.streams[chunk.direction];
+    // Chunks leave their stream oldest first, whichever budget drops them: the global order's
+    // oldest live chunk is its stream's first, since every older one was evicted before it.
+    stream.chunks.shift();
+    chunk.evicted = true;
+    this.liveChunks--;
+    if (count) {
+      stream.droppedChunks++;
+      stream.droppedBytes += chunk.length;
+    }
+    this.uncharge(conn, chunk.bytes.length + CHUNK_OVERHEAD);
+    // Positions of frames whose bytes are all gone now are of no use.
+    const keptFrom = stream.keptFrom();
+    while (stream.frames.size > 0) {
+      const f = stream.frames.first()!;
+      if (f.offset + f.length > keptFrom) break;
+      stream.frames.shift();
+      this.uncharge(conn, FRAME_OVERHEAD);
+    }
+  }
+
+  private uncharge(conn: ConnectionChunks, cost: number): void {
+    conn.used -= cost;
+    if (this.connections.get(conn.id) === conn) this.used -= cost;
+  }
+
+  /** Which writes/reads carried the bytes of frames firstFrameId..lastFrameId (of the first one's direction). */
+  carriers(request: RawCarriersRequest): Result<RawCarriers> {
+    const { connectionId, firstFrameId, lastFrameId } = request;
+    const conn = this.connections.get(connectionId);
+    if (!conn) return { ok: false, error: `No socket writes or reads are kept for connection ${connectionId.slice(0, 80)} (a recording, a closed connection forgotten, or one that never sent a byte).` };
+    const direction: Direction | undefined = (['out', 'in'] as const).find((d) => findFrame(conn.streams[d], firstFrameId) !== undefined);
+    if (!direction) return { ok: false, error: `Frame ${firstFrameId}'s place in the byte stream is no longer kept (only the most recent writes and reads are).` };
+    const stream = conn.streams[direction];
+    const from = stream.frames.partition((f) => f.frameId < firstFrameId);
+    const to = stream.frames.partition((f) => f.frameId <= lastFrameId);
+    const positions: FramePosition[] = [];
+    for (let i = from; i < to && positions.length < RAW_CARRIERS_MAX_FRAMES; i++) positions.push(stream.frames.at(i));
+    const spanStart = positions[0]!.offset;
+    const spanEnd = Math.max(...positions.map((p) => p.offset + p.length));
+    const askedIds = new Set(positions.map((p) => p.frameId));
+
+    const firstChunk = stream.chunks.partition((c) => c.offset + c.length <= spanStart);
+    const lastChunk = stream.chunks.partition((c) => c.offset < spanEnd);
+    const chunks: RawChunkInfo[] = [];
+    for (let i = firstChunk; i < lastChunk && chunks.length < RAW_CARRIERS_MAX_CHUNKS; i++) {
+      chunks.push(this.describeChunk(stream, stream.chunks.at(i), askedIds));
+    }
+    const keptFrom = stream.keptFrom();
+    let dropped = 0;
+    let notYetSeen = 0;
+    for (const p of positions) {
+      dropped += Math.max(0, Math.min(p.offset + p.length, keptFrom) - p.offset);
+      notYetSeen += Math.max(0, p.offset + p.length - Math.max(p.offset, stream.streamBytes));
+    }
+    return {
+      ok: true, connectionId, direction, kind: direction === 'out' ? 'writes' : 'reads',
+      frames: positions.map((p) => this.span(stream, p)), moreFrames: to - from - positions.length,
+      chunks, moreChunks: lastChunk - firstChunk - chunks.length,
+      missing: { dropped, notYetSeen },
+      dropped: { chunks: stream.droppedChunks, bytes: stream.droppedBytes },
+      streamBytes: stream.streamBytes,
+    };
+  }
+
+  private span(stream: DirectionStream, p: FramePosition): RawFrameSpan {
+    const byte = byteAt(stream, p.offset);
+    return { frameId: p.frameId, offset: p.offset, length: p.length, aligned: byte === undefined ? null : byte === p.first };
+  }
+
+  /** A chunk cut into runs: the pieces of frames it holds, and bytes that are no frame's. */
+  private describeChunk(stream: DirectionStream, chunk: Chunk, askedIds: Set<number>): RawChunkInfo {
+    const segments: RawChunkSegment[] = [];
+    let more = 0;
+    const end = chunk.offset + chunk.length;
+    const push = (start: number, stop: number, frame: FramePosition | null) => {
+      if (stop <= start) return;
+      if (segments.length >= RAW_CARRIERS_MAX_SEGMENTS) {
+        more++;
+        return;
+      }
+      const at = start - chunk.offset;
+      segments.push({
+        at, length: stop - start, frameId: frame?.frameId ?? null, asked: frame ? askedIds.has(frame.frameId) : false,
+        frameAt: frame ? start - frame.offset : 0, frameLength: frame?.length ?? 0,
+        preview: chunk.bytes.slice(at, Math.min(at + RAW_SEGMENT_PREVIEW, stop - chunk.offset)),
+      });
+    };
+    let cursor = chunk.offset;
+    const firstFrame = stream.frames.partition((f) => f.offset + f.length <= chunk.offset);
+    const endFrame = stream.frames.partition((f) => f.offset < end);
+    for (let i = firstFrame; i < endFrame; i++) {
+      const f = stream.frames.at(i);
+      if (segments.length >= RAW_CARRIERS_MAX_SEGMENTS) {
+        more += endFrame - i; // the frames' runs not listed (and the gaps between them, if any, not counted)
+        cursor = end;
+        break;
+      }
+      push(cursor, Math.max(cursor, f.offset), null);
+      const start = Math.max(f.offset, chunk.offset);
+      const stop = Math.min(f.offset + f.length, end);
+      push(start, stop, f);
+      cursor = Math.max(cursor, stop);
+    }
+    push(cursor, end, null);
+    return { ordinal: chunk.ordinal, seq: chunk.seq, time: chunk.time, offset: chunk.offset, length: chunk.length, segments, moreSegments: more };
+  }
+}
+
+function findFrame(stream: DirectionStream, frameId: number): FramePosition | undefined {
+  const i = stream.frames.partition((f) => f.frameId < frameId);
+  const f = i < stream.frames.size ? stream.frames.at(i) : undefined;
+  return f?.frameId === frameId ? f : undefined;
+}
+
+/** The kept byte at a stream offset, if any chunk still holds it. */
+function byteAt(stream: DirectionStream, offset: number): number | undefined {
+  const i = stream.chunks.partition((c) => c.offset + c.length <= offset);
+  const chunk = i < stream.chunks.size ? stream.chunks.at(i) : undefined;
+  if (!chunk || chunk.offset > offset) return undefined;
+  return chunk.bytes[offset - chunk.offset];
+}
+
+/** Checks what the page sent before the store sees it (hostile by default: ids, ranges, sizes). */
+export function validateRawCarriers(arg: unknown): RawCarriersRequest {
+  const usage = `rawCarriers expects { connectionId, firstFrameId, lastFrameId } with frame ids from 1 and at most ${RAW_CARRIERS_MAX_SPAN} apart`;
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) throw new Error(usage);
+  const { connectionId, firstFrameId, lastFrameId } = arg as Record<string, unknown>;
+  if (typeof connectionId !== 'string' || connectionId.length === 0 || connectionId.length > 200) throw new Error(usage);
+  if (!Number.isSafeInteger(firstFrameId) || !Number.isSafeInteger(lastFrameId)) throw new Error(usage);
+  const first = firstFrameId as number;
+  const last = lastFrameId as number;
+  if (first < 1 || last < first || last - first > RAW_CARRIERS_MAX_SPAN) throw new Error(usage);
+  return { connectionId, firstFrameId: first, lastFrameId: last };
+}
