@@ -5,14 +5,21 @@
  * gets one batch saying how many events it missed, with the current status, so its connection
  * list is right again. The service's own record is untouched: only this subscriber's copy of
  * the stream has the gap, and it is told so.
+ *
+ * Before that limit, a page that acknowledges the batches it applied (POST ackEvents) and falls
+ * behind the wire gets its frames folded instead (src/service/frame-folding.ts): exact counts in
+ * "N frames folded" rows, so the list stays with the wire and nothing goes unsaid.
  */
 import type { ServerResponse } from 'node:http';
 import type { InspectorService } from '../service/inspector-service.ts';
 import type { ConformanceProgress, ServiceBatch } from '../shared/inspector-api.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
+import { FrameFolder, type FoldPolicy } from '../service/frame-folding.ts';
 
 interface Subscriber {
+  id: number;
   res: ServerResponse;
+  folder: FrameFolder;
   droppedEvents: number;
   /** Dropped while behind: a status or conformance update to resend. */
   stale: boolean;
@@ -22,8 +29,9 @@ interface Subscriber {
 export class EventStreams {
   private readonly subscribers = new Set<Subscriber>();
   private readonly unsubscribe: () => void;
+  private nextId = 1;
 
-  constructor(private readonly service: InspectorService, private readonly limitBytes: number, private readonly maxStreams = 8) {
+  constructor(private readonly service: InspectorService, private readonly limitBytes: number, private readonly maxStreams = 8, private readonly foldPolicy?: FoldPolicy) {
     this.unsubscribe = service.onBatch((batch) => this.broadcast(batch));
   }
 
@@ -31,17 +39,25 @@ export class EventStreams {
   add(res: ServerResponse, headers: Record<string, string>): boolean {
     if (this.subscribers.size >= this.maxStreams) return false;
     res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
-    const sub: Subscriber = { res, droppedEvents: 0, stale: false, conformance: undefined };
+    const sub: Subscriber = { id: this.nextId++, res, folder: new FrameFolder(this.foldPolicy), droppedEvents: 0, stale: false, conformance: undefined };
     this.subscribers.add(sub);
-    res.write(`data: ${encodeWireJson({ events: [], status: this.service.getStatus() })}\n\n`);
+    res.write(`data: ${encodeWireJson({ events: [], status: this.service.getStatus(), stream: sub.id })}\n\n`);
     res.on('drain', () => this.catchUp(sub));
     res.on('close', () => this.subscribers.delete(sub));
     res.on('error', () => this.subscribers.delete(sub));
     return true;
   }
 
-  stats(): Array<{ queuedBytes: number; droppedEvents: number }> {
-    return [...this.subscribers].map((s) => ({ queuedBytes: s.res.writableLength, droppedEvents: s.droppedEvents }));
+  /** The page of stream `stream` applied every batch up to `seq` (the argument as the page sent it, checked here). */
+  ack(arg: unknown): { ok: true } | { ok: false; error: string } {
+    const { stream, seq } = (typeof arg === 'object' && arg !== null ? arg : {}) as { stream?: unknown; seq?: unknown };
+    const sub = [...this.subscribers].find((s) => s.id === stream);
+    if (!sub) return { ok: false, error: 'ackEvents: no such event stream (expected { stream, seq } from this page\'s stream).' };
+    return sub.folder.ack(seq) ? { ok: true } : { ok: false, error: 'ackEvents: seq must be the number of a batch this stream sent.' };
+  }
+
+  stats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; folding: boolean }> {
+    return [...this.subscribers].map((s) => ({ queuedBytes: s.res.writableLength, droppedEvents: s.droppedEvents, foldedFrames: s.folder.foldedFrames, folding: s.folder.folding }));
   }
 
   close(): void {
@@ -55,7 +71,6 @@ export class EventStreams {
   }
 
   private broadcast(batch: ServiceBatch): void {
-    let data: string | null = null;
     for (const sub of this.subscribers) {
       if (sub.res.destroyed || sub.res.writableEnded) continue;
       if (this.behind(sub)) {
@@ -65,8 +80,8 @@ export class EventStreams {
         continue;
       }
       this.catchUp(sub);
-      data ??= `data: ${encodeWireJson(batch)}\n\n`;
-      sub.res.write(data);
+      // Numbered per stream (and folded while this page is behind): encoded for each page.
+      sub.res.write(`data: ${encodeWireJson(sub.folder.prepare(batch))}\n\n`);
     }
   }
 

@@ -72,7 +72,7 @@ export interface WebHost {
   /** This run's bridge token (in-process callers and tests; the page reads it from index.html). */
   token: string;
   /** Each event-stream subscriber's queued bytes and dropped events (diagnostics, tests). */
-  streamStats(): Array<{ queuedBytes: number; droppedEvents: number }>;
+  streamStats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; folding: boolean }>;
   /** How many requests the bridge guard refused so far (diagnostics, tests). */
   refusedRequests(): number;
   close(): Promise<void>;
@@ -121,6 +121,8 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const token = randomBytes(32).toString('base64url');
   const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 64 * 1024 * 1024, 8);
   const api: Record<string, (arg: unknown) => unknown> = createHandlers(service);
+  // The page says which batches it applied: a page behind the wire gets its frames folded (event-streams.ts).
+  api['ackEvents'] = (arg) => streams.ack(arg);
   // The page never names a path on this machine: it uploads the file the person chose.
   api['openRecording'] = () => ({ ok: false, error: `In the browser, choose the file: the page uploads it (POST ${RECORDING_UPLOAD_PATH}).` });
   let allowedHosts: ReadonlySet<string> = new Set();

@@ -11,6 +11,7 @@ import type { TlsCertificateInfo } from '../core/tls-types.ts';
 import type { SavedStep, SavedWork } from './saved-work.ts';
 import type { ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
 import type { RawCarriers, RawCarriersRequest } from './raw-chunks-api.ts';
+import type { FrameFold } from './frame-fold.ts';
 
 export type { Breakpoint, ByteStepOptions, ByteStepSnapshot, GateSnapshot };
 export type { ProxyLeg, ProxyStatus, StartProxyRequest };
@@ -290,6 +291,15 @@ export interface ServiceBatch {
    * (its queue passed the limit). The service still has them; this view has a gap, and says so.
    */
   dropped?: number;
+  /**
+   * Web host: this event stream's id (first batch) and each batch's number, which the page
+   * acknowledges once it applied the batch (POST ackEvents): how the service knows the page is
+   * behind, and folds its frames (src/service/frame-folding.ts).
+   */
+  stream?: number;
+  seq?: number;
+  /** Frames folded for this page instead of sent (it could not show them in time): exact counts. */
+  folds?: FrameFold[];
 }
 
 export interface InspectorApi {

@@ -104,17 +104,70 @@ export function createWebBridge(token = readToken()): InspectorApi {
     setSavedWork: (work) => call('setSavedWork', work),
     importSavedWork: (text) => call('importSavedWork', text),
     runSequence: (connectionId, steps) => call('runSequence', { connectionId, steps }),
-    onBatch: (listener) => streamBatches(token, listener),
+    onBatch: (listener) => streamBatches(token, listener, (arg) => call('ackEvents', arg)),
   };
+}
+
+/** Runs `callback` in a task after the next animation frame (when the page applied what it had). */
+function afterNextFrame(callback: () => void): void {
+  const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame;
+  if (raf) raf(() => setTimeout(callback, 0));
+  else setTimeout(callback, 16);
+}
+
+/**
+ * Tells the web host which batches this page has applied (the store applies them once per
+ * animation frame), at most one acknowledgement in flight: a page that falls behind the wire,
+ * or is hidden and paints nothing, acknowledges late, and the host folds its frames
+ * (src/service/frame-folding.ts) instead of queueing them.
+ */
+class BatchAcknowledger {
+  private stream: number | null = null;
+  private received = 0;
+  private acked = 0;
+  private inFlight = false;
+  private scheduled = false;
+
+  constructor(private readonly send: (arg: { stream: number; seq: number }) => Promise<unknown>) {}
+
+  saw(batch: ServiceBatch): void {
+    if (typeof batch.stream === 'number' && batch.stream !== this.stream) {
+      // A new stream (the first batch, or after a reconnect): its numbers start again.
+      this.stream = batch.stream;
+      this.received = 0;
+      this.acked = 0;
+    }
+    if (typeof batch.seq !== 'number' || this.stream === null) return;
+    this.received = Math.max(this.received, batch.seq);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    afterNextFrame(() => {
+      this.scheduled = false;
+      const stream = this.stream;
+      const seq = this.received;
+      if (stream === null || seq <= this.acked) return;
+      this.inFlight = true;
+      void this.send({ stream, seq }).catch(() => undefined).finally(() => {
+        this.inFlight = false;
+        if (stream === this.stream) this.acked = Math.max(this.acked, seq);
+        if (this.received > this.acked) this.schedule();
+      });
+    });
+  }
 }
 
 /**
  * The event stream, read with fetch so the token travels in a header (EventSource cannot send
  * one). Server-sent-event framing: blocks separated by a blank line, `data: ` lines. Reconnects
- * after a dropped stream, a little later each time.
+ * after a dropped stream, a little later each time. Applied batches are acknowledged (ack).
  */
-function streamBatches(token: string, listener: (batch: ServiceBatch) => void): () => void {
+function streamBatches(token: string, listener: (batch: ServiceBatch) => void, ack: (arg: { stream: number; seq: number }) => Promise<unknown>): () => void {
   const abort = new AbortController();
+  const acknowledger = new BatchAcknowledger(ack);
   let retryMs = 250;
   const run = async () => {
     while (!abort.signal.aborted) {
@@ -127,7 +180,11 @@ function streamBatches(token: string, listener: (batch: ServiceBatch) => void): 
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          for (const data of decoder.push(value)) listener(decodeWireJson<ServiceBatch>(data));
+          for (const data of decoder.push(value)) {
+            const batch = decodeWireJson<ServiceBatch>(data);
+            listener(batch);
+            acknowledger.saw(batch);
+          }
         }
       } catch {
         if (abort.signal.aborted) return;

@@ -5,6 +5,7 @@ import { IncrementalFrameFilter, type TimelineItem } from '../lib/frame-filter.t
 import { describeCloseCode, describeOpcode } from '../../../core/constants.ts';
 import { formatTime, lifecyclePositions, MessageItem, type LifecycleRow, type TimeMode, type TimelineMode } from '../lib/timeline.ts';
 import { isFailureCloseCode } from '../lib/wire-log.ts';
+import { foldDetail, foldExplanation, foldTitle, mergeBySeq, type FoldRow } from '../lib/fold-rows.ts';
 import { findConnection, frameRingChoices, holdsFrame, isRecordingId, useInspector, type DirectionFilter, type FrameRow, type TypeFilter } from '../store/store.ts';
 import { DisplayFilterInput } from './DisplayFilterInput.tsx';
 
@@ -99,9 +100,27 @@ function LifecycleRowView({ row, time }: { row: LifecycleRow; time: string }) {
   );
 }
 
-type ListItem = TimelineItem | LifecycleRow;
+/** Frames the service folded for this window (issue 17): their exact counts, where they were. */
+function FoldRowView({ row, time }: { row: FoldRow; time: string }) {
+  const fold = row.fold;
+  return (
+    <div className={`frame-row fold-row ${fold.open ? 'open' : ''}`} role="row" data-testid="fold-row" data-frames={fold.frames} data-fold-id={fold.id} data-first-frame-id={fold.firstFrameId} data-last-frame-id={fold.lastFrameId} data-kinds={fold.kinds.map((k) => `${k.direction}:${k.opcode}=${k.frames}`).join(',')} data-open={fold.open} title={foldExplanation(fold)}>
+      <span className="c-id">⋯</span>
+      <span className="c-time">{time}</span>
+      <span className="c-fold" data-testid="fold-title">{foldTitle(fold)}</span>
+      <span className="c-preview" data-testid="fold-detail">{foldDetail(fold)}</span>
+    </div>
+  );
+}
 
-const isLifecycle = (item: ListItem): item is LifecycleRow => (item as LifecycleRow).kind === 'lifecycle';
+type SideRow = LifecycleRow | FoldRow;
+type ListItem = TimelineItem | SideRow;
+
+/** Rows between the frames (a lifecycle step, a fold): shown, never selected. */
+const isSideRow = (item: ListItem): item is SideRow => {
+  const kind = (item as SideRow).kind;
+  return kind === 'lifecycle' || kind === 'fold';
+};
 
 /**
  * The selected connection's timeline: every frame (or every message, its frames folded in) in
@@ -129,6 +148,7 @@ export function FrameList() {
   const role = useInspector((s) => findConnection(s, s.selectedConnectionId)?.role ?? 'server');
   const connectionStart = useInspector((s) => findConnection(s, s.selectedConnectionId)?.openedAt ?? 0);
   const lifecycle = useInspector((s) => (connectionId ? s.details[connectionId]?.lifecycle : undefined));
+  const folds = useInspector((s) => (connectionId ? s.details[connectionId]?.folds : undefined));
   const recording = isRecordingId(connectionId);
   const observedByFrame = useInspector((s) => s.observedByFrame);
   const parentRef = useRef<HTMLDivElement>(null);
@@ -159,7 +179,9 @@ export function FrameList() {
   const spanning = compiled.allConnections;
   // Lifecycle rows belong to the unfiltered timeline of one connection.
   const unfiltered = direction === 'all' && type === 'all' && !compiled.search && !compiled.display;
-  const life = unfiltered && lifecycle ? lifecycle : [];
+  // Folded rows show whatever the filters: their frames were never here to filter.
+  const life = useMemo(() => mergeBySeq<SideRow, SideRow>(unfiltered && lifecycle ? lifecycle : [], folds?.rows ?? []), [unfiltered, lifecycle, folds]);
+  const folded = folds?.frames ?? 0;
   const lifeAt = lifecyclePositions(rows, life);
   const count = rows.length + life.length;
   const itemAt = (index: number): ListItem => {
@@ -240,11 +262,11 @@ export function FrameList() {
     let current = -1;
     for (let i = 0; i < count && current < 0; i++) {
       const item = itemAt(i);
-      if (!isLifecycle(item) && isSelected(item)) current = i;
+      if (!isSideRow(item) && isSelected(item)) current = i;
     }
     let target = step === -Infinity ? 0 : step === Infinity ? count - 1 : current < 0 ? (step > 0 ? 0 : count - 1) : Math.min(count - 1, Math.max(0, current + step));
     const direction = step > 0 ? 1 : -1;
-    while (target >= 0 && target < count && isLifecycle(itemAt(target))) target += step === -Infinity ? 1 : step === Infinity ? -1 : direction;
+    while (target >= 0 && target < count && isSideRow(itemAt(target))) target += step === -Infinity ? 1 : step === Infinity ? -1 : direction;
     if (target < 0 || target >= count) return;
     const item = itemAt(target) as TimelineItem;
     selectFrame(item instanceof MessageItem ? item.first.key : item.key);
@@ -296,7 +318,12 @@ export function FrameList() {
         >
           {frameRingChoices.map((n) => <option key={n} value={n}>keep {compactCount(n)}</option>)}
         </select>
-        <span className="count" data-testid="frame-count" data-total={totalForConnection + dropped}>{rows.length === totalForConnection ? `${rows.length} ${noun}` : `${rows.length} of ${totalForConnection} ${noun}`}{spanning ? ', all connections' : ''}</span>
+        <span className="count" data-testid="frame-count" data-total={totalForConnection + dropped + folded}>{rows.length === totalForConnection ? `${rows.length} ${noun}` : `${rows.length} of ${totalForConnection} ${noun}`}{spanning ? ', all connections' : ''}</span>
+        {folded > 0 && (
+          <span className="count folded" data-testid="frames-folded" data-folded={folded} title="Frames this window could not show as fast as they crossed the wire: the inspector folded them into rows with exact counts instead of falling behind">
+            (+{folded.toLocaleString('en')} folded)
+          </span>
+        )}
         {dropped > 0 && (
           <span className="count" data-testid="frames-dropped" title="The inspector keeps the most recent frames (a ring), so a long session stays within bounded memory">
             (+{dropped.toLocaleString()} older dropped)
@@ -339,8 +366,8 @@ export function FrameList() {
               const time = timeOf(v.index, item);
               return (
                 <div key={v.index % rendered.length} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}>
-                  {isLifecycle(item) ? (
-                    <LifecycleRowView row={item} time={time} />
+                  {isSideRow(item) ? (
+                    item.kind === 'fold' ? <FoldRowView row={item} time={time} /> : <LifecycleRowView row={item} time={time} />
                   ) : item instanceof MessageItem ? (
                     <MessageRowView message={item} time={time} spanning={spanning} selected={isSelected(item)} onSelect={() => selectFrame(item.first.key)} />
                   ) : (

@@ -166,7 +166,7 @@ export function formatTime(time: number, mode: TimeMode, connectionStart: number
  * list of each lifecycle row, found by its trace sequence number. Few lifecycle rows, so a
  * binary search each keeps a batch's cost independent of the list's length.
  */
-export function lifecyclePositions(rows: ReadonlyArray<{ seq: number }>, lifecycle: readonly LifecycleRow[]): number[] {
+export function lifecyclePositions(rows: ReadonlyArray<{ seq: number }>, lifecycle: ReadonlyArray<{ seq: number }>): number[] {
   const positions: number[] = [];
   lifecycle.forEach((l, k) => {
     let lo = 0;

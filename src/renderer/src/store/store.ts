@@ -12,6 +12,7 @@ import type {
 } from '../../../shared/inspector-api.ts';
 import { frameSubject, lifecycleRow, MAX_LIFECYCLE_ROWS, type LifecycleRow, type SearchMatcher, type TimelineMode, type TimeMode } from '../lib/timeline.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
+import { addFold, type ConnectionFolds } from '../lib/fold-rows.ts';
 import { FrameIndex } from './frame-index.ts';
 import { FrameRow, MessageOpcodeTracker } from './frame-row.ts';
 
@@ -60,6 +61,8 @@ export interface ConnectionDetail {
   notes: Array<{ time: number; text: string; error: boolean }>;
   /** TCP connected, handshake, open, close, TCP closed, errors: rows of the timeline (bounded). */
   lifecycle?: LifecycleRow[];
+  /** Frames the service folded for this window (it could not show them in time): rows with exact counts. */
+  folds?: ConnectionFolds;
 }
 
 export type DirectionFilter = 'all' | 'in' | 'out';
@@ -394,6 +397,10 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
           break;
       }
     }
+    for (const fold of batch.folds ?? []) {
+      const d = detailFor(details, fold.connectionId);
+      details[fold.connectionId] = { ...d, folds: addFold(d.folds ?? { rows: [], frames: 0 }, fold) };
+    }
     const evicted = trimRing(state, state.maxFrames);
     // Connections the service no longer lists (it keeps the newest closed ones) go here too,
     // with their frames: a client that reconnects all day does not grow the window's memory.
@@ -432,7 +439,10 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     state.framesByKey.clear();
     state.messageByFrame.clear();
     state.observedByFrame.clear();
-    set({ frameVersion: state.frameVersion + 1, selectedFrameKey: null });
+    // The folded rows stood for frames of the list: they go with them.
+    const details = { ...state.details };
+    for (const [id, d] of Object.entries(details)) if (d.folds) details[id] = { ...d, folds: { rows: [], frames: 0 } };
+    set({ details, frameVersion: state.frameVersion + 1, selectedFrameKey: null });
   },
   replaceFrame: (key, frame) => {
     const state = get();
@@ -581,7 +591,8 @@ export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => vo
     const conformance = [...batches].reverse().find((b) => b.conformance)?.conformance;
     const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
     const dropped = batches.reduce((n, b) => n + (b.dropped ?? 0), 0);
-    useInspector.getState().applyBatch({ events, ...(status ? { status } : {}), ...(conformance ? { conformance } : {}), ...(dropped > 0 ? { dropped } : {}) });
+    const folds = batches.flatMap((b) => b.folds ?? []);
+    useInspector.getState().applyBatch({ events, ...(status ? { status } : {}), ...(conformance ? { conformance } : {}), ...(dropped > 0 ? { dropped } : {}), ...(folds.length > 0 ? { folds } : {}) });
   };
   return subscribe((batch) => {
     queued.push(batch);

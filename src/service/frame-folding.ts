@@ -1,0 +1,151 @@
+/**
+ * Folding for one page that cannot keep up (issue 17, UI under flood).
+ *
+ * Every batch sent to the page gets a number; the page acknowledges the last one it applied.
+ * While the oldest batch not yet acknowledged is more than `foldAfterMs` old, the page is
+ * behind the wire: its frames then leave in folded rows instead (src/shared/frame-fold.ts),
+ * one summary per connection with exact counts per direction and opcode, updated in each
+ * batch, so the page's count keeps pace with the wire at the cost of a few numbers per batch.
+ * Once it has caught up (after at least `minFoldMs`, the oldest unacknowledged batch younger
+ * than `resumeBelowMs`), the folds close and frames flow again. Nothing is lost silently:
+ * every frame not sent is counted in exactly one fold, and every other event (handshakes,
+ * violations, closes, lifecycle) still goes out. A frame with a violation and a close frame are
+ * never folded. A page that never acknowledges (an old page, a raw reader of the stream) is
+ * never folded: folding starts only for a page that has acknowledged once.
+ */
+import type { TraceEvent } from '../core/trace.ts';
+import type { FrameFold } from '../shared/frame-fold.ts';
+import type { ServiceBatch } from '../shared/inspector-api.ts';
+
+export interface FoldPolicy {
+  /** Fold once the oldest unacknowledged batch is this old (ms). */
+  foldAfterMs: number;
+  /** Stop folding once it is younger than this (ms)… */
+  resumeBelowMs: number;
+  /** …and the folding has lasted at least this long (ms), so that it does not flicker. */
+  minFoldMs: number;
+}
+
+/** Leaves room under the UI's 250 ms target: wire → batch (16 ms) → page (one frame) → paint. */
+export const defaultFoldPolicy: FoldPolicy = { foldAfterMs: 120, resumeBelowMs: 40, minFoldMs: 300 };
+
+/** Send times kept for unacknowledged batches; past this the oldest go (they are old: still "behind"). */
+const MAX_UNACKED = 4096;
+
+type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
+
+/** Fold ids are unique in this process, so a page that reconnects never mixes two streams' folds. */
+let nextFoldId = 1;
+
+/** Frames that always reach the page: a violation and a close are what a person looks for. */
+function neverFolded(event: FrameEvent): boolean {
+  return event.frame.violation !== undefined || event.frame.opcode === 8;
+}
+
+export class FrameFolder {
+  private nextSeq = 1;
+  private acked = 0;
+  /** Whether this page takes part (it acknowledged once). */
+  private acknowledging = false;
+  /** [seq, send time] of batches sent and not yet acknowledged, oldest first. */
+  private readonly unacked: Array<[number, number]> = [];
+  private foldingSince: number | null = null;
+  private readonly open = new Map<string, FrameFold>();
+  /** Frames folded so far on this stream (diagnostics, tests). */
+  foldedFrames = 0;
+
+  constructor(private readonly policy: FoldPolicy = defaultFoldPolicy, private readonly clock: () => number = () => performance.now()) {}
+
+  get folding(): boolean {
+    return this.foldingSince !== null;
+  }
+
+  /** The page applied every batch up to this number. Anything else (not a number, from the future) is ignored. */
+  ack(seq: unknown): boolean {
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq >= this.nextSeq) return false;
+    this.acknowledging = true;
+    if (seq <= this.acked) return true;
+    this.acked = seq;
+    let drop = 0;
+    while (drop < this.unacked.length && this.unacked[drop]![0] <= seq) drop++;
+    this.unacked.splice(0, drop);
+    return true;
+  }
+
+  /** How long ago the oldest batch the page has not acknowledged was sent (0: none). */
+  lagMs(now = this.clock()): number {
+    const oldest = this.unacked[0];
+    return oldest ? now - oldest[1] : 0;
+  }
+
+  /** The batch this page gets: numbered, its frames folded while the page is behind. */
+  prepare(batch: ServiceBatch): ServiceBatch {
+    const now = this.clock();
+    this.decide(now);
+    const seq = this.nextSeq++;
+    this.unacked.push([seq, now]);
+    if (this.unacked.length > MAX_UNACKED) this.unacked.shift();
+    if (this.foldingSince === null && this.open.size === 0) return { ...batch, seq };
+    const events: TraceEvent[] = [];
+    const changed = new Set<FrameFold>();
+    for (const event of batch.events) {
+      if (this.foldingSince !== null && event.type === 'frame' && !neverFolded(event)) {
+        changed.add(this.fold(event));
+        continue;
+      }
+      if (event.type === 'message') {
+        // The message of folded frames: counted with them (a message's frames come before it).
+        const fold = this.open.get(event.connectionId);
+        if (fold && event.frameIds.every((id) => id >= fold.firstFrameId && id <= fold.lastFrameId)) {
+          fold.messages++;
+          changed.add(fold);
+          continue;
+        }
+      }
+      events.push(event);
+    }
+    if (this.foldingSince === null) {
+      // Caught up: the open folds are final, sent closed with this batch.
+      for (const fold of this.open.values()) {
+        fold.open = false;
+        changed.add(fold);
+      }
+      this.open.clear();
+    }
+    const folds = [...changed].map((f) => ({ ...f, kinds: f.kinds.map((k) => ({ ...k })) }));
+    return { ...batch, events, seq, ...(folds.length > 0 ? { folds } : {}) };
+  }
+
+  private decide(now: number): void {
+    if (!this.acknowledging) return;
+    const lag = this.lagMs(now);
+    if (this.foldingSince === null) {
+      if (lag > this.policy.foldAfterMs) this.foldingSince = now;
+    } else if (now - this.foldingSince >= this.policy.minFoldMs && lag < this.policy.resumeBelowMs) {
+      this.foldingSince = null;
+    }
+  }
+
+  private fold(event: FrameEvent): FrameFold {
+    const f = event.frame;
+    let fold = this.open.get(event.connectionId);
+    if (!fold) {
+      fold = {
+        id: nextFoldId++, connectionId: event.connectionId, firstSeq: event.seq, lastSeq: event.seq, firstTime: event.time, lastTime: event.time,
+        firstFrameId: f.frameId, lastFrameId: f.frameId, frames: 0, wireBytes: 0, messages: 0, kinds: [], open: true,
+      };
+      this.open.set(event.connectionId, fold);
+    }
+    fold.lastSeq = event.seq;
+    fold.lastTime = event.time;
+    fold.lastFrameId = f.frameId;
+    fold.frames++;
+    fold.wireBytes += f.truncated?.rawLength ?? f.raw.length;
+    let kind = fold.kinds.find((k) => k.direction === event.direction && k.opcode === f.opcode);
+    if (!kind) fold.kinds.push((kind = { direction: event.direction, opcode: f.opcode, frames: 0, payloadBytes: 0 }));
+    kind.frames++;
+    kind.payloadBytes += f.payloadLength;
+    this.foldedFrames++;
+    return fold;
+  }
+}
