@@ -3,7 +3,8 @@
  * The page sends the file's raw bytes (Content-Type: application/octet-stream, this run's token:
  * bridge-guard.ts); they are streamed to a private temporary file, never held in memory, and cut
  * off past the size cap (413 with one line). The service then reads the file like any other
- * recording (the readers bound what it can make them allocate) and the temporary copy is removed.
+ * recording, streaming (the readers bound what it can make them allocate), and keeps the temporary
+ * copy while the recording is open, since Export reads it again; closing the recording removes it.
  * A path never comes from the page: what is opened is only what the person chose to upload.
  */
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +28,7 @@ export function uploadName(url: URL): string {
   return (url.searchParams.get('name') ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 200) || 'the uploaded file';
 }
 
-/** Streams the body to a temporary file (at most `limit` bytes), opens it as a recording, removes it. */
+/** Streams the body to a temporary file (at most `limit` bytes) and opens it as a recording, which owns the file from then on. */
 export async function receiveRecording(req: IncomingMessage, url: URL, service: InspectorService, limit: number): Promise<UploadAnswer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -36,6 +37,7 @@ export async function receiveRecording(req: IncomingMessage, url: URL, service: 
   }
   const dir = mkdtempSync(join(tmpdir(), 'wsinspect-upload-'));
   const path = join(dir, 'recording');
+  let handedOver = false;
   try {
     const out = createWriteStream(path, { mode: 0o600 });
     let size = 0;
@@ -58,8 +60,10 @@ export async function receiveRecording(req: IncomingMessage, url: URL, service: 
       return tooBig(limit);
     }
     if (size === 0) return { status: 200, body: { ok: false, error: `${uploadName(url)} is empty.` } };
-    return { status: 200, body: await service.openRecording(path, uploadName(url)) };
+    // From here the recording owns the folder: it removes it when closed, or at once if the open fails.
+    handedOver = true;
+    return { status: 200, body: await service.openRecording(path, uploadName(url), { ownedDir: dir }) };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!handedOver) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -45,6 +45,9 @@ import type {
 } from '../shared/inspector-api.ts';
 import { appNames } from '../shared/inspector-api.ts';
 
+/** Events of an opening recording per batch at most (a big recording never makes one huge batch). */
+const RECORDING_BATCH_EVENTS = 5000;
+
 export interface InspectorServiceOptions {
   /** Milliseconds between pushes (one animation frame by default). */
   batchIntervalMs?: number;
@@ -96,7 +99,7 @@ export class InspectorService {
   /** Recordings open read-only, the Record button's recorder, export (issue 13). */
   private readonly sessions: SessionWork;
   /** A recording file being read (its progress goes out with the status). */
-  private openingRecording: { name: string; bytesRead: number; totalBytes: number } | null = null;
+  private openingRecording: InspectorStatus['opening'] = null;
 
   constructor(options: InspectorServiceOptions = {}) {
     this.configDir = options.configDir;
@@ -707,38 +710,34 @@ export class InspectorService {
   // ------------------------------------------------------------ sessions (issue 13)
 
   /**
-   * Opens a recording file read-only: its connections join the list (ids "recN:…", detail
-   * "recording (read-only)…"), its events go out in the batches, a few thousand per push so a
-   * big recording never makes one huge batch. `name`: how the person knows the file.
+   * Opens a recording file read-only, streaming: its connections join the list (ids "recN:…",
+   * detail "recording (read-only)…") as they are replayed, and their events go out in the batches
+   * as they are made (a batch at most RECORDING_BATCH_EVENTS long); the service keeps none of them.
+   * The progress (bytes read, connections replayed, frames loaded) goes out with the status.
+   * `name`: how the person knows the file. `ownedDir`: a private folder holding the file (an
+   * upload), removed when the recording closes.
    */
-  async openRecording(path: string, name = path): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
-    // A capture reports how far it has been read; the page shows it as a progress bar.
-    const opening = { name: name.slice(0, 200), bytesRead: 0, totalBytes: 0 };
+  async openRecording(path: string, name = path, options: { ownedDir?: string } = {}): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
+    const opening: NonNullable<InspectorStatus['opening']> = { name: name.slice(0, 200), bytesRead: 0, totalBytes: 0, phase: 'reading', frames: 0 };
     this.openingRecording = opening;
-    let loaded;
     try {
-      loaded = await this.sessions.openFile(path, name, (progress) => {
-        Object.assign(opening, progress);
-        this.markStatusChanged();
+      return await this.sessions.openFile(path, name, {
+        onEvent: (event) => {
+          this.pending.push(event);
+          if (this.pending.length >= RECORDING_BATCH_EVENTS) this.flush();
+          else this.scheduleFlush();
+        },
+        onSummary: () => this.markStatusChanged(),
+        onProgress: (progress) => {
+          Object.assign(opening, progress);
+          this.markStatusChanged();
+        },
+        ...(options.ownedDir ? { ownedDir: options.ownedDir } : {}),
       });
     } finally {
       if (this.openingRecording === opening) this.openingRecording = null;
       this.markStatusChanged();
     }
-    const { result, events } = loaded;
-    if (!result.ok) return result;
-    const CHUNK = 5000;
-    let at = 0;
-    const pushSome = () => {
-      if (!this.sessions.recordingOf(`${result.recording.prefix}x`)) return; // closed meanwhile
-      this.pending.push(...events.slice(at, at + CHUNK));
-      at += CHUNK;
-      this.flush();
-      if (at < events.length) setTimeout(pushSome, this.batchIntervalMs);
-    };
-    this.statusDirty = true;
-    pushSome();
-    return result;
   }
 
   closeRecording(prefix: string): Result {
@@ -763,7 +762,7 @@ export class InspectorService {
     return this.sessions.sessionFileBytes();
   }
 
-  exportSession(request: ExportRequest): Result<{ bytes: Uint8Array; name: string; connections: number }> {
+  exportSession(request: ExportRequest): Promise<Result<{ bytes: Uint8Array; name: string; connections: number }>> {
     return this.sessions.export(request);
   }
 

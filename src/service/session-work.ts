@@ -22,8 +22,8 @@ import { readSessionFile } from '../core/capture/session-file.ts';
 import type { Tracer, TraceEvent } from '../core/trace.ts';
 import type { ConnectionSummary, ExportFormat, ExportRequest, RecordingInfo, RecorderStatus, Result } from '../shared/inspector-api.ts';
 import type { FullFrameStore } from './display-cap.ts';
-import { loadRecordingSourceAsync } from './recording-source.ts';
-import type { CaptureProgress } from '../core/capture/pcap/read-file.ts';
+import { openRecordingStream, recordingKindOf, type OpeningProgress, type RecordingKind } from './recording-source.ts';
+import { rereadConnections } from './recording-reread.ts';
 
 /** What the app loads of one recording at most (the renderer's frame ring keeps fewer anyway). */
 export const APP_MAX_RECORDING_EVENTS = 500_000;
@@ -31,10 +31,39 @@ export const APP_MAX_RECORDING_EVENTS = 500_000;
 const MAX_OPEN_RECORDINGS = 8;
 /** The biggest session file Save hands to the page in one answer. */
 export const MAX_SAVE_BYTES = 512 * 1024 * 1024;
+/**
+ * What the app lets a file's connections still open hold while it is read (a capture's
+ * conversations, a session file's connections before their end record): below the readers' own
+ * limits, since the service runs beside the rest of the app. Past them a direction is read no
+ * further, and a note says so.
+ */
+const APP_OPEN_CONNECTION_LIMITS = { maxConversationBytes: 256 * 1024 * 1024, maxTotalBytes: 512 * 1024 * 1024 };
+
+/** Where an open recording's connections are read again (Export): the file, as it was when opened. */
+interface RecordingFile {
+  path: string;
+  kind: RecordingKind;
+  size: number;
+  mtimeMs: number;
+  /** A private temporary folder holding the file (an upload): removed when the recording closes. */
+  ownedDir?: string;
+}
 
 interface OpenRecording extends RecordingInfo {
-  recording: Recording;
   summaries: ConnectionSummary[];
+  /** The loaded connections' ids as in the file (no prefix). */
+  loadedIds: string[];
+  file: RecordingFile;
+  /** Set while the file is being read: aborting it stops the open. */
+  opening?: AbortController;
+}
+
+export interface OpenFileOptions {
+  onEvent: (event: TraceEvent) => void;
+  onSummary?: () => void;
+  onProgress?: (progress: OpeningProgress) => void;
+  /** The file is in this private folder, which is the recording's to remove (an upload). */
+  ownedDir?: string;
 }
 
 export class SessionWork {
@@ -44,30 +73,72 @@ export class SessionWork {
 
   constructor(private readonly fullFrames: FullFrameStore) {}
 
-  /** Reads a recording file; its events are for the batch stream. `name` is how the page names it. */
-  async openFile(path: string, name: string, onProgress?: (progress: CaptureProgress) => void): Promise<{ result: Result<{ recording: RecordingInfo; warning: string | null }>; events: TraceEvent[] }> {
+  /**
+   * Reads a recording file, streaming: its connections join the list as they are replayed and
+   * their events go to `onEvent` as they are made (nothing is kept here but the summaries and where
+   * the file is, so Export can read it again). `name` is how the page names it.
+   */
+  async openFile(path: string, name: string, options: OpenFileOptions): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
     const prefix = `rec${++this.count}:`;
-    const loaded = await loadRecordingSourceAsync(path, { prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS, ...(onProgress ? { onProgress } : {}) });
     const shownName = name.replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 200) || 'recording';
-    if (!loaded.ok) return { result: { ok: false, error: loaded.error.replaceAll(JSON.stringify(path.slice(0, 200)), JSON.stringify(shownName)) }, events: [] };
-    if (loaded.summaries.length === 0) {
-      const why = loaded.error ? `${loaded.error}; ` : '';
-      return { result: { ok: false, error: `${shownName}: ${why}no WebSocket connection found in it.` }, events: [] };
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      stat = null;
     }
-    const frames = loaded.events.filter((e) => e.type === 'frame').length;
-    const info: RecordingInfo = { prefix, name: shownName, kind: loaded.kind, connections: loaded.summaries.length, frames, error: loaded.error };
-    this.open.set(prefix, { ...info, recording: loaded.recording, summaries: loaded.summaries });
-    while (this.open.size > MAX_OPEN_RECORDINGS) this.open.delete(this.open.keys().next().value!);
-    return { result: { ok: true, recording: info, warning: loaded.error ? `${shownName} was read only in part: ${loaded.error}. Everything before that is shown.` : null }, events: loaded.events };
+    let kind: RecordingKind | null = null;
+    try {
+      kind = recordingKindOf(path);
+    } catch {
+      // openRecordingStream says why in one sentence.
+    }
+    const file: RecordingFile = { path, kind: kind ?? 'capture', size: stat?.size ?? 0, mtimeMs: stat?.mtimeMs ?? 0, ...(options.ownedDir ? { ownedDir: options.ownedDir } : {}) };
+    const entry: OpenRecording = { prefix, name: shownName, kind: file.kind, connections: 0, frames: 0, error: null, summaries: [], loadedIds: [], file, opening: new AbortController() };
+    this.open.set(prefix, entry);
+    while (this.open.size > MAX_OPEN_RECORDINGS) this.close(this.open.keys().next().value!);
+    const loaded = await openRecordingStream(path, {
+      prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS, signal: entry.opening!.signal,
+      captureLimits: APP_OPEN_CONNECTION_LIMITS, sessionLimits: { maxTotalBytes: APP_OPEN_CONNECTION_LIMITS.maxTotalBytes },
+      onEvent: options.onEvent,
+      onSummary: (summary) => {
+        if (!entry.summaries.includes(summary)) entry.summaries.push(summary);
+        entry.connections = entry.summaries.length;
+        options.onSummary?.();
+      },
+      onProgress: (progress) => {
+        entry.frames = progress.frames;
+        options.onProgress?.(progress);
+      },
+    });
+    delete entry.opening;
+    const closedMeanwhile = this.open.get(prefix) !== entry;
+    const fail = (error: string): Result<never> => {
+      if (!closedMeanwhile) this.close(prefix);
+      return { ok: false, error };
+    };
+    if (!loaded.ok) return fail(loaded.error.replaceAll(JSON.stringify(path.slice(0, 200)), JSON.stringify(shownName)));
+    if (closedMeanwhile) return { ok: false, error: `${shownName} was closed before it was read to the end.` };
+    if (loaded.summaries.length === 0) return fail(`${shownName}: ${loaded.error ? `${loaded.error}; ` : ''}no WebSocket connection found in it.`);
+    Object.assign(entry, { kind: loaded.kind, connections: loaded.summaries.length, frames: loaded.frames, error: loaded.error, loadedIds: loaded.loadedIds });
+    entry.file.kind = loaded.kind;
+    const info = infoOf(entry);
+    return { ok: true, recording: info, warning: loaded.error ? `${shownName} was read only in part: ${loaded.error}. Everything before that is shown.` : null };
   }
 
+  /** Closes an open recording (one being read stops). */
   close(prefix: string): Result {
-    if (!this.open.delete(prefix)) return { ok: false, error: `No open recording ${JSON.stringify(prefix.slice(0, 40))}.` };
+    const entry = this.open.get(prefix);
+    if (!entry) return { ok: false, error: `No open recording ${JSON.stringify(prefix.slice(0, 40))}.` };
+    this.open.delete(prefix);
+    entry.opening?.abort();
+    if (entry.file.ownedDir) rmSync(entry.file.ownedDir, { recursive: true, force: true });
     return { ok: true };
   }
 
+  /** The recordings open (one being read included, with what it has loaded so far). */
   recordings(): RecordingInfo[] {
-    return [...this.open.values()].map(({ recording: _r, summaries: _s, ...info }) => info);
+    return [...this.open.values()].map(infoOf);
   }
 
   summaries(): ConnectionSummary[] {
@@ -134,14 +205,24 @@ export class SessionWork {
 
   // ------------------------------------------------------------ export
 
-  /** A recording of the asked connections: open recordings' as loaded, live ones from the session file. */
-  private collect(connectionIds: string[] | undefined): Recording | string {
+  /**
+   * A recording of the asked connections: an open recording's are read again from its file (only
+   * the connections loaded; nothing of them is kept in memory meanwhile), live ones from the
+   * session file.
+   */
+  private async collect(connectionIds: string[] | undefined): Promise<Recording | string> {
     const wanted = connectionIds ? new Set(connectionIds) : null;
     const out: Recording['connections'] = [];
-    for (const r of this.open.values()) {
-      for (const conn of r.recording.connections) {
-        if (!wanted || wanted.has(`${r.prefix}${conn.id}`)) out.push({ ...conn, id: `${r.prefix}${conn.id}` });
+    for (const r of [...this.open.values()]) {
+      if (r.opening) {
+        if (wanted && [...wanted].some((id) => id.startsWith(r.prefix))) return `${r.name} is still being opened: export it once it is read.`;
+        continue;
       }
+      const ids = new Set(r.loadedIds.filter((id) => !wanted || wanted.has(`${r.prefix}${id}`)));
+      if (ids.size === 0) continue;
+      const again = await rereadConnections(r.file, ids);
+      if (typeof again === 'string') return `${r.name} cannot be read again for export: ${again}`;
+      for (const conn of again) out.push({ ...conn, id: `${r.prefix}${conn.id}` });
     }
     const liveWanted = !wanted || [...wanted].some((id) => !/^rec\d+:/.test(id));
     if (liveWanted && this.recorder) {
@@ -160,8 +241,8 @@ export class SessionWork {
     return createRecording(out, 'WebSocket Inspector (app) export', this.recorder?.cap);
   }
 
-  export(request: ExportRequest): Result<{ bytes: Uint8Array; name: string; connections: number }> {
-    let recording = this.collect(request.frames ? [request.frames.connectionId] : request.connectionIds);
+  async export(request: ExportRequest): Promise<Result<{ bytes: Uint8Array; name: string; connections: number }>> {
+    let recording = await this.collect(request.frames ? [request.frames.connectionId] : request.connectionIds);
     if (typeof recording === 'string') return { ok: false, error: recording };
     if (request.frames) {
       const only = onlyFrames(recording.connections[0]!, new Set(request.frames.frameIds));
@@ -176,8 +257,12 @@ export class SessionWork {
 
   dispose(): void {
     this.discardRecording();
-    this.open.clear();
+    for (const prefix of [...this.open.keys()]) this.close(prefix);
   }
+}
+
+function infoOf(r: OpenRecording): RecordingInfo {
+  return { prefix: r.prefix, name: r.name, kind: r.kind, connections: r.connections, frames: r.frames, error: r.error };
 }
 
 export function encodeExport(recording: Recording, format: ExportFormat): Uint8Array {

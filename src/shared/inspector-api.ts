@@ -76,8 +76,12 @@ export interface InspectorStatus {
   recordings?: RecordingInfo[];
   /** The Record button's session recorder. */
   recorder?: RecorderStatus;
-  /** A recording file being read: bytes read of its size (a pcap or pcapng reports as it goes). */
-  opening?: { name: string; bytesRead: number; totalBytes: number } | null;
+  /**
+   * A recording file being opened: bytes read of its size ('reading': each connection is replayed
+   * as it ends in the file), then the connections still open at its end replayed ('replaying':
+   * `replayed` of `toReplay`); `frames` loaded so far.
+   */
+  opening?: { name: string; bytesRead: number; totalBytes: number; phase?: 'reading' | 'replaying'; replayed?: number; toReplay?: number; frames?: number } | null;
 }
 
 /** A recording file open read-only: its connections' ids start with `prefix` ("rec1:"). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { readSessionFile, SessionReader } from '../../src/core/capture/session-f
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import { FullFrameStore } from '../../src/service/display-cap.ts';
-import { loadRecordingSourceAsync } from '../../src/service/recording-source.ts';
+import { loadRecordingSource, openRecordingStream, type OpeningProgress } from '../../src/service/recording-source.ts';
 import { recordingToPcapng } from '../../src/core/capture/export-pcapng.ts';
 import { createHandlers } from '../../src/service/handlers.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
@@ -20,7 +20,8 @@ const dir = mkdtempSync(join(tmpdir(), 'wsi-session-work-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Frame = Extract<TraceEvent, { type: 'frame' }>;
-function loadRecordingSourceAsyncResult(result: Awaited<ReturnType<typeof loadRecordingSourceAsync>>): TraceEvent[] {
+function loadedEvents(path: string): TraceEvent[] {
+  const result = loadRecordingSource(path, { fullFrames: new FullFrameStore() });
   if (!result.ok) throw new Error(result.error);
   return result.events;
 }
@@ -82,12 +83,16 @@ describe('sessions in the service (issue 13)', () => {
     const pcap = join(dir, 'progress.pcapng');
     const bytes = recordingToPcapng(readSessionFile(file).recording);
     writeFileSync(pcap, bytes);
-    const seen: Array<{ bytesRead: number; totalBytes: number }> = [];
-    const source = await loadRecordingSourceAsync(pcap, { fullFrames: new FullFrameStore(), onProgress: (p) => seen.push({ ...p }) });
+    const seen: OpeningProgress[] = [];
+    const events: TraceEvent[] = [];
+    const source = await openRecordingStream(pcap, { fullFrames: new FullFrameStore(), onEvent: (e) => events.push(e), onProgress: (p) => seen.push(p) });
     expect(source.ok).toBe(true);
     expect(seen.length).toBeGreaterThan(0);
-    expect(seen.at(-1)).toEqual({ bytesRead: bytes.length, totalBytes: bytes.length });
+    expect(seen.at(-1)).toMatchObject({ bytesRead: bytes.length, totalBytes: bytes.length });
     expect(seen.map((p) => p.bytesRead)).toEqual([...seen.map((p) => p.bytesRead)].sort((a, b) => a - b));
+    // The frames loaded count up to all of them, and the events streamed out are those loadRecordingSource makes at once.
+    expect(seen.at(-1)!.frames).toBe(events.filter((e) => e.type === 'frame').length);
+    expect(events.map((e) => [e.type, e.seq])).toEqual(loadedEvents(pcap).map((e) => [e.type, e.seq]));
   }, 30_000);
 
   it('export of an open recording as pcapng, HAR and JSON: each opens again with the same messages', async () => {
@@ -95,10 +100,10 @@ describe('sessions in the service (issue 13)', () => {
     const { service } = serviceWithEvents();
     const opened = await service.openRecording(file, 'a.wsi');
     if (!opened.ok) throw new Error(opened.error);
-    const original = service.exportSession({ format: 'json' });
+    const original = await service.exportSession({ format: 'json' });
     if (!original.ok) throw new Error(original.error);
     for (const format of ['pcapng', 'har', 'json'] as const) {
-      const exported = service.exportSession({ format, connectionIds: [service.getStatus().connections[0]!.id] });
+      const exported = await service.exportSession({ format, connectionIds: [service.getStatus().connections[0]!.id] });
       if (!exported.ok) throw new Error(exported.error);
       expect(exported.name.endsWith(`.${format}`)).toBe(true);
       const path = join(dir, exported.name);
@@ -114,16 +119,16 @@ describe('sessions in the service (issue 13)', () => {
     // The selected frames only: the handshake and those frames, the same bytes.
     const id = service.getStatus().connections[0]!.id;
     const framesOf = (evs: TraceEvent[]) => evs.filter((e): e is Frame => e.type === 'frame');
-    const all = framesOf(loadRecordingSourceAsyncResult(await loadRecordingSourceAsync(file, { fullFrames: new FullFrameStore() })));
-    const picked = service.exportSession({ format: 'pcapng', frames: { connectionId: id, frameIds: [1, 3] } });
+    const all = framesOf(loadedEvents(file));
+    const picked = await service.exportSession({ format: 'pcapng', frames: { connectionId: id, frameIds: [1, 3] } });
     if (!picked.ok) throw new Error(picked.error);
     expect(picked.name).toBe(`${id.replace(/[^\w.-]+/g, '_')}-frames.pcapng`);
     const pickedPath = join(dir, 'picked.pcapng');
     writeFileSync(pickedPath, picked.bytes);
-    const reread = framesOf(loadRecordingSourceAsyncResult(await loadRecordingSourceAsync(pickedPath, { fullFrames: new FullFrameStore() })));
+    const reread = framesOf(loadedEvents(pickedPath));
     expect(reread.map((e) => Buffer.from(e.frame.raw).toString('hex'))).toEqual([all[0]!, all[2]!].map((e) => Buffer.from(e.frame.raw).toString('hex')));
-    expect(service.exportSession({ format: 'json', frames: { connectionId: id, frameIds: [9999] } })).toMatchObject({ ok: false, error: expect.stringMatching(/^None of the selected frames/) });
-    expect(service.exportSession({ format: 'json', connectionIds: ['nope'] })).toMatchObject({ ok: false, error: expect.stringMatching(/not in an open recording/) });
+    expect(await service.exportSession({ format: 'json', frames: { connectionId: id, frameIds: [9999] } })).toMatchObject({ ok: false, error: expect.stringMatching(/^None of the selected frames/) });
+    expect(await service.exportSession({ format: 'json', connectionIds: ['nope'] })).toMatchObject({ ok: false, error: expect.stringMatching(/not in an open recording/) });
   }, 30_000);
 
   it('Record, then Save: the session file has the live messages, each frame cut to the cap', async () => {
@@ -162,25 +167,22 @@ describe('sessions in the service (issue 13)', () => {
     if (!opened.ok) throw new Error(opened.error);
     await eventually(() => events.some((e) => e.type === 'frame' && e.direction === 'in' && new TextDecoder().decode(e.frame.payload).startsWith('hello re')), 5000, 'the recorded text');
     // A live connection recorded is exported from the session file.
-    const exported = service.exportSession({ format: 'har' });
+    const exported = await service.exportSession({ format: 'har' });
     if (!exported.ok) throw new Error(exported.error);
     expect(JSON.parse(Buffer.from(exported.bytes).toString('utf8')).log.entries).toHaveLength(1);
   }, 30_000);
 });
 
-describe('opening a large capture (issue 13: "without freezing the UI")', () => {
-  it('the service answers getStatus while it replays a capture it has finished reading', async () => {
+describe('opening a large capture (issue 13: "opens streaming, with a progress bar, without freezing the UI")', () => {
+  it('streams: frames go out in batches while the file is still being read, the status answers and its progress advances throughout', async () => {
     const path = join(dir, 'large.pcapng');
     synthesiseCapture(path, 12_000);
-    const { service } = serviceWithEvents();
-    // Ticks of a 5 ms interval: each asks the service its status. With the replay done in one go,
-    // no tick could land between the end of reading (bytesRead = totalBytes) and the open's end.
-    const duringReplay: number[] = [];
-    let ticks = 0;
+    const { service, events } = serviceWithEvents();
+    // A 5 ms interval asks the service its status while it opens the file, noting what it says.
+    const seen: Array<{ bytesRead: number; totalBytes: number; frames: number; eventsOut: number }> = [];
     const timer = setInterval(() => {
-      ticks++;
       const opening = service.getStatus().opening;
-      if (opening && opening.totalBytes > 0 && opening.bytesRead === opening.totalBytes) duringReplay.push(ticks);
+      if (opening) seen.push({ bytesRead: opening.bytesRead, totalBytes: opening.totalBytes, frames: opening.frames ?? 0, eventsOut: events.length });
     }, 5);
     let result;
     try {
@@ -191,7 +193,55 @@ describe('opening a large capture (issue 13: "without freezing the UI")', () => 
     if (!result.ok) throw new Error(result.error);
     expect(result.recording.frames).toBe(12_000);
     expect(service.getStatus().opening).toBeNull();
-    expect(duringReplay.length, `status answered ${duringReplay.length} times during the replay`).toBeGreaterThanOrEqual(3);
+    // Streaming: before the file was read to its end, frames were loaded and had gone out in batches
+    // (all at once after reading, as before, would show none of them while bytes are still to read).
+    const midway = seen.filter((s) => s.totalBytes > 0 && s.bytesRead < s.totalBytes);
+    expect(midway.length, `status answered ${midway.length} times while reading`).toBeGreaterThanOrEqual(3);
+    expect(midway.some((s) => s.frames > 0 && s.eventsOut > 0)).toBe(true);
+    // The progress advances in many steps, never back.
+    expect(new Set(seen.map((s) => s.bytesRead)).size).toBeGreaterThanOrEqual(3);
+    expect(seen.map((s) => s.frames)).toEqual([...seen.map((s) => s.frames)].sort((a, b) => a - b));
+    await eventually(() => events.filter((e) => e.type === 'frame').length === 12_000, 10_000, 'every frame in a batch');
+  }, 60_000);
+
+  it('Export reads the file again: the connections loaded, as in the file; a file changed since it was opened is said', async () => {
+    const path = join(dir, 'reread.pcapng');
+    synthesiseCapture(path, 6000);
+    const { service } = serviceWithEvents();
+    const opened = await service.openRecording(path, 'reread.pcapng');
+    if (!opened.ok) throw new Error(opened.error);
+    const ids = service.getStatus().connections.filter((c) => c.id.startsWith(opened.recording.prefix)).map((c) => c.id);
+    expect(ids).toHaveLength(3);
+    const one = await service.exportSession({ format: 'pcapng', connectionIds: [ids[1]!] });
+    if (!one.ok) throw new Error(one.error);
+    expect(one.connections).toBe(1);
+    const onePath = join(dir, 'one.pcapng');
+    writeFileSync(onePath, one.bytes);
+    const again = loadRecordingSource(onePath, { fullFrames: new FullFrameStore() });
+    if (!again.ok) throw new Error(again.error);
+    // The second conversation's 2000 frames, its own (conversation 1's texts).
+    const texts = again.events.flatMap((e) => (e.type === 'message' ? [e.text ?? ''] : []));
+    expect(texts).toHaveLength(2000);
+    expect(texts.every((t) => t.startsWith('{"conversation":1,'))).toBe(true);
+    const all = await service.exportSession({ format: 'json' });
+    expect(all).toMatchObject({ ok: true, connections: 3 });
+    writeFileSync(path, 'changed');
+    expect(await service.exportSession({ format: 'json' })).toEqual({ ok: false, error: expect.stringMatching(/^reread\.pcapng cannot be read again for export: the file changed on disk since it was opened/) });
+  }, 60_000);
+
+  it('closing a recording while it is being opened stops reading it; its owned folder is removed', async () => {
+    const owned = mkdtempSync(join(tmpdir(), 'wsi-owned-'));
+    const path = join(owned, 'recording');
+    synthesiseCapture(path, 12_000);
+    const { service } = serviceWithEvents();
+    const opening = service.openRecording(path, 'stopped.pcapng', { ownedDir: owned });
+    await eventually(() => (service.getStatus().opening?.frames ?? 0) > 0, 10_000, 'some frames loaded');
+    const prefix = service.getStatus().recordings!.find((r) => r.name === 'stopped.pcapng')!.prefix;
+    expect(service.closeRecording(prefix)).toEqual({ ok: true });
+    const result = await opening;
+    expect(result).toEqual({ ok: false, error: 'stopped.pcapng was closed before it was read to the end.' });
+    expect(existsSync(owned)).toBe(false);
+    expect(service.getStatus().recordings).toEqual([]);
   }, 60_000);
 });
 

@@ -83,22 +83,45 @@ export function importHar(text: string, limits: HarImportLimits = {}): HarImport
   }
   const log = isObject(har) ? har['log'] : undefined;
   if (!isObject(log) || !Array.isArray(log['entries'])) return failed('the file is not a HAR file: it has no log.entries list');
-  const state = { messages: 0, maxMessages: limits.maxMessages ?? 1_000_000, maxMessageBytes: limits.maxMessageBytes ?? 64 * 1024 * 1024 };
-  const connections: RecordedConnection[] = [];
-  let error: string | null = null;
+  const importer = new HarImporter(limits);
   const entries = log['entries'] as unknown[];
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i];
-    if (!isObject(entry) || !isWebSocketEntry(entry)) continue;
+  for (let i = 0; i < entries.length; i++) if (!importer.take(entries[i], i)) break;
+  return importer.result();
+}
+
+/**
+ * Imports HAR entries one at a time (a streaming JSON reader hands them over as it parses them,
+ * so a large file is never held whole): each WebSocket entry becomes a connection at once.
+ */
+export class HarImporter {
+  private readonly state: { messages: number; maxMessages: number; maxMessageBytes: number };
+  private readonly connections: RecordedConnection[] = [];
+  private error: string | null = null;
+
+  constructor(limits: HarImportLimits = {}, private readonly onConnection?: (conn: RecordedConnection) => void) {
+    this.state = { messages: 0, maxMessages: limits.maxMessages ?? 1_000_000, maxMessageBytes: limits.maxMessageBytes ?? 64 * 1024 * 1024 };
+  }
+
+  /** Entry `index` (from 0) of log.entries; false once importing stopped (an entry it could not read). */
+  take(entry: unknown, index: number): boolean {
+    if (this.error) return false;
+    if (!isObject(entry) || !isWebSocketEntry(entry)) return true;
     try {
-      connections.push(connectionOf(entry, i, state));
+      const conn = connectionOf(entry, index, this.state);
+      if (this.onConnection) this.onConnection(conn);
+      else this.connections.push(conn);
+      return true;
     } catch (problem) {
       if (!(problem instanceof HarError)) throw problem;
-      error = `entry ${i + 1}: ${problem.message}`;
-      break;
+      this.error = `entry ${index + 1}: ${problem.message}`;
+      return false;
     }
   }
-  return { recording: createRecording(connections, 'HAR import'), error, webSockets: connections.length };
+
+  /** The connections (those not handed to onConnection) and why importing stopped, if it did. */
+  result(): HarImportResult {
+    return { recording: createRecording(this.connections, 'HAR import'), error: this.error, webSockets: this.connections.length };
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -208,8 +208,16 @@ export class SessionReader {
   private error: string | null = null;
   private recording: Recording | null = null;
   private readonly byId = new Map<string, RecordedConnection>();
+  /** Streaming: connections handed to onEnd (their chunks dropped here since). */
+  private readonly handedOver = new Set<string>();
 
-  constructor(limits: SessionReadLimits = {}) {
+  /**
+   * `onEnd` (streaming): each connection is handed over when its end record is read, its notes
+   * sorted, and this reader then drops its chunks, so that `maxTotalBytes` bounds the bytes held
+   * (of connections not yet ended) rather than the whole file. A record for a connection after its
+   * end is then an error. Without it, the whole recording is kept until end().
+   */
+  constructor(limits: SessionReadLimits = {}, private readonly onEnd?: (conn: RecordedConnection) => void) {
     this.maxLine = limits.maxLineBytes ?? 4 * 1024 * 1024;
     this.maxTotal = limits.maxTotalBytes ?? 1024 * 1024 * 1024;
     this.maxConnections = limits.maxConnections ?? 100_000;
@@ -308,6 +316,7 @@ export class SessionReader {
     }
     const conn = this.byId.get(id);
     if (!conn) throw new SessionFormatError(`"${id}" is not a connection declared before it`);
+    if (this.handedOver.has(id)) throw new SessionFormatError(`connection "${id}" has a record after its end`);
     if (++this.records > this.maxRecords) throw new SessionFormatError(`more than ${this.maxRecords} records`);
     switch (type) {
       case 'tls':
@@ -331,6 +340,13 @@ export class SessionReader {
         return;
       case 'end':
         conn.endTime = time(r['time'], 'time');
+        if (this.onEnd) {
+          conn.notes.sort((a, b) => a.time - b.time);
+          this.handedOver.add(id);
+          this.onEnd({ ...conn });
+          for (const chunk of conn.chunks) this.total -= chunk.bytes.length;
+          conn.chunks = [];
+        }
         return;
       default:
         throw new SessionFormatError(`unknown record type ${JSON.stringify(String(type).slice(0, 20))}`);

@@ -76,4 +76,25 @@ describe('session file', () => {
       expect(Buffer.from(recording.connections[0]!.chunks[0]!.bytes).toString()).toBe('GET /');
     }
   });
+
+  it('streaming (onEnd): each connection handed over at its end record, its bytes then dropped, so maxTotalBytes bounds what is held; a record after the end is an error', () => {
+    const end = (id: string) => `{"t":"end","id":"${id}","time":1795860000002}`;
+    // Three connections of 6 bytes each, one after the other: 18 bytes in all, never more than 6 held.
+    const lines = [header, conn('a'), data('a', 'AAAAAAAA'), end('a'), conn('b'), data('b', 'BBBBBBBB'), end('b'), conn('c'), data('c', 'CCCCCCCC')];
+    const handed: Array<{ id: string; bytes: number }> = [];
+    const reader = new SessionReader({ maxTotalBytes: 10 }, (c) => handed.push({ id: c.id, bytes: c.chunks.reduce((n, k) => n + k.bytes.length, 0) }));
+    expect(reader.push(Buffer.from(lines.join('\n') + '\n'))).toBe(true);
+    const result = reader.end();
+    expect(result.error).toBeNull();
+    expect(handed).toEqual([{ id: 'a', bytes: 6 }, { id: 'b', bytes: 6 }]);
+    // The one never ended stays with the reader, whole; the ended ones are there without their bytes.
+    expect(result.recording.connections.map((c) => [c.id, c.chunks.length])).toEqual([['a', 0], ['b', 0], ['c', 1]]);
+    // Without streaming the same file is over the limit.
+    const whole = new SessionReader({ maxTotalBytes: 10 });
+    whole.push(Buffer.from(lines.join('\n') + '\n'));
+    expect(whole.end().error).toMatch(/more than 10 bytes/);
+    const after = new SessionReader({}, () => {});
+    after.push(Buffer.from([header, conn('a'), end('a'), data('a', 'AAAA')].join('\n') + '\n'));
+    expect(after.end().error).toBe('line 4: connection "a" has a record after its end');
+  });
 });

@@ -1,0 +1,104 @@
+/**
+ * The elements of one array inside a JSON document fed in chunks (a JSON export's "records", a
+ * HAR file's "log.entries"), each handed on as soon as it is parsed and then forgotten, so that a
+ * document of any size is read in the memory of its largest element, and a cut document still
+ * gives every element before the cut. The JSON grammar is @streamparser/json's (a streaming
+ * tokenizer and token parser, no dependencies; JSON.parse reads only whole documents). Bounded: an
+ * element longer than `maxElementBytes`, or any single token (a string) longer than that, stops
+ * reading with one sentence.
+ */
+
+import { TokenParser, Tokenizer, TokenType } from '@streamparser/json';
+
+export interface JsonArrayStreamOptions {
+  /** Where the array is, as keys from the document's top ("records"; "log", "entries"). */
+  path: string[];
+  /** Each element, with its index; false stops reading (the reader of the elements failed). */
+  onElement: (element: unknown, index: number) => boolean;
+  maxElementBytes: number;
+}
+
+export class JsonArrayStream {
+  private readonly tokenizer: Tokenizer;
+  private readonly parser: TokenParser;
+  private error: string | null = null;
+  private stopped = false;
+  private fed = 0;
+  private first = true;
+  private depth = 0;
+  /** Offset where the element being parsed began (its first token), or -1 between elements. */
+  private elementStart = -1;
+  private lastTokenEnd = 0;
+  private index = 0;
+
+  constructor(private readonly options: JsonArrayStreamOptions) {
+    this.tokenizer = new Tokenizer();
+    // keepStack false: an element handed on is not kept in its array.
+    this.parser = new TokenParser({ paths: [`$.${[...options.path, '*'].join('.')}`], keepStack: false });
+    const elementDepth = options.path.length + 1;
+    this.tokenizer.onToken = (info) => {
+      if (this.stopped) return;
+      const { token, offset } = info;
+      if (this.depth === elementDepth && this.elementStart < 0 && token !== TokenType.COMMA && token !== TokenType.RIGHT_BRACKET) this.elementStart = offset;
+      if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) this.depth++;
+      else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) this.depth--;
+      this.lastTokenEnd = offset + 1;
+      this.parser.write(info);
+    };
+    this.tokenizer.onError = (error) => this.fail(error.message);
+    this.parser.onError = (error) => this.fail(error.message);
+    this.parser.onValue = ({ value }) => {
+      if (this.stopped) return;
+      this.elementStart = -1;
+      if (!this.options.onElement(value, this.index++)) this.stopped = true;
+    };
+  }
+
+  /** Elements handed on so far. */
+  get count(): number {
+    return this.index;
+  }
+
+  /** Feeds bytes; false once reading has stopped (broken JSON, a bound, or the reader's own stop). */
+  write(chunk: Uint8Array): boolean {
+    if (this.stopped) return false;
+    let bytes = chunk;
+    // A byte order mark (browsers' HAR files may start with one) is not JSON.
+    if (this.first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    this.first = false;
+    try {
+      this.tokenizer.write(bytes);
+    } catch (error) {
+      this.fail((error as Error).message);
+    }
+    this.fed += bytes.length;
+    const max = this.options.maxElementBytes;
+    if (!this.stopped && this.fed - this.lastTokenEnd > max) this.fail(`a JSON value near byte ${this.lastTokenEnd} is longer than ${max} bytes`, true);
+    else if (!this.stopped && this.elementStart >= 0 && this.fed - this.elementStart > max) this.fail(`element ${this.index + 1} is longer than ${max} bytes`, true);
+    return !this.stopped;
+  }
+
+  /** The file ended: why the document was not read whole, or null. */
+  end(): string | null {
+    if (!this.stopped) {
+      try {
+        this.tokenizer.end();
+      } catch (error) {
+        this.fail((error as Error).message);
+      }
+      if (!this.stopped && !this.parser.isEnded) this.fail('ended');
+    }
+    return this.error;
+  }
+
+  private fail(message: string, plain = false): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    const cut = /ended/i.test(message);
+    this.error = plain
+      ? message
+      : cut
+        ? `the file ends before its JSON does (cut short after ${this.fed} bytes)`
+        : `the JSON is broken near byte ${this.lastTokenEnd} (${message.replace(/\s+/g, ' ').slice(0, 120)})`;
+  }
+}

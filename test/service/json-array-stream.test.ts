@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { JsonArrayStream } from '../../src/service/json-array-stream.ts';
+
+function read(text: string | Uint8Array, options: { path?: string[]; max?: number; piece?: number; stopAt?: number } = {}) {
+  const elements: unknown[] = [];
+  const stream = new JsonArrayStream({
+    path: options.path ?? ['records'], maxElementBytes: options.max ?? 1024,
+    onElement: (element, index) => {
+      elements.push(element);
+      return index + 1 !== options.stopAt;
+    },
+  });
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  const piece = options.piece ?? bytes.length;
+  for (let at = 0; at < bytes.length; at += piece) if (!stream.write(bytes.subarray(at, at + piece))) break;
+  return { elements, error: stream.end() };
+}
+
+const doc = '{"format":"x","records":[{"a":1},{"b":[1,2,{"c":"\\u00e9\\n"}]},"s",3],"messages":[{"big":"' + 'x'.repeat(5000) + '"}]}';
+
+describe('JsonArrayStream', () => {
+  it('hands on each element of the array, the same however the bytes are split, and nothing outside it', () => {
+    const whole = read(doc, { max: 10_000 });
+    expect(whole).toEqual({ elements: [{ a: 1 }, { b: [1, 2, { c: 'é\n' }] }, 's', 3], error: null });
+    for (const piece of [1, 2, 7, 64]) expect(read(doc, { piece, max: 10_000 })).toEqual(whole);
+    expect(read(`\ufeff{"log":{"version":"1.2","entries":[{"x":1},{"y":2}]}}`, { path: ['log', 'entries'] })).toEqual({ elements: [{ x: 1 }, { y: 2 }], error: null });
+  });
+
+  it('a cut or broken document: the elements before the cut, and one sentence', () => {
+    const cut = read(doc.slice(0, doc.indexOf('"s"') - 1));
+    expect(cut.elements).toEqual([{ a: 1 }, { b: [1, 2, { c: 'é\n' }] }]);
+    expect(cut.error).toMatch(/^the file ends before its JSON does \(cut short after \d+ bytes\)$/);
+    const broken = read('{"records":[{"a":1},{"a":}]}');
+    expect(broken.elements).toEqual([{ a: 1 }]);
+    expect(broken.error).toMatch(/^the JSON is broken near byte \d+ \(.+\)$/);
+  });
+
+  it('bounded: an element or a single string longer than the bound stops reading, as does the reader', () => {
+    const long = read(`{"records":[{"a":1},{"b":[${'1,'.repeat(2000)}1]}]}`, { piece: 100 });
+    expect(long).toEqual({ elements: [{ a: 1 }], error: 'element 2 is longer than 1024 bytes' });
+    // A string outside the array is never kept, but the tokenizer would buffer it: bounded too.
+    expect(read(doc, { piece: 100 }).error).toMatch(/^a JSON value near byte \d+ is longer than 1024 bytes$/);
+    expect(read(doc, { stopAt: 2, max: 10_000 })).toEqual({ elements: [{ a: 1 }, { b: [1, 2, { c: 'é\n' }] }], error: null });
+  });
+});
