@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { conversationOf, counterpartOf, formatDelay, legPeer } from '../lib/conversation.ts';
 import { useInspector } from '../store/store.ts';
+import { FrameExpectations } from './RfcExpectations.tsx';
 import './proxy.css';
 
 /**
@@ -32,7 +33,12 @@ export function FramePairing() {
   const thisWay = row.direction === 'in' ? `from ${here}` : `to ${here}`;
   if (!pair) {
     const why = row.direction === 'in' ? 'no copy of it has been sent to the other leg (yet: it may be held by step mode, or it was dropped)' : 'the proxy sent it on its own (an answer to a ping, its closing handshake, or a frame injected by the debugger)';
-    return <div className="pairing none" data-testid="frame-pairing">This frame {thisWay} has no counterpart on the other leg: {why}.</div>;
+    return (
+      <>
+        <div className="pairing none" data-testid="frame-pairing">This frame {thisWay} has no counterpart on the other leg: {why}.</div>
+        <FrameExpectations shape={shape} connectionId={row.connectionId} frameId={row.frameId} />
+      </>
+    );
   }
   const otherKey = `${pair.connectionId}:${pair.frameId}`;
   const otherHeld = framesByKey.has(otherKey);
@@ -42,6 +48,7 @@ export function FramePairing() {
     selectFrame(otherKey);
   };
   return (
+    <>
     <div className="pairing" data-testid="frame-pairing">
       <span>
         {pair.isCopy
@@ -52,5 +59,7 @@ export function FramePairing() {
         Go to frame #{pair.frameId} →
       </button>
     </div>
+    <FrameExpectations shape={shape} connectionId={row.connectionId} frameId={row.frameId} />
+    </>
   );
 }

@@ -4,6 +4,7 @@ import type { Direction, TracedHead } from '../../../core/trace.ts';
 import { arrowLanes, closingQuotes, conversationOf, formatDelay, formatOffset, frameLabel, headLabel, type ConversationShape, type Lane } from '../lib/conversation.ts';
 import { useInspector } from '../store/store.ts';
 import type { FrameRow } from '../store/frame-row.ts';
+import { RfcExpectations, useOpenFrame } from './RfcExpectations.tsx';
 
 /** Rows drawn before folding: a conversation of thousands of frames shows its start and its end. */
 const HEAD_ROWS = 150;
@@ -142,9 +143,7 @@ export function Ladder() {
   const frames = useInspector((s) => s.frames);
   const frameVersion = useInspector((s) => s.frameVersion);
   const details = useInspector((s) => s.details);
-  const selectConnection = useInspector((s) => s.selectConnection);
-  const selectFrame = useInspector((s) => s.selectFrame);
-  const setView = useInspector((s) => s.setView);
+  const openFrame = useOpenFrame();
   const [shownTail, setShownTail] = useState(0);
 
   const shape = useMemo(() => (id && connections ? conversationOf(connections, id) : null), [id, connections]);
@@ -164,10 +163,7 @@ export function Ladder() {
   const tail = folded ? rows.slice(rows.length - TAIL_ROWS) : [];
   const hidden = rows.length - head.length - tail.length;
   const open = (row: LadderRow) => {
-    if (!row.frame) return;
-    selectConnection(row.frame.connectionId);
-    selectFrame(row.frame.key);
-    setView('frames');
+    if (row.frame) openFrame(row.frame.connectionId, row.frame.key);
   };
 
   return (
@@ -187,6 +183,7 @@ export function Ladder() {
           : 'One WebSocket connection: the opening handshake (§4), the frames, and the closing handshake: each side sends a Close and the server closes TCP first (§7.1.1).'}
         {' '}Click an arrow to open its frame.
       </p>
+      <RfcExpectations shape={shape} />
       <div className="ladder-header">
         <span className="ladder-time">time</span>
         <div className="ladder-track">
