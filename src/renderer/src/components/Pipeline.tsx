@@ -1,13 +1,15 @@
 /**
  * From message to wire (issue 15, "Pictures"): for the selected frame's message, the stages its
  * sender went through, each with its bytes: the message → permessage-deflate (RFC 7692 §7.2.1) →
- * fragments (RFC 6455 §5.4) → frame headers (§5.2) → masking (§5.3) → the bytes on the wire.
- * Built from the trace the page holds: the frames' raw bytes, message.compression, frame.deflate.
+ * fragments (RFC 6455 §5.4) → frame headers (§5.2) → masking (§5.3) → the bytes on the wire →
+ * the socket writes (or reads) they went in. Built from the trace the page holds (the frames' raw
+ * bytes, message.compression, frame.deflate) and, for the last stage, the service's raw chunk store.
  */
 import { toHex } from '../../../core/bytes.ts';
 import { describeOpcode } from '../../../core/constants.ts';
 import type { TracedFrame } from '../../../core/trace.ts';
 import { useInspector, type MessageTrace } from '../store/store.ts';
+import { PipelineWrites } from './PipelineWrites.tsx';
 import { Why } from './Why.tsx';
 import './learn.css';
 
@@ -123,10 +125,10 @@ export function Pipeline() {
             </div>
           ))}
         </div>
-        <p className="hint">
-          These bytes went to the TCP socket frame after frame, in this order. How TCP cut them into segments is not in this window&apos;s trace (the service
-          keeps the raw socket reads and writes for the session recorder only; Record a session and open it in Wireshark to see them).
-        </p>
+        <p className="hint">The frames&apos; bytes one after the other, in this order, as they crossed the wire; the next stage shows how they were cut into socket {row.direction === 'out' ? 'writes' : 'reads'}.</p>
+      </Stage>
+      <Stage n={n++} title={row.direction === 'out' ? 'TCP writes: the socket writes it left in' : 'TCP reads: the socket reads it arrived in'} section="TCP, RFC 9293" testId="stage-tcp">
+        <PipelineWrites connectionId={row.connectionId} frameIds={frameIds} direction={row.direction} />
       </Stage>
     </div>
   );
