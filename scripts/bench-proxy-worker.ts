@@ -7,7 +7,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReverseProxy } from '../src/core/proxy/reverse-proxy.ts';
-import { Tracer, type TraceEvent } from '../src/core/trace.ts';
+import { TraceLog } from '../src/core/trace-log.ts';
+import { Tracer } from '../src/core/trace.ts';
 import { capForDisplay, FullFrameStore } from '../src/service/display-cap.ts';
 import { startEchoServer } from './bench-deflate.ts';
 
@@ -27,19 +28,23 @@ export function startWsEcho(): Promise<{ url: string; close: () => Promise<void>
   return startEchoServer('ws');
 }
 
-/** The reverse proxy to `target`, tracing both legs as the app does; deflate off on both legs. */
+/**
+ * The reverse proxy to `target`, tracing both legs as the app does (payloads cut for display, full
+ * bytes in the service's store); every event kept, in a TraceLog (compact rows read back as the
+ * same events, src/core/trace-log.ts); deflate off on both legs.
+ */
 export async function startTracedProxy(target: string): Promise<{ url: string; events: () => number; reset: () => void; close: () => Promise<void> }> {
   const tracer = new Tracer();
   let store = new FullFrameStore();
-  let kept: TraceEvent[] = [];
+  let kept = new TraceLog();
   tracer.subscribe((event) => kept.push(capForDisplay(event, store)));
   const proxy = new ReverseProxy({ host, port: 0, target, tracer, traceBytes: false, clientDeflate: false, upstreamDeflate: false });
   const { url } = await proxy.listen();
   return {
-    url, events: () => kept.length, close: () => proxy.close(),
+    url, events: () => kept.pushed, close: () => proxy.close(),
     // Each cell starts from an empty trace, as bench.ts's traced cells do.
     reset: () => {
-      kept = [];
+      kept = new TraceLog();
       store = new FullFrameStore();
     },
   };

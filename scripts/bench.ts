@@ -30,6 +30,8 @@
  *   BENCH_OUT_DIR=dir  where bench-results.json and BENCHMARKS.md go (default: the repository root)
  *   BENCH_NO_MD=1      do not write BENCHMARKS.md (profiling runs)
  *   BENCH_RENDER_ONLY=1  measure nothing: rewrite BENCHMARKS.md from BENCH_OUT_DIR/bench-results.json
+ *   BENCH_PROXY=0      skip the reverse-proxy workload (scripts/bench-proxy.ts, threads layout: issue 12's
+ *                      proxied echo vs direct with tracing on); skipped too when BENCH_IMPLS or BENCH_WORKLOADS is set
  *   BENCH_SERVER_CPU=0 skip the server-CPU workload (scripts/bench-server-cpu.ts: each server in its own
  *                      process, CPU per message from /proc under a ws client blasting, ABBA rounds);
  *                      skipped too when BENCH_IMPLS or BENCH_WORKLOADS is set
@@ -50,18 +52,22 @@ import { echoComponent } from '../src/core/apps/index.ts';
 import { frameAnatomy, type FrameAnatomy } from '../src/core/fields.ts';
 import { connectClient, type ClientOptions } from '../src/core/net/client.ts';
 import { WebSocketServer, type ServerOptions } from '../src/core/net/server.ts';
+import { TraceLog } from '../src/core/trace-log.ts';
+import { InspectorService } from '../src/service/inspector-service.ts';
+import { encodeWireJson } from '../src/shared/wire-json.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 // ------------------------------------------------------------------ configuration
 
-export const implIds = ['ours', 'ours-traced', 'ours-eager', 'ws', 'raw-tcp'] as const;
+export const implIds = ['ours', 'ours-traced', 'ours-service', 'ours-eager', 'ws', 'raw-tcp'] as const;
 export type ImplId = (typeof implIds)[number];
 
 export const implLabels: Record<ImplId, string> = {
   ours: 'ours, tracing off',
   'ours-traced': 'ours, full tracing',
+  'ours-service': 'ours, through the service',
   'ours-eager': 'ours, eager anatomy',
   ws: 'ws',
   'raw-tcp': 'raw TCP',
@@ -150,20 +156,52 @@ const host = '127.0.0.1';
  */
 async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
   let tracer: Tracer | undefined;
+  // inspector: every event kept in a TraceLog (compact rows, bytes in an arena, read back as the
+  // same events); eager: every event kept as the object it was, and an anatomy per frame.
+  const log = new TraceLog();
   const kept: TraceEvent[] = [];
   const anatomies: FrameAnatomy[] = [];
   const traced = mode !== 'off';
-  if (traced) {
+  if (mode === 'inspector') {
+    tracer = new Tracer();
+    tracer.subscribe((event) => log.push(event));
+  } else if (mode === 'eager') {
     tracer = new Tracer();
     tracer.subscribe((event) => {
       kept.push(event);
-      if (mode === 'eager' && event.type === 'frame') anatomies.push(frameAnatomy(event.frame.raw));
+      if (event.type === 'frame') anatomies.push(frameAnatomy(event.frame.raw));
     });
   }
   const traceBytes = mode === 'eager';
   // permessage-deflate off, as ws's perMessageDeflate: false: framing against framing (compression: bench:deflate).
   const link = await openOursLink({ deflate: false, ...(tracer ? { tracer, traceBytes } : {}) }, { deflate: false, ...(tracer ? { tracer, traceBytes } : {}) });
-  if (traced) link.retained = () => ({ events: kept.length, anatomies: anatomies.length });
+  if (traced) link.retained = () => ({ events: mode === 'inspector' ? log.pushed : kept.length, anatomies: anatomies.length });
+  return link;
+}
+
+/**
+ * The inspector service's own trace path, for information: both ends trace into
+ * InspectorService's tracer with raw chunks on (as the service's server and clients do, for the
+ * recorder), the service drops those, cuts payloads for display and batches events every 16 ms,
+ * and each batch is encoded as the app's bridges send it to the page (wire JSON, ipc.ts and the
+ * web host's event stream). No page reads it: the work counted is the service process's.
+ */
+async function openThroughService(): Promise<Link> {
+  const service = new InspectorService();
+  let events = 0;
+  service.onBatch((batch) => {
+    events += batch.events.length;
+    encodeWireJson(batch);
+  });
+  const options = { deflate: false as const, tracer: service.tracer, traceBytes: true };
+  const link = await openOursLink(options, options);
+  const close = link.close;
+  link.close = async () => {
+    await close();
+    service.flush();
+    await service.dispose();
+  };
+  link.retained = () => ({ events, anatomies: 0 });
   return link;
 }
 
@@ -273,6 +311,7 @@ function openLink(impl: ImplId, size: number): Promise<Link> {
     case 'ours': return openOurs('off');
     case 'ours-traced': return openOurs('inspector');
     case 'ours-eager': return openOurs('eager');
+    case 'ours-service': return openThroughService();
     case 'ws': return openWs();
     case 'raw-tcp': return openRawTcp(size);
   }
@@ -391,6 +430,8 @@ export interface RatioRow {
   tracedOverWs: number | null;
   tracedOverRaw: number | null;
   tracedOverOurs: number | null;
+  /** The service's own trace path (information): through InspectorService, batched and encoded as the page gets it. */
+  serviceOverWs: number | null;
   /** Ratios of the per-CPU-second medians. */
   cpu: { oursOverWs: number | null; oursOverRaw: number | null; tracedOverWs: number | null; tracedOverRaw: number | null };
 }
@@ -524,6 +565,7 @@ export function summarise(cfg: Config, samples: Map<string, Sample[]>, elapsedSe
     tracedOverWs: pairedRatio(find(w.id, 'ours-traced'), find(w.id, 'ws')),
     tracedOverRaw: pairedRatio(find(w.id, 'ours-traced'), find(w.id, 'raw-tcp')),
     tracedOverOurs: pairedRatio(find(w.id, 'ours-traced'), find(w.id, 'ours')),
+    serviceOverWs: pairedRatio(find(w.id, 'ours-service'), find(w.id, 'ws')),
     cpu: {
       oursOverWs: cpuRatio(find(w.id, 'ours'), find(w.id, 'ws')),
       oursOverRaw: cpuRatio(find(w.id, 'ours'), find(w.id, 'raw-tcp')),
@@ -658,10 +700,10 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('');
   lines.push('### Ratios');
   lines.push('');
-  lines.push('| workload | ours / ws | ours / raw TCP | traced / ws | traced / raw TCP | traced / ours | per CPU-second: ours / ws | traced / ws |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| workload | ours / ws | ours / raw TCP | traced / ws | traced / raw TCP | traced / ours | through the service / ws | per CPU-second: ours / ws | traced / ws |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const x of r.ratios) {
-    lines.push(`| ${x.workloadLabel} | ${fmtRatio(x.oursOverWs)} | ${fmtRatio(x.oursOverRaw)} | ${fmtRatio(x.tracedOverWs)} | ${fmtRatio(x.tracedOverRaw)} | ${fmtRatio(x.tracedOverOurs)} | ${fmtRatio(x.cpu.oursOverWs)} | ${fmtRatio(x.cpu.tracedOverWs)} |`);
+    lines.push(`| ${x.workloadLabel} | ${fmtRatio(x.oursOverWs)} | ${fmtRatio(x.oursOverRaw)} | ${fmtRatio(x.tracedOverWs)} | ${fmtRatio(x.tracedOverRaw)} | ${fmtRatio(x.tracedOverOurs)} | ${fmtRatio(x.serviceOverWs ?? null)} | ${fmtRatio(x.cpu.oursOverWs)} | ${fmtRatio(x.cpu.tracedOverWs)} |`);
   }
   lines.push('');
   lines.push('### Targets');
@@ -745,6 +787,14 @@ export async function runBench(cfg: Config = readConfig()): Promise<BenchResults
     writeFileSync(join(cfg.outDir, 'server-cpu-results.json'), `${JSON.stringify(cpu, null, 2)}\n`);
     for (const x of cpu.rows) console.log(`server CPU ${x.label.padEnd(7)} ours ${x.ours.toFixed(2)} µs/msg  ws ${x.ws.toFixed(2)} µs/msg  ours/ws ${x.ratio.toFixed(2)} (target ≤ 0.5)`);
     if (cfg.writeMarkdown) writeSection(join(cfg.outDir, 'BENCHMARKS.md'), 'serverCpu', renderServerCpu(cpu, serverCpuCommentary));
+  }
+  // Issue 12: a proxied echo keeps at least half a direct one's throughput with tracing on, "in
+  // npm run bench": scripts/bench-proxy.ts, threads layout (the one judged; bench:proxy alone runs
+  // the one-thread layout too). Not in focused runs either.
+  if (process.env['BENCH_PROXY'] !== '0' && !process.env['BENCH_IMPLS'] && !process.env['BENCH_WORKLOADS']) {
+    const { runProxyBench } = await import('./bench-proxy.ts');
+    const proxy = await runProxyBench({ quick: cfg.quick, rounds: cfg.rounds, cellMs: cfg.cellMs, warmupMs: cfg.warmupMs, outDir: cfg.outDir, writeMarkdown: cfg.writeMarkdown }, ['threads']);
+    for (const q of proxy.ratios) console.log(`proxy ${q.workload.padEnd(4)} ${q.layout.padEnd(10)} proxied/direct ${fmtRatio(q.proxiedVsDirect)} (target ≥ 0.5)`);
   }
   return results;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { implIds, workloads, writeSection, type BenchResults } from '../../scripts/bench.ts';
+import { proxyWorkloads, type ProxyBenchResults } from '../../scripts/bench-proxy.ts';
 import { cpuWorkloads, type ServerCpuResults } from '../../scripts/bench-server-cpu.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,7 +23,7 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
       cwd: root,
       env: { ...process.env, BENCH_QUICK: '1', BENCH_ROUNDS: '1', BENCH_CELL_MS: '40', BENCH_WARMUP_MS: '10', BENCH_OUT_DIR: outDir, BENCH_CPU_ROUNDS: '1', BENCH_CPU_CELL_MS: '150', BENCH_CPU_WARMUP_MS: '30' },
       encoding: 'utf8',
-      timeout: 90_000,
+      timeout: 150_000,
     });
     expect(run.stderr).not.toContain('bench failed');
     expect(run.status).toBe(0);
@@ -44,12 +45,12 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
         expect(row!.medianPerCpu).toBeGreaterThan(0);
         expect(row!.samples).toHaveLength(1);
         expect(row!.samples[0]!.messages).toBeGreaterThan(0);
-        if (impl === 'ours-traced') expect(row!.eventsPerMessage).toBeGreaterThan(0);
+        if (impl === 'ours-traced' || impl === 'ours-service') expect(row!.eventsPerMessage, `${w.id} ${impl}`).toBeGreaterThan(0);
       }
     }
     expect(results.ratios).toHaveLength(workloads.length);
     for (const r of results.ratios) {
-      for (const v of [r.oursOverWs, r.oursOverRaw, r.tracedOverWs, r.tracedOverRaw, r.tracedOverOurs, r.cpu.oursOverWs, r.cpu.tracedOverWs]) {
+      for (const v of [r.oursOverWs, r.oursOverRaw, r.tracedOverWs, r.tracedOverRaw, r.tracedOverOurs, r.serviceOverWs, r.cpu.oursOverWs, r.cpu.tracedOverWs]) {
         expect(v).toBeGreaterThan(0);
       }
     }
@@ -80,7 +81,13 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
     for (const x of cpu.samples) expect(x.messages, `${x.server} ${x.workload}`).toBeGreaterThan(0);
     expect(md).toContain('<!-- server-cpu:start -->');
     expect(md).toMatch(/\| 1 MiB \| [\d.]+ \| [\d.]+ \| [\d.]+/);
-  }, 120_000);
+
+    // Issue 12's proxy workload runs inside npm run bench (threads layout), writing its own section.
+    const proxy = JSON.parse(readFileSync(join(outDir, 'bench-proxy-results.json'), 'utf8')) as ProxyBenchResults;
+    expect(proxy.ratios.map((r) => `${r.workload} ${r.layout}`)).toEqual(proxyWorkloads.map((w) => `${w.id} threads`));
+    for (const r of proxy.ratios) expect(r.proxiedVsDirect, r.workload).toBeGreaterThan(0);
+    expect(md).toMatch(/<!-- proxy:start -->\n## Reverse proxy: proxied echo vs direct, tracing on/);
+  }, 180_000);
 
   it('rewrites its own section of BENCHMARKS.md and keeps the UI section', () => {
     const file = join(outDir, 'sections.md');

@@ -1,0 +1,361 @@
+/**
+ * A compact keeper of trace events: what a listener that keeps the trace (the benchmarks, the
+ * proxy's bench worker, any consumer that holds a long trace in one process) stores instead of the
+ * event objects themselves.
+ *
+ * Why: a kept TraceEvent is five to seven heap objects (the event, its frame, three byte views, a
+ * frameIds array, a boxed time), about 370 bytes of JavaScript heap per event at 64 B payloads.
+ * Every one survives, so every young-generation collection copies them and every full one marks
+ * them: keeping the trace cost more than producing it (profile: 34% of the traced echo's CPU in
+ * the garbage collector). Here the common events are a row of numbers in typed-array columns and
+ * their bytes in a byte arena, outside the JavaScript heap:
+ *
+ *   - a frame (RFC 6455 §5.2) is its frame id, direction and wire bytes. Every header field (FIN,
+ *     RSV1-3, opcode, MASK, payload length, masking key, header length) is read back from the wire
+ *     bytes, and the payload is the wire payload unmasked again with the frame's key (§5.3); a
+ *     relayed copy (proxy) keeps its `relay` as three numbers.
+ *   - a message is its direction, opcode, size, first frame id and frame count, and its bytes
+ *     (text is kept as the string).
+ *   - a bytes event (raw chunk) is its direction and bytes.
+ *
+ * Anything else, and any frame or message with a field the compact row cannot hold (a violation,
+ * a close, deflate, an edit, a cut, a partial frame, non-consecutive frame ids…), is kept as the
+ * object it was. Reading an event back (at, iteration) builds an object deep-equal to the one
+ * pushed (same fields, same values, same byte contents), so every consumer reads the same
+ * information. Bytes above INLINE_MAX are not copied: the row keeps the views, as the object did.
+ *
+ * A ring when maxEvents is given: the oldest events go first, a segment (SEGMENT events) at a time.
+ */
+
+import type { Direction, TraceEvent, TracedFrame, TracedRelay } from './trace.ts';
+
+/** Events per segment: the unit of growth and of eviction. */
+export const SEGMENT = 2048;
+/** Bytes up to this size are copied into the arena; larger ones are kept by reference. */
+export const INLINE_MAX = 4096;
+
+const enum Kind {
+  Object = 0,
+  Frame = 1,
+  Message = 2,
+  Bytes = 3,
+}
+
+const enum Flag {
+  Out = 1,
+  /** The bytes are in refs (not copied). */
+  ByRef = 2,
+  /** Frame: has relay (fromConn in c, fromFrameId in x2, delayUs in x). Message: text (in refs). */
+  Extra = 4,
+}
+
+interface Segment {
+  count: number;
+  kind: Uint8Array;
+  flags: Uint8Array;
+  conn: Int32Array;
+  /** Arena offset or refs index. */
+  b: Int32Array;
+  /** Message: frame count; frame: relay source connection. */
+  c: Int32Array;
+  /** Length of inline bytes (messages and raw chunks). */
+  n: Int32Array;
+  seq: Float64Array;
+  time: Float64Array;
+  /** Frame id; message: first frame id. */
+  a: Float64Array;
+  /** Message: size; relay: delayUs. */
+  x: Float64Array;
+  /** Relay: the original's frame id; message: opcode. */
+  x2: Float64Array;
+  arena: Uint8Array;
+  used: number;
+  refs: unknown[];
+}
+
+function newSegment(): Segment {
+  return {
+    count: 0,
+    kind: new Uint8Array(SEGMENT),
+    flags: new Uint8Array(SEGMENT),
+    conn: new Int32Array(SEGMENT),
+    b: new Int32Array(SEGMENT),
+    c: new Int32Array(SEGMENT),
+    n: new Int32Array(SEGMENT),
+    seq: new Float64Array(SEGMENT),
+    time: new Float64Array(SEGMENT),
+    a: new Float64Array(SEGMENT),
+    x: new Float64Array(SEGMENT),
+    x2: new Float64Array(SEGMENT),
+    arena: new Uint8Array(16 * 1024),
+    used: 0,
+    refs: [],
+  };
+}
+
+export interface TraceLogOptions {
+  /** Keep at most about this many events (the oldest segment goes first); default: no limit. */
+  maxEvents?: number;
+}
+
+export class TraceLog {
+  private segments: Segment[] = [];
+  private readonly connIds: string[] = [];
+  private readonly connIndex = new Map<string, number>();
+  private total = 0;
+  private evicted = 0;
+  private readonly maxEvents: number;
+
+  constructor(options: TraceLogOptions = {}) {
+    this.maxEvents = options.maxEvents ?? Infinity;
+  }
+
+  /** Events held now. */
+  get length(): number {
+    return this.total;
+  }
+
+  /** Events that left the ring (oldest first). */
+  get dropped(): number {
+    return this.evicted;
+  }
+
+  /** Events ever pushed. */
+  get pushed(): number {
+    return this.total + this.evicted;
+  }
+
+  /** How many were kept as objects (not compact): for tests and the benchmarks. */
+  get objectCount(): number {
+    let n = 0;
+    for (const s of this.segments) for (let i = 0; i < s.count; i++) if (s.kind[i] === Kind.Object) n++;
+    return n;
+  }
+
+  clear(): void {
+    this.evicted += this.total;
+    this.segments = [];
+    this.total = 0;
+  }
+
+  /** Keeps one event (a listener: `tracer.subscribe((e) => log.push(e))`). */
+  push(event: TraceEvent): void {
+    let seg = this.segments[this.segments.length - 1];
+    if (!seg || seg.count === SEGMENT) {
+      seg = newSegment();
+      this.segments.push(seg);
+      // A ring: the oldest segment goes once the others hold maxEvents without it.
+      while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
+        const oldest = this.segments.shift()!;
+        this.total -= oldest.count;
+        this.evicted += oldest.count;
+      }
+    }
+    const i = seg.count++;
+    this.total++;
+    seg.seq[i] = event.seq;
+    seg.time[i] = event.time;
+    seg.conn[i] = this.conn(event.connectionId);
+    seg.flags[i] = 0;
+    if (event.type === 'frame') {
+      if (this.pushFrame(seg, i, event.direction, event.frame)) return;
+    } else if (event.type === 'message') {
+      if (this.pushMessage(seg, i, event)) return;
+    } else if (event.type === 'bytes') {
+      seg.kind[i] = Kind.Bytes;
+      seg.flags[i] = event.direction === 'out' ? Flag.Out : 0;
+      this.keepBytes(seg, i, event.bytes);
+      return;
+    }
+    seg.kind[i] = Kind.Object;
+    seg.b[i] = seg.refs.length;
+    seg.refs.push(event);
+  }
+
+  /** The event at `index` (0 = the oldest held), as an object deep-equal to the one pushed. */
+  at(index: number): TraceEvent | undefined {
+    if (!(index >= 0 && index < this.total)) return undefined;
+    let i = index;
+    for (const seg of this.segments) {
+      if (i < seg.count) return this.read(seg, i);
+      i -= seg.count;
+    }
+    return undefined;
+  }
+
+  *[Symbol.iterator](): IterableIterator<TraceEvent> {
+    for (const seg of this.segments) for (let i = 0; i < seg.count; i++) yield this.read(seg, i);
+  }
+
+  toArray(): TraceEvent[] {
+    return [...this];
+  }
+
+  // ------------------------------------------------------------ writing
+
+  private conn(id: string): number {
+    let n = this.connIndex.get(id);
+    if (n === undefined) {
+      n = this.connIds.length;
+      this.connIds.push(id);
+      this.connIndex.set(id, n);
+    }
+    return n;
+  }
+
+  private pushFrame(seg: Segment, i: number, direction: Direction, f: TracedFrame): boolean {
+    // Only a frame whose every field follows from its wire bytes (plus id and relay).
+    if (
+      f.partial || f.violation || f.edited || f.close || f.truncated || f.deflate || f.payloadLengthExact !== undefined
+      || f.raw.length !== f.headerLength + f.payloadLength || f.payload.length !== f.payloadLength
+      || f.raw.length < 2 || f.headerLength !== headerLengthOf(f.raw)
+    ) return false;
+    seg.kind[i] = Kind.Frame;
+    seg.flags[i] = (direction === 'out' ? Flag.Out : 0) | (f.relay ? Flag.Extra : 0);
+    seg.a[i] = f.frameId;
+    if (f.relay) {
+      seg.c[i] = this.conn(f.relay.from.connectionId);
+      seg.x2[i] = f.relay.from.frameId;
+      seg.x[i] = f.relay.delayUs;
+    }
+    if (f.raw.length <= INLINE_MAX) {
+      seg.b[i] = this.copyIn(seg, f.raw);
+    } else {
+      seg.flags[i] = seg.flags[i]! | Flag.ByRef;
+      seg.b[i] = seg.refs.length;
+      seg.refs.push(f.raw, f.payload);
+    }
+    return true;
+  }
+
+  private pushMessage(seg: Segment, i: number, m: Extract<TraceEvent, { type: 'message' }>): boolean {
+    if (m.compression || m.truncated !== undefined) return false;
+    const ids = m.frameIds;
+    if (ids.length === 0) return false;
+    for (let k = 1; k < ids.length; k++) if (ids[k] !== ids[0]! + k) return false;
+    const text = m.text;
+    const data = m.data;
+    if ((text === undefined) === (data === undefined)) return false;
+    seg.kind[i] = Kind.Message;
+    seg.flags[i] = m.direction === 'out' ? Flag.Out : 0;
+    seg.a[i] = ids[0]!;
+    seg.c[i] = ids.length;
+    seg.x[i] = m.size;
+    seg.x2[i] = m.opcode;
+    if (text !== undefined) {
+      seg.flags[i] = seg.flags[i]! | Flag.Extra;
+      seg.b[i] = seg.refs.length;
+      seg.refs.push(text);
+    } else {
+      this.keepBytes(seg, i, data!);
+    }
+    return true;
+  }
+
+  private keepBytes(seg: Segment, i: number, bytes: Uint8Array): void {
+    if (bytes.length <= INLINE_MAX) {
+      seg.b[i] = this.copyIn(seg, bytes);
+      seg.n[i] = bytes.length;
+    } else {
+      seg.flags[i] = seg.flags[i]! | Flag.ByRef;
+      seg.b[i] = seg.refs.length;
+      seg.refs.push(bytes);
+    }
+  }
+
+  /** Copies bytes into the segment's arena: their offset. The length is stored by the caller (or read from the frame). */
+  private copyIn(seg: Segment, bytes: Uint8Array): number {
+    const need = seg.used + bytes.length;
+    if (need > seg.arena.length) {
+      let size = seg.arena.length * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(seg.arena.subarray(0, seg.used));
+      seg.arena = grown;
+    }
+    const at = seg.used;
+    seg.arena.set(bytes, at);
+    seg.used = need;
+    return at;
+  }
+
+  // ------------------------------------------------------------ reading
+
+  private read(seg: Segment, i: number): TraceEvent {
+    const kind = seg.kind[i] as Kind;
+    if (kind === Kind.Object) return seg.refs[seg.b[i]!] as TraceEvent;
+    const flags = seg.flags[i]!;
+    const direction: Direction = flags & Flag.Out ? 'out' : 'in';
+    const stamp = { seq: seg.seq[i]!, time: seg.time[i]!, connectionId: this.connIds[seg.conn[i]!]! };
+    if (kind === Kind.Bytes) {
+      return { type: 'bytes', direction, bytes: this.bytesOf(seg, i), ...stamp };
+    }
+    if (kind === Kind.Message) {
+      const count = seg.c[i]!;
+      const first = seg.a[i]!;
+      const frameIds: number[] = [];
+      for (let k = 0; k < count; k++) frameIds.push(first + k);
+      const body = flags & Flag.Extra ? { text: seg.refs[seg.b[i]!] as string } : { data: this.bytesOf(seg, i) };
+      return { type: 'message', direction, opcode: seg.x2[i]!, size: seg.x[i]!, frameIds, ...body, ...stamp };
+    }
+    // A frame: every header field read back from its wire bytes (§5.2).
+    let raw: Uint8Array;
+    let payload: Uint8Array;
+    if (flags & Flag.ByRef) {
+      raw = seg.refs[seg.b[i]!] as Uint8Array;
+      payload = seg.refs[seg.b[i]! + 1] as Uint8Array;
+    } else {
+      const at = seg.b[i]!;
+      const length = frameLength(seg.arena, at);
+      raw = seg.arena.slice(at, at + length);
+      payload = null!;
+    }
+    const b0 = raw[0]!, b1 = raw[1]!;
+    const masked = (b1 & 0x80) !== 0;
+    const lengthField = b1 & 0x7f;
+    const extended = lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0;
+    const headerLength = 2 + extended + (masked ? 4 : 0);
+    const payloadLength = raw.length - headerLength;
+    const maskKey = masked ? raw.slice(2 + extended, headerLength) : null;
+    if (!payload) {
+      payload = raw.slice(headerLength);
+      // §5.3: "the same algorithm applies regardless of the direction of the translation"
+      if (maskKey) for (let k = 0; k < payload.length; k++) payload[k]! ^= maskKey[k & 3]!;
+    }
+    const frame: TracedFrame = {
+      frameId: seg.a[i]!, fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode: b0 & 0x0f, masked,
+      maskKey, lengthField, payloadLength, headerLength, raw, payload,
+    };
+    if (flags & Flag.Extra) {
+      const relay: TracedRelay = { from: { connectionId: this.connIds[seg.c[i]!]!, frameId: seg.x2[i]! }, delayUs: seg.x[i]! };
+      frame.relay = relay;
+    }
+    return { type: 'frame', direction, frame, ...stamp };
+  }
+
+  private bytesOf(seg: Segment, i: number): Uint8Array {
+    if (seg.flags[i]! & Flag.ByRef) return seg.refs[seg.b[i]!] as Uint8Array;
+    const at = seg.b[i]!;
+    return seg.arena.slice(at, at + seg.n[i]!);
+  }
+}
+
+/** The header length the first bytes of a frame declare (§5.2). */
+function headerLengthOf(raw: Uint8Array): number {
+  const b1 = raw[1]!;
+  const lengthField = b1 & 0x7f;
+  return 2 + (lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}
+
+/** The whole length of a frame stored inline at `at` (at most INLINE_MAX: 7-bit or 16-bit lengths). */
+function frameLength(arena: Uint8Array, at: number): number {
+  const b1 = arena[at + 1]!;
+  const lengthField = b1 & 0x7f;
+  const mask = b1 & 0x80 ? 4 : 0;
+  if (lengthField === 126) return 4 + mask + ((arena[at + 2]! << 8) | arena[at + 3]!);
+  if (lengthField === 127) {
+    // An inline frame is at most INLINE_MAX bytes: the high bytes of a 64-bit length are 0.
+    return 10 + mask + ((arena[at + 6]! << 24) >>> 0) + (arena[at + 7]! << 16) + (arena[at + 8]! << 8) + arena[at + 9]!;
+  }
+  return 2 + mask + lengthField;
+}

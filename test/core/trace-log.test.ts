@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { echoComponent } from '../../src/core/apps/index.ts';
+import { Opcode } from '../../src/core/constants.ts';
+import { connectClient } from '../../src/core/net/client.ts';
+import { WebSocketServer } from '../../src/core/net/server.ts';
+import { INLINE_MAX, SEGMENT, TraceLog } from '../../src/core/trace-log.ts';
+import { Tracer, type TraceEvent } from '../../src/core/trace.ts';
+
+/** Plain objects with plain Uint8Arrays (a node Buffer and a Uint8Array with the same bytes read the same). */
+function normal(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { hex: Buffer.from(value.buffer, value.byteOffset, value.length).toString('hex') };
+  if (Array.isArray(value)) return value.map(normal);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normal(v)]));
+  return value;
+}
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+/** Real traffic between our client and our echo server, every event kept both as objects and in a TraceLog. */
+async function traceTraffic(options: { deflate: boolean; traceBytes: boolean }, send: (conn: Awaited<ReturnType<typeof connectClient>['opened']>) => void, expectMessages: number) {
+  const tracer = new Tracer();
+  const objects: TraceEvent[] = [];
+  const log = new TraceLog();
+  tracer.subscribe((e) => {
+    objects.push(e);
+    log.push(e);
+  });
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component: echoComponent, tracer, traceBytes: options.traceBytes, ...(options.deflate ? {} : { deflate: false as const }) });
+  const { url } = await server.listen();
+  closers.push(() => server.close());
+  let received = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const client = connectClient(url, { onMessage: () => ++received === expectMessages && done() }, { tracer, traceBytes: options.traceBytes, ...(options.deflate ? {} : { deflate: false as const }) });
+  const conn = await client.opened;
+  send(conn);
+  await all;
+  conn.close(1000, 'bye');
+  await conn.closed();
+  await new Promise((r) => setTimeout(r, 50));
+  return { objects, log };
+}
+
+describe('TraceLog', () => {
+  it('gives back every event of real traffic deep-equal to the objects traced: frames of every length encoding, masked and not, fragmented, text, control, close', async () => {
+    const sizes = [0, 1, 125, 126, 127, 1000, 65535, 65536, INLINE_MAX - 8, INLINE_MAX + 1, 200_000];
+    const { objects, log } = await traceTraffic({ deflate: false, traceBytes: true }, (conn) => {
+      for (const n of sizes) conn.sendBinary(Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff));
+      conn.sendText('héllo ✓');
+      conn.sendFragmented(Opcode.Text, new TextEncoder().encode('Hello, fragments'), [3, 2, 5]);
+      conn.ping(new Uint8Array([1, 2, 3]));
+    }, sizes.length + 2);
+    expect(objects.length).toBeGreaterThan(4 * (sizes.length + 2));
+    expect(log.length).toBe(objects.length);
+    expect(normal(log.toArray())).toEqual(normal(objects));
+    // One by one too, and out of range is undefined.
+    expect(normal(log.at(objects.length - 1))).toEqual(normal(objects.at(-1)));
+    expect(log.at(objects.length)).toBeUndefined();
+    // Frames, messages and raw chunks are compact; what is left as objects is the rare rest.
+    const compactable = objects.filter((e) => (e.type === 'frame' && !e.frame.close) || e.type === 'message' || e.type === 'bytes').length;
+    expect(compactable).toBeGreaterThan(objects.length / 2);
+    expect(log.objectCount).toBe(objects.length - compactable);
+  });
+
+  it('keeps compressed frames and messages (permessage-deflate) as the objects they were, with nothing lost', async () => {
+    const { objects, log } = await traceTraffic({ deflate: true, traceBytes: false }, (conn) => {
+      conn.sendText('compress me '.repeat(50));
+      conn.sendBinary(new Uint8Array(3000).fill(7));
+    }, 2);
+    expect(objects.some((e) => e.type === 'frame' && e.frame.deflate)).toBe(true);
+    expect(normal(log.toArray())).toEqual(normal(objects));
+  });
+
+  it('keeps a relayed copy (proxy) compact with its relay, and a frame that does not follow from its bytes as an object', () => {
+    const log = new TraceLog();
+    const raw = new Uint8Array([0x82, 0x03, 9, 8, 7]);
+    const relayed: TraceEvent = {
+      type: 'frame', direction: 'out', seq: 7, time: 1234.5678, connectionId: 'up-1',
+      frame: { frameId: 3, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false, maskKey: null, lengthField: 3, payloadLength: 3, headerLength: 2, raw, payload: raw.subarray(2), relay: { from: { connectionId: 'c-1', frameId: 5 }, delayUs: 42 } },
+    };
+    const partial: TraceEvent = {
+      type: 'frame', direction: 'in', seq: 8, time: 1235, connectionId: 'c-1',
+      frame: { frameId: 6, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false, maskKey: null, lengthField: 10, payloadLength: 10, headerLength: 2, raw: raw.subarray(0, 4), payload: new Uint8Array(0), partial: true },
+    };
+    log.push(relayed);
+    log.push(partial);
+    expect(log.objectCount).toBe(1);
+    expect(normal(log.toArray())).toEqual(normal([relayed, partial]));
+    // The bytes were copied: changing the caller's buffer afterwards changes nothing kept.
+    raw[2] = 0;
+    expect(Array.from((log.at(0) as Extract<TraceEvent, { type: 'frame' }>).frame.payload)).toEqual([9, 8, 7]);
+  });
+
+  it('is a ring with maxEvents: the oldest segment goes, the newest events stay in order', () => {
+    const log = new TraceLog({ maxEvents: SEGMENT * 2 });
+    const total = SEGMENT * 5 + 10;
+    for (let seq = 1; seq <= total; seq++) log.push({ type: 'note', text: `n${seq}`, seq, time: seq, connectionId: 'c' });
+    expect(log.length).toBeGreaterThanOrEqual(SEGMENT * 2);
+    expect(log.length).toBeLessThanOrEqual(SEGMENT * 3);
+    expect(log.dropped + log.length).toBe(total);
+    expect(log.pushed).toBe(total);
+    const kept = log.toArray();
+    expect(kept.at(-1)!.seq).toBe(total);
+    expect(kept[0]!.seq).toBe(log.dropped + 1);
+    expect(kept.every((e, i) => i === 0 || e.seq === kept[i - 1]!.seq + 1)).toBe(true);
+    log.clear();
+    expect(log.length).toBe(0);
+    expect(log.dropped).toBe(total);
+  });
+});
