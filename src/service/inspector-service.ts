@@ -41,7 +41,7 @@ import { toHex } from '../core/bytes.ts';
 import { SERVICE_TRACE_ID, Tracer, type Role, type TraceEvent } from '../core/trace.ts';
 import type {
   AppName, CompressedPayload, ConformanceProgress, ExportRequest, RecorderStatus, RecordingInfo, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
-  SendRequest, ServiceBatch, StartServerRequest, StepAction, ViolationPolicy,
+  SendRequest, ServiceBatch, StartServerRequest, StatusPatch, StepAction, ViolationPolicy,
 } from '../shared/inspector-api.ts';
 import { appNames } from '../shared/inspector-api.ts';
 
@@ -89,6 +89,8 @@ export class InspectorService {
   /** Each connection's raw socket writes and reads, bounded, for the Pipeline view (issue 15). */
   readonly rawChunks = new RawChunkStore();
   private statusDirty = false;
+  /** Listed connections whose summary changed (or that left the list) since the last push. */
+  private readonly changedConnections = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly batchIntervalMs: number;
   private readonly confirm: Confirmer | undefined;
@@ -124,11 +126,26 @@ export class InspectorService {
   }
 
   getStatus(): InspectorStatus {
-    const connections = [...this.summaries.values()].map((s) => {
-      const conn = this.findConnection(s.id);
-      return { ...s, policy: conn?.protocol.policy ?? s.policy, gate: conn?.gateSnapshot() ?? null };
-    });
+    const connections = [...this.summaries.values()].map((s) => this.liveSummary(s));
     return { server: { ...this.serverState }, proxy: this.proxyMode.status(), connections: [...connections, ...this.sessions.summaries()], recordings: this.sessions.recordings(), recorder: this.sessions.recorderStatus(), opening: this.openingRecording ? { ...this.openingRecording } : null };
+  }
+
+  /** A listed connection as the page sees it: its policy and step-mode gate as they are now. */
+  private liveSummary(s: ConnectionSummary): ConnectionSummary {
+    const conn = this.findConnection(s.id);
+    return { ...s, policy: conn?.protocol.policy ?? s.policy, gate: conn?.gateSnapshot() ?? null };
+  }
+
+  /** The connections that changed since the last push, and those that left the list. */
+  private statusPatch(): StatusPatch {
+    const connections: ConnectionSummary[] = [];
+    const removed: string[] = [];
+    for (const id of this.changedConnections) {
+      const summary = this.summaries.get(id);
+      if (summary) connections.push(this.liveSummary(summary));
+      else removed.push(id);
+    }
+    return { connections, removed, proxy: this.proxyMode.status() };
   }
 
   private onTrace(event: TraceEvent): void {
@@ -152,24 +169,24 @@ export class InspectorService {
         ...(event.url ? { url: event.url } : {}),
         ...(proxyLeg ? { proxyLeg } : {}),
       });
-      this.statusDirty = true;
+      this.changedConnections.add(id);
       return;
     }
     const summary = this.summaries.get(id);
     if (!summary) return;
     if (event.type === 'state') {
       summary.state = event.to;
-      this.statusDirty = true;
+      this.changedConnections.add(id);
     } else if (event.type === 'handshake' && event.ok) {
       summary.subprotocol = event.subprotocol;
     } else if (event.type === 'http-head' && summary.role === 'server' && isBatteryRequest(event.head)) {
       // Our own battery testing our own server: listed apart, so it never buries the person's peers.
       summary.conformance = true;
-      this.statusDirty = true;
+      this.changedConnections.add(id);
     } else if (event.type === 'connection-closed') {
       summary.state = 'CLOSED';
       summary.detail = `${event.code}${event.reason ? ` ${event.reason}` : ''}: ${event.detail}`;
-      this.statusDirty = true;
+      this.changedConnections.add(id);
       // The oldest closed connections leave the list; the renderer forgets their frames too.
       // A battery run's hundred peers count against their own budget, not the person's.
       const order = summary.conformance ? this.closedBatteryOrder : this.closedOrder;
@@ -177,6 +194,7 @@ export class InspectorService {
       while (order.length > this.keepClosed) {
         const gone = order.shift()!;
         this.summaries.delete(gone);
+        this.changedConnections.add(gone);
         this.rawChunks.forget(gone);
       }
     }
@@ -196,9 +214,12 @@ export class InspectorService {
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.pending.length === 0 && !this.statusDirty && !this.conformanceDirty) return;
+    if (this.pending.length === 0 && !this.statusDirty && this.changedConnections.size === 0 && !this.conformanceDirty) return;
     const batch: ServiceBatch = { events: this.pending };
+    // The whole status when anything but connections changed; else only the connections that did.
     if (this.statusDirty) batch.status = this.getStatus();
+    else if (this.changedConnections.size > 0) batch.statusPatch = this.statusPatch();
+    this.changedConnections.clear();
     if (this.conformanceDirty) batch.conformance = this.conformanceProgress();
     this.conformanceDirty = false;
     this.pending = [];

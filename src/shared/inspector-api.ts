@@ -304,6 +304,19 @@ export interface ServiceBatch {
   seq?: number;
   /** Frames folded for this page instead of sent (it could not show them in time): exact counts. */
   folds?: FrameFold[];
+  /**
+   * Instead of the whole status, when only connections changed: the summaries of those that did
+   * and the ids that left the list, applied to the status the page has (10,000 connections must
+   * not cost a 2.5 MB status per push).
+   */
+  statusPatch?: StatusPatch;
+}
+
+/** Changes to InspectorStatus.connections since the last push (and the proxy's state, which follows them). */
+export interface StatusPatch {
+  connections: ConnectionSummary[];
+  removed: string[];
+  proxy: ProxyStatus;
 }
 
 export interface InspectorApi {

@@ -11,6 +11,7 @@ import { Opcode } from '../../src/core/constants.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
+import { latestStatus } from '../../src/shared/status-patch.ts';
 import { AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
 
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
@@ -120,8 +121,8 @@ describe('InspectorService: embedded server', () => {
     const outFrame = frames(events, summary.id, 'out').find((f) => f.frame.opcode === Opcode.Text)!;
     expect(outFrame.frame.masked).toBe(false);
     expect(events.some((e) => isMessage(e) && e.connectionId === summary.id && e.direction === 'in' && e.text === 'hello inspector')).toBe(true);
-    // Status rides along in batches when it changes.
-    expect(batches.some((b) => b.status?.connections.some((c) => c.id === summary.id && c.state === 'OPEN'))).toBe(true);
+    // Status rides along in batches when it changes (a connection's change: in a status patch).
+    expect(batches.some((b) => (b.status?.connections ?? b.statusPatch?.connections)?.some((c) => c.id === summary.id && c.state === 'OPEN'))).toBe(true);
     // Sequence numbers arrive in order across batches.
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -514,7 +515,7 @@ describe('InspectorService: a client that keeps reconnecting', () => {
       expect(status.connections.filter((c) => c.state === 'CLOSED').map((c) => c.id)).toEqual(closedIds.slice(-3));
       expect(status.connections.filter((c) => c.state === 'OPEN')).toHaveLength(1);
       // The pushed status says the same, so the renderer can forget the others.
-      const lastPushed = () => [...batches].reverse().find((b) => b.status)?.status?.connections.map((c) => c.id).join(' ');
+      const lastPushed = () => latestStatus(batches).status?.connections.map((c) => c.id).join(' ');
       await eventually(() => lastPushed() === status.connections.map((c) => c.id).join(' '), 5000, 'the pushed status to list the same connections');
       stays.close();
     } finally {

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type CSSProperties } from 'react';
 import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
 import type { TlsInfo } from '../../../core/tls-types.ts';
 import { api } from '../bridge.ts';
@@ -9,6 +9,7 @@ import { SavedWork } from './SavedWork.tsx';
 import { ProxyConversations } from './ProxyConversations.tsx';
 import { BatteryPeers, RemoveClosedLink, RemoveConnectionButton } from './BatteryPeers.tsx';
 import { PeerFactsLine } from './PeerFacts.tsx';
+import { ConnectionList } from './ConnectionList.tsx';
 
 /** Stable empty list: a selector must not return a new array on every call. */
 const noConnections: ConnectionSummary[] = [];
@@ -23,14 +24,15 @@ function TlsTag({ tls }: { tls: TlsInfo | undefined }) {
   return <span className="tag" data-testid="tls-tag" title={`Encrypted and verified: ${tls.protocol ?? ''} ${tls.cipher?.standardName ?? ''}`}>{tls.protocol ?? 'TLS'}</span>;
 }
 
-export function ConnectionItem({ c }: { c: ConnectionSummary }) {
+/** slot: where a virtualised list (ConnectionList.tsx) puts the row, and how it measures it. */
+export function ConnectionItem({ c, slot }: { c: ConnectionSummary; slot?: { index: number; style: CSSProperties; measure: (el: HTMLLIElement | null) => void } }) {
   const selected = useInspector((s) => s.selectedConnectionId === c.id);
   const select = useInspector((s) => s.selectConnection);
   const tls = useInspector((s) => s.details[c.id]?.tls?.tls);
   const extensions = useInspector((s) => s.details[c.id]?.handshake?.extensions);
   const insecure = !!tls && tls.ok && tls.insecure && !tls.verified;
   return (
-    <li>
+    <li {...(slot ? { 'data-index': slot.index, ref: slot.measure, style: slot.style, className: 'connection-slot' } : {})}>
       <button className={`connection ${selected ? 'selected' : ''} ${insecure ? 'insecure' : ''}`} onClick={() => select(c.id)} data-testid={`connection-${c.id}`}>
         <span className={`state state-${c.state.toLowerCase()}`}>{c.state}</span>
         <span className="connection-id">{c.id}</span>
@@ -146,13 +148,13 @@ export function ConnectionsPanel() {
           <pre>{`wscat -c ${serverUrl}${caFlag}\nnpx wsinspect connect ${serverUrl}${caFlag} --send hi`}</pre>
         </details>
         {peers.length === 0 ? <p className="hint">Nobody has connected to the embedded server yet.</p> : (
-          <ul className="connections">{[...peers].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>
+          <ConnectionList connections={[...peers].reverse()} label="Server peers" />
         )}
         <BatteryPeers peers={batteryPeers} />
       </section>
       <section>
         <h2 className="section-head"><span>Clients <span className="count">{clients.length}</span></span><RemoveClosedLink connections={clients} testId="remove-closed-clients" /></h2>
-        {clients.length > 0 && <ul className="connections">{[...clients].reverse().map((c) => <ConnectionItem key={c.id} c={c} />)}</ul>}
+        {clients.length > 0 && <ConnectionList connections={[...clients].reverse()} label="Clients" />}
         <form className="client-form" onSubmit={(e) => { e.preventDefault(); void connect(); }}>
           <label>URL<input className="input" value={url} placeholder={serverUrl} onChange={(e) => setUrl(e.target.value)} aria-label="Client URL" /></label>
           <label>Subprotocols<input className="input" value={protocols} placeholder="chat, superchat" onChange={(e) => setProtocols(e.target.value)} /></label>

@@ -13,6 +13,7 @@ import type {
 import { frameSubject, lifecycleRow, MAX_LIFECYCLE_ROWS, type LifecycleRow, type SearchMatcher, type TimelineMode, type TimeMode } from '../lib/timeline.ts';
 import { prepareWireLog, type WireNote } from '../lib/wire-log.ts';
 import { addFold, type ConnectionFolds } from '../lib/fold-rows.ts';
+import { applyStatusPatch, latestStatus } from '../../../shared/status-patch.ts';
 import { FrameIndex } from './frame-index.ts';
 import { FrameRow, MessageOpcodeTracker } from './frame-row.ts';
 
@@ -319,6 +320,8 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
   observedByFrame: new Map(),
   applyBatch: (batch) => {
     const state = get();
+    // Only the connections that changed (statusPatch) come onto the status this window has.
+    const status = batch.status ?? (batch.statusPatch && state.status ? applyStatusPatch(state.status, batch.statusPatch) : undefined);
     const details = { ...state.details };
     const touched = new Set<string>();
     let selected = state.selectedConnectionId;
@@ -405,8 +408,8 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     // Connections the service no longer lists (it keeps the newest closed ones) go here too,
     // with their frames: a client that reconnects all day does not grow the window's memory.
     let selectionGone = false;
-    if (batch.status) {
-      const listed = new Set(batch.status.connections.map((c) => c.id));
+    if (status) {
+      const listed = new Set(status.connections.map((c) => c.id));
       const gone = new Set(Object.keys(details).filter((id) => !listed.has(id) && !isRecordingId(id) && !touched.has(id)));
       if (gone.size > 0) {
         dropFramesOf(state, gone);
@@ -426,7 +429,7 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
       ...(evicted ? { evictedFrames: state.evictedFrames + evicted } : {}),
       selectedConnectionId: selected,
       ...(selectionGone ? { selectedFrameKey: null } : {}),
-      ...(batch.status ? { status: batch.status } : {}),
+      ...(status ? { status } : {}),
       ...(batch.conformance ? { conformance: batch.conformance } : {}),
       // The web host dropped events this window read too slowly to take: say so, never hide a gap.
       ...(batch.dropped ? { notice: { kind: 'error' as const, text: droppedNotice(batch.dropped) } } : {}),
@@ -587,12 +590,12 @@ export function connectBatches(subscribe: (listener: (batch: ServiceBatch) => vo
     scheduled = false;
     const batches = queued;
     queued = [];
-    const status = [...batches].reverse().find((b) => b.status)?.status;
+    const status = latestStatus(batches);
     const conformance = [...batches].reverse().find((b) => b.conformance)?.conformance;
     const events = batches.length === 1 ? batches[0]!.events : batches.flatMap((b) => b.events);
     const dropped = batches.reduce((n, b) => n + (b.dropped ?? 0), 0);
     const folds = batches.flatMap((b) => b.folds ?? []);
-    useInspector.getState().applyBatch({ events, ...(status ? { status } : {}), ...(conformance ? { conformance } : {}), ...(dropped > 0 ? { dropped } : {}), ...(folds.length > 0 ? { folds } : {}) });
+    useInspector.getState().applyBatch({ events, ...status, ...(conformance ? { conformance } : {}), ...(dropped > 0 ? { dropped } : {}), ...(folds.length > 0 ? { folds } : {}) });
   };
   return subscribe((batch) => {
     queued.push(batch);
