@@ -93,3 +93,10 @@ export interface TlsInfo {
   extraCaCount?: number;
   failure?: TlsFailure;
 }
+
+/** One place to trust the proxy's local CA (net/certificate-authority.ts): where, the command to copy (null: done in a settings window), and what else to know. */
+export interface TrustCommand {
+  target: string;
+  command: string | null;
+  note: string;
+}

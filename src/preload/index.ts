@@ -16,6 +16,7 @@ const api: PreloadApi = {
   removeClosed: (ids) => ipcRenderer.invoke(channels.removeClosed, ids),
   startProxy: (request) => ipcRenderer.invoke(channels.startProxy, request),
   stopProxy: () => ipcRenderer.invoke(channels.stopProxy),
+  proxyCa: (action) => ipcRenderer.invoke(channels.proxyCa, action),
   setStepMode: (id, on) => ipcRenderer.invoke(channels.setStepMode, { connectionId: id, on }),
   setBreakpoints: (id, breakpoints) => ipcRenderer.invoke(channels.setBreakpoints, { connectionId: id, breakpoints }),
   stepControl: (id, action) => ipcRenderer.invoke(channels.stepControl, { connectionId: id, action }),

@@ -10,7 +10,7 @@ import {
   validateApp, validateBreakpoints, validateByteStepFeed, validateByteStepStart, validateCompressPayload, validateConnect, validateCraft, validateFirePreset,
   validateConformance, validateExport, validateRunSequence, validateHeld, validatePolicy, validateRecordCap, validateSend, validateStartServer, validateStepControl, validateStepMode,
 } from './validation.ts';
-import { validateStartProxy } from './proxy-validation.ts';
+import { validateProxyCaAction, validateStartProxy } from './proxy-validation.ts';
 import { validateRawCarriers } from './raw-chunks.ts';
 import type { InspectorService } from './inspector-service.ts';
 
@@ -27,6 +27,7 @@ export function createHandlers(service: InspectorService): Handlers {
     send: (arg) => service.send(validateSend(arg)),
     startProxy: (arg) => service.startProxy(validateStartProxy(arg)),
     stopProxy: () => service.stopProxy(),
+    proxyCa: (arg) => service.proxyCa(validateProxyCaAction(arg)),
     dropConnection: (arg) => {
       if (typeof arg !== 'string') throw new Error('dropConnection expects a connection id');
       return service.dropConnection(arg);

@@ -28,7 +28,7 @@ import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem, serverSubprotocolsProblem } from './validation.ts';
 import { BATTERY_USER_AGENT, isBatteryRequest } from './battery-peers.ts';
 import { ProxyMode } from './proxy-mode.ts';
-import type { StartProxyRequest } from '../shared/proxy-api.ts';
+import type { ProxyCaAction, StartProxyRequest } from '../shared/proxy-api.ts';
 import { SessionWork } from './session-work.ts';
 import { loadSavedWork, readSavedWorkText, savedWorkPath, storeSavedWork } from './saved-work-file.ts';
 import { mergeSavedWork, parseSavedWork, type SavedStep, type SavedWork } from '../shared/saved-work.ts';
@@ -114,7 +114,11 @@ export class InspectorService {
       running: false, host: options.host ?? Defaults.host, port: options.port ?? Defaults.port,
       url: null, app: options.app ?? 'echo', error: null, warning: null, tls: null,
     };
-    this.proxyMode = new ProxyMode(this.tracer, () => this.markStatusChanged(), (action, token) => this.confirmAction(action, token));
+    this.proxyMode = new ProxyMode(this.tracer, () => this.markStatusChanged(), (action, token) => this.confirmAction(action, token), {
+      // wss:// listening and the interception CA live where the server's certificate does.
+      configDir: this.configDir ?? configDirectory(),
+      credentials: (paths) => this.serverCredentials(paths),
+    });
     this.tracer.subscribe((event) => this.onTrace(event));
   }
 
@@ -375,6 +379,10 @@ export class InspectorService {
 
   stopProxy(): Promise<Result> {
     return this.proxyMode.stop();
+  }
+
+  proxyCa(action: ProxyCaAction): Promise<Result> {
+    return this.proxyMode.caAction(action);
   }
 
   // ------------------------------------------------------------ clients

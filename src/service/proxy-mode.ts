@@ -4,10 +4,17 @@
  * conversation it belongs to. The debugger works on a leg as on any connection: step mode,
  * breakpoints, held frames, injected frames and fault presets all go through the leg's own
  * Connection (findLeg), towards the client or towards the server.
+ *
+ * TLS, as the CLI has it: the reverse proxy listens on wss:// with the generated localhost
+ * certificate or one the person chose; the forward proxy intercepts CONNECT's TLS with the local
+ * CA (proxy-ca.ts) when asked, and otherwise lists each tunnel as opaque with its SNI.
  */
 
 import { ForwardProxy, type ForwardProxyEvent } from '../core/forward-proxy/forward-proxy.ts';
 import { relayUpgrade } from '../core/forward-proxy/relay-upgrade.ts';
+import { createInterceptor, type InterceptionEvent } from '../core/forward-proxy/tls-interception.ts';
+import type { LeafMinter } from '../core/net/certificate-authority.ts';
+import { TlsConfigError, type ServerCredentials } from '../core/net/transport.ts';
 import { parseWebSocketUrl, UrlError, type ParsedWebSocketUrl } from '../core/net/client.ts';
 import type { Connection } from '../core/net/connection.ts';
 import { hostProblem, portProblem } from '../core/net/listen-address.ts';
@@ -18,14 +25,26 @@ import { WrappingTracer } from '../core/proxy/frame-pairing.ts';
 import type { ProxyLeg as RecordedProxyLeg } from '../core/capture/recording.ts';
 import type { Tracer } from '../core/trace.ts';
 import type { DangerousAction, Result } from '../shared/inspector-api.ts';
-import { idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyKind, type ProxyLeg, type ProxyStatus, type StartProxyRequest } from '../shared/proxy-api.ts';
+import {
+  idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyCaAction, type ProxyKind, type ProxyLeg, type ProxyStatus, type ProxyTunnel, type StartProxyRequest,
+} from '../shared/proxy-api.ts';
 import { visibleText } from '../shared/visible-text.ts';
+import { interceptionMinter, proxyCaAction, proxyCaStatus } from './proxy-ca.ts';
 
 /** Asks a person before a dangerous action; null when they said yes (InspectorService.confirmAction). */
 export type ConfirmAction = (action: DangerousAction, token: string | undefined) => Promise<Result | null>;
 
 /** Lines of a forward proxy's other traffic kept for the status. */
 const MAX_RECENT = 20;
+/** CONNECT tunnels kept for the status. */
+const MAX_TUNNELS = 20;
+
+/** Where the CA lives, and the certificate a wss:// listener presents (InspectorService's, as for its server). */
+export interface ProxyTlsEnv {
+  configDir: string;
+  /** Both paths: those files; neither: the generated localhost certificate. */
+  credentials(paths: { certPath?: string; keyPath?: string }): Promise<ServerCredentials & { certPath: string; generated: boolean }>;
+}
 
 /** A reverse or forward proxy while it runs: its conversations, and how to stop it. */
 interface RunningProxy {
@@ -43,10 +62,26 @@ export class ProxyMode {
   /** Connection ids of legs whose trace has started: pending until the connection list claims them (once). */
   private readonly knownLegs = new Map<string, 'pending' | 'claimed'>();
 
-  constructor(private readonly tracer: Tracer, private readonly onChange: () => void, private readonly confirm: ConfirmAction) {}
+  /** The local CA as last read (re-read after every CA action and interception start). */
+  private ca: ProxyStatus['ca'] | undefined;
+
+  constructor(private readonly tracer: Tracer, private readonly onChange: () => void, private readonly confirm: ConfirmAction, private readonly tlsEnv?: ProxyTlsEnv) {}
 
   status(): ProxyStatus {
-    return { ...this.state, recent: [...this.state.recent], conversations: this.running?.conversations.size ?? 0 };
+    if (this.ca === undefined) this.ca = this.tlsEnv ? proxyCaStatus(this.tlsEnv.configDir) : null;
+    return { ...this.state, recent: [...this.state.recent], tunnels: this.state.tunnels.map((t) => ({ ...t })), ca: this.ca, conversations: this.running?.conversations.size ?? 0 };
+  }
+
+  /** Create, regenerate or remove the local CA; not while the forward proxy intercepts with it. */
+  async caAction(action: ProxyCaAction): Promise<Result> {
+    if (!this.tlsEnv) return { ok: false, error: 'Proxy CA: this service has no config directory.' };
+    if (action !== 'create' && this.running && this.state.interceptTls) {
+      return { ok: false, error: `Stop the proxy first: it intercepts TLS with this CA (${action === 'remove' ? 'removing' : 'regenerating'} it now would leave it signing with a key that is gone).` };
+    }
+    const result = await proxyCaAction(this.tlsEnv.configDir, action);
+    this.ca = proxyCaStatus(this.tlsEnv.configDir);
+    this.onChange();
+    return result;
   }
 
   async start(request: StartProxyRequest): Promise<Result<{ url: string }>> {
@@ -66,9 +101,20 @@ export class ProxyMode {
     } catch (error) {
       return this.failed(error instanceof UrlError ? error.message : `Proxy: ${(error as Error).message}`);
     }
-    if (listen.secure) return this.failed('Proxy mode in the app listens on ws:// (wss:// listening is in the CLI: wsinspect proxy --listen wss://… --tls).');
+    if (!listen.secure && (request.certPath !== undefined || request.keyPath !== undefined)) {
+      return this.failed(`Proxy: a certificate is for a wss:// listen URL (got ${listen.url}).`);
+    }
     const refused = await this.checkListen(listen.host, listen.port, request.confirmToken);
     if (refused) return refused;
+    let tls: (ServerCredentials & { certPath: string; generated: boolean }) | null = null;
+    if (listen.secure) {
+      if (!this.tlsEnv) return this.failed('Proxy: wss:// listening needs a config directory for its certificate.');
+      try {
+        tls = await this.tlsEnv.credentials({ ...(request.certPath !== undefined ? { certPath: request.certPath } : {}), ...(request.keyPath !== undefined ? { keyPath: request.keyPath } : {}) });
+      } catch (error) {
+        return this.failed(error instanceof TlsConfigError ? `Proxy: ${error.message}` : `Proxy: cannot set up TLS: ${(error as Error).message}`);
+      }
+    }
     await this.stop();
     const host = request.host?.trim() || undefined;
     const rewrite = { ...(host ? { host } : {}), ...(request.origin !== undefined ? { origin: request.origin } : {}) };
@@ -76,13 +122,14 @@ export class ProxyMode {
     try {
       proxy = new ReverseProxy({
         host: listen.host, port: listen.port, target: upstream.url, listenPath: listen.path, ...this.legOptions(request),
-        rewrite, ...(request.insecure ? { upstreamTls: { insecure: true } } : {}),
+        rewrite, ...(request.insecure ? { upstreamTls: { insecure: true } } : {}), ...(tls ? { tls } : {}),
       });
     } catch (error) {
       return this.failed(`Proxy: ${(error as Error).message}`);
     }
     return this.listening(request, 'reverse', { conversations: proxy.conversations, listen: () => proxy.listen(), close: () => proxy.close() }, (url) => ({
       url: `${url.replace(/\/$/, '')}${listen.path}`, target: upstream.url, rewrite: describeRewrite(upstream.hostHeader, rewrite),
+      tls: tls ? { certificate: tls.certificate, certPath: tls.certPath, generated: tls.generated } : null,
     }), listen.host);
   }
 
@@ -99,8 +146,20 @@ export class ProxyMode {
     }
     const host = address.hostname.replace(/^\[|\]$/g, '');
     const port = address.port === '' ? 80 : Number(address.port);
+    if (request.certPath !== undefined || request.keyPath !== undefined) return this.failed('Proxy: the forward proxy listens on http://; a certificate is for a reverse proxy on wss://.');
     const refused = await this.checkListen(host, port, request.confirmToken);
     if (refused) return refused;
+    let minter: LeafMinter | null = null;
+    if (request.interceptTls) {
+      if (!this.tlsEnv) return this.failed('Proxy: TLS interception needs a config directory for its certificate authority.');
+      try {
+        minter = await interceptionMinter(this.tlsEnv.configDir);
+      } catch (error) {
+        return this.failed(error instanceof TlsConfigError ? `Proxy: ${error.message}` : `Proxy: cannot make the CA: ${(error as Error).message}`);
+      } finally {
+        this.ca = proxyCaStatus(this.tlsEnv.configDir);
+      }
+    }
     await this.stop();
     const conversations = new Set<ProxyConversation>();
     const legOptions = this.legOptions(request);
@@ -122,11 +181,17 @@ export class ProxyMode {
         void conversation.closed().then(() => conversations.delete(conversation));
       },
     });
+    if (minter) {
+      proxy.useInterceptor(createInterceptor(proxy, {
+        minter, upstream: request.insecure ? { insecure: true } : {},
+        onIntercepted: (event) => this.intercepted(event),
+      }));
+    }
     const close = async () => {
       for (const c of conversations) c.stop();
       await proxy.close();
     };
-    return this.listening(request, 'forward', { conversations, listen: () => proxy.listen(), close }, (url) => ({ url, target: null, rewrite: null }), host);
+    return this.listening(request, 'forward', { conversations, listen: () => proxy.listen(), close }, (url) => ({ url, target: null, rewrite: null, tls: null }), host);
   }
 
   /** Both kinds: a non-loopback address needs a person's yes (confirmation.ts). */
@@ -155,14 +220,14 @@ export class ProxyMode {
   }
 
   private async listening(
-    request: StartProxyRequest, kind: ProxyKind, running: RunningProxy, shown: (url: string) => Pick<ProxyStatus, 'url' | 'target' | 'rewrite'>, host: string,
+    request: StartProxyRequest, kind: ProxyKind, running: RunningProxy, shown: (url: string) => Pick<ProxyStatus, 'url' | 'target' | 'rewrite' | 'tls'>, host: string,
   ): Promise<Result<{ url: string }>> {
     try {
       const { url } = await running.listen();
       this.running = running;
       const view = shown(url);
       this.state = {
-        ...view, running: true, kind, conversations: 0, error: null, recent: [],
+        ...view, ca: this.state.ca, running: true, kind, conversations: 0, error: null, recent: [], tunnels: [], interceptTls: kind === 'forward' && request.interceptTls === true,
         clientDeflate: request.clientDeflate !== false, upstreamDeflate: request.upstreamDeflate !== false,
         warning: isLoopbackHost(host) ? null : `Bound to ${host}: other machines on your network can connect through this proxy.`,
       };
@@ -173,8 +238,18 @@ export class ProxyMode {
     }
   }
 
-  /** A forward proxy's non-WebSocket traffic, one line each (the WebSocket ones are conversations). */
+  /** A forward proxy's non-WebSocket traffic, one line each (the WebSocket ones are conversations); tunnels also as data. */
   private forwardEvent(event: ForwardProxyEvent): void {
+    if (event.type === 'tunnel-opened' || event.type === 'tunnel') {
+      const t = event.tunnel;
+      this.tunnel({
+        id: event.id, target: visibleText(t.target.slice(0, 300)), sni: t.hello?.serverName ? visibleText(t.hello.serverName.slice(0, 300)) : null, mode: 'opaque',
+        state: event.type === 'tunnel' ? 'closed' : 'open',
+        ...(event.type === 'tunnel' ? { bytesUp: t.bytesUp, bytesDown: t.bytesDown } : {}),
+        ...(t.notTls || t.error ? { error: visibleText((t.error ?? `not TLS: ${t.notTls}`).slice(0, 300)) } : {}),
+      });
+      if (event.type === 'tunnel-opened') return;
+    }
     let line: string | null = null;
     if (event.type === 'http') line = `${event.exchange.method} ${event.exchange.url} → ${event.exchange.status ?? 'no answer'}${event.exchange.error ? ` (${event.exchange.error})` : ''}`;
     else if (event.type === 'tunnel') line = `CONNECT ${event.tunnel.target}${event.tunnel.hello?.serverName ? ` (SNI ${event.tunnel.hello.serverName})` : ''}: passed through opaquely, ${event.tunnel.bytesUp} B up, ${event.tunnel.bytesDown} B down`;
@@ -184,12 +259,27 @@ export class ProxyMode {
     this.onChange();
   }
 
+  /** A CONNECT whose TLS was intercepted (or failed to be): one entry of the tunnel list. */
+  private intercepted(event: InterceptionEvent): void {
+    this.tunnel({
+      id: event.id, target: visibleText(event.target.slice(0, 300)), sni: event.serverName ? visibleText(event.serverName.slice(0, 300)) : null, mode: 'intercepted', state: 'open',
+      ...(event.error ? { error: visibleText(event.error.slice(0, 300)) } : {}),
+    });
+  }
+
+  /** Adds a tunnel, or updates the one with its id (bounded: the oldest go first). */
+  private tunnel(entry: ProxyTunnel): void {
+    const others = this.state.tunnels.filter((t) => t.id !== entry.id);
+    this.state = { ...this.state, tunnels: [...others.slice(-(MAX_TUNNELS - 1)), entry] };
+    this.onChange();
+  }
+
   /** Stops listening; open conversations get 1001 Going Away on both legs. */
   async stop(): Promise<Result> {
     const running = this.running;
     this.running = null;
     if (running) await running.close();
-    this.state = { ...this.state, running: false, url: null, warning: null };
+    this.state = { ...this.state, running: false, url: null, warning: null, tls: null };
     this.onChange();
     return { ok: true };
   }

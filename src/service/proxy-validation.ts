@@ -2,7 +2,7 @@
  * Shape checks for Proxy mode's requests from a renderer (issue 12), as validation.ts does for
  * the rest: nothing reaches the service unchecked. No electron import.
  */
-import type { StartProxyRequest } from '../shared/proxy-api.ts';
+import type { ProxyCaAction, StartProxyRequest } from '../shared/proxy-api.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -42,10 +42,19 @@ export function validateStartProxy(v: unknown): StartProxyRequest {
       out.origin = origin.trim();
     }
   }
-  for (const key of ['clientDeflate', 'upstreamDeflate', 'insecure'] as const) {
+  for (const key of ['clientDeflate', 'upstreamDeflate', 'insecure', 'interceptTls'] as const) {
     const value = flag(key);
     if (value !== undefined) out[key] = value;
   }
+  if (out.interceptTls && kind !== 'forward') throw new Error('TLS interception is for the forward proxy (a reverse proxy terminates TLS itself: listen on wss://)');
+  // A wss:// listener's certificate and key files: both or neither, file names and nothing else.
+  for (const key of ['certPath', 'keyPath'] as const) {
+    const path = text(key, 4096);
+    if (path === undefined || path.trim() === '') continue;
+    if (/[\0\r\n]/.test(path)) throw new Error(`${key === 'certPath' ? 'The certificate' : 'The key'} file name cannot contain NUL or line breaks`);
+    out[key] = path.trim();
+  }
+  if ((out.certPath === undefined) !== (out.keyPath === undefined)) throw new Error('Give both the certificate file and its key file, or neither (then the generated localhost certificate is used)');
   const token = text('confirmToken', 200);
   if (token !== undefined) out.confirmToken = token;
   return out;
@@ -54,4 +63,12 @@ export function validateStartProxy(v: unknown): StartProxyRequest {
 /** host[:port] as a Host header carries it (RFC 9110 §7.2): a name or an IP literal, and an optional port. */
 function hostProblemForHeader(value: string): boolean {
   return !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(value.trim());
+}
+
+const CA_ACTIONS: readonly ProxyCaAction[] = ['create', 'regenerate', 'remove'];
+
+/** The proxy CA action: one of three words. */
+export function validateProxyCaAction(v: unknown): ProxyCaAction {
+  if (typeof v !== 'string' || !(CA_ACTIONS as readonly string[]).includes(v)) throw new Error('proxyCa expects "create", "regenerate" or "remove"');
+  return v as ProxyCaAction;
 }

@@ -9,7 +9,7 @@ import type { Breakpoint, GateSnapshot } from '../core/frame-gate.ts';
 import type { ConnectionState, Role, TraceEvent } from '../core/trace.ts';
 import type { TlsCertificateInfo } from '../core/tls-types.ts';
 import type { SavedStep, SavedWork } from './saved-work.ts';
-import type { ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
+import type { ProxyCaAction, ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
 import type { RawCarriers, RawCarriersRequest } from './raw-chunks-api.ts';
 import type { FrameFold } from './frame-fold.ts';
 
@@ -333,6 +333,8 @@ export interface InspectorApi {
   // Proxy mode (issue 12).
   startProxy(request: StartProxyRequest): Promise<Result<{ url: string }>>;
   stopProxy(): Promise<Result>;
+  /** The local CA for the forward proxy's TLS interception: create, regenerate or remove (its state is in the status). */
+  proxyCa(action: ProxyCaAction): Promise<Result>;
   // Step mode, crafting and faults (issue 4).
   setStepMode(connectionId: string, on: boolean): Promise<Result>;
   setBreakpoints(connectionId: string, breakpoints: Breakpoint[]): Promise<Result>;
@@ -413,6 +415,7 @@ export const channels = {
   removeClosed: 'inspector:remove-closed',
   startProxy: 'inspector:start-proxy',
   stopProxy: 'inspector:stop-proxy',
+  proxyCa: 'inspector:proxy-ca',
   setStepMode: 'inspector:set-step-mode',
   setBreakpoints: 'inspector:set-breakpoints',
   stepControl: 'inspector:step-control',

@@ -19,6 +19,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { configDirectory, createCertificate, isFile, writePrivate, type CertificatePair } from './certificates.ts';
 import { credentialsFromPem, readSmallFile, TlsConfigError } from './transport.ts';
+import type { TrustCommand } from '../tls-types.ts';
 
 const DAY = 86_400_000;
 /** The CA is good for two years; a leaf for 30 days (well under the 398 days browsers accept). */
@@ -143,19 +144,33 @@ export class LeafMinter {
   }
 }
 
-/** How to trust the CA, in plain steps: nothing here is done automatically. */
-export function trustSteps(d: AuthorityDescription): string[] {
+/** How to trust the CA in each browser and system, as data (the app shows each command with a Copy button). */
+export function trustCommands(d: AuthorityDescription): TrustCommand[] {
   const cert = d.certPath;
   return [
+    { target: 'Chromium / Chrome (Linux, NSS)', command: `certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "WebSocket Inspector proxy CA" -i ${cert}`, note: `(certutil is in Debian's libnss3-tools); for one test run instead: --ignore-certificate-errors-spki-list=${d.spkiSha256}` },
+    { target: 'Firefox', command: null, note: `Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import… ${cert}, tick "Trust this CA to identify websites" (Firefox keeps its own store)` },
+    { target: 'Debian / Ubuntu (whole system)', command: `sudo cp ${cert} /usr/local/share/ca-certificates/wsinspect-proxy-ca.crt && sudo update-ca-certificates`, note: '' },
+    { target: 'macOS', command: `sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${cert}`, note: '' },
+    { target: 'Windows', command: `certutil -addstore -user Root ${cert}`, note: '(or double-click the file, Install Certificate, "Trusted Root Certification Authorities")' },
+    { target: 'node / wsinspect connect', command: `NODE_EXTRA_CA_CERTS=${cert}`, note: `or --ca ${cert}` },
+  ];
+}
+
+/** How to trust the CA, in plain steps: nothing here is done automatically. */
+export function trustSteps(d: AuthorityDescription): string[] {
+  const [chromium, firefox, debian, macos, windows, node] = trustCommands(d);
+  const firefoxNote = firefox!.note.split(', tick ');
+  return [
     'To let a client accept the proxy\'s certificates, trust this CA in that client only, and only while you need it:',
-    `  Chromium / Chrome (Linux, NSS):  certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "WebSocket Inspector proxy CA" -i ${cert}`,
-    `      (certutil is in Debian's libnss3-tools); for one test run instead: --ignore-certificate-errors-spki-list=${d.spkiSha256}`,
-    `  Firefox:  Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import… ${cert},`,
-    '      tick "Trust this CA to identify websites" (Firefox keeps its own store)',
-    `  Debian / Ubuntu (whole system):  sudo cp ${cert} /usr/local/share/ca-certificates/wsinspect-proxy-ca.crt && sudo update-ca-certificates`,
-    `  macOS:  sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain ${cert}`,
-    `  Windows:  certutil -addstore -user Root ${cert}   (or double-click the file, Install Certificate, "Trusted Root Certification Authorities")`,
-    `  node / wsinspect connect:  NODE_EXTRA_CA_CERTS=${cert}, or --ca ${cert}`,
+    `  ${chromium!.target}:  ${chromium!.command}`,
+    `      ${chromium!.note}`,
+    `  ${firefox!.target}:  ${firefoxNote[0]},`,
+    `      tick ${firefoxNote[1]}`,
+    `  ${debian!.target}:  ${debian!.command}`,
+    `  ${macos!.target}:  ${macos!.command}`,
+    `  ${windows!.target}:  ${windows!.command}   ${windows!.note}`,
+    `  ${node!.target}:  ${node!.command}, ${node!.note}`,
   ];
 }
 

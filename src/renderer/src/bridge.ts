@@ -77,6 +77,7 @@ export function createWebBridge(token = readToken()): InspectorApi {
     removeClosed: (ids) => call('removeClosed', ids),
     startProxy: (request) => confirmed<Awaited<ReturnType<InspectorApi['startProxy']>>>('startProxy')(request),
     stopProxy: () => call('stopProxy'),
+    proxyCa: (action) => call('proxyCa', action),
     setStepMode: (id, on) => call('setStepMode', { connectionId: id, on }),
     setBreakpoints: (id, breakpoints) => call('setBreakpoints', { connectionId: id, breakpoints }),
     stepControl: (id, action) => call('stepControl', { connectionId: id, action }),
