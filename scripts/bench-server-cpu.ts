@@ -30,7 +30,7 @@ export const cpuWorkloads: readonly CpuWorkload[] = [
   { id: '1m', label: '1 MiB', size: 1024 * 1024, window: 4 },
 ];
 const servers = ['ours', 'ws'] as const;
-type ServerId = (typeof servers)[number];
+export type ServerId = (typeof servers)[number];
 const TARGET = 0.5;
 
 const wsEchoServer = `
@@ -40,12 +40,13 @@ wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, 
 wss.on('listening', () => console.log('listening on ws://127.0.0.1:' + wss.address().port + '/'));
 `;
 
-interface RunningServer { id: ServerId; child: ChildProcess; url: string }
+export interface RunningServer { id: ServerId; child: ChildProcess; url: string }
 
-function startServer(id: ServerId): Promise<RunningServer> {
+/** Starts one echo server in a process of its own; nodeArgs go before the script (e.g. --cpu-prof). */
+export function startServer(id: ServerId, nodeArgs: readonly string[] = []): Promise<RunningServer> {
   const args = id === 'ours'
-    ? [join(repoRoot, 'bin', 'wsinspect.mjs'), 'serve', '--port', '0', '--trace', 'none', '--no-deflate']
-    : ['-e', wsEchoServer];
+    ? [...nodeArgs, join(repoRoot, 'bin', 'wsinspect.mjs'), 'serve', '--port', '0', '--trace', 'none', '--no-deflate']
+    : [...nodeArgs, '-e', wsEchoServer];
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', WSINSPECT_SHOW_RUNTIME: '1' } });
   let out = '';
   let err = '';
@@ -70,7 +71,7 @@ function startServer(id: ServerId): Promise<RunningServer> {
 
 /** The process's CPU time (user + system) in seconds, from /proc/PID/stat (clock ticks). */
 const ticksPerSecond = 100;
-function processCpuSeconds(pid: number): number {
+export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After "pid (comm) ": state is field 3, utime 14, stime 15 → indexes 11 and 12 here.
@@ -79,7 +80,7 @@ function processCpuSeconds(pid: number): number {
 
 interface CpuSample { server: ServerId; workload: string; round: number; messages: number; cpuSeconds: number; usPerMessage: number }
 
-function blast(server: RunningServer, w: CpuWorkload, payload: Buffer, warmupMs: number, cellMs: number): Promise<{ messages: number; cpuSeconds: number }> {
+export function blast(server: RunningServer, w: CpuWorkload, payload: Buffer, warmupMs: number, cellMs: number): Promise<{ messages: number; cpuSeconds: number }> {
   return new Promise((done, fail) => {
     const ws = new WebSocket(server.url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
     let phase: 'warmup' | 'measure' | 'over' = 'warmup';

@@ -114,13 +114,21 @@ export interface FrameParserOptions {
 /** A FIFO of received chunks that hands out exactly the bytes asked for. */
 class ByteQueue {
   private chunks: Uint8Array[] = [];
+  /** Per chunk: may its bytes be overwritten (unmasked in place)? See FrameParser.feed. */
+  private writable: boolean[] = [];
   private headOffset = 0;
   length = 0;
 
-  push(chunk: Uint8Array): void {
+  push(chunk: Uint8Array, writable = false): void {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
+    this.writable.push(writable);
     this.length += chunk.length;
+  }
+
+  /** May the bytes takeUpTo hands out next be overwritten? */
+  get firstWritable(): boolean {
+    return this.writable[0] === true;
   }
 
   /** Takes exactly n bytes (caller checked length >= n). */
@@ -168,6 +176,7 @@ class ByteQueue {
 
   clear(): void {
     this.chunks = [];
+    this.writable = [];
     this.headOffset = 0;
     this.length = 0;
   }
@@ -178,6 +187,7 @@ class ByteQueue {
     while (this.chunks.length > 0 && this.headOffset >= this.chunks[0]!.length) {
       this.headOffset -= this.chunks[0]!.length;
       this.chunks.shift();
+      this.writable.shift();
     }
   }
 }
@@ -284,9 +294,17 @@ export class FrameParser {
    * frame. If the handler throws, parsing stops right there and the parser still describes
    * the frame that was being read. Throws ProtocolViolation itself only for what framing
    * cannot represent (a 64-bit length with the most significant bit set).
+   *
+   * `writable`: the caller gives these bytes away: nobody else holds or will read them (a socket
+   * chunk with no tracer, recorder or step gate looking). A parser that keeps no raw bytes may then
+   * unmask a payload in place, in data itself, instead of into a buffer of its own: a frame whose
+   * whole payload sits in this chunk costs no copy, its payload is a view of data. A payload
+   * split across chunks is still unmasked into one buffer of its own (at most 1 MiB, else each
+   * piece in place, then joined). Only payload bytes are ever overwritten, each once, and never
+   * after they were handed out; the header bytes (and the masking key) stay as received.
    */
-  feed(data: Uint8Array, onEvent: (event: ParserEvent) => void): void {
-    this.queue.push(data);
+  feed(data: Uint8Array, onEvent: (event: ParserEvent) => void, writable = false): void {
+    this.queue.push(data, writable && !this.keepRaw);
     const events = { push: onEvent };
     for (;;) {
       switch (this._state) {
@@ -355,10 +373,16 @@ export class FrameParser {
           const remaining = header.payloadLength - this.payloadReceived;
           if (remaining > 0) {
             if (this.queue.length === 0) return;
+            const inPlace = header.maskKey !== null && this.queue.firstWritable;
             const chunk = this.queue.takeUpTo(remaining);
             if (this.keepRaw) this.rawPayloadChunks.push(chunk);
             let unmasked: Uint8Array;
-            if (header.maskKey && header.payloadLength <= SINGLE_BUFFER_LIMIT) {
+            if (inPlace && ((this.payloadReceived === 0 && chunk.length === remaining) || header.payloadLength > SINGLE_BUFFER_LIMIT)) {
+              // The whole payload in this chunk (or a payload too big for one buffer): unmasked where it lies.
+              applyMaskInPlace(chunk, chunk, header.maskKey!, this.payloadReceived);
+              unmasked = chunk;
+              this.payloadChunks.push(unmasked);
+            } else if (header.maskKey && header.payloadLength <= SINGLE_BUFFER_LIMIT) {
               // One buffer for the whole payload, unmasked into place as chunks arrive.
               this.payloadBuffer ??= allocateBytes(header.payloadLength);
               unmasked = this.payloadBuffer.subarray(this.payloadReceived, this.payloadReceived + chunk.length);
@@ -442,14 +466,50 @@ export interface FrameSpec {
 
 /** Encodes one frame. With default options the result is minimal and valid (§5.2). */
 export function encodeFrame(spec: FrameSpec, maskKeyOverride?: Uint8Array | null): Uint8Array {
-  const payload = spec.payload ?? new Uint8Array(0);
+  const payload = spec.payload ?? EMPTY_PAYLOAD;
   const maskKey = maskKeyOverride !== undefined ? maskKeyOverride : spec.maskKey ?? null;
-  const declared = spec.declaredLength ?? payload.length;
-  let encoding = spec.lengthEncoding ?? 'minimal';
-  if (encoding === 'minimal') encoding = declared <= 125 ? '7-bit' : declared <= 0xffff ? '16-bit' : '64-bit';
-  const extLength = encoding === '16-bit' ? 2 : encoding === '64-bit' ? 8 : 0;
-  const headerLength = 2 + extLength + (maskKey ? 4 : 0);
+  const headerLength = frameHeaderLength(spec, maskKey);
   const out = allocateBytes(headerLength + payload.length);
+  writeFrameHeader(out, spec, maskKey);
+  if (maskKey) {
+    applyMaskInPlace(out.subarray(headerLength), payload, maskKey); // straight into the output: no copy
+  } else {
+    out.set(payload, headerLength);
+  }
+  return out;
+}
+
+/**
+ * The header alone of an unmasked frame (a server's, §5.1: "A server MUST NOT mask any frames"),
+ * whose payload then goes on the wire after it as it is: one writev of header and payload
+ * instead of copying the payload behind the header. The header is exactly encodeFrame's.
+ */
+export function encodeFrameHeader(spec: FrameSpec): Uint8Array {
+  const out = allocateBytes(frameHeaderLength(spec, null));
+  writeFrameHeader(out, spec, null);
+  return out;
+}
+
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
+type LengthEncoding = '7-bit' | '16-bit' | '64-bit';
+
+function lengthEncodingOf(spec: FrameSpec, declared: number): LengthEncoding {
+  const encoding = spec.lengthEncoding ?? 'minimal';
+  if (encoding !== 'minimal') return encoding;
+  return declared <= 125 ? '7-bit' : declared <= 0xffff ? '16-bit' : '64-bit';
+}
+
+function frameHeaderLength(spec: FrameSpec, maskKey: Uint8Array | null): number {
+  const encoding = lengthEncodingOf(spec, spec.declaredLength ?? spec.payload?.length ?? 0);
+  return 2 + (encoding === '16-bit' ? 2 : encoding === '64-bit' ? 8 : 0) + (maskKey ? 4 : 0);
+}
+
+/** §5.2: FIN, RSV1-3, opcode, MASK, payload length (7, 7+16 or 7+64 bits) and the masking key, at out[0]. */
+function writeFrameHeader(out: Uint8Array, spec: FrameSpec, maskKey: Uint8Array | null): void {
+  const declared = spec.declaredLength ?? spec.payload?.length ?? 0;
+  const encoding = lengthEncodingOf(spec, declared);
+  const extLength = encoding === '16-bit' ? 2 : encoding === '64-bit' ? 8 : 0;
   out[0] = (spec.fin === false ? 0 : 0x80) | (spec.rsv1 ? 0x40 : 0) | (spec.rsv2 ? 0x20 : 0) | (spec.rsv3 ? 0x10 : 0) | (spec.opcode & 0x0f);
   const maskBit = spec.maskBitOverride ?? maskKey !== null;
   const lengthField = encoding === '16-bit' ? 126 : encoding === '64-bit' ? 127 : declared & 0x7f;
@@ -469,13 +529,7 @@ export function encodeFrame(spec: FrameSpec, maskKeyOverride?: Uint8Array | null
     out[8] = (lo >>> 8) & 0xff;
     out[9] = lo & 0xff;
   }
-  if (maskKey) {
-    out.set(maskKey.subarray(0, 4), 2 + extLength);
-    applyMaskInPlace(out.subarray(headerLength), payload, maskKey); // straight into the output: no copy
-  } else {
-    out.set(payload, headerLength);
-  }
-  return out;
+  if (maskKey) out.set(maskKey.subarray(0, 4), 2 + extLength);
 }
 
 /** §5.5.1: a close body is a 2-byte big-endian status code followed by a UTF-8 reason. */

@@ -12,7 +12,7 @@ import { applyMask, concatBytes, utf8DecodeLenient, utf8Encode } from './bytes.t
 import { CloseCode, Defaults, describeOpcode, FRAGMENT_COST, isControlOpcode, isKnownOpcode, isValidWireCloseCode, Opcode } from './constants.ts';
 import { HandshakeError, ProtocolViolation } from './errors.ts';
 import { frameAnatomy } from './fields.ts';
-import { encodeClosePayload, encodeFrame, formatPayloadLength, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
+import { encodeClosePayload, encodeFrame, encodeFrameHeader, formatPayloadLength, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
 import type { Extension, ServerExtensionNegotiator, ClientExtensionNegotiator, DecodedChunk } from './extensions/extension.ts';
 import { formatExtensionHeader } from './extensions/extension-header.ts';
 import { clientDeflateNegotiator, disabledServerDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
@@ -25,6 +25,12 @@ import { Utf8Validator } from './utf8.ts';
 export interface OutputChunk {
   bytes: Uint8Array;
   kind: 'head' | 'frame' | 'raw';
+  /**
+   * Set on a large unmasked frame sent with no trace and no step gate: bytes is then the frame's
+   * header only and this payload follows it on the wire as it is (written with writev, never
+   * copied behind the header). The writer must not change it.
+   */
+  payload?: Uint8Array;
 }
 
 export type ProtocolEvent =
@@ -99,6 +105,13 @@ export interface ProtocolOptions {
   headers?: readonly HttpHeader[];
   key?: string;
 }
+
+/**
+ * From this payload size on, a server frame's payload is written behind its header rather than
+ * copied there (queueFrame): below it, a copy into Buffer's pooled memory costs less than one
+ * more socket write.
+ */
+const WRITEV_MIN_PAYLOAD = 4096;
 
 /** Thrown from the parser's handler to stop reading (after a Close frame). */
 const stopParsing = Symbol('stop parsing');
@@ -303,7 +316,7 @@ export class WebSocketProtocol {
 
   /** Drains the bytes to write. */
   dataToSend(): Uint8Array[] {
-    return this.takeOutput().map((c) => c.bytes);
+    return this.takeOutput().map((c) => (c.payload ? concatBytes([c.bytes, c.payload]) : c.bytes));
   }
 
   /** Drains the bytes to write, each chunk tagged head, frame or raw. */
@@ -362,15 +375,21 @@ export class WebSocketProtocol {
     this.write(bytes);
   }
 
-  receiveData(data: Uint8Array): void {
+  /**
+   * `writable`: the caller gives data away (a socket chunk nobody else holds: no step gate, no
+   * other reader). With no trace either (a trace or recorder keeps the bytes as received), masked
+   * payloads are then unmasked in place in data (FrameParser.feed): no copy for a frame that
+   * arrived whole in it.
+   */
+  receiveData(data: Uint8Array, writable = false): void {
     if (data.length === 0) return;
     if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'in', bytes: data }));
     if (this._state === 'CLOSED' || this.failed) return; // §7.1.7: after failing, discard input
     if (this._state === 'CONNECTING') {
-      this.receiveHandshakeBytes(data);
+      this.receiveHandshakeBytes(data, writable);
       return;
     }
-    this.receiveFrameBytes(data);
+    this.receiveFrameBytes(data, writable);
   }
 
   /** The peer closed its side of TCP (or the socket is gone). */
@@ -409,7 +428,7 @@ export class WebSocketProtocol {
     this.pendingEvents.push({ type: 'closed', code, reason, wasClean });
   }
 
-  private receiveHandshakeBytes(data: Uint8Array): void {
+  private receiveHandshakeBytes(data: Uint8Array, writable: boolean): void {
     let result;
     try {
       result = this.headParser!.feed(data);
@@ -422,7 +441,7 @@ export class WebSocketProtocol {
     this.headParser = null;
     if (this.role === 'server') this.answerRequest(result.head);
     else this.checkResponse(result.head);
-    if (this._state === 'OPEN' && result.rest.length > 0) this.receiveFrameBytes(result.rest);
+    if (this._state === 'OPEN' && result.rest.length > 0) this.receiveFrameBytes(result.rest, writable);
   }
 
   private answerRequest(request: HttpHead): void {
@@ -535,7 +554,7 @@ export class WebSocketProtocol {
     this.extension?.restartOutgoingWindow?.(reason);
   }
 
-  private receiveFrameBytes(data: Uint8Array): void {
+  private receiveFrameBytes(data: Uint8Array, writable = false): void {
     try {
       this.parser.feed(data, (event) => {
         // §5.5.1: after a Close frame the peer sends nothing more; anything after it is discarded.
@@ -544,7 +563,7 @@ export class WebSocketProtocol {
         else if (event.kind === 'header') this.checkHeader(event.header);
         else if (event.kind === 'payload') this.checkPayloadChunk(event.header, event.chunk);
         else this.handleFrame(event.frame);
-      });
+      }, writable && this.trace === undefined);
     } catch (error) {
       if (error === stopParsing) {
         this.parser.reset();
@@ -932,6 +951,20 @@ export class WebSocketProtocol {
     this.traceFrame('out', { header, payload, raw: bytes }, frameId, close, false, undefined, deflate);
   }
 
+  /**
+   * Queues a message's frame. A server's (§5.1: unmasked) frame with a large payload goes out as
+   * its header and then the payload as it is (OutputChunk.payload, one writev) when nothing
+   * traces or holds frames: no copy of the payload behind the header. Anything else: sendFrame.
+   */
+  private queueFrame(spec: FrameSpec, deflate?: TracedFrameDeflate): void {
+    const payload = spec.payload;
+    if (payload && payload.length >= WRITEV_MIN_PAYLOAD && this.role === 'server' && spec.maskKey === undefined && !this.trace && !this.deferOutgoingTrace) {
+      this.output.push({ bytes: encodeFrameHeader(spec), kind: 'frame', payload });
+      return;
+    }
+    this.sendFrame(spec, deflate);
+  }
+
   /** Queues raw bytes as they are (fault injection: anything, even half a frame). */
   sendRaw(bytes: Uint8Array): void {
     this.write(bytes, 'raw');
@@ -978,7 +1011,7 @@ export class WebSocketProtocol {
     // RFC 7692 §6.1: the message is compressed as a whole, RSV1 on its first frame only.
     const encoded = this.extension?.encodeMessage(opcode, pieces, this.trace !== undefined) ?? null;
     pieces.forEach((piece, i) => {
-      this.sendFrame({
+      this.queueFrame({
         opcode: i === 0 ? opcode : Opcode.Continuation, payload: encoded ? encoded.payloads[i]! : piece, fin: i === pieces.length - 1,
         ...(encoded && i === 0 ? { rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 } : {}),
       }, encoded?.frames?.[i]);
@@ -989,9 +1022,9 @@ export class WebSocketProtocol {
   private sendMessage(opcode: number, data: Uint8Array, text?: string): void {
     const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
     if (encoded) {
-      this.sendFrame({ opcode, payload: encoded.payloads[0]!, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0]);
+      this.queueFrame({ opcode, payload: encoded.payloads[0]!, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0]);
     } else {
-      this.sendFrame({ opcode, payload: data });
+      this.queueFrame({ opcode, payload: data });
     }
     if (this.trace) {
       this.emitTrace(() => ({

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { encodeClosePayload, encodeFrame, formatPayloadLength, FrameParser, type Frame, type FrameSpec, type ParserEvent } from '../../src/core/frame-codec.ts';
+import { encodeClosePayload, encodeFrame, encodeFrameHeader, formatPayloadLength, FrameParser, type Frame, type FrameSpec, type ParserEvent } from '../../src/core/frame-codec.ts';
 import { concatBytes, fromHex, toHex } from '../../src/core/bytes.ts';
 import { ProtocolViolation } from '../../src/core/errors.ts';
 import { prng } from '../support/prng.ts';
@@ -423,6 +423,122 @@ describe('encodeFrame and FrameParser round trip', () => {
         headerLength: 2 + (expectedLengthField === 126 ? 2 : expectedLengthField === 127 ? 8 : 0) + (masked ? 4 : 0),
         maskKey: maskKey ? toHex(maskKey) : null, payload: toHex(payload), raw: toHex(wire),
       });
+    }
+  });
+});
+
+describe('encodeFrameHeader: the header of an unmasked frame written apart from its payload', () => {
+  it.each([0, 1, 125, 126, 4096, 65535, 65536, 70000])('header + payload is encodeFrame\'s frame byte for byte (%i bytes)', (length) => {
+    const payload = counting(length);
+    const spec: FrameSpec = { opcode: 2, payload, rsv1: length % 2 === 0, fin: length !== 126 };
+    const header = encodeFrameHeader(spec);
+    expect(toHex(concatBytes([header, payload]))).toBe(toHex(encodeFrame(spec)));
+    expect(header.length).toBe(length <= 125 ? 2 : length <= 0xffff ? 4 : 10);
+  });
+});
+
+/**
+ * FrameParser.feed(data, handler, writable): a chunk given away may have its masked payloads
+ * unmasked where they lie. What must hold: payloads are exact whatever the chunking; a payload
+ * handed out is never overwritten later; bytes not given away (or kept raw) are never touched.
+ */
+describe('FrameParser: unmasking in place in a chunk given away', () => {
+  const rand = prng(17);
+  const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256));
+  /** The bytes as text for comparison (native, so megabytes compare quickly). */
+  const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+
+  /** Masked binary frames of these lengths, back to back, each with its own random key. */
+  function maskedFrames(lengths: number[]) {
+    const payloads = lengths.map(randomBytes);
+    const wire = concatBytes(payloads.map((payload) => encodeFrame({ opcode: 2, payload, maskKey: randomBytes(4) })));
+    return { payloads, wire };
+  }
+
+  /** Feeds wire at `offset` inside a larger buffer (so payloads start unaligned), cut at `cuts`. */
+  function feedCopy(wire: Uint8Array, cuts: number[], options: { writable: boolean; keepRaw?: boolean; offset?: number }) {
+    const parser = new FrameParser({ keepRaw: options.keepRaw ?? false });
+    const offset = options.offset ?? 0;
+    const backing = new Uint8Array(wire.length + offset + 3);
+    backing.set(wire, offset);
+    const fed = backing.subarray(offset, offset + wire.length);
+    const got: { payload: Uint8Array; atDelivery: string }[] = [];
+    let at = 0;
+    for (const cut of [...cuts, wire.length]) {
+      parser.feed(fed.subarray(at, cut), (e) => {
+        if (e.kind === 'frame') got.push({ payload: e.frame.payload, atDelivery: b64(e.frame.payload) });
+      }, options.writable);
+      at = cut;
+    }
+    return { got, fed, backing };
+  }
+
+  it('several frames in one chunk, at every alignment: exact payloads, each a view of the chunk (no copy), headers untouched', () => {
+    const { payloads, wire } = maskedFrames([0, 1, 5, 125, 126, 300, 4097, 16384, 70001]);
+    for (const offset of [0, 1, 2, 3]) {
+      const { got, fed, backing } = feedCopy(wire, [], { writable: true, offset });
+      expect(got.map((g) => b64(g.payload))).toEqual(payloads.map((p) => b64(p)));
+      for (const g of got.filter((x) => x.payload.length > 0)) expect(g.payload.buffer).toBe(backing.buffer);
+      // Only payload bytes changed: each frame's header (and masking key) reads as sent.
+      let pos = 0;
+      for (const p of payloads) {
+        const headerLength = (p.length <= 125 ? 2 : p.length <= 0xffff ? 4 : 10) + 4;
+        expect(b64(fed.subarray(pos, pos + headerLength))).toBe(b64(wire.subarray(pos, pos + headerLength)));
+        expect(b64(fed.subarray(pos + headerLength, pos + headerLength + p.length))).toBe(b64(p));
+        pos += headerLength + p.length;
+      }
+    }
+  });
+
+  it('a payload handed out is never overwritten by what comes later (frames after it, in the same chunk or the next)', () => {
+    const { payloads, wire } = maskedFrames([64, 64, 3000, 64, 20000, 7]);
+    const rng = prng(5);
+    for (let run = 0; run < 40; run++) {
+      const cuts = [...new Set(Array.from({ length: 3 }, () => Math.floor(rng() * wire.length)))].sort((a, b) => a - b);
+      const { got } = feedCopy(wire, cuts, { writable: true, offset: run % 4 });
+      expect(got.map((g) => g.atDelivery)).toEqual(payloads.map((p) => b64(p)));
+      expect(got.map((g) => b64(g.payload))).toEqual(got.map((g) => g.atDelivery));
+    }
+  });
+
+  it('a frame split across chunks gets a buffer of its own; the chunks keep their masked bytes', () => {
+    const { payloads, wire } = maskedFrames([16384]);
+    const cut = 6 + 4 + 5000; // header, key, then 5000 payload bytes in the first chunk
+    const { got, fed } = feedCopy(wire, [cut], { writable: true, offset: 1 });
+    expect(b64(got[0]!.payload)).toBe(b64(payloads[0]!));
+    expect(got[0]!.payload.buffer).not.toBe(fed.buffer);
+    expect(b64(fed)).toBe(b64(wire));
+  });
+
+  it('a frame over 1 MiB split across chunks is unmasked piece by piece in place, then joined exactly', () => {
+    const { payloads, wire } = maskedFrames([1024 * 1024 + 4099]);
+    const cuts = [3, 65536, 65537, 300001, 1024 * 1024];
+    const { got } = feedCopy(wire, cuts, { writable: true, offset: 2 });
+    expect(got).toHaveLength(1);
+    expect(b64(got[0]!.payload)).toBe(b64(payloads[0]!));
+  });
+
+  it('bytes not given away, or kept raw (a trace), are never changed; payloads are the same either way', () => {
+    const { payloads, wire } = maskedFrames([0, 3, 125, 1000, 65536, 9]);
+    const expected = payloads.map((p) => b64(p));
+    for (const options of [{ writable: false }, { writable: true, keepRaw: true }, { writable: false, keepRaw: true }]) {
+      for (const cuts of [[], [1], [7, 500, 66000]]) {
+        const { got, fed } = feedCopy(wire, cuts, { ...options, offset: 3 });
+        expect(got.map((g) => b64(g.payload))).toEqual(expected);
+        expect(b64(fed)).toBe(b64(wire));
+      }
+    }
+  });
+
+  it('random frames, random cuts: given away, kept, or byte by byte, the payloads are identical', () => {
+    const rng = prng(99);
+    for (let run = 0; run < 30; run++) {
+      const lengths = Array.from({ length: 1 + Math.floor(rng() * 6) }, () => [0, 2, 63, 126, 255, 4096, 9000][Math.floor(rng() * 7)]!);
+      const { payloads, wire } = maskedFrames(lengths);
+      const cuts = [...new Set(Array.from({ length: Math.floor(rng() * 5) }, () => Math.floor(rng() * wire.length)))].sort((a, b) => a - b);
+      const expected = payloads.map((p) => b64(p));
+      expect(feedCopy(wire, cuts, { writable: true, offset: run % 4 }).got.map((g) => b64(g.payload))).toEqual(expected);
+      expect(feedCopy(wire, cuts, { writable: false, keepRaw: true }).got.map((g) => b64(g.payload))).toEqual(expected);
     }
   });
 });

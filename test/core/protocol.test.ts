@@ -966,3 +966,74 @@ describe('WebSocketProtocol: a Close sent as raw bytes (noteRawCloseSent)', () =
     expect(p.transportAction).toBe('close');
   });
 });
+
+/**
+ * The zero-copy paths (issue 17): a chunk given away (receiveData(chunk, true)) is unmasked in
+ * place only when nothing traces; a server's large message goes out as header + payload as it is.
+ */
+describe('ownership: unmasking in place and payloads written behind their header', () => {
+  const payloadA = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+  const payloadB = utf8('second frame, same chunk');
+  const wire = () => concatBytes([cf({ opcode: 2, payload: payloadA }), cf({ opcode: 1, payload: payloadB })]);
+
+  it('no trace: a chunk given away is unmasked where it lies; the messages are views of it', () => {
+    const p = openServer({ deflate: false });
+    const chunk = wire();
+    p.receiveData(chunk, true);
+    const messages = p.events().filter((e) => e.type === 'message');
+    expect(messages.map((m) => toHex(m.data))).toEqual([toHex(payloadA), toHex(payloadB)]);
+    for (const m of messages) expect(m.data.buffer).toBe(chunk.buffer);
+    expect(toHex(chunk)).not.toBe(toHex(wire()));
+  });
+
+  it('with a trace, a chunk given away is left as received: the traced bytes and raw frames stay masked', () => {
+    const traced: TraceBody[] = [];
+    const p = openServer({ deflate: false, trace: (b) => traced.push(b) });
+    const chunk = wire();
+    p.receiveData(chunk, true);
+    expect(toHex(chunk)).toBe(toHex(wire()));
+    const messages = p.events().filter((e) => e.type === 'message');
+    expect(messages.map((m) => toHex(m.data))).toEqual([toHex(payloadA), toHex(payloadB)]);
+    const bytesIn = traced.filter((b) => b.type === 'bytes' && b.direction === 'in').map((b) => (b.type === 'bytes' ? toHex(b.bytes) : ''));
+    expect(bytesIn.at(-1)).toBe(toHex(wire()));
+    const frames = traced.flatMap((b) => (b.type === 'frame' && b.direction === 'in' ? [b.frame] : []));
+    expect(frames.map((f) => toHex(f.raw))).toEqual([toHex(cf({ opcode: 2, payload: payloadA })), toHex(cf({ opcode: 1, payload: payloadB }))]);
+  });
+
+  it('a chunk not given away is never changed (trace off)', () => {
+    const p = openServer({ deflate: false });
+    const chunk = wire();
+    p.receiveData(chunk);
+    expect(toHex(chunk)).toBe(toHex(wire()));
+    expect(p.events().filter((e) => e.type === 'message').map((m) => toHex(m.data))).toEqual([toHex(payloadA), toHex(payloadB)]);
+  });
+
+  it('no trace: a server message of 4 KiB or more is queued as its header, then the payload itself (no copy)', () => {
+    const p = openServer({ deflate: false });
+    const big = Uint8Array.from({ length: 16384 }, (_, i) => i & 0xff);
+    p.sendBinary(big);
+    const [out] = p.takeOutput();
+    expect(out!.payload).toBe(big);
+    expect(toHex(out!.bytes)).toBe('82 7e 40 00'.replaceAll(' ', ''));
+    p.sendBinary(big);
+    expect(toHex(concatBytes(p.dataToSend()))).toBe(toHex(sf({ opcode: 2, payload: big })));
+    p.sendBinary(big.subarray(0, 4095));
+    const [small] = p.takeOutput();
+    expect(small!.payload).toBeUndefined();
+    expect(toHex(small!.bytes)).toBe(toHex(sf({ opcode: 2, payload: big.subarray(0, 4095) })));
+  });
+
+  it('with a trace, or as a client (masking), frames are encoded whole', () => {
+    const big = new Uint8Array(8192).fill(0x41);
+    const traced = openServer({ deflate: false, trace: () => {} });
+    traced.sendBinary(big);
+    const [t] = traced.takeOutput();
+    expect(t!.payload).toBeUndefined();
+    expect(toHex(t!.bytes)).toBe(toHex(sf({ opcode: 2, payload: big })));
+    const client = openClient({ deflate: false, maskKeyGenerator: () => MASK });
+    client.sendBinary(big);
+    const [c] = client.takeOutput();
+    expect(c!.payload).toBeUndefined();
+    expect(toHex(c!.bytes)).toBe(toHex(cf({ opcode: 2, payload: big })));
+  });
+});

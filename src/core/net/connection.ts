@@ -25,6 +25,9 @@ setByteAllocator((size) => Buffer.allocUnsafe(size));
  */
 const MAX_BYTES_AFTER_END = 1024 * 1024;
 
+/** Output chunks from this size on are written as they are, not joined with their neighbours (a copy would cost more than the write it saves). */
+const BATCH_MAX_PART = 4096;
+
 export interface IncomingMessage {
   opcode: number;
   data: Uint8Array;
@@ -422,7 +425,13 @@ export class Connection {
   /** Incoming bytes: straight to the protocol, or through the gate in step mode. */
   private receive(chunk: Uint8Array): void {
     const gate = this.gate;
-    if (!gate || this.protocol.state !== 'OPEN') {
+    if (!gate) {
+      // The chunk is the protocol's to unmask in place unless another reader of the socket holds it
+      // too (a proxy keeping an upstream's first bytes); with a trace the protocol copies anyway.
+      this.protocol.receiveData(chunk, this.socket.listenerCount('data') === 1);
+      return;
+    }
+    if (this.protocol.state !== 'OPEN') {
       this.protocol.receiveData(chunk);
       return;
     }
@@ -533,20 +542,29 @@ export class Connection {
   private pumpOnce(): void {
     const out = this.protocol.takeOutput();
     if (out.length > 0 && !this.socket.destroyed && this.socket.writable) {
-      if (out.length > 1) this.socket.cork();
+      const corked = out.length > 1 || out[0]!.payload !== undefined;
+      if (corked) this.socket.cork();
       let gateChanged = false;
       for (const chunk of out) {
         if (chunk.kind === 'frame' && this.gate) {
+          this.flushBatch(); // what was batched goes first
           const released = this.gate.send(chunk.bytes);
           if (released.length === 0) gateChanged = true;
           for (const r of released) this.writeFrame(r.bytes);
         } else if (chunk.kind === 'frame' && this.protocol.deferOutgoingTrace) {
+          this.flushBatch();
           this.writeFrame(chunk.bytes);
         } else {
-          this.socket.write(chunk.bytes);
+          this.batch(chunk.bytes);
+          if (chunk.payload) {
+            // A large frame's payload, behind its header as it is: the writev takes it from where it lies.
+            this.flushBatch();
+            this.socket.write(chunk.payload);
+          }
         }
       }
-      if (out.length > 1) this.socket.uncork();
+      this.flushBatch();
+      if (corked) this.socket.uncork();
       if (gateChanged) this.handler.onGateChange?.(this);
     }
     for (const event of this.protocol.events()) {
@@ -588,6 +606,40 @@ export class Connection {
         }
       }
     }
+  }
+
+  // Batched writes: small output chunks in a row (the echoes of one read, say) are joined into one
+  // socket write: one write request instead of one per frame (the kernel gets one writev either way
+  // while corked, but each write() costs its own bookkeeping in node's stream).
+  private batchParts: Uint8Array[] = [];
+  private batchBytes = 0;
+
+  private batch(bytes: Uint8Array): void {
+    if (bytes.length >= BATCH_MAX_PART) {
+      this.flushBatch();
+      this.socket.write(bytes);
+      return;
+    }
+    this.batchParts.push(bytes);
+    this.batchBytes += bytes.length;
+  }
+
+  private flushBatch(): void {
+    const parts = this.batchParts;
+    if (parts.length === 0) return;
+    if (parts.length === 1) {
+      this.socket.write(parts[0]!);
+    } else {
+      const joined = Buffer.allocUnsafe(this.batchBytes);
+      let at = 0;
+      for (const p of parts) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      this.socket.write(joined);
+    }
+    parts.length = 0;
+    this.batchBytes = 0;
   }
 
   private applyTransportAction(): void {
