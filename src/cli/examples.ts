@@ -16,6 +16,7 @@ export function examplesGallery(): string {
     lines.push(`  ${e.id.padEnd(22)} ${e.rfc} ${e.section}  ${e.title}`);
     lines.push(`  ${''.padEnd(22)} ${rfcExampleHex(e)}`);
     lines.push(`  ${''.padEnd(22)} ${e.shows}`);
+    if (e.note) lines.push(`  ${''.padEnd(22)} ${e.note}`);
     lines.push('');
   }
   return lines.join('\n').trimEnd();
@@ -25,7 +26,7 @@ export function examplesGallery(): string {
 export function exampleDetail(id: string): string | null {
   const e = findRfcExample(id);
   if (!e) return null;
-  const lines = [`${e.title} — ${e.rfc} ${e.section}`, e.shows, ''];
+  const lines = [`${e.title} — ${e.rfc} ${e.section}`, e.shows, ...(e.note ? [e.note] : []), ''];
   if (e.handshake) {
     const acc = computeAccept(e.handshake.key);
     lines.push('Client request:', ...indent(e.handshake.request), 'Server response:', ...indent(e.handshake.response));
@@ -38,7 +39,7 @@ export function exampleDetail(id: string): string | null {
   frames.forEach((frame, i) => {
     const h = frame.header;
     const src = e.frames[i]!;
-    lines.push(`Frame ${i + 1}: ${src.arbitraryPayload ? `${src.hex} + ${src.payloadLength} bytes of data (the RFC leaves them open; 00 01 02 ... here)` : src.hex}`);
+    lines.push(`Frame ${i + 1}: ${src.arbitraryPayload ? `${src.hex} + ${src.payloadLength} bytes of data (the RFC leaves them open; 00 01 02 ... here)` : src.hex}${src.ours ? '  (ours: not printed in the RFC)' : ''}`);
     lines.push(`  FIN ${h.fin ? 1 : 0}  RSV1 ${h.rsv1 ? 1 : 0}  RSV2 ${h.rsv2 ? 1 : 0}  RSV3 ${h.rsv3 ? 1 : 0}  opcode 0x${h.opcode.toString(16)} (${describeOpcode(h.opcode).name})`);
     const lengthHow = h.lengthField === 126 ? '16-bit extended' : h.lengthField === 127 ? '64-bit extended' : '7-bit';
     lines.push(`  MASK ${h.masked ? 1 : 0}${h.maskKey ? `  masking key ${toHex(h.maskKey, ' ')}` : ''}  payload length ${h.payloadLength} (length field ${h.lengthField}, ${lengthHow})`);

@@ -18,6 +18,8 @@ export interface RfcExampleFrame {
   text?: string;
   /** The RFC leaves the payload unspecified ("[256 bytes of binary data]"): we fill it with 00 01 02 ... */
   arbitraryPayload?: boolean;
+  /** Not printed in the RFC: a frame we built around what the RFC shows (the example says which part is the RFC's). */
+  ours?: true;
 }
 
 export interface RfcExampleHandshake {
@@ -43,6 +45,8 @@ export interface RfcExample {
   carries: string;
   /** A one-line paraphrase of what the example shows. */
   shows: string;
+  /** What of the bytes is the RFC's and what is ours, when not all of them are printed in it. */
+  note?: string;
 }
 
 const f = (hex: string, fin: boolean, opcode: number, masked: boolean, payloadLength: number, extra: Partial<RfcExampleFrame> = {}): RfcExampleFrame =>
@@ -142,6 +146,13 @@ export const RFC_EXAMPLES: readonly RfcExample[] = [
     frames: [z('c1 0d f2 48 05 00 00 00 ff ff ca c9 c9 07 00', true, 0x1, 13)],
     receiver: 'client', deflate: true, carries: 'Hello',
     shows: 'A sync flush (00 00 ff ff) may sit inside a message; the payload holds two blocks.',
+  },
+  {
+    id: 'deflate-empty-fragment', title: 'An empty last fragment: one empty stored block', rfc: 'RFC 7692', section: '§7.2.3.6',
+    frames: [{ ...z('41 0b f2 48 cd c9 c9 07 00 00 00 ff ff', false, 0x1, 11), ours: true }, z('80 01 00', true, 0x0, 1)],
+    receiver: 'client', deflate: true, carries: 'Hello',
+    shows: 'A sender whose data ends when nothing is left to compress still owes a last fragment with FIN set: an empty stored block (00 00 00 ff ff) with the 00 00 ff ff stripped leaves the single byte 00.',
+    note: 'The RFC gives the last fragment\'s payload, 00; the frame before it is ours: "Hello" sync-flushed (the §7.2.3.1 bytes with their 00 00 ff ff kept, as only a message\'s end loses them).',
   },
 ];
 

@@ -27,6 +27,10 @@ describe('wsinspect examples', () => {
     expect(out).toContain('82 7f 00 00 00 00 00 01 00 00 + 65536 bytes of data');
     expect(out).toContain('c1 05 f2 00 11 00 00');
     expect(out).toContain('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    // RFC 7692 §7.2.3.6, with what is the RFC's and what is ours said.
+    expect(out).toContain('RFC 7692 §7.2.3.6  An empty last fragment: one empty stored block');
+    expect(out).toContain('41 0b f2 48 cd c9 c9 07 00 00 00 ff ff / 80 01 00');
+    expect(out).toContain('The RFC gives the last fragment\'s payload, 00; the frame before it is ours');
   });
 
   it('prints one example decoded field by field', async () => {
@@ -43,6 +47,11 @@ describe('wsinspect examples', () => {
     const deflate = await cli(['examples', 'deflate-shared-window']);
     expect(deflate.out).toContain('permessage-deflate agreed');
     expect(deflate.out).toContain('"Hello", "Hello"');
+
+    const empty = await cli(['examples', 'deflate-empty-fragment']);
+    expect(empty.out).toContain('Frame 1: 41 0b f2 48 cd c9 c9 07 00 00 00 ff ff  (ours: not printed in the RFC)');
+    expect(empty.out).toMatch(/Frame 2: 80 01 00\n/);
+    expect(empty.out).toContain('Inflated (payloads + 00 00 ff ff, one window across messages): "Hello"');
 
     const hs = await cli(['examples', 'handshake']);
     expect(hs.out).toContain('Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==');

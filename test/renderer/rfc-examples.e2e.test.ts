@@ -19,7 +19,8 @@ async function hexBytes(testId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  inspector = await startInspector();
+  // permessage-deflate agreed with the ws peer, so RFC 7692's examples can be sent too.
+  inspector = await startInspector({ serverDeflate: true });
   page = inspector.page;
   await page.setViewportSize({ width: 1440, height: 900 });
   ws = await openWs(inspector.serverUrl);
@@ -72,6 +73,24 @@ describe('RFC examples gallery', () => {
     await page.getByTestId('rfc-send-fragmented-hello').click();
     await expect.poll(() => page.getByTestId('rfc-send-result').textContent()).toContain('unmasked as a server must');
     await expect.poll(() => received).toEqual(['Hello']);
-    expect(await page.getByTestId('rfc-send-deflate-hello').isDisabled()).toBe(true);
+  });
+
+  it('shows §7.2.3.6 with what is the RFC\'s and what is ours, and sends its DEFLATE bytes to the peer, which inflates "Hello"', async () => {
+    const gallery = page.getByTestId('rfc-examples');
+    // Still open after the last test's Send (only opening an example folds it).
+    if (!(await gallery.evaluate((el) => (el as unknown as { open: boolean }).open))) await gallery.locator('summary').click();
+    const row = page.getByTestId('rfc-example-deflate-empty-fragment');
+    expect(await row.textContent()).toContain('RFC 7692 §7.2.3.6');
+    expect(await row.textContent()).toContain('41 0b f2 48 cd c9 c9 07 00 00 00 ff ff / 80 01 00');
+    expect(await page.getByTestId('rfc-note-deflate-empty-fragment').textContent()).toContain('The RFC gives the last fragment\'s payload, 00; the frame before it is ours');
+    await row.scrollIntoViewIfNeeded();
+    await inspector.shot('rfc-examples-deflate-1440x900');
+    await page.getByTestId('rfc-send-deflate-empty-fragment').click();
+    await expect.poll(() => page.getByTestId('rfc-send-result').textContent()).toContain('the RFC\'s DEFLATE bytes');
+    await expect.poll(() => received).toEqual(['Hello', 'Hello']);
+    await page.setViewportSize({ width: 1024, height: 700 });
+    await row.scrollIntoViewIfNeeded();
+    await inspector.shot('rfc-examples-deflate-1024x700');
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 });
