@@ -15,6 +15,8 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 export type CaptureTool = 'tcpdump' | 'dumpcap';
 
 export interface LiveCapture {
+  /** The file's bytes captured so far. */
+  bytes(): Buffer;
   /** Sends a probe and waits until it has come through: everything before it is captured. */
   flush(): Promise<void>;
   /** Stops the tool (SIGINT: it ends the file cleanly), waits for it to exit, returns the whole file. */
@@ -102,5 +104,43 @@ export async function startLiveCapture(tool: CaptureTool, iface: string, port: n
     await stop();
     throw error;
   }
-  return { flush, stop };
+  return { bytes, flush, stop };
+}
+
+/** A capture of one python-websockets conversation (test/fixtures/python/capture_peer.py: neither end is ours). */
+export interface PythonConversationCapture {
+  /** The capture file's bytes. */
+  file: Buffer;
+  /** What the client printed: {"sent": [...], "received": [...], "extensions": ..., "close": [code, reason]}. */
+  peer: Record<string, any>;
+  /** The server's port. */
+  port: number;
+}
+
+/**
+ * Starts the python server, captures (tool on iface, filtered to its port) while the python client
+ * runs its conversation to ws://127.0.0.1:PORT/captured, waits until every packet has come through,
+ * stops both. Throws with the tool's or python's own words when something cannot run.
+ */
+export async function capturePythonConversation(options: { deflate: boolean; tool?: CaptureTool; iface?: string; extraArgs?: string[] }): Promise<PythonConversationCapture> {
+  const { FIXTURES, parseLastJsonLine, requirePythonWebsockets, runPython, startPythonServer } = await import('../core/net/python-peer.ts');
+  requirePythonWebsockets();
+  const flag = options.deflate ? ['--deflate'] : [];
+  const server = await startPythonServer([`${FIXTURES}capture_peer.py`, 'server', ...flag]);
+  try {
+    const capture = await startLiveCapture(options.tool ?? 'tcpdump', options.iface ?? 'lo', server.port, options.extraArgs ?? []);
+    let file: Buffer;
+    let peer: Record<string, any>;
+    try {
+      const run = await runPython([`${FIXTURES}capture_peer.py`, 'client', `ws://127.0.0.1:${server.port}/captured`, ...flag], 30_000);
+      if (run.code !== 0) throw new Error(`the python client failed (${run.code}): ${run.stderr.trim()}`);
+      peer = parseLastJsonLine(run.stdout, run.stderr);
+      await capture.flush();
+    } finally {
+      file = await capture.stop();
+    }
+    return { file, peer, port: server.port };
+  } finally {
+    await server.stop();
+  }
 }

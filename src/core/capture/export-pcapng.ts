@@ -281,6 +281,8 @@ function conversation(conn: RecordedConnection, index: number): Buffer[] {
   for (const chunk of conn.chunks) {
     lastTime = Math.max(lastTime, chunk.time);
     const dir = chunk.direction;
+    // A capture gap: its bytes are not written, but the sequence numbers step over them as the original's did.
+    if (chunk.lost) next[dir] = (next[dir] + chunk.lost) >>> 0;
     for (let at = 0; at < chunk.bytes.length; at += MAX_SEGMENT) {
       const piece = chunk.bytes.subarray(at, at + MAX_SEGMENT);
       sent[dir] += piece.length;

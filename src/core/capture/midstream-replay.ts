@@ -114,13 +114,20 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     if (id === undefined) r.ids.set(local, (id = ++frameCounter));
     return id;
   };
-  for (const dir of ['c2s', 's2c'] as const) {
-    const r = { dir, traceDir: traceDirection(conn, dir), ids: new Map(), compressedFrames: new Set(), compressedPayloads: new Map(), inCompressedMessage: false, traced: new Set(), pendingViolations: [], compressedNoted: false } as unknown as Receiver;
+  const startReceiving = (r: Receiver): void => {
     r.protocol = new WebSocketProtocol({
-      role: dir === 'c2s' ? 'server' : 'client', policy: 'observe', startOpen: true, deflate: false,
+      role: r.dir === 'c2s' ? 'server' : 'client', policy: 'observe', startOpen: true, deflate: false,
       maxMessageSize: options.maxMessageSize ?? 1024 * 1024 * 1024, maxFragments: Number.MAX_SAFE_INTEGER,
       trace: (body) => fromReceiver(r, body),
     });
+    // Local frame ids start again with a new receiver (after a gap).
+    r.ids = new Map();
+    r.traced = new Set();
+    r.inCompressedMessage = false;
+  };
+  for (const dir of ['c2s', 's2c'] as const) {
+    const r = { dir, traceDir: traceDirection(conn, dir), compressedFrames: new Set(), compressedPayloads: new Map(), pendingViolations: [], compressedNoted: false } as unknown as Receiver;
+    startReceiving(r);
     receivers[dir] = r;
   }
 
@@ -144,6 +151,16 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
     }
     time = Math.max(time, chunk.time);
     const r = receivers[chunk.direction];
+    if (chunk.lost !== undefined) {
+      // A capture gap: the bytes that follow start at a frame boundary; what was in progress is lost.
+      for (const v of r.pendingViolations) emitViolation(r, v);
+      r.pendingViolations = [];
+      r.compressedFrames = new Set();
+      r.compressedPayloads = new Map();
+      startReceiving(r);
+      emit({ type: 'note', text: `Gap: ${chunk.lost} bytes of the ${chunk.direction === 'c2s' ? 'client → server' : 'server → client'} stream are not in the capture (lost packets, and the bytes skipped to the next frame boundary); the frame and message in progress are lost, and this direction is read again from the next plausible frame boundary.` });
+      if (chunk.bytes.length === 0) continue;
+    }
     emit({ type: 'bytes', direction: r.traceDir, bytes: chunk.bytes });
     const before = out.length;
     r.protocol.receiveData(chunk.bytes);

@@ -31,7 +31,8 @@
  * (an HTTP head or a frame header) and say what happened with addNote. `elided` is only for
  * bytes left out of one frame's payload by a size cap (the recorder's --record-cap), never for
  * capture gaps: the replay keeps the parser in step by feeding stand-in bytes for them and marks
- * that frame as cut.
+ * that frame as cut. A capture gap is markGap(conn, dir, time, lostBytes) followed by bytes that
+ * start at a frame boundary: the replay reads on from there with a fresh receiver.
  */
 
 import type { TlsInfo } from '../tls-types.ts';
@@ -66,6 +67,12 @@ export interface RecordedChunk {
    * size cap). They all belong to the payload of the frame `bytes` ends inside.
    */
   elided?: number;
+  /**
+   * This many bytes of this direction before `bytes` are not in the recording (a capture lost them,
+   * and the reader skipped on to the next frame boundary): `bytes` start at a frame boundary, and
+   * the replay reads them with a fresh receiver (./gap-resume.ts). Added with markGap.
+   */
+  lost?: number;
 }
 
 /** A remark of the recorder or importer, shown in the trace at its time ('note' events). */
@@ -139,6 +146,11 @@ export function createConnection(init: ConnectionInit): RecordedConnection {
 export function appendChunk(conn: RecordedConnection, direction: StreamDirection, time: number, bytes: Uint8Array, elided = 0): void {
   if (bytes.length === 0 && elided <= 0) return;
   conn.chunks.push(elided > 0 ? { direction, time, bytes, elided } : { direction, time, bytes });
+}
+
+/** A capture gap in one direction: the bytes appended after it start at a frame boundary (see RecordedChunk.lost). */
+export function markGap(conn: RecordedConnection, direction: StreamDirection, time: number, lost: number): void {
+  conn.chunks.push({ direction, time, bytes: new Uint8Array(0), lost });
 }
 
 export function addNote(conn: RecordedConnection, time: number, text: string): void {

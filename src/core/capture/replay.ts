@@ -14,6 +14,8 @@
  * Elided bytes (a payload cut by the recording cap) are replaced, for the parser only, by stand-in
  * bytes so that framing stays in step; the frame they belong to is traced cut (truncated, raw and
  * payload only as recorded), violations found in the stand-in bytes are dropped, and a note says so.
+ * A capture gap (a chunk with `lost`) is never stood in for: the direction's receiver is replaced
+ * by a fresh one at the frame boundary that follows, as ./gap-resume.ts explains.
  */
 
 import { utf8DecodeLenient, utf8Encode } from '../bytes.ts';
@@ -26,6 +28,7 @@ import { headerValue, HttpHeadParser, splitList, type HttpHead } from '../http.t
 import { WebSocketProtocol } from '../protocol.ts';
 import type { ConnectionState, Direction, TraceBody, TraceEvent, TracedFrame, TracedHead } from '../trace.ts';
 import { formatEndpoint, traceDirection, type RecordedConnection, type Recording, type StreamDirection } from './recording.ts';
+import { contextLostTrace, deflateSurvivesGap } from './gap-resume.ts';
 
 export interface ReplayOptions {
   /** A message larger than this fails in the replay (default 1 GiB: the recording bounds memory already). */
@@ -61,8 +64,8 @@ interface StreamState {
   readonly dir: StreamDirection;
   readonly traceDir: Direction;
   head: HttpHeadParser | null;
-  /** Bytes after the head, waiting for the handshake to be judged. */
-  waiting: Uint8Array[];
+  /** Bytes after the head, waiting for the handshake to be judged (a number: a capture gap of that many bytes). */
+  waiting: Array<Uint8Array | number>;
   receiver: WebSocketProtocol | null;
   /** No more parsing in this direction (unreadable head, refused handshake, stand-in limit). */
   dead: boolean;
@@ -144,6 +147,7 @@ class Replay {
       while (n < notes.length && notes[n]!.time <= chunk.time) this.note(notes[n++]!);
       this.time = chunk.time;
       const s = this.streams[chunk.direction];
+      if (chunk.lost !== undefined) this.resume(s, chunk.lost);
       if (chunk.bytes.length > 0) {
         this.emit({ type: 'bytes', direction: s.traceDir, bytes: chunk.bytes });
         this.feed(s, chunk.bytes);
@@ -266,19 +270,67 @@ class Replay {
       return new PerMessageDeflate({ role, settings: agreed.deflate, options: {}, agreed });
     };
     this.setState('OPEN', 'the server accepted the handshake (101)');
+    this.extensionFor = extension;
     for (const s of [this.streams.c2s, this.streams.s2c]) {
-      // The receiver of client bytes is a server, and of server bytes a client.
-      const role = s.dir === 'c2s' ? 'server' : 'client';
-      const ext = extension(role);
-      s.receiver = new WebSocketProtocol({
-        role, policy: 'observe', startOpen: true, ...(ext ? { startOpenExtension: ext } : {}),
-        maxMessageSize: this.maxMessageSize, maxFragments: Number.MAX_SAFE_INTEGER, deflate: false,
-        trace: (body) => this.fromReceiver(s, body),
-      });
+      s.receiver = this.newReceiver(s, extension(s.dir === 'c2s' ? 'server' : 'client'), (body) => this.fromReceiver(s, body));
       const waiting = s.waiting;
       s.waiting = [];
-      for (const bytes of waiting) this.feedReceiver(s, bytes);
+      for (const item of waiting) {
+        if (typeof item === 'number') this.resume(s, item);
+        else this.feedReceiver(s, item);
+      }
     }
+  }
+
+  /** The agreed extension for a receiver in this role (set once the handshake is judged). */
+  private extensionFor: (role: 'server' | 'client') => Extension | undefined = () => undefined;
+
+  private newReceiver(s: StreamState, ext: Extension | undefined, trace: (body: TraceBody) => void): WebSocketProtocol {
+    // The receiver of client bytes is a server, and of server bytes a client.
+    return new WebSocketProtocol({
+      role: s.dir === 'c2s' ? 'server' : 'client', policy: 'observe', startOpen: true, ...(ext ? { startOpenExtension: ext } : {}),
+      maxMessageSize: this.maxMessageSize, maxFragments: Number.MAX_SAFE_INTEGER, deflate: false, trace,
+    });
+  }
+
+  /**
+   * A capture gap of `lost` bytes: the frame and message in progress cannot be finished; a fresh
+   * receiver reads on from the frame boundary that follows (gap-resume.ts: permessage-deflate
+   * goes on only when the sender starts every message from an empty window).
+   */
+  private resume(s: StreamState, lost: number): void {
+    if (s.dead) return;
+    const what = s.dir === 'c2s' ? 'client → server' : 'server → client';
+    if (!s.receiver) {
+      if (!s.head && this.state === 'CONNECTING') {
+        s.waiting.push(lost); // the head was read; the frames wait for the other side's head
+        return;
+      }
+      s.head = null;
+      s.dead = true;
+      this.emit({ type: 'note', text: `${lost} bytes of the ${what} stream are not in the capture, before its HTTP head was read whole: this direction cannot be read.` });
+      return;
+    }
+    const old = s.receiver;
+    const partial = old.partialFrameBytes().length;
+    const message = old.messageInProgress();
+    const deflate = old.agreedExtension?.deflate;
+    old.extensionInForce?.close();
+    const survives = deflate ? deflateSurvivesGap(deflate, s.dir) : false;
+    const sender = s.dir === 'c2s' ? 'client' : 'server';
+    const forward = (body: TraceBody) => this.fromReceiver(s, body);
+    const trace = deflate && !survives ? contextLostTrace(forward, sender, (text) => this.emit({ type: 'note', text })) : forward;
+    s.receiver = this.newReceiver(s, survives ? this.extensionFor(s.dir === 'c2s' ? 'server' : 'client') : undefined, trace);
+    s.ids = new Map();
+    s.cutFrames = new Map();
+    s.payloadLengths = new Map();
+    s.cutPending = null;
+    const lostFrame = partial > 0 ? ` The frame being read when they went missing (${partial} bytes of it captured) is lost.` : '';
+    const lostMessage = message ? ` So is the ${message.frames + (partial > 0 ? 1 : 0)}-frame message in progress.` : '';
+    const compression = !deflate ? '' : survives
+      ? ` permessage-deflate goes on: the ${sender} starts every message from an empty window (${sender}_no_context_takeover, RFC 7692 ${s.dir === 'c2s' ? '§7.1.1.2' : '§7.1.1.1'}), so each message inflates on its own.`
+      : ` The ${sender}'s permessage-deflate context is broken from here on (context takeover: RFC 7692 §7.2.2).`;
+    this.emit({ type: 'note', text: `Gap: ${lost} bytes of the ${what} stream are not in the capture (lost packets, and the bytes skipped to the next frame boundary).${lostFrame}${lostMessage} The ${what} frames are read again from the next plausible frame boundary (RFC 6455 §5.2 header, the mask bit of this direction, a following frame that parses too).${compression}` });
   }
 
   // ---------------------------------------------------------------- receivers' trace

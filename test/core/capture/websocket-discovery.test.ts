@@ -2,7 +2,8 @@
  * WebSocket discovery and replay on synthetic captures: conversations on any port found by their
  * HTTP Upgrade, others counted and dropped, a refused upgrade shown as refused, mid-stream
  * captures resynchronised (client told by the mask bit), compressed mid-stream frames not blamed
- * on the peers, gaps stopping a direction with a note, IPv6 over Linux cooked v2.
+ * on the peers, a gap skipped and the direction read again from the next frame boundary, IPv6 over
+ * Linux cooked v2.
  */
 
 import { deflateRawSync } from 'node:zlib';
@@ -115,9 +116,11 @@ describe('WebSocket discovery', () => {
     expect(shown).toContainEqual(['in', 'plain too']);
   });
 
-  it('a gap in a WebSocket stream stops that direction with a note, and never invents bytes', () => {
-    const packets = tcpConversation({ client, server, exchanges: conversation, mss: 1000 });
-    // Drop the second segment of the client's 3004-byte binary frame (a capture drop); the server's ACK covers it.
+  it('a gap in a WebSocket stream: the direction skips the hole, says so, and is read again from the next frame boundary', () => {
+    const after = (masked: boolean) => wsFrame(1, enc('after the gap'), { masked });
+    const exchanges = [...conversation.slice(0, 5), { from: 'c' as const, bytes: after(true) }, { from: 's' as const, bytes: after(false) }, ...conversation.slice(5)];
+    const packets = tcpConversation({ client, server, exchanges, mss: 1000 });
+    // Drop the second segment of the client's 3008-byte binary frame (a capture drop); the server's ACK covers it.
     const binaryStart = packets.findIndex((p) => p.data.length === 1000 + 40 && p.data[40] === 0x82);
     expect(binaryStart).toBeGreaterThan(0);
     const dropped = packets.filter((_p, i) => i !== binaryStart + 1);
@@ -125,8 +128,16 @@ describe('WebSocket discovery', () => {
     const trace = traces[0]!;
     expect(summary.tcp.gapBytes).toBe(1000);
     expect(notes(trace)).toMatch(/1000 bytes of the client → server stream are not in the capture \(bytes the capture missed/);
-    expect(notes(trace)).toMatch(/\d+ bytes of the client → server stream were left out from there on/);
-    expect(messages(trace)).toEqual([['out', 'Hello'], ['in', 'Hello back'], ['in', 'x'.repeat(200)]]);
+    // The rest of the binary frame (1008 bytes) is skipped up to the next frame.
+    expect(notes(trace)).toContain('The client → server stream resumes at a frame boundary 1008 bytes after the gap (2008 bytes not read in all).');
+    expect(notes(trace)).toContain('Gap: 2008 bytes of the client → server stream are not in the capture (lost packets, and the bytes skipped to the next frame boundary). The frame being read when they went missing (1000 bytes of it captured) is lost.');
+    expect(messages(trace)).toEqual([['out', 'Hello'], ['in', 'Hello back'], ['out', 'after the gap'], ['in', 'after the gap'], ['in', 'x'.repeat(200)]]);
+    const closes = trace.filter((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame' && e.frame.opcode === 8).map((e) => [e.direction, e.frame.close?.code]);
+    expect(closes).toEqual([['out', 1000], ['in', 1000]]);
+    expect(violations(trace)).toEqual([]);
+    // Frame ids stay unique across the fresh receiver.
+    const ids = trace.filter((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame').map((e) => e.frame.frameId);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('a lost opening request (a gap before anything was read): the conversation is read from its frames, mid-stream', () => {

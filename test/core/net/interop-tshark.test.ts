@@ -15,9 +15,8 @@
  * and the inflated text if this tshark gives one.
  */
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,26 +27,16 @@ import type { IncomingMessage } from '../../../src/core/net/connection.ts';
 import { WebSocketServer, type ServerComponent } from '../../../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 import { prng } from '../../support/prng.ts';
+import { captureUnavailable as liveCaptureUnavailable, startLiveCapture, type LiveCapture } from '../../support/live-capture.ts';
 import { AsyncQueue, eventually, MiB, utf8, withTimeout } from './helpers.ts';
 
 type Frame = Extract<TraceEvent, { type: 'frame' }>;
 type Message = Extract<TraceEvent, { type: 'message' }>;
 
-function which(command: string): string | null {
-  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() : null;
-}
-
 /** Why no capture can be made here (checked before any test runs), or null. */
 function captureUnavailable(): string | null {
-  if (process.platform !== 'linux') return 'the loopback capture is set up for Linux (interface lo)';
-  for (const tool of ['dumpcap', 'tshark']) {
-    if (!which(tool)) return `${tool} is not installed (apt-get install -y tshark)`;
-  }
-  const interfaces = spawnSync('dumpcap', ['-D'], { encoding: 'utf8', timeout: 15_000 });
-  if (interfaces.status !== 0) return `dumpcap -D failed: ${(interfaces.stderr || String(interfaces.error)).trim()}`;
-  if (!/^\d+\. lo\b/m.test(interfaces.stdout)) return `dumpcap lists no loopback interface "lo": ${interfaces.stdout.trim()}`;
-  return null;
+  if (spawnSync('sh', ['-c', 'command -v tshark']).status !== 0) return 'tshark is not installed (apt-get install -y tshark)';
+  return liveCaptureUnavailable('dumpcap', 'lo');
 }
 
 const unavailable = captureUnavailable();
@@ -71,69 +60,6 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-// ------------------------------------------------------------------ capture
-
-interface Capture {
-  /** The pcapng bytes captured so far. */
-  bytes(): Buffer;
-  /** Stops dumpcap (it finishes the stream on SIGINT) and returns the whole capture. */
-  stop(): Promise<Buffer>;
-}
-
-/**
- * dumpcap on lo for one TCP port, writing pcapng to a pipe that we read as it comes (dumpcap
- * flushes a pipe packet by packet, a file only when its buffer fills). dumpcap's "Capturing on"
- * comes before packets surely flow (runs here lost the opening handshake that way), so the capture
- * also watches a probe port: resolves once a probe's unique bytes, sent after "Capturing on", have
- * come back through dumpcap. Rejects with dumpcap's own words if it cannot capture (no
- * permission, no interface).
- */
-async function startCapture(port: number): Promise<Capture> {
-  const probeServer = createNetServer((socket) => socket.resume());
-  await new Promise<void>((resolve) => probeServer.listen(0, '127.0.0.1', resolve));
-  const probePort = (probeServer.address() as AddressInfo).port;
-  const child: ChildProcess = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port} or tcp port ${probePort}`, '-w', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => chunks.push(d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  child.once('error', (error) => (stderr += `\n${error.message}`));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); // dumpcap ends the stream cleanly
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-    }
-    return Buffer.concat(chunks);
-  };
-  const failed = exited.then(() => Promise.reject(new Error(`dumpcap exited: ${stderr.trim()}`)));
-  failed.catch(() => {});
-  const probe = createConnection(probePort, '127.0.0.1');
-  probe.on('error', () => {});
-  try {
-    await Promise.race([eventually(() => /Capturing on/.test(stderr), 15_000, 'dumpcap to start capturing'), failed]);
-    const marker = Buffer.from(`wsinspect capture probe ${process.pid} ${Date.now()} `);
-    const probing = setInterval(() => probe.write(marker), 50);
-    try {
-      await Promise.race([eventually(() => Buffer.concat(chunks).includes(marker), 15_000, 'a probe packet to come through dumpcap'), failed]);
-    } finally {
-      clearInterval(probing);
-    }
-  } catch (error) {
-    await stop();
-    throw error;
-  } finally {
-    probe.destroy();
-    probeServer.close();
-  }
-  return { bytes: () => Buffer.concat(chunks), stop };
-}
-
-/** Runs tshark on the capture file; its JSON, parsed. */
 function tsharkJson(file: string, port: number, filter: string, configDir: string): Array<Record<string, any>> {
   const run = spawnSync('tshark', [
     '-r', file, '-n', '-d', `tcp.port==${port},http`, '-o', 'websocket.decompress:TRUE', '-o', 'tcp.desegment_tcp_streams:TRUE',
@@ -214,10 +140,10 @@ describe.skipIf(unavailable !== null)(`tshark's dissection of a compressed ws://
     };
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component, tracer, maxMessageSize: 64 * MiB });
     const { url, port } = await server.listen();
-    let capture: Capture | undefined;
+    let capture: LiveCapture | undefined;
     try {
       try {
-        capture = await startCapture(port);
+        capture = await startLiveCapture('dumpcap', 'lo', port);
       } catch (error) {
         const reason = `no capture on lo is possible here: ${(error as Error).message}`;
         console.log(`[tshark capture] not run: ${reason}`);

@@ -3,14 +3,15 @@
  * (../recording.ts): one RecordedConnection per conversation, observed (neither end was us),
  * its two byte streams as timestamped chunks in capture order, the reader's remarks as notes.
  *
- * The replay reads a direction as one unbroken byte stream, so a direction stops where the capture
- * lost bytes: the gap, and how many bytes after it are left out, are said in a note, and no stand-in
- * bytes are ever fed. A conversation whose handshake is not in the capture starts each direction
+ * Where the capture lost bytes of a direction (a gap), the discovery resynchronises at the next
+ * plausible frame boundary: the gap is marked in the chunks (markGap: the bytes lost and skipped),
+ * said in a note, and the replay reads on from there with a fresh receiver; no stand-in bytes are
+ * ever fed. A conversation whose handshake is not in the capture starts each direction
  * at the frame boundary found by resynchronisation and is replayed by ../midstream-replay.ts.
  */
 
 import { headerValue } from '../../http.ts';
-import { addNote, appendChunk, createConnection, createRecording, endConnection, type RecordedConnection, type RecordedEndpoint, type Recording, type StreamDirection } from '../recording.ts';
+import { addNote, appendChunk, markGap, createConnection, createRecording, endConnection, type RecordedConnection, type RecordedEndpoint, type Recording, type StreamDirection } from '../recording.ts';
 import { replayMidstream } from '../midstream-replay.ts';
 import { replayConnection } from '../replay.ts';
 import type { TcpEndpoint } from '../tcp-reassembly.ts';
@@ -25,8 +26,10 @@ export interface CapturedConnection {
 }
 
 interface Building extends CapturedConnection {
-  /** Directions cut by a gap or a memory limit: bytes left out since. */
+  /** Directions cut by a memory limit: bytes left out since. */
   stopped: Partial<Record<StreamDirection, number>>;
+  /** Directions after a gap, until their next frame boundary: the bytes lost so far. */
+  afterGap: Partial<Record<StreamDirection, number>>;
   lastTime: number;
   /** Bytes held. */
   bytes: number;
@@ -79,7 +82,7 @@ export class CaptureRecordingBuilder {
         client: endpoint(info.client, info.ipVersion), server: endpoint(info.server, info.ipVersion), startTime: time,
         ...(urlOf(info) ? { url: urlOf(info)! } : {}),
       });
-      this.open.set(info.id, { connection, info, compressed: {}, stopped: {}, lastTime: time, bytes: 0 });
+      this.open.set(info.id, { connection, info, compressed: {}, stopped: {}, afterGap: {}, lastTime: time, bytes: 0 });
       return;
     }
     const b = this.open.get(event.id);
@@ -109,13 +112,22 @@ export class CaptureRecordingBuilder {
       }
       case 'gap': {
         const dir = toStream[event.direction];
-        b.stopped[dir] ??= 0;
-        addNote(conn, time, `${event.length} bytes of the ${words[dir]} stream are not in the capture (${event.reason}): that direction is not read past this point, since its frame boundaries are lost.`);
+        if (b.stopped[dir] !== undefined) return;
+        b.afterGap[dir] = (b.afterGap[dir] ?? 0) + event.length;
+        addNote(conn, time, `${event.length} bytes of the ${words[dir]} stream are not in the capture (${event.reason}): they are skipped, and that direction is read again from the next plausible frame boundary.`);
         return;
       }
       case 'resync': {
         const dir = toStream[event.direction];
-        if (b.info.handshake === 'missing' && b.stopped[dir] === undefined) {
+        const lost = b.afterGap[dir];
+        if (lost !== undefined && b.stopped[dir] === undefined) {
+          // After a gap: the bytes that follow start at a frame boundary (the replay starts a fresh receiver there).
+          delete b.afterGap[dir];
+          if (event.compressed && b.info.handshake === 'missing') b.compressed[dir] = true;
+          markGap(conn, dir, time, lost + event.skipped);
+          if (time < b.lastTime) b.unordered = true;
+          addNote(conn, time, `The ${words[dir]} stream resumes at a frame boundary ${event.skipped} bytes after the gap (${lost + event.skipped} bytes not read in all).`);
+        } else if (b.info.handshake === 'missing' && b.stopped[dir] === undefined) {
           if (event.compressed) b.compressed[dir] = true;
           if (event.skipped > 0) addNote(conn, time, `The ${words[dir]} stream is read from its first plausible frame boundary: the ${event.skipped} bytes before it were skipped.`);
         }
