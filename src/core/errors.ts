@@ -41,8 +41,10 @@ export const violationTable = {
   // policy, and §7.4.1 gives 1008 for "a message that violates its policy" when no more specific code fits.
   WS_ERR_TOO_MANY_FRAGMENTS: { closeCode: CloseCode.PolicyViolation, rfcSection: '§10.4', verbatim: true, rule: 'a malicious endpoint can try to exhaust its peer\'s memory or mount a denial-of-service attack by sending either a single big frame (e.g., of size 2**60) or by sending a long stream of small frames that are a part of a fragmented message.' },
   // permessage-deflate (RFC 7692). RSV1 with no extension negotiated stays WS_ERR_RESERVED_BITS.
-  WS_ERR_RSV1_ON_CONTINUATION: { closeCode: CloseCode.ProtocolError, rfcSection: 'RFC 7692 §6.1', verbatim: true, rule: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.' },
-  WS_ERR_RSV1_ON_CONTROL_FRAME: { closeCode: CloseCode.ProtocolError, rfcSection: 'RFC 7692 §6.1', verbatim: true, rule: 'An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_.' },
+  // RFC 7692's text is not here to check a quotation against (only RFC 6455's is): its rules are
+  // paraphrased, never shown as its words (test/core/rfc7692-paraphrases.test.ts).
+  WS_ERR_RSV1_ON_CONTINUATION: { closeCode: CloseCode.ProtocolError, rfcSection: 'RFC 7692 §6.1', verbatim: false, rule: 'RSV1 is the Per-Message Compressed bit, and it belongs on the first frame of a data message only: an endpoint must not set it on a control frame or on a continuation frame, and an endpoint that receives such a frame fails the connection.' },
+  WS_ERR_RSV1_ON_CONTROL_FRAME: { closeCode: CloseCode.ProtocolError, rfcSection: 'RFC 7692 §6.1', verbatim: false, rule: 'RSV1 is the Per-Message Compressed bit, and it belongs on the first frame of a data message only: an endpoint must not set it on a control frame or on a continuation frame, and an endpoint that receives such a frame fails the connection.' },
   // RFC 7692 says to _Fail the WebSocket Connection_ without naming a code. 1007 ("data within a
   // message that was not consistent with the type of the message", RFC 6455 §7.4.1) is what ws
   // sends for an inflate error; python-websockets sends 1002 (its ProtocolError). The frames were

@@ -13,6 +13,7 @@
 
 import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { concatBytes, utf8Encode } from './bytes.ts';
+import { violationTable } from './errors.ts';
 import { encodeClosePayload, encodeFrame, type FrameSpec } from './frame-codec.ts';
 import type { Role } from './trace.ts';
 
@@ -79,8 +80,8 @@ function single(spec: FrameSpec) {
 const fail1002: ExpectedReaction[] = [{ kind: 'close', codes: [1002] }];
 
 const DEFLATE_GROUP = 'RFC 7692 Compression (permessage-deflate)';
-/** RFC 7692 §6.1, word for word. */
-const RSV1_RULE = 'RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_."';
+/** RFC 7692 §6.1, in other words (its text is not here to quote from): the violation table's rule. */
+const RSV1_RULE = `${violationTable.WS_ERR_RSV1_ON_CONTROL_FRAME.rule} (RFC 7692 §6.1)`;
 
 /** A DEFLATE block with no compression (RFC 1951 §3.2.4), BFINAL clear: 00, LEN and NLEN little-endian, the bytes. */
 function storedBlock(s: string): Uint8Array {

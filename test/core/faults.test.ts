@@ -5,6 +5,7 @@
 import { inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { faultPresets, findPreset, presetApplies, presetsFor, reactionMatches, type Reaction } from '../../src/core/faults.ts';
+import { violationTable } from '../../src/core/errors.ts';
 import { FrameParser, type Frame } from '../../src/core/frame-codec.ts';
 import { firstReaction } from '../../src/core/net/fault-runner.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
@@ -63,8 +64,9 @@ describe('which connection a preset can be fired on', () => {
     }
     expect(findPreset('deflate-rsv1-continuation')!.rfcSection).toBe('RFC 7692 §6.1');
     expect(findPreset('deflate-rsv1-control')!.rfcSection).toBe('RFC 7692 §6.1');
-    // The rule quoted word for word, marked as the RFC's.
-    expect(findPreset('deflate-rsv1-control')!.explanation).toContain('RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of control frames and non-first fragments of a data message. An endpoint receiving such a frame MUST _Fail the WebSocket Connection_."');
+    // The rule in other words with its section (no copy of RFC 7692 here to quote from), as the violation table says it.
+    expect(findPreset('deflate-rsv1-control')!.explanation).toContain(`${violationTable.WS_ERR_RSV1_ON_CONTROL_FRAME.rule} (RFC 7692 §6.1)`);
+    expect(findPreset('deflate-rsv1-control')!.explanation).not.toMatch(/[“"]An endpoint MUST/);
   });
 });
 
