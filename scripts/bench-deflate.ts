@@ -32,14 +32,16 @@ import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import { echoComponent } from '../src/core/apps/index.ts';
 import { connectClient } from '../src/core/net/client.ts';
+import { OffloadOutbox } from '../src/core/net/offload-outbox.ts';
 import { WebSocketServer } from '../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
 import { drive, fmtValue, machineInfo, median, readBudget, writeSection, type Budget, type Link, type Machine, type Workload } from './bench.ts';
 
-export const deflateImplIds = ['ours', 'ours-traced', 'ws', 'ours-split', 'ws-split'] as const;
+export const deflateImplIds = ['ours', 'ours-traced', 'ws', 'ours-split', 'ws-split', 'ours-inline'] as const;
 export type DeflateImplId = (typeof deflateImplIds)[number];
 const labels: Record<DeflateImplId, string> = {
   ours: 'ours, tracing off', 'ours-traced': 'ours, full tracing', ws: 'ws', 'ours-split': 'ours, client in a worker', 'ws-split': 'ws, client in a worker',
+  'ours-inline': 'ours, zlib on the event loop',
 };
 const host = '127.0.0.1';
 
@@ -63,6 +65,14 @@ export function jsonText(size: number, variant: number): string {
 }
 
 export type DeflateBenchConfig = Budget;
+
+/** A comma-separated environment list, kept to known ids (all when unset). */
+function envIds<T extends string>(name: string, all: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (!raw) return [...all];
+  const wanted = raw.split(',').map((x) => x.trim());
+  return all.filter((id) => wanted.includes(id));
+}
 
 /** Each send takes the next of the texts (all of the same size): drive() only counts sizes. */
 function cycling(texts: readonly string[]): () => string {
@@ -185,7 +195,12 @@ async function runCell(impl: DeflateImplId, w: DeflateWorkload, texts: readonly 
     const scale = (n: number) => (w.unit === 'msgs/s' ? n : (n * w.size) / 1e6);
     return { round, value: scale(messages / seconds), cpuSeconds, valuePerCpu: scale(messages / Math.max(cpuSeconds, 1e-6)) };
   }
-  const link = await openPair(impl === 'ws' ? 'ws' : 'ours', texts, impl === 'ours-traced');
+  // ours-inline: every message compressed inside the protocol call, on the event loop (as before
+  // offload-outbox.ts): the outbox is told no message is worth the thread pool, for this cell only.
+  const worthOffloading = OffloadOutbox.worthOffloading;
+  if (impl === 'ours-inline') OffloadOutbox.worthOffloading = () => false;
+  const restore = () => { OffloadOutbox.worthOffloading = worthOffloading; };
+  const link = await openPair(impl === 'ws' ? 'ws' : 'ours', texts, impl === 'ours-traced').catch((error: unknown) => { restore(); throw error; });
   const payloadOfSize = new Uint8Array(w.size); // drive() checks each echo's size against it
   try {
     await drive(link, payloadOfSize, w.window, cfg.warmupMs);
@@ -202,6 +217,7 @@ async function runCell(impl: DeflateImplId, w: DeflateWorkload, texts: readonly 
     };
   } finally {
     await link.close();
+    restore();
   }
 }
 
@@ -220,7 +236,7 @@ export interface DeflateBenchResults {
   config: DeflateBenchConfig;
   elapsedSeconds: number;
   rows: DeflateRow[];
-  ratios: Array<{ workload: DeflateWorkload['id']; oursVsWs: number | null; oursVsWsPerCpu: number | null; tracedVsWs: number | null; splitOursVsWs: number | null; wireRatio: number | null }>;
+  ratios: Array<{ workload: DeflateWorkload['id']; oursVsWs: number | null; oursVsWsPerCpu: number | null; tracedVsWs: number | null; splitOursVsWs: number | null; inlineVsWs: number | null; oursVsInline: number | null; wireRatio: number | null }>;
 }
 
 function pairedRatio(a: DeflateRow | undefined, b: DeflateRow | undefined, key: 'value' | 'valuePerCpu' = 'value'): number | null {
@@ -234,12 +250,17 @@ function pairedRatio(a: DeflateRow | undefined, b: DeflateRow | undefined, key: 
 
 export async function runDeflateBench(cfg: DeflateBenchConfig = readBudget()): Promise<DeflateBenchResults> {
   const started = performance.now();
-  const texts = new Map(deflateWorkloads.map((w) => [w.id, Array.from({ length: 16 }, (_, v) => jsonText(w.size, v))]));
+  // BENCH_WORKLOADS=1m (say) runs only those workloads; BENCH_IMPLS=ours,ws only those implementations.
+  const chosen = envIds('BENCH_WORKLOADS', deflateWorkloads.map((w) => w.id));
+  const workloadsRun = deflateWorkloads.filter((w) => chosen.includes(w.id));
+  const implsChosen = envIds('BENCH_IMPLS', [...deflateImplIds]);
+  const implsRun = deflateImplIds.filter((i) => implsChosen.includes(i));
+  const texts = new Map(workloadsRun.map((w) => [w.id, Array.from({ length: 16 }, (_, v) => jsonText(w.size, v))]));
   const samples = new Map<string, DeflateSample[]>();
-  console.log(`bench:deflate: ${cfg.rounds} rounds × ${deflateWorkloads.length} workloads × ${deflateImplIds.length} implementations, cells of ${cfg.warmupMs} + ${cfg.cellMs} ms`);
+  console.log(`bench:deflate: ${cfg.rounds} rounds × ${workloadsRun.length} workloads × ${implsRun.length} implementations, cells of ${cfg.warmupMs} + ${cfg.cellMs} ms`);
   for (let round = 0; round < cfg.rounds; round++) {
-    const order = deflateImplIds.map((_, i) => deflateImplIds[(i + round) % deflateImplIds.length]!);
-    for (const w of deflateWorkloads) {
+    const order = implsRun.map((_, i) => implsRun[(i + round) % implsRun.length]!);
+    for (const w of workloadsRun) {
       const line: string[] = [];
       for (const impl of order) {
         const sample = await runCell(impl, w, texts.get(w.id)!, cfg, round);
@@ -265,6 +286,8 @@ export async function runDeflateBench(cfg: DeflateBenchConfig = readBudget()): P
         oursVsWsPerCpu: pairedRatio(row(w.id, 'ours'), row(w.id, 'ws'), 'valuePerCpu'),
         tracedVsWs: pairedRatio(row(w.id, 'ours-traced'), row(w.id, 'ws')),
         splitOursVsWs: pairedRatio(row(w.id, 'ours-split'), row(w.id, 'ws-split')),
+        inlineVsWs: pairedRatio(row(w.id, 'ours-inline'), row(w.id, 'ws')),
+        oursVsInline: pairedRatio(row(w.id, 'ours'), row(w.id, 'ours-inline')),
         wireRatio: wire.length ? median(wire) : null,
       };
     }),
@@ -308,7 +331,7 @@ export function renderDeflateMarkdown(r: DeflateBenchResults): string {
 
 if (isMainThread && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   runDeflateBench().then((r) => {
-    for (const q of r.ratios) console.log(`${q.workload}: ours/ws ${ratio(q.oursVsWs)} (per CPU ${ratio(q.oursVsWsPerCpu)}), traced/ws ${ratio(q.tracedVsWs)}, client in a worker ${ratio(q.splitOursVsWs)}, wire/plain ${q.wireRatio === null ? '—' : (q.wireRatio * 100).toFixed(1) + ' %'}`);
+    for (const q of r.ratios) console.log(`${q.workload}: ours/ws ${ratio(q.oursVsWs)} (per CPU ${ratio(q.oursVsWsPerCpu)}), traced/ws ${ratio(q.tracedVsWs)}, client in a worker ${ratio(q.splitOursVsWs)}, zlib on the event loop/ws ${ratio(q.inlineVsWs)}, ours/that ${ratio(q.oursVsInline)}, wire/plain ${q.wireRatio === null ? '—' : (q.wireRatio * 100).toFixed(1) + ' %'}`);
   }, (error: unknown) => {
     console.error(`bench:deflate failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     process.exit(1);

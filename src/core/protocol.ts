@@ -227,6 +227,12 @@ export class WebSocketProtocol {
    */
   private closeReply: 'waiting' | 'due' | null = null;
   /**
+   * Outgoing data messages an I/O adapter has accepted but not yet handed over (compressed off
+   * the event loop first: net/offload-outbox.ts). A Close reply or a fail Close held back as above
+   * waits for them as well; the adapter sends each (or gives up on it) and lowers the count.
+   */
+  heldOutgoing = 0;
+  /**
    * The same for failing (§7.1.7): a bad frame came after messages the application has not seen
    * yet (one TCP read may carry both). Input stops at once; our Close waits until the application
    * has seen them and sent what it answers (an echo), as Autobahn's strict grade expects.
@@ -322,7 +328,7 @@ export class WebSocketProtocol {
   /** Drains the bytes to write, each chunk tagged head, frame or raw. */
   takeOutput(): OutputChunk[] {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
-    if (this.failClose === 'due') this.sendFailClose();
+    if (this.failClose === 'due' && this.heldOutgoing === 0) this.sendFailClose();
     const out = this.output;
     this.output = [];
     return out;
@@ -331,7 +337,7 @@ export class WebSocketProtocol {
   /** Is anything waiting in dataToSend() or events()? */
   dataToSendPending(): boolean {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
-    if (this.failClose === 'due') this.sendFailClose();
+    if (this.failClose === 'due' && this.heldOutgoing === 0) this.sendFailClose();
     return this.output.length > 0 || this.pendingEvents.length > 0;
   }
 
@@ -342,7 +348,7 @@ export class WebSocketProtocol {
   events(): ProtocolEvent[] {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
     else if (this.closeReply === 'waiting') this.closeReply = 'due';
-    if (this.failClose === 'due') this.sendFailClose();
+    if (this.failClose === 'due' && this.heldOutgoing === 0) this.sendFailClose();
     else if (this.failClose === 'waiting') this.failClose = 'due';
     const out = this.pendingEvents;
     this.pendingEvents = [];
@@ -536,6 +542,11 @@ export class WebSocketProtocol {
   /** The agreed extension's parameters, explained (null: none agreed, so RSV bits stay 0). */
   get agreedExtension(): Extension['agreed'] | null {
     return this.extension?.agreed ?? null;
+  }
+
+  /** The agreed extension itself, for an I/O adapter that has it prepare messages off the event loop (Extension.prepareMessage). */
+  get extensionInForce(): Extension | null {
+    return this.extension;
   }
 
   /**
@@ -810,12 +821,19 @@ export class WebSocketProtocol {
     this.pendingEvents.push({ type: 'close-received', code: close.code, reason: close.reason });
     if (this.closeSent) {
       this.closingHandshakeComplete();
-    } else if (unseen > 0) {
+    } else if (unseen > 0 || this.heldOutgoing > 0) {
       // §5.5.1: "An endpoint MAY delay sending a Close frame until its current message is sent"
       // Messages that arrived before the Close (one TCP read may carry both) reach the application
       // first, and what it sends in answer goes out before our Close; after that, nothing more.
+      // Messages the I/O adapter holds (heldOutgoing) go out first too.
       this.closeReply = 'waiting';
-      this.emitTrace(() => ({ type: 'note', text: `Peer sent Close after ${unseen} message${unseen === 1 ? '' : 's'} the application has not seen yet: answering once it has (§5.5.1).` }));
+      const held = this.heldOutgoing;
+      this.emitTrace(() => ({
+        type: 'note',
+        text: unseen > 0
+          ? `Peer sent Close after ${unseen} message${unseen === 1 ? '' : 's'} the application has not seen yet: answering once it has (§5.5.1).`
+          : `Peer sent Close while ${held} message${held === 1 ? ' is' : 's are'} being compressed to send: answering once ${held === 1 ? 'it has' : 'they have'} gone out (§5.5.1).`,
+      }));
     } else {
       this.sendCloseReply();
     }
@@ -832,6 +850,7 @@ export class WebSocketProtocol {
 
   /** The held-back reply, unless the application closed itself meanwhile or the connection is gone. */
   private sendDeferredCloseReply(): void {
+    if (this.heldOutgoing > 0) return; // still due: the adapter has messages to hand over first
     this.closeReply = null;
     if (!this.closeSent && this._state === 'OPEN') this.sendCloseReply();
   }

@@ -62,6 +62,16 @@ export interface Extension {
    */
   encodeMessage(opcode: number, pieces: readonly Uint8Array[], trace: boolean): EncodedMessage | null;
 
+  /**
+   * Optional: does the transformation's heavy work for an outgoing message off the event loop
+   * (zlib in libuv's thread pool), so an I/O adapter can keep serving while a large message is
+   * compressed. The protocol stays synchronous: once the promise resolves, the adapter sends the
+   * message as usual, and the next encodeMessage() call, which must be for these same pieces
+   * (nothing else may be encoded in between), returns the prepared result. Null: not worth it
+   * here (a control message, one under a threshold); encodeMessage() does it all then.
+   */
+  prepareMessage?(opcode: number, pieces: readonly Uint8Array[]): Promise<void> | null;
+
   /** Incoming: a data message begins with these RSV bits; true if this extension transforms it. */
   beginMessage(rsv: RsvBits): boolean;
   /**

@@ -348,6 +348,19 @@ export function clientDeflateNegotiator(setting: DeflateOptions | readonly Defla
 
 // ---------------------------------------------------------------- data
 
+/** What an outgoing message's compression began with: the window it carried, why it was emptied out of turn. */
+interface OutgoingStart {
+  carried: number;
+  restartReason: string | null;
+}
+
+/** A message compressed by prepareMessage(), waiting for its encodeMessage() call. */
+interface PreparedMessage extends OutgoingStart {
+  opcode: number;
+  lengths: number[];
+  payloads: Uint8Array[];
+}
+
 /** The agreed extension at work on one connection. */
 export class PerMessageDeflate implements Extension {
   readonly name = PERMESSAGE_DEFLATE;
@@ -376,6 +389,11 @@ export class PerMessageDeflate implements Extension {
   private inStreams = 0;
   private inBfinal = false;
   private closed = false;
+  // An outgoing message compressed off the event loop (prepareMessage), until encodeMessage takes it.
+  private preparing = false;
+  private prepared: PreparedMessage | null = null;
+  /** restartOutgoingWindow() came while a message was being compressed: its result is thrown away. */
+  private restartWhilePreparing: string | null = null;
 
   constructor(local: Local) {
     this.role = local.role;
@@ -408,31 +426,88 @@ export class PerMessageDeflate implements Extension {
 
   encodeMessage(opcode: number, pieces: readonly Uint8Array[], trace: boolean): EncodedMessage | null {
     if (opcode !== Opcode.Text && opcode !== Opcode.Binary) return null; // §6: data messages only
-    const total = pieces.reduce((n, p) => n + p.length, 0);
-    if (total < (this.options.threshold ?? 0)) return null;
-    const deflater = this.compressor();
-    // §7.1.1: with no context takeover, each message starts from an empty window.
-    const reset = this.outNoTakeover && this.outWindowMessages > 0;
-    if (reset) deflater.reset();
-    if (this.outNoTakeover) this.outWindowMessages = 0;
-    const carried = this.outWindowMessages;
+    const prepared = this.takePrepared(opcode, pieces);
+    if (prepared) return this.finishOutgoing(pieces, prepared.payloads, prepared, trace);
+    if (!this.worthCompressing(pieces)) return null;
+    const begun = this.beginOutgoing();
     // §7.2.1 step 1: "Compress all the octets of the payload of the message using DEFLATE". Each
     // piece is flushed (Z_SYNC_FLUSH), so every frame's payload inflates on its own, given the
     // frames before it: the trace can show each frame's plain bytes.
+    const deflater = this.compressor();
     const payloads = pieces.map((piece) => {
       const out = deflater.process(piece, Z_SYNC_FLUSH);
       return concatBytes(out.chunks, out.length);
     });
+    return this.finishOutgoing(pieces, payloads, begun, trace);
+  }
+
+  /**
+   * The same compression as encodeMessage (byte for byte: one zlib stream serves both), done in
+   * libuv's thread pool (RawDeflateStream.compressAsync); encodeMessage then only strips the tail.
+   * A message under the threshold is left to encodeMessage (null).
+   */
+  prepareMessage(opcode: number, pieces: readonly Uint8Array[]): Promise<void> | null {
+    if (opcode !== Opcode.Text && opcode !== Opcode.Binary) return null;
+    if (this.closed || !this.worthCompressing(pieces)) return null;
+    if (this.preparing || this.prepared) throw new Error('permessage-deflate: a message is already prepared; send it before preparing another.');
+    const begun = this.beginOutgoing();
+    this.preparing = true;
+    return this.compressor().compressAsync(pieces).then((payloads) => {
+      this.preparing = false;
+      const restart = this.restartWhilePreparing;
+      this.restartWhilePreparing = null;
+      if (!payloads || this.closed) return;
+      if (restart !== null) {
+        // A frame compressed elsewhere went out while this one was compressed against the old
+        // window: throw it away; encodeMessage compresses it again from an empty window.
+        this.startWindowOver(restart);
+        return;
+      }
+      this.prepared = { opcode, lengths: pieces.map((p) => p.length), payloads, ...begun };
+    });
+  }
+
+  private worthCompressing(pieces: readonly Uint8Array[]): boolean {
+    const threshold = this.options.threshold ?? 0;
+    if (threshold === 0) return true;
+    let total = 0;
+    for (const p of pieces) total += p.length;
+    return total >= threshold;
+  }
+
+  /** The prepared result, if it is for this message; one prepared for another is dropped (and our window with it). */
+  private takePrepared(opcode: number, pieces: readonly Uint8Array[]): PreparedMessage | null {
+    const prepared = this.prepared;
+    if (!prepared) return null;
+    this.prepared = null;
+    if (prepared.opcode === opcode && prepared.lengths.length === pieces.length && prepared.lengths.every((n, i) => n === pieces[i]!.length)) return prepared;
+    // Its bytes are in our window but will never reach the peer's: start over (always safe, §7.2.1).
+    this.startWindowOver('A message compressed ahead of time was not the one sent, so our window starts over (RFC 7692 §7.2.1).');
+    return null;
+  }
+
+  /** §7.1.1: with no context takeover, each message starts from an empty window. Counts the message in. */
+  private beginOutgoing(): OutgoingStart {
+    const deflater = this.compressor();
+    if (this.outNoTakeover && this.outWindowMessages > 0) deflater.reset();
+    if (this.outNoTakeover) this.outWindowMessages = 0;
+    const carried = this.outWindowMessages;
+    const restartReason = this.outRestartReason;
+    this.outRestartReason = null;
+    this.outWindowMessages++;
+    return { carried, restartReason };
+  }
+
+  private finishOutgoing(pieces: readonly Uint8Array[], payloads: Uint8Array[], begun: OutgoingStart, trace: boolean): EncodedMessage {
     // §7.2.1 step 2: "If the resulting data does not end with an empty DEFLATE block with no
     // compression (the "BTYPE" bits are set to 00), append an empty DEFLATE block with no
     // compression to the tail end." Step 3: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from
     // the tail end." (deflate-tail.ts)
     stripDeflateTail(payloads);
-    this.outWindowMessages++;
-    const restartReason = this.outRestartReason;
-    this.outRestartReason = null;
     const encoded: EncodedMessage = { payloads, rsv: RSV };
     if (trace) {
+      const { carried, restartReason } = begun;
+      const total = pieces.reduce((n, p) => n + p.length, 0);
       const compressedSize = payloads.reduce((n, p) => n + p.length, 0);
       encoded.frames = pieces.map((piece, i) => ({ first: i === 0, inflated: piece, inflatedLength: piece.length, tail: i === pieces.length - 1 ? 'stripped' : null }));
       encoded.message = {
@@ -446,6 +521,12 @@ export class PerMessageDeflate implements Extension {
     return encoded;
   }
 
+  private startWindowOver(reason: string): void {
+    this.deflater?.reset();
+    this.outWindowMessages = 0;
+    this.outRestartReason = reason;
+  }
+
   /**
    * Empties our compressor's window out of turn: a frame compressed elsewhere (the crafter's
    * one-off compressor) went into the peer's window but not into ours, so from here our
@@ -454,10 +535,15 @@ export class PerMessageDeflate implements Extension {
    * without context). The next message's trace says why, in `reason`.
    */
   restartOutgoingWindow(reason: string): void {
+    // A message being compressed off the event loop has not gone out: it is compressed again
+    // from the empty window once its turn comes (prepareMessage); one prepared is dropped.
+    if (this.preparing) {
+      this.restartWhilePreparing = reason;
+      return;
+    }
+    this.prepared = null;
     if (this.outWindowMessages === 0) return;
-    this.deflater?.reset();
-    this.outWindowMessages = 0;
-    this.outRestartReason = reason;
+    this.startWindowOver(reason);
   }
 
   private windowReason(direction: 'in' | 'out', carried: number): string {

@@ -30,6 +30,7 @@
  */
 
 import zlib from 'node:zlib';
+import { concatBytes } from '../bytes.ts';
 
 interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
@@ -95,6 +96,8 @@ export class RawDeflateStream {
   private closed = false;
   /** Output was produced since the last reset (the window holds something). */
   private _used = false;
+  /** A compressAsync() under way: nothing else may touch the stream until it ends. */
+  private pendingAsync: { settle: (payloads: Uint8Array[] | null) => void } | null = null;
 
   constructor(readonly kind: 'deflate' | 'inflate', readonly options: RawDeflateOptions) {
     const zopts: zlib.ZlibOptions = { windowBits: options.windowBits };
@@ -124,6 +127,7 @@ export class RawDeflateStream {
    */
   process(input: Uint8Array, flush: number = zlib.constants.Z_SYNC_FLUSH, maxOutput = Number.POSITIVE_INFINITY): ProcessResult {
     if (this.closed) throw new Error('This DEFLATE stream is closed.');
+    if (this.pendingAsync) throw new Error('This DEFLATE stream is busy compressing off the event loop.');
     const state = this.stream._writeState;
     const chunks: Uint8Array[] = [];
     let length = 0;
@@ -165,9 +169,60 @@ export class RawDeflateStream {
     }
   }
 
+  /**
+   * Compresses pieces in order, each ended with a sync flush (one payload per piece, as process()
+   * with Z_SYNC_FLUSH gives them, byte for byte), but in libuv's thread pool instead of on the
+   * event loop: node:zlib's public stream API (write, then flush), which is what ws runs for every
+   * message. The same zlib stream as the synchronous path, so the window carries over both ways.
+   * The caller must not touch the stream until the promise settles (process() refuses meanwhile).
+   * Resolves null if the stream is closed first. Compressor only: an inflater stays synchronous,
+   * since it must stop at the message limit as it goes (and inflating costs a tenth of deflating).
+   */
+  compressAsync(pieces: readonly Uint8Array[]): Promise<Uint8Array[] | null> {
+    if (this.kind !== 'deflate') return Promise.reject(new Error('compressAsync is for a compressor.'));
+    if (this.closed) return Promise.resolve(null);
+    if (this.pendingAsync) return Promise.reject(new Error('This DEFLATE stream is busy compressing off the event loop.'));
+    const stream = this.stream as unknown as zlib.DeflateRaw;
+    return new Promise((resolve) => {
+      const payloads: Uint8Array[] = [];
+      let parts: Buffer[] = [];
+      let length = 0;
+      const onData = (chunk: Buffer) => {
+        parts.push(chunk);
+        length += chunk.length;
+      };
+      const settle = (result: Uint8Array[] | null) => {
+        if (this.pendingAsync !== pending) return;
+        this.pendingAsync = null;
+        stream.off('data', onData);
+        resolve(result);
+      };
+      const pending = { settle };
+      this.pendingAsync = pending;
+      stream.on('data', onData);
+      let next = 0;
+      // 'data' for everything a flush produced comes before the flush's callback (ws relies on it too).
+      const step = () => {
+        if (this.closed || stream.destroyed) return settle(null);
+        if (next > 0) {
+          payloads.push(concatBytes(parts, length));
+          if (length > 0) this._used = true;
+          parts = [];
+          length = 0;
+        }
+        if (next === pieces.length) return settle(payloads);
+        const piece = pieces[next++]!;
+        if (piece.length > 0) stream.write(piece);
+        stream.flush(zlib.constants.Z_SYNC_FLUSH, step);
+      };
+      step();
+    });
+  }
+
   /** Forgets the window (no context takeover): the next message starts from nothing. */
   reset(): void {
     if (this.closed) return;
+    if (this.pendingAsync) throw new Error('This DEFLATE stream is busy compressing off the event loop.');
     this.handle.reset();
     this._used = false;
   }
@@ -175,6 +230,7 @@ export class RawDeflateStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pendingAsync?.settle(null);
     (this.stream as unknown as { close(): void }).close();
   }
 }

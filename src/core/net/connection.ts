@@ -8,6 +8,8 @@ import type { Socket } from 'node:net';
 import { CloseCode, Defaults } from '../constants.ts';
 import type { ProtocolViolation, HandshakeError } from '../errors.ts';
 import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
+import { setWideMasker } from '../bytes.ts';
+import { createSimdMasker } from '../mask-simd.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody } from '../trace.ts';
@@ -16,6 +18,8 @@ import { OffloadOutbox, type OutboxEntry } from './offload-outbox.ts';
 // Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
 // ArrayBuffer per small frame); encodeFrame writes every byte, so uninitialised memory never leaks.
 setByteAllocator((size) => Buffer.allocUnsafe(size));
+// Large payloads are (un)masked 64 bytes per turn with WebAssembly SIMD where it runs (mask-simd.ts).
+setWideMasker(createSimdMasker());
 
 /**
  * After we closed our side of TCP, what the peer sends is discarded (§7.1.7: "MUST NOT continue to
@@ -120,6 +124,8 @@ export class Connection {
   private gatePause: (() => void) | null = null;
   /** Large messages being compressed off the event loop, and what waits behind them (offload-outbox.ts). */
   private outbox: OffloadOutbox | null = null;
+  /** The outbox holds more than the mark: the pause that ends once it has sent enough. */
+  private outboxPause: (() => void) | null = null;
   /**
    * While a held incoming frame is handed to the protocol (released by step mode): when it was
    * held (performance.now(), ms), so the proxy's frame pairing counts the hold in its delay.
@@ -196,20 +202,20 @@ export class Connection {
   }
 
   sendText(text: string): void {
-    if (this.queues(text.length, 'a text message')) return this.outbox!.push({ kind: 'text', text, size: text.length });
+    if (this.queues(text.length, 'a text message')) return this.enqueue({ kind: 'text', text, size: text.length });
     this.protocol.sendText(text);
     this.pump();
   }
 
   sendBinary(data: Uint8Array): void {
-    if (this.queues(data.length, 'a binary message')) return this.outbox!.push({ kind: 'binary', data, size: data.length });
+    if (this.queues(data.length, 'a binary message')) return this.enqueue({ kind: 'binary', data, size: data.length });
     this.protocol.sendBinary(data);
     this.pump();
   }
 
   /** Never compressed off the event loop itself (a relay pairs its frames as they are sent), but waits behind what is. */
   sendFragmented(opcode: number, data: Uint8Array, sizes: readonly number[]): void {
-    if (this.queues(0, 'a fragmented message')) return this.outbox!.push({ kind: 'fragmented', opcode, data, sizes, size: data.length });
+    if (this.queues(0, 'a fragmented message')) return this.enqueue({ kind: 'fragmented', opcode, data, sizes, size: data.length });
     this.protocol.sendFragmented(opcode, data, sizes);
     this.pump();
   }
@@ -230,6 +236,11 @@ export class Connection {
       left: () => this.checkBackpressure(),
     });
     return true;
+  }
+
+  private enqueue(entry: OutboxEntry): void {
+    this.outbox!.push(entry);
+    this.checkBackpressure();
   }
 
   private sendQueued(entry: OutboxEntry): void {
@@ -253,7 +264,7 @@ export class Connection {
   close(code?: number | null, reason?: string): void {
     // Messages still being compressed go first (a Close is the last frame we send, §5.5.1).
     if (this.outbox?.busy && this.protocol.state === 'OPEN') {
-      if (!this.outbox.closeQueued) this.outbox.push({ kind: 'close', code, reason, size: 0 });
+      if (!this.outbox.closeQueued) this.enqueue({ kind: 'close', code, reason, size: 0 });
       return;
     }
     this.protocol.close(code, reason);
@@ -292,7 +303,7 @@ export class Connection {
    */
   get writableNeedsDrain(): boolean {
     this.checkBackpressure();
-    return this.needsDrain || this.gatePause !== null;
+    return this.needsDrain || this.gatePause !== null || this.outboxPause !== null;
   }
 
   /** Resolves once the queued output has drained (at once if nothing needs to, or once the socket is gone). */
@@ -328,31 +339,34 @@ export class Connection {
    * gate holds (it writes nothing while frames are held), so holding cannot grow without bound either.
    */
   private checkBackpressure(): void {
-    if (!this.needsDrain && this.bufferedAmount > this.writeHighWaterMark && !this.socket.destroyed) {
+    if (!this.needsDrain && this.socket.writableLength > this.writeHighWaterMark && !this.socket.destroyed) {
       this.needsDrain = true;
       this.socket.pause();
-      this.trace?.({ type: 'note', text: `Backpressure: ${this.bufferedAmount} bytes wait to be written to the peer (mark ${this.writeHighWaterMark}): reading paused until they drain.` });
-    } else if (this.needsDrain && this.outbox && !this.socket.writableNeedDrain && this.bufferedAmount <= this.writeHighWaterMark) {
-      // The outbox put it past the mark and has since sent its messages: no 'drain' will come.
-      this.onDrain();
+      this.trace?.({ type: 'note', text: `Backpressure: ${this.socket.writableLength} bytes wait to be written to the peer (mark ${this.writeHighWaterMark}): reading paused until they drain.` });
     }
-    if (this.gate) {
-      const holding = this.gate.heldBytes > this.writeHighWaterMark;
-      if (holding && !this.gatePause) this.gatePause = this.pauseReading();
-      else if (!holding && this.gatePause) {
-        this.gatePause();
-        this.gatePause = null;
-        if (!this.needsDrain) this.releaseDrainWaiters();
-      }
-    }
+    // Messages waiting to be compressed off the event loop: a pause of their own, which ends as
+    // the thread pool works through them (never waiting on the peer, so two peers that both
+    // pause cannot wait on each other).
+    if (this.outbox) this.outboxPause = this.holdWhile(this.outbox.bytes > this.writeHighWaterMark, this.outboxPause);
+    if (this.gate) this.gatePause = this.holdWhile(this.gate.heldBytes > this.writeHighWaterMark, this.gatePause);
+  }
+
+  /** A pause of reading taken while `holding` and given back once not (the last one out releases drained() waiters). */
+  private holdWhile(holding: boolean, pause: (() => void) | null): (() => void) | null {
+    if (holding) return pause ?? this.pauseReading();
+    if (!pause) return null;
+    pause();
+    const others = [this.outboxPause, this.gatePause].filter((p) => p !== null && p !== pause).length;
+    if (!this.needsDrain && others === 0) this.releaseDrainWaiters();
+    return null;
   }
 
   private onDrain(): void {
-    if (!this.needsDrain || this.bufferedAmount > this.writeHighWaterMark) return; // the outbox still holds too much
+    if (!this.needsDrain) return;
     this.needsDrain = false;
     const resumed = this.resumeIfFree();
     this.trace?.({ type: 'note', text: `Backpressure: the output drained; ${resumed ? 'reading resumed' : 'reading stays paused (held by step mode or a relay)'}.` });
-    if (!this.gatePause) this.releaseDrainWaiters();
+    if (!this.gatePause && !this.outboxPause) this.releaseDrainWaiters();
   }
 
   private resumeIfFree(): boolean {

@@ -542,6 +542,81 @@ describe('round trips between our client and server', () => {
   });
 });
 
+describe('prepareMessage: the same compression done off the event loop (the I/O adapter sends it after)', () => {
+  const json = (n: number, v: number) => JSON.stringify(Array.from({ length: Math.ceil(n / 30) }, (_, i) => ({ id: i * v, name: `item ${i + v}` }))).slice(0, n);
+  const texts = [json(100_000, 1), 'Hello', json(40_000, 2), json(300, 3), json(250_000, 4), ''];
+
+  it.each<[string, DeflateSetting | undefined]>([
+    ['context takeover', undefined],
+    ['server_no_context_takeover', { serverNoContextTakeover: true }],
+  ])('%s: the wire bytes are those of compressing inline, byte for byte, whichever messages are prepared', async (_name, clientSetting) => {
+    const inline = pair(clientSetting, undefined);
+    const offloaded = pair(clientSetting, undefined);
+    const extension = offloaded.s.p.extensionInForce!;
+    for (const [i, text] of texts.entries()) {
+      inline.s.p.sendText(text);
+      // Every other message goes through the thread pool first; the rest are compressed inline on the same stream.
+      if (i % 2 === 0) await extension.prepareMessage!(1, [utf8Encode(text)]);
+      offloaded.s.p.sendText(text);
+    }
+    const wire = concatBytes(offloaded.s.p.dataToSend());
+    expect(hex(wire)).toBe(hex(concatBytes(inline.s.p.dataToSend())));
+    offloaded.c.p.receiveData(wire);
+    expect(messages(offloaded.c.p.events())).toEqual(texts);
+    const windows = traced(offloaded.s, 'message').map((m) => m.compression!.windowMessages);
+    expect(windows).toEqual(clientSetting ? [0, 0, 0, 0, 0, 0] : [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('under the threshold, or a control opcode, there is nothing to prepare (null)', () => {
+    const { s } = pair(undefined, { threshold: 1024 });
+    const extension = s.p.extensionInForce!;
+    expect(extension.prepareMessage!(1, [new Uint8Array(1000)])).toBeNull();
+    expect(extension.prepareMessage!(9, [new Uint8Array(2000)])).toBeNull();
+  });
+
+  it('a crafted frame compressed elsewhere while a message is being prepared: that message is compressed again from an empty window', async () => {
+    const { c, s } = pair();
+    s.p.sendText(texts[0]!); // the window now holds it
+    const extension = s.p.extensionInForce!;
+    const preparing = extension.prepareMessage!(1, [utf8Encode(texts[0]!)]);
+    s.p.restartOutgoingWindow('a crafted compressed frame went out');
+    await preparing;
+    s.p.sendText(texts[0]!);
+    const wire = concatBytes(s.p.dataToSend());
+    const second = traced(s, 'message')[1]!.compression!;
+    expect(second).toMatchObject({ contextTakeover: false, windowMessages: 0, windowReason: 'a crafted compressed frame went out' });
+    // Compressed from nothing: the same payload the first message had on the fresh connection.
+    const [first, again] = frames([wire]);
+    expect(hex(again!.payload)).toBe(hex(first!.payload));
+    c.p.receiveData(wire);
+    expect(messages(c.p.events())).toEqual([texts[0], texts[0]]);
+  });
+
+  it('a prepared result sent for another message is dropped, the window starts over, and the peer still inflates both', async () => {
+    const { c, s } = pair();
+    s.p.sendText('warm the window');
+    const extension = s.p.extensionInForce!;
+    await extension.prepareMessage!(1, [utf8Encode(texts[0]!)]);
+    s.p.sendText(texts[2]!); // not the prepared one
+    s.p.sendText(texts[2]!);
+    const [, other, next] = traced(s, 'message').map((m) => m.compression!);
+    expect(other).toMatchObject({ windowMessages: 0 });
+    expect(other!.windowReason).toMatch(/compressed ahead of time was not the one sent/);
+    expect(next).toMatchObject({ windowMessages: 1, contextTakeover: true });
+    c.p.receiveData(concatBytes(s.p.dataToSend()));
+    expect(messages(c.p.events())).toEqual(['warm the window', texts[2], texts[2]]);
+  });
+
+  it('closing while a message is being prepared settles it; preparing twice without sending throws', async () => {
+    const { s } = pair();
+    const extension = s.p.extensionInForce!;
+    const first = extension.prepareMessage!(1, [utf8Encode(texts[0]!)]);
+    expect(() => extension.prepareMessage!(1, [utf8Encode(texts[0]!)])).toThrow(/already prepared/);
+    extension.close();
+    await expect(first).resolves.toBeUndefined();
+  });
+});
+
 describe('step mode (frames traced when written)', () => {
   it('a held compressed frame is traced with its plain side once written, and an edited one without it', () => {
     const { s } = pair();

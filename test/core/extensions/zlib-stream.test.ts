@@ -45,6 +45,31 @@ describe('RawDeflateStream', () => {
     expect(() => d.process(new Uint8Array(1))).toThrow(/closed/);
   });
 
+  it('compressAsync (thread pool) gives what process() gives, byte for byte, on one stream with the window carried both ways', async () => {
+    const text = (n: number, v: number) => Buffer.from(JSON.stringify(Array.from({ length: n / 20 }, (_, i) => ({ i: i * v, s: `v${i % 97}` }))).slice(0, n));
+    const messages = [text(100_000, 1), text(300, 2), text(200_000, 3), Buffer.alloc(0), text(5_000, 4)];
+    const sync = new RawDeflateStream('deflate', { windowBits: 15 });
+    const mixed = new RawDeflateStream('deflate', { windowBits: 15 });
+    for (const [i, m] of messages.entries()) {
+      const pieces = i === 2 ? [m.subarray(0, 777), m.subarray(777)] : [m];
+      const expected = pieces.map((p) => toHex(Buffer.concat(sync.process(p, Z_SYNC_FLUSH).chunks)));
+      const got = i % 2 === 0 ? (await mixed.compressAsync(pieces))!.map((p) => toHex(p)) : pieces.map((p) => toHex(Buffer.concat(mixed.process(p, Z_SYNC_FLUSH).chunks)));
+      expect(got).toEqual(expected);
+    }
+    sync.close();
+    mixed.close();
+  });
+
+  it('compressAsync: the stream refuses other work until it ends, and closing settles it with null', async () => {
+    const d = new RawDeflateStream('deflate', { windowBits: 15 });
+    const pending = d.compressAsync([Buffer.alloc(1 << 20, 'a')]);
+    expect(() => d.process(new Uint8Array(1))).toThrow(/busy/);
+    expect(() => d.reset()).toThrow(/busy/);
+    d.close();
+    await expect(pending).resolves.toBeNull();
+    await expect(new RawDeflateStream('inflate', { windowBits: 15 }).compressAsync([])).rejects.toThrow(/compressor/);
+  });
+
   it('inflates across calls that cut the stream anywhere, byte by byte', () => {
     const plain = new TextEncoder().encode('permessage-deflate '.repeat(200));
     const compressed = zlib.deflateRawSync(plain, { finishFlush: Z_SYNC_FLUSH });
