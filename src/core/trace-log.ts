@@ -274,7 +274,10 @@ export class TraceLog {
       seg.arena = grown;
     }
     const at = seg.used;
-    seg.arena.set(bytes, at);
+    const arena = seg.arena;
+    // A small frame is copied faster byte by byte than through set()'s per-call checks.
+    if (bytes.length <= 256) for (let k = 0; k < bytes.length; k++) arena[at + k] = bytes[k]!;
+    else arena.set(bytes, at);
     seg.used = need;
     return at;
   }

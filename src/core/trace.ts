@@ -252,6 +252,21 @@ export type TraceBody =
   | { type: 'note'; text: string };
 
 /**
+ * A message event's body (hot path: one per message traced), built without spreads: `text` for a
+ * text message, otherwise `data`; `compression` for a compressed one. The same fields, in the same
+ * order, as `{ type, direction, opcode, size, frameIds, text | data, compression? }`.
+ */
+export function messageBody(direction: Direction, opcode: number, data: Uint8Array, frameIds: number[], text: string | undefined, compression: TracedMessageCompression | undefined): TraceBody {
+  const size = data.length;
+  if (compression) {
+    return text !== undefined
+      ? { type: 'message', direction, opcode, size, frameIds, text, compression }
+      : { type: 'message', direction, opcode, size, frameIds, data, compression };
+  }
+  return text !== undefined ? { type: 'message', direction, opcode, size, frameIds, text } : { type: 'message', direction, opcode, size, frameIds, data };
+}
+
+/**
  * The connection id of trace events about the service itself rather than one connection, such
  * as the last resort's report of an error nobody caught (src/service/last-resort.ts).
  */
@@ -270,25 +285,33 @@ export type TraceListener = (event: TraceEvent) => void;
 /** Stamps trace bodies and hands them to listeners. One per server or client host. */
 export class Tracer {
   private seq = 0;
-  private listeners = new Set<TraceListener>();
+  /** Replaced, never changed in place: an emit under way keeps calling the listeners it started with. */
+  private listeners: readonly TraceListener[] = [];
 
   subscribe(listener: TraceListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.listeners = [...this.listeners, listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners = [...this.listeners.slice(0, at), ...this.listeners.slice(at + 1)];
+    };
   }
 
   get active(): boolean {
-    return this.listeners.size > 0;
+    return this.listeners.length > 0;
   }
 
   emit(connectionId: string, body: TraceBody): void {
-    if (this.listeners.size === 0) return;
+    const listeners = this.listeners;
+    if (listeners.length === 0) return;
     // Every emitter builds a fresh body: stamp it in place rather than copying it.
     const event = body as TraceEvent;
     event.seq = ++this.seq;
     event.time = performance.timeOrigin + performance.now();
     event.connectionId = connectionId;
-    for (const listener of this.listeners) listener(event);
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
   }
 
   /** A sink bound to one connection, as the protocol takes it. */
