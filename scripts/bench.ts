@@ -735,6 +735,7 @@ const markers = {
   forwardProxy: ['<!-- forward-proxy:start -->', '<!-- forward-proxy:end -->'],
   startup: ['<!-- startup:start -->', '<!-- startup:end -->'],
   serverCpu: ['<!-- server-cpu:start -->', '<!-- server-cpu:end -->'],
+  uiConnections: ['<!-- ui-connections:start -->', '<!-- ui-connections:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */

@@ -5,16 +5,20 @@ import { ConnectionItem } from './ConnectionsPanel.tsx';
 
 /** Up to this many connections the list is plain; beyond, only the rows in view are in the DOM. */
 export const VIRTUAL_FROM = 40;
-/** A connection row's height before it is measured (state, id, remote, peer facts). */
-const ESTIMATED_ROW = 70;
+/**
+ * Every row of a long list is this tall (styles.css: .connections.virtual .connection): state and
+ * id, remote, tags, peer facts, and a closed connection's detail. Measuring each row as it
+ * scrolled in forced a layout per row (a third of the page's script time with 2,000 listed).
+ */
+export const VIRTUAL_ROW_HEIGHT = 84;
 const GAP = 4;
 const OVERSCAN = 6;
 
 /**
  * A list of connections, newest first (issue 17: 10,000 concurrent connections). A short list is
  * a plain list; a long one scrolls in a box of its own and is virtualised (@tanstack/react-virtual,
- * as the frame list is), each row measured as it renders, so a status push with thousands of
- * connections re-renders a screenful of rows, not thousands.
+ * as the frame list is) with rows of one height, so a status push with thousands of connections
+ * re-renders a screenful of rows, not thousands.
  */
 export function ConnectionList({ connections, label }: { connections: readonly ConnectionSummary[]; label: string }) {
   if (connections.length <= VIRTUAL_FROM) {
@@ -28,10 +32,9 @@ function VirtualConnections({ connections, label }: { connections: readonly Conn
   const virtualizer = useVirtualizer({
     count: connections.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ESTIMATED_ROW,
+    estimateSize: () => VIRTUAL_ROW_HEIGHT,
     overscan: OVERSCAN,
     gap: GAP,
-    // Rows are keyed by connection: a measured height stays with its connection as the list grows at the top.
     getItemKey: (index) => connections[index]!.id,
   });
   return (
@@ -39,7 +42,7 @@ function VirtualConnections({ connections, label }: { connections: readonly Conn
       <ul className="connections virtual" style={{ height: virtualizer.getTotalSize() }} aria-label={label}>
         {virtualizer.getVirtualItems().map((v) => {
           const c = connections[v.index]!;
-          return <ConnectionItem key={v.key} c={c} slot={{ index: v.index, measure: virtualizer.measureElement, style: { transform: `translateY(${v.start}px)` } }} />;
+          return <ConnectionItem key={v.key} c={c} slot={{ index: v.index, style: { transform: `translateY(${v.start}px)` } }} />;
         })}
       </ul>
     </div>

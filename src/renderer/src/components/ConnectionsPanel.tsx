@@ -1,4 +1,4 @@
-import { useState, type CSSProperties } from 'react';
+import { memo, useState, type CSSProperties } from 'react';
 import type { ConnectionSummary } from '../../../shared/inspector-api.ts';
 import type { TlsInfo } from '../../../core/tls-types.ts';
 import { api } from '../bridge.ts';
@@ -24,16 +24,24 @@ function TlsTag({ tls }: { tls: TlsInfo | undefined }) {
   return <span className="tag" data-testid="tls-tag" title={`Encrypted and verified: ${tls.protocol ?? ''} ${tls.cipher?.standardName ?? ''}`}>{tls.protocol ?? 'TLS'}</span>;
 }
 
-/** slot: where a virtualised list (ConnectionList.tsx) puts the row, and how it measures it. */
-export function ConnectionItem({ c, slot }: { c: ConnectionSummary; slot?: { index: number; style: CSSProperties; measure: (el: HTMLLIElement | null) => void } }) {
+type Slot = { index: number; style: CSSProperties };
+
+/**
+ * One connection of the list. Memoised: a status push replaces only the summaries that changed,
+ * so with thousands listed the rows in view whose connection did not change are not rendered again.
+ */
+export const ConnectionItem = memo(ConnectionItemView, (a, b) => a.c === b.c && a.slot?.index === b.slot?.index && a.slot?.style.transform === b.slot?.style.transform);
+
+/** slot: where a virtualised list (ConnectionList.tsx) puts the row. */
+function ConnectionItemView({ c, slot }: { c: ConnectionSummary; slot?: Slot }) {
   const selected = useInspector((s) => s.selectedConnectionId === c.id);
   const select = useInspector((s) => s.selectConnection);
   const tls = useInspector((s) => s.details[c.id]?.tls?.tls);
   const extensions = useInspector((s) => s.details[c.id]?.handshake?.extensions);
   const insecure = !!tls && tls.ok && tls.insecure && !tls.verified;
   return (
-    <li {...(slot ? { 'data-index': slot.index, ref: slot.measure, style: slot.style, className: 'connection-slot' } : {})}>
-      <button className={`connection ${selected ? 'selected' : ''} ${insecure ? 'insecure' : ''}`} onClick={() => select(c.id)} data-testid={`connection-${c.id}`}>
+    <li {...(slot ? { 'data-index': slot.index, style: slot.style, className: 'connection-slot' } : {})}>
+      <button className={`connection ${selected ? 'selected' : ''} ${insecure ? 'insecure' : ''}`} onClick={() => select(c.id)} data-testid={`connection-${c.id}`} title={c.detail && c.state === 'CLOSED' ? c.detail : undefined}>
         <span className={`state state-${c.state.toLowerCase()}`}>{c.state}</span>
         <span className="connection-id">{c.id}</span>
         <span className="connection-remote">{c.role === 'client' ? c.url : `from ${c.remote}`}</span>

@@ -282,6 +282,12 @@ function forgetRow(state: InspectorStore, row: FrameRow): void {
   if (state.observedByFrame.size > 0) state.observedByFrame.delete(row.key);
 }
 
+/** Connections with details here that a whole status no longer lists (opened wire logs stay). */
+function goneConnections(status: InspectorStatus, details: Record<string, ConnectionDetail>, touched: ReadonlySet<string>): Set<string> {
+  const listed = new Set(status.connections.map((c) => c.id));
+  return new Set(Object.keys(details).filter((id) => !listed.has(id) && !isRecordingId(id) && !touched.has(id)));
+}
+
 function detailFor(details: Record<string, ConnectionDetail>, id: string): ConnectionDetail {
   let detail = details[id];
   if (!detail) {
@@ -409,8 +415,8 @@ const createTraceSlice: StateCreator<InspectorStore, [], [], TraceSlice> = (set,
     // with their frames: a client that reconnects all day does not grow the window's memory.
     let selectionGone = false;
     if (status) {
-      const listed = new Set(status.connections.map((c) => c.id));
-      const gone = new Set(Object.keys(details).filter((id) => !listed.has(id) && !isRecordingId(id) && !touched.has(id)));
+      // A patch names the connections that left; a whole status is compared with every detail kept.
+      const gone = batch.status ? goneConnections(status, details, touched) : new Set(batch.statusPatch!.removed.filter((id) => details[id] && !touched.has(id)));
       if (gone.size > 0) {
         dropFramesOf(state, gone);
         for (const id of gone) {
