@@ -78,6 +78,7 @@ Usage:
   wsinspect export FILE --format pcapng|har|json -o OUT   write a recording as pcapng (Wireshark), HAR 1.2 or JSON
   wsinspect presets                  list the fault presets, grouped by RFC section
   wsinspect examples [ID]            the RFC 6455 / RFC 7692 examples, byte-exact; with ID, one decoded field by field
+  wsinspect why [ID]                 the reasons behind the rules (masking, the GUID, Origin, limits...), as the app's Why? boxes
   wsinspect learn [LESSON]           guided lessons on live traffic, checked off from the trace (see: wsinspect learn --help)
   wsinspect conformance server <url> | client --launch "<cmd {url}>"   Autobahn-style battery (see: wsinspect conformance --help)
   wsinspect fuzzingserver [--spec FILE] [--port 9001] | fuzzingclient --spec FILE
@@ -695,6 +696,14 @@ export async function main(argv: string[]): Promise<number> {
         if (rest.length > 1) throw new CliError('examples takes at most one ID (list them with: wsinspect examples)', 2);
         const text = rest[0] === undefined ? examplesGallery() : exampleDetail(rest[0]);
         if (text === null) throw new CliError(`no RFC example "${rest[0]}" (list them with: wsinspect examples)`, 2);
+        process.stdout.write(text + '\n');
+        return 0;
+      }
+      case 'why': {
+        if (rest.length > 1) throw new CliError('why takes at most one ID (list them with: wsinspect why)', 2);
+        const { whyDetail, whysList } = await import('./why.ts');
+        const text = rest[0] === undefined ? whysList() : whyDetail(rest[0]);
+        if (text === null) throw new CliError(`no why "${rest[0]}" (list them with: wsinspect why)`, 2);
         process.stdout.write(text + '\n');
         return 0;
       }

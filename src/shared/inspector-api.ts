@@ -33,7 +33,7 @@ export interface ServerStatus {
   warning: string | null;
   /** wss:// (RFC 6455 §10.6): the certificate the server presents; null for ws://. */
   tls: ServerTlsStatus | null;
-  /** Subprotocols the server speaks (§4.2.2 (5.4)): it picks the first one a client offers. Absent: none. */
+  /** Subprotocols the server speaks (§4.2.2 item 4, /subprotocol/, and 5.5): it picks the first one a client offers. Absent: none. */
   subprotocols?: string[];
 }
 
@@ -161,7 +161,7 @@ export interface StartServerRequest {
   keyPath?: string;
   /** The token of a confirmation prompt the person accepted (binding a non-loopback address). */
   confirmToken?: string;
-  /** Subprotocols the server speaks, in order of preference (§4.2.2 (5.4)); each a token (§4.1 (10)). */
+  /** Subprotocols the server speaks, in order of preference (§4.2.2 item 4, /subprotocol/, and 5.5); each a token (§4.1 (10)). */
   subprotocols?: string[];
 }
 

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { opcodeLabel, switchPayloadMode, type FrameForm, type LengthEncoding } from '../lib/frame-form.ts';
+import { Why } from './Why.tsx';
 
 const opcodes = Array.from({ length: 16 }, (_, i) => i);
 
@@ -49,6 +50,7 @@ export function FrameFieldsEditor({ form, onChange, withLength = false, extra }:
           />
         </label>
       </div>
+      {form.masked && <Why id="masking" />}
       {withLength && (
         <div className="editor-row">
           <label className="field">
