@@ -15,6 +15,19 @@ export function applyMask(data: Uint8Array, maskKey: Uint8Array, offset = 0): Ui
   return out;
 }
 
+/** Masks like applyMaskInPlace, only faster on large payloads (mask-simd.ts: WebAssembly SIMD). */
+export type WideMasker = (target: Uint8Array, source: Uint8Array, maskKey: Uint8Array, offset: number) => void;
+/**
+ * Installed by the node:net layer (setWideMasker); the renderer, which imports this module too,
+ * keeps the loops below and never compiles WebAssembly under its Content-Security-Policy.
+ */
+let wideMasker: WideMasker | null = null;
+/** From this size on the wide masker runs instead of the loops (measured: 272 vs 416 ns at 512 B, 2.3 vs 3.7 µs at 16 KiB, 108 vs 226 µs at 1 MiB). */
+const WIDE_MASK_MIN = 512;
+export function setWideMasker(masker: WideMasker | null): void {
+  wideMasker = masker;
+}
+
 /** Below this many bytes the byte loop is cheaper than setting up two 32-bit views (measured: 57 vs 93 ns at 64 B, 182 vs 128 ns at 256 B). */
 const WORD_MASK_MIN = 256;
 /** Scratch for building the 4-byte key as one 32-bit word in the platform's byte order (no allocation per call). */
@@ -35,6 +48,10 @@ function overlaps(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function applyMaskInPlace(target: Uint8Array, source: Uint8Array, maskKey: Uint8Array, offset = 0): void {
   const n = source.length;
+  if (n >= WIDE_MASK_MIN && wideMasker) {
+    wideMasker(target, source, maskKey, offset);
+    return;
+  }
   let i = 0;
   if (n >= WORD_MASK_MIN && ((source.byteOffset - target.byteOffset) & 3) !== 0 && !overlaps(target, source)) {
     // Source and target cannot both be aligned (a socket chunk's payload going to its place in the

@@ -10,6 +10,8 @@ import type { ProtocolViolation, HandshakeError } from '../errors.ts';
 import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
 import { setWideMasker } from '../bytes.ts';
 import { createSimdMasker } from '../mask-simd.ts';
+import { setWideMasker } from '../bytes.ts';
+import { createSimdMasker } from '../mask-simd.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody } from '../trace.ts';
@@ -18,6 +20,8 @@ import { OffloadOutbox, type OutboxEntry } from './offload-outbox.ts';
 // Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
 // ArrayBuffer per small frame); encodeFrame writes every byte, so uninitialised memory never leaks.
 setByteAllocator((size) => Buffer.allocUnsafe(size));
+// Large payloads are (un)masked 64 bytes per turn with WebAssembly SIMD where it runs (mask-simd.ts).
+setWideMasker(createSimdMasker());
 // Large payloads are (un)masked 64 bytes per turn with WebAssembly SIMD where it runs (mask-simd.ts).
 setWideMasker(createSimdMasker());
 
