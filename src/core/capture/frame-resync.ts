@@ -133,3 +133,116 @@ export function findFrameBoundary(buf: Uint8Array, from: number, options: { expe
   }
   return { kind: 'none' };
 }
+
+/**
+ * After a gap that fell inside one frame's payload, where the reading can start again for sure:
+ * `skip` bytes after the gap finish that frame (its header said its length, RFC 6455 §5.2), and,
+ * when a fragmented data message was open (§5.4), the frames up to and including its final
+ * continuation are skipped too, so that a fresh reader starts with no message in progress.
+ */
+export interface ExactResume {
+  skip: number;
+  messageOpen: boolean;
+}
+
+/**
+ * Follows one direction's frame boundaries as its bytes go by (after the HTTP head, when asked):
+ * headers are read, payloads only counted. When a gap comes, it says where the next frame starts
+ * if the gap lies within the payload of the frame being read (afterGap), which is the usual case
+ * of a lost segment in a large frame; otherwise (a gap in a header, or across frames) that is not
+ * known and the heuristic (findFrameBoundary) is used. A header that is not plausible (rule 1)
+ * ends the tracking: nothing it says afterwards would be trusted.
+ */
+export class FrameTracker {
+  private inHead: boolean;
+  private headMatched = 0;
+  private headRead = 0;
+  private readonly header = new Uint8Array(14);
+  private have = 0;
+  private payloadLeft = 0;
+  private opcode = 0;
+  private fin = true;
+  private messageOpen = false;
+  private lost = false;
+
+  constructor(private readonly options: { head: boolean; maxHeadSize: number; maxFrameLength: number }) {
+    this.inHead = options.head;
+  }
+
+  feed(bytes: Uint8Array): void {
+    let i = 0;
+    while (i < bytes.length && !this.lost) {
+      if (this.inHead) {
+        // The head ends at the first empty line (RFC 9112 §2.1: CRLF CRLF).
+        const b = bytes[i++]!;
+        this.headMatched = b === (this.headMatched % 2 === 0 ? 13 : 10) ? this.headMatched + 1 : b === 13 ? 1 : 0;
+        if (this.headMatched === 4) this.inHead = false;
+        else if (++this.headRead > this.options.maxHeadSize) this.lost = true;
+        continue;
+      }
+      if (this.payloadLeft > 0) {
+        const n = Math.min(this.payloadLeft, bytes.length - i);
+        i += n;
+        this.payloadLeft -= n;
+        if (this.payloadLeft === 0) this.frameDone();
+        continue;
+      }
+      this.header[this.have++] = bytes[i++]!;
+      const h = plausibleHeader(this.header.subarray(0, this.have), 0, this.options.maxFrameLength);
+      if (h === 'short') continue;
+      this.have = 0;
+      if (!h) {
+        this.lost = true;
+        return;
+      }
+      this.opcode = h.opcode;
+      this.fin = h.fin;
+      this.payloadLeft = h.payloadLength;
+      if (this.payloadLeft === 0) this.frameDone();
+    }
+  }
+
+  /** A gap of `length` bytes came after what was fed: where to start again, or null when unknown. Tracking stops either way. */
+  afterGap(length: number): ExactResume | null {
+    const known = !this.lost && !this.inHead && this.have === 0 && this.payloadLeft >= length && this.payloadLeft > 0;
+    this.lost = true;
+    if (!known) return null;
+    return { skip: this.payloadLeft - length, messageOpen: this.opcode < 8 ? !this.fin : this.messageOpen };
+  }
+
+  private frameDone(): void {
+    if (this.opcode < 8) this.messageOpen = !this.fin;
+  }
+}
+
+export type ExactResumeResult =
+  /** Drop `drop` bytes: the buffer then starts at a frame a fresh reader can start with. */
+  | { kind: 'found'; drop: number; masked: boolean; compressed: boolean }
+  /** Drop `drop` bytes from the buffer's start (skipped), keep `resume` for the next look. */
+  | { kind: 'more'; drop: number; resume: ExactResume }
+  /** What follows does not read as frames: fall back to the heuristic from `drop` on. */
+  | { kind: 'lost'; drop: number };
+
+/**
+ * Steps over the rest of the frame the gap fell in and, if its message was open, over the frames
+ * to its end (ExactResume), in the bytes held after the gap. 'found': the buffer, after dropping
+ * what was stepped over, starts at a frame a fresh reader can start with.
+ */
+export function stepToBoundary(buf: Uint8Array, resume: ExactResume, options: { expectMasked: boolean | null; maxFrameLength: number }): ExactResumeResult {
+  let at = 0;
+  let { skip, messageOpen } = resume;
+  for (;;) {
+    if (at + skip > buf.length) return { kind: 'more', drop: buf.length, resume: { skip: at + skip - buf.length, messageOpen } };
+    at += skip;
+    skip = 0;
+    const h = plausibleHeader(buf, at, options.maxFrameLength);
+    if (h === 'short') return { kind: 'more', drop: at, resume: { skip: 0, messageOpen } };
+    if (!h || (options.expectMasked !== null && h.masked !== options.expectMasked)) return { kind: 'lost', drop: at };
+    // A new data message while one is open is the sender's mistake (§5.4): the reader sees it.
+    if (messageOpen && h.opcode !== 0 && h.opcode < 8) messageOpen = false;
+    if (!messageOpen && h.opcode !== 0) return { kind: 'found', masked: h.masked, compressed: h.rsv1, drop: at };
+    // A frame of the message that was open (or a control frame inside it): stepped over.
+    skip = h.headerLength + h.payloadLength;
+    if (h.opcode === 0 && h.fin) messageOpen = false;
+  }
+}

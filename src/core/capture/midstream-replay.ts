@@ -158,7 +158,7 @@ export function* replayMidstream(conn: RecordedConnection, options: MidstreamRep
       r.compressedFrames = new Set();
       r.compressedPayloads = new Map();
       startReceiving(r);
-      emit({ type: 'note', text: `Gap: ${chunk.lost} bytes of the ${chunk.direction === 'c2s' ? 'client → server' : 'server → client'} stream are not in the capture (lost packets, and the bytes skipped to the next frame boundary); the frame and message in progress are lost, and this direction is read again from the next plausible frame boundary.` });
+      emit({ type: 'note', text: `Gap: ${chunk.lost} bytes of the ${chunk.direction === 'c2s' ? 'client → server' : 'server → client'} stream are not read (lost by the capture, or skipped to the next frame boundary); the frame and message in progress are lost, and a fresh reader takes this direction's frames from that boundary on.` });
       if (chunk.bytes.length === 0) continue;
     }
     emit({ type: 'bytes', direction: r.traceDir, bytes: chunk.bytes });

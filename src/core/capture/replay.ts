@@ -326,11 +326,11 @@ class Replay {
     s.payloadLengths = new Map();
     s.cutPending = null;
     const lostFrame = partial > 0 ? ` The frame being read when they went missing (${partial} bytes of it captured) is lost.` : '';
-    const lostMessage = message ? ` So is the ${message.frames + (partial > 0 ? 1 : 0)}-frame message in progress.` : '';
+    const lostMessage = message && message.frames > 0 ? ` So is the fragmented message it belonged to (${message.frames} earlier frame${message.frames === 1 ? '' : 's'} of it read).` : '';
     const compression = !deflate ? '' : survives
       ? ` permessage-deflate goes on: the ${sender} starts every message from an empty window (${sender}_no_context_takeover, RFC 7692 ${s.dir === 'c2s' ? '§7.1.1.2' : '§7.1.1.1'}), so each message inflates on its own.`
       : ` The ${sender}'s permessage-deflate context is broken from here on (context takeover: RFC 7692 §7.2.2).`;
-    this.emit({ type: 'note', text: `Gap: ${lost} bytes of the ${what} stream are not in the capture (lost packets, and the bytes skipped to the next frame boundary).${lostFrame}${lostMessage} The ${what} frames are read again from the next plausible frame boundary (RFC 6455 §5.2 header, the mask bit of this direction, a following frame that parses too).${compression}` });
+    this.emit({ type: 'note', text: `Gap: ${lost} bytes of the ${what} stream are not read (lost by the capture, or skipped to the next frame boundary).${lostFrame}${lostMessage} A fresh reader takes the ${what} frames from that boundary on.${compression}` });
   }
 
   // ---------------------------------------------------------------- receivers' trace

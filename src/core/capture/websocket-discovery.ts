@@ -11,14 +11,17 @@
  *   conversation says so; the masked direction is the client's (§5.1). Compressed frames (RSV1)
  *   found this way cannot be inflated, since the agreement and the sliding window are not in the
  *   capture, and the conversation says that too.
- * - After a gap in a direction (bytes the capture lost), that direction is resynchronised the same way.
+ * - After a gap in a direction (bytes the capture lost): when the gap fell inside one frame's payload,
+ *   whose header said its length (a FrameTracker follows each direction's frames), the direction
+ *   starts again exactly where that frame (and the message it left open) ends; otherwise it is
+ *   resynchronised by the heuristic, as mid-stream.
  *
  * Other conversations (plain HTTP, TLS, anything else) are counted by kind and dropped early, so
  * that their bytes are not kept.
  */
 
 import { HttpHeadParser, headerValue, splitList, type HttpHead } from './../http.ts';
-import { findFrameBoundary } from './frame-resync.ts';
+import { findFrameBoundary, FrameTracker, stepToBoundary, type ExactResume } from './frame-resync.ts';
 import type { TcpConversation, TcpEndpoint, TcpSide, TcpStreamEvent } from './tcp-reassembly.ts';
 
 export type WireDirection = 'client-to-server' | 'server-to-client';
@@ -43,7 +46,7 @@ export type WebSocketCaptureEvent =
   /** The direction's stream lost `length` bytes here; it goes on at a frame boundary (a 'resync' follows). */
   | { type: 'gap'; id: number; direction: WireDirection; time: number | null; length: number; reason: string }
   /** The next bytes of this direction start at a frame boundary found by the heuristic; `skipped` bytes before it could not be read. */
-  | { type: 'resync'; id: number; direction: WireDirection; time: number | null; skipped: number; compressed: boolean }
+  | { type: 'resync'; id: number; direction: WireDirection; time: number | null; skipped: number; compressed: boolean; exact?: boolean }
   | { type: 'note'; id: number; time: number | null; text: string }
   | { type: 'end'; id: number; time: number | null; reason: string };
 
@@ -80,6 +83,8 @@ interface SideResync {
   scanFrom: number;
   /** Bytes let go before the boundary (counted for the note). */
   skipped: number;
+  /** After a gap inside a frame of known length: the boundary is stepped to, not guessed. */
+  exact: ExactResume | null;
 }
 
 type Phase = 'sniff' | 'websocket' | 'ignored';
@@ -96,6 +101,8 @@ class ConversationState {
   ws: WebSocketConversationInfo | null = null;
   /** Per side: null when in frame sync, else what resync holds. */
   resync: [SideResync | null, SideResync | null] = [null, null];
+  /** Per side, while in frame sync: where its frames are (null: not followed). */
+  trackers: [FrameTracker | null, FrameTracker | null] = [null, null];
   /** Mid-stream: the mask bit each side's frames carry, once known. */
   maskedSide: TcpSide | null = null;
   /** Mid-stream: handed on only once a frame boundary is found; until then its events wait here. */
@@ -225,7 +232,10 @@ export class WebSocketDiscovery {
       ipVersion: conv.tcp.ipVersion, handshake, request, time: conv.held[0]?.time ?? conv.tcp.firstTime,
     };
     // With its handshake it is WebSocket now; without, only once a frame boundary is found.
-    if (handshake === 'seen') this.announce(conv);
+    if (handshake === 'seen') {
+      conv.trackers = [this.tracker(true), this.tracker(true)];
+      this.announce(conv);
+    }
     for (const note of conv.heldNotes) this.send(conv, { type: 'note', id: conv.ws.id, time: note.time, text: note.text });
     conv.heldNotes = [];
     const held = conv.held;
@@ -272,8 +282,12 @@ export class WebSocketDiscovery {
     for (const chunk of held) this.stream(conv, chunk.side, chunk.time, chunk.bytes);
   }
 
-  private freshResync(): SideResync {
-    return { buffer: new Uint8Array(0), marks: [], scanFrom: 0, skipped: 0 };
+  private freshResync(exact: ExactResume | null = null): SideResync {
+    return { buffer: new Uint8Array(0), marks: [], scanFrom: 0, skipped: 0, exact };
+  }
+
+  private tracker(head: boolean): FrameTracker {
+    return new FrameTracker({ head, maxHeadSize: this.limits.maxHeadSize, maxFrameLength: this.limits.maxFrameLength });
   }
 
   private gap(conv: ConversationState, side: TcpSide, time: number | null, length: number, reason: string): void {
@@ -285,10 +299,13 @@ export class WebSocketDiscovery {
       existing.buffer = new Uint8Array(0);
       existing.marks = [];
       existing.scanFrom = 0;
+      existing.exact = null;
       return;
     }
     this.send(conv, { type: 'gap', id: ws.id, direction: this.direction(conv, side), time, length, reason });
-    conv.resync[side] = this.freshResync();
+    const exact = conv.trackers[side]?.afterGap(length) ?? null;
+    conv.trackers[side] = null;
+    conv.resync[side] = this.freshResync(exact);
   }
 
   private direction(conv: ConversationState, side: TcpSide): WireDirection {
@@ -300,6 +317,7 @@ export class WebSocketDiscovery {
   private stream(conv: ConversationState, side: TcpSide, time: number | null, bytes: Uint8Array): void {
     const r = conv.resync[side];
     if (!r) {
+      conv.trackers[side]?.feed(bytes);
       this.send(conv, { type: 'bytes', id: conv.ws!.id, direction: this.direction(conv, side), time, bytes });
       return;
     }
@@ -310,8 +328,15 @@ export class WebSocketDiscovery {
 
   private tryResync(conv: ConversationState, side: TcpSide, time: number | null, final: boolean): void {
     const r = conv.resync[side]!;
-    const other: TcpSide = side === 0 ? 1 : 0;
     const expectMasked = conv.maskedSide === null ? null : conv.maskedSide === side;
+    if (r.exact) {
+      // The gap fell inside a frame of known length: step to where it (and its message) ends.
+      const step = stepToBoundary(r.buffer, r.exact, { expectMasked, maxFrameLength: this.limits.maxFrameLength });
+      this.dropResyncPrefix(r, step.drop);
+      r.exact = step.kind === 'more' ? step.resume : null;
+      if (step.kind === 'more') return;
+      if (step.kind === 'found') return this.resynchronised(conv, side, time, { offset: 0, masked: step.masked, compressed: step.compressed, exact: true });
+    }
     const found = findFrameBoundary(r.buffer, r.scanFrom, { expectMasked, final, maxFrameLength: this.limits.maxFrameLength, maxWait: this.limits.maxResyncBuffer });
     if (found.kind === 'more') {
       r.scanFrom = found.offset;
@@ -325,6 +350,13 @@ export class WebSocketDiscovery {
       r.scanFrom = 0;
       return;
     }
+    this.resynchronised(conv, side, time, found);
+  }
+
+  /** A frame boundary at `found.offset` of the bytes held: the direction is in frame sync from there. */
+  private resynchronised(conv: ConversationState, side: TcpSide, time: number | null, found: { offset: number; masked: boolean; compressed: boolean; exact?: boolean }): void {
+    const r = conv.resync[side]!;
+    const other: TcpSide = side === 0 ? 1 : 0;
     const ws = conv.ws!;
     if (!conv.announced) this.announce(conv);
     if (conv.maskedSide === null) {
@@ -340,6 +372,7 @@ export class WebSocketDiscovery {
     }
     const skipped = r.skipped + found.offset;
     conv.resync[side] = null;
+    const tracker = (conv.trackers[side] = this.tracker(false));
     const direction = this.direction(conv, side);
     // The held bytes from the boundary on, each piece with the time of the packet it came in.
     const pieces = r.marks.flatMap((m, i) => {
@@ -348,11 +381,14 @@ export class WebSocketDiscovery {
       return from < to ? [{ time: m.time, bytes: r.buffer.subarray(from, to) }] : [];
     });
     const at = pieces[0]?.time ?? time;
-    this.send(conv, { type: 'resync', id: ws.id, direction, time: at, skipped, compressed: found.compressed });
+    this.send(conv, { type: 'resync', id: ws.id, direction, time: at, skipped, compressed: found.compressed, ...(found.exact ? { exact: true } : {}) });
     if (found.compressed && ws.handshake === 'missing') {
       this.send(conv, { type: 'note', id: ws.id, time: at, text: `the ${direction} frames are compressed (RSV1 set) but the permessage-deflate context is missing: the handshake that agreed it and the earlier messages that filled its sliding window (RFC 7692 §7.2.2) are not in the capture, so their payloads are shown as they crossed the wire` });
     }
-    for (const piece of pieces) this.send(conv, { type: 'bytes', id: ws.id, direction, time: piece.time, bytes: piece.bytes });
+    for (const piece of pieces) {
+      tracker.feed(piece.bytes);
+      this.send(conv, { type: 'bytes', id: ws.id, direction, time: piece.time, bytes: piece.bytes });
+    }
   }
 
   /** Keeps the bytes from `offset` on (a long wait for a candidate), counting the others as skipped. */

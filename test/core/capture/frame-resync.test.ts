@@ -1,7 +1,7 @@
 /** The frame-boundary heuristic, rule by rule (src/core/capture/frame-resync.ts). */
 
 import { describe, expect, it } from 'vitest';
-import { findFrameBoundary } from '../../../src/core/capture/frame-resync.ts';
+import { findFrameBoundary, FrameTracker, stepToBoundary } from '../../../src/core/capture/frame-resync.ts';
 import { wsFrame } from '../../support/capture-synth.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -62,5 +62,52 @@ describe('findFrameBoundary', () => {
 
   it('finds nothing in text', () => {
     expect(findFrameBoundary(enc('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello world'), 0, { ...opts, final: true })).toEqual({ kind: 'none' });
+  });
+});
+
+describe('FrameTracker and stepToBoundary: after a gap inside a frame of known length', () => {
+  const limits = { maxHeadSize: 1024, maxFrameLength: 1 << 20 };
+  const head = enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n');
+  const big = wsFrame(2, new Uint8Array(1000).fill(9), { masked: false });
+
+  it('a gap inside a payload: the rest of that frame is stepped over exactly, however its bytes look', () => {
+    const t = new FrameTracker({ head: true, ...limits });
+    t.feed(cat(head, wsFrame(1, enc('hi'), { masked: false }), big.subarray(0, 300)));
+    // 500 bytes lost: 204 of the frame (4-byte header, 1000-byte payload) remain after the gap. Bytes that look like frames must not fool it.
+    const exact = t.afterGap(500);
+    expect(exact).toEqual({ skip: 204, messageOpen: false });
+    const fake = new Uint8Array(204).fill(0x81);
+    const after = cat(fake, wsFrame(1, enc('next'), { masked: false }));
+    expect(stepToBoundary(after, exact!, { expectMasked: false, maxFrameLength: 1 << 20 })).toEqual({ kind: 'found', drop: 204, masked: false, compressed: false });
+    // Byte by byte: it asks for more, keeping count.
+    expect(stepToBoundary(after.subarray(0, 150), exact!, { expectMasked: false, maxFrameLength: 1 << 20 })).toEqual({ kind: 'more', drop: 150, resume: { skip: 54, messageOpen: false } });
+  });
+
+  it('a gap inside a non-final fragment: its message is stepped over to its final continuation, a ping inside it too', () => {
+    const t = new FrameTracker({ head: false, ...limits });
+    const first = wsFrame(1, enc('a'.repeat(300)), { masked: true, fin: false });
+    t.feed(first.subarray(0, 100));
+    const exact = t.afterGap(50);
+    expect(exact).toEqual({ skip: first.length - 150, messageOpen: true });
+    const after = cat(first.subarray(150), wsFrame(0, enc('b'), { masked: true, fin: false }), wsFrame(9, enc('ping'), { masked: true }), wsFrame(0, enc('c'), { masked: true }), wsFrame(2, Uint8Array.from([1]), { masked: true }));
+    const stepped = after.length - wsFrame(2, Uint8Array.from([1]), { masked: true }).length;
+    expect(stepToBoundary(after, exact!, { expectMasked: true, maxFrameLength: 1 << 20 })).toEqual({ kind: 'found', drop: stepped, masked: true, compressed: false });
+    // The wrong mask bit at the boundary: not frames after all, the heuristic takes over.
+    expect(stepToBoundary(after, exact!, { expectMasked: false, maxFrameLength: 1 << 20 })).toEqual({ kind: 'lost', drop: first.length - 150 });
+  });
+
+  it('unknown: a gap past the frame, in a header, in the head, or after an implausible header', () => {
+    const past = new FrameTracker({ head: false, ...limits });
+    past.feed(big.subarray(0, 300));
+    expect(past.afterGap(big.length)).toBeNull();
+    const inHeader = new FrameTracker({ head: false, ...limits });
+    inHeader.feed(big.subarray(0, 3));
+    expect(inHeader.afterGap(10)).toBeNull();
+    const inHead = new FrameTracker({ head: true, ...limits });
+    inHead.feed(head.subarray(0, 20));
+    expect(inHead.afterGap(5)).toBeNull();
+    const bad = new FrameTracker({ head: false, ...limits });
+    bad.feed(cat(Uint8Array.from([0x83, 0x05]), new Uint8Array(10)));
+    expect(bad.afterGap(1)).toBeNull();
   });
 });

@@ -127,10 +127,9 @@ describe('WebSocket discovery', () => {
     const { traces, summary } = open(pcapOf(dropped));
     const trace = traces[0]!;
     expect(summary.tcp.gapBytes).toBe(1000);
-    expect(notes(trace)).toMatch(/1000 bytes of the client → server stream are not in the capture \(bytes the capture missed/);
-    // The rest of the binary frame (1008 bytes) is skipped up to the next frame.
-    expect(notes(trace)).toContain('The client → server stream resumes at a frame boundary 1008 bytes after the gap (2008 bytes not read in all).');
-    expect(notes(trace)).toContain('Gap: 2008 bytes of the client → server stream are not in the capture (lost packets, and the bytes skipped to the next frame boundary). The frame being read when they went missing (1000 bytes of it captured) is lost.');
+    // The rest of the binary frame (1008 bytes) is stepped over to the next frame: its header gave its length.
+    expect(notes(trace)).toContain('1000 bytes of the client → server stream are not in the capture (bytes the capture missed (the receiver acknowledged them, so they were sent and will not be sent again)). The stream resumes at the next frame boundary, 1008 bytes after the gap (known exactly: the frame the gap fell in had given its length (RFC 6455 §5.2)): 2008 bytes not read in all.');
+    expect(notes(trace)).toContain('Gap: 2008 bytes of the client → server stream are not read (lost by the capture, or skipped to the next frame boundary). The frame being read when they went missing (1000 bytes of it captured) is lost. A fresh reader takes the client → server frames from that boundary on.');
     expect(messages(trace)).toEqual([['out', 'Hello'], ['in', 'Hello back'], ['out', 'after the gap'], ['in', 'after the gap'], ['in', 'x'.repeat(200)]]);
     const closes = trace.filter((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame' && e.frame.opcode === 8).map((e) => [e.direction, e.frame.close?.code]);
     expect(closes).toEqual([['out', 1000], ['in', 1000]]);

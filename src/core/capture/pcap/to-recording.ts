@@ -28,8 +28,8 @@ export interface CapturedConnection {
 interface Building extends CapturedConnection {
   /** Directions cut by a memory limit: bytes left out since. */
   stopped: Partial<Record<StreamDirection, number>>;
-  /** Directions after a gap, until their next frame boundary: the bytes lost so far. */
-  afterGap: Partial<Record<StreamDirection, number>>;
+  /** Directions after a gap, until their next frame boundary: the bytes lost so far, and why. */
+  afterGap: Partial<Record<StreamDirection, { lost: number; reason: string }>>;
   lastTime: number;
   /** Bytes held. */
   bytes: number;
@@ -113,20 +113,22 @@ export class CaptureRecordingBuilder {
       case 'gap': {
         const dir = toStream[event.direction];
         if (b.stopped[dir] !== undefined) return;
-        b.afterGap[dir] = (b.afterGap[dir] ?? 0) + event.length;
-        addNote(conn, time, `${event.length} bytes of the ${words[dir]} stream are not in the capture (${event.reason}): they are skipped, and that direction is read again from the next plausible frame boundary.`);
+        // Said where the direction resumes (the note then comes just before the bytes after the gap).
+        const gap = (b.afterGap[dir] ??= { lost: 0, reason: event.reason });
+        gap.lost += event.length;
         return;
       }
       case 'resync': {
         const dir = toStream[event.direction];
-        const lost = b.afterGap[dir];
-        if (lost !== undefined && b.stopped[dir] === undefined) {
+        const gap = b.afterGap[dir];
+        if (gap !== undefined && b.stopped[dir] === undefined) {
           // After a gap: the bytes that follow start at a frame boundary (the replay starts a fresh receiver there).
           delete b.afterGap[dir];
           if (event.compressed && b.info.handshake === 'missing') b.compressed[dir] = true;
-          markGap(conn, dir, time, lost + event.skipped);
           if (time < b.lastTime) b.unordered = true;
-          addNote(conn, time, `The ${words[dir]} stream resumes at a frame boundary ${event.skipped} bytes after the gap (${lost + event.skipped} bytes not read in all).`);
+          const how = event.exact ? 'known exactly: the frame the gap fell in had given its length (RFC 6455 §5.2)' : 'found by the heuristic: a well-formed header with this direction\'s mask bit, confirmed by the frame after it';
+          addNote(conn, time, `${gap.lost} bytes of the ${words[dir]} stream are not in the capture (${gap.reason}). The stream resumes at the next frame boundary, ${event.skipped} bytes after the gap (${how}): ${gap.lost + event.skipped} bytes not read in all.`);
+          markGap(conn, dir, time, gap.lost + event.skipped);
         } else if (b.info.handshake === 'missing' && b.stopped[dir] === undefined) {
           if (event.compressed) b.compressed[dir] = true;
           if (event.skipped > 0) addNote(conn, time, `The ${words[dir]} stream is read from its first plausible frame boundary: the ${event.skipped} bytes before it were skipped.`);
@@ -138,6 +140,8 @@ export class CaptureRecordingBuilder {
         return;
       case 'end': {
         for (const dir of ['c2s', 's2c'] as const) {
+          const gap = b.afterGap[dir];
+          if (gap) addNote(conn, time, `${gap.lost} bytes of the ${words[dir]} stream are not in the capture (${gap.reason}), and no frame boundary was found after them: that direction is not read past the gap.`);
           const left = b.stopped[dir];
           if (left) addNote(conn, time, `${left} bytes of the ${words[dir]} stream were left out from there on.`);
         }
