@@ -147,6 +147,18 @@ describe('Pipeline view', () => {
     await page.setViewportSize({ width: 1024, height: 700 });
     await showStage(tcp);
     await inspector.shot('pipeline-split-1024x700');
+    await page.setViewportSize({ width: 1440, height: 900 });
+
+    // Writes 1.5 s apart: the stage opened between them says what is not written yet and asks again.
+    const slow = inspector.host.service.craft({
+      connectionId: id, writes: [1, 1], delayMs: 1500,
+      frame: { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, masked: false, payloadHex: Buffer.from('slow writes').toString('hex') },
+    });
+    await page.getByRole('tab', { name: 'Frames', exact: true }).click();
+    await page.locator('[data-testid=frame-row].dir-out').filter({ hasText: 'slow writes' }).first().click();
+    await page.getByTestId('pipeline-frame').click();
+    await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^Its frame \(13 bytes\) left in 3 writes; frame 1 is split across writes/);
+    expect((await slow).ok).toBe(true);
     ws.close();
   });
 });

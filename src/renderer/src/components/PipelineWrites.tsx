@@ -19,6 +19,9 @@ interface Props {
   direction: Direction;
 }
 
+/** Times a stage with bytes not yet written asks again, half a second apart. */
+const RETRIES = 20;
+
 type Answer = { state: 'loading' } | { state: 'error'; error: string } | { state: 'ok'; carriers: RawCarriers };
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
@@ -76,20 +79,29 @@ function splits(carriers: RawCarriers, frameIds: number[], word: string): string
 
 export function PipelineWrites({ connectionId, frameIds, direction }: Props) {
   const [answer, setAnswer] = useState<Answer>({ state: 'loading' });
+  // Bytes not written yet (a crafted frame's timed writes, backpressure): ask again a few times.
+  const [retry, setRetry] = useState(0);
   const first = frameIds[0] ?? 0;
   const last = frameIds.at(-1) ?? 0;
+  useEffect(() => setRetry(0), [connectionId, first, last, frameIds.length]);
   useEffect(() => {
     if (isRecordingId(connectionId) || first < 1) return;
     let live = true;
-    setAnswer({ state: 'loading' });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (retry === 0) setAnswer({ state: 'loading' });
     void api.rawCarriers({ connectionId, firstFrameId: first, lastFrameId: last }).then(
-      (r) => live && setAnswer(r.ok ? { state: 'ok', carriers: r } : { state: 'error', error: r.error }),
+      (r) => {
+        if (!live) return;
+        setAnswer(r.ok ? { state: 'ok', carriers: r } : { state: 'error', error: r.error });
+        if (r.ok && r.missing.notYetSeen > 0 && retry < RETRIES) timer = setTimeout(() => setRetry((n) => n + 1), 500);
+      },
       (e: unknown) => live && setAnswer({ state: 'error', error: e instanceof Error ? e.message : String(e) }),
     );
     return () => {
       live = false;
+      clearTimeout(timer);
     };
-  }, [connectionId, first, last, frameIds.length]);
+  }, [connectionId, first, last, frameIds.length, retry]);
 
   const word = direction === 'out' ? 'write' : 'read';
   if (isRecordingId(connectionId)) {
