@@ -60,6 +60,23 @@ export class EventStreams {
     return [...this.subscribers].map((s) => ({ queuedBytes: s.res.writableLength, droppedEvents: s.droppedEvents, foldedFrames: s.folder.foldedFrames, folding: s.folder.folding }));
   }
 
+  /**
+   * Resolves once no page that acknowledges its batches is more than `lagMs` behind (issue 13: a
+   * recording being opened waits on it between slices, so its frames reach the page paced rather
+   * than folded; a recording has no wire to keep up with). A page more than `stalledMs` behind (a
+   * stalled or hidden tab) is not waited for, and no wait lasts longer than that: folding keeps
+   * such a page with the stream.
+   */
+  async untilCaughtUp(lagMs: number, stalledMs: number): Promise<void> {
+    const behind = () => [...this.subscribers].some((s) => {
+      if (s.res.destroyed || this.behind(s) || !s.folder.acknowledges) return false;
+      const lag = s.folder.lagMs();
+      return lag > lagMs && lag < stalledMs;
+    });
+    const until = performance.now() + stalledMs;
+    while (behind() && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
   close(): void {
     this.unsubscribe();
     for (const sub of this.subscribers) sub.res.end();

@@ -46,7 +46,7 @@ import type {
 import { appNames } from '../shared/inspector-api.ts';
 
 /** Events of an opening recording per batch at most (a big recording never makes one huge batch). */
-const RECORDING_BATCH_EVENTS = 5000;
+const RECORDING_BATCH_EVENTS = 1000;
 
 export interface InspectorServiceOptions {
   /** Milliseconds between pushes (one animation frame by default). */
@@ -102,6 +102,7 @@ export class InspectorService {
   private readonly sessions: SessionWork;
   /** A recording file being read (its progress goes out with the status). */
   private openingRecording: InspectorStatus['opening'] = null;
+  private recordingPace: (() => Promise<void>) | null = null;
 
   constructor(options: InspectorServiceOptions = {}) {
     this.configDir = options.configDir;
@@ -764,12 +765,21 @@ export class InspectorService {
           Object.assign(opening, progress);
           this.markStatusChanged();
         },
+        ...(this.recordingPace ? { pace: this.recordingPace } : {}),
         ...(options.ownedDir ? { ownedDir: options.ownedDir } : {}),
       });
     } finally {
       if (this.openingRecording === opening) this.openingRecording = null;
       this.markStatusChanged();
     }
+  }
+
+  /**
+   * Backpressure for opening recordings: `pace` resolves when the batches' consumers can take more
+   * (the web host: no page is behind). An open waits on it between slices.
+   */
+  setRecordingPace(pace: (() => Promise<void>) | null): void {
+    this.recordingPace = pace;
   }
 
   closeRecording(prefix: string): Result {

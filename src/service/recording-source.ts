@@ -85,6 +85,8 @@ export interface RecordingStreamOptions extends RecordingSourceOptions {
   signal?: AbortSignal;
   /** Longest stretch of work between two turns of the event loop (default 8 ms). */
   sliceMs?: number;
+  /** Awaited between slices: resolves when the consumer of the events can take more (backpressure). */
+  pace?: () => Promise<void>;
   /** What a capture's conversations may hold while they are open (default: the readers' own). */
   captureLimits?: RecordingBuilderLimits;
   /** The same for a session file (default: the readers' own; bytes held are those of connections not yet ended). */
@@ -266,6 +268,7 @@ export async function openRecordingStream(path: string, options: RecordingStream
   let sliceStarted = performance.now();
   const pause = async () => {
     await turn();
+    if (options.pace) await options.pace();
     sliceStarted = performance.now();
   };
   const stopped = () => builder.cut || options.signal?.aborted === true;

@@ -61,7 +61,9 @@ interface OpenRecording extends RecordingInfo {
 export interface OpenFileOptions {
   onEvent: (event: TraceEvent) => void;
   onSummary?: () => void;
-  onProgress?: (progress: OpeningProgress) => void;
+  onProgress?: (progress: OpeningProgress & { prefix: string }) => void;
+  /** Resolves when the events' consumer can take more (backpressure). */
+  pace?: () => Promise<void>;
   /** The file is in this private folder, which is the recording's to remove (an upload). */
   ownedDir?: string;
 }
@@ -101,6 +103,7 @@ export class SessionWork {
       prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS, signal: entry.opening!.signal,
       captureLimits: APP_OPEN_CONNECTION_LIMITS, sessionLimits: { maxTotalBytes: APP_OPEN_CONNECTION_LIMITS.maxTotalBytes },
       onEvent: options.onEvent,
+      ...(options.pace ? { pace: options.pace } : {}),
       onSummary: (summary) => {
         if (!entry.summaries.includes(summary)) entry.summaries.push(summary);
         entry.connections = entry.summaries.length;
@@ -108,7 +111,7 @@ export class SessionWork {
       },
       onProgress: (progress) => {
         entry.frames = progress.frames;
-        options.onProgress?.(progress);
+        options.onProgress?.({ ...progress, prefix });
       },
     });
     delete entry.opening;

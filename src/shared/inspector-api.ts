@@ -79,9 +79,9 @@ export interface InspectorStatus {
   /**
    * A recording file being opened: bytes read of its size ('reading': each connection is replayed
    * as it ends in the file), then the connections still open at its end replayed ('replaying':
-   * `replayed` of `toReplay`); `frames` loaded so far.
+   * `replayed` of `toReplay`); `frames` loaded so far; `prefix`: the recording's (closing it stops).
    */
-  opening?: { name: string; bytesRead: number; totalBytes: number; phase?: 'reading' | 'replaying'; replayed?: number; toReplay?: number; frames?: number } | null;
+  opening?: { name: string; bytesRead: number; totalBytes: number; phase?: 'reading' | 'replaying'; replayed?: number; toReplay?: number; frames?: number; prefix?: string } | null;
 }
 
 /** A recording file open read-only: its connections' ids start with `prefix` ("rec1:"). */

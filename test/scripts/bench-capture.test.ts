@@ -46,9 +46,20 @@ describe('npm run bench:capture (BENCH_QUICK)', () => {
     expect(service.messages).toBe(8000);
     expect(service.cutNote ?? null).toBeNull();
     expect(service.maxEventLoopPauseMs).toBeGreaterThan(0);
+    expect(service.p99EventLoopPauseMs).toBeGreaterThan(0);
+    expect(service.p99EventLoopPauseMs).toBeLessThanOrEqual(service.maxEventLoopPauseMs!);
+    // The scheduler's share, measured beside it by an idle process: a number, not a failure.
+    expect(Number.isFinite(service.idleProcessMaxPauseMs)).toBe(true);
+    expect(service.slicingProcessMaxPauseMs).toBeGreaterThan(0);
+    expect(service.bytesRead).toBe(results.file.bytes);
+    // Streaming: the first frame went out before the open ended, and the status said it was reading.
+    expect(service.firstFrameSeconds).toBeGreaterThan(0);
+    expect(service.firstFrameSeconds).toBeLessThan(service.seconds);
+    expect(service.phases).toContain('reading');
     const md = readFileSync(join(outDir, 'BENCHMARKS.md'), 'utf8');
     expect(md).toContain('the echo section');
     expect(md).toMatch(/<!-- capture:start -->\n## Opening captures \(pcapng\)/);
     expect(md).toContain('| reader + link/IP/TCP + reassembly + WebSocket discovery + Recording |');
+    expect(md).toMatch(/Two node processes watching their own event loops at the same time paused for up to \d+ ms \(idle\) and \d+ ms/);
   }, 150_000);
 });

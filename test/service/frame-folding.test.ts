@@ -139,4 +139,15 @@ describe('FrameFolder', () => {
     expect(folder.folding).toBe(true);
     expect(c.folds![0]!.frames).toBe(2);
   });
+
+  it('an opened recording\'s frames are never folded (its open is paced to the page instead)', () => {
+    const { folder, advance } = setup();
+    folder.ack(folder.prepare({ events: [] }).seq!);
+    folder.prepare({ events: [] });
+    advance(150);
+    const batch = folder.prepare({ events: [frameEvent(1, 'rec1:capture-1', 'in', 1, 1, 10), frameEvent(2, 'c1', 'in', 1, 1, 10)] });
+    expect(folder.folding).toBe(true);
+    expect(batch.events.map((e) => e.connectionId)).toEqual(['rec1:capture-1']);
+    expect(batch.folds?.map((f) => f.connectionId)).toEqual(['c1']);
+  });
 });

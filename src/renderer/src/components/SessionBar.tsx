@@ -19,20 +19,35 @@ const formatHelp: Record<ExportFormat, string> = {
   json: 'Our JSON: every byte, opens again here and with wsinspect open',
 };
 
-/** Sending the file (the browser's upload progress), then the service reading it (a capture reports bytes read). */
+/**
+ * Sending the file (the browser's upload progress), then the service opening it: bytes read of the
+ * file's size while each connection is replayed as it ends in it, then the connections still open
+ * at its end replayed; the frames loaded so far. Cancel stops reading and closes the recording.
+ */
 function OpenProgressBar() {
   const progress = useSessionUi((s) => s.progress);
   const reading = useInspector((s) => s.status?.opening ?? null);
+  const setNotice = useInspector((s) => s.setNotice);
   if (!progress && !reading) return null;
   const sending = progress?.phase === 'upload';
+  const replaying = !sending && reading?.phase === 'replaying';
   const name = sending ? progress!.name : reading?.name ?? progress?.name ?? '';
-  const [done, total] = sending ? [progress!.loaded, progress!.total] : [reading?.bytesRead ?? 0, reading?.totalBytes ?? 0];
+  const [done, total] = sending ? [progress!.loaded, progress!.total] : replaying ? [reading!.replayed ?? 0, reading!.toReplay ?? 0] : [reading?.bytesRead ?? 0, reading?.totalBytes ?? 0];
+  const amount = replaying ? `${done} of ${total} connection${total === 1 ? '' : 's'} left at its end` : `${formatBytes(done)} of ${formatBytes(total)}`;
+  const frames = !sending && reading?.frames ? ` · ${reading.frames.toLocaleString('en-US')} frame${reading.frames === 1 ? '' : 's'}` : '';
+  const prefix = !sending ? reading?.prefix : undefined;
+  const stop = async () => {
+    if (!prefix) return;
+    const result = await api.closeRecording(prefix);
+    if (!result.ok) setNotice({ kind: 'error', text: result.error });
+  };
   return (
     <span className="open-progress" data-testid="open-progress" role="status">
-      <span className="open-progress-label">
-        {sending ? 'Sending' : 'Reading'} {name}{total > 0 ? `: ${formatBytes(done)} of ${formatBytes(total)}` : '…'}
+      <span className="open-progress-label" title={`${sending ? 'Sending' : replaying ? 'Replaying' : 'Reading'} ${name}`}>
+        {sending ? 'Sending' : replaying ? 'Replaying' : 'Reading'} {name}{total > 0 ? `: ${amount}` : '…'}{frames}
       </span>
       <progress max={1} value={total > 0 ? done / total : undefined} aria-label="Opening the recording" />
+      {prefix && <button className="link small-link" onClick={() => void stop()} title="Stop reading the file and close this recording">cancel</button>}
     </span>
   );
 }
