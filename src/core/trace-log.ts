@@ -87,7 +87,7 @@ function newSegment(): Segment {
     a: new Float64Array(SEGMENT),
     x: new Float64Array(SEGMENT),
     x2: new Float64Array(SEGMENT),
-    arena: new Uint8Array(16 * 1024),
+    arena: new Uint8Array(64 * 1024),
     used: 0,
     refs: [],
   };
@@ -193,13 +193,20 @@ export class TraceLog {
 
   // ------------------------------------------------------------ writing
 
+  private lastConnId = '';
+  private lastConn = -1;
+
   private conn(id: string): number {
+    // Events come in runs from one connection: the last one answers most look-ups.
+    if (id === this.lastConnId && this.lastConn >= 0) return this.lastConn;
     let n = this.connIndex.get(id);
     if (n === undefined) {
       n = this.connIds.length;
       this.connIds.push(id);
       this.connIndex.set(id, n);
     }
+    this.lastConnId = id;
+    this.lastConn = n;
     return n;
   }
 

@@ -6,6 +6,7 @@
  */
 
 import { toHex } from './bytes.ts';
+import { stringifyWithBytes } from './json-bytes.ts';
 import type { HandshakeCheck, AcceptComputation } from './handshake-types.ts';
 import type { HttpHeader } from './http.ts';
 import type { ViolationCode } from './errors.ts';
@@ -282,6 +283,9 @@ export type TraceEvent = TraceBody & {
 export type TraceType = TraceBody['type'];
 export type TraceListener = (event: TraceEvent) => void;
 
+/** performance.timeOrigin is fixed for the process; its getter costs as much as a clock read. */
+const timeOrigin = performance.timeOrigin;
+
 /** Stamps trace bodies and hands them to listeners. One per server or client host. */
 export class Tracer {
   private seq = 0;
@@ -309,7 +313,7 @@ export class Tracer {
     // Every emitter builds a fresh body: stamp it in place rather than copying it.
     const event = body as TraceEvent;
     event.seq = ++this.seq;
-    event.time = performance.timeOrigin + performance.now();
+    event.time = timeOrigin + performance.now();
     event.connectionId = connectionId;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
   }
@@ -322,10 +326,5 @@ export class Tracer {
 
 /** JSON for one event: Uint8Array fields become {"hex": "..."}. */
 export function traceEventToJson(event: TraceEvent): string {
-  return JSON.stringify(event, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // Read the original: a node Buffer's toJSON has already run on `value`.
-    const original = this[key];
-    if (original instanceof Uint8Array) return { hex: toHex(original) };
-    return value;
-  });
+  return stringifyWithBytes(event, (bytes) => ({ hex: toHex(bytes) }));
 }

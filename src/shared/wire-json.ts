@@ -4,6 +4,8 @@
  * Works in node and in the browser.
  */
 
+import { stringifyWithBytes } from '../core/json-bytes.ts';
+
 /** Node's Buffer when it exists (the web host): its base64 encoder is native. */
 const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): { toString(e: string): string } } }).Buffer;
 
@@ -16,12 +18,7 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 export function encodeWireJson(value: unknown): string {
-  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, replaced: unknown) {
-    // Read the original: Buffer.toJSON has already run on `replaced`.
-    const original = this[key];
-    if (original instanceof Uint8Array) return { $u8: toBase64(original) };
-    return replaced;
-  });
+  return stringifyWithBytes(value, (bytes) => ({ $u8: toBase64(bytes) }));
 }
 
 export function decodeWireJson<T>(text: string): T {
