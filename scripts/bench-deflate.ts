@@ -4,8 +4,12 @@
  *   ours         our client + our server (echoComponent), deflate on (the default), tracing off
  *   ours-traced  the same with the inspector's tracing (every event kept: both forms of each message)
  *   ws           the `ws` package, client + server with perMessageDeflate on (its defaults: context
- *                takeover, 15-bit windows, zlib level and memLevel defaults — as ours; ws compresses
- *                every message when context takeover is on, so both sides compress the same messages)
+ *                takeover, 15-bit windows, zlib's default level and memLevel 8 — as ours). ws's
+ *                1024-byte threshold applies only when no_context_takeover was agreed (lib/sender.js),
+ *                so with takeover, as here, ws compresses every message, as ours does (threshold 0)
+ *   ours-inline  ours with every message compressed on the event loop inside the protocol call (the
+ *                outbox told no message is worth the thread pool): what ours did before
+ *                net/offload-outbox.ts, in the same rounds
  *   ours-split   ours with the client in a worker thread (scripts/bench-deflate-worker.ts) and the
  *   ws-split     server in the main one, and the same for ws: each end has a thread, as two peers
  *                have in practice (ws hands zlib to libuv's pool in either layout; ours runs it on
@@ -306,11 +310,14 @@ export function renderDeflateMarkdown(r: DeflateBenchResults): string {
     '## permessage-deflate echo: ours vs ws',
     '',
     `Written by \`npm run bench:deflate\` (scripts/bench-deflate.ts) on ${r.date.slice(0, 10)}: ${m.cpu} (${m.cores} cores), node ${m.node}, ws ${m.ws}, ${r.config.rounds} rounds of ${r.config.cellMs} ms cells${r.config.quick ? ' (quick run)' : ''}.`,
-    'Both sides compress every message (RFC 7692, context takeover, 15-bit windows, zlib defaults); JSON-like text,',
-    'each message one of 16 different texts of its size; figures count plain payload echoed, client and server in one process.',
+    'Both sides compress every message with the same settings (RFC 7692, context takeover, 15-bit windows, zlib level 6 and memLevel 8;',
+    'ws\'s 1024-byte threshold only applies with no_context_takeover); JSON-like text, each message one of 16 different texts of its size;',
+    'figures count plain payload echoed, client and server in one process. Ours compresses a message of 32 KiB or more in libuv\'s thread',
+    'pool (net/offload-outbox.ts), as ws does for all; "zlib on the event loop" is ours with that turned off, in the same rounds.',
+    `Load average ${m.loadAverage.start.toFixed(1)} at the start, ${m.loadAverage.end.toFixed(1)} at the end (2 cores: other work competed when above 2).`,
     '',
-    `| workload | unit | ${deflateImplIds.map((i) => labels[i]).join(' | ')} | ours / ws | per CPU-second | traced / ws | ours / ws, client in a worker | wire / plain (ours) | target ≥ 1.0× |`,
-    `| --- | --- | ${deflateImplIds.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | --- |`,
+    `| workload | unit | ${deflateImplIds.map((i) => labels[i]).join(' | ')} | ours / ws | per CPU-second | traced / ws | ours / ws, client in a worker | event loop / ws | ours / event loop | wire / plain (ours) | target ≥ 1.0× |`,
+    `| --- | --- | ${deflateImplIds.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
   ];
   for (const w of deflateWorkloads) {
     const cells = deflateImplIds.map((impl) => {
@@ -319,11 +326,11 @@ export function renderDeflateMarkdown(r: DeflateBenchResults): string {
     });
     const q = r.ratios.find((x) => x.workload === w.id)!;
     const met = q.oursVsWs === null ? '—' : q.oursVsWs >= 1 ? '✅ met' : '❌ missed';
-    lines.push(`| ${w.label} | ${w.unit} | ${cells.join(' | ')} | ${ratio(q.oursVsWs)} | ${ratio(q.oursVsWsPerCpu)} | ${ratio(q.tracedVsWs)} | ${ratio(q.splitOursVsWs)} | ${q.wireRatio === null ? '—' : `${(q.wireRatio * 100).toFixed(1)} %`} | ${met} |`);
+    lines.push(`| ${w.label} | ${w.unit} | ${cells.join(' | ')} | ${ratio(q.oursVsWs)} | ${ratio(q.oursVsWsPerCpu)} | ${ratio(q.tracedVsWs)} | ${ratio(q.splitOursVsWs)} | ${ratio(q.inlineVsWs)} | ${ratio(q.oursVsInline)} | ${q.wireRatio === null ? '—' : `${(q.wireRatio * 100).toFixed(1)} %`} | ${met} |`);
   }
   const behind = r.ratios.filter((q) => q.oursVsWs !== null && q.oursVsWs < 1);
   if (behind.length) {
-    lines.push('', `Where ours is behind on the clock (${behind.map((q) => deflateWorkloads.find((w) => w.id === q.workload)!.label).join(', ')}): zlib's work dominates there (deflating 1 MiB of this JSON at zlib's default level takes about 10 ms, inflating it about 1 ms), and ws hands it to libuv's thread pool, so the client's and the server's compression run on both cores at once, while our sans-I/O engine runs zlib synchronously on the event loop (zlib-stream.ts). The per CPU-second column compares the work each does for the same echoes; the "client in a worker" cells give each end a thread of its own, as separate peers have in practice.`);
+    lines.push('', `Where ours is behind on the clock (${behind.map((q) => deflateWorkloads.find((w) => w.id === q.workload)!.label).join(', ')}): zlib's work dominates there (deflating 1 MiB of this JSON at level 6 takes 11-14 ms, inflating it about 1 ms). Messages of 32 KiB and more are compressed in the thread pool, so client and server compress on both cores at once, as with ws; inflating stays on the event loop (it must stop at the message limit as it goes). The per CPU-second column compares the work each does for the same echoes.`);
   }
   lines.push('', 'Raw figures per round: bench-deflate-results.json.');
   return lines.join('\n');

@@ -1037,3 +1037,21 @@ describe('ownership: unmasking in place and payloads written behind their header
     expect(toHex(c!.bytes)).toBe(toHex(cf({ opcode: 2, payload: big })));
   });
 });
+
+describe('handshake heads kept as bytes once open (per-connection memory, issue 17)', () => {
+  it('request and response read back equal to the ones the open event carried, on both sides', () => {
+    const server = new WebSocketProtocol({ role: 'server' });
+    const client = new WebSocketProtocol({ role: 'client', key: RFC_KEY });
+    client.connect();
+    for (const bytes of client.dataToSend()) server.receiveData(bytes);
+    for (const bytes of server.dataToSend()) client.receiveData(bytes);
+    for (const side of [server, client]) {
+      const open = side.events().find((e) => e.type === 'open');
+      if (open?.type !== 'open') throw new Error('not open');
+      expect(side.request).toEqual(open.request);
+      expect(side.response).toEqual(open.response);
+      expect(side.response!.status).toBe(101);
+      expect(headerValue(side.request!, 'Sec-WebSocket-Key')).toBe(RFC_KEY);
+    }
+  });
+});
