@@ -27,10 +27,19 @@ export interface LifecycleRow {
 /** Lifecycle rows kept per connection (a long session's errors stay bounded). */
 export const MAX_LIFECYCLE_ROWS = 200;
 
-/** The lifecycle row a trace event makes, if any (frames and messages are rows of their own). */
+/** An opened recording's connection ids start with its prefix, "rec1:" (RecordingInfo.prefix). */
+const OPENED_RECORDING_ID = /^rec\d+:/;
+
+/**
+ * The lifecycle row a trace event makes, if any (frames and messages are rows of their own). Notes
+ * are rows only in an opened recording: there they say what the file's reader found (a capture's
+ * gaps and where reading resumed, reassembled IP fragments, a mid-stream start), which the frames
+ * alone do not show.
+ */
 export function lifecycleRow(event: TraceEvent, role: 'server' | 'client' | undefined): LifecycleRow | null {
   // Frames, messages and bytes are most of the trace: no allocation for them.
-  if (event.type === 'frame' || event.type === 'message' || event.type === 'bytes' || event.type === 'note') return null;
+  if (event.type === 'frame' || event.type === 'message' || event.type === 'bytes') return null;
+  if (event.type === 'note') return OPENED_RECORDING_ID.test(event.connectionId) ? { kind: 'lifecycle', seq: event.seq, time: event.time, error: false, label: 'note', detail: event.text } : null;
   const base = { kind: 'lifecycle' as const, seq: event.seq, time: event.time, error: false };
   const us = (direction: 'in' | 'out') => (direction === 'in' ? 'received' : 'sent');
   switch (event.type) {
