@@ -7,6 +7,7 @@
  * copy while the recording is open, since Export reads it again; closing the recording removes it.
  * A path never comes from the page: what is opened is only what the person chose to upload.
  */
+import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,9 @@ export async function receiveRecording(req: IncomingMessage, url: URL, service: 
           break;
         }
         // Backpressure: wait for the disk when the write buffer is full.
-        if (!out.write(chunk)) await new Promise<void>((resolve, reject) => out.once('drain', resolve).once('error', reject));
+        // (events.once rejects on 'error' and removes both listeners either way: a large upload waits
+        // for the disk thousands of times.)
+        if (!out.write(chunk)) await once(out, 'drain');
       }
     } finally {
       await new Promise<void>((resolve) => out.end(resolve));

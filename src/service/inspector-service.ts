@@ -47,6 +47,8 @@ import { appNames } from '../shared/inspector-api.ts';
 
 /** Events of an opening recording per batch at most (a big recording never makes one huge batch). */
 const RECORDING_BATCH_EVENTS = 1000;
+/** How often the status (with the opening's progress and the recording's connections) goes out while a recording opens. */
+const STATUS_WHILE_OPENING_MS = 100;
 
 export interface InspectorServiceOptions {
   /** Milliseconds between pushes (one animation frame by default). */
@@ -753,6 +755,14 @@ export class InspectorService {
   async openRecording(path: string, name = path, options: { ownedDir?: string } = {}): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
     const opening: NonNullable<InspectorStatus['opening']> = { name: name.slice(0, 200), bytesRead: 0, totalBytes: 0, phase: 'reading', frames: 0 };
     this.openingRecording = opening;
+    // The whole status goes out with the progress, so at most every STATUS_WHILE_OPENING_MS.
+    let statusSentAt = 0;
+    const statusNow = () => {
+      const now = performance.now();
+      if (now - statusSentAt < STATUS_WHILE_OPENING_MS) return;
+      statusSentAt = now;
+      this.markStatusChanged();
+    };
     try {
       return await this.sessions.openFile(path, name, {
         onEvent: (event) => {
@@ -760,10 +770,10 @@ export class InspectorService {
           if (this.pending.length >= RECORDING_BATCH_EVENTS) this.flush();
           else this.scheduleFlush();
         },
-        onSummary: () => this.markStatusChanged(),
+        onSummary: statusNow,
         onProgress: (progress) => {
           Object.assign(opening, progress);
-          this.markStatusChanged();
+          statusNow();
         },
         ...(this.recordingPace ? { pace: this.recordingPace } : {}),
         ...(options.ownedDir ? { ownedDir: options.ownedDir } : {}),
