@@ -188,6 +188,10 @@ export class FrameTracker {
         continue;
       }
       this.header[this.have++] = bytes[i++]!;
+      // The second byte says how long the header is (§5.2: 2, 4 or 10 bytes, and 4 more for a mask key): read it once whole.
+      if (this.have < 2) continue;
+      const length7 = this.header[1]! & 0x7f;
+      if (this.have < (length7 === 126 ? 4 : length7 === 127 ? 10 : 2) + (this.header[1]! & 0x80 ? 4 : 0)) continue;
       const h = plausibleHeader(this.header.subarray(0, this.have), 0, this.options.maxFrameLength);
       if (h === 'short') continue;
       this.have = 0;
