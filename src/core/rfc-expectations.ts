@@ -92,6 +92,11 @@ export interface ObservedLeg {
   frames: readonly ObservedFrame[];
   violations: ReadonlyArray<{ time: number; direction: Direction; frameId?: number; violation: TracedViolation }>;
   closed?: { time: number; wasClean: boolean; code: number };
+  /**
+   * Some of the leg's frames are not in `frames` (folded for a window that fell behind, or gone
+   * from a bounded list): then nothing is judged by its absence (a Pong or a Close never seen).
+   */
+  gaps?: boolean;
 }
 
 export type Side = 'client' | 'server' | 'proxy' | 'app';
@@ -162,6 +167,8 @@ export function legExpectations(leg: ObservedLeg, now: number): Expectation[] {
         if (pong) {
           const ms = pong.time - f.time;
           add({ side: peer, time: pong.time, frameId: pong.frameId, verdict: ms > LATE_PONG_MS ? 'late' : 'ok', did: `${by} answered Ping #${f.frameId} with Pong #${pong.frameId} after ${formatMs(ms)}${ms > LATE_PONG_MS ? ` (later than ${LATE_PONG_MS} ms, our mark for "as soon as is practical")` : ''}.`, rule: EXPECTATION_RULES.pong });
+        } else if (leg.gaps) {
+          continue;
         } else if (leg.closed || (closeIn && closeIn.time > f.time)) {
           add({ side: peer, time: f.time, frameId: f.frameId, verdict: 'broke', did: `${by} never answered Ping #${f.frameId}: ${closeIn && closeIn.time > f.time ? `it sent Close #${closeIn.frameId} instead` : 'the leg closed without a Pong'}.`, rule: EXPECTATION_RULES.pong });
         } else if (now - f.time > UNANSWERED_PING_MS) {
@@ -189,7 +196,7 @@ export function legExpectations(leg: ObservedLeg, now: number): Expectation[] {
     const by = peer === 'client' ? 'The client' : 'The server';
     if (closeIn) {
       add({ side: peer, time: closeIn.time, frameId: closeIn.frameId, verdict: 'ok', did: `${by} answered Close #${closeOut.frameId} with Close #${closeIn.frameId}${closeIn.closeCode !== undefined && closeIn.closeCode !== null ? ` (${closeIn.closeCode})` : ''} after ${formatMs(closeIn.time - closeOut.time)}.`, rule: EXPECTATION_RULES['close-echo'] });
-    } else if (leg.closed) {
+    } else if (leg.closed && !leg.gaps) {
       add({ side: peer, time: leg.closed.time, frameId: closeOut.frameId, verdict: 'broke', did: `${by} closed TCP without answering Close #${closeOut.frameId} with its own Close.`, rule: EXPECTATION_RULES['close-echo'] });
     }
   } else if (closeIn && closeOut) {

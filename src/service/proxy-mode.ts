@@ -174,7 +174,9 @@ export class ProxyMode {
         const socket = upgrade.downstream;
         this.legStarted(upgrade.id);
         this.tracer.forConnection(upgrade.id)({
-          type: 'connection-opened', role: 'server', local: `${socket.localAddress}:${socket.localPort}`, remote: `${socket.remoteAddress}:${socket.remotePort}`, url: upgrade.url,
+          type: 'connection-opened', role: 'server', url: upgrade.url,
+          // Inside an intercepted CONNECT the socket is TLS over the tunnel's bytes, which has no address of its own.
+          local: socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'this proxy', remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'via CONNECT',
         });
         const conversation = relayUpgrade(upgrade, legOptions);
         conversations.add(conversation);

@@ -47,6 +47,10 @@ describe('what RFC 6455 expects: each side judged', () => {
     expect(never.find((e) => e.frameId === 1)).toMatchObject({ side: 'client', verdict: 'broke' });
     expect(never.find((e) => e.frameId === 1)!.did).toContain('sent Close #3 instead');
 
+    // Frames missing from what is seen (folded, evicted): nothing judged by its absence.
+    expect(legExpectations(leg([ping(1, 'out', 0), close(3, 'in', 50), close(4, 'out', 51)], { gaps: true, closed: { time: 60, wasClean: true, code: 1000 } }), 100).filter((e) => e.verdict !== 'ok')).toEqual([]);
+    expect(legExpectations(leg([close(5, 'out', 0)], { gaps: true, closed: { time: 30, wasClean: false, code: 1006 } }), 40)).toEqual([]);
+
     const waiting = legExpectations(leg([ping(1, 'out', 0)]), 6000);
     expect(waiting.map((e) => e.verdict)).toEqual(['waiting']);
     expect(legExpectations(leg([ping(1, 'out', 0)]), 100)).toEqual([]);

@@ -69,7 +69,7 @@ describe('service: reverse proxy listening on wss://', () => {
     const s = newService();
     const started = await s.startProxy({ listen: 'wss://127.0.0.1:0/', target: upstream.url });
     expect(started).toMatchObject({ ok: true, url: expect.stringMatching(/^wss:\/\/127\.0\.0\.1:\d+\/$/) });
-    const tls = s.getStatus().proxy.tls!;
+    const tls = s.getStatus().proxy!.tls!;
     expect(tls.generated).toBe(true);
     expect(tls.certPath.startsWith(configDir)).toBe(true);
     expect(tls.certificate.subjectAltNames).toContain('DNS:localhost');
@@ -90,10 +90,10 @@ describe('service: reverse proxy listening on wss://', () => {
     writeFileSync(keyPath, chosen.key);
     const started = await s.startProxy(validateStartProxy({ listen: 'wss://127.0.0.1:0/', target: upstream.url, certPath, keyPath }));
     expect(started.ok).toBe(true);
-    expect(s.getStatus().proxy.tls).toMatchObject({ generated: false, certPath, certificate: { subject: expect.stringContaining('chosen.test') } });
+    expect(s.getStatus().proxy!.tls).toMatchObject({ generated: false, certPath, certificate: { subject: expect.stringContaining('chosen.test') } });
     expect(await echoThrough((started as { url: string }).url, { ca: chosen.cert })).toBe('through wss');
     await s.stopProxy();
-    expect(s.getStatus().proxy.tls).toBeNull();
+    expect(s.getStatus().proxy!.tls).toBeNull();
 
     expect(() => validateStartProxy({ listen: 'wss://127.0.0.1:0/', target: upstream!.url, certPath })).toThrow(/both the certificate file and its key file/);
     const missing = await s.startProxy({ listen: 'wss://127.0.0.1:0/', target: upstream.url, certPath: join(configDir, 'nope.pem'), keyPath });
@@ -107,10 +107,10 @@ describe('service: forward proxy with TLS interception', () => {
   it('makes the CA on first use, intercepts a wss:// conversation (both legs traced), and lists the tunnel with its SNI', async () => {
     upstream = await wsUpstream({ tls: origin });
     const s = newService();
-    expect(s.getStatus().proxy.ca).toBeNull();
+    expect(s.getStatus().proxy!.ca).toBeNull();
     const started = await s.startProxy(validateStartProxy({ kind: 'forward', listen: 'http://127.0.0.1:0', interceptTls: true, insecure: true }));
     expect(started.ok).toBe(true);
-    const status = s.getStatus().proxy;
+    const status = s.getStatus().proxy!;
     expect(status.interceptTls).toBe(true);
     const ca = status.ca!;
     expect(ca.certPath).toBe(join(configDir, 'tls', 'proxy-ca-cert.pem'));
@@ -125,25 +125,25 @@ describe('service: forward proxy with TLS interception', () => {
     expect(await echoThrough(`wss://localhost:${upstream.port}/`, { createConnection: () => tls })).toBe('through wss');
     await eventually(() => s.getStatus().connections.filter((c) => c.proxyLeg).length === 2, 5000, 'both legs listed');
     expect(s.getStatus().connections.find((c) => c.proxyLeg?.side === 'upstream')!.url).toBe(`wss://localhost:${upstream.port}/`);
-    await eventually(() => s.getStatus().proxy.tunnels.length === 1, 5000, 'the tunnel listed');
-    expect(s.getStatus().proxy.tunnels[0]).toMatchObject({ target: `localhost:${upstream.port}`, sni: 'localhost', mode: 'intercepted' });
-    expect(s.getStatus().proxy.tunnels[0]!.error).toBeUndefined();
+    await eventually(() => s.getStatus().proxy!.tunnels.length === 1, 5000, 'the tunnel listed');
+    expect(s.getStatus().proxy!.tunnels[0]).toMatchObject({ target: `localhost:${upstream.port}`, sni: 'localhost', mode: 'intercepted' });
+    expect(s.getStatus().proxy!.tunnels[0]!.error).toBeUndefined();
 
     // The CA is not removed or replaced under a proxy intercepting with it.
     expect(await s.proxyCa('remove')).toMatchObject({ ok: false, error: expect.stringMatching(/^Stop the proxy first/) });
-    expect(s.getStatus().proxy.ca!.sha256).toBe(ca.sha256);
+    expect(s.getStatus().proxy!.ca!.sha256).toBe(ca.sha256);
   });
 
   it('without interception a wss:// CONNECT is an opaque tunnel, listed with its SNI and its bytes once closed', async () => {
     upstream = await wsUpstream({ tls: origin });
     const s = newService();
     const started = await s.startProxy({ kind: 'forward', listen: 'http://127.0.0.1:0' });
-    expect(s.getStatus().proxy.interceptTls).toBe(false);
+    expect(s.getStatus().proxy!.interceptTls).toBe(false);
     const tls = await connectThrough((started as { url: string }).url, `127.0.0.1:${upstream.port}`, 'localhost', origin.cert);
     expect(tls.getPeerX509Certificate()!.subject).toContain('CN=localhost'); // the origin's own: not intercepted
     expect(await echoThrough(`wss://localhost:${upstream.port}/`, { createConnection: () => tls })).toBe('through wss');
-    await eventually(() => s.getStatus().proxy.tunnels[0]?.state === 'closed', 5000, 'the tunnel closed');
-    const [tunnel] = s.getStatus().proxy.tunnels;
+    await eventually(() => s.getStatus().proxy!.tunnels[0]?.state === 'closed', 5000, 'the tunnel closed');
+    const [tunnel] = s.getStatus().proxy!.tunnels;
     expect(tunnel).toMatchObject({ target: `127.0.0.1:${upstream.port}`, sni: 'localhost', mode: 'opaque' });
     expect(tunnel!.bytesUp).toBeGreaterThan(100);
     expect(s.getStatus().connections.filter((c) => c.proxyLeg)).toEqual([]);
@@ -152,21 +152,21 @@ describe('service: forward proxy with TLS interception', () => {
   it('the CA is created, regenerated (a new key) and removed on request; a hostile action is refused before the service sees it', async () => {
     const s = newService();
     expect(await s.proxyCa('create')).toEqual({ ok: true });
-    const first = s.getStatus().proxy.ca!;
+    const first = s.getStatus().proxy!.ca!;
     expect(await s.proxyCa('create')).toEqual({ ok: true }); // there is one already: kept
-    expect(s.getStatus().proxy.ca!.sha256).toBe(first.sha256);
+    expect(s.getStatus().proxy!.ca!.sha256).toBe(first.sha256);
     expect(await s.proxyCa('regenerate')).toEqual({ ok: true });
-    const second = s.getStatus().proxy.ca!;
+    const second = s.getStatus().proxy!.ca!;
     expect(second.spkiSha256).not.toBe(first.spkiSha256);
     expect(await s.proxyCa('remove')).toEqual({ ok: true });
-    expect(s.getStatus().proxy.ca).toBeNull();
+    expect(s.getStatus().proxy!.ca).toBeNull();
     // A damaged CA says so, with the way out.
     await s.proxyCa('create');
-    writeFileSync(s.getStatus().proxy.ca!.certPath, 'not a certificate');
+    writeFileSync(s.getStatus().proxy!.ca!.certPath, 'not a certificate');
     await s.proxyCa('create');
-    expect(s.getStatus().proxy.ca!.error).toMatch(/cannot be used.*Remove/);
+    expect(s.getStatus().proxy!.ca!.error).toMatch(/cannot be used.*Remove/);
     expect(await s.proxyCa('remove')).toEqual({ ok: true });
-    expect(s.getStatus().proxy.ca).toBeNull();
+    expect(s.getStatus().proxy!.ca).toBeNull();
 
     for (const bad of ['delete', '', 42, null, { action: 'remove' }, 'remove\n']) expect(() => validateProxyCaAction(bad), String(bad)).toThrow(/create", "regenerate" or "remove"/);
     expect(() => validateStartProxy({ listen: 'wss://127.0.0.1:0/', target: 'ws://127.0.0.1:1/', interceptTls: true })).toThrow(/forward proxy/);

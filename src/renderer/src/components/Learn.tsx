@@ -13,7 +13,7 @@ import { useInspector } from '../store/store.ts';
 import './learn.css';
 import { RfcQuoteBlock } from './RfcQuote.tsx';
 
-function CopyLine({ label, text, testId }: { label: string; text: string; testId: string }) {
+export function CopyLine({ label, text, testId }: { label: string; text: string; testId: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {

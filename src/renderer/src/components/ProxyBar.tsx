@@ -2,9 +2,11 @@ import { useState } from 'react';
 import type { ProxyKind } from '../../../shared/proxy-api.ts';
 import { api } from '../bridge.ts';
 import { useInspector } from '../store/store.ts';
+import { ProxyCaPanel, ProxyListenTls, ProxyTunnels } from './ProxyTls.tsx';
 import './proxy.css';
 
 type OriginChoice = 'keep' | 'replace' | 'remove';
+type CertificateChoice = 'generated' | 'files';
 
 /**
  * Proxy mode (issue 12), in the server bar: put the inspector between a client and a server.
@@ -26,15 +28,24 @@ export function ProxyBar() {
   const [clientDeflate, setClientDeflate] = useState(true);
   const [upstreamDeflate, setUpstreamDeflate] = useState(true);
   const [insecure, setInsecure] = useState(false);
+  const [certificate, setCertificate] = useState<CertificateChoice>('generated');
+  const [certPath, setCertPath] = useState('');
+  const [keyPath, setKeyPath] = useState('');
+  const [interceptTls, setInterceptTls] = useState(false);
   const [busy, setBusy] = useState(false);
   const running = proxy?.running ?? false;
   const forward = running ? proxy?.kind === 'forward' : kind === 'forward';
   const shownTarget = target.trim() || serverUrl || 'ws://127.0.0.1:9001/';
+  const secureListen = /^wss:/i.test(listen.trim());
+  const intercepting = running ? proxy?.interceptTls === true : interceptTls;
 
   const start = async () => {
     setBusy(true);
-    const result = await api.startProxy(kind === 'forward' ? { kind, listen: forwardListen.trim(), clientDeflate, upstreamDeflate } : {
+    const result = await api.startProxy(kind === 'forward' ? {
+      kind, listen: forwardListen.trim(), clientDeflate, upstreamDeflate, ...(interceptTls ? { interceptTls: true, ...(insecure ? { insecure: true } : {}) } : {}),
+    } : {
       listen: listen.trim(), target: shownTarget,
+      ...(secureListen && certificate === 'files' ? { certPath: certPath.trim(), keyPath: keyPath.trim() } : {}),
       ...(host.trim() ? { host: host.trim() } : {}),
       ...(originChoice === 'remove' ? { origin: null } : originChoice === 'replace' ? { origin: origin.trim() } : {}),
       clientDeflate, upstreamDeflate,
@@ -102,9 +113,36 @@ export function ProxyBar() {
           <label className="checkbox-label" title="Offer permessage-deflate (RFC 7692) to the server on the upstream leg.">
             <input type="checkbox" checked={upstreamDeflate} onChange={(e) => setUpstreamDeflate(e.target.checked)} aria-label="deflate on the server leg" /> deflate ⇢ server
           </label>
+          {secureListen && (
+            <label title="wss:// listening: the certificate clients see. generated: a self-signed one for localhost, 127.0.0.1 and ::1, kept in the config folder (as wsinspect proxy --tls). files: your PEM certificate (chain after it) and its key.">
+              Certificate
+              <select className="input" value={certificate} onChange={(e) => setCertificate(e.target.value as CertificateChoice)} aria-label="Listen certificate">
+                <option value="generated">generated (localhost)</option>
+                <option value="files">my files…</option>
+              </select>
+            </label>
+          )}
+          {secureListen && certificate === 'files' && (
+            <>
+              <input className="input proxy-host" value={certPath} placeholder="/path/cert.pem" onChange={(e) => setCertPath(e.target.value)} aria-label="Certificate file" />
+              <input className="input proxy-host" value={keyPath} placeholder="/path/key.pem" onChange={(e) => setKeyPath(e.target.value)} aria-label="Key file" />
+            </>
+          )}
           {/^wss:/i.test(shownTarget) && (
             <label className="checkbox-label" title="wss:// target: connect even if its certificate does not verify (the upstream leg is shown in red).">
               <input type="checkbox" checked={insecure} onChange={(e) => setInsecure(e.target.checked)} aria-label="insecure upstream" /> <span className={insecure ? 'error-text' : ''}>insecure</span>
+            </label>
+          )}
+        </>
+      )}
+      {!running && forward && (
+        <>
+          <label className="checkbox-label" title="Terminate the TLS of CONNECT tunnels with certificates from the local certificate authority, so wss:// through the proxy is inspected like ws://. The client must trust the CA (see below). Off: tunnels pass through unread and are listed with their SNI.">
+            <input type="checkbox" checked={interceptTls} onChange={(e) => setInterceptTls(e.target.checked)} aria-label="Intercept TLS" /> intercept TLS (wss://)
+          </label>
+          {interceptTls && (
+            <label className="checkbox-label" title="The origins behind intercepted tunnels: connect even if their certificate does not verify (a self-signed test server).">
+              <input type="checkbox" checked={insecure} onChange={(e) => setInsecure(e.target.checked)} aria-label="insecure origins" /> <span className={insecure ? 'error-text' : ''}>insecure origins</span>
             </label>
           )}
         </>
@@ -120,21 +158,24 @@ export function ProxyBar() {
       <span className="proxy-status" data-testid="proxy-status">
         {running && proxy ? (
           <>
-            {proxy.kind === 'forward' ? 'forward proxy: ws:// through it is inspected' : `proxying · ${proxy.rewrite ?? ''}`} · deflate {proxy.clientDeflate ? 'on' : 'off'} ⇠ client, {proxy.upstreamDeflate ? 'on' : 'off'} ⇢ server · {proxy.conversations} conversation{proxy.conversations === 1 ? '' : 's'}
+            {proxy.kind === 'forward' ? `forward proxy: ws:// through it is inspected, wss:// ${proxy.interceptTls ? 'too (TLS interception on)' : 'passes as an opaque tunnel (interception off)'}` : `proxying · ${proxy.rewrite ?? ''}`} · deflate {proxy.clientDeflate ? 'on' : 'off'} ⇠ client, {proxy.upstreamDeflate ? 'on' : 'off'} ⇢ server · {proxy.conversations} conversation{proxy.conversations === 1 ? '' : 's'}
           </>
         ) : proxy?.error ? <span className="error-text">{proxy.error}</span> : 'stopped'}
       </span>
       {proxy?.warning && <span className="warning-text">⚠ {proxy.warning}</span>}
+      {running && proxy?.tls && <ProxyListenTls tls={proxy.tls} />}
       {running && proxy?.kind === 'forward' && (
         <details className="how-to proxy-forward-help" data-testid="forward-help">
           <summary>How to use it · other traffic ({proxy.recent.length})</summary>
           <p className="hint">
             <code>chromium --proxy-server={proxy.url} --proxy-bypass-list=&quot;&lt;-loopback&gt;&quot;</code> (Chromium skips a proxy for 127.0.0.1 unless told), <code>HTTP_PROXY={proxy.url}</code> for tools.
-            ws:// through it is inspected as a conversation; wss:// passes through CONNECT as an opaque tunnel (TLS interception with a local CA: <code>wsinspect proxy --forward --intercept-tls</code>).
+            ws:// through it is inspected as a conversation; wss:// {proxy.interceptTls ? 'is opened with the local CA\'s certificates and inspected too (the browser must trust the CA)' : 'passes through CONNECT as an opaque tunnel (stop, tick "intercept TLS", start again to inspect it)'}.
           </p>
           {proxy.recent.length > 0 && <ul className="proxy-recent" data-testid="forward-recent">{proxy.recent.map((line, i) => <li key={i}><code>{line}</code></li>)}</ul>}
         </details>
       )}
+      {running && proxy?.kind === 'forward' && <ProxyTunnels tunnels={proxy.tunnels} intercepting={proxy.interceptTls} />}
+      {forward && <ProxyCaPanel ca={proxy?.ca ?? null} intercepting={running && intercepting} />}
     </div>
   );
 }

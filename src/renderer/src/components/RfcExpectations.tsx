@@ -61,11 +61,13 @@ function useExpectations(shape: ConversationShape): Expectation[] {
   const frames = useInspector((s) => s.frames);
   const frameVersion = useInspector((s) => s.frameVersion);
   const details = useInspector((s) => s.details);
+  // The bounded list dropped its oldest frames: some of this conversation's may be gone.
+  const evicted = useInspector((s) => s.evictedFrames > 0);
   return useMemo(
-    () => conversationExpectations(shape, frames, details, Date.now()),
+    () => conversationExpectations(shape, frames, details, Date.now(), evicted),
     // frameVersion: the ring changes in place
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [shape, frames, frameVersion, details],
+    [shape, frames, frameVersion, details, evicted],
   );
 }
 
@@ -75,6 +77,8 @@ export function RfcExpectations({ shape }: { shape: ConversationShape }) {
   const openFrame = useOpenFrame();
   const shown = all.slice(-MAX_SHOWN);
   const broken = all.filter((e) => e.verdict === 'broke' || e.verdict === 'late').length;
+  // Frames the service folded for this window (it fell behind) are not here to be judged: say so.
+  const folded = useInspector((s) => shape.legs.reduce((n, l) => n + (s.details[l.id]?.folds?.frames ?? 0), 0));
   const open = (e: Expectation) => openFrame(e.legId, `${e.legId}:${e.frameId}`);
   return (
     <details className="rfc-expectations" open data-testid="rfc-expectations">
@@ -82,6 +86,7 @@ export function RfcExpectations({ shape }: { shape: ConversationShape }) {
         What RFC 6455 expects, next to what each side did <span className="count">{all.length}</span>
         {broken > 0 && <span className="error-text"> · {broken} not as expected</span>}
       </summary>
+      {folded > 0 && <p className="hint warning-text" data-testid="expectations-folded">{folded} frame{folded === 1 ? ' was' : 's were'} folded (this window fell behind the wire), so what happened in {folded === 1 ? 'it' : 'them'} is not judged here.</p>}
       {all.length === 0 ? (
         <p className="hint">Nothing to judge yet: Pings and their Pongs, the closing handshake, close codes and protocol violations are listed here as they happen{shape.proxied ? ', leg by leg' : ''}.</p>
       ) : (

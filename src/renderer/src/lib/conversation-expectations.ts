@@ -20,7 +20,7 @@ function observed(row: FrameRow): ObservedFrame {
 }
 
 /** Every leg's judgement, oldest first. `now`: ms since the epoch, the trace's clock. */
-export function conversationExpectations(shape: ConversationShape, frames: readonly FrameRow[], details: Record<string, ConnectionDetail | undefined>, now: number): Expectation[] {
+export function conversationExpectations(shape: ConversationShape, frames: readonly FrameRow[], details: Record<string, ConnectionDetail | undefined>, now: number, evicted = false): Expectation[] {
   const byLeg = new Map<string, ObservedFrame[]>(shape.legs.map((l) => [l.id, []]));
   for (const row of frames) byLeg.get(row.connectionId)?.push(observed(row));
   const all: Expectation[] = [];
@@ -30,6 +30,8 @@ export function conversationExpectations(shape: ConversationShape, frames: reado
     all.push(...legExpectations({
       id: leg.id, role: leg.role === 'client' ? 'client' : 'server', proxied: shape.proxied, frames: byLeg.get(leg.id) ?? [],
       violations: d?.violations ?? [], ...(closed ? { closed: { time: closed.time, wasClean: closed.wasClean, code: closed.code } } : {}),
+      // Folded for this window, or some of its frames gone from the bounded list.
+      ...((d?.folds?.frames ?? 0) > 0 || evicted ? { gaps: true } : {}),
     }, now));
   }
   return all.sort((a, b) => a.time - b.time);
