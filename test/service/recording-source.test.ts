@@ -105,6 +105,20 @@ describe('opening a recording streaming (the app)', () => {
     expect(events.filter((e) => e.type === 'frame')).toHaveLength(6000);
   }, 60_000);
 
+  it('connections still open at the end of the file are replayed after it, reported as such', async () => {
+    // A session whose recorder stopped before its connections ended: no end records.
+    const open = { ...whole.recording, connections: whole.recording.connections.map(({ endTime: _e, ...c }) => c) };
+    const unended = join(dir, 'unended.wsi');
+    writeFileSync(unended, sessionRecords(open).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const { result, progress } = await stream(unended);
+    expect(result).toMatchObject({ ok: true, frames: 6000, error: null });
+    // Nothing ended while reading; then the three, counted as they are replayed.
+    expect(progress.filter((p) => p.phase === 'reading').every((p) => p.frames === 0)).toBe(true);
+    const replaying = progress.filter((p) => p.phase === 'replaying');
+    expect(replaying[0]).toMatchObject({ replayed: 0, toReplay: 3 });
+    expect(replaying.at(-1)).toMatchObject({ replayed: 3, toReplay: 3, frames: 6000 });
+  }, 60_000);
+
   it('past maxEvents: a note says where it is cut, and the file is read no further', async () => {
     const { result, events, progress } = await stream(capture, { maxEvents: 1000 });
     if (!result.ok) throw new Error(result.error);

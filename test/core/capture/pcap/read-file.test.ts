@@ -36,6 +36,22 @@ describe('dissectCaptureFile', () => {
     expect(events.filter((e) => e.type === 'bytes').reduce((n, e) => n + (e.type === 'bytes' ? e.bytes.length : 0), 0)).toBe(hs.request.length + hs.response.length + 200 * 904 + 100 * 4);
   });
 
+  it('awaits `between` after each chunk before reading the next (the app replays what ended there)', async () => {
+    const log: string[] = [];
+    await dissectCaptureFile(file, () => {}, {
+      chunkSize: 4096,
+      onProgress: (p) => log.push(`read ${p.bytesRead}`),
+      between: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        log.push('between done');
+      },
+    });
+    const chunks = Math.ceil(bytes.length / 4096);
+    expect(log.filter((l) => l === 'between done')).toHaveLength(chunks);
+    // Strictly alternating: no chunk is read while the previous one's `between` is still running.
+    expect(log.every((l, i) => l.startsWith(i % 2 === 0 ? 'read' : 'between'))).toBe(true);
+  });
+
   it('stops when aborted, and says so', async () => {
     const controller = new AbortController();
     const summary = await dissectCaptureFile(file, () => {}, { chunkSize: 4096, onProgress: (p) => { if (p.bytesRead >= 8192) controller.abort(); }, signal: controller.signal });
