@@ -16,6 +16,8 @@ import { decodeIpTcp, type TcpSegment } from '../../../src/core/capture/packets/
 import { decodeLinkLayer } from '../../../src/core/capture/packets/link-layer.ts';
 import { CaptureReader } from '../../../src/core/capture/pcap/reader.ts';
 import { recordingCollector, replayCaptured } from '../../../src/core/capture/pcap/to-recording.ts';
+import { createRecording, replayConnection } from '../../../src/core/capture/recording.ts';
+import { readSessionFile, SessionFileWriter } from '../../../src/core/capture/session-file.ts';
 import type { TraceEvent } from '../../../src/core/trace.ts';
 import { handshakeBytes, pcapFile, tcpConversation, wsFrame, type PacketRecord } from '../../support/capture-synth.ts';
 import { killRunning, runCli } from '../../support/cli.ts';
@@ -89,10 +91,55 @@ describe('after a gap in a compressed direction', () => {
     expect(r.messages.filter((m) => m.direction === 'out').map((m) => m.text)).toEqual(texts.map((t) => `ask ${t.slice(0, 10)}`));
   });
 
+  it('a gap survives a session file (saved whole, or written chunk by chunk as the recorder does), and reads back the same', () => {
+    const r = build('permessage-deflate');
+    const conn = r.captured[0]!.connection;
+    // The second 500-byte segment of the server's second frame (4-byte header) was lost; the rest of that frame is stepped over.
+    expect(conn.chunks.filter((c) => c.lost !== undefined).map((c) => c.lost)).toEqual([4 + compressed(texts[1]!).length - 500]);
+    const dir = mkdtempSync(join(tmpdir(), 'wsinspect-gap-session-'));
+    try {
+      const shown = (events: TraceEvent[]) => events.flatMap((e) => (e.type === 'message' ? [[e.direction, e.text ?? Buffer.from(e.data!).toString('hex')]] : e.type === 'note' ? [[e.text]] : []));
+      const original = shown([...replayConnection(conn)]);
+      SessionFileWriter.write(join(dir, 'whole.wsi'), createRecording([conn], 'test'));
+      const streamed = new SessionFileWriter(join(dir, 'streamed.wsi'), { createdBy: 'test' });
+      const { chunks: _c, notes: _n, ...head } = conn;
+      streamed.connection(head);
+      for (const chunk of conn.chunks) streamed.data(conn.id, chunk);
+      for (const note of conn.notes) streamed.note(conn.id, note.time, note.text);
+      streamed.end(conn.id, conn.endTime!);
+      streamed.close();
+      for (const name of ['whole.wsi', 'streamed.wsi']) {
+        const back = readSessionFile(join(dir, name));
+        expect(back.error).toBeNull();
+        expect(shown([...replayConnection(back.recording.connections[0]!)])).toEqual(original);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('with server_no_context_takeover: a fresh inflater reads every message after the gap exactly', () => {
     const r = build('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
     expect(r.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual([texts[0], texts[2], texts[3]]);
     expect(r.notes.some((n) => n.includes('permessage-deflate goes on: the server starts every message from an empty window (server_no_context_takeover, RFC 7692 §7.1.1.1)'))).toBe(true);
+    expect(r.violations).toEqual([]);
+  });
+});
+
+describe('after a gap in a capture that started mid-stream', () => {
+  it('the mid-stream replay starts a fresh reader at the boundary after the gap', () => {
+    const c = (text: string) => ({ from: 'c' as const, bytes: wsFrame(1, enc(text), { masked: true }) });
+    const s = (bytes: Uint8Array) => ({ from: 's' as const, bytes: wsFrame(2, bytes, { masked: false }) });
+    const big = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 0xff);
+    const exchanges = [c('one'), s(Uint8Array.from([1])), c('two'), s(big), c('three'), s(Uint8Array.from([3])), c('four'), s(Uint8Array.from([4]))];
+    const packets = tcpConversation({ client: { address: '10.0.0.1', port: 40000 }, server: { address: '10.0.0.2', port: 9000 }, exchanges, mss: 1000, syn: false });
+    const bigStart = packets.findIndex((p) => p.data.length === 1040 && p.data[40] === 0x82);
+    const r = open(pcapFile(101, packets.filter((_p, i) => i !== bigStart + 1)));
+    expect(r.captured[0]!.info.handshake).toBe('missing');
+    expect(r.notes.some((n) => n.startsWith('1000 bytes of the server → client stream are not in the capture') && n.includes('known exactly'))).toBe(true);
+    expect(r.notes.some((n) => n.startsWith('Gap: 2004 bytes of the server → client stream are not read'))).toBe(true);
+    const shown = r.messages.map((m) => [m.direction, m.text ?? Buffer.from(m.data!).toString('hex')]);
+    expect(shown).toEqual([['out', 'one'], ['in', '01'], ['out', 'two'], ['out', 'three'], ['in', '03'], ['out', 'four'], ['in', '04']]);
     expect(r.violations).toEqual([]);
   });
 });
