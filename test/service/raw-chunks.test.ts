@@ -11,6 +11,8 @@ import { echoComponent } from '../../src/core/apps/index.ts';
 import { encodeFrame } from '../../src/core/frame-codec.ts';
 import { WebSocketServer } from '../../src/core/net/server.ts';
 import { Tracer, type Direction, type TraceBody, type TracedFrame, type TraceEvent } from '../../src/core/trace.ts';
+import { createHandlers } from '../../src/service/handlers.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
 import { CHUNK_OVERHEAD, FIRST_SLAB, FRAME_OVERHEAD, RawChunkStore, validateRawCarriers } from '../../src/service/raw-chunks.ts';
 import { RAW_CARRIERS_MAX_CHUNKS, RAW_CARRIERS_MAX_SPAN, type RawCarriers } from '../../src/shared/raw-chunks-api.ts';
 import { withTimeout } from '../core/net/helpers.ts';
@@ -249,6 +251,23 @@ describe('validateRawCarriers (what the page sends is hostile until checked)', (
 
   it('passes a good request on, and nothing else of it', () => {
     expect(validateRawCarriers({ connectionId: 'c1', firstFrameId: 3, lastFrameId: 5, extra: 'x' })).toEqual({ connectionId: 'c1', firstFrameId: 3, lastFrameId: 5 });
+  });
+});
+
+describe('rawCarriers through the service\'s handlers (what Electron\'s IPC and the web host serve)', () => {
+  it('refuses malformed requests before the service sees them, answers an unknown connection in one sentence, and a huge frame range is refused', async () => {
+    const service = new InspectorService({ batchIntervalMs: 5 });
+    try {
+      const handlers = createHandlers(service);
+      for (const bad of [undefined, 'c', { connectionId: 'c', firstFrameId: -1, lastFrameId: 2 }, { connectionId: 'c', firstFrameId: 1, lastFrameId: 1e9 }, { connectionId: { toString: () => 'c' }, firstFrameId: 1, lastFrameId: 1 }]) {
+        expect(() => handlers.rawCarriers(bad)).toThrow(/^rawCarriers expects/);
+      }
+      const answer = handlers.rawCarriers({ connectionId: '__proto__', firstFrameId: 1, lastFrameId: 1 }) as { ok: boolean; error: string };
+      expect(answer.ok).toBe(false);
+      expect(answer.error).toMatch(/^No socket writes or reads are kept for connection __proto__ /);
+    } finally {
+      await service.dispose();
+    }
   });
 });
 
