@@ -56,8 +56,8 @@ export class EventStreams {
     return sub.folder.ack(seq) ? { ok: true } : { ok: false, error: 'ackEvents: seq must be the number of a batch this stream sent.' };
   }
 
-  stats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; folding: boolean }> {
-    return [...this.subscribers].map((s) => ({ queuedBytes: s.res.writableLength, droppedEvents: s.droppedEvents, foldedFrames: s.folder.foldedFrames, folding: s.folder.folding }));
+  stats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; foldRows: number; folding: boolean }> {
+    return [...this.subscribers].map((s) => ({ queuedBytes: s.res.writableLength, droppedEvents: s.droppedEvents, foldedFrames: s.folder.foldedFrames, foldRows: s.folder.foldRows, folding: s.folder.folding }));
   }
 
   /**

@@ -73,7 +73,7 @@ export interface WebHost {
   /** This run's bridge token (in-process callers and tests; the page reads it from index.html). */
   token: string;
   /** Each event-stream subscriber's queued bytes and dropped events (diagnostics, tests). */
-  streamStats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; folding: boolean }>;
+  streamStats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; foldRows: number; folding: boolean }>;
   /** How many requests the bridge guard refused so far (diagnostics, tests). */
   refusedRequests(): number;
   close(): Promise<void>;

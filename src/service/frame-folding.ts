@@ -51,8 +51,9 @@ export class FrameFolder {
   private readonly unacked: Array<[number, number]> = [];
   private foldingSince: number | null = null;
   private readonly open = new Map<string, FrameFold>();
-  /** Frames folded so far on this stream (diagnostics, tests). */
+  /** Frames folded so far on this stream, and the folded rows they made (diagnostics, tests, bench:ui). */
   foldedFrames = 0;
+  foldRows = 0;
 
   constructor(private readonly policy: FoldPolicy = defaultFoldPolicy, private readonly clock: () => number = () => performance.now()) {}
 
@@ -135,6 +136,7 @@ export class FrameFolder {
         firstFrameId: f.frameId, lastFrameId: f.frameId, frames: 0, wireBytes: 0, messages: 0, kinds: [], open: true,
       };
       this.open.set(event.connectionId, fold);
+      this.foldRows++;
     }
     fold.lastSeq = event.seq;
     fold.lastTime = event.time;

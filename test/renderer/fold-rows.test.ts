@@ -38,6 +38,8 @@ describe('fold rows', () => {
     const f = fold(1, 1, 3301);
     expect(foldTitle(f)).toBe('3,301 frames folded…');
     expect(foldTitle({ ...f, open: false })).toBe('3,301 frames folded');
-    expect(foldDetail(f)).toBe('3,300 text ← recv · 1 ping → sent · #10–#3310 · 96.7 KiB on the wire');
+    expect(foldDetail(f)).toBe('← recv 3,300 text · → sent 1 ping · #10–#3310 · 96.7 KiB on the wire');
+    const both = { ...f, kinds: [...f.kinds, { direction: 'in' as const, opcode: 2, frames: 4, payloadBytes: 8 }] };
+    expect(foldDetail(both)).toBe('← recv 3,300 text, 4 binary · → sent 1 ping · #10–#3310 · 96.7 KiB on the wire');
   });
 });

@@ -71,7 +71,7 @@ it('folds the frames of a page that fell behind, with exact counts, and shows th
   await page.getByLabel('Type filter').selectOption('close');
   const rows = page.getByTestId('fold-row');
   await expect.poll(() => rows.count()).toBeGreaterThan(0);
-  const foldRows = await rows.evaluateAll((els) => els.map((el) => ({
+  const foldRows: Array<{ frames: number; first: number; last: number; kinds: string; open: string | null; title: string | null }> = await rows.evaluateAll((els) => els.map((el) => ({
     frames: Number(el.getAttribute('data-frames')), first: Number(el.getAttribute('data-first-frame-id')), last: Number(el.getAttribute('data-last-frame-id')),
     kinds: el.getAttribute('data-kinds')!, open: el.getAttribute('data-open'), title: el.querySelector('[data-testid=fold-title]')!.textContent,
   })));

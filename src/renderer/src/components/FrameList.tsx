@@ -108,7 +108,7 @@ function FoldRowView({ row, time }: { row: FoldRow; time: string }) {
       <span className="c-id">⋯</span>
       <span className="c-time">{time}</span>
       <span className="c-fold" data-testid="fold-title">{foldTitle(fold)}</span>
-      <span className="c-preview" data-testid="fold-detail">{foldDetail(fold)}</span>
+      <span className="c-preview" data-testid="fold-detail" title={foldDetail(fold)}>{foldDetail(fold)}</span>
     </div>
   );
 }

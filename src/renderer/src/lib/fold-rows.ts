@@ -76,10 +76,13 @@ export function foldTitle(fold: FrameFold): string {
   return `${count(fold.frames)} ${fold.frames === 1 ? 'frame' : 'frames'} folded${fold.open ? '…' : ''}`;
 }
 
-/** "1,650 text ← recv · 1,651 text → sent · #12–#3312 · 99.0 KiB on the wire". */
+/** "← recv 1,650 text, 20 ping · → sent 1,651 text, 20 pong · #12–#3312 · 99.0 KiB on the wire". */
 export function foldDetail(fold: FrameFold): string {
-  const kinds = fold.kinds.map((k) => `${count(k.frames)} ${describeOpcode(k.opcode).name} ${k.direction === 'in' ? '← recv' : '→ sent'}`);
-  return [...kinds, `#${fold.firstFrameId}–#${fold.lastFrameId}`, `${formatBytes(fold.wireBytes)} on the wire`].join(' · ');
+  const side = (direction: 'in' | 'out') => {
+    const kinds = fold.kinds.filter((k) => k.direction === direction);
+    return kinds.length === 0 ? null : `${direction === 'in' ? '← recv' : '→ sent'} ${kinds.map((k) => `${count(k.frames)} ${describeOpcode(k.opcode).name}`).join(', ')}`;
+  };
+  return [side('in'), side('out'), `#${fold.firstFrameId}–#${fold.lastFrameId}`, `${formatBytes(fold.wireBytes)} on the wire`].filter(Boolean).join(' · ');
 }
 
 /** The row's tooltip: why there is a folded row at all. */
