@@ -176,7 +176,7 @@ export class ProxyMode {
         this.tracer.forConnection(upgrade.id)({
           type: 'connection-opened', role: 'server', url: upgrade.url,
           // Inside an intercepted CONNECT the socket is TLS over the tunnel's bytes, which has no address of its own.
-          local: socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'this proxy', remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'via CONNECT',
+          local: socket.localAddress ? `${socket.localAddress}:${socket.localPort}` : 'this proxy', remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'the CONNECT tunnel',
         });
         const conversation = relayUpgrade(upgrade, legOptions);
         conversations.add(conversation);

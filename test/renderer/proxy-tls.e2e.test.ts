@@ -288,12 +288,16 @@ describe('the proxy\'s TLS in the app', { timeout: 60_000 }, () => {
     await page.getByTestId('proxy-listen-tls').waitFor();
     const tls = status().proxy!.tls!;
     expect(await page.getByTestId('proxy-listen-tls').textContent()).toContain(tls.certPath);
+    const before = new Set(status().connections.map((c) => c.id));
     const ws = new WebSocket(status().proxy!.url!, { ca: readFileSync(tls.certPath) });
     await once(ws, 'open');
     ws.send('over wss to ws');
     const [reply] = await once(ws, 'message') as [Buffer];
     expect(reply.toString()).toBe('over wss to ws');
     ws.close();
+    await expect.poll(() => newLegs(before).filter((c) => c.state === 'CLOSED').length).toBe(2);
+    await openTab(newLegs(before).find((c) => c.proxyLeg!.side === 'client')!.id, 'Ladder');
+    await page.getByTestId('ladder-lane-proxy').waitFor();
     await shots('73-proxy-wss-listen');
     expect(inspector.pageErrors).toEqual([]);
   });

@@ -112,7 +112,7 @@ export function ProxyTunnels({ tunnels, intercepting }: { tunnels: readonly Prox
 export function ProxyListenTls({ tls }: { tls: ServerTlsStatus }) {
   return (
     <span className="proxy-status" data-testid="proxy-listen-tls" title={`${tls.certificate.subject}\nissued by ${tls.certificate.issuer}\n${tls.certificate.subjectAltNames.join(', ')}`}>
-      🔒 wss:// with {tls.generated ? 'the generated localhost certificate' : 'your certificate'} <code>{tls.certPath}</code> (clients must trust it: e.g. <code>--ca {tls.certPath}</code>)
+      <strong>wss://</strong> with {tls.generated ? 'the generated localhost certificate' : 'your certificate'} <code>{tls.certPath}</code> (clients must trust it: e.g. <code>--ca {tls.certPath}</code>)
     </span>
   );
 }

@@ -23,7 +23,8 @@ const sideWords: Record<Side, string> = { client: 'client', server: 'server', pr
 export function ExpectedRule({ e }: { e: Expectation }) {
   return (
     <div className="expected" data-testid="expected-rule">
-      <span className="expected-label">RFC 6455 expects <span className="rfc">{e.rule.section}</span></span>
+      {/* The quote carries its section; a rule only paraphrased names it here. */}
+      <span className="expected-label">RFC 6455 expects{e.rule.quote ? ':' : <> <span className="rfc">{e.rule.section}</span></>}</span>
       {e.rule.quote && <RfcQuoteBlock quote={e.rule.quote} />}
       {e.rule.paraphrase && <p className="paraphrase">In other words: {e.rule.paraphrase}</p>}
     </div>
