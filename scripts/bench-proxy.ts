@@ -188,13 +188,33 @@ export async function runProxyBench(cfg: Budget = readBudget(), layouts: readonl
 
 const ratio = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
 
+/** Where the target is missed: by how much, why (profiles of the proxy's thread), what would close it. */
+function proxyCommentary(r: ProxyBenchResults): string[] {
+  const threads = r.ratios.filter((q) => q.layout === 'threads' && q.proxiedVsDirect !== null);
+  if (threads.length === 0) return [];
+  const label = (id: Workload['id']) => proxyWorkloads.find((w) => w.id === id)!.label;
+  const missed = threads.filter((q) => !q.meetsTarget);
+  const overloaded = r.machine.loadAverage.start > r.machine.cores || r.machine.loadAverage.end > r.machine.cores;
+  const lines = [
+    `**Target (≥ 0.50×, threads).** ${threads.filter((q) => q.meetsTarget).map((q) => `${label(q.workload)} met (${ratio(q.proxiedVsDirect)})`).join(', ') || 'Met at no size'}${missed.length ? `; ${missed.map((q) => `${label(q.workload)} missed (${ratio(q.proxiedVsDirect)}: needs +${Math.round((0.5 / q.proxiedVsDirect! - 1) * 100)}% proxied throughput)`).join(', ')}` : ''}.`,
+    '',
+    'The proxy keeps its trace in a `TraceLog` (src/core/trace-log.ts: rows of numbers and a byte arena, read back as the same events). Kept as event objects (before, 2026-11-28: 0.21× at 64 B, 0.43× at 16 KiB, 0.53× at 1 MiB) the proxy thread spent its time in the garbage collector copying and marking the ~8 events per message it kept; with the log the proxied 64 B echo ran 2-3× faster in the same rounds (14-20k vs 4-6k msg/s, load 9-15).',
+    'Profile of the proxy\'s thread (threads layout, `node --cpu-prof`, 64 B): about half idle waiting for the client and the server, then the writes to the other leg (`writev`, about 10%), the collector (about 6%), and two protocol objects\' parsing, framing and trace events for each message. The three event loops share two cores (the direct pair has two event loops for two cores), so the proxied figure also pays for the third thread\'s turn on a core, most of all when other work loads the machine.',
+  ];
+  if (overloaded) lines.push(`This run had a load average of ${r.machine.loadAverage.start} → ${r.machine.loadAverage.end} on ${r.machine.cores} cores: the threads got a fraction of a core each and per-round ratios varied widely (see bench-proxy-results.json); the medians are indicative.`);
+  if (missed.length) {
+    lines.push('What would close the rest: fewer objects per relayed message (the relay hands the other leg\'s protocol the received frame\'s payload and the protocol traces frame rows straight into the log instead of building event objects), reusing the original frame\'s bytes on the server-to-client leg when nothing was edited and no extension differs (no second framing or copy), and one write per read batch on each leg.');
+  }
+  return lines;
+}
+
 export function renderProxyMarkdown(r: ProxyBenchResults): string {
   const m = r.machine;
   const lines = [
     '## Reverse proxy: proxied echo vs direct, tracing on',
     '',
     `Written by \`npm run bench:proxy\` (scripts/bench-proxy.ts) on ${r.date}: ${m.cpu}, ${m.cores} cores, Node ${m.node}, ws ${m.ws}, code ${m.commit}; load average ${m.loadAverage.start} → ${m.loadAverage.end}.`,
-    `${r.config.rounds} round${r.config.rounds === 1 ? '' : 's'}, cells of ${r.config.warmupMs} ms warm-up + ${r.config.cellMs} ms, a fresh client connection (so a fresh upstream one) per cell and an emptied trace, the order of the four cells rotating between rounds. direct: a \`ws\` client and a \`ws\` echo server; proxied: the same through the reverse proxy (ReverseProxy, what \`wsinspect proxy\` runs), tracing both legs as the app does (every event kept, payloads cut to 64 KiB for display, full bytes in the service's store). permessage-deflate off on every leg. *threads*: the client, the proxy and the server each on an event loop (thread) of its own, as separate programs would be; *one thread*: all of them on one event loop, so a proxied figure pays for all three.`,
+    `${r.config.rounds} round${r.config.rounds === 1 ? '' : 's'}, cells of ${r.config.warmupMs} ms warm-up + ${r.config.cellMs} ms, a fresh client connection (so a fresh upstream one) per cell and an emptied trace, the order of the four cells rotating between rounds. direct: a \`ws\` client and a \`ws\` echo server; proxied: the same through the reverse proxy (ReverseProxy, what \`wsinspect proxy\` runs), tracing both legs as the app does (every event kept, in a TraceLog, payloads cut to 64 KiB for display, full bytes in the service's store). permessage-deflate off on every leg. *threads*: the client, the proxy and the server each on an event loop (thread) of its own, as separate programs would be; *one thread*: all of them on one event loop, so a proxied figure pays for all three.`,
     '',
     '| workload | unit | direct (threads) | proxied (threads) | proxied/direct | target ≥ 0.50× | direct (one thread) | proxied (one thread) | proxied/direct |',
     '| --- | --- | ---: | ---: | ---: | :---: | ---: | ---: | ---: |',
@@ -217,6 +237,9 @@ export function renderProxyMarkdown(r: ProxyBenchResults): string {
     '',
     `Trace events the proxy kept per echoed message (both directions, both legs; threads layout): ${perMessage.join(', ')}. The direct pair keeps none; for small messages that bookkeeping weighs most.`,
     '"proxied/direct" is the median over rounds of the proxied ÷ the direct throughput measured in the same round; the target (issue 12) is judged on the threads layout, which is how the inspector runs (a process of its own between the client and the server). A proxied message crosses four sockets instead of two and is unmasked, checked, traced, masked and framed again on the second leg; on one event loop that work adds to the client\'s and the server\'s, so that layout\'s ratio is a floor.',
+    '',
+    ...proxyCommentary(r),
+    '',
     'Raw figures per round: bench-proxy-results.json.',
   );
   return lines.join('\n');
