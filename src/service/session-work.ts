@@ -97,8 +97,11 @@ export class SessionWork {
     }
     const file: RecordingFile = { path, kind: kind ?? 'capture', size: stat?.size ?? 0, mtimeMs: stat?.mtimeMs ?? 0, ...(options.ownedDir ? { ownedDir: options.ownedDir } : {}) };
     const entry: OpenRecording = { prefix, name: shownName, kind: file.kind, connections: 0, frames: 0, error: null, summaries: [], loadedIds: [], file, opening: new AbortController() };
-    this.open.set(prefix, entry);
-    while (this.open.size > MAX_OPEN_RECORDINGS) this.close(this.open.keys().next().value!);
+    // Listed (and counted against the open recordings) only once its first bytes say it is one.
+    if (kind) {
+      this.open.set(prefix, entry);
+      while (this.open.size > MAX_OPEN_RECORDINGS) this.close(this.open.keys().next().value!);
+    }
     const loaded = await openRecordingStream(path, {
       prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS, signal: entry.opening!.signal,
       captureLimits: APP_OPEN_CONNECTION_LIMITS, sessionLimits: { maxTotalBytes: APP_OPEN_CONNECTION_LIMITS.maxTotalBytes },
@@ -115,9 +118,10 @@ export class SessionWork {
       },
     });
     delete entry.opening;
-    const closedMeanwhile = this.open.get(prefix) !== entry;
+    const closedMeanwhile = kind !== null && this.open.get(prefix) !== entry;
     const fail = (error: string): Result<never> => {
-      if (!closedMeanwhile) this.close(prefix);
+      if (this.open.get(prefix) === entry) this.close(prefix);
+      else if (!closedMeanwhile && entry.file.ownedDir) rmSync(entry.file.ownedDir, { recursive: true, force: true });
       return { ok: false, error };
     };
     if (!loaded.ok) return fail(loaded.error.replaceAll(JSON.stringify(path.slice(0, 200)), JSON.stringify(shownName)));

@@ -76,6 +76,13 @@ describe('sessions in the service (issue 13)', () => {
     const refused = await service.openRecording(junk, 'junk.bin');
     expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^"junk\.bin" is not a wsinspect session/) });
     expect(refused.ok === false && refused.error.includes(dir)).toBe(false); // the temporary path is not shown
+    // An upload's folder goes with a refused file, which was never listed as a recording.
+    const owned = mkdtempSync(join(tmpdir(), 'wsi-owned-junk-'));
+    writeFileSync(join(owned, 'recording'), 'still not a recording');
+    const refusing = service.openRecording(join(owned, 'recording'), 'junk2.bin', { ownedDir: owned });
+    expect(service.getStatus().recordings!.map((r) => r.name)).toEqual(['cut.wsi']); // while it is being opened
+    expect(await refusing).toMatchObject({ ok: false });
+    expect(existsSync(owned)).toBe(false);
   }, 30_000);
 
   it('a capture is read in chunks, reporting bytes read of its size to the end', async () => {
