@@ -8,6 +8,7 @@ import { recordingCollector, replayCaptured } from '../../../../src/core/capture
 import type { TraceEvent } from '../../../../src/core/trace.ts';
 import { ipPacket, pcapFile, sampleExchanges, tcpConversation, type SegmentSpec } from '../../../support/capture-synth.ts';
 import { evenPieces, fragmentPacket, fragmentPcap } from '../../../support/ip-fragmenter.ts';
+import { prng } from '../../../support/prng.ts';
 
 const payload = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 0xff);
 const v4: SegmentSpec = { src: '10.1.2.3', dst: '192.168.0.9', srcPort: 51514, dstPort: 8080, seq: 1234, ack: 7, flags: { ack: true, psh: true }, payload };
@@ -137,6 +138,57 @@ describe('IP fragment reassembly', () => {
     expect(few.filter((o) => o.type === 'given-up' && o.reason.includes('more than 10 datagrams'))).toHaveLength(40);
     const bytes = run(starts, [], { ...defaultIpFragmentLimits, maxBytes: 4096 });
     expect(bytes.filter((o) => o.type === 'given-up' && o.reason.includes('4096-byte fragment buffer'))).toHaveLength(46);
+  });
+});
+
+describe('hostile fragments', () => {
+  it('random offsets, lengths, flags and Identifications over two protocols: never a throw, memory within its bounds, every outcome reported', () => {
+    const next = prng(1313);
+    const limits = { ...defaultIpFragmentLimits, maxDatagrams: 64, maxBytes: 32 * 1024 };
+    const outcomes: FragmentOutcome[] = [];
+    const r = new IpFragmentReassembler((o) => outcomes.push(o), limits);
+    const base4 = ipPacket({ ...v4, payload: new Uint8Array(4000) });
+    const base6 = ipPacket({ ...v6, payload: new Uint8Array(4000) });
+    let time = 0;
+    let maxHeld = 0;
+    let maxDatagrams = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const six = next() < 0.5;
+      const base = six ? base6 : base4;
+      const body = base.length - (six ? 40 : 20);
+      const offset = Math.floor(next() * (body / 8)) * 8;
+      const length = 8 * (1 + Math.floor(next() * 64)) + (next() < 0.1 ? 3 : 0);
+      const [frag] = fragmentPacket(base, [{ offset, length: Math.min(length, body - offset) || 8 }], Math.floor(next() * 400));
+      const f = fragmentOf(frag!);
+      if (next() < 0.2) f.more = !f.more;
+      time += next() * 50;
+      r.add(f, time); // a throw fails the test
+      maxHeld = Math.max(maxHeld, (r as unknown as { held: number }).held);
+      maxDatagrams = Math.max(maxDatagrams, (r as unknown as { datagrams: Map<string, unknown> }).datagrams.size);
+    }
+    expect(maxHeld).toBeLessThanOrEqual(limits.maxBytes);
+    expect(maxHeld).toBeGreaterThan(limits.maxBytes / 2); // the bound was reached, not just respected by luck
+    expect(maxDatagrams).toBe(limits.maxDatagrams);
+    r.finish(time);
+    expect((r as unknown as { held: number }).held).toBe(0);
+    const { fragments, reassembled, givenUp, dropped, lateDuplicates } = r.stats;
+    expect(fragments).toBe(20_000);
+    expect(outcomes.filter((o) => o.type === 'whole')).toHaveLength(reassembled);
+    expect(outcomes.filter((o) => o.type === 'given-up')).toHaveLength(givenUp);
+    expect(reassembled + givenUp + dropped + lateDuplicates).toBeGreaterThan(0);
+    // Whatever came out whole is a packet ip-tcp.ts reads (or says why not), never a throw.
+    for (const o of outcomes) if (o.type === 'whole') expect(['tcp', 'skip']).toContain(decodeIpTcp(o.version, o.packet).kind);
+  });
+
+  it('a fragmented real-shaped capture with random bytes flipped opens without a throw', () => {
+    const packets = tcpConversation({ client: { address: '10.0.0.1', port: 40000 }, server: { address: '10.0.0.2', port: 80 }, exchanges: sampleExchanges(), mss: 1400 });
+    const { file } = fragmentPcap(pcapFile(101, packets), 96, 'shuffled');
+    const next = prng(77);
+    for (let round = 0; round < 50; round++) {
+      const flipped = file.slice();
+      for (let j = 0; j < 6; j++) flipped[24 + Math.floor(next() * (flipped.length - 24))] = Math.floor(next() * 256);
+      expect(() => open(flipped)).not.toThrow();
+    }
   });
 });
 
