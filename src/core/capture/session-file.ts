@@ -6,6 +6,7 @@
  *   {"t":"conn","id":"c1","ourRole":"server","source":"live","client":{"address":"127.0.0.1","port":50412,"family":"IPv4"},"server":{…},"startTime":…}
  *   {"t":"tls","id":"c1","tls":{…TlsInfo…}}
  *   {"t":"data","id":"c1","dir":"c2s","time":1764345600123.456,"b64":"R0VUIC8g…","elided":0}
+ *   ("lost":N on a data record: a capture gap of N bytes before its bytes, RecordedChunk.lost)
  *   {"t":"note","id":"c1","time":…,"text":"…"}
  *   {"t":"end","id":"c1","time":…}
  *
@@ -82,7 +83,7 @@ export class SessionFileWriter {
       const piece = bytes.subarray(at, at + MAX_CHUNK_PER_LINE);
       const last = at + MAX_CHUNK_PER_LINE >= bytes.length;
       const b64 = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64');
-      this.text(`${head}${b64}"${last && chunk.elided ? `,"elided":${chunk.elided}` : ''}}\n`);
+      this.text(`${head}${b64}"${at === 0 && chunk.lost ? `,"lost":${chunk.lost}` : ''}${last && chunk.elided ? `,"elided":${chunk.elided}` : ''}}\n`);
       if (bytes.length === 0) break;
     }
   }
@@ -170,7 +171,7 @@ function dataRecords(id: string, chunk: RecordedChunk): object[] {
   for (let at = 0; at < bytes.length || at === 0; at += MAX_CHUNK_PER_LINE) {
     const piece = bytes.subarray(at, at + MAX_CHUNK_PER_LINE);
     const last = at + MAX_CHUNK_PER_LINE >= bytes.length;
-    out.push({ t: 'data', id, dir: chunk.direction, time: chunk.time, b64: Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64'), ...(last && chunk.elided ? { elided: chunk.elided } : {}) });
+    out.push({ t: 'data', id, dir: chunk.direction, time: chunk.time, b64: Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64'), ...(at === 0 && chunk.lost ? { lost: chunk.lost } : {}), ...(last && chunk.elided ? { elided: chunk.elided } : {}) });
     if (bytes.length === 0) break;
   }
   return out;
@@ -328,10 +329,12 @@ export class SessionReader {
         if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw new SessionFormatError('b64 is not base64');
         const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
         const elided = r['elided'] === undefined ? 0 : integer(r['elided'], 'elided', 0, Number.MAX_SAFE_INTEGER);
+        const lost = r['lost'] === undefined ? 0 : integer(r['lost'], 'lost', 1, Number.MAX_SAFE_INTEGER);
         this.total += bytes.length;
         if (this.total > this.maxTotal) throw new SessionFormatError(`the session holds more than ${this.maxTotal} bytes (the reading limit)`);
         const chunk: RecordedChunk = { direction, time: time(r['time'], 'time'), bytes };
         if (elided > 0) chunk.elided = elided;
+        if (lost > 0) chunk.lost = lost;
         conn.chunks.push(chunk);
         return;
       }
