@@ -31,6 +31,9 @@ beforeAll(async () => {
   page = inspector.page;
   peer = await inspector.browser.newPage();
   await peer.goto(inspector.peerPageUrl);
+  // The inspector's page in front: in the background it acknowledges its batches late, and the
+  // service then folds frames for it (service/frame-folding.ts), so a frame looked for is not listed.
+  await page.bringToFront();
 }, 60_000);
 
 afterAll(async () => {
