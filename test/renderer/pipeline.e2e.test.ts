@@ -159,6 +159,26 @@ describe('Pipeline view', () => {
     await page.getByTestId('pipeline-frame').click();
     await expect.poll(() => summary.textContent(), { timeout: 15_000 }).toMatch(/^Its frame \(13 bytes\) left in 3 writes; frame 1 is split across writes/);
     expect((await slow).ok).toBe(true);
+
+    ws.close();
+  });
+
+  it('shows the writes of a 70-frame message\'s first 64 frames, and says so', async () => {
+    const ws = await openWs(inspector.serverUrl);
+    const id = await inspector.newConnectionId('server');
+    const long = await inspector.host.service.send({ connectionId: id, kind: 'text', text: `QQQQQ${'z'.repeat(70)}`, fragments: [5, ...Array<number>(68).fill(1)] });
+    expect(long.ok).toBe(true);
+    await page.getByRole('tab', { name: 'Frames', exact: true }).click();
+    await page.getByTestId(`connection-${id}`).click();
+    // 70 rows do not all fit in view (the list renders only those in view): search for the first.
+    await page.getByLabel('Search', { exact: true }).fill('QQQQQ');
+    await page.locator('[data-testid=frame-row].dir-out').filter({ hasText: 'QQQQQ' }).first().click();
+    await page.getByLabel('Search', { exact: true }).fill('');
+    await page.getByTestId('pipeline-frame').click();
+    const tcp = page.getByTestId('pipeline').getByTestId('stage-tcp');
+    const summary = tcp.getByTestId('pipeline-writes-summary');
+    await expect.poll(() => summary.textContent()).toMatch(/^The first 64 of its 70 frames \(\d+ bytes\) left in 64 writes\.$/);
+    expect(await tcp.getByTestId('pipeline-chunk').count()).toBe(64);
     ws.close();
   });
 });

@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'react';
 import { toHex } from '../../../core/bytes.ts';
 import type { Direction } from '../../../core/trace.ts';
-import type { RawCarriers, RawChunkInfo, RawChunkSegment } from '../../../shared/raw-chunks-api.ts';
+import { RAW_CARRIERS_MAX_SPAN, type RawCarriers, type RawChunkInfo, type RawChunkSegment } from '../../../shared/raw-chunks-api.ts';
 import { api } from '../bridge.ts';
 import { isRecordingId } from '../store/store.ts';
 import './pipeline-writes.css';
@@ -82,7 +82,8 @@ export function PipelineWrites({ connectionId, frameIds, direction }: Props) {
   // Bytes not written yet (a crafted frame's timed writes, backpressure): ask again a few times.
   const [retry, setRetry] = useState(0);
   const first = frameIds[0] ?? 0;
-  const last = frameIds.at(-1) ?? 0;
+  // A request spans at most RAW_CARRIERS_MAX_SPAN frame ids: a longer message is shown from its start.
+  const last = Math.min(frameIds.at(-1) ?? 0, first + RAW_CARRIERS_MAX_SPAN);
   useEffect(() => setRetry(0), [connectionId, first, last, frameIds.length]);
   useEffect(() => {
     if (isRecordingId(connectionId) || first < 1) return;
@@ -116,7 +117,7 @@ export function PipelineWrites({ connectionId, frameIds, direction }: Props) {
   return (
     <div data-testid="pipeline-writes">
       <p className="hint" data-testid="pipeline-writes-summary">
-        {c.frames.length === 1 ? 'Its frame' : `Its ${c.frames.length} frames`} ({plural(c.frames.reduce((n, f) => n + f.length, 0), 'byte')}) {direction === 'out' ? 'left in' : 'arrived in'} {plural(c.chunks.length + c.moreChunks, word)}
+        {frameIds.length > c.frames.length ? `The first ${c.frames.length} of its ${frameIds.length.toLocaleString('en')} frames` : c.frames.length === 1 ? 'Its frame' : `Its ${c.frames.length} frames`} ({plural(c.frames.reduce((n, f) => n + f.length, 0), 'byte')}) {direction === 'out' ? 'left in' : 'arrived in'} {plural(c.chunks.length + c.moreChunks, word)}
         {splitLines.length > 0 && `; ${splitLines.join('; ')}`}
         {shared.length > 0 && `; ${shared.map((ch) => `${word} ${ch.ordinal} holds ${new Set(ch.segments.flatMap((s) => (s.frameId === null ? [] : [s.frameId]))).size} frames`).join(', ')}`}.
       </p>
