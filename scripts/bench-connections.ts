@@ -19,7 +19,7 @@
  * "Connections" section of BENCHMARKS.md.
  *
  * Environment: BENCH_CONNECTIONS (default 10000), BENCH_TRIES (100), BENCH_MODES (none,pretty),
- * BENCH_OUT_DIR, BENCH_NO_MD=1.
+ * BENCH_OUT_DIR, BENCH_NO_MD=1, BENCH_SERVER_NODE_ARGS (node flags for the server, e.g. --cpu-prof).
  */
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -186,7 +186,9 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(mode: TraceMode, port: number): Promise<{ child: ChildProcess; runtime: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/wsinspect.mjs'), 'serve', '--host', host, '--port', String(port), '--app', 'echo', '--trace', mode], {
+  // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (say) profiles the server (node refuses those in NODE_OPTIONS).
+  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/wsinspect.mjs'), 'serve', '--host', host, '--port', String(port), '--app', 'echo', '--trace', mode], {
     cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WSINSPECT_SHOW_RUNTIME: '1' },
   });
   let stderr = '';
@@ -286,11 +288,25 @@ async function runMode(mode: TraceMode, count: number, tries: number): Promise<M
   }
 }
 
-export async function runConnectionsBench(): Promise<ConnectionsResults> {
+export interface ConnectionsConfig {
+  count: number;
+  tries: number;
+  modes: TraceMode[];
+}
+
+/** From the environment (see the top of this file); quick: a few hundred connections, --trace none only. */
+export function readConnectionsConfig(quick = false): ConnectionsConfig {
+  const modes = (process.env['BENCH_MODES'] ?? (quick ? 'none' : 'none,pretty')).split(',').map((m) => m.trim());
+  for (const m of modes) if (m !== 'none' && m !== 'pretty' && m !== 'jsonl') throw new Error(`BENCH_MODES: unknown trace mode "${m}"`);
+  return {
+    count: Number(process.env['BENCH_CONNECTIONS'] ?? (quick ? 300 : 10_000)),
+    tries: Number(process.env['BENCH_TRIES'] ?? (quick ? 10 : 100)),
+    modes: modes as TraceMode[],
+  };
+}
+
+export async function runConnectionsBench({ count, tries, modes }: ConnectionsConfig = readConnectionsConfig()): Promise<ConnectionsResults> {
   const started = performance.now();
-  const count = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000);
-  const tries = Number(process.env['BENCH_TRIES'] ?? 100);
-  const modes = (process.env['BENCH_MODES'] ?? 'none,pretty').split(',').map((m) => m.trim()) as TraceMode[];
   const loadStart = os.loadavg()[0]!;
   console.log(`bench:connections: ${count} connections per trace mode (${modes.join(', ')}), ${tries} fresh clients before and while they are open`);
   const results: ModeResult[] = [];
@@ -342,18 +358,20 @@ function writeConnectionsSection(file: string, body: string): void {
   writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/** bench-connections-results.json, and the BENCHMARKS.md section unless told not to. */
+export function writeConnectionsResults(r: ConnectionsResults, outDir: string, writeMarkdown: boolean): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'bench-connections-results.json'), `${JSON.stringify(r, null, 2)}\n`);
+  if (writeMarkdown) writeConnectionsSection(join(outDir, 'BENCHMARKS.md'), renderConnectionsMarkdown(r));
+}
+
 if (process.argv[2] === '--hold') {
   hold(Number(process.argv[3]), Number(process.argv[4])).catch((error: unknown) => {
     console.error(`bench:connections holder failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });
 } else if (process.argv[1] && resolve(process.argv[1]) === thisFile) {
-  runConnectionsBench().then((r) => {
-    const outDir = resolve(process.env['BENCH_OUT_DIR'] ?? repoRoot);
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'bench-connections-results.json'), `${JSON.stringify(r, null, 2)}\n`);
-    if (process.env['BENCH_NO_MD'] !== '1') writeConnectionsSection(join(outDir, 'BENCHMARKS.md'), renderConnectionsMarkdown(r));
-  }, (error: unknown) => {
+  runConnectionsBench().then((r) => writeConnectionsResults(r, resolve(process.env['BENCH_OUT_DIR'] ?? repoRoot), process.env['BENCH_NO_MD'] !== '1'), (error: unknown) => {
     console.error(`bench:connections failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     process.exit(1);
   });

@@ -32,6 +32,8 @@
  *   BENCH_RENDER_ONLY=1  measure nothing: rewrite BENCHMARKS.md from BENCH_OUT_DIR/bench-results.json
  *   BENCH_PROXY=0      skip the reverse-proxy workload (scripts/bench-proxy.ts, threads layout: issue 12's
  *                      proxied echo vs direct with tracing on); skipped too when BENCH_IMPLS or BENCH_WORKLOADS is set
+ *   BENCH_CONNECTIONS=0  skip the 10,000-connection run (scripts/bench-connections.ts); skipped too when
+ *                      BENCH_IMPLS or BENCH_WORKLOADS is set
  *   BENCH_SERVER_CPU=0 skip the server-CPU workload (scripts/bench-server-cpu.ts: each server in its own
  *                      process, CPU per message from /proc under a ws client blasting, ABBA rounds);
  *                      skipped too when BENCH_IMPLS or BENCH_WORKLOADS is set
@@ -859,6 +861,11 @@ export async function runBench(cfg: Config = readConfig()): Promise<BenchResults
     const { runProxyBench } = await import('./bench-proxy.ts');
     const proxy = await runProxyBench({ quick: cfg.quick, rounds: cfg.rounds, cellMs: cfg.cellMs, warmupMs: cfg.warmupMs, outDir: cfg.outDir, writeMarkdown: cfg.writeMarkdown }, ['threads']);
     for (const q of proxy.ratios) console.log(`proxy ${q.workload.padEnd(4)} ${q.layout.padEnd(10)} proxied/direct ${fmtRatio(q.proxiedVsDirect)} (target ≥ 0.5)`);
+  }
+  // Issue 17: 10,000 connections on one `wsinspect serve` (scripts/bench-connections.ts, under a minute).
+  if (process.env['BENCH_CONNECTIONS'] !== '0' && !process.env['BENCH_IMPLS'] && !process.env['BENCH_WORKLOADS']) {
+    const { readConnectionsConfig, runConnectionsBench, writeConnectionsResults } = await import('./bench-connections.ts');
+    writeConnectionsResults(await runConnectionsBench(readConnectionsConfig(cfg.quick)), cfg.outDir, cfg.writeMarkdown);
   }
   return results;
 }

@@ -41,6 +41,7 @@ describe('npm run bench:deflate (tiny budget)', () => {
     for (const r of results.ratios) {
       expect(r.oursVsWs).toBeGreaterThan(0);
       expect(r.splitOursVsWs).toBeGreaterThan(0); // the client-in-a-worker cells ran too
+      expect(r.inlineVsWs).toBeGreaterThan(0); // and ours with zlib on the event loop
       expect(r.wireRatio).toBeGreaterThan(0);
       expect(r.wireRatio).toBeLessThan(0.5); // JSON compresses: the extension was really in use
     }

@@ -21,7 +21,7 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
   it('measures every implementation on every workload and writes bench-results.json and BENCHMARKS.md', () => {
     const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench.ts'], {
       cwd: root,
-      env: { ...process.env, BENCH_QUICK: '1', BENCH_ROUNDS: '1', BENCH_CELL_MS: '40', BENCH_WARMUP_MS: '10', BENCH_OUT_DIR: outDir, BENCH_CPU_ROUNDS: '1', BENCH_CPU_CELL_MS: '150', BENCH_CPU_WARMUP_MS: '30' },
+      env: { ...process.env, BENCH_QUICK: '1', BENCH_ROUNDS: '1', BENCH_CELL_MS: '40', BENCH_WARMUP_MS: '10', BENCH_OUT_DIR: outDir, BENCH_CPU_ROUNDS: '1', BENCH_CPU_CELL_MS: '150', BENCH_CPU_WARMUP_MS: '30', BENCH_CONNECTIONS: '0' }, // bench-connections.test.ts runs that part
       encoding: 'utf8',
       timeout: 150_000,
     });
