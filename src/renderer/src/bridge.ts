@@ -109,12 +109,22 @@ export function createWebBridge(token = readToken()): InspectorApi {
   };
 }
 
-/** Runs `callback` in a task after the next animation frame (when the page applied what it had). */
-function afterNextFrame(callback: () => void): void {
+/**
+ * At the next animation frame (after the store applied what had come: its frame callback was
+ * asked for first), `atFrame` runs; then `callback`, in a task after that frame was produced.
+ */
+function afterNextFrame<T>(atFrame: () => T, callback: (value: T) => void): void {
   const raf = (globalThis as { requestAnimationFrame?: (cb: () => void) => number }).requestAnimationFrame;
-  if (raf) raf(() => setTimeout(callback, 0));
-  else setTimeout(callback, 16);
+  const run = () => {
+    const value = atFrame();
+    setTimeout(() => callback(value), 0);
+  };
+  if (raf) raf(run);
+  else setTimeout(run, 16);
 }
+
+/** At most one acknowledgement per this many ms: each is a fetch on the page's main thread. */
+const ACK_INTERVAL_MS = 40;
 
 /**
  * Tells the web host which batches this page has applied (the store applies them once per
@@ -128,6 +138,7 @@ class BatchAcknowledger {
   private acked = 0;
   private inFlight = false;
   private scheduled = false;
+  private lastSentAt = -Infinity;
 
   constructor(private readonly send: (arg: { stream: number; seq: number }) => Promise<unknown>) {}
 
@@ -146,18 +157,21 @@ class BatchAcknowledger {
   private schedule(): void {
     if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
-    afterNextFrame(() => {
+    // What had come by the frame is what the frame applied: that is the number acknowledged.
+    const ack = () => afterNextFrame(() => ({ stream: this.stream, seq: this.received }), ({ stream, seq }) => {
       this.scheduled = false;
-      const stream = this.stream;
-      const seq = this.received;
-      if (stream === null || seq <= this.acked) return;
+      if (stream === null || stream !== this.stream || seq <= this.acked) return;
       this.inFlight = true;
+      this.lastSentAt = performance.now();
       void this.send({ stream, seq }).catch(() => undefined).finally(() => {
         this.inFlight = false;
         if (stream === this.stream) this.acked = Math.max(this.acked, seq);
         if (this.received > this.acked) this.schedule();
       });
     });
+    const wait = ACK_INTERVAL_MS - (performance.now() - this.lastSentAt);
+    if (wait > 0) setTimeout(ack, wait);
+    else ack();
   }
 }
 
