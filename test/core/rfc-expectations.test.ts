@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { violationTable } from '../../src/core/errors.ts';
 import { EXPECTATION_RULES, LATE_PONG_MS, legExpectations, violationRule, type ObservedFrame, type ObservedLeg } from '../../src/core/rfc-expectations.ts';
+import { encodeFrame } from '../../src/core/frame-codec.ts';
+import type { TraceEvent } from '../../src/core/trace.ts';
 import { firstSection, rfc, squash } from '../support/rfc-text.ts';
+import { eventually, openWs } from './net/helpers.ts';
+import { closeAll, startProxy, wsUpstream } from './proxy/proxy-peers.ts';
 
 const leg = (frames: ObservedFrame[], more: Partial<ObservedLeg> = {}): ObservedLeg => ({ id: 'c1', role: 'server', proxied: true, frames, violations: [], ...more });
 const ping = (frameId: number, direction: 'in' | 'out', time: number, payloadHex = '6869'): ObservedFrame => ({ frameId, direction, opcode: 9, time, payloadHex });
@@ -97,5 +101,38 @@ describe('what RFC 6455 expects: each side judged', () => {
     expect(unmasked).toHaveLength(1);
     expect(unmasked[0]!.did).toBe('The client sent an unmasked frame (the proxy closed this leg with 1002).');
     expect(unmasked[0]!.rule.quote?.text).toBe(spec.rule);
+  });
+});
+
+describe('what RFC 6455 expects: judged on a real conversation through the proxy', () => {
+  it('a frame with a reserved opcode injected towards a ws server: its 1002 is judged, naming the injected frame', async () => {
+    const upstream = await wsUpstream();
+    const proxy = await startProxy({ target: upstream.url });
+    try {
+      const ws = await openWs(proxy.url);
+      await eventually(() => [...proxy.proxy.conversations][0]?.relay != null, 5000, 'the relay');
+      const leg = [...proxy.proxy.conversations][0]!.upstream!;
+      // §5.2: opcode 0x3 is reserved; the upstream leg is a client, so the frame is masked (§5.3).
+      await leg.writeCrafted(encodeFrame({ opcode: 0x3, payload: Buffer.from('?') }, Uint8Array.of(9, 8, 7, 6)));
+      await eventually(() => upstream.closes[0] !== undefined || leg.state === 'CLOSED', 5000, 'the server to fail the connection');
+      await eventually(() => leg.state === 'CLOSED', 5000, 'the leg closed');
+      const events = proxy.of(leg.id);
+      const frameEvents = events.filter((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame');
+      const crafted = frameEvents.find((e) => e.direction === 'out' && e.frame.opcode === 0x3)!;
+      const closed = events.find((e): e is Extract<TraceEvent, { type: 'connection-closed' }> => e.type === 'connection-closed');
+      const judged = legExpectations({
+        id: leg.id, role: 'client', proxied: true,
+        frames: frameEvents.map((e) => ({ frameId: e.frame.frameId, direction: e.direction, opcode: e.frame.opcode, time: e.time, ...(e.frame.close ? { closeCode: e.frame.close.code } : {}) })),
+        violations: [], ...(closed ? { closed: { time: closed.time, wasClean: closed.wasClean, code: closed.code } } : {}),
+      }, Date.now());
+      const e = judged.find((x) => x.rule === EXPECTATION_RULES['close-1002']);
+      expect(e, JSON.stringify(judged.map((x) => x.did))).toBeDefined();
+      expect(e).toMatchObject({ side: 'server', legId: leg.id });
+      expect(e!.did).toBe(`The server closed with 1002 (protocol error): it judged what the proxy sent on this leg, the last being frame #${crafted.frame.frameId}.`);
+      ws.terminate();
+      await proxy.allFreed();
+    } finally {
+      await closeAll(proxy, upstream);
+    }
   });
 });
