@@ -16,6 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesiseCapture } from '../../scripts/bench-capture.ts';
 import { startInspector, type Inspector } from '../support/inspector-harness.ts';
 
+// Run in the page (page.evaluate), where the DOM is; this file is typed for node.
+interface PageElement { querySelector(selector: string): (PageElement & { value: number; hasAttribute(name: string): boolean; textContent: string | null }) | null }
+declare const document: PageElement;
+declare function requestAnimationFrame(callback: () => void): number;
+
 const FRAMES = 40_000;
 let inspector: Inspector;
 let page: Page;
