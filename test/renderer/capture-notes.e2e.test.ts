@@ -2,7 +2,7 @@
  * Issue 13 in the app: a capture whose IP packets came in fragments and that lost a TCP segment
  * opens with its reader's notes in the timeline (rows labelled "note", in an opened recording
  * only): the fragments reassembled, the gap (how many bytes, where the direction resumes), and the
- * messages after the gap shown. Screenshots at 1440x900 and 1024x700.
+ * messages after the gap shown. Screenshots at 1440x900 and 1024x700 (.test-output/screenshots).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +59,7 @@ describe('a capture with IP fragments and a gap, in the app', () => {
     for (const [width, height] of [[1440, 900], [1024, 700]] as const) {
       await page.setViewportSize({ width, height });
       await page.locator('[data-testid=lifecycle-row][data-label=note]', { hasText: 'Gap: ' }).scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join('docs', 'screenshots', `capture-gap-notes-${width}x${height}.png`) });
+      await inspector.shot(`capture-gap-notes-${width}x${height}`); // .test-output/screenshots (docs/screenshots has the reviewed ones)
     }
   }, 90_000);
 });
