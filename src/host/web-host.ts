@@ -26,6 +26,7 @@ import { InspectorService } from '../service/inspector-service.ts';
 import { encodeWireJson } from '../shared/wire-json.ts';
 import { checkApiRequest, checkHostAndOrigin, ownHosts, TOKEN_HEADER } from './bridge-guard.ts';
 import { EventStreams } from './event-streams.ts';
+import type { FoldPolicy } from '../service/frame-folding.ts';
 import { defaultFoldPolicy } from '../service/frame-folding.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, receiveRecording } from './recording-upload.ts';
 import { RECORDING_UPLOAD_PATH } from '../shared/inspector-api.ts';
@@ -63,6 +64,11 @@ export interface WebHostOptions {
    * a burst of 100,000 frames, about 60 MB of trace, still reaches a busy page whole).
    */
   streamQueueLimitBytes?: number;
+  /**
+   * When a page that fell behind the wire gets folded rows instead of frames (default: once its
+   * oldest unacknowledged batch is 120 ms old; src/service/frame-folding.ts). foldAfterMs Infinity: never.
+   */
+  foldPolicy?: FoldPolicy;
   /** The largest recording file the page may upload (default 2 GiB; recording-upload.ts). */
   uploadLimitBytes?: number;
 }
@@ -120,7 +126,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     throw new Error(`No built renderer at ${rendererDir}: run \`npm run build\` first.`);
   }
   const token = randomBytes(32).toString('base64url');
-  const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 64 * 1024 * 1024, 8);
+  const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 64 * 1024 * 1024, 8, options.foldPolicy);
   // A recording being opened is paced to the pages (a third of the lag at which their frames would fold).
   service.setRecordingPace(() => streams.untilCaughtUp(defaultFoldPolicy.foldAfterMs / 3, 2000));
   const api: Record<string, (arg: unknown) => unknown> = createHandlers(service);

@@ -38,7 +38,9 @@ async function wireBytes(): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  inspector = await startInspector();
+  // This suite's 100,000-frame burst is about a list that holds and scrolls every frame: never
+  // folded here (a page that falls behind gets folded rows: frame-folding.e2e.test.ts).
+  inspector = await startInspector({ foldPolicy: { foldAfterMs: Infinity, resumeBelowMs: 0, minFoldMs: 0 } });
   ({ host, browser, page, serverUrl, peerPageUrl } = inspector);
   expect(inspector.pageErrors).toEqual([]);
 });

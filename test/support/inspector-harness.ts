@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { startWebHost, type WebHost } from '../../src/host/web-host.ts';
 import { InspectorService, type InspectorServiceOptions } from '../../src/service/inspector-service.ts';
 import { launchChromium } from './chromium.ts';
+import type { FoldPolicy } from '../../src/service/frame-folding.ts';
 
 /** The built renderer; WSI_RENDERER_DIR may point at another build (as in byte-stepper.e2e.test.ts). */
 const rendererDir = process.env['WSI_RENDERER_DIR'] ?? fileURLToPath(new URL('../../out/renderer', import.meta.url));
@@ -38,12 +39,14 @@ export interface Inspector {
 /**
  * service: options for the web host's inspector service (e.g. a temporary configDir for the TLS
  * certificate). serverDeflate: the embedded server accepts permessage-deflate (default off).
- * uploadLimitBytes: the web host's cap on an uploaded recording.
+ * uploadLimitBytes: the web host's cap on an uploaded recording. foldPolicy: when the web host folds
+ * the frames of a page that fell behind (web-host.ts).
  */
-export async function startInspector(options: { service?: InspectorServiceOptions; serverDeflate?: boolean; uploadLimitBytes?: number } = {}): Promise<Inspector> {
+export async function startInspector(options: { service?: InspectorServiceOptions; serverDeflate?: boolean; uploadLimitBytes?: number; foldPolicy?: FoldPolicy } = {}): Promise<Inspector> {
   mkdirSync(shots, { recursive: true });
   const host = await startWebHost({
     rendererDir, ...(options.service ? { service: new InspectorService(options.service) } : {}), ...(options.uploadLimitBytes ? { uploadLimitBytes: options.uploadLimitBytes } : {}),
+    ...(options.foldPolicy ? { foldPolicy: options.foldPolicy } : {}),
   });
   // permessage-deflate off unless asked for: most tests read plain frames byte by byte (Chromium
   // would otherwise negotiate it and every frame would carry DEFLATE data; deflate.e2e.test.ts asks).
