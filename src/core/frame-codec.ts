@@ -417,7 +417,8 @@ export class FrameParser {
 
   private startPayload(events: EventSink): void {
     const h = this.header;
-    const headerLength = h.headerBytes.reduce((n, b) => n + b.length, 0);
+    let headerLength = 0;
+    for (const b of h.headerBytes) headerLength += b.length;
     this.current = {
       fin: h.fin!, rsv1: h.rsv1!, rsv2: h.rsv2!, rsv3: h.rsv3!, opcode: h.opcode!, masked: h.masked!,
       lengthField: h.lengthField!, payloadLength: h.payloadLength!, maskKey: h.maskKey ?? null, headerLength,
@@ -435,10 +436,13 @@ export class FrameParser {
     const raw = this.keepRaw
       ? joinBytes([...this.header.headerBytes, ...this.rawPayloadChunks], header.headerLength + header.payloadLength)
       : null;
-    this.header = { headerBytes: [] };
+    // The next frame's state, reusing these arrays: what they held was copied or joined above (no
+    // per-frame arrays on the hot path).
+    this.header.headerBytes.length = 0;
+    this.header.payloadLengthExact = undefined; // every other field is set again before it is read
     this.current = null;
-    this.payloadChunks = [];
-    this.rawPayloadChunks = [];
+    this.payloadChunks.length = 0;
+    this.rawPayloadChunks.length = 0;
     this.payloadReceived = 0;
     this._state = 'header';
     // Reported after the reset: a handler that throws here leaves no partial frame behind.

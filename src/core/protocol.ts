@@ -113,6 +113,11 @@ export interface ProtocolOptions {
  */
 const WRITEV_MIN_PAYLOAD = 4096;
 
+/** What takeOutput() and events() return when there is nothing (shared, so frozen). */
+const NO_OUTPUT: OutputChunk[] = Object.freeze([]) as unknown as OutputChunk[];
+const NO_EVENTS: ProtocolEvent[] = Object.freeze([]) as unknown as ProtocolEvent[];
+const NONE: readonly never[] = Object.freeze([]);
+
 /** Thrown from the parser's handler to stop reading (after a Close frame). */
 const stopParsing = Symbol('stop parsing');
 
@@ -330,6 +335,7 @@ export class WebSocketProtocol {
     if (this.closeReply === 'due') this.sendDeferredCloseReply();
     if (this.failClose === 'due' && this.heldOutgoing === 0) this.sendFailClose();
     const out = this.output;
+    if (out.length === 0) return NO_OUTPUT; // the pump asks again and again: no array per empty answer
     this.output = [];
     return out;
   }
@@ -351,6 +357,7 @@ export class WebSocketProtocol {
     if (this.failClose === 'due' && this.heldOutgoing === 0) this.sendFailClose();
     else if (this.failClose === 'waiting') this.failClose = 'due';
     const out = this.pendingEvents;
+    if (out.length === 0) return NO_EVENTS;
     this.pendingEvents = [];
     return out;
   }
@@ -604,7 +611,7 @@ export class WebSocketProtocol {
     // §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines meanings for
     // non-zero values"; the agreed extension says which bits it defines (permessage-deflate: RSV1).
     const owned = this.extension?.rsv;
-    const stray = [h.rsv1 && !owned?.rsv1 && 'RSV1', h.rsv2 && !owned?.rsv2 && 'RSV2', h.rsv3 && !owned?.rsv3 && 'RSV3'].filter(Boolean);
+    const stray = h.rsv1 || h.rsv2 || h.rsv3 ? [h.rsv1 && !owned?.rsv1 && 'RSV1', h.rsv2 && !owned?.rsv2 && 'RSV2', h.rsv3 && !owned?.rsv3 && 'RSV3'].filter(Boolean) : NONE;
     if (stray.length > 0) {
       this.violate(new ProtocolViolation('WS_ERR_RESERVED_BITS', `${stray.join(', ')} set, but no extension was negotiated${this.extension ? ` that defines ${stray.length === 1 ? 'it' : 'them'} (${this.extension.name} uses RSV1 only)` : ''}.`));
     }
@@ -668,7 +675,7 @@ export class WebSocketProtocol {
       // RFC 7692 §6: RSV1 on a message's first frame says the whole message is compressed.
       this.messageCompressed = this.extension !== null && this.extension.beginMessage(h);
     }
-    this.frameInflated = [];
+    this.frameInflated.length = 0;
   }
 
   /**
@@ -692,13 +699,16 @@ export class WebSocketProtocol {
     this.fragmentOpcode = null;
     this.messageCompressed = false;
     this.messageWireSize = 0;
-    this.compressedParts = [];
-    this.frameInflated = [];
-    this.messageChunks = [];
+    // Emptied in place (no arrays per message on the hot path), except those handed out: frameIds
+    // to the trace, frameSizes (more than one) to the message event.
+    this.compressedParts.length = 0;
+    this.frameInflated.length = 0;
+    this.messageChunks.length = 0;
     this.messageSize = 0;
     this.messageFrames = 0;
-    this.messageFrameIds = [];
-    this.messageFrameSizes = [];
+    if (this.messageFrameIds.length > 0) this.messageFrameIds = [];
+    if (this.messageFrameSizes.length > 1) this.messageFrameSizes = [];
+    else this.messageFrameSizes.length = 0;
     this.messageSizeAtFrame = 0;
   }
 
@@ -811,7 +821,11 @@ export class WebSocketProtocol {
     if (this.trace) {
       this.trace(messageBody('in', opcode, data, frameIds, text, compression));
     }
-    this.pendingEvents.push({ type: 'message', opcode, data, ...(text !== undefined ? { text } : {}), ...(frameSizes ? { frameSizes } : {}) });
+    // One literal, the optional fields assigned after it (spreads allocate and take V8's slow path per message).
+    const message: ProtocolEvent & { type: 'message' } = { type: 'message', opcode, data };
+    if (text !== undefined) message.text = text;
+    if (frameSizes) message.frameSizes = frameSizes;
+    this.pendingEvents.push(message);
   }
 
   /** §5.5.1 and §7.1.2-§7.1.3: the peer started or answered the closing handshake. */

@@ -10,8 +10,6 @@ import type { ProtocolViolation, HandshakeError } from '../errors.ts';
 import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
 import { setWideMasker } from '../bytes.ts';
 import { createSimdMasker } from '../mask-simd.ts';
-import { setWideMasker } from '../bytes.ts';
-import { createSimdMasker } from '../mask-simd.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody } from '../trace.ts';
@@ -20,8 +18,6 @@ import { OffloadOutbox, type OutboxEntry } from './offload-outbox.ts';
 // Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
 // ArrayBuffer per small frame); encodeFrame writes every byte, so uninitialised memory never leaks.
 setByteAllocator((size) => Buffer.allocUnsafe(size));
-// Large payloads are (un)masked 64 bytes per turn with WebAssembly SIMD where it runs (mask-simd.ts).
-setWideMasker(createSimdMasker());
 // Large payloads are (un)masked 64 bytes per turn with WebAssembly SIMD where it runs (mask-simd.ts).
 setWideMasker(createSimdMasker());
 
@@ -593,11 +589,14 @@ export class Connection {
           if (this.idleTimeoutMs > 0) this.socket.setTimeout(this.idleTimeoutMs);
           this.handler.onOpen?.(this);
           break;
-        case 'message':
-          this.handler.onMessage?.(this, {
-            opcode: event.opcode, data: event.data, ...(event.text !== undefined ? { text: event.text } : {}), ...(event.frameSizes ? { frameSizes: event.frameSizes } : {}),
-          });
+        case 'message': {
+          // One literal, the optional fields assigned after it (no spread objects per message).
+          const message: IncomingMessage = { opcode: event.opcode, data: event.data };
+          if (event.text !== undefined) message.text = event.text;
+          if (event.frameSizes) message.frameSizes = event.frameSizes;
+          this.handler.onMessage?.(this, message);
           break;
+        }
         case 'ping':
           this.handler.onPing?.(this, event.payload);
           break;
