@@ -29,6 +29,12 @@ export function uploadName(url: URL): string {
   return (url.searchParams.get('name') ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 200) || 'the uploaded file';
 }
 
+/** The page's frame ring size (?maxFrames=N): an opened recording loads no more frames than it keeps. Anything else is ignored. */
+export function uploadMaxFrames(url: URL): number | undefined {
+  const value = Number(url.searchParams.get('maxFrames') ?? NaN);
+  return Number.isSafeInteger(value) && value >= 1000 && value <= 10_000_000 ? value : undefined;
+}
+
 /** Streams the body to a temporary file (at most `limit` bytes) and opens it as a recording, which owns the file from then on. */
 export async function receiveRecording(req: IncomingMessage, url: URL, service: InspectorService, limit: number): Promise<UploadAnswer> {
   const declared = Number(req.headers['content-length']);
@@ -65,7 +71,8 @@ export async function receiveRecording(req: IncomingMessage, url: URL, service: 
     if (size === 0) return { status: 200, body: { ok: false, error: `${uploadName(url)} is empty.` } };
     // From here the recording owns the folder: it removes it when closed, or at once if the open fails.
     handedOver = true;
-    return { status: 200, body: await service.openRecording(path, uploadName(url), { ownedDir: dir }) };
+    const maxFrames = uploadMaxFrames(url);
+    return { status: 200, body: await service.openRecording(path, uploadName(url), { ownedDir: dir, ...(maxFrames ? { maxFrames } : {}) }) };
   } finally {
     if (!handedOver) rmSync(dir, { recursive: true, force: true });
   }

@@ -750,9 +750,9 @@ export class InspectorService {
    * as they are made (a batch at most RECORDING_BATCH_EVENTS long); the service keeps none of them.
    * The progress (bytes read, connections replayed, frames loaded) goes out with the status.
    * `name`: how the person knows the file. `ownedDir`: a private folder holding the file (an
-   * upload), removed when the recording closes.
+   * upload), removed when the recording closes. `maxFrames`: the page's frame ring (no more are loaded).
    */
-  async openRecording(path: string, name = path, options: { ownedDir?: string } = {}): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
+  async openRecording(path: string, name = path, options: { ownedDir?: string; maxFrames?: number } = {}): Promise<Result<{ recording: RecordingInfo; warning: string | null }>> {
     const opening: NonNullable<InspectorStatus['opening']> = { name: name.slice(0, 200), bytesRead: 0, totalBytes: 0, phase: 'reading', frames: 0 };
     this.openingRecording = opening;
     // The whole status goes out with the progress, so at most every STATUS_WHILE_OPENING_MS.
@@ -777,6 +777,7 @@ export class InspectorService {
         },
         ...(this.recordingPace ? { pace: this.recordingPace } : {}),
         ...(options.ownedDir ? { ownedDir: options.ownedDir } : {}),
+        ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}),
       });
     } finally {
       if (this.openingRecording === opening) this.openingRecording = null;

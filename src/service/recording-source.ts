@@ -45,6 +45,8 @@ export interface RecordingSourceOptions {
   fullFrames: FullFrameStore;
   /** At most this many events (default 2,000,000). */
   maxEvents?: number;
+  /** At most this many frames (default: no limit but maxEvents): the app's frame list keeps no more. */
+  maxFrames?: number;
 }
 
 export type RecordingSourceResult =
@@ -152,10 +154,12 @@ class SourceBuilder {
   private seq = 1;
   private readonly prefix: string;
   private readonly maxEvents: number;
+  private readonly maxFrames: number;
 
   constructor(options: RecordingSourceOptions, private readonly emit: (event: TraceEvent) => void, private readonly onSummary?: (summary: ConnectionSummary) => void) {
     this.prefix = options.prefix ?? 'rec:';
     this.maxEvents = options.maxEvents ?? 2_000_000;
+    this.maxFrames = options.maxFrames ?? Number.POSITIVE_INFINITY;
     this.fullFrames = options.fullFrames;
   }
 
@@ -176,9 +180,11 @@ class SourceBuilder {
     this.loadedIds.push(conn.id);
     this.onSummary?.(summary);
     for (const event of replay) {
-      if (this.events >= this.maxEvents) {
+      const framesFull = event.type === 'frame' && this.frames >= this.maxFrames;
+      if (this.events >= this.maxEvents || framesFull) {
         this.cut = true;
-        this.emit({ type: 'note', text: `The recording is cut here: at most ${this.maxEvents} events are loaded.`, seq: this.seq++, time: event.time, connectionId: id });
+        const why = framesFull ? `at most ${this.maxFrames} frames are loaded (the frame list keeps that many)` : `at most ${this.maxEvents} events are loaded`;
+        this.emit({ type: 'note', text: `The recording is cut here: ${why}.`, seq: this.seq++, time: event.time, connectionId: id });
         break;
       }
       const renamed = { ...event, seq: this.seq++, connectionId: id } as TraceEvent;

@@ -64,6 +64,8 @@ export interface OpenFileOptions {
   onProgress?: (progress: OpeningProgress & { prefix: string }) => void;
   /** Resolves when the events' consumer can take more (backpressure). */
   pace?: () => Promise<void>;
+  /** At most this many frames (the page's frame ring); the app's event cap holds anyway. */
+  maxFrames?: number;
   /** The file is in this private folder, which is the recording's to remove (an upload). */
   ownedDir?: string;
 }
@@ -104,6 +106,7 @@ export class SessionWork {
     }
     const loaded = await openRecordingStream(path, {
       prefix, fullFrames: this.fullFrames, maxEvents: APP_MAX_RECORDING_EVENTS, signal: entry.opening!.signal,
+      ...(options.maxFrames ? { maxFrames: options.maxFrames } : {}),
       captureLimits: APP_OPEN_CONNECTION_LIMITS, sessionLimits: { maxTotalBytes: APP_OPEN_CONNECTION_LIMITS.maxTotalBytes },
       onEvent: options.onEvent,
       ...(options.pace ? { pace: options.pace } : {}),

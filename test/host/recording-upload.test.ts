@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebHost, TOKEN_HEADER, type WebHost } from '../../src/host/web-host.ts';
+import { uploadMaxFrames } from '../../src/host/recording-upload.ts';
 import { RECORDING_UPLOAD_PATH } from '../../src/shared/inspector-api.ts';
 import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
 
@@ -61,5 +62,11 @@ describe('uploading a recording to the web host', () => {
     expect((await upload(session, { Origin: 'http://evil.example' })).status).toBe(403);
     const byPath = await fetch(new URL('/api/openRecording', host.url), { method: 'POST', headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: host.token }, body: JSON.stringify('/etc/passwd') });
     expect(((await byPath.json()) as { error: string }).error).toMatch(/^In the browser, choose the file: the page uploads it/);
+  });
+
+  it('?maxFrames= (the page\'s frame ring) is taken only as a sane whole number', () => {
+    const at = (q: string) => uploadMaxFrames(new URL(`http://127.0.0.1/upload/recording?name=x${q}`));
+    expect(at('&maxFrames=150000')).toBe(150_000);
+    expect([at(''), at('&maxFrames=10'), at('&maxFrames=1e12'), at('&maxFrames=15.5'), at('&maxFrames=abc'), at('&maxFrames=-5000')]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });

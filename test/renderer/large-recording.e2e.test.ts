@@ -4,7 +4,8 @@
  * conversations) is uploaded and opened; the progress bar advances through the reading (bytes and
  * frames loaded growing) while the first conversations' frames are already listed, and the page
  * answers the person meanwhile (a tab switch takes effect while the bar is still there); the open
- * is paced to the page, so no frame of it is folded. A second
+ * is paced to the page, so no frame of it is folded. With the frame list set to keep 10k, no more
+ * than 10,000 frames are loaded (the page sends its ring size with the upload). A second
  * open is cancelled from the bar: reading stops and the recording goes. No timing is asserted:
  * speed and pauses are bench:capture's (BENCHMARKS.md, "Opening captures").
  */
@@ -97,6 +98,17 @@ describe('a large capture in the app', () => {
     expect(inspector.host.streamStats().map((s) => s.foldedFrames)).toEqual([0]);
     await expect.poll(() => page.getByText(/frames folded/).count()).toBe(0);
     await inspector.shot('large-recording-opened');
+  }, 240_000);
+
+  it('no more frames are loaded than the frame list keeps (keep 10k): cut there, and said', async () => {
+    await page.getByLabel('Frames kept').selectOption('10000');
+    await page.getByTestId('open-recording-input').setInputFiles(capture);
+    await expect.poll(notice, { timeout: 120_000 }).toBe('Opened large.pcapng: 6 connections, 10000 frames, read-only.');
+    const recording = inspector.host.service.getStatus().recordings!.at(-1)!;
+    // Five conversations whole, and the sixth's handshake with the note saying where it is cut.
+    expect(recording).toMatchObject({ frames: 10_000, connections: 6, error: null });
+    await page.getByLabel('Frames kept').selectOption('150000');
+    expect(await inspector.host.service.closeRecording(recording.prefix)).toEqual({ ok: true });
   }, 240_000);
 
   it('cancel on the progress bar stops reading and closes the recording', async () => {

@@ -129,6 +129,16 @@ describe('opening a recording streaming (the app)', () => {
     expect(progress.at(-1)!.bytesRead).toBeLessThan(readFileSync(capture).length);
   }, 60_000);
 
+  it('past maxFrames (the page\'s frame ring): cut there, with the ring named, and read no further', async () => {
+    const { result, events, progress } = await stream(capture, { maxFrames: 2500 });
+    if (!result.ok) throw new Error(result.error);
+    expect(result).toMatchObject({ cut: true, error: null, frames: 2500 });
+    expect(events.filter((e) => e.type === 'frame')).toHaveLength(2500);
+    expect(events.at(-1)).toMatchObject({ type: 'note', connectionId: 'rec1:capture-2', text: 'The recording is cut here: at most 2500 frames are loaded (the frame list keeps that many).' });
+    expect(result.loadedIds).toEqual(['capture-1', 'capture-2']);
+    expect(progress.at(-1)!.bytesRead).toBeLessThan(readFileSync(capture).length);
+  }, 60_000);
+
   it('a truncated file: one sentence and everything before the cut, for each kind', async () => {
     for (const path of [capture, session, json, har]) {
       const bytes = readFileSync(path);

@@ -6,6 +6,7 @@
 import { create } from 'zustand';
 import { RECORDING_UPLOAD_PATH, type RecordingInfo, type Result } from '../../../shared/inspector-api.ts';
 import { api, TOKEN_HEADER, webBridgeToken } from '../bridge.ts';
+import { useInspector } from './store.ts';
 
 /** An id of a connection from an opened recording file. */
 export function isOpenedRecordingId(id: string | null | undefined): boolean {
@@ -39,7 +40,8 @@ export const useSessionUi = create<SessionUiState>((set) => ({
 export function uploadRecording(file: File, onProgress: (p: OpenProgress) => void): Promise<OpenAnswer> {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `${RECORDING_UPLOAD_PATH}?name=${encodeURIComponent(file.name.slice(0, 200))}`);
+    // The frame ring's size: the service loads no more frames of the recording than the list keeps.
+    xhr.open('POST', `${RECORDING_UPLOAD_PATH}?name=${encodeURIComponent(file.name.slice(0, 200))}&maxFrames=${useInspector.getState().maxFrames}`);
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.setRequestHeader(TOKEN_HEADER, webBridgeToken);
     xhr.upload.onprogress = (e) => onProgress({ name: file.name, phase: 'upload', loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
