@@ -37,9 +37,13 @@ type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
 /** Fold ids are unique in this process, so a page that reconnects never mixes two streams' folds. */
 let nextFoldId = 1;
 
-/** Frames that always reach the page: a violation and a close are what a person looks for. */
+/**
+ * Frames that always reach the page: a violation and a close are what a person looks for; and an
+ * opened recording's frames (ids "recN:…"), which have no wire to keep up with: their open is
+ * paced to the page instead (EventStreams.untilCaughtUp), so few are in flight at a time.
+ */
 function neverFolded(event: FrameEvent): boolean {
-  return event.frame.violation !== undefined || event.frame.opcode === 8;
+  return event.frame.violation !== undefined || event.frame.opcode === 8 || /^rec\d+:/.test(event.connectionId);
 }
 
 export class FrameFolder {
@@ -59,6 +63,11 @@ export class FrameFolder {
 
   get folding(): boolean {
     return this.foldingSince !== null;
+  }
+
+  /** Whether this page acknowledges its batches (only such a page is ever folded, or waited for). */
+  get acknowledges(): boolean {
+    return this.acknowledging;
   }
 
   /** The page applied every batch up to this number. Anything else (not a number, from the future) is ignored. */
