@@ -17,7 +17,7 @@ import type { Extension, ServerExtensionNegotiator, ClientExtensionNegotiator, D
 import { formatExtensionHeader } from './extensions/extension-header.ts';
 import { clientDeflateNegotiator, disabledServerDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
-import { headerValue, HttpHeadParser, type HttpHead, type HttpHeader } from './http.ts';
+import { headerValue, HttpHeadParser, parseHead, type HttpHead, type HttpHeader } from './http.ts';
 import { messageBody, type ConnectionState, type Direction, type Role, type TraceBody, type TracedFrame, type TracedFrameDeflate, type TracedHead, type TracedMessageCompression, type TracedViolation } from './trace.ts';
 import { Utf8Validator } from './utf8.ts';
 
@@ -161,6 +161,11 @@ export function parseClosePayload(payload: Uint8Array): { code: number | null; r
   return { code, reason: utf8DecodeLenient(reasonBytes) };
 }
 
+/** A handshake head as kept: parsed, or its bytes once the handshake is over (parsed again here; they parsed before). */
+function readHead(kept: HttpHead | Uint8Array | null, kind: 'request' | 'response'): HttpHead | null {
+  return kept instanceof Uint8Array ? parseHead(kept, kind) : kept;
+}
+
 export class WebSocketProtocol {
   readonly role: Role;
   private _state: ConnectionState = 'CONNECTING';
@@ -183,9 +188,27 @@ export class WebSocketProtocol {
   private pendingEvents: ProtocolEvent[] = [];
   private _transportAction: TransportAction = 'none';
 
-  // Handshake results.
-  request: HttpHead | null = null;
-  response: HttpHead | null = null;
+  // Handshake results. Once open, each head is kept as its bytes only and parsed again when asked
+  // for: a parsed head is about 1 KB of small objects, which 10,000 open connections feel (issue 17).
+  private requestHead: HttpHead | Uint8Array | null = null;
+  private responseHead: HttpHead | Uint8Array | null = null;
+  get request(): HttpHead | null {
+    return readHead(this.requestHead, 'request');
+  }
+  set request(head: HttpHead | null) {
+    this.requestHead = head;
+  }
+  get response(): HttpHead | null {
+    return readHead(this.responseHead, 'response');
+  }
+  set response(head: HttpHead | null) {
+    this.responseHead = head;
+  }
+  /** The handshake is over (101 sent or accepted): keep the heads as bytes. */
+  private compactHeads(): void {
+    if (this.requestHead && !(this.requestHead instanceof Uint8Array)) this.requestHead = this.requestHead.raw;
+    if (this.responseHead && !(this.responseHead instanceof Uint8Array)) this.responseHead = this.responseHead.raw;
+  }
   subprotocol: string | null = null;
   private clientKey: string | null = null;
   private offeredSubprotocols: readonly string[] = [];
@@ -215,7 +238,7 @@ export class WebSocketProtocol {
   private compressedParts: Uint8Array[] = [];
   private frameInflated: Uint8Array[] = [];
   /** Step mode traces frames when written: their deflate details wait here, keyed by the frame's bytes. */
-  private readonly pendingDeflateTrace = new WeakMap<Uint8Array, TracedFrameDeflate>();
+  private pendingDeflateTrace: WeakMap<Uint8Array, TracedFrameDeflate> | null = null; // made when first needed (step mode with deflate)
   private readonly utf8 = new Utf8Validator();
   private frameId = 0;
   private currentFrameId = 0;
@@ -492,6 +515,7 @@ export class WebSocketProtocol {
     this.extension = answer.extensions.create?.() ?? null;
     this.setState('OPEN', 'handshake accepted (101)');
     this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request, response: this.response, extensions: answer.extensions.responseHeader });
+    this.compactHeads();
   }
 
   private checkResponse(response: HttpHead): void {
@@ -514,6 +538,7 @@ export class WebSocketProtocol {
     this.extension = result.extensions?.ok ? result.extensions.create?.() ?? null : null;
     this.setState('OPEN', 'server accepted the handshake (101)');
     this.pendingEvents.push({ type: 'open', subprotocol: this.subprotocol, request: this.request!, response, extensions: this.extension ? result.extensions?.trace.response ?? null : null });
+    this.compactHeads();
   }
 
   private failHandshake(error: HandshakeError): void {
@@ -959,7 +984,7 @@ export class WebSocketProtocol {
       this.traceOutgoingFrameBytes(bytes, spec.declaredLength === undefined ? spec.payload ?? EMPTY : undefined, deflate);
       this.noteBytesWritten(bytes);
     } else if (deflate && this.trace) {
-      this.pendingDeflateTrace.set(bytes, deflate); // traced when written (step mode), unless edited
+      (this.pendingDeflateTrace ??= new WeakMap()).set(bytes, deflate); // traced when written (step mode), unless edited
     }
     return bytes;
   }
@@ -967,7 +992,7 @@ export class WebSocketProtocol {
   /** Traces already-encoded frame bytes as one outgoing frame (decoded from the bytes themselves). */
   traceOutgoingFrameBytes(bytes: Uint8Array, knownPayload?: Uint8Array, deflate?: TracedFrameDeflate): void {
     if (!this.trace) return;
-    deflate ??= this.pendingDeflateTrace.get(bytes);
+    deflate ??= this.pendingDeflateTrace?.get(bytes);
     const frameId = ++this.frameId;
     let header: FrameHeader;
     let payload: Uint8Array;

@@ -166,13 +166,15 @@ export class Connection {
       this.protocol.receiveEof();
       this.pump();
     });
-    if (options.handshakeTimeoutMs && options.role === 'server') {
+    // A number, not options: the constructor's closures share one context, which would keep options alive per connection.
+    const handshakeTimeoutMs = options.handshakeTimeoutMs;
+    if (handshakeTimeoutMs && options.role === 'server') {
       this.handshakeTimer = setTimeout(() => {
         if (this.protocol.state === 'CONNECTING') {
-          this.protocol.abort(`No complete handshake within ${options.handshakeTimeoutMs} ms: closing.`);
+          this.protocol.abort(`No complete handshake within ${handshakeTimeoutMs} ms: closing.`);
           this.pump();
         }
-      }, options.handshakeTimeoutMs);
+      }, handshakeTimeoutMs);
       this.handshakeTimer.unref?.();
     }
     this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
