@@ -24,10 +24,16 @@ export interface FoldPolicy {
   resumeBelowMs: number;
   /** …and the folding has lasted at least this long (ms), so that it does not flicker. */
   minFoldMs: number;
+  /**
+   * Fold only while at least this many frames sent are unacknowledged: a page slow for a moment
+   * (a garbage collection, a busy machine) with a few hundred frames in flight gets them all; a
+   * flood (50,000 frames/s puts 6,000 in 120 ms) is what gets folded.
+   */
+  minFramesBehind: number;
 }
 
 /** Leaves room under the UI's 250 ms target: wire → batch (16 ms) → page (one frame) → paint. */
-export const defaultFoldPolicy: FoldPolicy = { foldAfterMs: 120, resumeBelowMs: 40, minFoldMs: 300 };
+export const defaultFoldPolicy: FoldPolicy = { foldAfterMs: 120, resumeBelowMs: 40, minFoldMs: 300, minFramesBehind: 2000 };
 
 /** Send times kept for unacknowledged batches; past this the oldest go (they are old: still "behind"). */
 const MAX_UNACKED = 4096;
@@ -53,6 +59,9 @@ export class FrameFolder {
   private acknowledging = false;
   /** [seq, send time] of batches sent and not yet acknowledged, oldest first. */
   private readonly unacked: Array<[number, number]> = [];
+  /** Frames sent in each unacknowledged batch (by its number), and their sum. */
+  private readonly unackedFrames = new Map<number, number>();
+  private framesBehind = 0;
   private foldingSince: number | null = null;
   private readonly open = new Map<string, FrameFold>();
   /** Frames folded so far on this stream, and the folded rows they made (diagnostics, tests, bench:ui). */
@@ -79,6 +88,11 @@ export class FrameFolder {
     let drop = 0;
     while (drop < this.unacked.length && this.unacked[drop]![0] <= seq) drop++;
     this.unacked.splice(0, drop);
+    for (const [sent, frames] of this.unackedFrames) {
+      if (sent > seq) continue;
+      this.framesBehind -= frames;
+      this.unackedFrames.delete(sent);
+    }
     return true;
   }
 
@@ -95,7 +109,10 @@ export class FrameFolder {
     const seq = this.nextSeq++;
     this.unacked.push([seq, now]);
     if (this.unacked.length > MAX_UNACKED) this.unacked.shift();
-    if (this.foldingSince === null && this.open.size === 0) return { ...batch, seq };
+    if (this.foldingSince === null && this.open.size === 0) {
+      this.countSent(seq, batch.events);
+      return { ...batch, seq };
+    }
     const events: TraceEvent[] = [];
     const changed = new Set<FrameFold>();
     for (const event of batch.events) {
@@ -123,14 +140,25 @@ export class FrameFolder {
       this.open.clear();
     }
     const folds = [...changed].map((f) => ({ ...f, kinds: f.kinds.map((k) => ({ ...k })) }));
+    this.countSent(seq, events);
     return { ...batch, events, seq, ...(folds.length > 0 ? { folds } : {}) };
+  }
+
+  /** Frames the page has been sent and not yet acknowledged (only counted once it acknowledges). */
+  private countSent(seq: number, events: readonly TraceEvent[]): void {
+    if (!this.acknowledging) return;
+    let frames = 0;
+    for (const e of events) if (e.type === 'frame') frames++;
+    if (frames === 0) return;
+    this.unackedFrames.set(seq, frames);
+    this.framesBehind += frames;
   }
 
   private decide(now: number): void {
     if (!this.acknowledging) return;
     const lag = this.lagMs(now);
     if (this.foldingSince === null) {
-      if (lag > this.policy.foldAfterMs) this.foldingSince = now;
+      if (lag > this.policy.foldAfterMs && this.framesBehind >= this.policy.minFramesBehind) this.foldingSince = now;
     } else if (now - this.foldingSince >= this.policy.minFoldMs && lag < this.policy.resumeBelowMs) {
       this.foldingSince = null;
     }

@@ -40,7 +40,7 @@ async function wireBytes(): Promise<number[]> {
 beforeAll(async () => {
   // This suite's 100,000-frame burst is about a list that holds and scrolls every frame: never
   // folded here (a page that falls behind gets folded rows: frame-folding.e2e.test.ts).
-  inspector = await startInspector({ foldPolicy: { foldAfterMs: Infinity, resumeBelowMs: 0, minFoldMs: 0 } });
+  inspector = await startInspector({ foldPolicy: { foldAfterMs: Infinity, resumeBelowMs: 0, minFoldMs: 0, minFramesBehind: 0 } });
   ({ host, browser, page, serverUrl, peerPageUrl } = inspector);
   expect(inspector.pageErrors).toEqual([]);
 });

@@ -17,9 +17,9 @@ function messageEvent(seq: number, connectionId: string, frameIds: number[]): Tr
   return { type: 'message', seq, time: 1000 + seq, connectionId, direction: 'in', opcode: 1, size: 3, text: 'abc', frameIds } as TraceEvent;
 }
 
-function setup() {
+function setup(minFramesBehind = 1) {
   let clock = 0;
-  const folder = new FrameFolder({ foldAfterMs: 100, resumeBelowMs: 30, minFoldMs: 200 }, () => clock);
+  const folder = new FrameFolder({ foldAfterMs: 100, resumeBelowMs: 30, minFoldMs: 200, minFramesBehind }, () => clock);
   return { folder, advance: (ms: number) => (clock += ms) };
 }
 
@@ -105,7 +105,7 @@ describe('FrameFolder', () => {
   it('never folds a close frame, a frame with a violation or other events, and folds the messages of folded frames', () => {
     const { folder, advance } = setup();
     folder.ack(folder.prepare({ events: [] }).seq!);
-    folder.prepare({ events: [] });
+    folder.prepare({ events: [frameEvent(0, 'z', 'in', 0, 1, 1)] });
     advance(101);
     const violation = { code: 'reserved-bits', rfcSection: '§5.2', message: 'RSV1 set', closeCode: 1002 } as unknown as TracedFrame['violation'];
     const out = folder.prepare({
@@ -126,10 +126,32 @@ describe('FrameFolder', () => {
     expect(new Set(out.folds!.map((f) => f.id)).size).toBe(2);
   });
 
+  it('does not fold a page that is late with few frames in flight, only once enough are unacknowledged', () => {
+    const { folder, advance } = setup(50);
+    folder.ack(folder.prepare({ events: [] }).seq!);
+    let seq = 1;
+    const batch = (n: number) => ({ events: Array.from({ length: n }, () => frameEvent(seq, 'a', 'in', seq++, 1, 3)) });
+    folder.prepare(batch(30));
+    advance(500);
+    const late = folder.prepare(batch(10));
+    expect(folder.folding).toBe(false);
+    expect(late.events).toHaveLength(10);
+    // 40 behind: still not; 60 behind and old: folded from here.
+    folder.prepare(batch(20));
+    const folded = folder.prepare(batch(5));
+    expect(folder.folding).toBe(true);
+    expect(folded.folds![0]!.frames).toBe(5);
+    // Once acknowledged, the count behind starts again from nothing.
+    folder.ack(folded.seq!);
+    advance(300);
+    folder.prepare({ events: [] });
+    expect(folder.folding).toBe(false);
+  });
+
   it('keeps folding for the minimum time even once acknowledgements catch up', () => {
     const { folder, advance } = setup();
     folder.ack(folder.prepare({ events: [] }).seq!);
-    folder.prepare({ events: [] });
+    folder.prepare({ events: [frameEvent(0, 'z', 'in', 0, 1, 1)] });
     advance(101);
     const b = folder.prepare({ events: [frameEvent(1, 'a', 'in', 1, 1, 3)] });
     expect(b.folds).toHaveLength(1);
@@ -143,7 +165,7 @@ describe('FrameFolder', () => {
   it('an opened recording\'s frames are never folded (its open is paced to the page instead)', () => {
     const { folder, advance } = setup();
     folder.ack(folder.prepare({ events: [] }).seq!);
-    folder.prepare({ events: [] });
+    folder.prepare({ events: [frameEvent(0, 'z', 'in', 0, 1, 1)] });
     advance(150);
     const batch = folder.prepare({ events: [frameEvent(1, 'rec1:capture-1', 'in', 1, 1, 10), frameEvent(2, 'c1', 'in', 1, 1, 10)] });
     expect(folder.folding).toBe(true);
