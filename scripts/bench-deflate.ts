@@ -25,10 +25,11 @@
  * ratios. Writes bench-deflate-results.json and the "permessage-deflate echo" section of
  * BENCHMARKS.md (the other sections are kept).
  *
- * Environment: BENCH_QUICK=1, BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS, BENCH_OUT_DIR, BENCH_NO_MD.
+ * Environment: BENCH_QUICK=1, BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS, BENCH_OUT_DIR, BENCH_NO_MD,
+ * BENCH_WORKLOADS=1m,16k and BENCH_IMPLS=ours,ws (only those), BENCH_RENDER_ONLY=1 (rewrite the section from the results file).
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isMainThread, Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -243,6 +244,15 @@ export interface DeflateBenchResults {
   ratios: Array<{ workload: DeflateWorkload['id']; oursVsWs: number | null; oursVsWsPerCpu: number | null; tracedVsWs: number | null; splitOursVsWs: number | null; inlineVsWs: number | null; oursVsInline: number | null; wireRatio: number | null }>;
 }
 
+/** ours/ws within each round, in round order. */
+function perRoundRatios(a: DeflateRow | undefined, b: DeflateRow | undefined): number[] {
+  if (!a || !b) return [];
+  return a.samples.flatMap((x) => {
+    const y = b.samples.find((s) => s.round === x.round);
+    return y && y.value > 0 ? [x.value / y.value] : [];
+  });
+}
+
 function pairedRatio(a: DeflateRow | undefined, b: DeflateRow | undefined, key: 'value' | 'valuePerCpu' = 'value'): number | null {
   if (!a || !b) return null;
   const ratios = a.samples.flatMap((x) => {
@@ -330,14 +340,26 @@ export function renderDeflateMarkdown(r: DeflateBenchResults): string {
   }
   const behind = r.ratios.filter((q) => q.oursVsWs !== null && q.oursVsWs < 1);
   if (behind.length) {
-    lines.push('', `Where ours is behind on the clock (${behind.map((q) => deflateWorkloads.find((w) => w.id === q.workload)!.label).join(', ')}): zlib's work dominates there (deflating 1 MiB of this JSON at level 6 takes 11-14 ms, inflating it about 1 ms). Messages of 32 KiB and more are compressed in the thread pool, so client and server compress on both cores at once, as with ws; inflating stays on the event loop (it must stop at the message limit as it goes). The per CPU-second column compares the work each does for the same echoes.`);
+    const detail = behind.map((q) => {
+      const label = deflateWorkloads.find((w) => w.id === q.workload)!.label;
+      const rounds = perRoundRatios(r.rows.find((x) => x.workload === q.workload && x.impl === 'ours'), r.rows.find((x) => x.workload === q.workload && x.impl === 'ws'));
+      return `${label}: ${ratio(q.oursVsWs)} (rounds ${rounds.map((x) => x.toFixed(2)).join(', ')})`;
+    }).join('; ');
+    lines.push('', `Where ours is behind on the clock (${detail}): zlib's work dominates there (deflating 1 MiB of this JSON at level 6 takes 11-14 ms, inflating it about 1 ms; per CPU-second the two are close). Messages of 32 KiB and more are compressed in the thread pool, so client and server compress on both cores at once, as with ws (the "ours / event loop" column is that gain); what stays on our event loop: inflating (it must stop at the message limit as it goes), UTF-8 validation and decoding to a string, and the echo's encoding back (twice for an offloaded text: once to compress, once in the protocol). The thread pool's compression also waits for the event loop between each 16 KiB of output (node:zlib's chunk size): 1 MiB took 12 ms with an idle loop and 41 ms with one busy half the time (a microbenchmark). A larger output buffer per message (one round trip instead of ~10) and encoding text once would close more; with other work on the 2 cores, rounds vary widely.`);
   }
   lines.push('', 'Raw figures per round: bench-deflate-results.json.');
   return lines.join('\n');
 }
 
 if (isMainThread && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runDeflateBench().then((r) => {
+  const renderOnly = process.env['BENCH_RENDER_ONLY'] === '1';
+  const cfg = readBudget();
+  (renderOnly
+    ? Promise.resolve(JSON.parse(readFileSync(join(cfg.outDir, 'bench-deflate-results.json'), 'utf8')) as DeflateBenchResults).then((r) => {
+      writeSection(join(cfg.outDir, 'BENCHMARKS.md'), 'deflate', renderDeflateMarkdown(r));
+      return r;
+    })
+    : runDeflateBench(cfg)).then((r) => {
     for (const q of r.ratios) console.log(`${q.workload}: ours/ws ${ratio(q.oursVsWs)} (per CPU ${ratio(q.oursVsWsPerCpu)}), traced/ws ${ratio(q.tracedVsWs)}, client in a worker ${ratio(q.splitOursVsWs)}, zlib on the event loop/ws ${ratio(q.inlineVsWs)}, ours/that ${ratio(q.oursVsInline)}, wire/plain ${q.wireRatio === null ? '—' : (q.wireRatio * 100).toFixed(1) + ' %'}`);
   }, (error: unknown) => {
     console.error(`bench:deflate failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
