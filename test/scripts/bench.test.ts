@@ -74,6 +74,7 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
     for (const r of cpu.rows) {
       expect(r.ours, r.workload).toBeGreaterThan(0);
       expect(r.ws, r.workload).toBeGreaterThan(0);
+      expect(r.ioOnly, r.workload).toBeGreaterThan(0); // the I/O-only reference echo, once per round
       expect(r.ratio).toBeCloseTo(r.ours / r.ws, 5); // one round: its ratio is the median
     }
     // ABBA: two cells per server per workload in the round, each with messages echoed.
