@@ -37,6 +37,11 @@ export const defaultFoldPolicy: FoldPolicy = { foldAfterMs: 120, resumeBelowMs: 
 
 /** Send times kept for unacknowledged batches; past this the oldest go (they are old: still "behind"). */
 const MAX_UNACKED = 4096;
+/**
+ * Folds open at once (one per connection): past this the oldest is sent closed with its final
+ * count, so peers that come and go while a page stays behind cannot grow this without bound.
+ */
+export const MAX_OPEN_FOLDS = 1024;
 
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
 
@@ -79,6 +84,11 @@ export class FrameFolder {
     return this.acknowledging;
   }
 
+  /** What this folder holds for its page (its bounds' own checks, tests). */
+  held(): { unackedBatches: number; unackedFrameBatches: number; framesBehind: number; openFolds: number } {
+    return { unackedBatches: this.unacked.length, unackedFrameBatches: this.unackedFrames.size, framesBehind: this.framesBehind, openFolds: this.open.size };
+  }
+
   /** The page applied every batch up to this number. Anything else (not a number, from the future) is ignored. */
   ack(seq: unknown): boolean {
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || seq >= this.nextSeq) return false;
@@ -108,7 +118,16 @@ export class FrameFolder {
     this.decide(now);
     const seq = this.nextSeq++;
     this.unacked.push([seq, now]);
-    if (this.unacked.length > MAX_UNACKED) this.unacked.shift();
+    if (this.unacked.length > MAX_UNACKED) {
+      // The oldest batch's frames stay counted behind, carried by the next oldest (bounded by MAX_UNACKED).
+      const [dropped] = this.unacked.shift()!;
+      const frames = this.unackedFrames.get(dropped);
+      if (frames !== undefined) {
+        this.unackedFrames.delete(dropped);
+        const next = this.unacked[0]![0];
+        this.unackedFrames.set(next, (this.unackedFrames.get(next) ?? 0) + frames);
+      }
+    }
     if (this.foldingSince === null && this.open.size === 0) {
       this.countSent(seq, batch.events);
       return { ...batch, seq };
@@ -117,7 +136,7 @@ export class FrameFolder {
     const changed = new Set<FrameFold>();
     for (const event of batch.events) {
       if (this.foldingSince !== null && event.type === 'frame' && !neverFolded(event)) {
-        changed.add(this.fold(event));
+        changed.add(this.fold(event, changed));
         continue;
       }
       if (event.type === 'message') {
@@ -164,10 +183,17 @@ export class FrameFolder {
     }
   }
 
-  private fold(event: FrameEvent): FrameFold {
+  private fold(event: FrameEvent, changed: Set<FrameFold>): FrameFold {
     const f = event.frame;
     let fold = this.open.get(event.connectionId);
     if (!fold) {
+      if (this.open.size >= MAX_OPEN_FOLDS) {
+        // The oldest open fold goes out closed with this batch (its count final), leaving room.
+        const [oldestId, oldest] = this.open.entries().next().value!;
+        this.open.delete(oldestId);
+        oldest.open = false;
+        changed.add(oldest);
+      }
       fold = {
         id: nextFoldId++, connectionId: event.connectionId, firstSeq: event.seq, lastSeq: event.seq, firstTime: event.time, lastTime: event.time,
         firstFrameId: f.frameId, lastFrameId: f.frameId, frames: 0, wireBytes: 0, messages: 0, kinds: [], open: true,

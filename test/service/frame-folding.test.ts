@@ -172,4 +172,37 @@ describe('FrameFolder', () => {
     expect(batch.events.map((e) => e.connectionId)).toEqual(['rec1:capture-1']);
     expect(batch.folds?.map((f) => f.connectionId)).toEqual(['c1']);
   });
+  it('holds bounded state for a page that acknowledged once and then stopped (peer frames that are never folded keep coming)', () => {
+    const { folder, advance } = setup(1_000_000);
+    folder.ack(folder.prepare({ events: [] }).seq!);
+    // A stalled page and a peer churning connections, each sending one close frame (never folded).
+    for (let i = 1; i <= 20_000; i++) {
+      folder.prepare({ events: [frameEvent(i, `c${i}`, 'in', 1, 8, 2)] });
+      advance(1);
+    }
+    const held = folder.held();
+    expect(held.unackedBatches).toBeLessThanOrEqual(4097);
+    expect(held.unackedFrameBatches).toBeLessThanOrEqual(4097);
+    // The frames behind are still all counted: acknowledging the last batch clears them.
+    folder.ack(20_001);
+    expect(folder.held()).toMatchObject({ unackedBatches: 0, unackedFrameBatches: 0, framesBehind: 0 });
+  });
+
+  it('holds a bounded number of open folds while a page stays behind and peers come and go; every frame still counted once', () => {
+    const { folder, advance } = setup();
+    folder.ack(folder.prepare({ events: [] }).seq!);
+    folder.prepare({ events: [frameEvent(0, 'z', 'in', 0, 1, 1)] });
+    advance(101);
+    const folded = new Map<number, number>();
+    let maxOpen = 0;
+    for (let i = 1; i <= 20_000; i++) {
+      const out = folder.prepare({ events: [frameEvent(i, `peer${i}`, 'in', 1, 1, 3)] });
+      for (const f of out.folds ?? []) folded.set(f.id, f.frames);
+      maxOpen = Math.max(maxOpen, folder.held().openFolds);
+    }
+    expect(folder.folding).toBe(true);
+    expect(maxOpen).toBeLessThanOrEqual(1024);
+    expect([...folded.values()].reduce((a, b) => a + b, 0)).toBe(20_000);
+    expect(folder.foldedFrames).toBe(20_000);
+  });
 });
