@@ -5,7 +5,10 @@
  * gives every element before the cut. The JSON grammar is @streamparser/json's (a streaming
  * tokenizer and token parser, no dependencies; JSON.parse reads only whole documents). Bounded: an
  * element longer than `maxElementBytes`, or any single token (a string) longer than that, stops
- * reading with one sentence.
+ * reading with one sentence. So does an element of more than `maxElementContainers` objects and
+ * arrays or `maxElementValues` values in all: it is built whole in memory, and tiny values cost
+ * far more heap than file (measured: "{}," is ~80 bytes of heap per 3 bytes of file, so 256 MiB of
+ * them would be ~6.8 GB, past node's heap limit).
  */
 
 import { TokenParser, Tokenizer, TokenType } from '@streamparser/json';
@@ -16,6 +19,10 @@ export interface JsonArrayStreamOptions {
   /** Each element, with its index; false stops reading (the reader of the elements failed). */
   onElement: (element: unknown, index: number) => boolean;
   maxElementBytes: number;
+  /** Objects and arrays one element may hold (default 1,000,000: ~80 MB of heap at worst). */
+  maxElementContainers?: number;
+  /** Values (keys, strings, numbers, literals, objects, arrays) one element may hold (default 8,000,000). */
+  maxElementValues?: number;
 }
 
 export class JsonArrayStream {
@@ -30,6 +37,9 @@ export class JsonArrayStream {
   private elementStart = -1;
   private lastTokenEnd = 0;
   private index = 0;
+  /** Objects/arrays and values in the element being parsed (and anything outside the array since the last one). */
+  private containers = 0;
+  private values = 0;
 
   constructor(private readonly options: JsonArrayStreamOptions) {
     this.tokenizer = new Tokenizer();
@@ -40,9 +50,19 @@ export class JsonArrayStream {
       if (this.stopped) return;
       const { token, offset } = info;
       if (this.depth === elementDepth && this.elementStart < 0 && token !== TokenType.COMMA && token !== TokenType.RIGHT_BRACKET) this.elementStart = offset;
-      if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) this.depth++;
+      if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) {
+        this.depth++;
+        if (this.elementStart >= 0) this.containers++;
+      }
       else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) this.depth--;
       this.lastTokenEnd = offset + 1;
+      if (this.elementStart >= 0 && token !== TokenType.COMMA && token !== TokenType.COLON && token !== TokenType.RIGHT_BRACE && token !== TokenType.RIGHT_BRACKET) {
+        this.values++;
+        const maxContainers = this.options.maxElementContainers ?? 1_000_000;
+        const maxValues = this.options.maxElementValues ?? 8_000_000;
+        if (this.containers > maxContainers) return this.fail(`element ${this.index + 1} holds more than ${maxContainers} objects and arrays`, true);
+        if (this.values > maxValues) return this.fail(`element ${this.index + 1} holds more than ${maxValues} values`, true);
+      }
       this.parser.write(info);
     };
     this.tokenizer.onError = (error) => this.fail(error.message);
@@ -50,6 +70,8 @@ export class JsonArrayStream {
     this.parser.onValue = ({ value }) => {
       if (this.stopped) return;
       this.elementStart = -1;
+      this.containers = 0;
+      this.values = 0;
       if (!this.options.onElement(value, this.index++)) this.stopped = true;
     };
   }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { JsonArrayStream } from '../../src/service/json-array-stream.ts';
 
-function read(text: string | Uint8Array, options: { path?: string[]; max?: number; piece?: number; stopAt?: number } = {}) {
+function read(text: string | Uint8Array, options: { path?: string[]; max?: number; piece?: number; stopAt?: number; maxValues?: number } = {}) {
   const elements: unknown[] = [];
   const stream = new JsonArrayStream({
     path: options.path ?? ['records'], maxElementBytes: options.max ?? 1024,
+    ...(options.maxValues !== undefined ? { maxElementValues: options.maxValues } : {}),
     onElement: (element, index) => {
       elements.push(element);
       return index + 1 !== options.stopAt;
@@ -41,5 +42,20 @@ describe('JsonArrayStream', () => {
     // A string outside the array is never kept, but the tokenizer would buffer it: bounded too.
     expect(read(doc, { piece: 100 }).error).toMatch(/^a JSON value near byte \d+ is longer than 1024 bytes$/);
     expect(read(doc, { stopAt: 2, max: 10_000 })).toEqual({ elements: [{ a: 1 }, { b: [1, 2, { c: 'é\n' }] }], error: null });
+  });
+  it('bounded in memory, not only in bytes: an element made of many tiny values stops reading (empty objects cost ~80 bytes of heap per 3 bytes of file)', () => {
+    // 256 MiB of "{}," in one HAR entry would be ~6.8 GB of heap: the service would die of it.
+    const tiny = (n: number, unit: string) => Buffer.from(`{"log":{"entries":[{"ok":1},{"x":[${unit.repeat(n)}0]},{"after":1}]}}`);
+    const objects = read(tiny(1_100_000, '{},'), { path: ['log', 'entries'], max: 256 * 1024 * 1024, piece: 65536 });
+    expect(objects.elements).toEqual([{ ok: 1 }]);
+    expect(objects.error).toMatch(/element 2 holds more than 1000000 objects and arrays/);
+    // Values of any kind are bounded too (8,000,000 by default; a smaller bound here to stay quick).
+    const numbers = read(tiny(300_000, '0,'), { path: ['log', 'entries'], max: 256 * 1024 * 1024, piece: 65536, maxValues: 200_000 });
+    expect(numbers.elements).toEqual([{ ok: 1 }]);
+    expect(numbers.error).toMatch(/element 2 holds more than 200000 values/);
+    // Under the bounds, such an element is read whole.
+    const fine = read(tiny(100_000, '{},'), { path: ['log', 'entries'], max: 256 * 1024 * 1024, piece: 65536 });
+    expect(fine.error).toBeNull();
+    expect(fine.elements).toHaveLength(3);
   });
 });
