@@ -290,6 +290,26 @@ describe('web host: the bridge obeys only its own page', () => {
     }
   });
 
+  it.each(['ackEvents', 'rawCarriers', 'proxyCa', 'startProxy', 'upload'])('the newer surface %s goes through the same guard: no token, another Origin or a form type is refused', async (name) => {
+    const path = name === 'upload' ? '/upload/recording?name=x.har&maxFrames=5000' : `/api/${name}`;
+    const type = name === 'upload' ? 'application/octet-stream' : 'application/json';
+    const body = name === 'upload' ? '{"log":{"entries":[]}}' : JSON.stringify(name === 'proxyCa' ? 'remove' : { stream: 1, seq: 1, connectionId: 'c1', firstFrameId: 1, lastFrameId: 1, listen: 'ws://127.0.0.1:0/', target: 'ws://127.0.0.1:1/' });
+    for (const headers of [
+      { 'Content-Type': type },
+      { 'Content-Type': type, [TOKEN_HEADER]: host.token, Origin: 'http://attacker.example' },
+      { 'Content-Type': 'text/plain', [TOKEN_HEADER]: host.token },
+      { 'Content-Type': type, [TOKEN_HEADER]: host.token, Host: `attacker.example:${port}` },
+    ]) {
+      const before = host.refusedRequests();
+      const reply = await http('POST', path, body, headers);
+      expect([403, 415]).toContain(reply.status);
+      expect(reply.body).toMatch(/^Refused/);
+      expect(host.refusedRequests()).toBe(before + 1);
+    }
+    // With the page's credentials, a made-up stream is answered in one line, not run.
+    if (name === 'ackEvents') expect(await api<{ ok: boolean; error: string }>('ackEvents', { stream: 999_999, seq: 1 })).toMatchObject({ ok: false, error: expect.stringMatching(/no such event stream/) });
+  });
+
   it('refuses every CORS preflight, with no CORS headers', async () => {
     const reply = await http('OPTIONS', '/api/startServer', undefined, {
       Origin: 'http://attacker.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-inspector-token',
