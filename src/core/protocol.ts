@@ -1058,6 +1058,15 @@ export class WebSocketProtocol {
   /** Sends a message split into frames of the given sizes (§5.4), e.g. [3, 2] for "Hel" + "lo". */
   sendFragmented(opcode: number, data: Uint8Array, sizes: readonly number[]): void {
     this.requireOpen('a fragmented message');
+    if (sizes.length === 0) {
+      // One frame (what a relay copies most): no piece arrays, closures or spread spec per message.
+      const frameId = this.frameId + 1;
+      const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
+      if (encoded) this.queueFrame({ opcode, payload: encoded.payloads[0]!, fin: true, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0]);
+      else this.queueFrame({ opcode, payload: data, fin: true });
+      if (this.trace) this.traceOutgoingMessage(opcode, data, [frameId], encoded?.message);
+      return;
+    }
     let at = 0;
     const pieces: Uint8Array[] = [];
     for (const size of sizes) {

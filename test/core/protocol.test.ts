@@ -679,6 +679,42 @@ describe('WebSocketProtocol: what we send', () => {
     expect(toHex(concatBytes(p.dataToSend()), ' ')).toBe(wire);
   });
 
+  // A relay copies most messages with sendFragmented(…, []): its one-frame path must give what sendBinary/sendText give.
+  it.each([
+    ['server, binary', 'server', 2, new Uint8Array([0, 1, 2, 250, 255])],
+    ['server, text', 'server', 1, utf8('héllo')],
+    ['client, binary', 'client', 2, new Uint8Array(300).fill(7)],
+    ['client, text', 'client', 1, utf8('a text of some length')],
+  ] as const)('sendFragmented with no sizes (%s): the same wire bytes and trace as one sendBinary/sendText', (_name, role, opcode, data) => {
+    const traces: TraceBody[][] = [[], []];
+    const open = (i: number) => {
+      const options = { maskKeyGenerator: () => MASK, trace: (b: TraceBody) => traces[i]!.push(b) };
+      const p = role === 'server' ? openServer(options) : openClient(options);
+      traces[i]!.length = 0;
+      return p;
+    };
+    const viaFragmented = open(0);
+    const viaMessage = open(1);
+    viaFragmented.sendFragmented(opcode, data, []);
+    if (opcode === 1) viaMessage.sendText(new TextDecoder().decode(data));
+    else viaMessage.sendBinary(data);
+    expect(toHex(concatBytes(viaFragmented.dataToSend()))).toBe(toHex(concatBytes(viaMessage.dataToSend())));
+    const plain = (list: TraceBody[]) => JSON.parse(JSON.stringify(list, (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v)));
+    expect(traces[0]!.map((b) => b.type)).toEqual(['frame', 'bytes', 'message']);
+    expect(plain(traces[0]!)).toEqual(plain(traces[1]!));
+  });
+
+  it('client: sendFragmented with no sizes masks each frame with a fresh key (§5.3), and the payload unmasks to the data', () => {
+    const p = openClient();
+    const data = utf8('the same message three times');
+    for (let i = 0; i < 3; i++) p.sendFragmented(1, data, []);
+    const frames = sentFrames(p);
+    expect(frames).toHaveLength(3);
+    expect(frames.every((f) => f.header.masked && f.header.fin)).toBe(true);
+    expect(new Set(frames.map((f) => toHex(f.header.maskKey!))).size).toBe(3);
+    expect(frames.map((f) => new TextDecoder().decode(f.payload))).toEqual([1, 2, 3].map(() => 'the same message three times'));
+  });
+
   it('ping and pong payloads over 125 bytes are refused', () => {
     const p = openServer();
     expect(() => p.sendPing(new Uint8Array(126))).toThrow(/125/);

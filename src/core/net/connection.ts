@@ -295,7 +295,7 @@ export class Connection {
 
   /** Bytes waiting to be written to the peer (what the browser's WebSocket calls bufferedAmount). */
   get bufferedAmount(): number {
-    return this.socket.writableLength + (this.outbox?.bytes ?? 0);
+    return this.socket.writableLength + this.batchBytes + (this.outbox?.bytes ?? 0);
   }
 
   /**
@@ -492,6 +492,7 @@ export class Connection {
   }
 
   private writeFrame(bytes: Uint8Array): void {
+    this.flushBatch(); // what was batched goes first
     if (this.protocol.deferOutgoingTrace) {
       this.protocol.traceOutgoingFrameBytes(bytes);
       this.protocol.noteBytesWritten(bytes);
@@ -517,6 +518,7 @@ export class Connection {
     for (const [i, piece] of pieces.entries()) {
       if (i > 0 && plan.delayMs) await new Promise((r) => setTimeout(r, plan.delayMs));
       if (this.socket.destroyed || !this.socket.writable) return;
+      this.flushBatch();
       this.protocol.noteBytesWritten(piece);
       this.socket.write(piece);
     }
@@ -579,7 +581,7 @@ export class Connection {
           }
         }
       }
-      this.flushBatch();
+      if (!this.batchingUntilNextTick) this.flushBatch();
       if (corked) this.socket.uncork();
       if (gateChanged) this.handler.onGateChange?.(this);
     }
@@ -632,6 +634,26 @@ export class Connection {
   // while corked, but each write() costs its own bookkeeping in node's stream).
   private batchParts: Uint8Array[] = [];
   private batchBytes = 0;
+  /** batchUntilNextTick is on: small frames wait in the batch until the end of this tick. */
+  private batchingUntilNextTick = false;
+
+  /**
+   * Small frames this connection sends from now until the end of this tick are joined into one
+   * socket write (a relay copying the messages of one read from the other leg: one write per read,
+   * not one per message). Larger ones, raw writes and step mode's frames flush the batch first, so
+   * the order on the wire is the order sent; closing TCP flushes it too.
+   */
+  batchUntilNextTick(): void {
+    if (this.batchingUntilNextTick) return;
+    this.batchingUntilNextTick = true;
+    // Corked too: a large frame written meanwhile (header, then its payload) joins the same writev.
+    this.socket.cork();
+    process.nextTick(() => {
+      this.batchingUntilNextTick = false;
+      this.flushBatch();
+      this.socket.uncork();
+    });
+  }
 
   private batch(bytes: Uint8Array): void {
     if (bytes.length >= BATCH_MAX_PART) {
@@ -646,6 +668,12 @@ export class Connection {
   private flushBatch(): void {
     const parts = this.batchParts;
     if (parts.length === 0) return;
+    if (this.socket.destroyed || !this.socket.writable) {
+      // Gone (or ended) meanwhile: nothing more can be written, as in pumpOnce.
+      parts.length = 0;
+      this.batchBytes = 0;
+      return;
+    }
     if (parts.length === 1) {
       this.socket.write(parts[0]!);
     } else {
@@ -673,6 +701,7 @@ export class Connection {
       // per HTTP [RFC2616] procedures." What it reads is bounded (MAX_BYTES_AFTER_END).
       const refusedByServer = this.role === 'client' && (this.protocol.response?.status ?? 101) !== 101;
       if (this.protocol.state === 'CLOSED' && !refusedByServer) this.socket.once('finish', () => this.socket.destroy());
+      this.flushBatch(); // the last frames (our Close) go before our FIN
       this.socket.end();
       // §7.1.1: wait "a reasonable amount of time" for the peer's FIN, not forever.
       this.armCloseTimer('fin', `The peer did not close TCP within ${this.closeTimeoutMs} ms after we did: dropping the connection (§7.1.1).`);

@@ -57,6 +57,13 @@ export interface RelayOptions {
   onGateChange?: (conn: Connection) => void;
 }
 
+/** A message of one frame: no sizes to cut it at. */
+const NO_SIZES: readonly number[] = Object.freeze([]);
+
+/**
+ * What one read from a leg makes the relay send on the other (many small messages arrive in one
+ * TCP read) leaves in one socket write, not one per message: Connection.batchUntilNextTick.
+ */
 export class Relay {
   /** Items from a leg waiting for the other leg to open (it is still in its handshake). */
   private readonly waiting: Record<LegSide, Array<{ item: RelayItem; originals: ReceivedFrame[] }>> = { client: [], upstream: [] };
@@ -65,7 +72,6 @@ export class Relay {
   private readonly drainPause: Record<LegSide, boolean> = { client: false, upstream: false };
   /** The ending already handled for each leg (a leg ends once). */
   private readonly ended: Record<LegSide, boolean> = { client: false, upstream: false };
-  private readonly corked = new Set<Connection>();
   private closedCount = 0;
   private readonly allClosed: Promise<void>;
   private resolveClosed!: () => void;
@@ -166,12 +172,12 @@ export class Relay {
     if (!item) return;
     const pairing = this.options.pairing;
     pairing?.beginCopy(to.id, from.id, originals);
-    this.corkUntilNextTick(to);
+    to.batchUntilNextTick();
     try {
       if (item.kind === 'message') {
         const m = item.message;
         // The same plain bytes per frame as the original: all sizes but the last (it takes the rest).
-        to.sendFragmented(m.opcode, m.data, m.frameSizes ? m.frameSizes.slice(0, -1) : []);
+        to.sendFragmented(m.opcode, m.data, m.frameSizes ? m.frameSizes.slice(0, -1) : NO_SIZES);
       } else if (item.kind === 'ping') {
         to.ping(item.payload);
       } else {
@@ -181,21 +187,6 @@ export class Relay {
       pairing?.endCopy(to.id);
     }
     this.backpressure(side);
-  }
-
-  /**
-   * What one read from a leg makes the relay send on the other (many small messages arrive in one
-   * TCP read) leaves in one write, not one system call per frame: the socket is corked until the
-   * end of this tick.
-   */
-  private corkUntilNextTick(to: Connection): void {
-    if (this.corked.has(to)) return;
-    this.corked.add(to);
-    to.socket.cork();
-    process.nextTick(() => {
-      this.corked.delete(to);
-      to.socket.uncork();
-    });
   }
 
   /** The other leg's output is past its mark: stop reading from `side` until it drains. */

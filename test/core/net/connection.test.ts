@@ -145,3 +145,47 @@ describe('what the application sends is not changed by the writev path', () => {
     }
   });
 });
+
+// A relay copying one read's messages asks for them to leave in one socket write (batchUntilNextTick).
+describe('batchUntilNextTick: what one tick sends leaves in few writes, in order', () => {
+  it('40 small messages, a 10 KiB one, a raw frame and a Close sent in one tick arrive whole and in order, the small ones in one write', async () => {
+    const small = Array.from({ length: 40 }, (_, i) => Buffer.alloc(64, i));
+    const large = randomBytes(10 * 1024);
+    const writes: number[] = [];
+    const component: ServerComponent = {
+      name: 'batch-once',
+      onOpen: (conn) => {
+        const write = conn.socket.write.bind(conn.socket) as (chunk: Uint8Array) => boolean;
+        conn.socket.write = ((chunk: Uint8Array) => {
+          writes.push(chunk.length);
+          return write(chunk);
+        }) as typeof conn.socket.write;
+        conn.batchUntilNextTick();
+        for (const m of small.slice(0, 20)) conn.sendBinary(m);
+        conn.sendBinary(large);
+        for (const m of small.slice(20)) conn.sendBinary(m);
+        conn.sendRaw(new Uint8Array([0x81, 0x03, 0x72, 0x61, 0x77])); // a text frame "raw", written as it is
+        conn.close(1000, 'done');
+      },
+    };
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, component, deflate: false });
+    const { url } = await server.listen();
+    try {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const got: Array<Buffer | string> = [];
+      const closed = withTimeout(new Promise<number>((resolve, reject) => {
+        ws.on('message', (d: Buffer, isBinary: boolean) => got.push(isBinary ? Buffer.from(d) : d.toString()));
+        ws.once('close', (code: number) => resolve(code));
+        ws.once('error', reject);
+      }), 10_000, 'the messages and the Close');
+      expect(await closed).toBe(1000);
+      expect(got).toEqual([...small.slice(0, 20), large, ...small.slice(20), 'raw']);
+      // The first 20 small frames and the 10 KiB frame's header joined into one write, its payload as it
+      // is (writev path), then the other 20 small ones, the raw frame and the Close joined into one
+      // (without batching: one write per frame).
+      expect(writes).toEqual([20 * 66 + 4, 10 * 1024, 20 * 66 + 5 + 8]);
+    } finally {
+      await server.close();
+    }
+  });
+});
