@@ -8,7 +8,9 @@
  * reading with one sentence. So does an element of more than `maxElementContainers` objects and
  * arrays or `maxElementValues` values in all: it is built whole in memory, and tiny values cost
  * far more heap than file (measured: "{}," is ~80 bytes of heap per 3 bytes of file, so 256 MiB of
- * them would be ~6.8 GB, past node's heap limit).
+ * them would be ~6.8 GB, past node's heap limit), and nesting past MAX_DEPTH anywhere. Outside the
+ * array asked for (found by its keys, so a large "messages" list beside "records" is no error),
+ * values are dropped by the parser as soon as they are complete.
  */
 
 import { TokenParser, Tokenizer, TokenType } from '@streamparser/json';
@@ -25,6 +27,9 @@ export interface JsonArrayStreamOptions {
   maxElementValues?: number;
 }
 
+/** Deepest nesting read (a JSON export's or HAR's is under ten). */
+const MAX_DEPTH = 10_000;
+
 export class JsonArrayStream {
   private readonly tokenizer: Tokenizer;
   private readonly parser: TokenParser;
@@ -32,12 +37,13 @@ export class JsonArrayStream {
   private stopped = false;
   private fed = 0;
   private first = true;
-  private depth = 0;
+  /** The containers open around the next token: an object with the key being read (to find the path), or an array. */
+  private readonly open: Array<{ object: boolean; key: string | null; expectKey: boolean }> = [];
   /** Offset where the element being parsed began (its first token), or -1 between elements. */
   private elementStart = -1;
   private lastTokenEnd = 0;
   private index = 0;
-  /** Objects/arrays and values in the element being parsed (and anything outside the array since the last one). */
+  /** Objects/arrays and values in the element being parsed. */
   private containers = 0;
   private values = 0;
 
@@ -49,12 +55,24 @@ export class JsonArrayStream {
     this.tokenizer.onToken = (info) => {
       if (this.stopped) return;
       const { token, offset } = info;
-      if (this.depth === elementDepth && this.elementStart < 0 && token !== TokenType.COMMA && token !== TokenType.RIGHT_BRACKET) this.elementStart = offset;
-      if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) {
-        this.depth++;
-        if (this.elementStart >= 0) this.containers++;
+      const top = this.open.at(-1);
+      if (top?.object) {
+        if (top.expectKey && token === TokenType.STRING) {
+          top.key = info.value as string;
+          top.expectKey = false;
+        } else if (token === TokenType.COMMA) {
+          top.expectKey = true;
+        }
       }
-      else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) this.depth--;
+      if (this.elementStart < 0 && token !== TokenType.COMMA && token !== TokenType.RIGHT_BRACKET && this.inTargetArray(elementDepth)) this.elementStart = offset;
+      if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) {
+        // The parser keeps a stack entry per level: a document of "[[[[…" must not grow it without end.
+        if (this.open.length >= MAX_DEPTH) return this.fail(`the JSON is nested more than ${MAX_DEPTH} deep near byte ${offset}`, true);
+        this.open.push({ object: token === TokenType.LEFT_BRACE, key: null, expectKey: token === TokenType.LEFT_BRACE });
+        if (this.elementStart >= 0) this.containers++;
+      } else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) {
+        this.open.pop();
+      }
       this.lastTokenEnd = offset + 1;
       if (this.elementStart >= 0 && token !== TokenType.COMMA && token !== TokenType.COLON && token !== TokenType.RIGHT_BRACE && token !== TokenType.RIGHT_BRACKET) {
         this.values++;
@@ -74,6 +92,14 @@ export class JsonArrayStream {
       this.values = 0;
       if (!this.options.onElement(value, this.index++)) this.stopped = true;
     };
+  }
+
+  /** Is the next token at the top of an element of the array asked for (the keys along its path match)? */
+  private inTargetArray(elementDepth: number): boolean {
+    if (this.open.length !== elementDepth || this.open[elementDepth - 1]!.object) return false;
+    const path = this.options.path;
+    for (let i = 0; i < path.length; i++) if (!this.open[i]!.object || this.open[i]!.key !== path[i]) return false;
+    return true;
   }
 
   /** Elements handed on so far. */

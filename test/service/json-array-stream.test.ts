@@ -58,4 +58,19 @@ describe('JsonArrayStream', () => {
     expect(fine.error).toBeNull();
     expect(fine.elements).toHaveLength(3);
   });
+  it('bounds only the array asked for: a valid export\'s large "messages" after its records, or a HAR\'s "pages" before its entries, is no error', () => {
+    const big = JSON.stringify(Array.from({ length: 300 }, (_, i) => ({ text: 'm'.repeat(100), i })));
+    const json = read(`{"format":"x","records":[{"a":1},{"b":2}],"messages":${big}}`, { max: 2048, piece: 4096 });
+    expect(json).toEqual({ elements: [{ a: 1 }, { b: 2 }], error: null });
+    const har = read(`{"log":{"version":"1.2","pages":${big},"entries":[{"x":1}]}}`, { path: ['log', 'entries'], max: 2048, piece: 4096 });
+    expect(har).toEqual({ elements: [{ x: 1 }], error: null });
+  });
+
+  it('bounds nesting anywhere in the document (the parser keeps a stack entry per level)', () => {
+    const deepOutside = read(`{"other":${'['.repeat(50_000)}`, { max: 1 << 20, piece: 4096 });
+    expect(deepOutside.error).toMatch(/nested more than 10000 deep/);
+    const deepInside = read(`{"records":[{"a":1},${'['.repeat(50_000)}`, { max: 1 << 20, piece: 4096 });
+    expect(deepInside.elements).toEqual([{ a: 1 }]);
+    expect(deepInside.error).toMatch(/nested more than 10000 deep/);
+  });
 });
