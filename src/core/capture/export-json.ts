@@ -14,6 +14,7 @@ import type { TraceEvent } from '../trace.ts';
 import { replayConnection } from './replay.ts';
 import type { Recording } from './recording.ts';
 import { sessionRecords, SessionReader, type SessionReadLimits, type SessionReadResult } from './session-file.ts';
+import { tooManyContainers } from './json-bounds.ts';
 
 export const SESSION_JSON_FORMAT = 'wsinspect-session-json';
 
@@ -45,7 +46,7 @@ export function looksLikeSessionJson(firstBytes: Uint8Array): boolean {
  * its size is what it costs; the session file, read a line at a time, is the format for more),
  * with the session file's checks.
  */
-export function readSessionJson(path: string, limits: SessionReadLimits & { maxFileBytes?: number } = {}): SessionReadResult {
+export function readSessionJson(path: string, limits: SessionReadLimits & { maxFileBytes?: number; maxContainers?: number } = {}): SessionReadResult {
   const max = limits.maxFileBytes ?? 256 * 1024 * 1024;
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let text: string;
@@ -63,6 +64,9 @@ export function readSessionJson(path: string, limits: SessionReadLimits & { maxF
     closeSync(fd);
   }
   const reader = new SessionReader(limits);
+  // Parsed whole: refused first if it holds more objects and arrays than memory allows (json-bounds.ts).
+  const tooMany = tooManyContainers(text, limits.maxContainers);
+  if (tooMany) return { ...reader.end(), error: tooMany };
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -23,6 +23,7 @@ import { encodeClosePayload, encodeFrame } from '../frame-codec.ts';
 import { isToken } from '../http.ts';
 import { randomMaskKey } from '../protocol.ts';
 import { addNote, appendChunk, createConnection, createRecording, endConnection, type RecordedConnection, type RecordedEndpoint, type Recording } from './recording.ts';
+import { tooManyContainers } from './json-bounds.ts';
 
 export interface HarImportLimits {
   /** Largest HAR file read (default 256 MiB). */
@@ -31,6 +32,8 @@ export interface HarImportLimits {
   maxMessages?: number;
   /** Largest single message (default 64 MiB). */
   maxMessageBytes?: number;
+  /** Most objects and arrays in the document, which is parsed whole (default MAX_JSON_CONTAINERS: json-bounds.ts). */
+  maxContainers?: number;
 }
 
 export interface HarImportResult {
@@ -75,6 +78,8 @@ function failed(error: string): HarImportResult {
 
 /** Imports HAR text (already bounded by the caller). */
 export function importHar(text: string, limits: HarImportLimits = {}): HarImportResult {
+  const tooMany = tooManyContainers(text, limits.maxContainers);
+  if (tooMany) return failed(tooMany);
   let har: unknown;
   try {
     har = JSON.parse(text.replace(/^\uFEFF/, ''));
