@@ -70,6 +70,18 @@ export interface CaptureMeasurement {
    * scheduler's descheduling does not inflate (GC helper threads and file reads count in it too).
    */
   maxCpuBetweenTicksMs?: number;
+  /**
+   * service mode: the longest wall-clock gap between two ticks of that 5 ms interval (ms) and the
+   * CPU time the process used within it: far less CPU than wall time means the process was
+   * waiting for a core (the scheduler), not working.
+   */
+  longestTickGapMs?: number;
+  cpuInLongestTickGapMs?: number;
+  /**
+   * service mode: garbage collection while opening (perf_hooks 'gc' entries): how many, their
+   * total and the longest (ms), and the longest young-generation collection (a scavenge).
+   */
+  gc?: { count: number; totalMs: number; maxMs: number; maxScavengeMs: number };
   /** service mode: seconds from the open's start to the first frame out in a batch. */
   firstFrameSeconds?: number;
   /** service mode: status answers that showed frames loaded while the file was still being read. */
@@ -190,7 +202,17 @@ process.stdin.on('data', () => { running = false; h.disable(); clearInterval(kee
 
 /** Opens the file through the inspector service, as the app does, watching the event loop. */
 async function measureServiceOpen(path: string, started: number): Promise<CaptureMeasurement> {
-  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { monitorEventLoopDelay, PerformanceObserver, constants } = await import('node:perf_hooks');
+  const gc = { count: 0, totalMs: 0, maxMs: 0, maxScavengeMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.maxScavengeMs = Math.max(gc.maxScavengeMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const { InspectorService } = await import('../src/service/inspector-service.ts');
   const service = new InspectorService({ batchIntervalMs: 50 });
   let events = 0;
@@ -222,10 +244,20 @@ async function measureServiceOpen(path: string, started: number): Promise<Captur
   histogram.enable();
   let maxCpuBetweenTicksMs = 0;
   let lastCpu = process.cpuUsage();
+  let lastTick = performance.now();
+  let longestTickGapMs = 0;
+  let cpuInLongestTickGapMs = 0;
   const cpuTicker = setInterval(() => {
     const now = process.cpuUsage();
-    maxCpuBetweenTicksMs = Math.max(maxCpuBetweenTicksMs, (now.user - lastCpu.user + now.system - lastCpu.system) / 1000);
+    const at = performance.now();
+    const cpu = (now.user - lastCpu.user + now.system - lastCpu.system) / 1000;
+    maxCpuBetweenTicksMs = Math.max(maxCpuBetweenTicksMs, cpu);
+    if (at - lastTick > longestTickGapMs) {
+      longestTickGapMs = at - lastTick;
+      cpuInLongestTickGapMs = cpu;
+    }
     lastCpu = now;
+    lastTick = at;
   }, 5);
   const asker = setInterval(() => {
     const opening = service.getStatus().opening;
@@ -252,6 +284,7 @@ async function measureServiceOpen(path: string, started: number): Promise<Captur
   clearInterval(asker);
   clearInterval(cpuTicker);
   histogram.disable();
+  gcObserver.disconnect();
   const idleProcessMaxPauseMs = await idle.stop();
   const slicingProcessMaxPauseMs = await slicer.stop();
   // Until the last event went out (not counting the wait that made sure it was the last).
@@ -260,8 +293,8 @@ async function measureServiceOpen(path: string, started: number): Promise<Captur
   return {
     mode: 'service', seconds, mbPerSecond: statSync(path).size / 1e6 / seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, progressCalls,
     packets: 0, conversations: result.recording.connections, frames, messages,
-    maxEventLoopPauseMs: histogram.max / 1e6, p99EventLoopPauseMs: histogram.percentile(99) / 1e6, idleProcessMaxPauseMs, slicingProcessMaxPauseMs, maxCpuBetweenTicksMs, bytesRead,
-    statusAnswers, eventsLoaded: events, cutNote, firstFrameSeconds: firstFrameSeconds ?? seconds, framesWhileReading, phases: [...phases],
+    maxEventLoopPauseMs: histogram.max / 1e6, p99EventLoopPauseMs: histogram.percentile(99) / 1e6, idleProcessMaxPauseMs, slicingProcessMaxPauseMs, maxCpuBetweenTicksMs, longestTickGapMs, cpuInLongestTickGapMs, bytesRead,
+    statusAnswers, eventsLoaded: events, cutNote, gc, firstFrameSeconds: firstFrameSeconds ?? seconds, framesWhileReading, phases: [...phases],
   };
 }
 
@@ -311,7 +344,7 @@ function pauseVerdict(m: CaptureMeasurement): string {
   const probe = m.slicingProcessMaxPauseMs ?? 0;
   if (ours <= 100) return 'Within the issue\'s ~100 ms.';
   if (ours <= 1.5 * probe) return 'Over the issue\'s ~100 ms on this run, but no longer than the slicing probe\'s: the machine\'s scheduling, not our work.';
-  return 'Over the issue\'s ~100 ms on this run and longer than the slicing probe\'s, so not the scheduler\'s alone: the rest is ours (candidates: a 1 MiB chunk dissected in one go, a batch handed out, a collection).';
+  return 'Over the issue\'s ~100 ms on this run and longer than the slicing probe\'s, so not the scheduler\'s alone: the rest is ours or the collector\'s (see the collections below).';
 }
 
 export function renderCaptureMarkdown(r: CaptureBenchResults): string {
@@ -336,9 +369,9 @@ export function renderCaptureMarkdown(r: CaptureBenchResults): string {
     const f = (n: number | undefined, digits = 0) => (n ?? 0).toFixed(digits);
     lines.push(
       '',
-      `Opened through the service as the app opens it (last row), streaming: the file is read in 1 MiB chunks, each conversation is replayed as soon as it ends in the file, in slices of at most 8 ms with a turn of the event loop between them, and its events go out in the batches at once; the service keeps no events and drops a conversation's bytes once replayed (Export reads the file again). The first frame went out after ${f(service.firstFrameSeconds, 2)} s; the status showed frames loaded while the file was still being read ${service.framesWhileReading} times, ${service.progressCalls} distinct progress reports in all (phases: ${(service.phases ?? []).join(', ') || 'none seen'}), and a 10 ms interval asking the service its status was answered ${service.statusAnswers} times. The app loaded ${service.eventsLoaded} events (${service.frames} frames, ${service.messages} messages of the file's ${r.file.frames} frames)${service.cutNote ? `, then said so ("${service.cutNote}") and read the file no further (${((service.bytesRead ?? 0) / 1e6).toFixed(0)} MB of it; the row's MB/s counts the whole file's size)` : ', all of them'}; the renderer's frame ring keeps at most its size of them.`,
+      `Opened through the service as the app opens it (last row), streaming: the file is read in 1 MiB chunks and dissected in 64 KiB pieces, each conversation is replayed as soon as it ends in the file, in slices of at most 8 ms (the clock checked after each piece and every 256 events) with a turn of the event loop between them, and its events go out in the batches at once; the service keeps no events and drops a conversation's bytes once replayed (Export reads the file again). The first frame went out after ${f(service.firstFrameSeconds, 2)} s; the status showed frames loaded while the file was still being read ${service.framesWhileReading} times, ${service.progressCalls} distinct progress reports in all (phases: ${(service.phases ?? []).join(', ') || 'none seen'}), and a 10 ms interval asking the service its status was answered ${service.statusAnswers} times. The app loaded ${service.eventsLoaded} events (${service.frames} frames, ${service.messages} messages of the file's ${r.file.frames} frames)${service.cutNote ? `, then said so ("${service.cutNote}") and read the file no further (${((service.bytesRead ?? 0) / 1e6).toFixed(0)} MB of it; the row's MB/s counts the whole file's size)` : ', all of them'}; the renderer's frame ring keeps at most its size of them.`,
       '',
-      `Event loop while opening (perf_hooks monitorEventLoopDelay): longest pause ${f(service.maxEventLoopPauseMs)} ms, 99th percentile ${f(service.p99EventLoopPauseMs)} ms. Beside it, an idle node process paused for up to ${f(service.idleProcessMaxPauseMs)} ms and one doing nothing but 8 ms slices of busy work with a turn between them (the replay's rhythm without the replay) for up to ${f(service.slicingProcessMaxPauseMs)} ms: the scheduler's share on this machine at this load. In CPU time (process.cpuUsage at each tick of a 5 ms interval) the most this process worked between two ticks was ${f(service.maxCpuBetweenTicksMs)} ms (GC helper threads and file reads included). ${pauseVerdict(service)} The service's heap stays small (node --trace-gc on a 100k-frame file, 2026-11-28: 19 to 77 MB, most collections 10 to 25 ms, the longest a 109 ms scavenge of 15 MB at load average 12; before streaming, a 611 ms Mark-Compact of the 386 MB heap holding the loaded events).`,
+      `Event loop while opening (perf_hooks monitorEventLoopDelay): longest pause ${f(service.maxEventLoopPauseMs)} ms, 99th percentile ${f(service.p99EventLoopPauseMs)} ms. Beside it, an idle node process paused for up to ${f(service.idleProcessMaxPauseMs)} ms and one doing nothing but 8 ms slices of busy work with a turn between them (the replay's rhythm without the replay) for up to ${f(service.slicingProcessMaxPauseMs)} ms: the scheduler's share on this machine at this load. In CPU time (process.cpuUsage at each tick of a 5 ms interval) the most this process worked between two ticks was ${f(service.maxCpuBetweenTicksMs)} ms (GC helper threads and file reads included), and in the longest gap between two ticks (${f(service.longestTickGapMs)} ms of wall time) it used ${f(service.cpuInLongestTickGapMs)} ms of CPU: the rest of that gap it was waiting for a core. ${pauseVerdict(service)}${service.gc ? ` Garbage collection meanwhile (perf_hooks 'gc' entries): ${service.gc.count} collections, ${f(service.gc.totalMs)} ms in all, the longest ${f(service.gc.maxMs)} ms (the longest scavenge of the young generation ${f(service.gc.maxScavengeMs)} ms).` : ''}`,
     );
   }
   lines.push('Raw figures: bench-capture-results.json.');

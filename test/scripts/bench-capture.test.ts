@@ -52,6 +52,12 @@ describe('npm run bench:capture (BENCH_QUICK)', () => {
     expect(Number.isFinite(service.idleProcessMaxPauseMs)).toBe(true);
     expect(service.slicingProcessMaxPauseMs).toBeGreaterThan(0);
     expect(service.maxCpuBetweenTicksMs).toBeGreaterThan(0);
+    expect(service.longestTickGapMs).toBeGreaterThan(0);
+    expect(Number.isFinite(service.cpuInLongestTickGapMs)).toBe(true);
+    // Collections seen while opening (thousands of events allocate well past the young generation).
+    expect(service.gc!.count).toBeGreaterThan(0);
+    expect(service.gc!.maxMs).toBeGreaterThan(0);
+    expect(service.gc!.maxMs).toBeLessThanOrEqual(service.gc!.totalMs);
     expect(service.bytesRead).toBe(results.file.bytes);
     // Streaming: the first frame went out before the open ended, and the status said it was reading.
     expect(service.firstFrameSeconds).toBeGreaterThan(0);
@@ -62,5 +68,6 @@ describe('npm run bench:capture (BENCH_QUICK)', () => {
     expect(md).toMatch(/<!-- capture:start -->\n## Opening captures \(pcapng\)/);
     expect(md).toContain('| reader + link/IP/TCP + reassembly + WebSocket discovery + Recording |');
     expect(md).toMatch(/Beside it, an idle node process paused for up to \d+ ms and one doing nothing but 8 ms slices .* for up to \d+ ms/);
+    expect(md).toMatch(/Garbage collection meanwhile \(perf_hooks 'gc' entries\): \d+ collections, \d+ ms in all, the longest \d+ ms/);
   }, 150_000);
 });

@@ -52,6 +52,37 @@ describe('dissectCaptureFile', () => {
     expect(log.every((l, i) => l.startsWith(i % 2 === 0 ? 'read' : 'between'))).toBe(true);
   });
 
+  it('dissects a chunk in pieces of `pieceSize`, awaiting `between` after each, with the same events as whole chunks', async () => {
+    const whole: WebSocketCaptureEvent[] = [];
+    await dissectCaptureFile(file, (e) => whole.push(e), { chunkSize: 64 * 1024 });
+    const pieces: WebSocketCaptureEvent[] = [];
+    const log: string[] = [];
+    const summary = await dissectCaptureFile(file, (e) => pieces.push(e), {
+      chunkSize: 64 * 1024,
+      pieceSize: 1000,
+      onProgress: (p) => log.push(`read ${p.bytesRead}`),
+      between: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        log.push('between done');
+      },
+    });
+    expect(summary.error).toBeNull();
+    expect(summary.packets).toBe(packets.length);
+    const reads = log.filter((l) => l.startsWith('read')).map((l) => Number(l.slice(5)));
+    // Each 64 KiB chunk in pieces of 1000 bytes, the last piece of a chunk what is left of it.
+    const expected: number[] = [];
+    for (let chunk = 0; chunk < bytes.length; chunk += 64 * 1024) {
+      const end = Math.min(bytes.length, chunk + 64 * 1024);
+      for (let at = chunk; at < end; at += 1000) expected.push(Math.min(end, at + 1000));
+    }
+    expect(reads).toEqual(expected);
+    expect(log.every((l, i) => l.startsWith(i % 2 === 0 ? 'read' : 'between'))).toBe(true);
+    expect(pieces.length).toBe(whole.length);
+    const bytesOf = (events: WebSocketCaptureEvent[]) => Buffer.concat(events.flatMap((e) => (e.type === 'bytes' ? [e.bytes] : [])));
+    expect(bytesOf(pieces).equals(bytesOf(whole))).toBe(true);
+    expect(pieces.map((e) => e.type)).toEqual(whole.map((e) => e.type));
+  });
+
   it('stops when aborted, and says so', async () => {
     const controller = new AbortController();
     const summary = await dissectCaptureFile(file, () => {}, { chunkSize: 4096, onProgress: (p) => { if (p.bytesRead >= 8192) controller.abort(); }, signal: controller.signal });
