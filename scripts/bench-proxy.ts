@@ -17,7 +17,8 @@
  * ratios. permessage-deflate is off on every leg (the relay's cost, not compression's).
  *
  * Writes bench-proxy-results.json and the "proxy" section of BENCHMARKS.md (others kept).
- * Environment: BENCH_QUICK=1, BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS, BENCH_OUT_DIR, BENCH_NO_MD.
+ * Environment: BENCH_QUICK=1, BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS, BENCH_OUT_DIR, BENCH_NO_MD;
+ * BENCH_PROXY_LAYOUTS=threads (or one-thread): only that layout (the target is judged on threads).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -199,11 +200,12 @@ function proxyCommentary(r: ProxyBenchResults): string[] {
     `**Target (≥ 0.50×, threads).** ${threads.filter((q) => q.meetsTarget).map((q) => `${label(q.workload)} met (${ratio(q.proxiedVsDirect)})`).join(', ') || 'Met at no size'}${missed.length ? `; ${missed.map((q) => `${label(q.workload)} missed (${ratio(q.proxiedVsDirect)}: needs +${Math.round((0.5 / q.proxiedVsDirect! - 1) * 100)}% proxied throughput)`).join(', ')}` : ''}.`,
     '',
     'The proxy keeps its trace in a `TraceLog` (src/core/trace-log.ts: rows of numbers and a byte arena, read back as the same events). Kept as event objects (before, 2026-11-28: 0.21× at 64 B, 0.43× at 16 KiB, 0.53× at 1 MiB) the proxy thread spent its time in the garbage collector copying and marking the ~8 events per message it kept; with the log the proxied 64 B echo ran 2-3× faster in the same rounds (14-20k vs 4-6k msg/s, load 9-15).',
-    'Profile of the proxy\'s thread (threads layout, `node --cpu-prof`, 64 B): about half idle waiting for the client and the server, then the writes to the other leg (`writev`, about 10%), the collector (about 6%), and two protocol objects\' parsing, framing and trace events for each message. The three event loops share two cores (the direct pair has two event loops for two cores), so the proxied figure also pays for the third thread\'s turn on a core, most of all when other work loads the machine.',
+    'Since then (2026-11-28, 21:00) what one read from a leg makes the relay send on the other leaves in one socket write (Connection.batchUntilNextTick) instead of one write per message, and a copy of one frame skips the fragment path\'s arrays, closures and spread spec. The proxy\'s CPU per echoed 64 B message (the traced proxy in a process of its own, `process.cpuUsage`, a `ws` client and server, runs of the two trees alternating, load 6-7): 22-28 µs before, 17-20 µs after (3-5 µs of it in the kernel); its garbage collector 13% → 8% of its profile. On the clock, four runs of this bench in ABBA order at load 6.4-9.9: 64 B 0.38×/0.34× before, 0.40×/0.36× after; 16 KiB 0.48×/0.49× before, 0.56×/0.54× after; 1 MiB 0.69×/0.51× before, 0.55×/0.57× after: within the rounds\' spread, which other work on the two cores sets.',
+    'Profile of the proxy (64 B, `node --cpu-prof`, after): about 30% idle waiting for the client and the server; 15% in the socket write to the other leg, which on the loopback also carries the receiving side\'s TCP work and wakes its thread; the collector about 8%; the rest spread thin over two legs\' parsing, unmasking, framing and masking (a fresh key per frame, §5.3) and the 8 trace events per echo (TraceLog rows about 4%). The three event loops share two cores (the direct pair has two event loops for two cores), so the proxied figure also pays for the third thread\'s turn on a core, most of all when other work loads the machine.',
   ];
   if (overloaded) lines.push(`This run had a load average of ${r.machine.loadAverage.start} → ${r.machine.loadAverage.end} on ${r.machine.cores} cores: the threads got a fraction of a core each and per-round ratios varied widely (see bench-proxy-results.json); the medians are indicative.`);
   if (missed.length) {
-    lines.push('What would close the rest: fewer objects per relayed message (the relay hands the other leg\'s protocol the received frame\'s payload and the protocol traces frame rows straight into the log instead of building event objects), reusing the original frame\'s bytes on the server-to-client leg when nothing was edited and no extension differs (no second framing or copy), and one write per read batch on each leg.');
+    lines.push('Why 64 B stays below half: a 64 B echo costs the proxy about twice what it costs a `ws` endpoint (17-20 µs against the `ws` server\'s ~9 µs per message in the server-CPU section), and with three threads on two cores the proxied rate is bounded by half the sum of the three; for 0.5× the proxy may cost at most about two `ws` endpoints\' worth. What would close it: trace rows written straight into the log without event objects (a row sink the service reads too), the server-to-client leg reusing the received frame\'s bytes when nothing was edited and no extension differs (no second framing), frame pairing kept in number arrays instead of an object per frame, and a quiet machine for the measurement (the lead\'s re-run).');
   }
   return lines;
 }
@@ -233,6 +235,7 @@ export function renderProxyMarkdown(r: ProxyBenchResults): string {
     });
     return `${w.label} ${ratios.length ? median(ratios).toFixed(1) : '—'}`;
   });
+  if (!r.rows.some((x) => x.layout === 'one-thread')) lines.push('', 'The one-thread layout was not run this time (BENCH_PROXY_LAYOUTS=threads): its columns are empty.');
   lines.push(
     '',
     `Trace events the proxy kept per echoed message (both directions, both legs; threads layout): ${perMessage.join(', ')}. The direct pair keeps none; for small messages that bookkeeping weighs most.`,
@@ -245,8 +248,16 @@ export function renderProxyMarkdown(r: ProxyBenchResults): string {
   return lines.join('\n');
 }
 
+/** BENCH_PROXY_LAYOUTS: a comma-separated subset of proxyLayouts (default: both). */
+export function readProxyLayouts(): ProxyLayout[] {
+  const asked = (process.env['BENCH_PROXY_LAYOUTS'] ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = asked.filter((x) => !(proxyLayouts as readonly string[]).includes(x));
+  if (unknown.length) throw new Error(`BENCH_PROXY_LAYOUTS: unknown layout ${unknown.join(', ')} (known: ${proxyLayouts.join(', ')})`);
+  return asked.length ? (asked as ProxyLayout[]) : [...proxyLayouts];
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runProxyBench().then(
+  Promise.resolve().then(() => runProxyBench(readBudget(), readProxyLayouts())).then(
     (r) => {
       for (const q of r.ratios) console.log(`${q.workload.padEnd(4)} ${q.layout.padEnd(10)} proxied/direct ${ratio(q.proxiedVsDirect)}${q.meetsTarget === false ? ' (below 0.5×)' : ''}`);
       console.log(`${r.elapsedSeconds.toFixed(1)} s; results in ${r.config.outDir}`);
