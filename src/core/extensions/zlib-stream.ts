@@ -42,6 +42,10 @@ interface ZlibInternals {
   _handle: ZlibHandle | null;
   _writeState: Uint32Array;
   errored?: Error | null;
+  /** The async path's output buffer size, the buffer and how far it is used (node:zlib reads all three per write). */
+  _chunkSize: number;
+  _outBuffer: Buffer;
+  _outOffset: number;
 }
 
 export interface RawDeflateOptions {
@@ -78,12 +82,23 @@ export interface ProcessResult {
 
 const FIRST_CHUNK = 16 * 1024;
 const MAX_CHUNK = 1024 * 1024;
+/** The largest output buffer compressAsync() gives zlib for one piece. */
+const MAX_ASYNC_CHUNK = 8 * 1024 * 1024;
+
+/**
+ * Room for everything DEFLATE can make of n bytes plus a sync flush: zlib's deflateBound()
+ * (n + n/4096 + n/16384 + n/2^25 + 13, stored blocks at worst) with slack for the flush marker.
+ */
+export function deflateOutputBound(n: number): number {
+  return n + (n >>> 12) + (n >>> 14) + (n >>> 25) + 64;
+}
 
 /** Throws a plain error if this Node's zlib stream lacks what the adapter drives. */
 export function checkZlibInternals(stream: unknown): asserts stream is ZlibInternals {
   const s = stream as Partial<ZlibInternals>;
-  if (typeof s._handle?.writeSync !== 'function' || !(s._writeState instanceof Uint32Array) || s._writeState.length < 2 || typeof s._handle.reset !== 'function') {
-    throw new Error(`node:zlib internals changed in Node ${process.versions.node}: the synchronous DEFLATE adapter (src/core/extensions/zlib-stream.ts) needs zlib stream._handle.writeSync() and ._writeState. Turn permessage-deflate off (--no-deflate) until it is adapted.`);
+  if (typeof s._handle?.writeSync !== 'function' || !(s._writeState instanceof Uint32Array) || s._writeState.length < 2 || typeof s._handle.reset !== 'function'
+    || typeof s._chunkSize !== 'number' || !(s._outBuffer instanceof Uint8Array) || s._outBuffer.length !== s._chunkSize || s._outOffset !== 0) {
+    throw new Error(`node:zlib internals changed in Node ${process.versions.node}: the DEFLATE adapter (src/core/extensions/zlib-stream.ts) needs zlib stream._handle.writeSync(), ._writeState, ._chunkSize, ._outBuffer and ._outOffset. Turn permessage-deflate off (--no-deflate) until it is adapted.`);
   }
 }
 
@@ -177,6 +192,12 @@ export class RawDeflateStream {
    * The caller must not touch the stream until the promise settles (process() refuses meanwhile).
    * Resolves null if the stream is closed first. Compressor only: an inflater stays synchronous,
    * since it must stop at the message limit as it goes (and inflating costs a tenth of deflating).
+   *
+   * Output buffer: node:zlib hands zlib chunkSize bytes of room (16 KiB) and, each time they fill,
+   * goes back to the event loop for a new buffer before zlib may go on: ~70 round trips for 1 MiB
+   * of text, each waiting for a busy loop. A piece longer than that gets one buffer that holds all
+   * it can compress to (deflateOutputBound, up to 8 MiB), so the thread pool works it in one go;
+   * the default comes back once the message is done.
    */
   compressAsync(pieces: readonly Uint8Array[]): Promise<Uint8Array[] | null> {
     if (this.kind !== 'deflate') return Promise.reject(new Error('compressAsync is for a compressor.'));
@@ -191,10 +212,19 @@ export class RawDeflateStream {
         parts.push(chunk);
         length += chunk.length;
       };
+      const defaultChunk = this.stream._chunkSize;
+      let enlarged = false;
+      const sizeOutput = (chunkSize: number) => {
+        // node:zlib's next write starts at _outOffset of _outBuffer with _chunkSize - _outOffset of room.
+        this.stream._chunkSize = chunkSize;
+        this.stream._outBuffer = Buffer.allocUnsafe(chunkSize);
+        this.stream._outOffset = 0;
+      };
       const settle = (result: Uint8Array[] | null) => {
         if (this.pendingAsync !== pending) return;
         this.pendingAsync = null;
         stream.off('data', onData);
+        if (enlarged && !stream.destroyed) sizeOutput(defaultChunk);
         resolve(result);
       };
       const pending = { settle };
@@ -205,13 +235,20 @@ export class RawDeflateStream {
       const step = () => {
         if (this.closed || stream.destroyed) return settle(null);
         if (next > 0) {
-          payloads.push(concatBytes(parts, length));
+          // A lone part may be a view of a buffer much larger than it: keep only its bytes.
+          const only = parts.length === 1 ? parts[0]! : null;
+          payloads.push(only && only.buffer.byteLength > 2 * length ? new Uint8Array(only) : concatBytes(parts, length));
           if (length > 0) this._used = true;
           parts = [];
           length = 0;
         }
         if (next === pieces.length) return settle(payloads);
         const piece = pieces[next++]!;
+        const room = Math.min(deflateOutputBound(piece.length), MAX_ASYNC_CHUNK);
+        if (room > defaultChunk) {
+          sizeOutput(room);
+          enlarged = true;
+        }
         if (piece.length > 0) stream.write(piece);
         stream.flush(zlib.constants.Z_SYNC_FLUSH, step);
       };

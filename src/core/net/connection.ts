@@ -246,7 +246,7 @@ export class Connection {
   }
 
   private sendQueued(entry: OutboxEntry): void {
-    if (entry.kind === 'text') this.protocol.sendText(entry.text);
+    if (entry.kind === 'text') this.protocol.sendText(entry.text, entry.utf8);
     else if (entry.kind === 'binary') this.protocol.sendBinary(entry.data);
     else if (entry.kind === 'fragmented') this.protocol.sendFragmented(entry.opcode, entry.data, entry.sizes);
     else this.protocol.close(entry.code, entry.reason);

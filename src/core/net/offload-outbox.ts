@@ -29,7 +29,8 @@ import type { WebSocketProtocol } from '../protocol.ts';
 export const OFFLOAD_MIN_BYTES = 32 * 1024;
 
 export type OutboxEntry =
-  | { kind: 'text'; text: string; size: number }
+  /** utf8: the text's UTF-8, once prepare() has encoded it (the protocol then does not encode it again). */
+  | { kind: 'text'; text: string; size: number; utf8?: Uint8Array }
   | { kind: 'binary'; data: Uint8Array; size: number }
   | { kind: 'fragmented'; opcode: number; data: Uint8Array; sizes: readonly number[]; size: number }
   | { kind: 'close'; code: number | null | undefined; reason: string | undefined; size: number };
@@ -114,8 +115,9 @@ export class OffloadOutbox {
     const protocol = this.host.protocol;
     if (entry.kind === 'close' || entry.kind === 'fragmented' || !OffloadOutbox.worthOffloading(protocol, entry.size)) return null;
     const extension = protocol.extensionInForce!;
-    return entry.kind === 'text'
-      ? extension.prepareMessage!(Opcode.Text, [utf8Encode(entry.text)])
-      : extension.prepareMessage!(Opcode.Binary, [entry.data]);
+    if (entry.kind === 'binary') return extension.prepareMessage!(Opcode.Binary, [entry.data]);
+    // Encoded once: these same bytes are compressed now and handed to the protocol when sent.
+    entry.utf8 = utf8Encode(entry.text);
+    return extension.prepareMessage!(Opcode.Text, [entry.utf8]);
   }
 }

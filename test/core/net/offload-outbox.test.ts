@@ -79,6 +79,27 @@ describe('large messages compressed off the event loop, to a ws peer (perMessage
     await conn.closed();
   });
 
+  it('a large text is encoded to UTF-8 once: the bytes compressed off the event loop are the ones the protocol sends (non-ASCII arrives intact)', async () => {
+    const { conn, echoes, log } = await openOurClient();
+    const text = `${json(big, 9)}héllo ✓ 🎉`;
+    const extension = conn.protocol.extensionInForce!;
+    const compressed: Uint8Array[] = [];
+    const prepare = extension.prepareMessage!.bind(extension);
+    extension.prepareMessage = (opcode, pieces) => (compressed.push(pieces[0]!), prepare(opcode, pieces));
+    const handed: (Uint8Array | undefined)[] = [];
+    const sendText = conn.protocol.sendText.bind(conn.protocol);
+    conn.protocol.sendText = (t: string, utf8?: Uint8Array) => (handed.push(utf8), sendText(t, utf8));
+    conn.sendText(text);
+    await eventually(() => echoes.length === 1, 20_000, 'the echo');
+    expect(compressed.length).toBe(1);
+    expect(handed).toEqual([compressed[0]]);
+    expect(handed[0]).toBe(compressed[0]);
+    expect(log).toEqual([text]);
+    expect(echoes).toEqual([text]);
+    conn.close(1000);
+    await conn.closed();
+  });
+
   it('a Ping sent after a large message is not held behind it (control frames may go between messages, RFC 6455 §5.4)', async () => {
     const { conn, log } = await openOurClient();
     const text = json(OFFLOAD_MIN_BYTES * 64, 5); // 2 MiB: compressing takes far longer than a Ping's trip
