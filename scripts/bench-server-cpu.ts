@@ -172,17 +172,21 @@ export async function runServerCpu(): Promise<ServerCpuResults> {
   const rounds = envNumber('BENCH_CPU_ROUNDS', quick ? 2 : 6);
   const cellMs = envNumber('BENCH_CPU_CELL_MS', quick ? 400 : 1200);
   const warmupMs = envNumber('BENCH_CPU_WARMUP_MS', quick ? 150 : 300);
+  // BENCH_CPU_SIZES=64 (or 64,16k): only those sizes (for measuring one change quickly).
+  const only = process.env['BENCH_CPU_SIZES']?.split(',').map((s) => s.trim()).filter(Boolean);
+  const workloads = only ? cpuWorkloads.filter((w) => only.includes(w.id)) : cpuWorkloads;
+  if (workloads.length === 0) throw new Error(`BENCH_CPU_SIZES must name some of ${cpuWorkloads.map((w) => w.id).join(', ')}`);
   const load0 = os.loadavg()[0]!;
   const running = new Map<ServerId, RunningServer>();
   try {
     for (const id of [...servers, 'io-only'] as const) running.set(id, await startServer(id));
-    const payloads = new Map(cpuWorkloads.map((w) => [w.id, randomBytes(w.size)]));
+    const payloads = new Map(workloads.map((w) => [w.id, randomBytes(w.size)]));
     const samples: CpuSample[] = [];
-    for (const w of cpuWorkloads) for (const id of running.keys()) await blast(running.get(id)!, w, payloads.get(w.id)!, warmupMs, warmupMs); // JIT warm-up
+    for (const w of workloads) for (const id of running.keys()) await blast(running.get(id)!, w, payloads.get(w.id)!, warmupMs, warmupMs); // JIT warm-up
     for (let round = 0; round < rounds; round++) {
       // ABBA for the two compared; the I/O-only reference once per round, last (not in the ratio).
       const order: ServerId[] = round % 2 === 0 ? ['ours', 'ws', 'ws', 'ours', 'io-only'] : ['ws', 'ours', 'ours', 'ws', 'io-only'];
-      for (const w of cpuWorkloads) {
+      for (const w of workloads) {
         const line: string[] = [];
         for (const id of order) {
           const r = await blast(running.get(id)!, w, payloads.get(w.id)!, warmupMs, cellMs);
@@ -198,7 +202,7 @@ export async function runServerCpu(): Promise<ServerCpuResults> {
       const s = samples.filter((x) => x.server === id && x.workload === workload && x.round === round);
       return (s.reduce((a, x) => a + x.cpuSeconds, 0) * 1e6) / s.reduce((a, x) => a + x.messages, 0);
     };
-    const rows = cpuWorkloads.map((w) => {
+    const rows = workloads.map((w) => {
       const ours = Array.from({ length: rounds }, (_, r) => perRound('ours', w.id, r));
       const ws = Array.from({ length: rounds }, (_, r) => perRound('ws', w.id, r));
       const ratios = ours.map((o, r) => o / ws[r]!).filter(Number.isFinite);

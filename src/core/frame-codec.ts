@@ -69,7 +69,13 @@ export type ParserEvent =
   | { kind: 'prefix'; prefix: FramePrefix }
   | { kind: 'header'; header: FrameHeader }
   | { kind: 'payload'; header: FrameHeader; chunk: Uint8Array; offset: number }
-  | { kind: 'frame'; frame: Frame };
+  | { kind: 'frame'; frame: Frame }
+  /**
+   * Only with FrameParserOptions.wholeFrames: a frame that sat whole in one writable chunk, read
+   * in one go and reported once instead of as prefix, header, payload and frame. Its receiver
+   * runs the checks of those four events on it, in their order (the header is a prefix too).
+   */
+  | { kind: 'whole-frame'; frame: Frame };
 
 type EventSink = { push: (event: ParserEvent) => void };
 
@@ -109,6 +115,14 @@ function joinBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
 export interface FrameParserOptions {
   /** Keep each frame's wire bytes for display (default true). */
   keepRaw?: boolean;
+  /**
+   * Report a frame whose header and payload (at most 65535 bytes) sit whole in a chunk fed as
+   * writable as one 'whole-frame' event: read straight out of the chunk, unmasked in place, with
+   * no per-field views and no partial-header state (default false; only when keepRaw is false).
+   * Such a frame is consumed before its event is reported: a handler that throws on it leaves the
+   * parser at the next frame (its receiver resets it then anyway).
+   */
+  wholeFrames?: boolean;
 }
 
 /** A FIFO of received chunks that hands out exactly the bytes asked for. */
@@ -129,6 +143,20 @@ class ByteQueue {
   /** May the bytes takeUpTo hands out next be overwritten? */
   get firstWritable(): boolean {
     return this.writable[0] === true;
+  }
+
+  /** The first chunk (undefined when empty); its unread bytes start at headStart. */
+  get head(): Uint8Array | undefined {
+    return this.chunks[0];
+  }
+
+  get headStart(): number {
+    return this.headOffset;
+  }
+
+  /** Consumes n bytes of the first chunk (caller checked they are there). */
+  skip(n: number): void {
+    this.advance(n);
   }
 
   /** Takes exactly n bytes (caller checked length >= n). */
@@ -211,6 +239,7 @@ export class FrameParser {
   private queue = new ByteQueue();
   private _state: ParserState = 'header';
   private readonly keepRaw: boolean;
+  private readonly wholeFrames: boolean;
   // The frame being parsed.
   private header: Partial<FrameHeader> & { headerBytes: Uint8Array[] } = { headerBytes: [] };
   private current: FrameHeader | null = null;
@@ -222,6 +251,7 @@ export class FrameParser {
 
   constructor(options: FrameParserOptions = {}) {
     this.keepRaw = options.keepRaw ?? true;
+    this.wholeFrames = (options.wholeFrames ?? false) && !this.keepRaw;
   }
 
   get state(): ParserState {
@@ -310,6 +340,7 @@ export class FrameParser {
       switch (this._state) {
         case 'header': {
           if (this.queue.length < 2) return;
+          if (this.wholeFrames && this.queue.firstWritable && this.readWholeFrame(onEvent)) break;
           const bytes = this.queue.take(2);
           this.header.headerBytes.push(bytes);
           const b0 = bytes[0]!, b1 = bytes[1]!;
@@ -399,6 +430,45 @@ export class FrameParser {
         }
       }
     }
+  }
+
+  /**
+   * The fast path of wholeFrames: the frame at the front of the first chunk, if all of it is
+   * there (header, masking key and a payload of 7- or 16-bit length), read without the state
+   * machine: one header object, one view for the payload (unmasked in place, as the general path
+   * does for a payload whole in a writable chunk), one event. Anything else (a frame cut by the
+   * chunk's end, a 64-bit length) goes the general way and nothing is consumed here.
+   */
+  private readWholeFrame(onEvent: (event: ParserEvent) => void): boolean {
+    const chunk = this.queue.head!;
+    const at = this.queue.headStart;
+    const available = chunk.length - at;
+    const b0 = chunk[at]!, b1 = chunk[at + 1]!;
+    const masked = (b1 & 0x80) !== 0;
+    const lengthField = b1 & 0x7f;
+    if (lengthField === 127) return false;
+    let payloadLength = lengthField;
+    let headerLength = 2;
+    if (lengthField === 126) {
+      if (available < 4) return false;
+      payloadLength = (chunk[at + 2]! << 8) | chunk[at + 3]!;
+      headerLength = 4;
+    }
+    if (masked) headerLength += 4;
+    const frameLength = headerLength + payloadLength;
+    if (available < frameLength) return false;
+    // Only payload bytes are overwritten; the masking key stays as received, so a view of it is its value.
+    const maskKey = masked ? chunk.subarray(at + headerLength - 4, at + headerLength) : null;
+    const payload = chunk.subarray(at + headerLength, at + frameLength);
+    if (maskKey !== null && payloadLength > 0) applyMaskInPlace(payload, payload, maskKey, 0);
+    // The same fields, in the same order, as startPayload's header (one object shape for both paths).
+    const header: FrameHeader = {
+      fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode: b0 & 0x0f, masked,
+      lengthField, payloadLength, maskKey, headerLength,
+    };
+    this.queue.skip(frameLength);
+    onEvent({ kind: 'whole-frame', frame: { header, payload, raw: null } });
+    return true;
   }
 
   /** The header of the frame being read, once complete. */

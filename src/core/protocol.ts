@@ -280,7 +280,8 @@ export class WebSocketProtocol {
     this.traceBytes = this.trace !== undefined && (options.traceBytes ?? true);
     this.maskKey = options.maskKeyGenerator ?? randomMaskKey;
     this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
-    this.parser = new FrameParser({ keepRaw: this.trace !== undefined });
+    // Untraced, a frame that arrives whole in one writable chunk is read in one go (receiveWholeFrame).
+    this.parser = new FrameParser({ keepRaw: this.trace !== undefined, wholeFrames: this.trace === undefined });
     this.policy = options.policy ?? 'strict';
     // Bad deflate options fail here, before any socket is involved.
     if (this.role === 'server') this.serverNegotiators();
@@ -602,7 +603,8 @@ export class WebSocketProtocol {
       this.parser.feed(data, (event) => {
         // §5.5.1: after a Close frame the peer sends nothing more; anything after it is discarded.
         if (this.closeReceived) throw stopParsing;
-        if (event.kind === 'prefix') this.checkPrefix(event.prefix);
+        if (event.kind === 'whole-frame') this.receiveWholeFrame(event.frame);
+        else if (event.kind === 'prefix') this.checkPrefix(event.prefix);
         else if (event.kind === 'header') this.checkHeader(event.header);
         else if (event.kind === 'payload') this.checkPayloadChunk(event.header, event.chunk);
         else this.handleFrame(event.frame);
@@ -615,6 +617,19 @@ export class WebSocketProtocol {
       if (!(error instanceof ProtocolViolation)) throw error;
       this.fail(error);
     }
+  }
+
+  /**
+   * A frame the parser read whole out of one chunk (FrameParser's wholeFrames): the checks its
+   * prefix, header, payload and frame events would get, in that order. Only a Close frame sets
+   * closeReceived, in handleFrame, so checking it once before (receiveFrameBytes) is as before.
+   */
+  private receiveWholeFrame(frame: Frame): void {
+    const h = frame.header;
+    this.checkPrefix(h);
+    this.checkHeader(h);
+    if (h.payloadLength > 0) this.checkPayloadChunk(h, frame.payload);
+    this.handleFrame(frame);
   }
 
   /**

@@ -1,0 +1,96 @@
+/**
+ * FrameParser's wholeFrames fast path (issue 17): a frame sitting whole in a writable chunk is
+ * reported as one 'whole-frame' event. Whatever the cut, it must yield exactly the frames, headers
+ * and payloads the general path (prefix, header, payload, frame events) yields.
+ */
+import { describe, it, expect } from 'vitest';
+import { encodeFrame, FrameParser, type Frame, type FrameHeader, type FrameSpec, type ParserEvent } from '../../src/core/frame-codec.ts';
+import { concatBytes, toHex } from '../../src/core/bytes.ts';
+import { ProtocolViolation } from '../../src/core/errors.ts';
+
+const KEY = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+/** Frames of every kind the fast path reads, and some it leaves to the general path (64-bit length). */
+const specs: FrameSpec[] = [
+  { opcode: 2, payload: bytes(64, 1), maskKey: KEY },
+  { opcode: 1, payload: new TextEncoder().encode('héllo'), maskKey: KEY },
+  { opcode: 9, payload: bytes(0, 0), maskKey: KEY },
+  { opcode: 1, fin: false, payload: bytes(10, 2), maskKey: KEY },
+  { opcode: 10, payload: bytes(5, 3), maskKey: KEY },
+  { opcode: 0, fin: true, payload: bytes(125, 4), maskKey: KEY },
+  { opcode: 2, payload: bytes(126, 5), maskKey: KEY },
+  { opcode: 2, payload: bytes(300, 6), maskKey: null },
+  { opcode: 2, payload: bytes(40, 7), maskKey: KEY, lengthEncoding: '64-bit' },
+  { opcode: 2, payload: bytes(3, 8), maskKey: KEY, rsv2: true },
+  { opcode: 8, payload: Uint8Array.of(0x03, 0xe8), maskKey: KEY },
+];
+const wire = () => concatBytes(specs.map((s) => encodeFrame(s)));
+
+/** A frame as plain values (header fields, unmasked payload), whichever event carried it. */
+function describeFrame(f: Frame): string {
+  const h: FrameHeader = f.header;
+  return JSON.stringify({ ...h, maskKey: h.maskKey ? toHex(h.maskKey) : null, payload: toHex(f.payload) });
+}
+function framesOf(events: readonly ParserEvent[]): string[] {
+  return events.flatMap((e) => (e.kind === 'frame' || e.kind === 'whole-frame' ? [describeFrame(e.frame)] : []));
+}
+
+/** Feeds copies of the cuts (the fast path unmasks in place) as writable chunks. */
+function parseWhole(chunks: readonly Uint8Array[]): ParserEvent[] {
+  const parser = new FrameParser({ keepRaw: false, wholeFrames: true });
+  const events: ParserEvent[] = [];
+  for (const c of chunks) parser.feed(c.slice(), (e) => events.push(e), true);
+  return events;
+}
+const reference = framesOf(new FrameParser({ keepRaw: false }).feedAll(wire()));
+
+describe('FrameParser wholeFrames', () => {
+  it('reads every frame of a chunk of whole frames in one event each, except the 64-bit length', () => {
+    const events = parseWhole([wire()]);
+    expect(framesOf(events)).toEqual(reference);
+    expect(events.filter((e) => e.kind === 'whole-frame')).toHaveLength(specs.length - 1);
+    // The 64-bit frame went the general way: its four events.
+    expect(events.filter((e) => e.kind !== 'whole-frame').map((e) => e.kind)).toEqual(['prefix', 'header', 'payload', 'frame']);
+  });
+
+  it('many small whole frames in one chunk: one event per frame', () => {
+    const many = Array.from({ length: 500 }, (_, i) => encodeFrame({ opcode: 2, payload: bytes(i % 130, i), maskKey: KEY }));
+    const events = parseWhole([concatBytes(many)]);
+    expect(events.map((e) => e.kind)).toEqual(Array(500).fill('whole-frame'));
+    expect(framesOf(events)).toEqual(framesOf(new FrameParser({ keepRaw: false }).feedAll(concatBytes(many))));
+  });
+
+  it('cut at every byte position (two chunks), and byte by byte: the same frames as the general path', () => {
+    const all = wire();
+    for (let cut = 0; cut <= all.length; cut++) {
+      expect(framesOf(parseWhole([all.subarray(0, cut), all.subarray(cut)])), `cut at ${cut}`).toEqual(reference);
+    }
+    expect(framesOf(parseWhole(Array.from(all, (b) => Uint8Array.of(b))))).toEqual(reference);
+  });
+
+  it('only for chunks given away, and never when raw bytes are kept', () => {
+    const notWritable: ParserEvent[] = [];
+    const chunk = wire();
+    new FrameParser({ keepRaw: false, wholeFrames: true }).feed(chunk, (e) => notWritable.push(e), false);
+    expect(notWritable.some((e) => e.kind === 'whole-frame')).toBe(false);
+    expect(toHex(chunk)).toBe(toHex(wire()));
+    const keptRaw: ParserEvent[] = [];
+    new FrameParser({ keepRaw: true, wholeFrames: true }).feed(wire(), (e) => keptRaw.push(e), true);
+    expect(keptRaw.some((e) => e.kind === 'whole-frame')).toBe(false);
+    expect(framesOf(keptRaw)).toEqual(reference);
+  });
+
+  it('a handler that throws on a whole frame leaves the parser at the next frame', () => {
+    const parser = new FrameParser({ keepRaw: false, wholeFrames: true });
+    const chunk = wire();
+    let seen = 0;
+    expect(() => parser.feed(chunk, () => { seen++; throw new ProtocolViolation('WS_ERR_RESERVED_BITS', 'stop'); }, true)).toThrow('stop');
+    expect(seen).toBe(1);
+    expect(parser.state).toBe('header');
+    // Nothing of the first frame is held: going on yields exactly the frames after it.
+    const rest: ParserEvent[] = [];
+    parser.feed(new Uint8Array(0), (e) => rest.push(e), true);
+    expect(framesOf(rest)).toEqual(reference.slice(1));
+  });
+});
