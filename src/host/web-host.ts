@@ -27,7 +27,7 @@ import { encodeWireJson } from '../shared/wire-json.ts';
 import { checkApiRequest, checkHostAndOrigin, ownHosts, TOKEN_HEADER } from './bridge-guard.ts';
 import { EventStreams } from './event-streams.ts';
 import type { FoldPolicy } from '../service/frame-folding.ts';
-import { defaultFoldPolicy } from '../service/frame-folding.ts';
+import { RECORDING_PACE } from '../service/page-streams.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, receiveRecording } from './recording-upload.ts';
 import { RECORDING_UPLOAD_PATH } from '../shared/inspector-api.ts';
 
@@ -128,7 +128,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const token = randomBytes(32).toString('base64url');
   const streams = new EventStreams(service, options.streamQueueLimitBytes ?? 64 * 1024 * 1024, 8, options.foldPolicy);
   // A recording being opened is paced to the pages (a third of the lag at which their frames would fold).
-  service.setRecordingPace(() => streams.untilCaughtUp(defaultFoldPolicy.foldAfterMs / 3, 2000));
+  service.setRecordingPace(() => streams.untilCaughtUp(RECORDING_PACE.lagMs, RECORDING_PACE.stalledMs));
   const api: Record<string, (arg: unknown) => unknown> = createHandlers(service);
   // The page says which batches it applied: a page behind the wire gets its frames folded (event-streams.ts).
   api['ackEvents'] = (arg) => streams.ack(arg);

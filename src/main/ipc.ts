@@ -1,14 +1,16 @@
 /**
  * IPC glue: one handler per channel, each checking who is calling and what it sent, then
- * calling the inspector service. Batches are pushed to the window's renderer.
+ * calling the inspector service. Batches are pushed to the window's renderer, numbered, and the
+ * window acknowledges them (window-stream.ts).
  */
 import { BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { basename } from 'node:path';
 import { channels } from '../shared/inspector-api.ts';
-import { encodeWireJson } from '../shared/wire-json.ts';
 import { createHandlers, type ApiFunction } from '../service/handlers.ts';
 import type { InspectorService } from '../service/inspector-service.ts';
+import { RECORDING_PACE } from '../service/page-streams.ts';
 import { isTrustedIpcSender } from './trust.ts';
+import { WindowStream } from './window-stream.ts';
 
 /** The URL of the frame that sent `event`, or '' (a frame already gone throws when read). */
 function senderUrl(event: IpcMainInvokeEvent): string {
@@ -35,11 +37,11 @@ function isTrustedSender(event: IpcMainInvokeEvent, rendererUrl: string, window:
 }
 
 export function registerIpc(service: InspectorService, rendererUrl: string, target: () => WebContents | null): () => void {
-  const handle = (channel: string, fn: (arg: unknown) => unknown) => {
+  const handle = (channel: string, fn: (arg: unknown, senderId: number) => unknown) => {
     ipcMain.handle(channel, async (event, arg: unknown) => {
       if (!isTrustedSender(event, rendererUrl, target())) throw new Error(`refused ${channel} from ${senderUrl(event) || 'unknown'}`);
       try {
-        return await fn(arg);
+        return await fn(arg, event.sender.id);
       } catch (error) {
         return { ok: false, error: (error as Error).message };
       }
@@ -57,13 +59,14 @@ export function registerIpc(service: InspectorService, rendererUrl: string, targ
     return service.openRecording(path, basename(path));
   };
   for (const [name, fn] of Object.entries(handlers) as Array<[ApiFunction, (arg: unknown) => unknown]>) handle(channels[name], fn);
-  const unsubscribe = service.onBatch((batch) => {
-    const contents = target();
-    // As wire JSON, not structured clone: see PreloadApi.
-    if (contents && !contents.isDestroyed()) contents.send(channels.batch, encodeWireJson(batch));
-  });
+  // Batches go to the window numbered; it acknowledges what it applied, and falls behind a flood
+  // folded, not frozen; a recording being opened is paced to it (window-stream.ts, as the web host).
+  const stream = new WindowStream(service, target, channels.batch);
+  handle(channels.ackEvents, (arg, senderId) => stream.ack(senderId, arg));
+  service.setRecordingPace(() => stream.untilCaughtUp(RECORDING_PACE.lagMs, RECORDING_PACE.stalledMs));
   return () => {
-    unsubscribe();
+    service.setRecordingPace(null);
+    stream.close();
     for (const channel of Object.values(channels)) ipcMain.removeHandler(channel);
   };
 }

@@ -45,6 +45,8 @@ const api: PreloadApi = {
   setSavedWork: (work) => ipcRenderer.invoke(channels.setSavedWork, work),
   importSavedWork: (text) => ipcRenderer.invoke(channels.importSavedWork, text),
   runSequence: (connectionId, steps) => ipcRenderer.invoke(channels.runSequence, { connectionId, steps }),
+  // Which batches the page applied: the main process checks the sender and the numbers (window-stream.ts).
+  ackEvents: (arg) => ipcRenderer.invoke(channels.ackEvents, arg),
   // Batches stay text here; the page decodes them (PreloadApi says why).
   onBatchJson: (listener) => {
     const handler = (_event: unknown, json: string) => listener(json);

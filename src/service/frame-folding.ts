@@ -51,7 +51,7 @@ let nextFoldId = 1;
 /**
  * Frames that always reach the page: a violation and a close are what a person looks for; and an
  * opened recording's frames (ids "recN:…"), which have no wire to keep up with: their open is
- * paced to the page instead (EventStreams.untilCaughtUp), so few are in flight at a time.
+ * paced to the page instead (PageStreams.untilCaughtUp, page-streams.ts), so few are in flight at a time.
  */
 function neverFolded(event: FrameEvent): boolean {
   return event.frame.violation !== undefined || event.frame.opcode === 8 || /^rec\d+:/.test(event.connectionId);

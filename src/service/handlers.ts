@@ -14,7 +14,8 @@ import { validateProxyCaAction, validateStartProxy } from './proxy-validation.ts
 import { validateRawCarriers } from './raw-chunks.ts';
 import type { InspectorService } from './inspector-service.ts';
 
-export type ApiFunction = Exclude<keyof typeof channels, 'batch'>;
+/** Not here: the batch push and its acknowledgements, which belong to each transport's streams (page-streams.ts). */
+export type ApiFunction = Exclude<keyof typeof channels, 'batch' | 'ackEvents'>;
 export type Handlers = Record<ApiFunction, (arg: unknown) => unknown>;
 
 export function createHandlers(service: InspectorService): Handlers {

@@ -296,8 +296,9 @@ export interface ServiceBatch {
    */
   dropped?: number;
   /**
-   * Web host: this event stream's id (first batch) and each batch's number, which the page
-   * acknowledges once it applied the batch (POST ackEvents): how the service knows the page is
+   * This event stream's id (the web host: first batch; Electron: every batch) and each batch's
+   * number, which the page acknowledges once it applied the batch (ackEvents: POST on the web
+   * host, IPC in Electron): how the service knows the page is
    * behind, and folds its frames (src/service/frame-folding.ts).
    */
   stream?: number;
@@ -401,6 +402,8 @@ export interface InspectorApi {
  */
 export interface PreloadApi extends Omit<InspectorApi, 'onBatch'> {
   onBatchJson(listener: (json: string) => void): () => void;
+  /** The page applied every batch of `stream` up to `seq` (src/main/window-stream.ts folds and paces by it). */
+  ackEvents(arg: { stream: number; seq: number }): Promise<Result>;
 }
 
 /** The IPC channel names, one per function (Electron's security guide). */
@@ -444,4 +447,5 @@ export const channels = {
   importSavedWork: 'inspector:import-saved-work',
   runSequence: 'inspector:run-sequence',
   batch: 'inspector:batch',
+  ackEvents: 'inspector:ack-events',
 } as const;

@@ -257,13 +257,15 @@ describe('preload (src/preload/index.ts)', () => {
       expect(ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p), `${p.getText().slice(0, 40)} is a plain function property`).toBe(true);
       return p.name!.getText();
     });
-    const expected = inspectorApiMembers().map((name) => (name === 'onBatch' ? 'onBatchJson' : name));
+    // ackEvents: the page's acknowledgements of the batches it applied (src/main/window-stream.ts).
+    const expected = [...inspectorApiMembers().map((name) => (name === 'onBatch' ? 'onBatchJson' : name)), 'ackEvents'];
     expect(expected.length).toBeGreaterThanOrEqual(8);
     expect([...exposed].sort()).toEqual([...expected].sort());
   });
 
-  it('gets batches from the main process as wire JSON text (src/main/ipc.ts), not as cloned byte views', () => {
-    expect(read('src/main/ipc.ts')).toMatch(/contents\.send\(channels\.batch, encodeWireJson\(batch\)\)/);
+  it('gets batches from the main process as wire JSON text (src/main/ipc.ts, window-stream.ts), not as cloned byte views', () => {
+    expect(read('src/main/ipc.ts')).toMatch(/new WindowStream\(service, target, channels\.batch\)/);
+    expect(read('src/main/window-stream.ts')).toMatch(/\.send\(channel, encodeWireJson\(batch\)\)/);
   });
 
   it('calls each function over its own channel and listens only on the batch channel', () => {
@@ -314,9 +316,11 @@ describe('IPC registrations (src/main/ipc.ts)', () => {
     expect(text).toMatch(/ipcMain\.handle\(channel,/);
     expect(text).toMatch(/createHandlers\(service\)/);
     const handlers = createHandlers(recordingService([]));
-    const invokable = Object.keys(channels).filter((k) => k !== 'batch').sort();
+    const invokable = Object.keys(channels).filter((k) => k !== 'batch' && k !== 'ackEvents').sort();
     expect(invokable.length).toBeGreaterThanOrEqual(7);
     expect(Object.keys(handlers).sort()).toEqual(invokable);
+    // The acknowledgements go to the window's stream, through the same sender-checking helper.
+    expect(text).toMatch(/handle\(channels\.ackEvents, \(arg, senderId\) => stream\.ack\(senderId, arg\)\)/);
     expect(text).not.toMatch(/channels\.batch\b[^)]*handle/);
   });
 

@@ -215,6 +215,23 @@ describe('IPC', () => {
   ])('refuses %s', async (_name, make) => {
     await expect(Promise.resolve().then(() => getStatus()(make(), undefined))).rejects.toThrow(/^refused inspector:get-status from /);
   });
+
+  it('sends the window numbered batches and takes its acknowledgements, from that window only (window-stream.ts)', async () => {
+    const send = (win().webContents as unknown as { send: ReturnType<typeof vi.fn> }).send;
+    const numbered = () => send.mock.calls.filter(([channel]) => channel === 'inspector:batch').map(([, json]) => JSON.parse(json as string) as { stream?: number; seq?: number }).filter((b) => b.seq !== undefined);
+    // Starting a server changes the status: a batch goes to the window.
+    await getStatus()(event({ url: win().webContents.mainFrame.url, parent: null }), undefined);
+    await electron.ipcMain.handlers.get('inspector:start-server')!(event({ url: win().webContents.mainFrame.url, parent: null }), { host: '127.0.0.1', port: 0 });
+    await vi.waitFor(() => expect(numbered().length).toBeGreaterThan(0));
+    const last = numbered().at(-1)!;
+    expect(last.stream).toBeTypeOf('number');
+    const ack = electron.ipcMain.handlers.get('inspector:ack-events')!;
+    const own = event({ url: win().webContents.mainFrame.url, parent: null });
+    expect(await ack(own, { stream: last.stream, seq: last.seq })).toEqual({ ok: true });
+    expect(await ack(own, { stream: last.stream, seq: last.seq! + 1000 })).toMatchObject({ ok: false });
+    expect(await ack(own, { stream: last.stream! + 1, seq: last.seq })).toMatchObject({ ok: false });
+    await expect(Promise.resolve().then(() => ack(event({ url: win().webContents.mainFrame.url, parent: null }, 999), { stream: last.stream, seq: last.seq }))).rejects.toThrow(/^refused inspector:ack-events from /);
+  });
 });
 
 describe('confirmation before a dangerous action', () => {

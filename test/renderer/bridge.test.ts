@@ -9,6 +9,8 @@ import { InspectorService } from '../../src/service/inspector-service.ts';
 import { fromPreload } from '../../src/renderer/src/bridge.ts';
 import type { PreloadApi, ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { encodeWireJson } from '../../src/shared/wire-json.ts';
+import { channels } from '../../src/shared/inspector-api.ts';
+import { WindowStream } from '../../src/main/window-stream.ts';
 
 /** The bytes of every byte array in a value (frames, heads, message data). */
 function byteArrayLengths(value: unknown): number {
@@ -57,6 +59,38 @@ describe('fromPreload', () => {
       }
     } finally {
       ws.close();
+      await service.dispose();
+    }
+  });
+
+  it('acknowledges the batches it applied to the main process\'s window stream (src/main/window-stream.ts)', async () => {
+    const service = new InspectorService({ batchIntervalMs: 5 });
+    // The window's webContents and the preload, joined as IPC joins them (sender id 3).
+    const jsonListeners: Array<(json: string) => void> = [];
+    const acks: Array<{ arg: unknown; result: unknown }> = [];
+    const contents = { id: 3, isDestroyed: () => false, send: (_channel: string, json: string) => jsonListeners.forEach((l) => l(json)) };
+    const stream = new WindowStream(service, () => contents, channels.batch);
+    const preload = {
+      onBatchJson: (l: (json: string) => void) => (jsonListeners.push(l), () => undefined),
+      ackEvents: async (arg: unknown) => {
+        const result = stream.ack(3, arg);
+        acks.push({ arg, result });
+        return result;
+      },
+    } as unknown as PreloadApi;
+    const batches: ServiceBatch[] = [];
+    fromPreload(preload).onBatch((b) => batches.push(b));
+    try {
+      const started = await service.startServer({ port: 0 });
+      if (!started.ok) throw new Error(started.error);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(batches.length).toBeGreaterThan(0);
+      expect(acks.length).toBeGreaterThan(0);
+      expect(acks.every((a) => (a.result as { ok: boolean }).ok)).toBe(true);
+      // The last acknowledgement names the last batch applied, of this window's stream.
+      expect(acks.at(-1)!.arg).toEqual({ stream: batches.at(-1)!.stream, seq: batches.at(-1)!.seq });
+    } finally {
+      stream.close();
       await service.dispose();
     }
   });

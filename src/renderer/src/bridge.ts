@@ -127,7 +127,7 @@ function afterNextFrame<T>(atFrame: () => T, callback: (value: T) => void): void
 const ACK_INTERVAL_MS = 40;
 
 /**
- * Tells the web host which batches this page has applied (the store applies them once per
+ * Tells the web host (or Electron's main process) which batches this page has applied (the store applies them once per
  * animation frame), at most one acknowledgement in flight: a page that falls behind the wire,
  * or is hidden and paints nothing, acknowledges late, and the host folds its frames
  * (src/service/frame-folding.ts) instead of queueing them.
@@ -212,10 +212,23 @@ function streamBatches(token: string, listener: (batch: ServiceBatch) => void, a
   return () => abort.abort();
 }
 
-/** Electron's preload API, with its batches (wire JSON text) decoded here in the page. */
+/**
+ * Electron's preload API, with its batches (wire JSON text) decoded here in the page and
+ * acknowledged as the web host's are (the main process folds and paces by them).
+ */
 export function fromPreload(preload: PreloadApi): InspectorApi {
-  const { onBatchJson, ...calls } = preload;
-  return { ...calls, onBatch: (listener) => onBatchJson((json) => listener(decodeWireJson<ServiceBatch>(json))) };
+  const { onBatchJson, ackEvents, ...calls } = preload;
+  return {
+    ...calls,
+    onBatch: (listener) => {
+      const acknowledger = new BatchAcknowledger((arg) => ackEvents(arg));
+      return onBatchJson((json) => {
+        const batch = decodeWireJson<ServiceBatch>(json);
+        listener(batch);
+        acknowledger.saw(batch);
+      });
+    },
+  };
 }
 
 const preload = (globalThis as { inspector?: PreloadApi }).inspector;
