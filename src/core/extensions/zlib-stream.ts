@@ -118,6 +118,9 @@ export class RawDeflateStream {
     const zopts: zlib.ZlibOptions = { windowBits: options.windowBits };
     if (options.dictionary) zopts.dictionary = options.dictionary;
     if (kind === 'deflate') {
+      // compressAsync's writes end with a sync flush each (one thread-pool trip per piece, no
+      // separate flush() after it); process() passes its own flush, so this changes nothing there.
+      zopts.flush = zlib.constants.Z_SYNC_FLUSH;
       if (options.level !== undefined) zopts.level = options.level;
       if (options.memLevel !== undefined) zopts.memLevel = options.memLevel;
     }
@@ -231,7 +234,7 @@ export class RawDeflateStream {
       this.pendingAsync = pending;
       stream.on('data', onData);
       let next = 0;
-      // 'data' for everything a flush produced comes before the flush's callback (ws relies on it too).
+      // 'data' for everything a write produced comes before the write's callback (ws relies on it too).
       const step = () => {
         if (this.closed || stream.destroyed) return settle(null);
         if (next > 0) {
@@ -249,8 +252,8 @@ export class RawDeflateStream {
           sizeOutput(room);
           enlarged = true;
         }
-        if (piece.length > 0) stream.write(piece);
-        stream.flush(zlib.constants.Z_SYNC_FLUSH, step);
+        // Written with Z_SYNC_FLUSH (the stream's flush option): all of it out, byte-aligned, then step.
+        stream.write(piece, step);
       };
       step();
     });
