@@ -56,6 +56,8 @@ interface Stream {
   /** Dropped while behind: a status or conformance update to resend. */
   stale: boolean;
   conformance: ConformanceProgress | undefined;
+  /** A pending flush that closes this page's folds once it caught up (settleFolds). */
+  settle: ReturnType<typeof setTimeout> | null;
 }
 
 export class PageStreams {
@@ -79,13 +81,15 @@ export class PageStreams {
   /** Starts a stream to this page (its first batch: the id and the status); null when too many are open. */
   add(sink: PageSink): number | null {
     if (this.full) return null;
-    const stream: Stream = { id: this.nextId++, sink, folder: new FrameFolder(this.options.foldPolicy), droppedEvents: 0, stale: false, conformance: undefined };
+    const stream: Stream = { id: this.nextId++, sink, folder: new FrameFolder(this.options.foldPolicy), droppedEvents: 0, stale: false, conformance: undefined, settle: null };
     this.streams.set(stream.id, stream);
     if (!sink.closed()) sink.write({ events: [], status: this.service.getStatus(), stream: stream.id });
     return stream.id;
   }
 
   remove(id: number): void {
+    const stream = this.streams.get(id);
+    if (stream?.settle) clearTimeout(stream.settle);
     this.streams.delete(id);
   }
 
@@ -94,7 +98,9 @@ export class PageStreams {
     const { stream, seq } = (typeof arg === 'object' && arg !== null ? arg : {}) as { stream?: unknown; seq?: unknown };
     const found = typeof stream === 'number' ? this.streams.get(stream) : undefined;
     if (!found) return { ok: false, error: 'ackEvents: no such event stream (expected { stream, seq } from this page\'s stream).' };
-    return found.folder.ack(seq) ? { ok: true } : { ok: false, error: 'ackEvents: seq must be the number of a batch this stream sent.' };
+    if (!found.folder.ack(seq)) return { ok: false, error: 'ackEvents: seq must be the number of a batch this stream sent.' };
+    this.settleFolds(found);
+    return { ok: true };
   }
 
   stats(): Array<{ queuedBytes: number; droppedEvents: number; foldedFrames: number; foldRows: number; folding: boolean }> {
@@ -126,8 +132,33 @@ export class PageStreams {
 
   close(): void {
     this.unsubscribe();
-    for (const stream of this.streams.values()) stream.sink.end?.();
+    for (const stream of this.streams.values()) {
+      if (stream.settle) clearTimeout(stream.settle);
+      stream.sink.end?.();
+    }
     this.streams.clear();
+  }
+
+  /**
+   * A page acknowledging while folded: folds close only with a batch (FrameFolder.prepare), so when
+   * the flood has ended and no batch follows, an empty one goes after the fold's minimum time, and
+   * again while the page is still folded; otherwise its last fold would say "open" for good.
+   */
+  private settleFolds(stream: Stream): void {
+    if (!stream.folder.folding || stream.settle) return;
+    const minFoldMs = (this.options.foldPolicy ?? defaultFoldPolicy).minFoldMs;
+    // +10 ms: a timer can fire a little before performance.now() says its time has passed.
+    stream.settle = setTimeout(() => {
+      stream.settle = null;
+      if (!this.streams.has(stream.id) || stream.sink.closed() || this.overLimit(stream) || !stream.folder.folding) return;
+      this.writePrepared(stream, { events: [] });
+    }, minFoldMs + 10);
+    stream.settle.unref?.();
+  }
+
+  private writePrepared(stream: Stream, batch: ServiceBatch): void {
+    const prepared = stream.folder.prepare(batch);
+    stream.sink.write(this.options.streamOnEveryBatch ? { ...prepared, stream: stream.id } : prepared);
   }
 
   private overLimit(stream: Stream): boolean {
@@ -145,8 +176,7 @@ export class PageStreams {
       }
       this.sendMissed(stream);
       // Numbered per stream (and folded while this page is behind).
-      const prepared = stream.folder.prepare(batch);
-      stream.sink.write(this.options.streamOnEveryBatch ? { ...prepared, stream: stream.id } : prepared);
+      this.writePrepared(stream, batch);
     }
   }
 

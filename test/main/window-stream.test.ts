@@ -4,7 +4,7 @@
  * acknowledges what it applied; when it stops, a flood is folded; a recording being opened
  * waits while the window is behind and goes on when it acknowledges.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { BatchSource } from '../../src/service/page-streams.ts';
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
@@ -62,6 +62,24 @@ function setup() {
   return { stream, push, listeners, win, setTarget: (t: BatchTarget | null) => (target = t) };
 }
 
+/**
+ * A window that applied the first batch (5 frames), then nothing while a batch of 50 frames came,
+ * and 40 ms later `bursts` more: it is folded from the first of those on.
+ */
+async function floodUnacknowledged(bursts: number) {
+  const setupResult = setup();
+  const { stream, push, win } = setupResult;
+  push(5);
+  const id = win.received.at(-1)!.stream!;
+  expect(stream.ack(7, { stream: id, seq: win.received.at(-1)!.seq })).toEqual({ ok: true });
+  push(50);
+  await sleep(40);
+  expect(stream.stats().folding).toBe(false);
+  for (let i = 0; i < bursts; i++) push(50);
+  expect(stream.stats().folding).toBe(true);
+  return { ...setupResult, id };
+}
+
 describe('WindowStream', () => {
   it('numbers every batch and names the stream on each, so a reloaded page acknowledges at once', () => {
     const { stream, push, win } = setup();
@@ -95,16 +113,7 @@ describe('WindowStream', () => {
   });
 
   it('folds a flood once the window stops acknowledging, with every frame counted, and resumes when it catches up', async () => {
-    const { stream, push, win } = setup();
-    push(5);
-    const id = win.received.at(-1)!.stream!;
-    expect(stream.ack(7, { stream: id, seq: win.received.at(-1)!.seq })).toEqual({ ok: true });
-    // The window applies nothing more while 50 frames a batch arrive.
-    push(50);
-    await sleep(40);
-    expect(stream.stats().folding).toBe(false);
-    for (let i = 0; i < 5; i++) push(50);
-    expect(stream.stats().folding).toBe(true);
+    const { stream, push, win, id } = await floodUnacknowledged(5);
     const sentFrames = win.received.flatMap((b) => b.events).filter((e) => e.type === 'frame').length;
     const lastFolds = new Map<number, number>();
     for (const b of win.received) for (const f of b.folds ?? []) lastFolds.set(f.id, f.frames);
@@ -120,6 +129,22 @@ describe('WindowStream', () => {
     const last = win.received.at(-1)!;
     expect(last.events.filter((e) => e.type === 'frame')).toHaveLength(3);
     expect(last.folds?.every((f) => !f.open)).toBe(true);
+    stream.close();
+  });
+
+  it('closes the folds of a window that caught up after the flood ended, with no batch coming from the service', async () => {
+    const { stream, win, id } = await floodUnacknowledged(3);
+    // The flood is over; the window applies everything it got, once, and the service stays quiet.
+    expect(stream.ack(7, { stream: id, seq: win.received.at(-1)!.seq })).toEqual({ ok: true });
+    const count = win.received.length;
+    await vi.waitFor(() => expect(stream.stats().folding).toBe(false), { timeout: 2000, interval: 10 });
+    const closing = win.received.slice(count);
+    expect(closing.length).toBeGreaterThan(0);
+    expect(closing.every((b) => b.events.length === 0 && b.stream === id)).toBe(true);
+    const folds = closing.flatMap((b) => b.folds ?? []);
+    expect(folds.length).toBeGreaterThan(0);
+    expect(folds.every((f) => !f.open)).toBe(true);
+    expect(folds.reduce((n, f) => n + f.frames, 0)).toBe(150);
     stream.close();
   });
 

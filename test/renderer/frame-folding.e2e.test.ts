@@ -71,6 +71,9 @@ it('folds the frames of a page that fell behind, with exact counts, and shows th
   await page.getByLabel('Type filter').selectOption('close');
   const rows = page.getByTestId('fold-row');
   await expect.poll(() => rows.count()).toBeGreaterThan(0);
+  // The page caught up: its folds close, with the last batch of the flood or, when none follows,
+  // with the one the host sends after the fold's minimum time (PageStreams.settleFolds).
+  await expect.poll(() => page.locator('[data-testid=fold-row][data-open="true"]').count(), { timeout: 5000 }).toBe(0);
   const foldRows: Array<{ frames: number; first: number; last: number; kinds: string; open: string | null; title: string | null }> = await rows.evaluateAll((els) => els.map((el) => ({
     frames: Number(el.getAttribute('data-frames')), first: Number(el.getAttribute('data-first-frame-id')), last: Number(el.getAttribute('data-last-frame-id')),
     kinds: el.getAttribute('data-kinds')!, open: el.getAttribute('data-open'), title: el.querySelector('[data-testid=fold-title]')!.textContent,
