@@ -245,6 +245,10 @@ export const serverCpuCommentary = `
 **What the server does per message now** (tracing off). A masked frame that arrives whole in one socket chunk is unmasked
 in place in that chunk and handed to the application as a view of it (no copy, no allocation); nothing else may hold the
 chunk for that: no trace or recorder, no step gate, no second 'data' reader of the socket (then it is copied as before).
+Such a frame with a 7- or 16-bit length is read in one go (FrameParser's \`wholeFrames\`, issue 17): one header object and
+one payload view, one parser event instead of four (prefix, header, payload piece, frame), no 2- and 4-byte views of the
+header fields and no copy of the masking key; the connection runs the same checks on it, in the same order. A frame cut by
+the chunk's end, or with a 64-bit length, goes the general way.
 A server message of 4 KiB or more goes out as its header and then the payload as it is (one writev, no copy behind the
 header); smaller output of one read is joined into one socket write. Large payloads are (un)masked with WebAssembly
 SIMD, 64 bytes per turn (src/core/mask-simd.ts; 16 KiB in 2.3 µs instead of 3.7, 1 MiB in 108 µs instead of 226), and the
@@ -258,13 +262,25 @@ it, our server drains its socket and sleeps about four times as often per messag
 context switch charged to its CPU. The I/O-only column is that floor for any server built on node's sockets (node:http's
 upgrade, then frames echoed back without unmasking or copying): at 64 B and 16 KiB it alone costs roughly half of ws's
 CPU, so the 0.5× target leaves almost nothing for WebSocket work there; ours spends about 1 µs (64 B) and a few µs (16 KiB)
-per message above it. At 64 B, \`--cpu-prof\` puts garbage collection at about a quarter of the busy main thread (the
-parser's per-frame event objects and Buffer views, node's Readable per read).
+per message above it.
+
+**The whole-frame read, before and after** (64 B only, \`BENCH_CPU_SIZES=64\`, 6 rounds each, the tree just before it and
+with it, run in the order before, after, after, before at load average 5.7–7.9): ours/ws 0.52 and 0.51 before, 0.49 and
+0.50 after; ours 3.88 / 3.54 µs per message before, 3.50 / 3.63 after (ws 7.14–7.50 throughout). \`--cpu-prof\` over 5 s
+each, one after the other at load 4.2–4.5: the busy main thread 3.73 → 3.31 µs per message, the parser's self time 76 ms →
+25 ms, garbage collection 0.45 → 0.38 µs per message (12 % → 11 % of the busy thread, not the quarter an earlier profile
+under heavier load suggested). What is left on the main thread is mostly node's socket write (\`writeBuffer\`, about a third
+of the busy time: one write per read) and node's own Buffer and stream objects per read, which ws pays as well.
 
 **What would close the rest:** fewer wake-ups and system calls per message, which node does not let a server choose (no
-\`SO_RCVLOWAT\`, reads fixed at 64 KiB by libuv, \`onread\` with a caller's buffer only for client sockets); and at 64 B an
-allocation-free parse of a frame that arrived whole (one event per frame instead of four, no Buffer view per header field).
-At 1 MiB the target is met with room; what ours spends above the I/O-only echo there is mostly unmasking (SIMD, about
+\`SO_RCVLOWAT\`, reads fixed at 64 KiB by libuv, \`onread\` with a caller's buffer only for client sockets). At 64 B ours
+sits at the 0.5× line, and the rounds of one run spread far more than the whole-frame read gained (~0.02): 0.41–0.51 in
+a 64 B-only run at load 5, 0.55–0.65 in the full run of 2026-11-28T21:23Z at load 4.3 → 7.3, where every size read
+higher than before (1 MiB too, which this change does not touch: its frames have a 64-bit length; a 1 MiB-only pair just
+after, the tree before and after it, gave 0.44 and 0.47 with the I/O-only echo 22 % dearer in the second);
+per 64 B echo a profile now finds about 0.6 µs in our code (parse, checks, the echo's frame, the connection's pump),
+0.4 µs in node's stream JavaScript, 0.5 µs collecting garbage and 1.4 µs in the socket write itself.
+At 1 MiB the target is met in quieter runs (0.33 at load 5.7 → 7.1 on 2026-11-28T20:45Z, 0.44–0.47 in the pair above); what ours spends above the I/O-only echo there is mostly unmasking (SIMD, about
 110 µs) and copying a payload that spans some 16 socket chunks into one buffer of its own.
 `;
 
