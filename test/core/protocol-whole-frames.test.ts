@@ -13,8 +13,8 @@ const KEY = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const cf = (spec: FrameSpec) => encodeFrame({ maskKey: KEY, ...spec });
 
-function openServer(): WebSocketProtocol {
-  const p = new WebSocketProtocol({ role: 'server', deflate: false });
+function openServer(policy: 'strict' | 'observe' = 'strict'): WebSocketProtocol {
+  const p = new WebSocketProtocol({ role: 'server', deflate: false, policy });
   p.receiveData(buildClientRequest({ host: 'localhost:9001', path: '/', key: 'dGhlIHNhbXBsZSBub25jZQ==' }).bytes);
   p.dataToSend();
   expect(p.events().map((e) => e.type)).toEqual(['open']);
@@ -114,4 +114,21 @@ describe('whole frames on the untraced receive path', () => {
       })());
     });
   }
+
+  it('observe policy: recoverable violations in a batch are flagged and skipped exactly as on the general path', () => {
+    const chunk = concatBytes([
+      good[0]!, violations[0]![1], good[1]!, violations[3]![1], cf({ opcode: 3, payload: Uint8Array.of(7) }), good[2]!,
+      cf({ opcode: 1, payload: Uint8Array.of(0x61, 0xff) }),
+    ]);
+    const observe = (writable: boolean) => {
+      const p = openServer('observe');
+      p.receiveData(chunk.slice(), writable);
+      return { events: summary(p.events()), sent: sentFrames(p), action: p.transportAction };
+    };
+    const whole = observe(true);
+    expect(whole).toEqual(observe(false));
+    expect(whole.events.filter((e) => (e as { type: string }).type === 'violation').map((e) => (e as { code: string }).code))
+      .toEqual(['WS_ERR_RESERVED_BITS', 'WS_ERR_UNEXPECTED_CONTINUATION', 'WS_ERR_RESERVED_OPCODE', 'WS_ERR_INVALID_UTF8']);
+    expect(whole.events.filter((e) => (e as { type: string }).type === 'message')).toHaveLength(5);
+  });
 });
