@@ -4,7 +4,13 @@
  * acknowledges what it applied; when it stops, a flood is folded; a recording being opened
  * waits while the window is behind and goes on when it acknowledges.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { synthesiseCapture } from '../../scripts/bench-capture.ts';
+import { InspectorService } from '../../src/service/inspector-service.ts';
+import { RECORDING_PACE } from '../../src/service/page-streams.ts';
 import type { TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { BatchSource } from '../../src/service/page-streams.ts';
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
@@ -199,4 +205,39 @@ describe('WindowStream', () => {
     stream.close();
     expect(listeners.size).toBe(0);
   });
+});
+
+describe('a recording opened in the app is paced to the window (as src/main/ipc.ts wires it)', () => {
+  it('the open holds while the window does not acknowledge, and ends once it does, nothing folded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-window-stream-'));
+    const path = join(dir, 'paced.pcapng');
+    synthesiseCapture(path, 12_000);
+    const service = new InspectorService({ batchIntervalMs: 5 });
+    const win = fakeWindow(7);
+    const stream = new WindowStream(service, () => win.contents, channels.batch);
+    service.setRecordingPace(() => stream.untilCaughtUp(RECORDING_PACE.lagMs, 5000));
+    try {
+      const opening = service.openRecording(path, 'paced.pcapng');
+      const firstNumbered = () => win.received.find((b) => b.seq !== undefined);
+      for (let i = 0; i < 200 && !firstNumbered(); i++) await sleep(5);
+      const id = firstNumbered()!.stream!;
+      expect(stream.ack(7, { stream: id, seq: firstNumbered()!.seq })).toEqual({ ok: true });
+      await sleep(300);
+      const framesAt = () => service.getStatus().opening?.frames ?? -1;
+      const held = framesAt();
+      await sleep(400);
+      expect(framesAt()).toBe(held);
+      expect(held).toBeLessThan(12_000);
+      const acking = setInterval(() => stream.ack(7, { stream: id, seq: win.received.at(-1)!.seq }), 5);
+      const result = await opening;
+      clearInterval(acking);
+      expect(result).toMatchObject({ ok: true, recording: { frames: 12_000 } });
+      expect(stream.stats().foldedFrames).toBe(0);
+    } finally {
+      service.setRecordingPace(null);
+      stream.close();
+      await service.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
