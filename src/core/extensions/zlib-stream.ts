@@ -85,14 +85,6 @@ const MAX_CHUNK = 1024 * 1024;
 /** The largest output buffer compressAsync() gives zlib for one piece. */
 const MAX_ASYNC_CHUNK = 8 * 1024 * 1024;
 
-/**
- * Room for everything DEFLATE can make of n bytes plus a sync flush: zlib's deflateBound()
- * (n + n/4096 + n/16384 + n/2^25 + 13, stored blocks at worst) with slack for the flush marker.
- */
-export function deflateOutputBound(n: number): number {
-  return n + (n >>> 12) + (n >>> 14) + (n >>> 25) + 64;
-}
-
 /** Throws a plain error if this Node's zlib stream lacks what the adapter drives. */
 export function checkZlibInternals(stream: unknown): asserts stream is ZlibInternals {
   const s = stream as Partial<ZlibInternals>;
@@ -198,8 +190,8 @@ export class RawDeflateStream {
    *
    * Output buffer: node:zlib hands zlib chunkSize bytes of room (16 KiB) and, each time they fill,
    * goes back to the event loop for a new buffer before zlib may go on: ~70 round trips for 1 MiB
-   * of text, each waiting for a busy loop. A piece longer than that gets one buffer that holds all
-   * it can compress to (deflateOutputBound, up to 8 MiB), so the thread pool works it in one go;
+   * of text, each waiting for a busy loop. A piece over 64 KiB gets a buffer a quarter of its size
+   * (up to 8 MiB), which holds all that text compresses to, so the thread pool works it in one go;
    * the default comes back once the message is done.
    */
   compressAsync(pieces: readonly Uint8Array[]): Promise<Uint8Array[] | null> {
@@ -247,7 +239,10 @@ export class RawDeflateStream {
         }
         if (next === pieces.length) return settle(payloads);
         const piece = pieces[next++]!;
-        const room = Math.min(deflateOutputBound(piece.length), MAX_ASYNC_CHUNK);
+        // A quarter of the piece: text and JSON compress well under it (one trip); incompressible
+        // bytes take a few more trips, never one per 16 KiB. Not the worst case (zlib's deflateBound,
+        // a bit over the piece): a MiB of fresh external memory per message would draw collections.
+        const room = Math.min(Math.ceil(piece.length / 4), MAX_ASYNC_CHUNK);
         if (room > defaultChunk) {
           sizeOutput(room);
           enlarged = true;

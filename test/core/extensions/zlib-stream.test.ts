@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../../src/core/bytes.ts';
-import { checkZlibInternals, deflateOutputBound, DeflateDataError, RawDeflateStream, Z_SYNC_FLUSH } from '../../../src/core/extensions/zlib-stream.ts';
+import { checkZlibInternals, DeflateDataError, RawDeflateStream, Z_SYNC_FLUSH } from '../../../src/core/extensions/zlib-stream.ts';
 
 describe('node:zlib internals the adapter depends on', () => {
   it(`are present in this Node (${process.versions.node}): stream._handle.writeSync, ._handle.reset and ._writeState`, () => {
@@ -61,9 +61,9 @@ describe('RawDeflateStream', () => {
     mixed.close();
   });
 
-  it('compressAsync gives a large piece one output buffer (no event-loop round trip per 16 KiB), even incompressible, then the default again', async () => {
+  it('compressAsync gives a large piece a large output buffer (no event-loop round trip per 16 KiB), then the default again', async () => {
     const json = Buffer.from(JSON.stringify(Array.from({ length: 60_000 }, (_, i) => ({ id: i, name: `user-${i % 977}`, on: i % 3 === 0 }))).slice(0, 1 << 20));
-    const noise = randomBytes(1 << 20); // stored blocks: the output is longer than the input (deflateBound's worst case)
+    const noise = randomBytes(1 << 20); // stored blocks: the output is longer than the input
     const sync = new RawDeflateStream('deflate', { windowBits: 15 });
     const async = new RawDeflateStream('deflate', { windowBits: 15 });
     const internal = (async as unknown as { stream: NodeJS.EventEmitter & { _chunkSize: number } }).stream;
@@ -74,12 +74,12 @@ describe('RawDeflateStream', () => {
       const expected = Buffer.concat(sync.process(m, Z_SYNC_FLUSH).chunks);
       const [got] = (await async.compressAsync([m]))!;
       expect(toHex(got!)).toBe(toHex(expected));
-      // One write with a sync flush into one buffer: one output (16 KiB buffers: 64+ for 1 MiB of noise).
-      expect(outputs).toBeLessThanOrEqual(1);
+      // One write with a sync flush into a buffer a quarter of the piece: one output for JSON, five
+      // for incompressible noise (16 KiB buffers: 9 for this JSON, 64+ for 1 MiB of noise).
+      expect(outputs).toBeLessThanOrEqual(m === noise ? 5 : 1);
       expect(got!.buffer.byteLength).toBeLessThanOrEqual(2 * got!.length + 64 * 1024);
       expect(internal._chunkSize).toBe(16 * 1024);
     }
-    expect(deflateOutputBound(noise.length)).toBeGreaterThanOrEqual(Buffer.concat(new RawDeflateStream('deflate', { windowBits: 15 }).process(noise, Z_SYNC_FLUSH).chunks).length);
     sync.close();
     async.close();
   });
