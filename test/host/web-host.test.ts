@@ -294,12 +294,13 @@ describe('web host: the bridge obeys only its own page', () => {
     const path = name === 'upload' ? '/upload/recording?name=x.har&maxFrames=5000' : `/api/${name}`;
     const type = name === 'upload' ? 'application/octet-stream' : 'application/json';
     const body = name === 'upload' ? '{"log":{"entries":[]}}' : JSON.stringify(name === 'proxyCa' ? 'remove' : { stream: 1, seq: 1, connectionId: 'c1', firstFrameId: 1, lastFrameId: 1, listen: 'ws://127.0.0.1:0/', target: 'ws://127.0.0.1:1/' });
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       { 'Content-Type': type },
       { 'Content-Type': type, [TOKEN_HEADER]: host.token, Origin: 'http://attacker.example' },
       { 'Content-Type': 'text/plain', [TOKEN_HEADER]: host.token },
       { 'Content-Type': type, [TOKEN_HEADER]: host.token, Host: `attacker.example:${port}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const before = host.refusedRequests();
       const reply = await http('POST', path, body, headers);
       expect([403, 415]).toContain(reply.status);
