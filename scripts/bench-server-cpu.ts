@@ -254,14 +254,16 @@ header); smaller output of one read is joined into one socket write. Large paylo
 SIMD, 64 bytes per turn (src/core/mask-simd.ts; 16 KiB in 2.3 µs instead of 3.7, 1 MiB in 108 µs instead of 226), and the
 hot path no longer builds arrays or spread objects per message.
 
-**Where the rest goes, and why 64 B and 16 KiB sit at the target's edge.** \`perf record\` of our server at 16 KiB (load ~10):
+**Where the rest goes, and why 64 B and 16 KiB miss.** \`perf record\` of our server at 16 KiB (load ~10):
 52 % of its samples in the kernel, a third of that in context switches back from \`epoll_wait\`; JavaScript 16 %, of which
 unmasking was half before SIMD. \`strace -c\` over the same load: per 16 KiB message ours made 0.48 reads, 0.48 writevs
 and 0.56 \`epoll_pwait\`s, ws 0.31 reads, 1.0 writev and 0.14 \`epoll_pwait\`s. Being faster than the client that feeds
 it, our server drains its socket and sleeps about four times as often per message as ws, and every wake-up is a
 context switch charged to its CPU. The I/O-only column is that floor for any server built on node's sockets (node:http's
-upgrade, then frames echoed back without unmasking or copying): at 64 B and 16 KiB it alone costs roughly half of ws's
-CPU, so the 0.5× target leaves almost nothing for WebSocket work there; ours spends about 1 µs (64 B) and a few µs (16 KiB)
+upgrade, then frames echoed back without unmasking or copying): under load average ~10 it alone cost roughly half of ws's
+CPU at 64 B and 16 KiB; on a quiet machine (the table above, when its load average is low) the client sends fewer messages per
+wake-up and the I/O-only column rises towards ws's own (see its ratio in the table), so the 0.5× target is below what node's
+sockets alone cost there; ours spends about 1 µs (64 B) and a few µs (16 KiB)
 per message above it.
 
 **The whole-frame read, before and after** (64 B only, \`BENCH_CPU_SIZES=64\`, 6 rounds each, the tree just before it and
