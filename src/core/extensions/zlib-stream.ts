@@ -215,11 +215,16 @@ export class RawDeflateStream {
         this.stream._outBuffer = Buffer.allocUnsafe(chunkSize);
         this.stream._outOffset = 0;
       };
+      /** A write is in the thread pool: zlib writes into _outBuffer through a raw pointer. */
+      let writing = false;
       const settle = (result: Uint8Array[] | null) => {
         if (this.pendingAsync !== pending) return;
         this.pendingAsync = null;
         stream.off('data', onData);
-        if (enlarged && !stream.destroyed) sizeOutput(defaultChunk);
+        // Never while a write is under way (close() mid-compression): the stream's reference is
+        // all that keeps that buffer alive, and zlib would go on writing into freed memory, which
+        // the next allocation may be (CI saw a later message's UTF-8 get compressed bytes in it).
+        if (enlarged && !writing && !stream.destroyed) sizeOutput(defaultChunk);
         resolve(result);
       };
       const pending = { settle };
@@ -228,6 +233,7 @@ export class RawDeflateStream {
       let next = 0;
       // 'data' for everything a write produced comes before the write's callback (ws relies on it too).
       const step = () => {
+        writing = false;
         if (this.closed || stream.destroyed) return settle(null);
         if (next > 0) {
           // A lone part may be a view of a buffer much larger than it: keep only its bytes.
@@ -248,6 +254,7 @@ export class RawDeflateStream {
           enlarged = true;
         }
         // Written with Z_SYNC_FLUSH (the stream's flush option): all of it out, byte-aligned, then step.
+        writing = true;
         stream.write(piece, step);
       };
       step();

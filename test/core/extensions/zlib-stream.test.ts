@@ -94,6 +94,27 @@ describe('RawDeflateStream', () => {
     await expect(new RawDeflateStream('inflate', { windowBits: 15 }).compressAsync([])).rejects.toThrow(/compressor/);
   });
 
+  it('closing while the thread pool compresses keeps its output buffer alive: zlib never writes into freed memory', async () => {
+    // CI found it: a connection dropped mid-compression made the stream's output buffer garbage
+    // while zlib still wrote into it, and the next large message's UTF-8 (reusing that memory)
+    // got compressed bytes in its middle. Freed memory is reused only by chance, so this looks at
+    // the cause: the buffer the write was given must still be the stream's until the write ends.
+    for (let round = 0; round < 4; round++) {
+      const d = new RawDeflateStream('deflate', { windowBits: 15 });
+      const internal = (d as unknown as { stream: NodeJS.EventEmitter & { _outBuffer: Buffer; _handle: unknown } }).stream;
+      const noise = randomBytes(4 << 20); // long enough to still be in the thread pool when closed
+      const pending = d.compressAsync([noise]);
+      const given = internal._outBuffer;
+      expect(given.length).toBe(1 << 20); // a quarter of the piece, not the 16 KiB default
+      d.close();
+      expect(internal._outBuffer === given, 'the output buffer was swapped while zlib wrote into it').toBe(true);
+      await expect(pending).resolves.toBeNull();
+      // Still the same once the write has ended and the stream closed.
+      await new Promise((resolve) => internal.once('close', resolve));
+      expect(internal._outBuffer === given, 'the output buffer was swapped while zlib wrote into it').toBe(true);
+    }
+  });
+
   it('inflates across calls that cut the stream anywhere, byte by byte', () => {
     const plain = new TextEncoder().encode('permessage-deflate '.repeat(200));
     const compressed = zlib.deflateRawSync(plain, { finishFlush: Z_SYNC_FLUSH });
