@@ -36,8 +36,11 @@ export interface OutputChunk {
 export type ProtocolEvent =
   | { type: 'open'; subprotocol: string | null; request: HttpHead; response: HttpHead | null; /** The agreed Sec-WebSocket-Extensions (null: none). */ extensions?: string | null }
   | { type: 'handshake-failed'; error: HandshakeError }
-  /** frameSizes: a fragmented message's plain bytes per frame, in order (absent for a single frame); a relay keeps the fragmentation with them. */
-  | { type: 'message'; opcode: number; data: Uint8Array; text?: string; frameSizes?: number[] }
+  /**
+   * frameSizes: a fragmented message's plain bytes per frame, in order (absent for a single frame); a relay keeps the fragmentation with them.
+   * wire: a message of one unmasked, uncompressed frame, when tracing kept its bytes: that frame as received (a relay may send it on as it is, sendFrameAsReceived).
+   */
+  | { type: 'message'; opcode: number; data: Uint8Array; text?: string; frameSizes?: number[]; wire?: Uint8Array }
   | { type: 'ping'; payload: Uint8Array }
   | { type: 'pong'; payload: Uint8Array }
   | { type: 'close-received'; code: number | null; reason: string }
@@ -137,6 +140,17 @@ export function randomMaskKey(): Uint8Array {
 export function tracedHead(head: HttpHead): TracedHead {
   const startLine = head.kind === 'request' ? `${head.method} ${head.target} ${head.version}` : `${head.version} ${head.status} ${head.reason}`.trimEnd();
   return { kind: head.kind, startLine, headers: head.headers, raw: head.raw };
+}
+
+/**
+ * Empties an array kept for reuse. `array.length = 0` is a call into V8's runtime every time (even on
+ * an empty array) and drops the backing store, so the next push allocates it again; at five per
+ * message that was ~6 % of an echo server's CPU at 64 B (perf, issue 17). pop() of the one element a
+ * single-frame message leaves stays in the builtin's fast path and keeps the store.
+ */
+function emptyInPlace(array: unknown[]): void {
+  if (array.length === 1) array.pop();
+  else if (array.length > 1) array.length = 0;
 }
 
 function tracedViolation(v: ProtocolViolation): TracedViolation {
@@ -715,7 +729,7 @@ export class WebSocketProtocol {
       // RFC 7692 §6: RSV1 on a message's first frame says the whole message is compressed.
       this.messageCompressed = this.extension !== null && this.extension.beginMessage(h);
     }
-    this.frameInflated.length = 0;
+    emptyInPlace(this.frameInflated);
   }
 
   /**
@@ -741,14 +755,14 @@ export class WebSocketProtocol {
     this.messageWireSize = 0;
     // Emptied in place (no arrays per message on the hot path), except those handed out: frameIds
     // to the trace, frameSizes (more than one) to the message event.
-    this.compressedParts.length = 0;
-    this.frameInflated.length = 0;
-    this.messageChunks.length = 0;
+    emptyInPlace(this.compressedParts);
+    emptyInPlace(this.frameInflated);
+    emptyInPlace(this.messageChunks);
     this.messageSize = 0;
     this.messageFrames = 0;
     if (this.messageFrameIds.length > 0) this.messageFrameIds = [];
     if (this.messageFrameSizes.length > 1) this.messageFrameSizes = [];
-    else this.messageFrameSizes.length = 0;
+    else emptyInPlace(this.messageFrameSizes);
     this.messageSizeAtFrame = 0;
   }
 
@@ -853,6 +867,7 @@ export class WebSocketProtocol {
     const data = concatBytes(this.messageChunks, this.messageSize);
     const frameIds = this.messageFrameIds;
     const frameSizes = this.messageFrameSizes.length > 1 ? this.messageFrameSizes : undefined;
+    const wire = this.messageFrames === 1 && !this.messageCompressed && !h.masked ? frame.raw : undefined;
     const compression = this.trace && this.messageCompressed
       ? this.extension!.describeIncoming(concatBytes(this.compressedParts, this.messageWireSize), this.messageWireSize, data.length)
       : undefined;
@@ -865,6 +880,7 @@ export class WebSocketProtocol {
     const message: ProtocolEvent & { type: 'message' } = { type: 'message', opcode, data };
     if (text !== undefined) message.text = text;
     if (frameSizes) message.frameSizes = frameSizes;
+    if (wire) message.wire = wire;
     this.pendingEvents.push(message);
   }
 
@@ -1102,6 +1118,24 @@ export class WebSocketProtocol {
     this.traceOutgoingMessage(opcode, data, Array.from({ length: pieces.length }, (_, i) => firstId + i), encoded?.message);
   }
 
+  /**
+   * A relay's copy of a message of one frame received on another connection, sent as the bytes
+   * that frame arrived in (`wire`, ProtocolEvent's), traced as sendFragmented traces it: only when
+   * those bytes are exactly the frame we would encode (FIN, no RSV bit, this opcode, no mask as
+   * §5.1 asks of a server, the minimal length encoding of §5.2), nothing here transforms it (no
+   * extension) and no step-mode gate may hold or edit it. false: not so; nothing was sent.
+   */
+  sendFrameAsReceived(opcode: number, data: Uint8Array, wire: Uint8Array): boolean {
+    if (this._state !== 'OPEN' || this.role !== 'server' || this.extension || this.deferOutgoingTrace || !isPlainFrame(wire, opcode, data.length)) return false;
+    this.output.push({ bytes: wire, kind: 'frame' });
+    if (this.trace) {
+      this.traceOutgoingFrameBytes(wire, data);
+      this.noteBytesWritten(wire);
+      this.traceOutgoingMessage(opcode, data, [this.frameId]);
+    }
+    return true;
+  }
+
   private sendMessage(opcode: number, data: Uint8Array, text?: string): void {
     const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
     if (encoded) {
@@ -1201,6 +1235,16 @@ export class WebSocketProtocol {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Are these bytes the frame encodeFrame makes of a message of `length` bytes in one unmasked frame (§5.2)? */
+function isPlainFrame(wire: Uint8Array, opcode: number, length: number): boolean {
+  if ((opcode !== Opcode.Text && opcode !== Opcode.Binary) || wire.length < 2 || wire[0] !== (0x80 | opcode)) return false;
+  const lengthField = wire[1]!; // the MASK bit must be clear
+  if (lengthField <= 125) return lengthField === length && wire.length === 2 + length;
+  if (lengthField === 126) return length >= 126 && length <= 0xffff && wire.length === 4 + length && ((wire[2]! << 8) | wire[3]!) === length;
+  // §5.2: "the minimal number of bytes MUST be used to encode the length"
+  return lengthField === 127 && length > 0xffff && wire.length === 10 + length && decodeHeader(wire)?.payloadLength === length;
+}
 
 /** Reads a frame header straight from bytes we encoded ourselves (null if they are too short). */
 function decodeHeader(bytes: Uint8Array): FrameHeader | null {
