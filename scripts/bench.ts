@@ -27,6 +27,8 @@
  *   BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS   override the budget
  *   BENCH_IMPLS=ours,ws            only these implementations
  *   BENCH_WORKLOADS=64-seq,16k     only these workloads (64-seq, 64, 16k, 1m)
+ *   BENCH_SERVICE_ENCODER=wire-json  ours-service encodes batches as the wire JSON the bridges sent before
+ *                      the binary batch (src/shared/trace-batch.ts), to compare the two in one load
  *   BENCH_OUT_DIR=dir  where bench-results.json and BENCHMARKS.md go (default: the repository root)
  *   BENCH_NO_MD=1      do not write BENCHMARKS.md (profiling runs)
  *   BENCH_RENDER_ONLY=1  measure nothing: rewrite BENCHMARKS.md from BENCH_OUT_DIR/bench-results.json
@@ -57,6 +59,7 @@ import { WebSocketServer, type ServerOptions } from '../src/core/net/server.ts';
 import { TraceLog } from '../src/core/trace-log.ts';
 import { InspectorService } from '../src/service/inspector-service.ts';
 import { encodeWireJson } from '../src/shared/wire-json.ts';
+import { encodeBatchText } from '../src/shared/trace-batch-encode.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -191,9 +194,12 @@ async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
 async function openThroughService(): Promise<Link> {
   const service = new InspectorService();
   let events = 0;
+  // What the bridges send (src/host/event-streams.ts, src/main/window-stream.ts); BENCH_SERVICE_ENCODER=wire-json
+  // measures the wire JSON they sent before the binary batch, for comparison in the same load.
+  const encode = process.env['BENCH_SERVICE_ENCODER'] === 'wire-json' ? encodeWireJson : encodeBatchText;
   service.onBatch((batch) => {
     events += batch.events.length;
-    encodeWireJson(batch);
+    encode(batch);
   });
   const options = { deflate: false as const, tracer: service.tracer, traceBytes: true };
   const link = await openOursLink(options, options);

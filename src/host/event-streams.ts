@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { InspectorService } from '../service/inspector-service.ts';
-import { encodeWireJson } from '../shared/wire-json.ts';
+import { encodeBatchText } from '../shared/trace-batch-encode.ts';
 import type { FoldPolicy } from '../service/frame-folding.ts';
 import { PageStreams, type AckResult } from '../service/page-streams.ts';
 
@@ -26,7 +26,8 @@ export class EventStreams {
     if (this.streams.full) return false;
     res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
     const id = this.streams.add({
-      write: (batch) => res.write(`data: ${encodeWireJson(batch)}\n\n`),
+      // The binary batch in base64 (src/shared/trace-batch.ts): one `data:` line, no newline in it.
+      write: (batch) => res.write(`data: ${encodeBatchText(batch)}\n\n`),
       queuedBytes: () => res.writableLength,
       closed: () => res.destroyed || res.writableEnded,
       end: () => res.end(),

@@ -1,7 +1,8 @@
 /**
  * `npm run web`: run the inspector in a browser instead of Electron.
  *   WEB_PORT (default 5173) for the page, WS_PORT (default 9001) for the embedded server,
- *   WSI_FULL_FRAMES_MIB (default 256) for the full bytes of large frames kept (service-env.ts).
+ *   WSI_FULL_FRAMES_MIB (default 256) for the full bytes of large frames kept (service-env.ts),
+ *   WEB_STREAM_QUEUE_MIB (default 64) queued for one event-stream subscriber before its batches are dropped.
  * SIGUSR2 prints the process's memory figures (bench:event-stream reads them).
  */
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,8 @@ try {
   // The last resort: an error nobody caught is one line on stderr and an error in the page, and
   // the host keeps serving (it used to exit, e.g. on a header with CR/LF; issue 10 §2).
   installLastResort(service, { label: 'web host' });
-  const host = await startWebHost({ rendererDir, port, service });
+  const queueMiB = Number(process.env['WEB_STREAM_QUEUE_MIB']);
+  const host = await startWebHost({ rendererDir, port, service, ...(queueMiB > 0 ? { streamQueueLimitBytes: queueMiB * 2 ** 20 } : {}) });
   const started = await host.service.startServer({ port: Number(process.env['WS_PORT'] ?? 9001) });
   console.log(`WebSocket Inspector: open ${host.url} in a browser`);
   console.log(started.ok ? `embedded WebSocket server listening on ${started.url}` : `embedded server not started: ${started.error}`);

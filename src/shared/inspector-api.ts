@@ -395,7 +395,8 @@ export interface InspectorApi {
 
 /**
  * What the preload exposes as window.inspector: InspectorApi, except that pushed batches arrive
- * as wire JSON text (src/shared/wire-json.ts), decoded in the page (renderer/src/bridge.ts). A
+ * as text (the binary batch of src/shared/trace-batch.ts in base64; the name onBatchJson is from
+ * when it was wire JSON), decoded in the page (renderer/src/bridge.ts). A
  * frame's bytes in the main process are views into socket reads of up to 64 KiB, and cloning a
  * view for IPC copies its whole buffer: as text, only the frame's own bytes cross, and the page
  * decodes a batch into one buffer, exactly as it does from the web host.

@@ -13,7 +13,7 @@ import { synthesiseCapture } from '../../scripts/bench-capture.ts';
 import { EventStreams } from '../../src/host/event-streams.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
-import { decodeWireJson } from '../../src/shared/wire-json.ts';
+import { decodeBatchText } from '../../src/shared/trace-batch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-event-streams-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,7 +24,7 @@ function fakePage() {
     destroyed: false, writableEnded: false, writableLength: 0, batches: [] as ServiceBatch[],
     writeHead() {},
     write(data: string) {
-      res.batches.push(decodeWireJson<ServiceBatch>(data.replace(/^data: /, '').trim()));
+      res.batches.push(decodeBatchText(data.replace(/^data: /, '').trim()));
       return true;
     },
     end() {},

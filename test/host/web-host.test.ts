@@ -14,6 +14,7 @@ import { startWebHost, TOKEN_HEADER, type WebHost } from '../../src/host/web-hos
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { EventStreamDecoder } from '../../src/shared/event-stream.ts';
 import { decodeWireJson } from '../../src/shared/wire-json.ts';
+import { decodeBatchText } from '../../src/shared/trace-batch.ts';
 import { AsyncQueue, openWs, withTimeout, wsMessages } from '../core/net/helpers.ts';
 
 const INDEX_HTML = '<!doctype html><html><head><title>stand-in renderer</title></head><body><div id="root"></div></body></html>';
@@ -65,7 +66,7 @@ function openEvents(): Promise<{ headers: IncomingHttpHeaders; status: number; b
       const decoder = new EventStreamDecoder();
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        for (const data of decoder.push(chunk)) batches.push(decodeWireJson<ServiceBatch>(data));
+        for (const data of decoder.push(chunk)) batches.push(decodeBatchText(data));
       });
       res.on('error', () => {});
       resolve({ headers: res.headers, status: res.statusCode ?? 0, batches, req });
@@ -378,7 +379,7 @@ describe('web host: a slow event-stream subscriber', () => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         for (const data of decoder.push(chunk)) {
-          const batch = decodeWireJson<ServiceBatch>(data);
+          const batch = decodeBatchText(data);
           if (batch.dropped) resolve(batch);
         }
       });

@@ -263,9 +263,9 @@ describe('preload (src/preload/index.ts)', () => {
     expect([...exposed].sort()).toEqual([...expected].sort());
   });
 
-  it('gets batches from the main process as wire JSON text (src/main/ipc.ts, window-stream.ts), not as cloned byte views', () => {
+  it('gets batches from the main process as text (the binary batch in base64: src/main/ipc.ts, window-stream.ts), not as cloned byte views', () => {
     expect(read('src/main/ipc.ts')).toMatch(/new WindowStream\(service, target, channels\.batch\)/);
-    expect(read('src/main/window-stream.ts')).toMatch(/\.send\(channel, encodeWireJson\(batch\)\)/);
+    expect(read('src/main/window-stream.ts')).toMatch(/\.send\(channel, encodeBatchText\(batch\)\)/);
   });
 
   it('calls each function over its own channel and listens only on the batch channel', () => {

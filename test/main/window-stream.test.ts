@@ -15,7 +15,7 @@ import type { TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { BatchSource } from '../../src/service/page-streams.ts';
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { channels } from '../../src/shared/inspector-api.ts';
-import { decodeWireJson } from '../../src/shared/wire-json.ts';
+import { decodeBatchText } from '../../src/shared/trace-batch.ts';
 import { WindowStream, type BatchTarget } from '../../src/main/window-stream.ts';
 
 /** A text frame from the peer, as the protocol traces one. */
@@ -51,7 +51,7 @@ function fakeWindow(id: number) {
     isDestroyed: () => contents.destroyed,
     send: (channel, json) => {
       expect(channel).toBe(channels.batch);
-      received.push(decodeWireJson<ServiceBatch>(json));
+      received.push(decodeBatchText(json));
     },
   };
   return { contents, received };

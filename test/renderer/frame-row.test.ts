@@ -10,7 +10,8 @@ import { encodeFrame } from '../../src/core/frame-codec.ts';
 import { WebSocketProtocol } from '../../src/core/protocol.ts';
 import type { Direction, TraceBody, TracedFrame } from '../../src/core/trace.ts';
 import { FrameRow, MessageOpcodeTracker } from '../../src/renderer/src/store/frame-row.ts';
-import { decodeWireJson, encodeWireJson } from '../../src/shared/wire-json.ts';
+import { decodeBatch } from '../../src/shared/trace-batch.ts';
+import { encodeBatch } from '../../src/shared/trace-batch-encode.ts';
 import { prng } from '../support/prng.ts';
 
 function tracedFrames(role: 'server' | 'client', drive: (p: WebSocketProtocol) => void, policy: 'strict' | 'observe' = 'strict'): Array<{ direction: Direction; frame: TracedFrame }> {
@@ -20,10 +21,10 @@ function tracedFrames(role: 'server' | 'client', drive: (p: WebSocketProtocol) =
   return traces.flatMap((t) => (t.type === 'frame' ? [{ direction: t.direction, frame: t.frame }] : []));
 }
 
-/** As the web bridge delivers them: every byte array of the batch in one shared buffer. */
+/** As the bridges deliver them: a binary batch (src/shared/trace-batch.ts), bytes in one slab. */
 function overTheBridge(frames: Array<{ direction: Direction; frame: TracedFrame }>): FrameRow[] {
-  const events = frames.map((f, i) => ({ seq: i + 1, time: 1000 + i, connectionId: 'c1', ...f }));
-  return decodeWireJson<typeof events>(encodeWireJson(events)).map((e) => FrameRow.fromTrace(e));
+  const events = frames.map((f, i) => ({ type: 'frame' as const, seq: i + 1, time: 1000 + i, connectionId: 'c1', ...f }));
+  return decodeBatch(encodeBatch({ events })).events.map((e) => FrameRow.fromTrace(e as typeof events[number]));
 }
 
 function comparable(f: TracedFrame): Record<string, unknown> {

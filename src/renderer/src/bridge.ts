@@ -10,6 +10,7 @@
 import type { ConfirmationPrompt, InspectorApi, PreloadApi, ServiceBatch } from '../../shared/inspector-api.ts';
 import { EventStreamDecoder } from '../../shared/event-stream.ts';
 import { decodeWireJson } from '../../shared/wire-json.ts';
+import { decodeBatchText } from '../../shared/trace-batch.ts';
 
 declare global {
   interface Window {
@@ -196,7 +197,8 @@ function streamBatches(token: string, listener: (batch: ServiceBatch) => void, a
           const { value, done } = await reader.read();
           if (done) break;
           for (const data of decoder.push(value)) {
-            const batch = decodeWireJson<ServiceBatch>(data);
+            const batch = readBatch(data);
+            if (!batch) continue;
             listener(batch);
             acknowledger.saw(batch);
           }
@@ -213,7 +215,21 @@ function streamBatches(token: string, listener: (batch: ServiceBatch) => void, a
 }
 
 /**
- * Electron's preload API, with its batches (wire JSON text) decoded here in the page and
+ * A pushed batch (src/shared/trace-batch.ts) as the store applies it; null, with one line on the
+ * console, for one the page cannot read (cut or garbled): the page skips it, leaves it
+ * unacknowledged and keeps going; the stream's next full status puts the lists right.
+ */
+export function readBatch(text: string): ServiceBatch | null {
+  try {
+    return decodeBatchText(text);
+  } catch (error) {
+    console.error((error as Error).message);
+    return null;
+  }
+}
+
+/**
+ * Electron's preload API, with its batches (binary batch text) decoded here in the page and
  * acknowledged as the web host's are (the main process folds and paces by them).
  */
 export function fromPreload(preload: PreloadApi): InspectorApi {
@@ -222,8 +238,9 @@ export function fromPreload(preload: PreloadApi): InspectorApi {
     ...calls,
     onBatch: (listener) => {
       const acknowledger = new BatchAcknowledger((arg) => ackEvents(arg));
-      return onBatchJson((json) => {
-        const batch = decodeWireJson<ServiceBatch>(json);
+      return onBatchJson((text) => {
+        const batch = readBatch(text);
+        if (!batch) return;
         listener(batch);
         acknowledger.saw(batch);
       });

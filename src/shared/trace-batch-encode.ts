@@ -1,0 +1,321 @@
+/**
+ * Encodes a ServiceBatch as the binary batch of trace-batch.ts (the format, and why). Runs where
+ * the batches are made (Electron's main process, the web host, the benchmarks): it uses node's
+ * Buffer for its native copies, comparisons, UTF-8 and base64, so the per-event work stays a row
+ * of numbers and a memcpy. The page only decodes (trace-batch.ts).
+ *
+ * A frame or message whose fields the row cannot hold exactly (a violation, a close, an edit,
+ * deflate, a 64-bit length past 2^53, text that is not well-formed UTF-16…) goes as an object in
+ * the header's wire JSON: every event comes back deep-equal to the one encoded.
+ */
+
+import type { ServiceBatch } from './inspector-api.ts';
+import type { TraceEvent, TracedFrame } from '../core/trace.ts';
+import { applyMaskInPlace } from '../core/bytes.ts';
+import { encodeWireJson } from './wire-json.ts';
+import { BATCH_VERSION, COUNTS_BYTES, FrameFlag, MessageFlag, PayloadMode, RowKind } from './trace-batch.ts';
+
+/** What the encoder needs of node's Buffer (looked up at run time: src/shared is typed for the page too). */
+interface NodeBuffer extends Uint8Array {
+  compare(target: Uint8Array, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number): number;
+  write(text: string, offset: number, length: number, encoding: 'utf8'): number;
+  toString(encoding?: 'base64'): string;
+}
+interface NodeBufferClass {
+  allocUnsafe(size: number): NodeBuffer;
+  byteLength(text: string, encoding: 'utf8'): number;
+}
+
+function nodeBuffer(): NodeBufferClass {
+  const found = (globalThis as { Buffer?: NodeBufferClass }).Buffer;
+  if (!found) throw new Error('encodeBatch runs in node (the page only decodes batches)');
+  return found;
+}
+
+type MessageEvent = Extract<TraceEvent, { type: 'message' }>;
+type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
+
+/** Row bytes of a frame at most (every optional part present). */
+const FRAME_ROW_MAX = 1 + 6 + 8 + 8 + 4 + 8 + 8 + 4 + 8 + 8 + 16 + 20;
+
+class BatchEncoder {
+  private readonly B = nodeBuffer();
+  private rows: NodeBuffer = this.B.allocUnsafe(64 * 1024);
+  private rowView = new DataView(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength);
+  private slab: NodeBuffer = this.B.allocUnsafe(256 * 1024);
+  private out: NodeBuffer = this.B.allocUnsafe(64 * 1024);
+  private outView = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+  private r = 0;
+  private s = 0;
+  private derived = 0;
+  private conns: string[] = [];
+  private connIndex = new Map<string, number>();
+  private lastConnId = '';
+  private lastConn = -1;
+  private objects: TraceEvent[] = [];
+  /** The last frame row: a message of that one frame may point at its payload instead of a copy. */
+  private lastFrame = { conn: -1, out: false, frameId: -1, payloadAt: 0, payloadLength: -1 };
+
+  /** The encoded batch, in the encoder's own buffer: valid until the next encode. */
+  encode(batch: ServiceBatch): NodeBuffer {
+    this.r = 0;
+    this.s = 0;
+    this.derived = 0;
+    this.conns = [];
+    this.connIndex = new Map();
+    this.lastConn = -1;
+    this.objects = [];
+    this.lastFrame.conn = -1;
+    const events = batch.events;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      this.ensureRows(FRAME_ROW_MAX + 8 * (event.type === 'message' ? event.frameIds.length : 0));
+      const start = this.r;
+      const s = this.s;
+      const done = event.type === 'frame' ? this.frame(event) : event.type === 'message' ? this.message(event) : false;
+      if (!done) {
+        this.r = start;
+        this.s = s;
+        this.u8(RowKind.Object);
+        this.u32(this.objects.length);
+        this.objects.push(event);
+      }
+    }
+    const { events: _events, ...rest } = batch;
+    const json = encodeWireJson({ b: rest, c: this.conns, o: this.objects });
+    const headerLength = this.B.byteLength(json, 'utf8');
+    const total = 1 + 4 + headerLength + COUNTS_BYTES + this.r + this.s;
+    if (total > this.out.length) {
+      this.out = this.B.allocUnsafe(Math.max(total, this.out.length * 2));
+      this.outView = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+    }
+    const out = this.out;
+    const view = this.outView;
+    let at = 0;
+    out[at++] = BATCH_VERSION;
+    view.setUint32(at, headerLength, true);
+    at += 4;
+    at += out.write(json, at, headerLength, 'utf8');
+    view.setUint32(at, events.length, true);
+    view.setUint32(at + 4, this.r, true);
+    view.setUint32(at + 8, this.s, true);
+    view.setUint32(at + 12, this.derived, true);
+    at += COUNTS_BYTES;
+    out.set(this.rows.subarray(0, this.r), at);
+    out.set(this.slab.subarray(0, this.s), at + this.r);
+    return out.subarray(0, total) as NodeBuffer;
+  }
+
+  private frame(event: FrameEvent): boolean {
+    const f: TracedFrame = event.frame;
+    if (f.violation || f.edited || f.close || f.deflate || f.payloadLengthExact !== undefined) return false;
+    if ((f.partial !== undefined && f.partial !== true)) return false;
+    const masked = f.masked;
+    const key = f.maskKey;
+    if (masked ? !(key instanceof Uint8Array) || key.length !== 4 : key !== null) return false;
+    const h = f.headerLength;
+    const raw = f.raw;
+    const payload = f.payload;
+    if (!isByte(f.opcode) || !isByte(f.lengthField) || !Number.isInteger(h) || h < 0 || h > 0xffff || h > raw.length) return false;
+    if (typeof f.fin !== 'boolean' || typeof f.rsv1 !== 'boolean' || typeof f.rsv2 !== 'boolean' || typeof f.rsv3 !== 'boolean' || typeof masked !== 'boolean') return false;
+    const out = event.direction === 'out';
+    const conn = this.conn(event.connectionId);
+    this.u8(RowKind.Frame);
+    this.u8((out ? FrameFlag.Out : 0) | (f.fin ? FrameFlag.Fin : 0) | (f.rsv1 ? FrameFlag.Rsv1 : 0) | (f.rsv2 ? FrameFlag.Rsv2 : 0) | (f.rsv3 ? FrameFlag.Rsv3 : 0)
+      | (masked ? FrameFlag.Masked : 0) | (f.partial ? FrameFlag.Partial : 0) | (f.relay ? FrameFlag.Relay : 0));
+    const modeAt = this.r;
+    this.u8(0);
+    this.u8(f.opcode);
+    this.u8(f.lengthField);
+    this.u16(h);
+    this.f64(event.seq);
+    this.f64(event.time);
+    this.u32(conn);
+    this.f64(f.frameId);
+    this.f64(f.payloadLength);
+    if (masked) for (let k = 0; k < 4; k++) this.u8(key![k]!);
+    const body = raw.length - h;
+    let mode: number;
+    let payloadAt: number;
+    if (!masked && body === payload.length) {
+      // An unmasked frame: the payload is the wire body, when it holds the same bytes.
+      const rawAt = this.copy(raw);
+      this.u32(rawAt);
+      this.u32(raw.length);
+      payloadAt = rawAt + h;
+      if (this.slab.compare(payload, 0, payload.length, payloadAt, payloadAt + payload.length) === 0) mode = PayloadMode.PayloadInRaw;
+      else {
+        mode = PayloadMode.Explicit;
+        payloadAt = this.copy(payload);
+        this.u32(payloadAt);
+        this.u32(payload.length);
+      }
+    } else if (masked && body === payload.length) {
+      // A masked frame: the header, and the payload; the body is the payload masked again (§5.3), when it is.
+      payloadAt = this.copy(payload);
+      this.ensureSlab(body);
+      const scratch = this.slab.subarray(this.s, this.s + body);
+      applyMaskInPlace(scratch, payload, key!, 0);
+      if (this.slab.compare(raw, h, raw.length, this.s, this.s + body) === 0) {
+        mode = PayloadMode.RawFromPayload;
+        const headerAt = this.copy(raw.subarray(0, h));
+        this.u32(headerAt);
+        this.u32(h);
+        this.derived += raw.length;
+      } else {
+        mode = PayloadMode.Explicit;
+        const rawAt = this.copy(raw);
+        this.u32(rawAt);
+        this.u32(raw.length);
+      }
+      this.u32(payloadAt);
+      this.u32(payload.length);
+    } else {
+      mode = PayloadMode.Explicit;
+      const rawAt = this.copy(raw);
+      this.u32(rawAt);
+      this.u32(raw.length);
+      payloadAt = this.copy(payload);
+      this.u32(payloadAt);
+      this.u32(payload.length);
+    }
+    if (f.truncated) {
+      mode |= PayloadMode.TruncatedBit;
+      this.f64(f.truncated.rawLength);
+      this.f64(f.truncated.payloadLength);
+    }
+    if (f.relay) {
+      this.u32(this.conn(f.relay.from.connectionId));
+      this.f64(f.relay.from.frameId);
+      this.f64(f.relay.delayUs);
+    }
+    this.rows[modeAt] = mode;
+    const last = this.lastFrame;
+    last.conn = conn;
+    last.out = out;
+    last.frameId = f.frameId;
+    last.payloadAt = payloadAt;
+    last.payloadLength = payload.length;
+    return true;
+  }
+
+  private message(event: MessageEvent): boolean {
+    if (event.compression || (event.truncated !== undefined && event.truncated !== true) || !isByte(event.opcode)) return false;
+    const text = event.text;
+    const data = event.data;
+    if ((text === undefined) === (data === undefined)) return false;
+    if (text !== undefined && (typeof text !== 'string' || !(text as string & { isWellFormed(): boolean }).isWellFormed())) return false;
+    if (data !== undefined && !(data instanceof Uint8Array)) return false;
+    const out = event.direction === 'out';
+    const conn = this.conn(event.connectionId);
+    const ids = event.frameIds;
+    this.u8(RowKind.Message);
+    this.u8((out ? MessageFlag.Out : 0) | (text !== undefined ? MessageFlag.Text : 0) | (event.truncated ? MessageFlag.Truncated : 0));
+    this.u8(event.opcode);
+    this.f64(event.seq);
+    this.f64(event.time);
+    this.u32(conn);
+    this.f64(event.size);
+    this.u32(ids.length);
+    for (let k = 0; k < ids.length; k++) this.f64(ids[k]!);
+    const last = this.lastFrame;
+    const ofLastFrame = ids.length === 1 && last.conn === conn && last.out === out && last.frameId === ids[0];
+    let at: number;
+    let length: number;
+    if (data !== undefined) {
+      length = data.length;
+      if (ofLastFrame && length === last.payloadLength && this.slab.compare(data, 0, length, last.payloadAt, last.payloadAt + length) === 0) at = last.payloadAt;
+      else at = this.copy(data);
+    } else {
+      this.ensureSlab(text!.length * 3);
+      at = this.s;
+      length = this.slab.write(text!, at, this.slab.length - at, 'utf8');
+      if (ofLastFrame && length === last.payloadLength && this.slab.compare(this.slab, last.payloadAt, last.payloadAt + length, at, at + length) === 0) at = last.payloadAt;
+      else this.s += length;
+    }
+    this.u32(at);
+    this.u32(length);
+    return true;
+  }
+
+  private conn(id: string): number {
+    if (id === this.lastConnId && this.lastConn >= 0) return this.lastConn;
+    let n = this.connIndex.get(id);
+    if (n === undefined) {
+      n = this.conns.length;
+      this.conns.push(id);
+      this.connIndex.set(id, n);
+    }
+    this.lastConnId = id;
+    this.lastConn = n;
+    return n;
+  }
+
+  private copy(bytes: Uint8Array): number {
+    const n = bytes.length;
+    this.ensureSlab(n);
+    const at = this.s;
+    const slab = this.slab;
+    // A small one is copied faster byte by byte than through set()'s per-call checks.
+    if (n <= 64) for (let k = 0; k < n; k++) slab[at + k] = bytes[k]!;
+    else slab.set(bytes, at);
+    this.s = at + n;
+    return at;
+  }
+
+  private ensureSlab(n: number): void {
+    if (this.s + n <= this.slab.length) return;
+    let size = this.slab.length * 2;
+    while (size < this.s + n) size *= 2;
+    const grown = this.B.allocUnsafe(size);
+    grown.set(this.slab.subarray(0, this.s));
+    this.slab = grown;
+  }
+
+  private ensureRows(n: number): void {
+    if (this.r + n <= this.rows.length) return;
+    let size = this.rows.length * 2;
+    while (size < this.r + n) size *= 2;
+    const grown = this.B.allocUnsafe(size);
+    grown.set(this.rows.subarray(0, this.r));
+    this.rows = grown;
+    this.rowView = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+  }
+
+  private u8(v: number): void {
+    this.rows[this.r++] = v;
+  }
+
+  private u16(v: number): void {
+    this.rowView.setUint16(this.r, v, true);
+    this.r += 2;
+  }
+
+  private u32(v: number): void {
+    this.rowView.setUint32(this.r, v, true);
+    this.r += 4;
+  }
+
+  private f64(v: number): void {
+    this.rowView.setFloat64(this.r, v, true);
+    this.r += 8;
+  }
+}
+
+function isByte(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 255;
+}
+
+let shared: BatchEncoder | null = null;
+
+/** The binary batch (trace-batch.ts) of this batch. */
+export function encodeBatch(batch: ServiceBatch): Uint8Array {
+  shared ??= new BatchEncoder();
+  return new Uint8Array(shared.encode(batch));
+}
+
+/** The batch as the event stream and IPC carry it: the binary batch in base64 (decodeBatchText reads it). */
+export function encodeBatchText(batch: ServiceBatch): string {
+  shared ??= new BatchEncoder();
+  return shared.encode(batch).toString('base64');
+}
