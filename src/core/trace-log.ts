@@ -15,7 +15,9 @@
  *     bytes, and the payload is the wire payload unmasked again with the frame's key (§5.3); a
  *     relayed copy (proxy) keeps its `relay` as three numbers.
  *   - a message is its direction, opcode, size, first frame id and frame count, and its bytes
- *     (text is kept as the string).
+ *     (text is kept as the string). A binary message whose frames were just kept with exactly its
+ *     bytes as their payloads (what a relay or an echo traces for every message) points at their
+ *     rows instead: its bytes are read back from them, not kept twice.
  *   - a bytes event (raw chunk) is its direction and bytes.
  *
  * Anything else, and any frame or message with a field the compact row cannot hold (a violation,
@@ -47,7 +49,15 @@ const enum Flag {
   ByRef = 2,
   /** Frame: has relay (fromConn in c, fromFrameId in x2, delayUs in x). Message: text (in refs). */
   Extra = 4,
+  /**
+   * Message: its bytes are its frames' payloads, read back from their rows (b: the row of its first
+   * frame, in the same segment), not a second copy in the arena.
+   */
+  FromFrames = 8,
 }
+
+/** How far back a message's frame rows are looked for (raw chunks and the other leg's rows may sit between). */
+const FRAME_LOOKBACK = 8;
 
 interface Segment {
   count: number;
@@ -73,7 +83,11 @@ interface Segment {
   refs: unknown[];
 }
 
-function newSegment(): Segment {
+/** A segment's arena starts as large as the last one's grew (traffic keeps its sizes): no doubling and copying per segment. */
+const ARENA_START = 64 * 1024;
+const ARENA_START_MAX = 1024 * 1024;
+
+function newSegment(arenaSize = ARENA_START): Segment {
   return {
     count: 0,
     kind: new Uint8Array(SEGMENT),
@@ -87,7 +101,7 @@ function newSegment(): Segment {
     a: new Float64Array(SEGMENT),
     x: new Float64Array(SEGMENT),
     x2: new Float64Array(SEGMENT),
-    arena: new Uint8Array(64 * 1024),
+    arena: new Uint8Array(Math.min(Math.max(arenaSize, ARENA_START), ARENA_START_MAX)),
     used: 0,
     refs: [],
   };
@@ -132,6 +146,13 @@ export class TraceLog {
     return n;
   }
 
+  /** Bytes copied into the arenas (for tests and the benchmarks). */
+  get arenaBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.used;
+    return n;
+  }
+
   clear(): void {
     this.evicted += this.total;
     this.segments = [];
@@ -142,7 +163,7 @@ export class TraceLog {
   push(event: TraceEvent): void {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || seg.count === SEGMENT) {
-      seg = newSegment();
+      seg = newSegment(seg?.arena.length);
       this.segments.push(seg);
       // A ring: the oldest segment goes once the others hold maxEvents without it.
       while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
@@ -253,9 +274,53 @@ export class TraceLog {
       seg.flags[i] = seg.flags[i]! | Flag.Extra;
       seg.b[i] = seg.refs.length;
       seg.refs.push(text);
-    } else {
+    } else if (!this.fromFrames(seg, i, ids, data!)) {
       this.keepBytes(seg, i, data!);
     }
+    return true;
+  }
+
+  /**
+   * A binary message whose frames were just kept inline in this segment, with exactly its bytes as
+   * their (unmasked) payloads: its row points at them instead of copying the bytes again. Checked
+   * byte for byte, so what reads back is what was pushed.
+   */
+  private fromFrames(seg: Segment, i: number, ids: readonly number[], data: Uint8Array): boolean {
+    const count = ids.length;
+    const conn = seg.conn[i]!;
+    const rows: number[] = [];
+    for (let r = i - 1, k = count - 1; k >= 0; r--) {
+      if (r < 0 || i - r > FRAME_LOOKBACK + count) return false;
+      if (seg.conn[r] !== conn || seg.kind[r] !== Kind.Frame) continue;
+      // Any other frame of this connection in between with one of these ids: not read back unambiguously.
+      if (seg.a[r] !== ids[k]) {
+        if (seg.a[r]! >= ids[0]! && seg.a[r]! <= ids[count - 1]!) return false;
+        continue;
+      }
+      if (seg.flags[r]! & Flag.ByRef) return false;
+      rows.push(r);
+      k--;
+    }
+    const arena = seg.arena;
+    let off = 0;
+    for (let k = count - 1; k >= 0; k--) {
+      const at = seg.b[rows[k]!]!;
+      const b1 = arena[at + 1]!;
+      const headerLength = headerLengthAt(arena, at);
+      const end = at + frameLength(arena, at);
+      if (off + (end - at - headerLength) > data.length) return false;
+      if (b1 & 0x80) {
+        // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
+        const key = at + headerLength - 4;
+        for (let p = at + headerLength, q = 0; p < end; p++, q++) if ((arena[p]! ^ arena[key + (q & 3)]!) !== data[off++]) return false;
+      } else {
+        for (let p = at + headerLength; p < end; p++) if (arena[p] !== data[off++]) return false;
+      }
+    }
+    if (off !== data.length || seg.x[i] !== data.length) return false;
+    // Read back from the first frame's row on: this connection's frame rows with the ids in turn.
+    seg.flags[i] = seg.flags[i]! | Flag.FromFrames;
+    seg.b[i] = rows[count - 1]!;
     return true;
   }
 
@@ -305,7 +370,7 @@ export class TraceLog {
       const first = seg.a[i]!;
       const frameIds: number[] = [];
       for (let k = 0; k < count; k++) frameIds.push(first + k);
-      const body = flags & Flag.Extra ? { text: seg.refs[seg.b[i]!] as string } : { data: this.bytesOf(seg, i) };
+      const body = flags & Flag.Extra ? { text: seg.refs[seg.b[i]!] as string } : { data: flags & Flag.FromFrames ? this.messageFromFrames(seg, i) : this.bytesOf(seg, i) };
       return { type: 'message', direction, opcode: seg.x2[i]!, size: seg.x[i]!, frameIds, ...body, ...stamp };
     }
     // A frame: every header field read back from its wire bytes (§5.2).
@@ -343,6 +408,31 @@ export class TraceLog {
     return { type: 'frame', direction, frame, ...stamp };
   }
 
+  /** A FromFrames message's bytes: its frames' payloads, unmasked (§5.3), in order. */
+  private messageFromFrames(seg: Segment, i: number): Uint8Array {
+    const data = new Uint8Array(seg.x[i]!);
+    const conn = seg.conn[i]!;
+    const arena = seg.arena;
+    let id = seg.a[i]!;
+    const last = id + seg.c[i]! - 1;
+    let off = 0;
+    for (let r = seg.b[i]!; r < i && id <= last; r++) {
+      if (seg.conn[r] !== conn || seg.kind[r] !== Kind.Frame || seg.a[r] !== id) continue;
+      id++;
+      const at = seg.b[r]!;
+      const headerLength = headerLengthAt(arena, at);
+      const end = at + frameLength(arena, at);
+      if (arena[at + 1]! & 0x80) {
+        const key = at + headerLength - 4;
+        for (let p = at + headerLength, q = 0; p < end; p++, q++) data[off++] = arena[p]! ^ arena[key + (q & 3)]!;
+      } else {
+        data.set(arena.subarray(at + headerLength, end), off);
+        off += end - at - headerLength;
+      }
+    }
+    return data;
+  }
+
   private bytesOf(seg: Segment, i: number): Uint8Array {
     if (seg.flags[i]! & Flag.ByRef) return seg.refs[seg.b[i]!] as Uint8Array;
     const at = seg.b[i]!;
@@ -352,7 +442,12 @@ export class TraceLog {
 
 /** The header length the first bytes of a frame declare (§5.2). */
 function headerLengthOf(raw: Uint8Array): number {
-  const b1 = raw[1]!;
+  return headerLengthAt(raw, 0);
+}
+
+/** The header length of the frame whose bytes start at `at` (§5.2). */
+function headerLengthAt(bytes: Uint8Array, at: number): number {
+  const b1 = bytes[at + 1]!;
   const lengthField = b1 & 0x7f;
   return 2 + (lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
 }

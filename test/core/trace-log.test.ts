@@ -94,6 +94,43 @@ describe('TraceLog', () => {
     expect(Array.from((log.at(0) as Extract<TraceEvent, { type: 'frame' }>).frame.payload)).toEqual([9, 8, 7]);
   });
 
+  it('reads a binary message back from its frames\' rows (masked or not, fragmented) without a second copy, and copies it when they differ', () => {
+    const log = new TraceLog();
+    let seq = 0;
+    const frame = (connectionId: string, frameId: number, opcode: number, fin: boolean, payload: number[], maskKey: number[] | null): TraceEvent => {
+      const header = [(fin ? 0x80 : 0) | opcode, (maskKey ? 0x80 : 0) | payload.length, ...(maskKey ?? [])];
+      const raw = Uint8Array.from([...header, ...payload.map((b, i) => (maskKey ? b ^ maskKey[i & 3]! : b))]);
+      return {
+        type: 'frame', direction: maskKey ? 'in' : 'out', seq: ++seq, time: 1000 + seq, connectionId,
+        frame: { frameId, fin, rsv1: false, rsv2: false, rsv3: false, opcode, masked: maskKey !== null, maskKey: maskKey ? Uint8Array.from(maskKey) : null, lengthField: payload.length, payloadLength: payload.length, headerLength: header.length, raw, payload: Uint8Array.from(payload) },
+      };
+    };
+    const message = (connectionId: string, frameIds: number[], data: number[], direction: 'in' | 'out'): TraceEvent =>
+      ({ type: 'message', direction, seq: ++seq, time: 1000 + seq, connectionId, opcode: 2, size: data.length, frameIds, data: Uint8Array.from(data) });
+    const bytes = Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff);
+    const events: TraceEvent[] = [
+      // Masked, one frame, and an other connection's row between the frame and its message.
+      frame('c', 1, 2, true, bytes, [1, 2, 3, 4]), frame('u', 1, 2, true, [5], null), message('c', [1], bytes, 'in'),
+      // Unmasked, in three frames (§5.4), with raw chunks between.
+      frame('u', 2, 2, false, bytes.slice(0, 10), null), { type: 'bytes', direction: 'out', bytes: Uint8Array.of(7, 7), seq: ++seq, time: 1000 + seq, connectionId: 'u' },
+      frame('u', 3, 0, false, bytes.slice(10, 40), null), frame('u', 4, 0, true, bytes.slice(40), null), message('u', [2, 3, 4], bytes, 'out'),
+    ];
+    for (const e of events) log.push(e);
+    const framesOnly = 64 + 6 + 1 + 2 + 10 + 2 + 2 + 30 + 2 + 24 + 2; // and the raw chunk's 2
+    expect(log.arenaBytes).toBe(framesOnly);
+    expect(normal(log.toArray())).toEqual(normal(events));
+    expect(log.objectCount).toBe(0);
+    // A message whose bytes are not its frame's payload (or whose frame is not in the log) is copied as it came.
+    const other = message('c', [6], bytes.map((b) => b ^ 1), 'out');
+    const unseen = message('c', [9], [1, 2, 3], 'in');
+    log.push(frame('c', 6, 2, true, bytes, null));
+    log.push(other);
+    log.push(unseen);
+    expect(log.arenaBytes).toBe(framesOnly + 66 + 64 + 3);
+    expect(normal(log.toArray())).toEqual(normal([...events, log.at(events.length)!, other, unseen]));
+    expect(Array.from((log.at(events.length + 1) as Extract<TraceEvent, { type: 'message' }>).data!)).toEqual(bytes.map((b) => b ^ 1));
+  });
+
   it('is a ring with maxEvents: the oldest segment goes, the newest events stay in order', () => {
     const log = new TraceLog({ maxEvents: SEGMENT * 2 });
     const total = SEGMENT * 5 + 10;

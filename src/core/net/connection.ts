@@ -39,6 +39,8 @@ export interface IncomingMessage {
   text?: string;
   /** A fragmented message: the plain bytes each frame carried, in order (absent for one frame). */
   frameSizes?: number[];
+  /** A message of one unmasked, uncompressed frame, when traced: that frame's bytes as received (a relay's sendFrameAsReceived). */
+  wire?: Uint8Array;
 }
 
 export interface CloseInfo {
@@ -220,6 +222,17 @@ export class Connection {
     if (this.queues(0, 'a fragmented message')) return this.enqueue({ kind: 'fragmented', opcode, data, sizes, size: data.length });
     this.protocol.sendFragmented(opcode, data, sizes);
     this.pump();
+  }
+
+  /**
+   * A relay's copy of a one-frame message from the other leg, sent as the bytes it arrived in
+   * (WebSocketProtocol.sendFrameAsReceived says when that is the same frame). false: not possible
+   * here (step mode, a message being compressed ahead of it, or the protocol said no); nothing sent.
+   */
+  sendFrameAsReceived(opcode: number, data: Uint8Array, wire: Uint8Array): boolean {
+    if (this.gate || this.outbox?.busy || !this.protocol.sendFrameAsReceived(opcode, data, wire)) return false;
+    this.pump();
+    return true;
   }
 
   /**
@@ -598,6 +611,7 @@ export class Connection {
           const message: IncomingMessage = { opcode: event.opcode, data: event.data };
           if (event.text !== undefined) message.text = event.text;
           if (event.frameSizes) message.frameSizes = event.frameSizes;
+          if (event.wire) message.wire = event.wire;
           this.handler.onMessage?.(this, message);
           break;
         }

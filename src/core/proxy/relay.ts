@@ -11,7 +11,9 @@
  * Each leg encodes for itself (deflate on one leg and not the other works; each leg's trace shows
  * its own bytes). The sender's fragmentation is kept: the copy is cut into frames carrying the same
  * plain bytes as the original's frames (IncomingMessage.frameSizes), so a message sent in three
- * frames arrives in three. The price: a message waits until its last frame arrived (bounded by
+ * frames arrives in three. A message of one frame from the upstream that nothing changes goes to
+ * the client as the bytes it came in (IncomingMessage.wire): unmasked on both legs (§5.1), so when
+ * no extension and no step mode is involved those are the very bytes framing it again would make. The price: a message waits until its last frame arrived (bounded by
  * maxMessageSize, which the leg enforces).
  *
  * Pings and pongs. Each leg is a WebSocket connection with the proxy as its endpoint, so each
@@ -176,8 +178,12 @@ export class Relay {
     try {
       if (item.kind === 'message') {
         const m = item.message;
-        // The same plain bytes per frame as the original: all sizes but the last (it takes the rest).
-        to.sendFragmented(m.opcode, m.data, m.frameSizes ? m.frameSizes.slice(0, -1) : NO_SIZES);
+        // The upstream's frame, passed on unchanged (no hook replaced it, no step mode on either leg):
+        // the client gets the bytes it came in, which are the frame we would encode (unmasked both
+        // ways, §5.1; sendFrameAsReceived checks), without framing and copying it again.
+        const asReceived = m.wire !== undefined && item === original && !from.protocol.deferOutgoingTrace && to.sendFrameAsReceived(m.opcode, m.data, m.wire);
+        // Otherwise the same plain bytes per frame as the original: all sizes but the last (it takes the rest).
+        if (!asReceived) to.sendFragmented(m.opcode, m.data, m.frameSizes ? m.frameSizes.slice(0, -1) : NO_SIZES);
       } else if (item.kind === 'ping') {
         to.ping(item.payload);
       } else {
