@@ -169,7 +169,8 @@ async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
   const traced = mode !== 'off';
   if (mode === 'inspector') {
     tracer = new Tracer();
-    tracer.subscribe((event) => log.push(event));
+    // As a row listener: plain frames and messages reach the log as rows, no event object built.
+    tracer.subscribeRows(log);
   } else if (mode === 'eager') {
     tracer = new Tracer();
     tracer.subscribe((event) => {

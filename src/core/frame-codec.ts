@@ -116,11 +116,15 @@ export interface FrameParserOptions {
   /** Keep each frame's wire bytes for display (default true). */
   keepRaw?: boolean;
   /**
-   * Report a frame whose header and payload (at most 65535 bytes) sit whole in a chunk fed as
-   * writable as one 'whole-frame' event: read straight out of the chunk, unmasked in place, with
-   * no per-field views and no partial-header state (default false; only when keepRaw is false).
-   * Such a frame is consumed before its event is reported: a handler that throws on it leaves the
-   * parser at the next frame (its receiver resets it then anyway).
+   * Report a frame whose header and payload (at most 65535 bytes) sit whole in one chunk as one
+   * 'whole-frame' event, with no per-field views and no partial-header state (default false).
+   * Without keepRaw, only in chunks fed as writable: unmasked in place, and consumed before its
+   * event is reported (a handler that throws on it leaves the parser at the next frame; its
+   * receiver resets it then anyway). With keepRaw (a trace): raw is a view of the chunk, the
+   * payload unmasked into a buffer of its own, and the frame stays queued while its event is
+   * handled: the handler calls consumeWholeFrame() once its checks passed, or
+   * stopWholeFrameAt(kind) when one failed, which leaves the parser exactly where reading the frame
+   * event by event would have stopped on that event (so a failure shows the same bytes).
    */
   wholeFrames?: boolean;
 }
@@ -239,7 +243,7 @@ export class FrameParser {
   private queue = new ByteQueue();
   private _state: ParserState = 'header';
   private readonly keepRaw: boolean;
-  private readonly wholeFrames: boolean;
+  private wholeFrames: boolean;
   // The frame being parsed.
   private header: Partial<FrameHeader> & { headerBytes: Uint8Array[] } = { headerBytes: [] };
   private current: FrameHeader | null = null;
@@ -251,7 +255,7 @@ export class FrameParser {
 
   constructor(options: FrameParserOptions = {}) {
     this.keepRaw = options.keepRaw ?? true;
-    this.wholeFrames = (options.wholeFrames ?? false) && !this.keepRaw;
+    this.wholeFrames = options.wholeFrames ?? false;
   }
 
   get state(): ParserState {
@@ -340,7 +344,7 @@ export class FrameParser {
       switch (this._state) {
         case 'header': {
           if (this.queue.length < 2) return;
-          if (this.wholeFrames && this.queue.firstWritable && this.readWholeFrame(onEvent)) break;
+          if (this.wholeFrames && (this.keepRaw ? this.readWholeFrameKeepingRaw(onEvent) : this.queue.firstWritable && this.readWholeFrame(onEvent))) break;
           const bytes = this.queue.take(2);
           this.header.headerBytes.push(bytes);
           const b0 = bytes[0]!, b1 = bytes[1]!;
@@ -440,23 +444,15 @@ export class FrameParser {
    * chunk's end, a 64-bit length) goes the general way and nothing is consumed here.
    */
   private readWholeFrame(onEvent: (event: ParserEvent) => void): boolean {
+    const frameLength = this.measureWholeFrame();
+    if (frameLength === 0) return false;
     const chunk = this.queue.head!;
     const at = this.queue.headStart;
-    const available = chunk.length - at;
     const b0 = chunk[at]!, b1 = chunk[at + 1]!;
     const masked = (b1 & 0x80) !== 0;
     const lengthField = b1 & 0x7f;
-    if (lengthField === 127) return false;
-    let payloadLength = lengthField;
-    let headerLength = 2;
-    if (lengthField === 126) {
-      if (available < 4) return false;
-      payloadLength = (chunk[at + 2]! << 8) | chunk[at + 3]!;
-      headerLength = 4;
-    }
-    if (masked) headerLength += 4;
-    const frameLength = headerLength + payloadLength;
-    if (available < frameLength) return false;
+    const headerLength = this.wholeHeaderLength;
+    const payloadLength = this.wholePayloadLength;
     // Only payload bytes are overwritten; the masking key stays as received, so a view of it is its value.
     const maskKey = masked ? chunk.subarray(at + headerLength - 4, at + headerLength) : null;
     const payload = chunk.subarray(at + headerLength, at + frameLength);
@@ -469,6 +465,110 @@ export class FrameParser {
     this.queue.skip(frameLength);
     onEvent({ kind: 'whole-frame', frame: { header, payload, raw: null } });
     return true;
+  }
+
+  /** What measureWholeFrame found (fields, not an object per frame). */
+  private wholeHeaderLength = 0;
+  private wholePayloadLength = 0;
+
+  /**
+   * The frame at the front of the first chunk (at least 2 bytes there): its whole length if all of
+   * it is in that chunk with a 7- or 16-bit length (header and payload lengths in wholeHeaderLength
+   * and wholePayloadLength), else 0.
+   */
+  private measureWholeFrame(): number {
+    const chunk = this.queue.head!;
+    const at = this.queue.headStart;
+    const available = chunk.length - at;
+    const b1 = chunk[at + 1]!;
+    const lengthField = b1 & 0x7f;
+    if (lengthField === 127) return 0;
+    let payloadLength = lengthField;
+    let headerLength = 2;
+    if (lengthField === 126) {
+      if (available < 4) return 0;
+      payloadLength = (chunk[at + 2]! << 8) | chunk[at + 3]!;
+      headerLength = 4;
+    }
+    if (b1 & 0x80) headerLength += 4;
+    const frameLength = headerLength + payloadLength;
+    if (available < frameLength) return 0;
+    this.wholeHeaderLength = headerLength;
+    this.wholePayloadLength = payloadLength;
+    return frameLength;
+  }
+
+  /** keepRaw and wholeFrames: the length of the whole frame reported and still queued (0: none). */
+  private wholePending = 0;
+
+  /**
+   * readWholeFrame for a parser that keeps raw bytes (nothing is unmasked in place): raw is a view
+   * of the chunk, as joining the pieces of a frame read in one chunk gives (joinBytes), the payload
+   * a buffer of its own (masked) or a view (unmasked), as finishFrame gives them. The frame stays
+   * queued until the handler says how its checks went (consumeWholeFrame, stopWholeFrameAt).
+   */
+  private readWholeFrameKeepingRaw(onEvent: (event: ParserEvent) => void): boolean {
+    const frameLength = this.measureWholeFrame();
+    if (frameLength === 0) return false;
+    const chunk = this.queue.head!;
+    const at = this.queue.headStart;
+    const b0 = chunk[at]!, b1 = chunk[at + 1]!;
+    const masked = (b1 & 0x80) !== 0;
+    const lengthField = b1 & 0x7f;
+    const headerLength = this.wholeHeaderLength;
+    const payloadLength = this.wholePayloadLength;
+    const raw = new Uint8Array(chunk.buffer, chunk.byteOffset + at, frameLength);
+    const maskKey = masked ? raw.subarray(headerLength - 4, headerLength) : null;
+    let payload: Uint8Array;
+    if (payloadLength === 0) {
+      payload = new Uint8Array(0);
+    } else if (maskKey !== null) {
+      payload = allocateBytes(payloadLength);
+      applyMaskInPlace(payload, raw.subarray(headerLength), maskKey, 0);
+    } else {
+      payload = raw.subarray(headerLength);
+    }
+    // The same fields, in the same order, as startPayload's header (one object shape for both paths).
+    const header: FrameHeader = {
+      fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode: b0 & 0x0f, masked,
+      lengthField, payloadLength, maskKey, headerLength,
+    };
+    this.wholePending = frameLength;
+    try {
+      onEvent({ kind: 'whole-frame', frame: { header, payload, raw } });
+    } finally {
+      // A handler that said nothing (or threw without saying): consumed, as without keepRaw.
+      this.consumeWholeFrame();
+    }
+    return true;
+  }
+
+  /** The whole frame just reported passed its checks: it leaves the queue (the parser is at the next frame). */
+  consumeWholeFrame(): void {
+    if (this.wholePending === 0) return;
+    this.queue.skip(this.wholePending);
+    this.wholePending = 0;
+  }
+
+  /**
+   * A check of the whole frame just reported failed on what its `kind` event would have carried:
+   * the frame is read again event by event up to that event, so that the parser holds what it
+   * would hold had it failed there (partialBytes, currentHeader, describe).
+   */
+  stopWholeFrameAt(kind: 'prefix' | 'header' | 'payload'): void {
+    if (this.wholePending === 0) return;
+    this.wholePending = 0;
+    const wholeFrames = this.wholeFrames;
+    try {
+      this.wholeFrames = false;
+      this.feed(EMPTY_PAYLOAD, (event) => {
+        if (event.kind === kind) throw stopReplay;
+      });
+    } catch (error) {
+      if (error !== stopReplay) throw error;
+    } finally {
+      this.wholeFrames = wholeFrames;
+    }
   }
 
   /** The header of the frame being read, once complete. */
@@ -565,6 +665,8 @@ export function encodeFrameHeader(spec: FrameSpec): Uint8Array {
 }
 
 const EMPTY_PAYLOAD = new Uint8Array(0);
+/** Thrown to stop a replay (stopWholeFrameAt) on the event that failed. */
+const stopReplay = new Error('stop replay');
 
 type LengthEncoding = '7-bit' | '16-bit' | '64-bit';
 

@@ -18,7 +18,7 @@ import { formatExtensionHeader } from './extensions/extension-header.ts';
 import { clientDeflateNegotiator, disabledServerDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, parseHead, type HttpHead, type HttpHeader } from './http.ts';
-import { messageBody, type ConnectionState, type Direction, type Role, type TraceBody, type TracedFrame, type TracedFrameDeflate, type TracedHead, type TracedMessageCompression, type TracedViolation } from './trace.ts';
+import { messageBody, type ConnectionTraceRows, type TraceSink, type ConnectionState, type Direction, type Role, type TraceBody, type TracedFrame, type TracedFrameDeflate, type TracedHead, type TracedMessageCompression, type TracedViolation } from './trace.ts';
 import { Utf8Validator } from './utf8.ts';
 
 /** A chunk of output, tagged with what it is (the frame gate holds only frames). */
@@ -96,8 +96,12 @@ export interface ProtocolOptions {
    * preference. Has no effect with startOpen (no handshake, so nothing is negotiated).
    */
   deflate?: DeflateSetting;
-  /** Where trace bodies go; omit for no tracing (cheapest). */
-  trace?: (body: TraceBody) => void;
+  /**
+   * Where trace bodies go; omit for no tracing (cheapest). A Tracer's sink (forConnection) also
+   * carries row emitters: while every listener keeps rows (a TraceLog), plain frames and messages
+   * go as rows, with no event object built.
+   */
+  trace?: TraceSink;
   /** Also trace every chunk of raw bytes (default true when tracing). */
   traceBytes?: boolean;
   /** Client masking keys (default: fresh random bytes per frame, §5.3). Tests inject fixed ones. */
@@ -188,6 +192,8 @@ export class WebSocketProtocol {
   private readonly maxFragments: number;
   private readonly options: ProtocolOptions;
   private readonly trace: ((body: TraceBody) => void) | undefined;
+  /** The trace's row emitters (TraceSink.rows), used while they are ready. */
+  private readonly traceRows: ConnectionTraceRows | undefined;
   private readonly traceBytes: boolean;
   private readonly maskKey: () => Uint8Array;
 
@@ -290,12 +296,13 @@ export class WebSocketProtocol {
     this.maxFrameSize = options.maxFrameSize ?? Number.POSITIVE_INFINITY;
     this.maxFragments = options.maxFragments ?? Defaults.maxFragments;
     this.trace = options.trace;
+    this.traceRows = options.trace?.rows;
     // Raw chunks are traced only when there is a trace at all: no closure per chunk otherwise.
     this.traceBytes = this.trace !== undefined && (options.traceBytes ?? true);
     this.maskKey = options.maskKeyGenerator ?? randomMaskKey;
     this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
-    // Untraced, a frame that arrives whole in one writable chunk is read in one go (receiveWholeFrame).
-    this.parser = new FrameParser({ keepRaw: this.trace !== undefined, wholeFrames: this.trace === undefined });
+    // A frame that arrives whole in one chunk (untraced: a writable one) is read in one go (receiveWholeFrame).
+    this.parser = new FrameParser({ keepRaw: this.trace !== undefined, wholeFrames: true });
     this.policy = options.policy ?? 'strict';
     // Bad deflate options fail here, before any socket is involved.
     if (this.role === 'server') this.serverNegotiators();
@@ -640,9 +647,27 @@ export class WebSocketProtocol {
    */
   private receiveWholeFrame(frame: Frame): void {
     const h = frame.header;
-    this.checkPrefix(h);
-    this.checkHeader(h);
-    if (h.payloadLength > 0) this.checkPayloadChunk(h, frame.payload);
+    if (frame.raw === null) {
+      this.checkPrefix(h);
+      this.checkHeader(h);
+      if (h.payloadLength > 0) this.checkPayloadChunk(h, frame.payload);
+      this.handleFrame(frame);
+      return;
+    }
+    // Traced: the frame is still queued in the parser. A failed check leaves the parser where the
+    // event-by-event reading would have stopped, so fail() traces the same bytes as it would then.
+    let at: 'prefix' | 'header' | 'payload' = 'prefix';
+    try {
+      this.checkPrefix(h);
+      at = 'header';
+      this.checkHeader(h);
+      at = 'payload';
+      if (h.payloadLength > 0) this.checkPayloadChunk(h, frame.payload);
+    } catch (error) {
+      this.parser.stopWholeFrameAt(at);
+      throw error;
+    }
+    this.parser.consumeWholeFrame();
     this.handleFrame(frame);
   }
 
@@ -874,7 +899,9 @@ export class WebSocketProtocol {
     this.resetMessage();
     const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
     if (this.trace) {
-      this.trace(messageBody('in', opcode, data, frameIds, text, compression));
+      const rows = this.traceRows;
+      if (rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds)) rows.message('in', opcode, frameIds[0]!, frameIds.length, text, data);
+      else this.trace(messageBody('in', opcode, data, frameIds, text, compression));
     }
     // One literal, the optional fields assigned after it (spreads allocate and take V8's slow path per message).
     const message: ProtocolEvent & { type: 'message' } = { type: 'message', opcode, data };
@@ -1025,6 +1052,15 @@ export class WebSocketProtocol {
     if (!this.trace) return;
     deflate ??= this.pendingDeflateTrace?.get(bytes);
     const frameId = ++this.frameId;
+    // A frame we encoded from this payload, nothing else to say about it: a row, no header object.
+    const rows = this.traceRows;
+    if (
+      rows !== undefined && knownPayload !== undefined && deflate === undefined && this.editedOriginal.out === undefined
+      && bytes.length >= 2 && (bytes[0]! & 0x0f) !== Opcode.Close && plainFrameLength(bytes, knownPayload.length) && rows.ready
+    ) {
+      rows.frame('out', frameId, bytes, knownPayload);
+      return;
+    }
     let header: FrameHeader;
     let payload: Uint8Array;
     const fast = knownPayload ? decodeHeader(bytes) : null;
@@ -1143,11 +1179,19 @@ export class WebSocketProtocol {
     } else {
       this.queueFrame({ opcode, payload: data });
     }
-    if (this.trace) this.trace(messageBody('out', opcode, data, [this.frameId], text, encoded?.message));
+    if (this.trace) {
+      const rows = this.traceRows;
+      if (rows !== undefined && !encoded?.message && rows.ready) rows.message('out', opcode, this.frameId, 1, text, data);
+      else this.trace(messageBody('out', opcode, data, [this.frameId], text, encoded?.message));
+    }
   }
 
   private traceOutgoingMessage(opcode: number, data: Uint8Array, frameIds: number[], compression?: TracedMessageCompression): void {
-    if (this.trace) this.trace(messageBody('out', opcode, data, frameIds, opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined, compression));
+    if (!this.trace) return;
+    const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
+    const rows = this.traceRows;
+    if (rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds)) rows.message('out', opcode, frameIds[0]!, frameIds.length, text, data);
+    else this.trace(messageBody('out', opcode, data, frameIds, text, compression));
   }
 
   sendPing(payload: Uint8Array = new Uint8Array(0)): void {
@@ -1217,6 +1261,15 @@ export class WebSocketProtocol {
     if (original) this.editedOriginal[direction] = undefined;
     if (!this.trace) return;
     const h = frame.header;
+    const rows = this.traceRows;
+    if (
+      rows !== undefined && !partial && !violation && !close && !deflate && !original && h.payloadLengthExact === undefined && frame.raw !== null
+      && frame.payload.length === h.payloadLength && plainFrameLength(frame.raw, h.payloadLength) && rows.ready
+    ) {
+      // Every field follows from the wire bytes: a row for the log, no object (TraceRowListener).
+      rows.frame(direction, frameId, frame.raw, frame.payload);
+      return;
+    }
     // Per traced frame: one literal, the rare fields assigned after it (in this order) rather than
     // spread in (a spread allocates and takes V8's slow path for every frame).
     const traced: TracedFrame = {
@@ -1244,6 +1297,38 @@ function isPlainFrame(wire: Uint8Array, opcode: number, length: number): boolean
   if (lengthField === 126) return length >= 126 && length <= 0xffff && wire.length === 4 + length && ((wire[2]! << 8) | wire[3]!) === length;
   // §5.2: "the minimal number of bytes MUST be used to encode the length"
   return lengthField === 127 && length > 0xffff && wire.length === 10 + length && decodeHeader(wire)?.payloadLength === length;
+}
+
+/** Frame ids n, n+1, n+2…: what a message row can hold (a control frame between fragments breaks the run). */
+function consecutive(ids: readonly number[]): boolean {
+  if (ids.length === 0) return false;
+  for (let k = 1; k < ids.length; k++) if (ids[k] !== ids[0]! + k) return false;
+  return true;
+}
+
+/**
+ * Are these whole-frame bytes exactly a header (as its first bytes declare it, §5.2) whose length
+ * field says payloadLength, then that many payload bytes? Then every header field can be read back from them (a trace row).
+ */
+function plainFrameLength(raw: Uint8Array, payloadLength: number): boolean {
+  if (raw.length < 2) return false;
+  const b1 = raw[1]!;
+  const lengthField = b1 & 0x7f;
+  let declared = lengthField;
+  let headerLength = 2;
+  if (lengthField === 126) {
+    if (raw.length < 4) return false;
+    declared = (raw[2]! << 8) | raw[3]!;
+    headerLength = 4;
+  } else if (lengthField === 127) {
+    if (raw.length < 10) return false;
+    const hi = ((raw[2]! << 24) >>> 0) + (raw[3]! << 16) + (raw[4]! << 8) + raw[5]!;
+    if (hi > 0x1fffff) return false;
+    declared = hi * 2 ** 32 + ((raw[6]! << 24) >>> 0) + (raw[7]! << 16) + (raw[8]! << 8) + raw[9]!;
+    headerLength = 10;
+  }
+  if (b1 & 0x80) headerLength += 4;
+  return declared === payloadLength && raw.length === headerLength + payloadLength;
 }
 
 /** Reads a frame header straight from bytes we encoded ourselves (null if they are too short). */

@@ -29,7 +29,7 @@
  * A ring when maxEvents is given: the oldest events go first, a segment (SEGMENT events) at a time.
  */
 
-import type { Direction, TraceEvent, TracedFrame, TracedRelay } from './trace.ts';
+import type { Direction, TraceEvent, TraceRowListener, TracedFrame, TracedRelay } from './trace.ts';
 
 /** Events per segment: the unit of growth and of eviction. */
 export const SEGMENT = 2048;
@@ -112,7 +112,7 @@ export interface TraceLogOptions {
   maxEvents?: number;
 }
 
-export class TraceLog {
+export class TraceLog implements TraceRowListener {
   private segments: Segment[] = [];
   private readonly connIds: string[] = [];
   private readonly connIndex = new Map<string, number>();
@@ -161,22 +161,8 @@ export class TraceLog {
 
   /** Keeps one event (a listener: `tracer.subscribe((e) => log.push(e))`). */
   push(event: TraceEvent): void {
-    let seg = this.segments[this.segments.length - 1];
-    if (!seg || seg.count === SEGMENT) {
-      seg = newSegment(seg?.arena.length);
-      this.segments.push(seg);
-      // A ring: the oldest segment goes once the others hold maxEvents without it.
-      while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
-        const oldest = this.segments.shift()!;
-        this.total -= oldest.count;
-        this.evicted += oldest.count;
-      }
-    }
-    const i = seg.count++;
-    this.total++;
-    seg.seq[i] = event.seq;
-    seg.time[i] = event.time;
-    seg.conn[i] = this.conn(event.connectionId);
+    const seg = this.addRow(event.seq, event.time, event.connectionId);
+    const i = seg.count - 1;
     seg.flags[i] = 0;
     if (event.type === 'frame') {
       if (this.pushFrame(seg, i, event.direction, event.frame)) return;
@@ -191,6 +177,57 @@ export class TraceLog {
     seg.kind[i] = Kind.Object;
     seg.b[i] = seg.refs.length;
     seg.refs.push(event);
+  }
+
+  /**
+   * A frame as a row (tracer.subscribeRows(log)): what push() keeps of a frame event whose every
+   * field follows from its wire bytes, with no event object built. The protocol sends only such
+   * frames (raw is the whole frame, payload its unmasked payload).
+   */
+  frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
+    const seg = this.addRow(seq, time, connectionId);
+    const i = seg.count - 1;
+    seg.kind[i] = Kind.Frame;
+    seg.a[i] = frameId;
+    if (raw.length <= INLINE_MAX) {
+      seg.flags[i] = direction === 'out' ? Flag.Out : 0;
+      seg.b[i] = this.copyIn(seg, raw);
+    } else {
+      seg.flags[i] = (direction === 'out' ? Flag.Out : 0) | Flag.ByRef;
+      seg.b[i] = seg.refs.length;
+      seg.refs.push(raw, payload);
+    }
+  }
+
+  /** A message as a row (tracer.subscribeRows(log)): frameCount frames numbered from firstFrameId, no compression. */
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
+    const seg = this.addRow(seq, time, connectionId);
+    const i = seg.count - 1;
+    seg.kind[i] = Kind.Message;
+    seg.a[i] = firstFrameId;
+    seg.c[i] = frameCount;
+    seg.x[i] = size;
+    seg.x2[i] = opcode;
+    if (text !== undefined) {
+      seg.flags[i] = (direction === 'out' ? Flag.Out : 0) | Flag.Extra;
+      seg.b[i] = seg.refs.length;
+      seg.refs.push(text);
+    } else {
+      seg.flags[i] = direction === 'out' ? Flag.Out : 0;
+      if (!this.fromFrames(seg, i, firstFrameId, frameCount, data)) this.keepBytes(seg, i, data);
+    }
+  }
+
+  /** A new row, stamped: its segment (the row is the segment's last, count - 1). */
+  private addRow(seq: number, time: number, connectionId: string): Segment {
+    let seg = this.segments[this.segments.length - 1];
+    if (!seg || seg.count === SEGMENT) seg = this.addSegment();
+    const i = seg.count++;
+    this.total++;
+    seg.seq[i] = seq;
+    seg.time[i] = time;
+    seg.conn[i] = this.conn(connectionId);
+    return seg;
   }
 
   /** The event at `index` (0 = the oldest held), as an object deep-equal to the one pushed. */
@@ -213,6 +250,18 @@ export class TraceLog {
   }
 
   // ------------------------------------------------------------ writing
+
+  private addSegment(): Segment {
+    const seg = newSegment(this.segments[this.segments.length - 1]?.arena.length);
+    this.segments.push(seg);
+    // A ring: the oldest segment goes once the others hold maxEvents without it.
+    while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
+      const oldest = this.segments.shift()!;
+      this.total -= oldest.count;
+      this.evicted += oldest.count;
+    }
+    return seg;
+  }
 
   private lastConnId = '';
   private lastConn = -1;
@@ -274,7 +323,7 @@ export class TraceLog {
       seg.flags[i] = seg.flags[i]! | Flag.Extra;
       seg.b[i] = seg.refs.length;
       seg.refs.push(text);
-    } else if (!this.fromFrames(seg, i, ids, data!)) {
+    } else if (!this.fromFrames(seg, i, ids[0]!, ids.length, data!)) {
       this.keepBytes(seg, i, data!);
     }
     return true;
@@ -285,16 +334,15 @@ export class TraceLog {
    * their (unmasked) payloads: its row points at them instead of copying the bytes again. Checked
    * byte for byte, so what reads back is what was pushed.
    */
-  private fromFrames(seg: Segment, i: number, ids: readonly number[], data: Uint8Array): boolean {
-    const count = ids.length;
+  private fromFrames(seg: Segment, i: number, first: number, count: number, data: Uint8Array): boolean {
     const conn = seg.conn[i]!;
     const rows: number[] = [];
     for (let r = i - 1, k = count - 1; k >= 0; r--) {
       if (r < 0 || i - r > FRAME_LOOKBACK + count) return false;
       if (seg.conn[r] !== conn || seg.kind[r] !== Kind.Frame) continue;
       // Any other frame of this connection in between with one of these ids: not read back unambiguously.
-      if (seg.a[r] !== ids[k]) {
-        if (seg.a[r]! >= ids[0]! && seg.a[r]! <= ids[count - 1]!) return false;
+      if (seg.a[r] !== first + k) {
+        if (seg.a[r]! >= first && seg.a[r]! < first + count) return false;
         continue;
       }
       if (seg.flags[r]! & Flag.ByRef) return false;

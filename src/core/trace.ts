@@ -283,6 +283,50 @@ export type TraceEvent = TraceBody & {
 export type TraceType = TraceBody['type'];
 export type TraceListener = (event: TraceEvent) => void;
 
+/**
+ * A listener that also takes the commonest events as rows of values, with no event object built
+ * (TraceLog): a frame whose every field follows from its wire bytes, a message with consecutive
+ * frame ids and no compression. Reading such a row back must give the event the object path
+ * would have given (same fields, same values, same bytes). Anything else still comes to push().
+ */
+export interface TraceRowListener {
+  push(event: TraceEvent): void;
+  /**
+   * A frame: `raw` its whole wire bytes (header fields read back from them, §5.2), `payload` its
+   * unmasked payload (payload.length is the header's payload length).
+   */
+  frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void;
+  /** A message of frameCount frames numbered firstFrameId, firstFrameId + 1, …: its text (a text message) or its bytes. */
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void;
+}
+
+/**
+ * What forConnection() returns: the sink for event bodies, and, for the protocol's hot path, the
+ * same connection's row emitters (used only while rowsOnly(): every listener takes rows).
+ */
+export interface TraceSink {
+  (body: TraceBody): void;
+  rows?: ConnectionTraceRows;
+}
+
+/** One connection's row emitters (see TraceRowListener): stamped like emit() stamps bodies. */
+export class ConnectionTraceRows {
+  constructor(private readonly tracer: Tracer, private readonly connectionId: string) {}
+
+  /** Every listener takes rows (and there is one at least): emit rows, build no objects. */
+  get ready(): boolean {
+    return this.tracer.rowsOnly;
+  }
+
+  frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
+    this.tracer.emitFrameRow(this.connectionId, direction, frameId, raw, payload);
+  }
+
+  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
+    this.tracer.emitMessageRow(this.connectionId, direction, opcode, firstFrameId, frameCount, text, data);
+  }
+}
+
 /** performance.timeOrigin is fixed for the process; its getter costs as much as a clock read. */
 const timeOrigin = performance.timeOrigin;
 
@@ -291,15 +335,35 @@ export class Tracer {
   private seq = 0;
   /** Replaced, never changed in place: an emit under way keeps calling the listeners it started with. */
   private listeners: readonly TraceListener[] = [];
+  /** The row listeners among them (subscribeRows); rowsOnly while they are all of them. */
+  private rowListeners: readonly TraceRowListener[] = [];
+  /** Every listener takes rows (and there is at least one): the protocol emits rows, not objects. */
+  rowsOnly = false;
 
   subscribe(listener: TraceListener): () => void {
+    return this.add(listener, null);
+  }
+
+  /**
+   * Subscribes a listener that keeps rows (TraceLog): while every listener is one, the protocol's
+   * commonest events reach it as rows (frameRow, messageRow) with no event object built.
+   */
+  subscribeRows(listener: TraceRowListener): () => void {
+    return this.add((event) => listener.push(event), listener);
+  }
+
+  private add(listener: TraceListener, rows: TraceRowListener | null): () => void {
     this.listeners = [...this.listeners, listener];
+    if (rows) this.rowListeners = [...this.rowListeners, rows];
+    this.rowsOnly = this.rowListeners.length === this.listeners.length;
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
       const at = this.listeners.indexOf(listener);
       if (at >= 0) this.listeners = [...this.listeners.slice(0, at), ...this.listeners.slice(at + 1)];
+      if (rows) this.rowListeners = this.rowListeners.filter((r) => r !== rows);
+      this.rowsOnly = this.listeners.length > 0 && this.rowListeners.length === this.listeners.length;
     };
   }
 
@@ -318,9 +382,27 @@ export class Tracer {
     for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
   }
 
-  /** A sink bound to one connection, as the protocol takes it. */
-  forConnection(connectionId: string): (body: TraceBody) => void {
-    return (body) => this.emit(connectionId, body);
+  /** A frame as a row (ConnectionTraceRows.frame): only while rowsOnly. */
+  emitFrameRow(connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
+    const seq = ++this.seq;
+    const time = timeOrigin + performance.now();
+    const rows = this.rowListeners;
+    for (let i = 0; i < rows.length; i++) rows[i]!.frameRow(seq, time, connectionId, direction, frameId, raw, payload);
+  }
+
+  /** A message as a row (ConnectionTraceRows.message): only while rowsOnly. */
+  emitMessageRow(connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
+    const seq = ++this.seq;
+    const time = timeOrigin + performance.now();
+    const rows = this.rowListeners;
+    for (let i = 0; i < rows.length; i++) rows[i]!.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, data.length, text, data);
+  }
+
+  /** A sink bound to one connection, as the protocol takes it, with its row emitters. */
+  forConnection(connectionId: string): TraceSink {
+    const sink: TraceSink = (body) => this.emit(connectionId, body);
+    sink.rows = new ConnectionTraceRows(this, connectionId);
+    return sink;
   }
 }
 

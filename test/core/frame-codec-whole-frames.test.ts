@@ -69,16 +69,66 @@ describe('FrameParser wholeFrames', () => {
     expect(framesOf(parseWhole(Array.from(all, (b) => Uint8Array.of(b))))).toEqual(reference);
   });
 
-  it('only for chunks given away, and never when raw bytes are kept', () => {
+  it('without keepRaw, only for chunks given away', () => {
     const notWritable: ParserEvent[] = [];
     const chunk = wire();
     new FrameParser({ keepRaw: false, wholeFrames: true }).feed(chunk, (e) => notWritable.push(e), false);
     expect(notWritable.some((e) => e.kind === 'whole-frame')).toBe(false);
     expect(toHex(chunk)).toBe(toHex(wire()));
-    const keptRaw: ParserEvent[] = [];
-    new FrameParser({ keepRaw: true, wholeFrames: true }).feed(wire(), (e) => keptRaw.push(e), true);
-    expect(keptRaw.some((e) => e.kind === 'whole-frame')).toBe(false);
-    expect(framesOf(keptRaw)).toEqual(reference);
+  });
+
+  it('with keepRaw (a trace): whole frames with their wire bytes, the chunk left as it came, at every cut', () => {
+    const all = wire();
+    const rawOf = (events: ParserEvent[]) => events.flatMap((e) => (e.kind === 'frame' || e.kind === 'whole-frame' ? [toHex(e.frame.raw!)] : []));
+    const referenceEvents = new FrameParser({ keepRaw: true }).feedAll(all);
+    for (let cut = 0; cut <= all.length; cut++) {
+      const chunks = [all.slice(0, cut), all.slice(cut)];
+      const events: ParserEvent[] = [];
+      const parser = new FrameParser({ keepRaw: true, wholeFrames: true });
+      for (const c of chunks) parser.feed(c, (e) => events.push(e), true);
+      expect(framesOf(events), `cut at ${cut}`).toEqual(reference);
+      expect(rawOf(events), `cut at ${cut}`).toEqual(rawOf(referenceEvents));
+      expect(toHex(concatBytes(chunks))).toBe(toHex(all)); // nothing unmasked in place
+      if (cut === 0) expect(events.filter((e) => e.kind === 'whole-frame')).toHaveLength(specs.length - 1);
+    }
+  });
+
+  it('with keepRaw, a check failing on a whole frame leaves the parser where the event-by-event reading stops on that event', () => {
+    const all = wire();
+    for (const kind of ['prefix', 'header', 'payload'] as const) {
+      for (let frame = 0; frame < specs.length - 3; frame++) {
+        // The reference: event by event, the handler throws on this frame's `kind` event.
+        const general = new FrameParser({ keepRaw: true });
+        if (specs[frame]!.payload!.length === 0 && kind === 'payload') continue; // no payload event to fail on
+        let index = -1;
+        expect(() => general.feed(all, (e) => {
+          if (e.kind === 'prefix') index++;
+          if (e.kind === kind && index === frame) throw new Error('bad');
+        })).toThrow('bad');
+        // Whole frames: the same frame's check fails on what that event would carry.
+        const whole = new FrameParser({ keepRaw: true, wholeFrames: true });
+        let frames = 0;
+        let caught = false;
+        try {
+          whole.feed(all, (e) => {
+            if (e.kind !== 'whole-frame') return;
+            if (frames++ === frame) {
+              whole.stopWholeFrameAt(kind);
+              throw new Error('bad');
+            }
+            whole.consumeWholeFrame();
+          });
+        } catch {
+          caught = true;
+        }
+        expect(caught).toBe(true);
+        const at = `${kind} of frame ${frame}`;
+        expect(whole.state, at).toBe(general.state);
+        expect(whole.describe(), at).toBe(general.describe());
+        expect(toHex(whole.partialBytes()), at).toBe(toHex(general.partialBytes()));
+        expect(JSON.stringify(whole.currentHeader()), at).toBe(JSON.stringify(general.currentHeader()));
+      }
+    }
   });
 
   it('a handler that throws on a whole frame leaves the parser at the next frame', () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { echoComponent } from '../../src/core/apps/index.ts';
 import { Opcode } from '../../src/core/constants.ts';
+import { WebSocketProtocol } from '../../src/core/protocol.ts';
 import { connectClient } from '../../src/core/net/client.ts';
 import { WebSocketServer } from '../../src/core/net/server.ts';
 import { INLINE_MAX, SEGMENT, TraceLog } from '../../src/core/trace-log.ts';
@@ -146,5 +147,90 @@ describe('TraceLog', () => {
     log.clear();
     expect(log.length).toBe(0);
     expect(log.dropped).toBe(total);
+  });
+});
+
+describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and messages come as rows, no event objects', () => {
+  /**
+   * The same scripted conversation (fixed masking keys, sans-I/O) traced into `subscribe`, and
+   * returns the tracer's events as objects and what a log kept: one run per way of listening.
+   */
+  function converse(listen: (tracer: Tracer) => void): void {
+    const tracer = new Tracer();
+    listen(tracer);
+    let key = 0;
+    const maskKeyGenerator = () => Uint8Array.of(key++ & 0xff, 0x5a, 0xa5, 0x3c);
+    const server = new WebSocketProtocol({ role: 'server', deflate: false, trace: tracer.forConnection('s'), traceBytes: false });
+    const client = new WebSocketProtocol({ role: 'client', deflate: false, trace: tracer.forConnection('c'), traceBytes: false, maskKeyGenerator, key: 'dGhlIHNhbXBsZSBub25jZQ==' });
+    const move = (from: WebSocketProtocol, to: WebSocketProtocol) => {
+      for (const b of from.dataToSend()) to.receiveData(Uint8Array.from(b), true);
+    };
+    const echo = () => {
+      move(client, server);
+      for (const e of server.events()) if (e.type === 'message') server.sendFragmented(e.opcode, e.data, []);
+      move(server, client);
+      client.events();
+    };
+    client.connect();
+    echo();
+    for (const n of [0, 1, 125, 126, 65535, 65536, INLINE_MAX + 1]) {
+      client.sendBinary(Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff));
+      echo();
+    }
+    client.sendText('héllo ✓');
+    client.sendFragmented(Opcode.Text, new TextEncoder().encode('Hello, fragments'), [3, 2, 5]);
+    echo();
+    // A ping between two fragments: the message's frame ids are not consecutive (kept as an object).
+    client.sendFrame({ opcode: Opcode.Text, fin: false, payload: new TextEncoder().encode('split ') });
+    client.sendPing(Uint8Array.of(1, 2, 3));
+    client.sendFrame({ opcode: Opcode.Continuation, fin: true, payload: new TextEncoder().encode('by a ping') });
+    echo();
+    // A crafted frame whose 7-bit length field does not say its payload's length (never delivered).
+    client.sendFrame({ opcode: Opcode.Binary, payload: new Uint8Array(200), lengthEncoding: '7-bit' });
+    client.dataToSend();
+    client.close(1000, 'bye');
+    move(client, server);
+    server.events();
+    move(server, client);
+    client.events();
+  }
+
+  const timeless = (events: TraceEvent[]) => (normal(events) as Array<Record<string, unknown>>).map(({ time: _t, ...rest }) => rest);
+
+  it('reads back every event deep-equal to the objects the same conversation traces, and builds objects only for the rest', () => {
+    const objects: TraceEvent[] = [];
+    converse((tracer) => tracer.subscribe((e) => objects.push(e)));
+    const log = new TraceLog();
+    converse((tracer) => tracer.subscribeRows(log));
+    expect(log.length).toBe(objects.length);
+    expect(timeless(log.toArray())).toEqual(timeless(objects));
+    // Rows: frames with nothing but their bytes to say, messages of consecutive frames. Objects:
+    // the handshake, states, closes, the message split by a ping, the crafted frame.
+    const plain = objects.filter((e) => (e.type === 'frame' && !e.frame.close && e.frame.raw.length === e.frame.headerLength + e.frame.payloadLength)
+      || (e.type === 'message' && e.frameIds.every((id, k) => id === e.frameIds[0]! + k)));
+    expect(plain.length).toBeGreaterThan(40);
+    expect(log.objectCount).toBe(objects.length - plain.length);
+  });
+
+  it('goes back to objects while any listener takes objects, and to rows once it leaves', () => {
+    const tracer = new Tracer();
+    const log = new TraceLog();
+    tracer.subscribeRows(log);
+    expect(tracer.rowsOnly).toBe(true);
+    const seen: TraceEvent[] = [];
+    const leave = tracer.subscribe((e) => seen.push(e));
+    expect(tracer.rowsOnly).toBe(false);
+    const rows = tracer.forConnection('c').rows!;
+    expect(rows.ready).toBe(false);
+    leave();
+    expect(rows.ready).toBe(true);
+    const raw = Uint8Array.of(0x82, 0x02, 7, 9);
+    rows.frame('out', 1, raw, raw.subarray(2));
+    rows.message('out', Opcode.Binary, 1, 1, undefined, raw.subarray(2));
+    expect(seen).toEqual([]);
+    expect(normal(log.toArray().map(({ time: _t, ...e }) => e))).toEqual(normal([
+      { type: 'frame', direction: 'out', frame: { frameId: 1, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false, maskKey: null, lengthField: 2, payloadLength: 2, headerLength: 2, raw, payload: raw.subarray(2) }, seq: 1, connectionId: 'c' },
+      { type: 'message', direction: 'out', opcode: 2, size: 2, frameIds: [1], data: raw.subarray(2), seq: 2, connectionId: 'c' },
+    ]));
   });
 });

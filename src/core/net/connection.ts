@@ -12,7 +12,7 @@ import { setWideMasker } from '../bytes.ts';
 import { createSimdMasker } from '../mask-simd.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
 import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
-import type { ConnectionState, Role, TraceBody } from '../trace.ts';
+import type { ConnectionState, Role, TraceBody, TraceSink } from '../trace.ts';
 import { OffloadOutbox, type OutboxEntry } from './offload-outbox.ts';
 
 // Frames built on this side of node:net come from Buffer's pooled slabs (cheaper than a fresh
@@ -76,7 +76,7 @@ export interface WritePlan {
 export interface ConnectionOptions extends Omit<ProtocolOptions, 'trace'> {
   id: string;
   /** Where trace bodies go (bound to this connection's id by the caller). */
-  trace?: (body: TraceBody) => void;
+  trace?: TraceSink;
   /** How long to wait for the peer's FIN after we closed, before destroying the socket. */
   closeTimeoutMs?: number;
   /** Server: how long a client may take to complete its handshake. */
