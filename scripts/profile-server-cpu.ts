@@ -4,7 +4,7 @@
  * ws client at one message size, stops it with SIGINT (so V8 writes the profile) and prints the
  * process's CPU per message and the profile's self time by function and file (cpuprofile-summary.ts).
  *
- * Usage: node --import tsx scripts/profile-server-cpu.ts [64|16k|1m] [seconds=4] [top=25]
+ * Usage: node --import tsx scripts/profile-server-cpu.ts [64|64-light|16k|16k-light|1m] (a workload of bench-server-cpu.ts: its size and window) [seconds=4] [top=25]
  * The .cpuprofile stays in a fresh directory under the system's temp dir (printed).
  */
 import { randomBytes } from 'node:crypto';
