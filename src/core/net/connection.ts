@@ -148,11 +148,17 @@ export class Connection {
     socket.on('drain', () => this.onDrain());
     socket.on('data', (chunk: Buffer) => {
       if (this.ended && this.tooMuchAfterEnd(chunk.length)) return;
-      // Everything this chunk makes us send (echoes, pongs, closes) leaves in one TCP write.
-      socket.cork();
-      this.receive(chunk);
-      this.pump();
-      socket.uncork();
+      // Everything this chunk makes us send (echoes, pongs, closes) leaves in one TCP write: small
+      // frames wait in the batch until the end (one write() of them, no cork for it), and the socket
+      // is corked only if something must be written directly before then (flushBatch).
+      this.reading = true;
+      try {
+        this.receive(chunk);
+        this.pump();
+      } finally {
+        this.reading = false;
+        this.endRead();
+      }
     });
     socket.on('end', () => {
       this.protocol.receiveEof();
@@ -594,11 +600,14 @@ export class Connection {
           }
         }
       }
-      if (!this.batchingUntilNextTick) this.flushBatch();
+      if (!this.batchingUntilNextTick && !this.reading) this.flushBatch();
       if (corked) this.socket.uncork();
       if (gateChanged) this.handler.onGateChange?.(this);
     }
-    for (const event of this.protocol.events()) {
+    const events = this.protocol.events();
+    // What the protocol wrote before these events (a handshake response, say) goes before the handler runs.
+    if (events.length > 0 && this.batchParts.length > 0 && !this.batchingUntilNextTick) this.flushBatch();
+    for (const event of events) {
       switch (event.type) {
         case 'open':
           this.clearHandshakeTimer();
@@ -650,6 +659,21 @@ export class Connection {
   private batchBytes = 0;
   /** batchUntilNextTick is on: small frames wait in the batch until the end of this tick. */
   private batchingUntilNextTick = false;
+  /** A 'data' event is being handled: small frames wait in the batch until it ends (endRead). */
+  private reading = false;
+  /** The socket was corked during this 'data' event (a direct write while the batch waited). */
+  private readCorked = false;
+
+  /** The end of a 'data' event: the batch goes in one write (or joins the corked writes), then uncorked. */
+  private endRead(): void {
+    const waited = this.batchBytes > 0;
+    if (!this.batchingUntilNextTick) this.flushBatch();
+    if (this.readCorked) {
+      this.readCorked = false;
+      this.socket.uncork();
+    }
+    if (waited) this.checkBackpressure();
+  }
 
   /**
    * Small frames this connection sends from now until the end of this tick are joined into one
@@ -680,6 +704,12 @@ export class Connection {
   }
 
   private flushBatch(): void {
+    if (this.reading && !this.readCorked) {
+      // A direct write follows while a 'data' event is handled: cork, so that it and what comes
+      // after it in this event still leave in one writev.
+      this.readCorked = true;
+      this.socket.cork();
+    }
     const parts = this.batchParts;
     if (parts.length === 0) return;
     if (this.socket.destroyed || !this.socket.writable) {
