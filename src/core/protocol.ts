@@ -18,7 +18,7 @@ import { formatExtensionHeader } from './extensions/extension-header.ts';
 import { clientDeflateNegotiator, disabledServerDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
 import { headerValue, HttpHeadParser, parseHead, type HttpHead, type HttpHeader } from './http.ts';
-import { messageBody, type ConnectionTraceRows, type TraceSink, type ConnectionState, type Direction, type Role, type TraceBody, type TracedFrame, type TracedFrameDeflate, type TracedHead, type TracedMessageCompression, type TracedViolation } from './trace.ts';
+import { messageBody, type TraceRows, type TraceSink, type ConnectionState, type Direction, type Role, type TraceBody, type TracedFrame, type TracedFrameDeflate, type TracedHead, type TracedMessageCompression, type TracedViolation } from './trace.ts';
 import { Utf8Validator } from './utf8.ts';
 
 /** A chunk of output, tagged with what it is (the frame gate holds only frames). */
@@ -193,7 +193,7 @@ export class WebSocketProtocol {
   private readonly options: ProtocolOptions;
   private readonly trace: ((body: TraceBody) => void) | undefined;
   /** The trace's row emitters (TraceSink.rows), used while they are ready. */
-  private readonly traceRows: ConnectionTraceRows | undefined;
+  private readonly traceRows: TraceRows | undefined;
   private readonly traceBytes: boolean;
   private readonly maskKey: () => Uint8Array;
 

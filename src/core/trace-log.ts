@@ -184,19 +184,26 @@ export class TraceLog implements TraceRowListener {
    * field follows from its wire bytes, with no event object built. The protocol sends only such
    * frames (raw is the whole frame, payload its unmasked payload).
    */
-  frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
+  frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
     seg.kind[i] = Kind.Frame;
     seg.a[i] = frameId;
+    let flags = direction === 'out' ? Flag.Out : 0;
+    if (relay) {
+      flags |= Flag.Extra;
+      seg.c[i] = this.conn(relay.from.connectionId);
+      seg.x2[i] = relay.from.frameId;
+      seg.x[i] = relay.delayUs;
+    }
     if (raw.length <= INLINE_MAX) {
-      seg.flags[i] = direction === 'out' ? Flag.Out : 0;
       seg.b[i] = this.copyIn(seg, raw);
     } else {
-      seg.flags[i] = (direction === 'out' ? Flag.Out : 0) | Flag.ByRef;
+      flags |= Flag.ByRef;
       seg.b[i] = seg.refs.length;
       seg.refs.push(raw, payload);
     }
+    seg.flags[i] = flags;
   }
 
   /** A message as a row (tracer.subscribeRows(log)): frameCount frames numbered from firstFrameId, no compression. */
@@ -433,27 +440,8 @@ export class TraceLog implements TraceRowListener {
       raw = seg.arena.slice(at, at + length);
       payload = null!;
     }
-    const b0 = raw[0]!, b1 = raw[1]!;
-    const masked = (b1 & 0x80) !== 0;
-    const lengthField = b1 & 0x7f;
-    const extended = lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0;
-    const headerLength = 2 + extended + (masked ? 4 : 0);
-    const payloadLength = raw.length - headerLength;
-    const maskKey = masked ? raw.slice(2 + extended, headerLength) : null;
-    if (!payload) {
-      payload = raw.slice(headerLength);
-      // §5.3: "the same algorithm applies regardless of the direction of the translation"
-      if (maskKey) for (let k = 0; k < payload.length; k++) payload[k]! ^= maskKey[k & 3]!;
-    }
-    const frame: TracedFrame = {
-      frameId: seg.a[i]!, fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode: b0 & 0x0f, masked,
-      maskKey, lengthField, payloadLength, headerLength, raw, payload,
-    };
-    if (flags & Flag.Extra) {
-      const relay: TracedRelay = { from: { connectionId: this.connIds[seg.c[i]!]!, frameId: seg.x2[i]! }, delayUs: seg.x[i]! };
-      frame.relay = relay;
-    }
-    return { type: 'frame', direction, frame, ...stamp };
+    const relay: TracedRelay | undefined = flags & Flag.Extra ? { from: { connectionId: this.connIds[seg.c[i]!]!, frameId: seg.x2[i]! }, delayUs: seg.x[i]! } : undefined;
+    return { type: 'frame', direction, frame: frameFromWire(seg.a[i]!, raw, payload, relay), ...stamp };
   }
 
   /** A FromFrames message's bytes: its frames' payloads, unmasked (§5.3), in order. */
@@ -486,6 +474,31 @@ export class TraceLog implements TraceRowListener {
     const at = seg.b[i]!;
     return seg.arena.slice(at, at + seg.n[i]!);
   }
+}
+
+/**
+ * A frame as the trace shows it, every header field read from its wire bytes (§5.2): what a frame
+ * row reads back as. `payload`: its unmasked payload, or null to unmask it from `raw` here.
+ */
+export function frameFromWire(frameId: number, raw: Uint8Array, payload: Uint8Array | null, relay?: TracedRelay): TracedFrame {
+  const b0 = raw[0]!, b1 = raw[1]!;
+  const masked = (b1 & 0x80) !== 0;
+  const lengthField = b1 & 0x7f;
+  const extended = lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0;
+  const headerLength = 2 + extended + (masked ? 4 : 0);
+  const payloadLength = raw.length - headerLength;
+  const maskKey = masked ? raw.slice(2 + extended, headerLength) : null;
+  if (!payload) {
+    payload = raw.slice(headerLength);
+    // §5.3: "the same algorithm applies regardless of the direction of the translation"
+    if (maskKey) for (let k = 0; k < payload.length; k++) payload[k]! ^= maskKey[k & 3]!;
+  }
+  const frame: TracedFrame = {
+    frameId, fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode: b0 & 0x0f, masked,
+    maskKey, lengthField, payloadLength, headerLength, raw, payload,
+  };
+  if (relay) frame.relay = relay;
+  return frame;
 }
 
 /** The header length the first bytes of a frame declare (§5.2). */

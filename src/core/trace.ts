@@ -293,9 +293,10 @@ export interface TraceRowListener {
   push(event: TraceEvent): void;
   /**
    * A frame: `raw` its whole wire bytes (header fields read back from them, §5.2), `payload` its
-   * unmasked payload (payload.length is the header's payload length).
+   * unmasked payload (payload.length is the header's payload length); `relay`: a proxy's copy
+   * names its original (TracedFrame.relay).
    */
-  frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void;
+  frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void;
   /** A message of frameCount frames numbered firstFrameId, firstFrameId + 1, …: its text (a text message) or its bytes. */
   messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void;
 }
@@ -306,11 +307,19 @@ export interface TraceRowListener {
  */
 export interface TraceSink {
   (body: TraceBody): void;
-  rows?: ConnectionTraceRows;
+  rows?: TraceRows;
+}
+
+/** One connection's row emitters, as the protocol uses them (ConnectionTraceRows; a proxy's frame pairing wraps them). */
+export interface TraceRows {
+  /** Rows may be emitted now (every listener takes them). */
+  readonly ready: boolean;
+  frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void;
+  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void;
 }
 
 /** One connection's row emitters (see TraceRowListener): stamped like emit() stamps bodies. */
-export class ConnectionTraceRows {
+export class ConnectionTraceRows implements TraceRows {
   constructor(private readonly tracer: Tracer, private readonly connectionId: string) {}
 
   /** Every listener takes rows (and there is one at least): emit rows, build no objects. */
@@ -318,8 +327,8 @@ export class ConnectionTraceRows {
     return this.tracer.rowsOnly;
   }
 
-  frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
-    this.tracer.emitFrameRow(this.connectionId, direction, frameId, raw, payload);
+  frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
+    this.tracer.emitFrameRow(this.connectionId, direction, frameId, raw, payload, relay);
   }
 
   message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
@@ -383,11 +392,11 @@ export class Tracer {
   }
 
   /** A frame as a row (ConnectionTraceRows.frame): only while rowsOnly. */
-  emitFrameRow(connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
+  emitFrameRow(connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
     const seq = ++this.seq;
     const time = timeOrigin + performance.now();
     const rows = this.rowListeners;
-    for (let i = 0; i < rows.length; i++) rows[i]!.frameRow(seq, time, connectionId, direction, frameId, raw, payload);
+    for (let i = 0; i < rows.length; i++) rows[i]!.frameRow(seq, time, connectionId, direction, frameId, raw, payload, relay);
   }
 
   /** A message as a row (ConnectionTraceRows.message): only while rowsOnly. */

@@ -24,7 +24,7 @@ import { answerClientHandshake } from '../handshake.ts';
 import { HttpHeadParser, type HttpHead, type HttpHeader } from '../http.ts';
 import type { DeflateSetting } from '../extensions/permessage-deflate.ts';
 import { tracedHead } from '../protocol.ts';
-import type { Tracer, TraceBody } from '../trace.ts';
+import type { Tracer, TraceBody, TraceSink } from '../trace.ts';
 import { connectClient, parseWebSocketUrl, type ClientConnection, type ParsedWebSocketUrl } from '../net/client.ts';
 import { Connection } from '../net/connection.ts';
 import type { ClientTlsOptions } from '../net/transport.ts';
@@ -78,7 +78,7 @@ export class ProxyConversation {
   readonly upstreamId: string;
   private readonly target: ParsedWebSocketUrl;
   private readonly pairing: FramePairing | null;
-  private readonly clientTrace: ((body: TraceBody) => void) | undefined;
+  private readonly clientTrace: TraceSink | undefined;
   /** Everything the client sent so far (its request head and anything behind it), handed to the server leg. */
   private readonly received: Buffer[] = [];
   private receivedBytes = 0;
@@ -411,14 +411,16 @@ function legLimits(o: ConversationOptions) {
   };
 }
 
-/** A trace sink that drops the first incoming HTTP head (traced already) and passes everything else. */
-function withoutFirstRequestHead(sink: (body: TraceBody) => void): (body: TraceBody) => void {
+/** A trace sink that drops the first incoming HTTP head (traced already) and passes everything else (its rows too: frames and messages). */
+function withoutFirstRequestHead(sink: TraceSink): TraceSink {
   let dropped = false;
-  return (body) => {
+  const filtered: TraceSink = (body) => {
     if (!dropped && body.type === 'http-head' && body.direction === 'in') {
       dropped = true;
       return;
     }
     sink(body);
   };
+  if (sink.rows) filtered.rows = sink.rows;
+  return filtered;
 }

@@ -16,9 +16,9 @@
 
 import { Opcode } from '../constants.ts';
 import type { GateSnapshot } from '../frame-gate.ts';
-import { Tracer, type TraceBody, type TracedFrame } from '../trace.ts';
+import { Tracer, type Direction, type TraceBody, type TracedRelay, type TraceRows, type TraceSink } from '../trace.ts';
 
-export type TraceSink = (body: TraceBody) => void;
+export type { TraceSink };
 
 /** A frame received on a leg: its id and when it arrived (performance.now(), ms). */
 export interface ReceivedFrame {
@@ -77,23 +77,49 @@ export class FramePairing {
     return leg;
   }
 
-  /** A trace sink for one leg that notes received frames and marks copies, then passes events on. */
+  /**
+   * A trace sink for one leg that notes received frames and marks copies, then passes events on;
+   * its row emitters (TraceSink.rows: frames as rows, no event objects) do the same for rows.
+   */
   wrap(connectionId: string, sink: TraceSink): TraceSink {
     const leg = this.track(connectionId);
-    return (body) => {
+    const wrapped: TraceSink = (body) => {
       if (body.type === 'frame') {
-        if (body.direction === 'in') {
-          const received = { frameId: body.frame.frameId, at: leg.source?.releasingHeldSince ?? performance.now() };
-          const list = body.frame.opcode <= Opcode.Binary ? leg.dataFrames : leg.control;
-          if (list.length < MAX_TRACKED) list.push(received);
-        } else if (leg.copying && leg.copying.next < leg.copying.originals.length) {
-          markCopy(body.frame, leg.copying.fromId, leg.copying.originals[leg.copying.next++]!);
-        } else {
-          this.markReleasedCopy(body.frame);
+        if (body.direction === 'in') this.received(leg, body.frame.frameId, body.frame.opcode);
+        else {
+          const relay = this.copyOf(leg, body.frame.edited?.original ?? body.frame.raw);
+          if (relay) body.frame.relay = relay;
         }
       }
       sink(body);
     };
+    if (sink.rows) wrapped.rows = new PairedRows(sink.rows, (direction, frameId, raw) => {
+      if (direction === 'in') {
+        this.received(leg, frameId, raw[0]! & 0x0f);
+        return undefined;
+      }
+      return this.copyOf(leg, raw);
+    });
+    return wrapped;
+  }
+
+  /** A frame received on the leg: noted with when it arrived (or was held, in step mode). */
+  private received(leg: LegTrack, frameId: number, opcode: number): void {
+    const list = opcode <= Opcode.Binary ? leg.dataFrames : leg.control;
+    if (list.length < MAX_TRACKED) list.push({ frameId, at: leg.source?.releasingHeldSince ?? performance.now() });
+  }
+
+  /**
+   * A frame sent on the leg: a copy being made (the next original of the copy under way), a copy
+   * the gate held, released now (`bytes`: as the gate held it), or none.
+   */
+  private copyOf(leg: LegTrack, bytes: Uint8Array): TracedRelay | undefined {
+    const copying = leg.copying;
+    if (copying && copying.next < copying.originals.length) return relayOf(copying.fromId, copying.originals[copying.next++]!);
+    const held = this.heldCopies.get(bytes);
+    if (!held) return undefined;
+    this.heldCopies.delete(bytes);
+    return relayOf(held.fromId, held.original);
   }
 
   /** A Tracer whose per-connection sinks are wrapped (for a leg opened by connectClient, which takes a Tracer). */
@@ -139,15 +165,6 @@ export class FramePairing {
     for (let i = 0; i < Math.min(taken.length, left.length); i++) this.heldCopies.set(taken[i]!.original, { fromId: copying.fromId, original: left[i]! });
   }
 
-  /** An outgoing frame traced outside a copy: a copy the gate held, released now (as it was, or edited)? */
-  private markReleasedCopy(frame: TracedFrame): void {
-    const bytes = frame.edited?.original ?? frame.raw;
-    const held = this.heldCopies.get(bytes);
-    if (!held) return;
-    this.heldCopies.delete(bytes);
-    markCopy(frame, held.fromId, held.original);
-  }
-
   /** Forget a leg (its connection is closed). */
   forget(connectionId: string): void {
     this.legs.delete(connectionId);
@@ -155,8 +172,28 @@ export class FramePairing {
 }
 
 /** The copy names its original; its delay runs from the original's arrival to now (holds included). */
-function markCopy(frame: TracedFrame, fromId: string, original: ReceivedFrame): void {
-  frame.relay = { from: { connectionId: fromId, frameId: original.frameId }, delayUs: Math.max(0, Math.round((performance.now() - original.at) * 1000)) };
+function relayOf(fromId: string, original: ReceivedFrame): TracedRelay {
+  return { from: { connectionId: fromId, frameId: original.frameId }, delayUs: Math.max(0, Math.round((performance.now() - original.at) * 1000)) };
+}
+
+/** A leg's row emitters with the pairing in between: a received frame noted, a copy given its relay. */
+class PairedRows implements TraceRows {
+  constructor(
+    private readonly base: TraceRows,
+    private readonly pair: (direction: Direction, frameId: number, raw: Uint8Array) => TracedRelay | undefined,
+  ) {}
+
+  get ready(): boolean {
+    return this.base.ready;
+  }
+
+  frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
+    this.base.frame(direction, frameId, raw, payload, this.pair(direction, frameId, raw));
+  }
+
+  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
+    this.base.message(direction, opcode, firstFrameId, frameCount, text, data);
+  }
 }
 
 /** A Tracer that is the base tracer, except that each connection's sink goes through `wrap` first. */

@@ -34,10 +34,10 @@ function pairOf(body: string) {
   return { client, original };
 }
 
-describe('frame pairing with step mode on the proxy', () => {
+describe.each(['objects', 'rows'] as const)('frame pairing with step mode on the proxy (trace kept as %s)', (keep) => {
   it('a copy held on its way to the server is paired when released, its delay counting the hold', async () => {
     upstream = await wsUpstream({ silent: true });
-    proxy = await startProxy({ target: upstream.url });
+    proxy = await startProxy({ target: upstream.url, keep });
     const ws = await openWs(proxy.url);
     const conversation = await relaying();
     const upstreamLeg = conversation.upstream!;
@@ -58,7 +58,7 @@ describe('frame pairing with step mode on the proxy', () => {
 
   it('a frame held as it arrives from the client is paired with its copy, the delay running from its arrival', async () => {
     upstream = await wsUpstream({ silent: true });
-    proxy = await startProxy({ target: upstream.url });
+    proxy = await startProxy({ target: upstream.url, keep });
     const ws = await openWs(proxy.url);
     const clientLeg = (await relaying()).client!;
     clientLeg.setStepMode(true);
@@ -79,7 +79,7 @@ describe('frame pairing with step mode on the proxy', () => {
 
   it('an edited copy, a dropped copy and an injected frame: the edit is paired, the dropped one has no copy, the injected one no original', async () => {
     upstream = await wsUpstream({ silent: true });
-    proxy = await startProxy({ target: upstream.url });
+    proxy = await startProxy({ target: upstream.url, keep });
     const ws = await openWs(proxy.url);
     const upstreamLeg = (await relaying()).upstream!;
     upstreamLeg.setStepMode(true);
@@ -114,7 +114,7 @@ describe('frame pairing with step mode on the proxy', () => {
 
   it('the server\'s echo held on its way to the client is paired with the server\'s frame', async () => {
     upstream = await wsUpstream();
-    proxy = await startProxy({ target: upstream.url });
+    proxy = await startProxy({ target: upstream.url, keep });
     const ws = await openWs(proxy.url);
     const messages = wsMessages(ws);
     const clientLeg = (await relaying()).client!;

@@ -10,13 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
 import type { CertificatePair } from '../../../src/core/net/certificates.ts';
 import { ReverseProxy, type ReverseProxyOptions } from '../../../src/core/proxy/reverse-proxy.ts';
+import { TraceLog } from '../../../src/core/trace-log.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 import { eventually } from '../net/helpers.ts';
 
 export interface StartedProxy {
   proxy: ReverseProxy;
   url: string;
+  /** Every trace event so far (keep 'rows': read back from the TraceLog). */
   events: TraceEvent[];
+  /** keep 'rows': the TraceLog the tracer's rows go to. */
+  log: TraceLog | null;
   /** Trace events of one connection id. */
   of(connectionId: string): TraceEvent[];
   /** Every socket of every conversation freed (client and upstream). */
@@ -30,15 +34,26 @@ export async function closeAll(proxy: StartedProxy | null, upstream: Upstream | 
   await upstream?.close();
 }
 
-export async function startProxy(options: Omit<ReverseProxyOptions, 'host' | 'port'> & { port?: number }): Promise<StartedProxy> {
+/**
+ * keep: 'objects' (default) keeps the trace as event objects (tracer.subscribe); 'rows' in a
+ * TraceLog subscribed with subscribeRows, so frames and messages are traced as rows (no objects).
+ */
+export async function startProxy(options: Omit<ReverseProxyOptions, 'host' | 'port'> & { port?: number; keep?: 'objects' | 'rows' }): Promise<StartedProxy> {
+  const { keep = 'objects', ...proxyOptions } = options;
   const tracer = new Tracer();
-  const events: TraceEvent[] = [];
-  tracer.subscribe((e) => events.push(e));
-  const proxy = new ReverseProxy({ host: '127.0.0.1', port: 0, closeTimeoutMs: 1000, handshakeTimeoutMs: 3000, ...options, tracer });
+  const objects: TraceEvent[] = [];
+  const log = keep === 'rows' ? new TraceLog() : null;
+  if (log) tracer.subscribeRows(log);
+  else tracer.subscribe((e) => objects.push(e));
+  const events = () => (log ? log.toArray() : objects);
+  const proxy = new ReverseProxy({ host: '127.0.0.1', port: 0, closeTimeoutMs: 1000, handshakeTimeoutMs: 3000, ...proxyOptions, tracer });
   const { url } = await proxy.listen();
   return {
-    proxy, url, events,
-    of: (id) => events.filter((e) => e.connectionId === id),
+    proxy, url, log,
+    get events() {
+      return events();
+    },
+    of: (id) => events().filter((e) => e.connectionId === id),
     allFreed: async (ms = 5000) => {
       let clients = -1;
       await eventually(() => {

@@ -74,6 +74,32 @@ describe('relay: copies from the upstream to the client', () => {
     ws.close();
   });
 
+  it('traced as rows (a TraceLog with subscribeRows): every data frame and message is a row, each copy paired with its original in order', async () => {
+    upstream = await wsUpstream();
+    proxy = await startProxy({ target: upstream.url, keep: 'rows' });
+    const ws = await openWs(proxy.url);
+    const received = wsMessages(ws);
+    const sent = ['a', 'bb', 'héllo ✓', Buffer.alloc(64, 3), Buffer.alloc(5000, 4), Buffer.alloc(70_000, 5)];
+    for (const m of sent) ws.send(m); // several in one read
+    for (const m of sent) expect((await received.next(5000)).data.equals(Buffer.from(m))).toBe(true);
+    await eventually(() => echoes(proxy!).clientOut.length === sent.length, 2000, 'the copies traced');
+    const { client, up, upIn, clientOut } = echoes(proxy);
+    const clientIn = frames(proxy.events, client, 'in');
+    const upOut = frames(proxy.events, up, 'out');
+    expect(upOut.map((f) => f.frame.relay?.from)).toEqual(clientIn.map((f) => ({ connectionId: client, frameId: f.frame.frameId })));
+    expect(clientOut.map((f) => f.frame.relay?.from)).toEqual(upIn.map((f) => ({ connectionId: up, frameId: f.frame.frameId })));
+    for (const f of [...upOut, ...clientOut]) expect(f.frame.relay!.delayUs).toBeGreaterThanOrEqual(0);
+    // Same plain bytes on both legs, masked towards the server (§5.1), not towards the client.
+    expect(upOut.map((f) => [f.frame.masked, hex(f.frame.payload)])).toEqual(clientIn.map((f) => [true, hex(f.frame.payload)]));
+    expect(clientOut.map((f) => [f.frame.masked, hex(f.frame.raw)])).toEqual(upIn.map((f) => [false, hex(f.frame.raw)]));
+    // Rows, not objects: only the events that are neither a data frame nor a message were kept as objects.
+    const events = proxy.events;
+    const other = events.filter((e) => !(e.type === 'message' || (e.type === 'frame' && e.frame.opcode <= 2))).length;
+    expect(events.filter((e) => e.type === 'message')).toHaveLength(4 * sent.length);
+    expect(proxy.log!.objectCount).toBeLessThanOrEqual(other);
+    ws.close();
+  });
+
   it('with a step-mode gate on the client leg the copy is framed again: same bytes, same trace, held and released as before', async () => {
     upstream = await wsUpstream();
     proxy = await startProxy({ target: upstream.url });
