@@ -54,7 +54,7 @@ class BatchEncoder {
   private lastConn = -1;
   private objects: TraceEvent[] = [];
   /** The last frame row: a message of that one frame may point at its payload instead of a copy. */
-  private lastFrame = { conn: -1, out: false, frameId: -1, payloadAt: 0, payloadLength: -1 };
+  private lastFrame = { conn: -1, out: false, frameId: -1, payloadAt: 0, payloadLength: -1, payload: null as Uint8Array | null };
 
   /** The encoded batch, in the encoder's own buffer: valid until the next encode. */
   encode(batch: ServiceBatch): NodeBuffer {
@@ -143,7 +143,7 @@ class BatchEncoder {
       this.u32(rawAt);
       this.u32(raw.length);
       payloadAt = rawAt + h;
-      if (this.slab.compare(payload, 0, payload.length, payloadAt, payloadAt + payload.length) === 0) mode = PayloadMode.PayloadInRaw;
+      if (isViewAt(payload, raw, h) || this.sameBytes(payload, 0, payloadAt, payload.length)) mode = PayloadMode.PayloadInRaw;
       else {
         mode = PayloadMode.Explicit;
         payloadAt = this.copy(payload);
@@ -153,10 +153,8 @@ class BatchEncoder {
     } else if (masked && body === payload.length) {
       // A masked frame: the header, and the payload; the body is the payload masked again (§5.3), when it is.
       payloadAt = this.copy(payload);
-      this.ensureSlab(body);
-      const scratch = this.slab.subarray(this.s, this.s + body);
-      applyMaskInPlace(scratch, payload, key!, 0);
-      if (this.slab.compare(raw, h, raw.length, this.s, this.s + body) === 0) {
+      if (body > SMALL) this.ensureSlab(body);
+      if (maskedEquals(raw, h, payload, key!, this.slab, this.s)) {
         mode = PayloadMode.RawFromPayload;
         const headerAt = this.copy(raw.subarray(0, h));
         this.u32(headerAt);
@@ -196,6 +194,7 @@ class BatchEncoder {
     last.frameId = f.frameId;
     last.payloadAt = payloadAt;
     last.payloadLength = payload.length;
+    last.payload = payload;
     return true;
   }
 
@@ -224,17 +223,25 @@ class BatchEncoder {
     let length: number;
     if (data !== undefined) {
       length = data.length;
-      if (ofLastFrame && length === last.payloadLength && this.slab.compare(data, 0, length, last.payloadAt, last.payloadAt + length) === 0) at = last.payloadAt;
+      if (ofLastFrame && length === last.payloadLength && (data === last.payload || this.sameBytes(data, 0, last.payloadAt, length))) at = last.payloadAt;
       else at = this.copy(data);
     } else {
       this.ensureSlab(text!.length * 3);
       at = this.s;
       length = this.slab.write(text!, at, this.slab.length - at, 'utf8');
-      if (ofLastFrame && length === last.payloadLength && this.slab.compare(this.slab, last.payloadAt, last.payloadAt + length, at, at + length) === 0) at = last.payloadAt;
+      if (ofLastFrame && length === last.payloadLength && this.sameBytes(this.slab, at, last.payloadAt, length)) at = last.payloadAt;
       else this.s += length;
     }
     this.u32(at);
     this.u32(length);
+    return true;
+  }
+
+  /** bytes[from, from+n) equals the slab at `at` (a loop for small runs: no native call per event). */
+  private sameBytes(bytes: Uint8Array, from: number, at: number, n: number): boolean {
+    const slab = this.slab;
+    if (n > SMALL) return slab.compare(bytes, from, from + n, at, at + n) === 0;
+    for (let k = 0; k < n; k++) if (bytes[from + k] !== slab[at + k]) return false;
     return true;
   }
 
@@ -257,7 +264,7 @@ class BatchEncoder {
     const at = this.s;
     const slab = this.slab;
     // A small one is copied faster byte by byte than through set()'s per-call checks.
-    if (n <= 64) for (let k = 0; k < n; k++) slab[at + k] = bytes[k]!;
+    if (n <= SMALL) for (let k = 0; k < n; k++) slab[at + k] = bytes[k]!;
     else slab.set(bytes, at);
     this.s = at + n;
     return at;
@@ -300,6 +307,28 @@ class BatchEncoder {
     this.rowView.setFloat64(this.r, v, true);
     this.r += 8;
   }
+}
+
+/** Up to this many bytes, copies and comparisons are loops rather than native calls. */
+const SMALL = 128;
+
+/** `payload` is the view of raw's bytes after the header (an unmasked frame parsed in place). */
+function isViewAt(payload: Uint8Array, raw: Uint8Array, h: number): boolean {
+  return payload.buffer === raw.buffer && payload.byteOffset === raw.byteOffset + h && payload.length === raw.length - h;
+}
+
+/**
+ * raw's body is `payload` masked with `key` (§5.3: octet i XOR key octet i mod 4). Large ones are
+ * masked into the slab past `scratchAt` (its free space) and compared natively.
+ */
+function maskedEquals(raw: Uint8Array, h: number, payload: Uint8Array, key: Uint8Array, slab: NodeBuffer, scratchAt: number): boolean {
+  const n = payload.length;
+  if (n <= SMALL || scratchAt + n > slab.length) {
+    for (let k = 0; k < n; k++) if (raw[h + k] !== (payload[k]! ^ key[k & 3]!)) return false;
+    return true;
+  }
+  applyMaskInPlace(slab.subarray(scratchAt, scratchAt + n), payload, key, 0);
+  return slab.compare(raw, h, h + n, scratchAt, scratchAt + n) === 0;
 }
 
 function isByte(n: unknown): n is number {
