@@ -63,6 +63,11 @@ export interface FaultPreset {
   needs?: PresetNeeds;
   /** The bytes to send, in TCP writes; and a delay between writes if it matters. */
   build(role: Role, maskKey: () => Uint8Array): { writes: Uint8Array[]; delayMs?: number };
+  /**
+   * How long the peer may take to react, when it must do real work first (the fault runner's
+   * default otherwise). A reaction ends the wait as soon as it comes; only silence waits this long.
+   */
+  reactionWindowMs?: number;
 }
 
 const text = (s: string) => utf8Encode(s);
@@ -327,6 +332,9 @@ export const faultPresets: FaultPreset[] = [
     explanation: `A binary message of ${Math.round(BOMB_WIRE_ESTIMATE / 1024)} KiB on the wire that inflates to ${BOMB_INFLATED / (1024 * 1024)} MiB of zeros (DEFLATE reaches about 1000:1 on repeated bytes). RFC 6455 §10.4: implementations with limits on message size "MUST protect themselves against exceeding those limits"; a receiver that inflates first and measures afterwards has already lost. 128 MiB is past the default limits of ws (100 MiB), python-websockets (1 MiB) and this app (64 MiB); a peer with a larger limit, or none, inflates it all.`,
     expectedText: 'The peer stops inflating at its limit and fails the connection: Close 1009 (Message Too Big).',
     expected: [{ kind: 'close', codes: [1009] }], allowDrop: true,
+    // The peer answers only once it has inflated up to its limit: ws inflates 100 MiB in 16 KiB
+    // thread-pool trips, 0.3-0.7 s on a machine at load 6 and past 1.5 s at load 13 (measured).
+    reactionWindowMs: 15_000,
     build: (role, maskKey) => ({ writes: [frame(role, maskKey, { opcode: 2, payload: deflateBomb(), rsv1: true })] }),
   },
 ];

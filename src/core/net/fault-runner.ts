@@ -78,7 +78,7 @@ export function watchReaction(tracer: Tracer, connectionId: string, windowMs: nu
 }
 
 export interface FireOptions {
-  /** How long to wait for a reaction after the last byte is written. */
+  /** How long to wait for a reaction after the last byte is written (a preset that gives the peer work may wait longer: FaultPreset.reactionWindowMs). */
   windowMs?: number;
 }
 
@@ -96,7 +96,7 @@ export async function fireFault(conn: Connection, preset: FaultPreset, tracer: T
   const { writes, delayMs } = preset.build(conn.role, randomMaskKey);
   const all = concatBytes(writes);
   conn.protocol.noteGateEvent(`Fault preset "${preset.title}" (${preset.rfcSection}): expecting ${preset.expectedText}`);
-  const watch = watchReaction(tracer, conn.id, options.windowMs ?? 1500);
+  const watch = watchReaction(tracer, conn.id, Math.max(options.windowMs ?? 1500, preset.reactionWindowMs ?? 0));
   traceCraftedFrames(conn, all);
   await conn.writeCrafted(all, { chunks: writes.map((w) => w.length), ...(delayMs ? { delayMs } : {}) }, false);
   watch.stop();

@@ -160,6 +160,27 @@ describe('RFC 7692 presets against servers that agreed permessage-deflate (our c
     }
   }, 30_000);
 
+  it('a peer slow to answer the bomb (it inflates up to its limit first) is waited for: its 1009 counts, not "nothing"', async () => {
+    // Found under load (two test runs at once, load 13): ws took over 1.5 s, the default window, to
+    // inflate 100 MiB and answer, and the judge said it stayed silent. Here ws reads nothing for 2.5 s.
+    const slow = new WsServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+    await new Promise((r) => slow.once('listening', r));
+    slow.on('connection', (s, request) => {
+      s.on('error', () => {});
+      request.socket.pause();
+      setTimeout(() => request.socket.resume(), 2500).unref();
+    });
+    try {
+      const conn = await ourClient(`ws://127.0.0.1:${(slow.address() as AddressInfo).port}/`);
+      const r = await fireFault(conn, findPreset('deflate-bomb')!, tracer, { windowMs: WINDOW_MS });
+      conn.destroy();
+      expect(summary(r)).toEqual({ id: 'deflate-bomb', asExpected: true, actual: expect.stringMatching(/^Close 1009/) });
+    } finally {
+      for (const c of slow.clients) c.terminate();
+      slow.close();
+    }
+  }, 30_000);
+
   it('refuses rsv1-set where permessage-deflate was agreed (RSV1 means "compressed" there), saying why', async () => {
     const conn = await ourClient(ours.url);
     await expect(fireFault(conn, findPreset('rsv1-set')!, tracer)).rejects.toThrow(/agreed permessage-deflate.*RFC 7692 §6/);
