@@ -2,8 +2,8 @@
  * npm run bench — echo round trips over 127.0.0.1, side by side:
  *
  *   ours         our client (connectClient) + our server (WebSocketServer + echoComponent), no tracer listener
- *   ours-traced  the same with FULL tracing: one Tracer for both ends with a listener that keeps every
- *                event (as the inspector does) and builds frameAnatomy() for every frame event's raw bytes
+ *   ours-traced  the same with FULL tracing as the inspector keeps a trace: one Tracer for both ends, every
+ *                event kept in a TraceLog subscribed as a row listener (Tracer.subscribeRows)
  *   ws           the `ws` package, client + server (perMessageDeflate off)
  *   raw-tcp      node:net echo of the same payload bytes, no framing at all: the limit
  *
@@ -26,7 +26,8 @@
  *   BENCH_QUICK=1      ~15 s run (3 rounds, 200 ms cells)
  *   BENCH_ROUNDS, BENCH_CELL_MS, BENCH_WARMUP_MS   override the budget
  *   BENCH_IMPLS=ours,ws            only these implementations
- *   BENCH_WORKLOADS=64-seq,16k     only these workloads (64-seq, 64, 16k, 1m)
+ *   BENCH_WORKLOADS=64-seq,16k     only these workloads (64-seq, 64, 16k, 1m); e.g. the 64 B ping-pong alone:
+ *                      BENCH_IMPLS=ours,ours-traced,ws,raw-tcp BENCH_WORKLOADS=64-seq BENCH_NO_MD=1 npm run bench
  *   BENCH_SERVICE_ENCODER=wire-json  ours-service encodes batches as the wire JSON the bridges sent before
  *                      the binary batch (src/shared/trace-batch.ts), to compare the two in one load
  *   BENCH_OUT_DIR=dir  where bench-results.json and BENCHMARKS.md go (default: the repository root)
@@ -684,13 +685,26 @@ function tracingLines(r: BenchResults): string[] {
   lines.push('243k untraced. Kept in a `TraceLog` and built without spreads: the collector 12-16% (what is kept still grows: about');
   lines.push('150 B per event outside the heap, which makes V8 collect as that memory grows), the log\'s own rows 11%, emission');
   lines.push('(event objects, time stamps) 8%.');
+  lines.push('Since then (2026-11-28, 64 B sequential): the log is subscribed as a row listener (`Tracer.subscribeRows`), so a');
+  lines.push('frame whose every field follows from its wire bytes and a message of consecutive frames reach it as values, with no');
+  lines.push('event object built (events are made when read); the traced parser reads a frame that sits whole in one chunk in one');
+  lines.push('step (`wholeFrames` with raw bytes kept) instead of four events and ~15 allocations; and a socket read no longer');
+  lines.push('corks the socket (what it makes us send goes in one `write()` at its end). Sans-I/O, both ends traced into one log,');
+  lines.push('CPU per 64 B round trip, the trees before and after in one process (ABBA, load 9-11): 10.5 → 7.0 µs (untraced 3.4);');
+  lines.push('over sockets, same process, 8 rounds at load 6-10: traced 0.74× → 0.85× ws (+13.5%), untraced ours 1.0-1.07× ws.');
   if (missed.some((t) => t.workload === '64-seq')) {
     lines.push('');
-    lines.push(`64 B sequential is missed because the untraced round trip already is: ours with tracing off is ${fmtRatio(seqOff)} ws in this`);
-    lines.push('run, and one message in flight is bound by the loopback and the event loop\'s wake-ups (the table above), so no');
-    lines.push('tracing cost however small brings it to 1.0×. What would close it: first the untraced round trip (the server and');
-    lines.push('client hot path, issue 17\'s server-CPU target); then emission that builds no object per frame (the protocol writing');
-    lines.push('its frame rows straight into the log, events made only when read), which would take most of the µs above.');
+    lines.push(`64 B sequential is missed by what tracing still costs per round trip: ours with tracing off is ${fmtRatio(seqOff)} ws in this`);
+    lines.push('run (one message in flight is bound by the loopback and the event loop\'s wake-ups, the table above), so 1.0× traced');
+    lines.push('needs tracing to cost less than the margin untraced ours has over ws, about 0-1 µs per round trip; it costs the µs');
+    lines.push('above. What is left of it (profile of the sans-I/O echo after): copying each frame\'s wire bytes into the arena and');
+    lines.push('the row columns (~20% of the traced CPU; a binary message read back from its frames\' rows is compared byte for byte');
+    lines.push('first), a clock read per event (8 `performance.now()` per round trip, ~5%), the column segments\' fresh typed arrays');
+    lines.push('(~3%), the payload buffer and views of a traced frame (~7%) and the garbage collector (~7%, the log grows by about');
+    lines.push('90 B per event outside the heap). What would close it: one clock read per socket read for the events it causes');
+    lines.push('(their times then equal), messages that point at their frames\' rows without the comparison (the protocol knows the');
+    lines.push('bytes are the same), segments reused from a pool, and the incoming payload unmasked in place once the wire bytes');
+    lines.push('are copied into the log.');
   }
   const svc = ratio('64')?.serviceOverWs ?? null;
   if (svc !== null) {
@@ -745,7 +759,8 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('(each frame with its wire bytes, masking key, unmasked payload and decoded header; messages; state changes) in a');
   lines.push('`TraceLog` (src/core/trace-log.ts): frames, messages and raw chunks as rows of numbers in typed-array columns with');
   lines.push('their bytes in an arena outside the JavaScript heap, read back as the same events (header fields from the wire');
-  lines.push('bytes, the payload unmasked again), anything rarer as the object it was. Kept as objects, the same trace was about');
+  lines.push('bytes, the payload unmasked again), anything rarer as the object it was; subscribed with `Tracer.subscribeRows`, the');
+  lines.push('common frames and messages reach it as values, no event object built. Kept as objects, the same trace was about');
   lines.push('370 B of heap in 5-7 objects per event, and the garbage collector took a third of the traced 64 B echo\'s CPU. Raw');
   lines.push('byte-chunk events are off, as in the app (the frames carry the same bytes), and the field-by-field anatomy');
   lines.push('(`frameAnatomy()`: offsets, bit ranges, meanings) is built lazily, for the frame a person selects — one of the');

@@ -900,7 +900,8 @@ export class WebSocketProtocol {
     const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
     if (this.trace) {
       const rows = this.traceRows;
-      if (rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds)) rows.message('in', opcode, frameIds[0]!, frameIds.length, text, data);
+      // Not compressed: data is its frames' payloads joined (messageChunks).
+      if (rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds)) rows.message('in', opcode, frameIds[0]!, frameIds.length, text, data, true);
       else this.trace(messageBody('in', opcode, data, frameIds, text, compression));
     }
     // One literal, the optional fields assigned after it (spreads allocate and take V8's slow path per message).
@@ -1181,7 +1182,8 @@ export class WebSocketProtocol {
     }
     if (this.trace) {
       const rows = this.traceRows;
-      if (rows !== undefined && !encoded?.message && rows.ready) rows.message('out', opcode, this.frameId, 1, text, data);
+      // No extension: the frame was encoded from data itself.
+      if (rows !== undefined && !encoded?.message && rows.ready) rows.message('out', opcode, this.frameId, 1, text, data, encoded === null);
       else this.trace(messageBody('out', opcode, data, [this.frameId], text, encoded?.message));
     }
   }

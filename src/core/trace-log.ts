@@ -206,8 +206,13 @@ export class TraceLog implements TraceRowListener {
     seg.flags[i] = flags;
   }
 
-  /** A message as a row (tracer.subscribeRows(log)): frameCount frames numbered from firstFrameId, no compression. */
-  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
+  /**
+   * A message as a row (tracer.subscribeRows(log)): frameCount frames numbered from firstFrameId, no
+   * compression. payloadsOfFrames: the caller knows data is exactly those frames' payloads (the
+   * protocol, for a message it framed or read without an extension), so a binary message read back
+   * from their rows is not compared byte for byte first.
+   */
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
     seg.kind[i] = Kind.Message;
@@ -221,7 +226,7 @@ export class TraceLog implements TraceRowListener {
       seg.refs.push(text);
     } else {
       seg.flags[i] = direction === 'out' ? Flag.Out : 0;
-      if (!this.fromFrames(seg, i, firstFrameId, frameCount, data)) this.keepBytes(seg, i, data);
+      if (!this.fromFrames(seg, i, firstFrameId, frameCount, data, payloadsOfFrames)) this.keepBytes(seg, i, data);
     }
   }
 
@@ -341,7 +346,7 @@ export class TraceLog implements TraceRowListener {
    * their (unmasked) payloads: its row points at them instead of copying the bytes again. Checked
    * byte for byte, so what reads back is what was pushed.
    */
-  private fromFrames(seg: Segment, i: number, first: number, count: number, data: Uint8Array): boolean {
+  private fromFrames(seg: Segment, i: number, first: number, count: number, data: Uint8Array, payloadsOfFrames = false): boolean {
     const conn = seg.conn[i]!;
     const rows: number[] = [];
     for (let r = i - 1, k = count - 1; k >= 0; r--) {
@@ -364,7 +369,9 @@ export class TraceLog implements TraceRowListener {
       const headerLength = headerLengthAt(arena, at);
       const end = at + frameLength(arena, at);
       if (off + (end - at - headerLength) > data.length) return false;
-      if (b1 & 0x80) {
+      if (payloadsOfFrames) {
+        off += end - at - headerLength; // the caller says these are the bytes: only the lengths are checked
+      } else if (b1 & 0x80) {
         // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
         const key = at + headerLength - 4;
         for (let p = at + headerLength, q = 0; p < end; p++, q++) if ((arena[p]! ^ arena[key + (q & 3)]!) !== data[off++]) return false;

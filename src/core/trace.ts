@@ -297,8 +297,11 @@ export interface TraceRowListener {
    * names its original (TracedFrame.relay).
    */
   frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void;
-  /** A message of frameCount frames numbered firstFrameId, firstFrameId + 1, …: its text (a text message) or its bytes. */
-  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void;
+  /**
+   * A message of frameCount frames numbered firstFrameId, firstFrameId + 1, …: its text (a text
+   * message) or its bytes. payloadsOfFrames: data is exactly those frames' payloads, joined.
+   */
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames: boolean): void;
 }
 
 /**
@@ -315,7 +318,8 @@ export interface TraceRows {
   /** Rows may be emitted now (every listener takes them). */
   readonly ready: boolean;
   frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void;
-  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void;
+  /** payloadsOfFrames: data is exactly those frames' payloads, joined (TraceRowListener.messageRow). */
+  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames?: boolean): void;
 }
 
 /** One connection's row emitters (see TraceRowListener): stamped like emit() stamps bodies. */
@@ -331,8 +335,8 @@ export class ConnectionTraceRows implements TraceRows {
     this.tracer.emitFrameRow(this.connectionId, direction, frameId, raw, payload, relay);
   }
 
-  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
-    this.tracer.emitMessageRow(this.connectionId, direction, opcode, firstFrameId, frameCount, text, data);
+  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
+    this.tracer.emitMessageRow(this.connectionId, direction, opcode, firstFrameId, frameCount, text, data, payloadsOfFrames);
   }
 }
 
@@ -400,11 +404,11 @@ export class Tracer {
   }
 
   /** A message as a row (ConnectionTraceRows.message): only while rowsOnly. */
-  emitMessageRow(connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
+  emitMessageRow(connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames: boolean): void {
     const seq = ++this.seq;
     const time = timeOrigin + performance.now();
     const rows = this.rowListeners;
-    for (let i = 0; i < rows.length; i++) rows[i]!.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, data.length, text, data);
+    for (let i = 0; i < rows.length; i++) rows[i]!.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, data.length, text, data, payloadsOfFrames);
   }
 
   /** A sink bound to one connection, as the protocol takes it, with its row emitters. */

@@ -191,8 +191,8 @@ class PairedRows implements TraceRows {
     this.base.frame(direction, frameId, raw, payload, this.pair(direction, frameId, raw));
   }
 
-  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array): void {
-    this.base.message(direction, opcode, firstFrameId, frameCount, text, data);
+  message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
+    this.base.message(direction, opcode, firstFrameId, frameCount, text, data, payloadsOfFrames);
   }
 }
 
