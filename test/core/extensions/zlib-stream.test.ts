@@ -3,10 +3,18 @@
  * Node upgrade changes what the adapter drives (zlib-stream.ts says why it drives it).
  */
 import { randomBytes } from 'node:crypto';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../../src/core/bytes.ts';
+import { concatBytes, fromHex, toHex } from '../../../src/core/bytes.ts';
 import { checkZlibInternals, DeflateDataError, RawDeflateStream, Z_SYNC_FLUSH } from '../../../src/core/extensions/zlib-stream.ts';
+
+/** A full garbage collection on demand (freed memory is then there for the next allocations). */
+function collector(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
 
 describe('node:zlib internals the adapter depends on', () => {
   it(`are present in this Node (${process.versions.node}): stream._handle.writeSync, ._handle.reset and ._writeState`, () => {
@@ -113,6 +121,40 @@ describe('RawDeflateStream', () => {
       await new Promise((resolve) => internal.once('close', resolve));
       expect(internal._outBuffer === given, 'the output buffer was swapped while zlib wrote into it').toBe(true);
     }
+  });
+
+  it('outputs handed out are never written again: later messages, sync or thread pool, and reused memory leave them as they were', async () => {
+    // ProcessResult's claim, and compressAsync's payloads (views of node:zlib's output buffer when
+    // they fill it well): a payload sits on the socket's queue, or with the app, long after. Each
+    // later call, a collection and fresh allocations of the same sizes must leave its bytes alone.
+    const gc = collector();
+    const d = new RawDeflateStream('deflate', { windowBits: 15 });
+    const i = new RawDeflateStream('inflate', { windowBits: 15 });
+    const kept: Array<{ view: Uint8Array; copy: Uint8Array }> = [];
+    const keep = (views: readonly Uint8Array[]) => {
+      for (const view of views) kept.push({ view, copy: view.slice() });
+    };
+    // Sizes around the 16 KiB default output buffer, the 64 KiB enlargement and several enlarged trips.
+    const sizes = [5, 3000, 20_000, 70_000, 300_000, 16_384];
+    for (const [n, size] of sizes.entries()) {
+      const plain = n % 2 ? new Uint8Array(randomBytes(size)) : new TextEncoder().encode(JSON.stringify({ n, text: 'a'.repeat(size) }).slice(0, size));
+      const sync = d.process(plain);
+      keep(sync.chunks);
+      const inflated = i.process(concatBytes(sync.chunks));
+      keep(inflated.chunks);
+      expect(concatBytes(inflated.chunks)).toEqual(plain);
+      const payloads = (await d.compressAsync([plain, plain.subarray(0, size >> 1)]))!;
+      keep(payloads);
+      const back = i.process(concatBytes(payloads));
+      keep(back.chunks);
+      expect(back.length).toBe(size + (size >> 1));
+      gc();
+      for (const size of sizes) Buffer.allocUnsafe(size).fill(0xa5);
+    }
+    const changed = kept.filter(({ view, copy }) => !Buffer.from(view).equals(copy)).length;
+    expect(changed, `${changed} of ${kept.length} outputs changed after they were handed out`).toBe(0);
+    d.close();
+    i.close();
   });
 
   it('inflates across calls that cut the stream anywhere, byte by byte', () => {

@@ -7,6 +7,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import { echoComponent } from '../../../src/core/apps/index.ts';
@@ -24,6 +26,7 @@ function json(n: number, variant: number): string {
 }
 
 const big = OFFLOAD_MIN_BYTES * 4;
+v8.setFlagsFromString('--expose-gc'); // a collection on demand: vm.runInNewContext('gc')
 let wsServer: WsServer;
 let wsUrl: string;
 /** What the ws server received, per connection, in order (pings as "ping:…"). */
@@ -172,6 +175,37 @@ describe('our echo server compressing large echoes off the event loop, to a ws c
     const echo = await messages.next(20_000, 'the echo');
     expect(echo.data.toString('utf8')).toBe(text);
     expect(await withTimeout(closed, 20_000, 'the close')).toEqual({ code: 1000, reason: 'bye' });
+  });
+
+  it('echoes stay exact while the client reads nothing, collections run, freed memory is reused and other clients drop mid-compression', async () => {
+    // What an echo is made of is shared memory until it is written: the message's bytes (views of
+    // the inflater's output) are compressed in the thread pool, then sit on our socket's queue.
+    // CI once saw a dropped connection's compressor write into memory a later message reused.
+    const gc = vm.runInNewContext('gc') as () => void;
+    const ws = new WebSocket(url, { perMessageDeflate: true, maxPayload: 64 << 20 });
+    await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 10_000, 'ws to open');
+    const messages = wsMessages(ws);
+    const sizes = [big, 100, OFFLOAD_MIN_BYTES, 70_000, 5, 300_000, 1 << 20, 4096, big + 1];
+    const sent = sizes.map((n, i) => (i % 3 === 2 ? randomBytes(n) : Buffer.from(json(n, 300 + i))));
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause(); // our echoes pile up on our side meanwhile
+    for (const [i, m] of sent.entries()) ws.send(m, { binary: i % 3 === 2 });
+    for (let round = 0; round < 3; round++) {
+      // A client that leaves while its large incompressible echo is being compressed.
+      const leaver = new WebSocket(url, { perMessageDeflate: true });
+      await withTimeout(new Promise((resolve) => leaver.once('open', resolve)), 10_000, 'a client to open');
+      leaver.on('message', () => leaver.terminate());
+      leaver.send(randomBytes(4 << 20), () => setTimeout(() => leaver.terminate(), 5 + round * 10));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      gc();
+      for (const n of sizes) Buffer.allocUnsafe(n).fill(0xa5);
+    }
+    socket.resume();
+    for (const [i, m] of sent.entries()) {
+      const echo = await messages.next(20_000, `echo ${i}`);
+      expect(echo.data.equals(m), `echo ${i} (${m.length} bytes) differs from what was sent`).toBe(true);
+    }
+    ws.close(1000);
   });
 
   it('many clients at once, each sending large and small messages in turn, get every echo in order', async () => {
