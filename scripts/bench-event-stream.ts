@@ -21,8 +21,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { EventStreamDecoder } from '../src/shared/event-stream.ts';
-import { decodeBatchText } from '../src/shared/trace-batch.ts';
+import { BatchRecordReader, decodeBatch } from '../src/shared/trace-batch.ts';
 import type { ServiceBatch } from '../src/shared/inspector-api.ts';
 import { envNumber, machineInfo, repoRoot, writeSection, type Machine } from './bench.ts';
 import { RssSampler } from './bench-backpressure.ts';
@@ -135,7 +134,9 @@ export async function runEventStreamBench(seconds = envNumber('ES_SECONDS', 10),
     if (process.env['ES_READER'] === '0') reader.destroy();
     // The stalled one: takes the first batch, then never reads again.
     const stalled = await get(events, headers);
-    await new Promise<void>((r) => stalled.once('data', () => { stalled.pause(); r(); }));
+    // Its bytes go through one record reader from the start: batches are length-prefixed records.
+    const stalledRecords = new BatchRecordReader();
+    await new Promise<void>((r) => stalled.once('data', (chunk: Buffer) => { stalledRecords.push(chunk); stalled.pause(); r(); }));
 
     // No permessage-deflate (our server accepts it by default): the flood is of plain frames, as measured before.
     const ws = new WebSocket(host.wsUrl, { perMessageDeflate: false });
@@ -169,12 +170,10 @@ export async function runEventStreamBench(seconds = envNumber('ES_SECONDS', 10),
 
     // The stalled subscriber reads again: it must be told what it missed.
     const statsRes = await new Promise<number | null>((resolve) => {
-      const decoder = new EventStreamDecoder();
       const timer = setTimeout(() => resolve(null), 15_000);
-      stalled.setEncoding('utf8');
-      stalled.on('data', (chunk: string) => {
-        for (const data of decoder.push(chunk)) {
-          const batch = decodeBatchText(data);
+      stalled.on('data', (chunk: Buffer) => {
+        for (const data of stalledRecords.push(chunk)) {
+          const batch = decodeBatch(data);
           if (batch.dropped) {
             clearTimeout(timer);
             resolve(batch.dropped);
@@ -216,7 +215,7 @@ export function renderMarkdown(r: EventStreamResults): string {
     `| events the stalled subscriber missed, and was told so when it read again | ${r.toldDropped === null ? 'not told ❌' : r.toldDropped.toLocaleString('en')} |`,
     `| stream bytes per wire byte (the reading subscriber) | ${(r.streamBytesRead / r.wireBytes).toFixed(2)}× |`,
     '',
-    'Past its 64 MiB queue a subscriber\'s batches are dropped and counted; when it reads again it gets one batch with the count and the current status, and the page says "N events dropped: subscriber too slow". The service\'s own record is untouched. Each frame travels as a row of the binary batch (src/shared/trace-batch.ts: its fields as numbers, its wire bytes once, the payload derived from them; the batch in base64 on the event stream), with its message event pointing at the same bytes.',
+    'Past its 64 MiB queue a subscriber\'s batches are dropped and counted; when it reads again it gets one batch with the count and the current status, and the page says "N events dropped: subscriber too slow". The service\'s own record is untouched. Each frame travels as a row of the binary batch (src/shared/trace-batch.ts: its fields as numbers, its wire bytes once, the payload derived from them; ), with its message event pointing at the same bytes; each batch a length-prefixed record of bytes on the stream.',
   ].join('\n');
 }
 

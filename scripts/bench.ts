@@ -60,7 +60,7 @@ import { WebSocketServer, type ServerOptions } from '../src/core/net/server.ts';
 import { TraceLog } from '../src/core/trace-log.ts';
 import { InspectorService } from '../src/service/inspector-service.ts';
 import { encodeWireJson } from '../src/shared/wire-json.ts';
-import { encodeBatchText } from '../src/shared/trace-batch-encode.ts';
+import { encodeBatchRecord } from '../src/shared/trace-batch-encode.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -198,7 +198,7 @@ async function openThroughService(): Promise<Link> {
   let events = 0;
   // What the bridges send (src/host/event-streams.ts, src/main/window-stream.ts); BENCH_SERVICE_ENCODER=wire-json
   // measures the wire JSON they sent before the binary batch, for comparison in the same load.
-  const encode = process.env['BENCH_SERVICE_ENCODER'] === 'wire-json' ? encodeWireJson : encodeBatchText;
+  const encode = process.env['BENCH_SERVICE_ENCODER'] === 'wire-json' ? encodeWireJson : encodeBatchRecord;
   service.onBatch((batch) => {
     events += batch.events.length;
     encode(batch);

@@ -1,6 +1,6 @@
 /**
  * The web host's event-stream subscribers: each page's stream is an HTTP response carrying
- * server-sent events, one batch per `data:` block. The numbering, acknowledgements, folding,
+ * binary batches (src/shared/trace-batch.ts), each a length-prefixed record (BatchRecordReader). The numbering, acknowledgements, folding,
  * pacing and the bounded queue are src/service/page-streams.ts, shared with Electron's IPC
  * (src/main/window-stream.ts), so the two paths cannot drift; this file only speaks HTTP.
  *
@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { InspectorService } from '../service/inspector-service.ts';
-import { encodeBatchText } from '../shared/trace-batch-encode.ts';
+import { encodeBatchRecord } from '../shared/trace-batch-encode.ts';
 import type { FoldPolicy } from '../service/frame-folding.ts';
 import { PageStreams, type AckResult } from '../service/page-streams.ts';
 
@@ -24,10 +24,10 @@ export class EventStreams {
   /** Starts a stream on this response; false when too many are open. */
   add(res: ServerResponse, headers: Record<string, string>): boolean {
     if (this.streams.full) return false;
-    res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
+    // Binary batches (src/shared/trace-batch.ts), each a length-prefixed record: no base64 either side.
+    res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
     const id = this.streams.add({
-      // The binary batch in base64 (src/shared/trace-batch.ts): one `data:` line, no newline in it.
-      write: (batch) => res.write(`data: ${encodeBatchText(batch)}\n\n`),
+      write: (batch) => res.write(encodeBatchRecord(batch)),
       queuedBytes: () => res.writableLength,
       closed: () => res.destroyed || res.writableEnded,
       end: () => res.end(),

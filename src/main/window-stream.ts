@@ -8,7 +8,7 @@
  * carries the stream's id, so a reloaded page acknowledges from its first batch on. While there is
  * no window, nothing is sent and nothing is waited for.
  */
-import { encodeBatchText } from '../shared/trace-batch-encode.ts';
+import { encodeBatch } from '../shared/trace-batch-encode.ts';
 import type { FoldPolicy } from '../service/frame-folding.ts';
 import { PageStreams, type AckResult, type BatchSource } from '../service/page-streams.ts';
 
@@ -16,7 +16,7 @@ import { PageStreams, type AckResult, type BatchSource } from '../service/page-s
 export interface BatchTarget {
   readonly id: number;
   isDestroyed(): boolean;
-  send(channel: string, json: string): void;
+  send(channel: string, batch: Uint8Array): void;
 }
 
 export class WindowStream {
@@ -30,8 +30,8 @@ export class WindowStream {
       return contents && !contents.isDestroyed() ? contents : null;
     };
     this.id = this.streams.add({
-      // As text (the binary batch in base64, src/shared/trace-batch.ts), not structured clone: see PreloadApi.
-      write: (batch) => window()?.send(channel, encodeBatchText(batch)),
+      // As one binary batch (src/shared/trace-batch.ts), not a structured clone of the events: see PreloadApi.
+      write: (batch) => window()?.send(channel, encodeBatch(batch)),
       // webContents.send queues without telling how much: folding is what keeps the window up.
       queuedBytes: () => 0,
       closed: () => window() === null,

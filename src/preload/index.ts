@@ -47,9 +47,9 @@ const api: PreloadApi = {
   runSequence: (connectionId, steps) => ipcRenderer.invoke(channels.runSequence, { connectionId, steps }),
   // Which batches the page applied: the main process checks the sender and the numbers (window-stream.ts).
   ackEvents: (arg) => ipcRenderer.invoke(channels.ackEvents, arg),
-  // Batches stay text here; the page decodes them (PreloadApi says why).
+  // Batches stay bytes here; the page decodes them (PreloadApi says why).
   onBatchJson: (listener) => {
-    const handler = (_event: unknown, json: string) => listener(json);
+    const handler = (_event: unknown, batch: Uint8Array) => listener(batch);
     ipcRenderer.on(channels.batch, handler);
     return () => {
       ipcRenderer.removeListener(channels.batch, handler);

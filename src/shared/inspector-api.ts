@@ -395,14 +395,14 @@ export interface InspectorApi {
 
 /**
  * What the preload exposes as window.inspector: InspectorApi, except that pushed batches arrive
- * as text (the binary batch of src/shared/trace-batch.ts in base64; the name onBatchJson is from
- * when it was wire JSON), decoded in the page (renderer/src/bridge.ts). A
+ * as bytes (one binary batch of src/shared/trace-batch.ts each; the name onBatchJson is from when
+ * they were wire JSON), decoded in the page (renderer/src/bridge.ts). A
  * frame's bytes in the main process are views into socket reads of up to 64 KiB, and cloning a
  * view for IPC copies its whole buffer: as text, only the frame's own bytes cross, and the page
  * decodes a batch into one buffer, exactly as it does from the web host.
  */
 export interface PreloadApi extends Omit<InspectorApi, 'onBatch'> {
-  onBatchJson(listener: (json: string) => void): () => void;
+  onBatchJson(listener: (batch: Uint8Array) => void): () => void;
   /** The page applied every batch of `stream` up to `seq` (src/main/window-stream.ts folds and paces by it). */
   ackEvents(arg: { stream: number; seq: number }): Promise<Result>;
 }

@@ -343,7 +343,17 @@ export function encodeBatch(batch: ServiceBatch): Uint8Array {
   return new Uint8Array(shared.encode(batch));
 }
 
-/** The batch as the event stream and IPC carry it: the binary batch in base64 (decodeBatchText reads it). */
+/** One record of the web host's event stream (BatchRecordReader reads it): u32 little-endian byte count, then the batch. */
+export function encodeBatchRecord(batch: ServiceBatch): Uint8Array {
+  shared ??= new BatchEncoder();
+  const bytes = shared.encode(batch);
+  const record = new Uint8Array(4 + bytes.length);
+  new DataView(record.buffer).setUint32(0, bytes.length, true);
+  record.set(bytes, 4);
+  return record;
+}
+
+/** The batch as text (base64 of the binary batch; decodeBatchText reads it), for a carrier that takes only text. */
 export function encodeBatchText(batch: ServiceBatch): string {
   shared ??= new BatchEncoder();
   return shared.encode(batch).toString('base64');

@@ -56,7 +56,69 @@ export class BatchDecodeError extends Error {
   }
 }
 
-/** Batch text (base64 of the binary batch) as the event stream and IPC carry it. */
+/** The most one batch record may claim (a page never buffers more for one batch). */
+export const MAX_RECORD_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The web host's event stream (GET /api/events, application/octet-stream): batches one after the
+ * other, each a u32 little-endian byte count and the binary batch. Bytes go in as they arrive (any
+ * split); every complete batch comes out. A count past MAX_RECORD_BYTES is a BatchDecodeError.
+ */
+export class BatchRecordReader {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const out: Uint8Array[] = [];
+    for (;;) {
+      if (this.buffered < 4) return out;
+      const head = this.take(4, false);
+      const length = (head[0]! | (head[1]! << 8) | (head[2]! << 16)) + head[3]! * 0x1000000;
+      if (length > MAX_RECORD_BYTES) throw new BatchDecodeError(`a batch of ${length} bytes (at most ${MAX_RECORD_BYTES})`);
+      if (this.buffered < 4 + length) return out;
+      this.take(4, true);
+      out.push(this.take(length, true));
+    }
+  }
+
+  /** The next n buffered bytes (one copy only when they span chunks); consumed when `consume`. */
+  private take(n: number, consume: boolean): Uint8Array {
+    const first = this.chunks[0]!;
+    let bytes: Uint8Array;
+    if (first.length >= n) bytes = first.subarray(0, n);
+    else {
+      bytes = new Uint8Array(n);
+      let at = 0;
+      for (const c of this.chunks) {
+        const part = c.subarray(0, n - at);
+        bytes.set(part, at);
+        at += part.length;
+        if (at === n) break;
+      }
+    }
+    if (consume) {
+      let left = n;
+      while (left > 0) {
+        const c = this.chunks[0]!;
+        if (c.length <= left) {
+          this.chunks.shift();
+          left -= c.length;
+        } else {
+          this.chunks[0] = c.subarray(left);
+          left = 0;
+        }
+      }
+      this.buffered -= n;
+    }
+    return bytes;
+  }
+}
+
+/** Batch text (base64 of the binary batch), for a carrier that takes only text. */
 export function decodeBatchText(text: string): ServiceBatch {
   if (typeof text !== 'string') throw new BatchDecodeError('not text');
   const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;

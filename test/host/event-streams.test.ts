@@ -13,18 +13,19 @@ import { synthesiseCapture } from '../../scripts/bench-capture.ts';
 import { EventStreams } from '../../src/host/event-streams.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
-import { decodeBatchText } from '../../src/shared/trace-batch.ts';
+import { BatchRecordReader, decodeBatch } from '../../src/shared/trace-batch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-event-streams-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A page's event stream: the batches written to it, and whether it acknowledges each as it comes. */
 function fakePage() {
+  const records = new BatchRecordReader();
   const res = Object.assign(new EventEmitter(), {
     destroyed: false, writableEnded: false, writableLength: 0, batches: [] as ServiceBatch[],
     writeHead() {},
-    write(data: string) {
-      res.batches.push(decodeBatchText(data.replace(/^data: /, '').trim()));
+    write(data: Uint8Array) {
+      for (const batch of records.push(data)) res.batches.push(decodeBatch(batch));
       return true;
     },
     end() {},

@@ -12,9 +12,8 @@ import type WebSocket from 'ws';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { startWebHost, TOKEN_HEADER, type WebHost } from '../../src/host/web-host.ts';
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
-import { EventStreamDecoder } from '../../src/shared/event-stream.ts';
 import { decodeWireJson } from '../../src/shared/wire-json.ts';
-import { decodeBatchText } from '../../src/shared/trace-batch.ts';
+import { BatchRecordReader, decodeBatch } from '../../src/shared/trace-batch.ts';
 import { AsyncQueue, openWs, withTimeout, wsMessages } from '../core/net/helpers.ts';
 
 const INDEX_HTML = '<!doctype html><html><head><title>stand-in renderer</title></head><body><div id="root"></div></body></html>';
@@ -58,15 +57,14 @@ async function api<T>(name: string, arg?: unknown, rawBody?: string): Promise<T>
   return decodeWireJson<T>(reply.body);
 }
 
-/** Opens /api/events and queues every decoded `data:` event. */
+/** Opens /api/events and queues every decoded batch. */
 function openEvents(): Promise<{ headers: IncomingHttpHeaders; status: number; batches: AsyncQueue<ServiceBatch>; req: ClientRequest }> {
   return withTimeout(new Promise((resolve, reject) => {
     const batches = new AsyncQueue<ServiceBatch>();
     const req = request({ host: '127.0.0.1', port, path: '/api/events', method: 'GET', headers: { [TOKEN_HEADER]: host.token } }, (res) => {
-      const decoder = new EventStreamDecoder();
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        for (const data of decoder.push(chunk)) batches.push(decodeBatchText(data));
+      const records = new BatchRecordReader();
+      res.on('data', (chunk: Buffer) => {
+        for (const data of records.push(chunk)) batches.push(decodeBatch(data));
       });
       res.on('error', () => {});
       resolve({ headers: res.headers, status: res.statusCode ?? 0, batches, req });
@@ -169,7 +167,7 @@ describe('web host: API bridge and events', () => {
   it('starts the embedded server, streams status and frames (payload as Uint8Array)', async () => {
     const events = await openEvents();
     expect(events.status).toBe(200);
-    expect(events.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(events.headers['content-type']).toMatch(/^application\/octet-stream/);
     const first = await events.batches.next(5000, 'the first event');
     expect(first.events).toEqual([]);
     expect(first.status?.server).toMatchObject({ running: false });
@@ -375,11 +373,10 @@ describe('web host: a slow event-stream subscriber', () => {
     // The subscriber reads again: it gets a batch saying how many events it missed, with status.
     const missed = stats!.droppedEvents;
     const notice = await withTimeout(new Promise<ServiceBatch>((resolve) => {
-      const decoder = new EventStreamDecoder();
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        for (const data of decoder.push(chunk)) {
-          const batch = decodeBatchText(data);
+      const records = new BatchRecordReader();
+      res.on('data', (chunk: Buffer) => {
+        for (const data of records.push(chunk)) {
+          const batch = decodeBatch(data);
           if (batch.dropped) resolve(batch);
         }
       });

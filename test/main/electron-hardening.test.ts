@@ -263,9 +263,9 @@ describe('preload (src/preload/index.ts)', () => {
     expect([...exposed].sort()).toEqual([...expected].sort());
   });
 
-  it('gets batches from the main process as text (the binary batch in base64: src/main/ipc.ts, window-stream.ts), not as cloned byte views', () => {
+  it('gets batches from the main process as one binary batch each (src/main/ipc.ts, window-stream.ts), not as cloned events and byte views', () => {
     expect(read('src/main/ipc.ts')).toMatch(/new WindowStream\(service, target, channels\.batch\)/);
-    expect(read('src/main/window-stream.ts')).toMatch(/\.send\(channel, encodeBatchText\(batch\)\)/);
+    expect(read('src/main/window-stream.ts')).toMatch(/\.send\(channel, encodeBatch\(batch\)\)/);
   });
 
   it('calls each function over its own channel and listens only on the batch channel', () => {
@@ -280,7 +280,7 @@ describe('preload (src/preload/index.ts)', () => {
         expect(body).toMatch(/ipcRenderer\.on\(channels\.batch,/);
         expect(body).toMatch(/ipcRenderer\.removeListener\(channels\.batch,/);
         // The IPC event object is not forwarded to the page; the batch arrives as text.
-        expect(body).toMatch(/\(_event[^,]*, json: string\) => listener\(json\)/);
+        expect(body).toMatch(/\(_event[^,]*, batch: Uint8Array\) => listener\(batch\)/);
       } else {
         expect(body).toMatch(new RegExp(`ipcRenderer\\.invoke\\(channels\\.${name}[,)]`));
       }

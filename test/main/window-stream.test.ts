@@ -15,7 +15,7 @@ import type { TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { BatchSource } from '../../src/service/page-streams.ts';
 import type { InspectorStatus, ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { channels } from '../../src/shared/inspector-api.ts';
-import { decodeBatchText } from '../../src/shared/trace-batch.ts';
+import { decodeBatch } from '../../src/shared/trace-batch.ts';
 import { WindowStream, type BatchTarget } from '../../src/main/window-stream.ts';
 
 /** A text frame from the peer, as the protocol traces one. */
@@ -49,9 +49,9 @@ function fakeWindow(id: number) {
   const contents: BatchTarget & { destroyed: boolean } = {
     id, destroyed: false,
     isDestroyed: () => contents.destroyed,
-    send: (channel, json) => {
+    send: (channel, batch) => {
       expect(channel).toBe(channels.batch);
-      received.push(decodeBatchText(json));
+      received.push(decodeBatch(batch));
     },
   };
   return { contents, received };

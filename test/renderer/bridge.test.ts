@@ -1,5 +1,5 @@
 /**
- * Electron's path for pushed batches: the main process sends batch text (src/main/ipc.ts, src/shared/trace-batch.ts),
+ * Electron's path for pushed batches: the main process sends binary batches (src/main/ipc.ts, src/shared/trace-batch.ts),
  * the preload passes it through, and the page decodes it (fromPreload). Driven here by the real
  * inspector service and a real `ws` client; only Electron's IPC transport is left out.
  */
@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import { fromPreload } from '../../src/renderer/src/bridge.ts';
 import type { PreloadApi, ServiceBatch } from '../../src/shared/inspector-api.ts';
-import { encodeBatchText } from '../../src/shared/trace-batch-encode.ts';
+import { encodeBatch } from '../../src/shared/trace-batch-encode.ts';
 import { channels } from '../../src/shared/inspector-api.ts';
 import { WindowStream } from '../../src/main/window-stream.ts';
 
@@ -25,16 +25,16 @@ describe('fromPreload', () => {
     const started = await service.startServer({ port: 0 });
     if (!started.ok) throw new Error(started.error);
     // As src/main/ipc.ts sends them, and src/preload/index.ts hands them on.
-    const jsonListeners: Array<(json: string) => void> = [];
+    const jsonListeners: Array<(batch: Uint8Array) => void> = [];
     const mainSideBuffers: number[] = [];
-    const texts: string[] = [];
+    const sent: number[] = [];
     service.onBatch((batch) => {
       for (const e of batch.events) if (e.type === 'frame') mainSideBuffers.push(e.frame.raw.buffer.byteLength);
-      const json = encodeBatchText(batch);
-      texts.push(json);
-      for (const l of jsonListeners) l(json);
+      const bytes = encodeBatch(batch);
+      sent.push(bytes.length);
+      for (const l of jsonListeners) l(bytes);
     });
-    const preload = { onBatchJson: (l: (json: string) => void) => (jsonListeners.push(l), () => undefined) } as unknown as PreloadApi;
+    const preload = { onBatchJson: (l: (batch: Uint8Array) => void) => (jsonListeners.push(l), () => undefined) } as unknown as PreloadApi;
     const batches: ServiceBatch[] = [];
     fromPreload(preload).onBatch((b) => batches.push(b));
     const ws = new WebSocket(started.url, { perMessageDeflate: false }); // payloads as sent: this is about buffers
@@ -54,15 +54,14 @@ describe('fromPreload', () => {
       expect(Math.max(...mainSideBuffers)).toBeGreaterThan(1000);
       // In the page: the batch's own buffer (rows and bytes, as sent) and at most one more for the
       // masked frames' wire bytes rebuilt from their payloads; no socket read came along.
-      expect(batches).toHaveLength(texts.length);
+      expect(batches).toHaveLength(sent.length);
       batches.forEach((batch, i) => {
         const buffers = new Set(batch.events.flatMap((e) => (e.type === 'frame' ? [e.frame.raw.buffer, e.frame.payload.buffer] : [])));
         if (buffers.size === 0) return;
         expect(buffers.size).toBeLessThanOrEqual(2);
-        const sent = (texts[i]!.length / 4) * 3;
-        const held = [...buffers].reduce((n, b) => n + b.byteLength, 0);
-        for (const b of buffers) expect(b.byteLength).toBeLessThanOrEqual(sent);
-        expect(held).toBeLessThanOrEqual(sent + byteArrayLengths(batch));
+                const held = [...buffers].reduce((n, b) => n + b.byteLength, 0);
+        for (const b of buffers) expect(b.byteLength).toBeLessThanOrEqual(sent[i]!);
+        expect(held).toBeLessThanOrEqual(sent[i]! + byteArrayLengths(batch));
       });
     } finally {
       ws.close();
@@ -73,12 +72,12 @@ describe('fromPreload', () => {
   it('acknowledges the batches it applied to the main process\'s window stream (src/main/window-stream.ts)', async () => {
     const service = new InspectorService({ batchIntervalMs: 5 });
     // The window's webContents and the preload, joined as IPC joins them (sender id 3).
-    const jsonListeners: Array<(json: string) => void> = [];
+    const jsonListeners: Array<(batch: Uint8Array) => void> = [];
     const acks: Array<{ arg: unknown; result: unknown }> = [];
-    const contents = { id: 3, isDestroyed: () => false, send: (_channel: string, json: string) => jsonListeners.forEach((l) => l(json)) };
+    const contents = { id: 3, isDestroyed: () => false, send: (_channel: string, batch: Uint8Array) => jsonListeners.forEach((l) => l(batch)) };
     const stream = new WindowStream(service, () => contents, channels.batch);
     const preload = {
-      onBatchJson: (l: (json: string) => void) => (jsonListeners.push(l), () => undefined),
+      onBatchJson: (l: (batch: Uint8Array) => void) => (jsonListeners.push(l), () => undefined),
       ackEvents: async (arg: unknown) => {
         const result = stream.ack(3, arg);
         acks.push({ arg, result });

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/core/frame-codec.ts';
 import type { TraceBody, TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
-import { BATCH_VERSION, BatchDecodeError, decodeBatch, decodeBatchText } from '../../src/shared/trace-batch.ts';
-import { encodeBatch, encodeBatchText } from '../../src/shared/trace-batch-encode.ts';
+import { BATCH_VERSION, BatchDecodeError, BatchRecordReader, decodeBatch, decodeBatchText, MAX_RECORD_BYTES } from '../../src/shared/trace-batch.ts';
+import { encodeBatch, encodeBatchRecord, encodeBatchText } from '../../src/shared/trace-batch-encode.ts';
 import { Tracer } from '../../src/core/trace.ts';
 
 /** Plain objects only (fast-check may make null-prototype ones; the page's JSON never does). */
@@ -159,6 +159,25 @@ describe('binary batch', () => {
     const huge = new Uint8Array(encoded);
     new DataView(huge.buffer).setUint32(huge.length - 4, 0xffffffff, true);
     expect(() => decodeBatch(huge)).toThrow(/rebuilt bytes declared/);
+  });
+});
+
+describe('the web host\'s stream of batch records', () => {
+  it('gives back every batch whole, however the bytes are split', () => {
+    const batches: ServiceBatch[] = [0, 1, 2].map((k) => ({ events: fc.sample(event, { numRuns: 10, seed: k }), seq: k + 1 }));
+    const stream = Buffer.concat(batches.map((b) => encodeBatchRecord(b)));
+    for (const step of [1, 3, 7, 64, 1000, stream.length]) {
+      const reader = new BatchRecordReader();
+      const back: ServiceBatch[] = [];
+      for (let at = 0; at < stream.length; at += step) for (const r of reader.push(stream.subarray(at, at + step))) back.push(decodeBatch(r));
+      expect(back, `split every ${step} bytes`).toStrictEqual(batches);
+    }
+  });
+
+  it('refuses a record that claims more than a batch may hold', () => {
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, MAX_RECORD_BYTES + 1, true);
+    expect(() => new BatchRecordReader().push(head)).toThrow(BatchDecodeError);
   });
 });
 

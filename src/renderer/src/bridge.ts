@@ -8,9 +8,8 @@
  * page shows it, and only a person's yes repeats the request with the prompt's token.
  */
 import type { ConfirmationPrompt, InspectorApi, PreloadApi, ServiceBatch } from '../../shared/inspector-api.ts';
-import { EventStreamDecoder } from '../../shared/event-stream.ts';
 import { decodeWireJson } from '../../shared/wire-json.ts';
-import { decodeBatchText } from '../../shared/trace-batch.ts';
+import { BatchRecordReader, decodeBatch } from '../../shared/trace-batch.ts';
 
 declare global {
   interface Window {
@@ -178,7 +177,7 @@ class BatchAcknowledger {
 
 /**
  * The event stream, read with fetch so the token travels in a header (EventSource cannot send
- * one). Server-sent-event framing: blocks separated by a blank line, `data: ` lines. Reconnects
+ * one). Binary batches, each a length-prefixed record (BatchRecordReader). Reconnects
  * after a dropped stream, a little later each time. Applied batches are acknowledged (ack).
  */
 function streamBatches(token: string, listener: (batch: ServiceBatch) => void, ack: (arg: { stream: number; seq: number }) => Promise<unknown>): () => void {
@@ -191,12 +190,13 @@ function streamBatches(token: string, listener: (batch: ServiceBatch) => void, a
         const response = await fetch('/api/events', { headers: { [TOKEN_HEADER]: token }, signal: abort.signal });
         if (!response.ok || !response.body) throw new Error(`event stream refused (${response.status})`);
         retryMs = 250;
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        const decoder = new EventStreamDecoder();
+        const reader = response.body.getReader();
+        const records = new BatchRecordReader();
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          for (const data of decoder.push(value)) {
+          // A record claiming more than a batch may hold throws: the stream starts again.
+          for (const data of records.push(value)) {
             const batch = readBatch(data);
             if (!batch) continue;
             listener(batch);
@@ -219,9 +219,9 @@ function streamBatches(token: string, listener: (batch: ServiceBatch) => void, a
  * console, for one the page cannot read (cut or garbled): the page skips it, leaves it
  * unacknowledged and keeps going; the stream's next full status puts the lists right.
  */
-export function readBatch(text: string): ServiceBatch | null {
+export function readBatch(bytes: Uint8Array): ServiceBatch | null {
   try {
-    return decodeBatchText(text);
+    return decodeBatch(bytes);
   } catch (error) {
     console.error((error as Error).message);
     return null;
@@ -229,7 +229,7 @@ export function readBatch(text: string): ServiceBatch | null {
 }
 
 /**
- * Electron's preload API, with its batches (binary batch text) decoded here in the page and
+ * Electron's preload API, with its batches (binary batches) decoded here in the page and
  * acknowledged as the web host's are (the main process folds and paces by them).
  */
 export function fromPreload(preload: PreloadApi): InspectorApi {
@@ -238,8 +238,8 @@ export function fromPreload(preload: PreloadApi): InspectorApi {
     ...calls,
     onBatch: (listener) => {
       const acknowledger = new BatchAcknowledger((arg) => ackEvents(arg));
-      return onBatchJson((text) => {
-        const batch = readBatch(text);
+      return onBatchJson((bytes) => {
+        const batch = readBatch(bytes);
         if (!batch) return;
         listener(batch);
         acknowledger.saw(batch);
