@@ -54,8 +54,8 @@ export class DisplayCappedLog implements TraceRowListener {
     else this.push({ type: 'frame', direction, frame: frameFromWire(frameId, raw, payload, relay), seq, time, connectionId });
   }
 
-  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
-    if ((text ?? data).length <= DISPLAY_CAP) return this.log.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
+    if ((text ?? data).length <= DISPLAY_CAP) return this.log.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data, payloadsOfFrames);
     const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
     const body = text !== undefined ? { text } : { data };
     this.push({ type: 'message', direction, opcode, size, frameIds, ...body, seq, time, connectionId });
