@@ -43,8 +43,6 @@ class BatchEncoder {
   private rows: NodeBuffer = this.B.allocUnsafe(64 * 1024);
   private rowView = new DataView(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength);
   private slab: NodeBuffer = this.B.allocUnsafe(256 * 1024);
-  private out: NodeBuffer = this.B.allocUnsafe(64 * 1024);
-  private outView = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   private r = 0;
   private s = 0;
   private derived = 0;
@@ -56,8 +54,11 @@ class BatchEncoder {
   /** The last frame row: a message of that one frame may point at its payload instead of a copy. */
   private lastFrame = { conn: -1, out: false, frameId: -1, payloadAt: 0, payloadLength: -1, payload: null as Uint8Array | null };
 
-  /** The encoded batch, in the encoder's own buffer: valid until the next encode. */
-  encode(batch: ServiceBatch): NodeBuffer {
+  /**
+   * The encoded batch in a buffer of its own (not zero-filled first: every byte is written),
+   * after `prefix` bytes left for the caller (the stream record's length).
+   */
+  encode(batch: ServiceBatch, prefix = 0): NodeBuffer {
     this.r = 0;
     this.s = 0;
     this.derived = 0;
@@ -84,14 +85,10 @@ class BatchEncoder {
     const { events: _events, ...rest } = batch;
     const json = encodeWireJson({ b: rest, c: this.conns, o: this.objects });
     const headerLength = this.B.byteLength(json, 'utf8');
-    const total = 1 + 4 + headerLength + COUNTS_BYTES + this.r + this.s;
-    if (total > this.out.length) {
-      this.out = this.B.allocUnsafe(Math.max(total, this.out.length * 2));
-      this.outView = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
-    }
-    const out = this.out;
-    const view = this.outView;
-    let at = 0;
+    const total = prefix + 1 + 4 + headerLength + COUNTS_BYTES + this.r + this.s;
+    const out = this.B.allocUnsafe(total);
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    let at = prefix;
     out[at++] = BATCH_VERSION;
     view.setUint32(at, headerLength, true);
     at += 4;
@@ -103,7 +100,7 @@ class BatchEncoder {
     at += COUNTS_BYTES;
     out.set(this.rows.subarray(0, this.r), at);
     out.set(this.slab.subarray(0, this.s), at + this.r);
-    return out.subarray(0, total) as NodeBuffer;
+    return out;
   }
 
   private frame(event: FrameEvent): boolean {
@@ -340,16 +337,16 @@ let shared: BatchEncoder | null = null;
 /** The binary batch (trace-batch.ts) of this batch. */
 export function encodeBatch(batch: ServiceBatch): Uint8Array {
   shared ??= new BatchEncoder();
-  return new Uint8Array(shared.encode(batch));
+  const bytes = shared.encode(batch);
+  // A small one may sit in node's shared pool: IPC would clone the whole pool's buffer with it.
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : new Uint8Array(bytes);
 }
 
 /** One record of the web host's event stream (BatchRecordReader reads it): u32 little-endian byte count, then the batch. */
 export function encodeBatchRecord(batch: ServiceBatch): Uint8Array {
   shared ??= new BatchEncoder();
-  const bytes = shared.encode(batch);
-  const record = new Uint8Array(4 + bytes.length);
-  new DataView(record.buffer).setUint32(0, bytes.length, true);
-  record.set(bytes, 4);
+  const record = shared.encode(batch, 4);
+  new DataView(record.buffer, record.byteOffset, 4).setUint32(0, record.length - 4, true);
   return record;
 }
 
