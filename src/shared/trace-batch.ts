@@ -163,7 +163,9 @@ export function decodeBatch(bytes: Uint8Array): ServiceBatch {
   const slabBytes = r.u32();
   const derivedBytes = r.u32();
   const rows = new Reader(r.bytes(rowBytes));
-  const slab = r.bytes(slabBytes);
+  // The slab in a buffer of its own: the frames the page keeps hold views of it, and the batch's
+  // rows and header (about 110 B per frame kept) must not stay alive with them.
+  const slab = r.bytes(slabBytes).slice();
   if (r.remaining !== 0) throw new BatchDecodeError(`${r.remaining} bytes after the slab`);
   if (count > rowBytes) throw new BatchDecodeError('more events than row bytes');
   // Every rebuilt frame's header and payload lie in the slab, each copied once: never more than it holds.
