@@ -715,15 +715,17 @@ function tracingLines(r: BenchResults): string[] {
     lines.push('');
     lines.push(`Through the service (for information) the inspector\'s own process reaches ${fmtRatio(svc)} ws at 64 B pipelined${ratio('16k')?.serviceOverWs != null ? `, ${fmtRatio(ratio('16k')!.serviceOverWs)} at 16 KiB, ${fmtRatio(ratio('1m')!.serviceOverWs ?? null)} at 1 MiB` : ''}:`);
     lines.push('each batch goes to the page as a binary batch (src/shared/trace-batch.ts: a frame or message is a row of numbers,');
-    lines.push('its bytes once in one slab, the payload derived from the wire bytes, a message pointing at its frame\'s payload; the');
-    lines.push('batch in base64 as the event stream and IPC carry text). Until 2026-11-28 it was JSON with base64 bytes (about 370');
-    lines.push('characters per 64 B frame, `JSON.stringify` alone 36% of the CPU and the collector 19%); alternating runs of both');
-    lines.push('encoders (`BENCH_SERVICE_ENCODER=wire-json`), load 6-7: 64 B 0.21-0.30× → 0.52-0.55×, 16 KiB 0.14-0.24× → 0.39-0.50×,');
-    lines.push('1 MiB 0.59-0.62× → 0.83-1.14×. What is left (`npm run bench:profile`, ours-service): the collector 15-23% (events');
-    lines.push('held up to 16 ms for the batch, the base64 text, raw-chunk slabs), the raw-chunk store 3-5% (every socket read and');
-    lines.push('write copied for the Pipeline view), base64 2-5%, the encoder\'s rows 3-4%. What would close it: binary transport');
-    lines.push('(a length-prefixed byte stream instead of server-sent-event text, a byte array over IPC: no base64 either side), and');
-    lines.push('events encoded into rows as they are traced instead of held as objects until the batch goes.');
+    lines.push('its bytes once in one slab, the payload derived from the wire bytes, a message pointing at its frame\'s payload),');
+    lines.push('sent as bytes: length-prefixed records on the web host\'s event stream, one byte array per batch over Electron\'s IPC.');
+    lines.push('Until 2026-11-28 it was JSON with base64 bytes (about 370 characters per 64 B frame; `JSON.stringify` 36% of the');
+    lines.push('CPU and the collector 19% at 64 B). Alternating runs of both encoders (`BENCH_SERVICE_ENCODER=wire-json`, 3 each,');
+    lines.push('load 5.1-6.8): 64 B 0.27-0.43× → 0.54-0.70×, 16 KiB 0.13-0.32× → 0.39-0.83×, 1 MiB 0.66-1.03× → 1.08-1.84×. What is');
+    lines.push('left (`npm run bench:profile`, ours-service 16 KiB): the collector 24% (events held up to 16 ms for the batch, raw');
+    lines.push('chunks, socket buffers), the raw-chunk store 7% (every socket read and write copied for the Pipeline view), the');
+    lines.push('batch\'s copies of its bytes 10%, masking 5% (the protocol\'s, and checking that a masked body follows from its');
+    lines.push('payload). What would close it: events encoded into rows as they are traced (the protocol writing frame rows, as');
+    lines.push('`TraceLog` keeps them) instead of held as objects until the batch goes, and one copy of each chunk\'s bytes shared');
+    lines.push('by the raw-chunk store and the batch.');
   }
   return lines;
 }
@@ -772,7 +774,7 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('kept as its object and `frameAnatomy()` built for every frame as it passes. *Through the service*, for information:');
   lines.push('both ends trace into `InspectorService` as its own server and clients do (raw chunks on, for the recorder), which cuts');
   lines.push('payloads for display and batches events every 16 ms; each batch is encoded as the app\'s bridges send it to the page');
-  lines.push('(the binary batch of src/shared/trace-batch.ts, as base64 text). That is the whole cost the inspector\'s service process pays per event; the page\'s own');
+  lines.push('(the binary batch of src/shared/trace-batch.ts, as bytes). That is the whole cost the inspector\'s service process pays per event; the page\'s own');
   lines.push('work runs in another process (Electron\'s renderer, or the browser).');
   lines.push(`Each traced cell starts from an empty trace and keeps what ${r.config.warmupMs + r.config.cellMs} ms of traffic produces; a traced run that keeps`);
   lines.push('everything for longer gets slower as what it keeps grows (garbage collection triggered by the growing memory).');
