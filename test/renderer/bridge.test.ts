@@ -100,4 +100,30 @@ describe('fromPreload', () => {
       await service.dispose();
     }
   });
+
+  it('skips a cut or garbled batch with one line on the console, and applies the next one', () => {
+    const listeners: Array<(batch: Uint8Array) => void> = [];
+    const acked: unknown[] = [];
+    const preload = {
+      onBatchJson: (l: (batch: Uint8Array) => void) => (listeners.push(l), () => undefined),
+      ackEvents: async (arg: unknown) => (acked.push(arg), { ok: true }),
+    } as unknown as PreloadApi;
+    const batches: ServiceBatch[] = [];
+    fromPreload(preload).onBatch((b) => batches.push(b));
+    const good = encodeBatch({ events: [], stream: 1, seq: 1 });
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (message: string) => errors.push(message);
+    try {
+      expect(() => listeners[0]!(good.subarray(0, good.length - 3))).not.toThrow();
+      const garbled = new Uint8Array(good);
+      garbled[0] = 99;
+      expect(() => listeners[0]!(garbled)).not.toThrow();
+      listeners[0]!(good);
+    } finally {
+      console.error = original;
+    }
+    expect(errors).toEqual([expect.stringMatching(/^Unreadable event batch: cut short/), 'Unreadable event batch: version 99, this page reads 1']);
+    expect(batches).toEqual([{ events: [], stream: 1, seq: 1 }]);
+  });
 });
