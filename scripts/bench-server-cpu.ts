@@ -367,6 +367,11 @@ gave ours/ws 0.64–0.74 (ours 2.2–2.6 µs, ws 3.2–3.5); at 1 MiB, 16 in fli
 every echo) and ours's writes queue (15 writes per 25 reads): past the point where the window is what bounds the client.
 Two full runs: 2026-11-28T23:00Z at load 10 → 9: blasting 0.63 / 0.48 / 0.33, light 0.49 / 0.59 (64 B / 16 KiB / 1 MiB);
 23:05Z at load 2.5 → 6.7: blasting 0.64 (rounds 0.55–0.73, the quietest first) / 0.50 / 0.32, light 0.49 / 0.50.
+The quiet run of 23:43Z (load 2.8 → 2.2, the lead's, with nothing else running) is higher at 64 B and 16 KiB: blasting
+0.91 / 0.60 / 0.33, light 0.90 / 0.68, with the I/O-only echo at 0.89 / 0.51 / 0.25 of ws: on a quiet machine ours still
+sits just above that floor (7.9 against 7.9 µs at 64 B, 39 against 34 at 16 KiB), and the floor itself is above 0.5× at 64 B
+and at it at 16 KiB. Ours read 2.4 messages per read at 64 B there (42 reads per 100), ws 23 (4.3 per 100, and one write per
+message): with idle cores each server reads as soon as the client's write lands, and the faster one reads less per wake-up.
 
 **Where the CPU goes at 64 B, blasting, and why the target is missed there.** The I/O-only echo (node:http's upgrade,
 then frames echoed without unmasking or copying) cost 0.61× ws's in the run of 2026-11-28T23:00Z, and ours sat about 0.1 µs per
