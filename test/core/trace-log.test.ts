@@ -148,6 +148,34 @@ describe('TraceLog', () => {
     expect(log.length).toBe(0);
     expect(log.dropped).toBe(total);
   });
+
+  it('keeps frames intact across segments whose sizes change (each arena sized from the last one\'s bytes, grown when traffic grows)', () => {
+    const log = new TraceLog();
+    /** An unmasked binary frame (§5.2) with `n` payload bytes, each its row's number. */
+    const frame = (n: number, id: number): Uint8Array => {
+      const header = n < 126 ? [0x82, n] : [0x82, 126, n >> 8, n & 0xff];
+      return Uint8Array.from([...header, ...new Array<number>(n).fill(id & 0xff)]);
+    };
+    // Tiny frames, then frames near INLINE_MAX (the arena sized from tiny ones must grow), then notes only
+    // (a segment with no bytes), then tiny frames again.
+    const sizes = [...Array<number>(SEGMENT).fill(1), ...Array<number>(SEGMENT).fill(INLINE_MAX - 4), ...Array<number>(SEGMENT).fill(-1), ...Array<number>(SEGMENT).fill(3)];
+    let inline = 0;
+    sizes.forEach((n, k) => {
+      if (n < 0) return log.push({ type: 'note', text: `n${k}`, seq: k, time: k, connectionId: 'c' });
+      const raw = frame(n, k);
+      inline += raw.length;
+      log.frameRow(k, k, 'c', 'in', k, raw, raw.subarray(raw.length - n));
+    });
+    expect(log.length).toBe(sizes.length);
+    expect(log.arenaBytes).toBe(inline);
+    for (const k of [0, SEGMENT - 1, SEGMENT, SEGMENT * 2 - 1, SEGMENT * 2 + 5, SEGMENT * 3, sizes.length - 1]) {
+      const event = log.at(k)!;
+      expect(event.seq).toBe(k);
+      if (sizes[k]! < 0) expect(event).toMatchObject({ type: 'note', text: `n${k}` });
+      else if (event.type !== 'frame') throw new Error(`row ${k} read back as ${event.type}`);
+      else expect(normal(event.frame.raw)).toEqual(normal(frame(sizes[k]!, k)));
+    }
+  });
 });
 
 describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and messages come as rows, no event objects', () => {
