@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeBatch } from '../../src/shared/trace-batch.ts';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -218,7 +219,7 @@ describe('IPC', () => {
 
   it('sends the window numbered batches and takes its acknowledgements, from that window only (window-stream.ts)', async () => {
     const send = (win().webContents as unknown as { send: ReturnType<typeof vi.fn> }).send;
-    const numbered = () => send.mock.calls.filter(([channel]) => channel === 'inspector:batch').map(([, json]) => JSON.parse(json as string) as { stream?: number; seq?: number }).filter((b) => b.seq !== undefined);
+    const numbered = () => send.mock.calls.filter(([channel]) => channel === 'inspector:batch').map(([, bytes]) => decodeBatch(bytes as Uint8Array) as { stream?: number; seq?: number }).filter((b) => b.seq !== undefined);
     // Starting a server changes the status: a batch goes to the window.
     await getStatus()(event({ url: win().webContents.mainFrame.url, parent: null }), undefined);
     await electron.ipcMain.handlers.get('inspector:start-server')!(event({ url: win().webContents.mainFrame.url, parent: null }), { host: '127.0.0.1', port: 0 });
