@@ -215,7 +215,7 @@ export function renderMarkdown(r: EventStreamResults): string {
     `| events the stalled subscriber missed, and was told so when it read again | ${r.toldDropped === null ? 'not told ❌' : r.toldDropped.toLocaleString('en')} |`,
     `| stream bytes per wire byte (the reading subscriber) | ${(r.streamBytesRead / r.wireBytes).toFixed(2)}× |`,
     '',
-    'Past its 64 MiB queue a subscriber\'s batches are dropped and counted; when it reads again it gets one batch with the count and the current status, and the page says "N events dropped: subscriber too slow". The service\'s own record is untouched. Each frame travels as a row of the binary batch (src/shared/trace-batch.ts: its fields as numbers, its wire bytes once, the payload derived from them; ), with its message event pointing at the same bytes; each batch a length-prefixed record of bytes on the stream.',
+    'Past its 64 MiB queue a subscriber\'s batches are dropped and counted; when it reads again it gets one batch with the count and the current status, and the page says "N events dropped: subscriber too slow". The service\'s own record is untouched. Each frame travels as a row of the binary batch (src/shared/trace-batch.ts: its fields as numbers, its wire bytes once, the payload derived from them), with its message event pointing at the same bytes; each batch a length-prefixed record of bytes on the stream.',
   ].join('\n');
 }
 
