@@ -204,25 +204,27 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await setFilters({ filter: 'opcode == ping' });
     await expect.poll(() => page.locator('[data-testid=frame-row] .c-op').allTextContents()).toEqual(['ping']);
     await setFilters({ filter: 'opcode == pong || (dir == in && len > 300 && !violation)' });
-    const ops = await page.locator('[data-testid=frame-row] .c-op').allTextContents();
-    expect(ops).toContain('pong');
-    expect(ops.length).toBeGreaterThan(2);
+    await expect.poll(async () => {
+      const ops = await page.locator('[data-testid=frame-row] .c-op').allTextContents();
+      return ops.includes('pong') && ops.length > 2;
+    }).toBe(true);
     await setFilters({ filter: 'payload ~ "orderId-4+"' });
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(2);
     // Errors: where, and what was expected there.
     await setFilters({ filter: 'opcode == ' });
-    expect(await page.getByTestId('filter-error').textContent()).toBe('Column 11: expected continuation, text, binary, close, ping, pong or a number after opcode ==, found the end of the filter.');
-    expect(await page.getByTestId('display-filter').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => page.getByTestId('filter-error').textContent()).toBe('Column 11: expected continuation, text, binary, close, ping, pong or a number after opcode ==, found the end of the filter.');
+    await expect.poll(() => page.getByTestId('display-filter').getAttribute('aria-invalid')).toBe('true');
     // Completion: a field name, then a value.
     await setFilters({ filter: '' });
     await page.getByTestId('display-filter').pressSequentially('opc');
-    expect(await page.getByTestId('filter-completions').locator('li').allTextContents()).toEqual([expect.stringMatching(/^opcode /)]);
+    // Polled: the completions render after the keystrokes reach React (a read at once can see the list before it updates).
+    await expect.poll(() => page.getByTestId('filter-completions').locator('li').allTextContents()).toEqual([expect.stringMatching(/^opcode /)]);
     await page.keyboard.press('Tab');
     await page.keyboard.type('== p');
-    expect(await page.getByTestId('filter-completions').locator('code').allTextContents()).toEqual(['ping', 'pong']);
+    await expect.poll(() => page.getByTestId('filter-completions').locator('code').allTextContents()).toEqual(['ping', 'pong']);
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Tab');
-    expect(await page.getByTestId('display-filter').inputValue()).toBe('opcode == pong ');
+    await expect.poll(() => page.getByTestId('display-filter').inputValue()).toBe('opcode == pong ');
     await expect.poll(() => page.locator('[data-testid=frame-row] .c-op').allTextContents()).toEqual(['pong']);
     await setFilters({ filter: '' });
   });
