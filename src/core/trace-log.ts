@@ -59,28 +59,44 @@ const enum Flag {
 /** How far back a message's frame rows are looked for (raw chunks and the other leg's rows may sit between). */
 const FRAME_LOOKBACK = 8;
 
+/**
+ * A segment's rows: columns of SEGMENT entries in one ArrayBuffer (one backing store per segment
+ * instead of one per column), 38 bytes per row. The numbers a row holds in 32 bits (seq as the
+ * difference from the segment's first, frame ids, sizes, opcodes, relay delays) must fit there
+ * exactly; an event with one that does not is kept as its object (`fitsRow`), so what reads back
+ * is still what was pushed. Only the time needs all of a double.
+ */
 interface Segment {
   count: number;
-  kind: Uint8Array;
-  flags: Uint8Array;
+  /** The seq the segment's rows count from (its first row's). */
+  seqBase: number;
+  time: Float64Array;
+  /** seq - seqBase. */
+  seq: Int32Array;
   conn: Int32Array;
   /** Arena offset or refs index. */
   b: Int32Array;
-  /** Message: frame count; frame: relay source connection. */
+  /** Message: frame count; frame: relay source connection; bytes: length. */
   c: Int32Array;
-  /** Length of inline bytes (messages and raw chunks). */
-  n: Int32Array;
-  seq: Float64Array;
-  time: Float64Array;
   /** Frame id; message: first frame id. */
-  a: Float64Array;
-  /** Message: size; relay: delayUs. */
-  x: Float64Array;
+  a: Int32Array;
+  /** Message: size (also the length of its bytes when they are inline); relay: delayUs. */
+  x: Int32Array;
   /** Relay: the original's frame id; message: opcode. */
-  x2: Float64Array;
+  x2: Int32Array;
+  kind: Uint8Array;
+  flags: Uint8Array;
   arena: Uint8Array;
   used: number;
   refs: unknown[];
+}
+
+/** Bytes per row over all columns. */
+const ROW_BYTES = 8 + 7 * 4 + 2;
+
+/** Whether a number is held exactly by an Int32Array entry (-0 is not: it would read back as 0). */
+function fitsInt32(v: number): boolean {
+  return (v | 0) === v && !Object.is(v, -0);
 }
 
 /**
@@ -92,20 +108,21 @@ interface Segment {
 const ARENA_START = 64 * 1024;
 const ARENA_START_MAX = 1024 * 1024;
 
-function newSegment(arenaSize = ARENA_START): Segment {
+function newSegment(seqBase: number, arenaSize = ARENA_START): Segment {
+  const rows = new ArrayBuffer(SEGMENT * ROW_BYTES);
+  let at = 0;
+  const int32 = (): Int32Array => {
+    const column = new Int32Array(rows, at, SEGMENT);
+    at += SEGMENT * 4;
+    return column;
+  };
+  const time = new Float64Array(rows, 0, SEGMENT);
+  at = SEGMENT * 8;
+  const seq = int32(), conn = int32(), b = int32(), c = int32(), a = int32(), x = int32(), x2 = int32();
+  const kind = new Uint8Array(rows, at, SEGMENT);
+  const flags = new Uint8Array(rows, at + SEGMENT, SEGMENT);
   return {
-    count: 0,
-    kind: new Uint8Array(SEGMENT),
-    flags: new Uint8Array(SEGMENT),
-    conn: new Int32Array(SEGMENT),
-    b: new Int32Array(SEGMENT),
-    c: new Int32Array(SEGMENT),
-    n: new Int32Array(SEGMENT),
-    seq: new Float64Array(SEGMENT),
-    time: new Float64Array(SEGMENT),
-    a: new Float64Array(SEGMENT),
-    x: new Float64Array(SEGMENT),
-    x2: new Float64Array(SEGMENT),
+    count: 0, seqBase, time, seq, conn, b, c, a, x, x2, kind, flags,
     arena: new Uint8Array(Math.min(Math.max(arenaSize, ARENA_START), ARENA_START_MAX)),
     used: 0,
     refs: [],
@@ -169,17 +186,25 @@ export class TraceLog implements TraceRowListener {
     const seg = this.addRow(event.seq, event.time, event.connectionId);
     const i = seg.count - 1;
     seg.flags[i] = 0;
-    if (event.type === 'frame') {
-      if (this.pushFrame(seg, i, event.direction, event.frame)) return;
-    } else if (event.type === 'message') {
-      if (this.pushMessage(seg, i, event)) return;
-    } else if (event.type === 'bytes') {
-      seg.kind[i] = Kind.Bytes;
-      seg.flags[i] = event.direction === 'out' ? Flag.Out : 0;
-      this.keepBytes(seg, i, event.bytes);
-      return;
+    if (this.seqFits) {
+      if (event.type === 'frame') {
+        if (this.pushFrame(seg, i, event.direction, event.frame)) return;
+      } else if (event.type === 'message') {
+        if (this.pushMessage(seg, i, event)) return;
+      } else if (event.type === 'bytes') {
+        seg.kind[i] = Kind.Bytes;
+        seg.flags[i] = event.direction === 'out' ? Flag.Out : 0;
+        seg.c[i] = event.bytes.length;
+        this.keepBytes(seg, i, event.bytes);
+        return;
+      }
     }
+    this.keepObject(seg, i, event);
+  }
+
+  private keepObject(seg: Segment, i: number, event: TraceEvent): void {
     seg.kind[i] = Kind.Object;
+    seg.flags[i] = 0;
     seg.b[i] = seg.refs.length;
     seg.refs.push(event);
   }
@@ -192,6 +217,10 @@ export class TraceLog implements TraceRowListener {
   frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
+    if (!this.seqFits || !fitsInt32(frameId) || (relay && !(fitsInt32(relay.from.frameId) && fitsInt32(relay.delayUs)))) {
+      this.keepObject(seg, i, { type: 'frame', direction, frame: frameFromWire(frameId, raw, payload, relay), seq, time, connectionId });
+      return;
+    }
     seg.kind[i] = Kind.Frame;
     seg.a[i] = frameId;
     let flags = direction === 'out' ? Flag.Out : 0;
@@ -220,6 +249,11 @@ export class TraceLog implements TraceRowListener {
   messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
+    if (!this.seqFits || !fitsInt32(firstFrameId) || !fitsInt32(size) || !fitsInt32(opcode) || (text === undefined && size !== data.length)) {
+      const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
+      this.keepObject(seg, i, { type: 'message', direction, opcode, size, frameIds, ...(text !== undefined ? { text } : { data }), seq, time, connectionId });
+      return;
+    }
     seg.kind[i] = Kind.Message;
     seg.a[i] = firstFrameId;
     seg.c[i] = frameCount;
@@ -235,13 +269,18 @@ export class TraceLog implements TraceRowListener {
     }
   }
 
+  /** Whether the last addRow's seq fits its segment's column (else the row must be kept as an object). */
+  private seqFits = true;
+
   /** A new row, stamped: its segment (the row is the segment's last, count - 1). */
   private addRow(seq: number, time: number, connectionId: string): Segment {
     let seg = this.segments[this.segments.length - 1];
-    if (!seg || seg.count === SEGMENT) seg = this.addSegment();
+    if (!seg || seg.count === SEGMENT) seg = this.addSegment(seq);
     const i = seg.count++;
     this.total++;
-    seg.seq[i] = seq;
+    const d = seq - seg.seqBase;
+    this.seqFits = fitsInt32(d);
+    seg.seq[i] = this.seqFits ? d : 0;
     seg.time[i] = time;
     seg.conn[i] = this.conn(connectionId);
     return seg;
@@ -268,9 +307,9 @@ export class TraceLog implements TraceRowListener {
 
   // ------------------------------------------------------------ writing
 
-  private addSegment(): Segment {
+  private addSegment(seqBase: number): Segment {
     const last = this.segments[this.segments.length - 1];
-    const seg = newSegment(last ? last.used + (last.used >> 3) : ARENA_START);
+    const seg = newSegment(seqBase, last ? last.used + (last.used >> 3) : ARENA_START);
     this.segments.push(seg);
     // A ring: the oldest segment goes once the others hold maxEvents without it.
     while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
@@ -305,6 +344,7 @@ export class TraceLog implements TraceRowListener {
       || f.raw.length !== f.headerLength + f.payloadLength || f.payload.length !== f.payloadLength
       || f.raw.length < 2 || f.headerLength !== headerLengthOf(f.raw)
     ) return false;
+    if (!fitsInt32(f.frameId) || (f.relay && !(fitsInt32(f.relay.from.frameId) && fitsInt32(f.relay.delayUs)))) return false;
     seg.kind[i] = Kind.Frame;
     seg.flags[i] = (direction === 'out' ? Flag.Out : 0) | (f.relay ? Flag.Extra : 0);
     seg.a[i] = f.frameId;
@@ -331,6 +371,8 @@ export class TraceLog implements TraceRowListener {
     const text = m.text;
     const data = m.data;
     if ((text === undefined) === (data === undefined)) return false;
+    // The size column is also the length of inline bytes.
+    if (!fitsInt32(ids[0]!) || !fitsInt32(m.size) || !fitsInt32(m.opcode) || (data !== undefined && m.size !== data.length)) return false;
     seg.kind[i] = Kind.Message;
     seg.flags[i] = m.direction === 'out' ? Flag.Out : 0;
     seg.a[i] = ids[0]!;
@@ -392,10 +434,10 @@ export class TraceLog implements TraceRowListener {
     return true;
   }
 
+  /** Keeps bytes inline or by reference; their length is stored by the caller (c for raw chunks, x for messages). */
   private keepBytes(seg: Segment, i: number, bytes: Uint8Array): void {
     if (bytes.length <= INLINE_MAX) {
       seg.b[i] = this.copyIn(seg, bytes);
-      seg.n[i] = bytes.length;
     } else {
       seg.flags[i] = seg.flags[i]! | Flag.ByRef;
       seg.b[i] = seg.refs.length;
@@ -430,16 +472,16 @@ export class TraceLog implements TraceRowListener {
     if (kind === Kind.Object) return seg.refs[seg.b[i]!] as TraceEvent;
     const flags = seg.flags[i]!;
     const direction: Direction = flags & Flag.Out ? 'out' : 'in';
-    const stamp = { seq: seg.seq[i]!, time: seg.time[i]!, connectionId: this.connIds[seg.conn[i]!]! };
+    const stamp = { seq: seg.seqBase + seg.seq[i]!, time: seg.time[i]!, connectionId: this.connIds[seg.conn[i]!]! };
     if (kind === Kind.Bytes) {
-      return { type: 'bytes', direction, bytes: this.bytesOf(seg, i), ...stamp };
+      return { type: 'bytes', direction, bytes: this.bytesOf(seg, i, seg.c[i]!), ...stamp };
     }
     if (kind === Kind.Message) {
       const count = seg.c[i]!;
       const first = seg.a[i]!;
       const frameIds: number[] = [];
       for (let k = 0; k < count; k++) frameIds.push(first + k);
-      const body = flags & Flag.Extra ? { text: seg.refs[seg.b[i]!] as string } : { data: flags & Flag.FromFrames ? this.messageFromFrames(seg, i) : this.bytesOf(seg, i) };
+      const body = flags & Flag.Extra ? { text: seg.refs[seg.b[i]!] as string } : { data: flags & Flag.FromFrames ? this.messageFromFrames(seg, i) : this.bytesOf(seg, i, seg.x[i]!) };
       return { type: 'message', direction, opcode: seg.x2[i]!, size: seg.x[i]!, frameIds, ...body, ...stamp };
     }
     // A frame: every header field read back from its wire bytes (§5.2).
@@ -483,10 +525,10 @@ export class TraceLog implements TraceRowListener {
     return data;
   }
 
-  private bytesOf(seg: Segment, i: number): Uint8Array {
+  private bytesOf(seg: Segment, i: number, length: number): Uint8Array {
     if (seg.flags[i]! & Flag.ByRef) return seg.refs[seg.b[i]!] as Uint8Array;
     const at = seg.b[i]!;
-    return seg.arena.slice(at, at + seg.n[i]!);
+    return seg.arena.slice(at, at + length);
   }
 }
 

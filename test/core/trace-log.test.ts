@@ -95,6 +95,47 @@ describe('TraceLog', () => {
     expect(Array.from((log.at(0) as Extract<TraceEvent, { type: 'frame' }>).frame.payload)).toEqual([9, 8, 7]);
   });
 
+  it('keeps as objects the events whose numbers a 32-bit column cannot hold exactly, and reads every one back as pushed', () => {
+    const log = new TraceLog();
+    const wire = (id: number) => new Uint8Array([0x82, 0x02, id & 0xff, 1]);
+    const frame = (seq: number, frameId: number, relay?: { from: { connectionId: string; frameId: number }; delayUs: number }): TraceEvent => {
+      const raw = wire(frameId);
+      return {
+        type: 'frame', direction: 'out', seq, time: seq / 3, connectionId: 'c',
+        frame: { frameId, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false, maskKey: null, lengthField: 2, payloadLength: 2, headerLength: 2, raw, payload: raw.subarray(2), ...(relay ? { relay } : {}) },
+      };
+    };
+    const message = (seq: number, firstFrameId: number, size: number, data: Uint8Array): TraceEvent => ({
+      type: 'message', direction: 'in', seq, time: seq / 7, connectionId: 'c', opcode: 2, size, frameIds: [firstFrameId], data,
+    });
+    const events: TraceEvent[] = [
+      frame(1, 1), // compact: the segment counts seq from 1
+      frame(2 ** 31 + 1, 2), // seq 2^31 past the segment's first: an object
+      frame(3, 2 ** 31), // frame id above Int32: an object
+      frame(4, 5, { from: { connectionId: 'd', frameId: 2 ** 33 }, delayUs: 1 }), // relay's frame id: an object
+      frame(5, 6, { from: { connectionId: 'd', frameId: 7 }, delayUs: 2 ** 32 }), // a hold of 71 minutes: an object
+      frame(6, 8, { from: { connectionId: 'd', frameId: 7 }, delayUs: 42 }), // compact
+      message(7, 3, 5, new Uint8Array([1, 2, 3])), // size other than its bytes' length: an object
+      message(8, 4, 3, new Uint8Array([4, 5, 6])), // compact, bytes inline
+      frame(9.5, 9), // a seq that is no integer: an object
+    ];
+    for (const e of events) log.push(e);
+    expect(log.objectCount).toBe(7 - 1);
+    expect(normal(log.toArray())).toEqual(normal(events));
+
+    // The same through the row listener methods (what subscribeRows sends).
+    const rows = new TraceLog();
+    const f = (e: TraceEvent) => e as Extract<TraceEvent, { type: 'frame' }>;
+    for (const e of events.filter((x) => x.type === 'frame')) rows.frameRow(e.seq, e.time, e.connectionId, e.direction, f(e).frame.frameId, f(e).frame.raw, f(e).frame.payload, f(e).frame.relay);
+    rows.messageRow(10, 1.5, 'c', 'in', 2, 2 ** 40, 1, 3, undefined, new Uint8Array([7, 8, 9]));
+    rows.messageRow(11, 2.5, 'c', 'in', 1, 12, 2, 9, 'héllo!!', new Uint8Array(0));
+    const back = rows.toArray();
+    expect(normal(back.slice(0, 7))).toEqual(normal(events.filter((x) => x.type === 'frame')));
+    expect(normal(back[7])).toEqual(normal({ type: 'message', direction: 'in', opcode: 2, size: 3, frameIds: [2 ** 40], data: new Uint8Array([7, 8, 9]), seq: 10, time: 1.5, connectionId: 'c' }));
+    expect(normal(back[8])).toEqual(normal({ type: 'message', direction: 'in', opcode: 1, size: 9, frameIds: [12, 13], text: 'héllo!!', seq: 11, time: 2.5, connectionId: 'c' }));
+    expect(rows.objectCount).toBe(5 + 1);
+  });
+
   it('reads a binary message back from its frames\' rows (masked or not, fragmented) without a second copy, and copies it when they differ', () => {
     const log = new TraceLog();
     let seq = 0;
