@@ -394,9 +394,13 @@ export class TraceLog implements TraceRowListener {
    * their (unmasked) payloads: its row points at them instead of copying the bytes again. Checked
    * byte for byte, so what reads back is what was pushed.
    */
+  private readonly rowScratch: number[] = [];
+
   private fromFrames(seg: Segment, i: number, first: number, count: number, data: Uint8Array, payloadsOfFrames = false): boolean {
     const conn = seg.conn[i]!;
-    const rows: number[] = [];
+    // The frames' rows, newest first (a scratch array kept across calls: no allocation per message).
+    const rows = this.rowScratch;
+    let found = 0;
     for (let r = i - 1, k = count - 1; k >= 0; r--) {
       if (r < 0 || i - r > FRAME_LOOKBACK + count) return false;
       if (seg.conn[r] !== conn || seg.kind[r] !== Kind.Frame) continue;
@@ -406,7 +410,7 @@ export class TraceLog implements TraceRowListener {
         continue;
       }
       if (seg.flags[r]! & Flag.ByRef) return false;
-      rows.push(r);
+      rows[found++] = r;
       k--;
     }
     const arena = seg.arena;
