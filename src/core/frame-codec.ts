@@ -645,7 +645,21 @@ export function encodeFrame(spec: FrameSpec, maskKeyOverride?: Uint8Array | null
   const headerLength = frameHeaderLength(spec, maskKey);
   const out = allocateBytes(headerLength + payload.length);
   writeFrameHeader(out, spec, maskKey);
-  if (maskKey) {
+  if (maskKey && payload.length < SMALL_MASK_MAX) {
+    // §5.3, straight into the output behind the header, byte by byte: for a small payload a view of
+    // the output for applyMaskInPlace costs more than the masking.
+    const k0 = maskKey[0]!, k1 = maskKey[1]!, k2 = maskKey[2]!, k3 = maskKey[3]!;
+    const n = payload.length;
+    const fastEnd = n & ~3;
+    let i = 0;
+    for (; i < fastEnd; i += 4) {
+      out[headerLength + i] = payload[i]! ^ k0;
+      out[headerLength + i + 1] = payload[i + 1]! ^ k1;
+      out[headerLength + i + 2] = payload[i + 2]! ^ k2;
+      out[headerLength + i + 3] = payload[i + 3]! ^ k3;
+    }
+    for (; i < n; i++) out[headerLength + i] = payload[i]! ^ maskKey[i & 3]!;
+  } else if (maskKey) {
     applyMaskInPlace(out.subarray(headerLength), payload, maskKey); // straight into the output: no copy
   } else {
     out.set(payload, headerLength);
@@ -665,6 +679,8 @@ export function encodeFrameHeader(spec: FrameSpec): Uint8Array {
 }
 
 const EMPTY_PAYLOAD = new Uint8Array(0);
+/** Below this many payload bytes encodeFrame masks in its own loop, not through a view for applyMaskInPlace. */
+const SMALL_MASK_MAX = 256;
 /** Thrown to stop a replay (stopWholeFrameAt) on the event that failed. */
 const stopReplay = new Error('stop replay');
 
@@ -705,7 +721,14 @@ function writeFrameHeader(out: Uint8Array, spec: FrameSpec, maskKey: Uint8Array 
     out[8] = (lo >>> 8) & 0xff;
     out[9] = lo & 0xff;
   }
-  if (maskKey) out.set(maskKey.subarray(0, 4), 2 + extLength);
+  if (maskKey) {
+    // The 4 key bytes one by one: a subarray view and set() for 4 bytes cost more than the rest of the header.
+    const at = 2 + extLength;
+    out[at] = maskKey[0]!;
+    out[at + 1] = maskKey[1]!;
+    out[at + 2] = maskKey[2]!;
+    out[at + 3] = maskKey[3]!;
+  }
 }
 
 /** §5.5.1: a close body is a 2-byte big-endian status code followed by a UTF-8 reason. */
