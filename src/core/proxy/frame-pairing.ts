@@ -20,11 +20,14 @@ import { Tracer, type Direction, type TraceBody, type TracedRelay, type TraceRow
 
 export type { TraceSink };
 
-/** A frame received on a leg: its id and when it arrived (performance.now(), ms). */
-export interface ReceivedFrame {
-  frameId: number;
-  at: number;
-}
+/**
+ * Frames received on a leg, as the relay takes them: [frameId, at, frameId, at, …], oldest first
+ * (at: when the frame arrived, performance.now(), ms). Numbers, not an object per frame.
+ */
+export type ReceivedFrames = number[];
+
+/** What takeMessageFrames and takeControlFrame give when nothing is paired (shared, so frozen). */
+const NO_FRAMES: ReceivedFrames = Object.freeze([]) as unknown as ReceivedFrames;
 
 /** What the pairing reads from a leg's Connection: its step-mode gate (net/connection.ts). */
 export interface PairedLeg {
@@ -34,44 +37,169 @@ export interface PairedLeg {
   gateSnapshot(): GateSnapshot | null;
 }
 
-/** A copy the gate holds: its original, and the leg that original came from. */
+/** A copy the gate holds: its original (id and arrival), and the leg that original came from. */
 interface HeldCopy {
   fromId: string;
-  original: ReceivedFrame;
-}
-
-interface LegTrack {
-  /**
-   * Data frames received and not yet taken, in order. One TCP read can carry several messages:
-   * all their frames are traced before the first message is handed out, so each message takes
-   * only its own frames from the front.
-   */
-  dataFrames: ReceivedFrame[];
-  /** Control frames received (Ping, Pong, Close) and not yet taken, in order. */
-  control: ReceivedFrame[];
-  /**
-   * While the relay sends a copy on this leg: the originals, matched to outgoing frames in order;
-   * heldBefore: how many outgoing frames the leg's gate held when the copy began (null: no gate).
-   */
-  copying: { fromId: string; originals: ReceivedFrame[]; next: number; heldBefore: number | null } | null;
-  /** The leg's Connection, once the relay runs (absent: no step mode to account for). */
-  source: PairedLeg | null;
+  frameId: number;
+  at: number;
 }
 
 /** Frames wait here only until their message (or control frame) is handed out; this guards against a leak if one never is. */
 const MAX_TRACKED = 100_000;
 
+/**
+ * Frames received and not yet taken, in order: ids and arrival times in a ring of numbers that
+ * grows by doubling (to MAX_TRACKED frames at most), so noting and taking a frame allocates nothing.
+ */
+class ReceivedQueue {
+  private ids = new Float64Array(16);
+  private ats = new Float64Array(16);
+  /** Where the oldest frame is; the ring's capacity is a power of two (mask = capacity - 1). */
+  private start = 0;
+  private mask = 15;
+  private size = 0;
+
+  push(frameId: number, at: number): void {
+    if (this.size >= MAX_TRACKED) return;
+    if (this.size === this.ids.length) this.grow();
+    const i = (this.start + this.size) & this.mask;
+    this.ids[i] = frameId;
+    this.ats[i] = at;
+    this.size++;
+  }
+
+  /** The oldest `count` (fewer if fewer wait), taken out. */
+  take(count: number): ReceivedFrames {
+    const n = Math.min(count, this.size);
+    if (n === 0) return NO_FRAMES;
+    const out: ReceivedFrames = new Array(2 * n);
+    for (let k = 0; k < n; k++) {
+      const i = (this.start + k) & this.mask;
+      out[2 * k] = this.ids[i]!;
+      out[2 * k + 1] = this.ats[i]!;
+    }
+    this.start = (this.start + n) & this.mask;
+    this.size -= n;
+    return out;
+  }
+
+  private grow(): void {
+    const capacity = this.ids.length * 2;
+    const ids = new Float64Array(capacity);
+    const ats = new Float64Array(capacity);
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.start + k) & this.mask;
+      ids[k] = this.ids[i]!;
+      ats[k] = this.ats[i]!;
+    }
+    this.ids = ids;
+    this.ats = ats;
+    this.start = 0;
+    this.mask = capacity - 1;
+  }
+}
+
+/** The frames a gate holds on their way out. */
 const outgoing = (gate: GateSnapshot): GateSnapshot['held'] => gate.held.filter((h) => h.direction === 'out');
 
+/**
+ * One leg's pairing: the frames it received and not yet passed on, and the copy the relay is
+ * sending on it. The relay keeps one per leg (FramePairing.attach): no look-up by id per message.
+ */
+export class LegPairing {
+  /**
+   * Data frames received and not yet taken, in order. One TCP read can carry several messages:
+   * all their frames are traced before the first message is handed out, so each message takes
+   * only its own frames from the front.
+   */
+  private readonly dataFrames = new ReceivedQueue();
+  /** Control frames received (Ping, Pong, Close) and not yet taken, in order. */
+  private readonly control = new ReceivedQueue();
+  /** The leg's Connection, once the relay runs (absent: no step mode to account for). */
+  source: PairedLeg | null = null;
+  /**
+   * While the relay sends a copy on this leg (copying): the originals from copyFromId, matched to
+   * outgoing frames in order (copyNext: the next one's index in copyOriginals); heldBefore: how many
+   * outgoing frames the leg's gate held when the copy began (null: no gate).
+   */
+  private copying = false;
+  private copyFromId = '';
+  private copyOriginals: ReceivedFrames = NO_FRAMES;
+  private copyNext = 0;
+  private heldBefore: number | null = null;
+
+  /** `heldCopies`: the pairing's copies held by a gate, by the bytes the gate holds. */
+  constructor(private readonly heldCopies: WeakMap<Uint8Array, HeldCopy>) {}
+
+  /** A frame received on the leg: noted with when it arrived (or was held, in step mode). */
+  received(frameId: number, opcode: number): void {
+    (opcode <= Opcode.Binary ? this.dataFrames : this.control).push(frameId, this.source?.releasingHeldSince ?? performance.now());
+  }
+
+  /**
+   * A frame sent on the leg: a copy being made (the next original of the copy under way), a copy
+   * the gate held, released now (`bytes`: as the gate held it), or none.
+   */
+  copyOf(bytes: Uint8Array): TracedRelay | undefined {
+    if (this.copying && this.copyNext < this.copyOriginals.length) {
+      const at = this.copyNext;
+      this.copyNext += 2;
+      return relayOf(this.copyFromId, this.copyOriginals[at]!, this.copyOriginals[at + 1]!);
+    }
+    const held = this.heldCopies.get(bytes);
+    if (!held) return undefined;
+    this.heldCopies.delete(bytes);
+    return relayOf(held.fromId, held.frameId, held.at);
+  }
+
+  /** The frames of the message handed out now on this leg: the oldest `count` data frames not taken yet. */
+  takeMessageFrames(count: number): ReceivedFrames {
+    return this.dataFrames.take(count);
+  }
+
+  /** The control frame handed out now on this leg: the oldest not taken yet. */
+  takeControlFrame(): ReceivedFrames {
+    return this.control.take(1);
+  }
+
+  /** Frames traced as sent on this leg until endCopy are copies of these originals from `fromId`. */
+  beginCopy(fromId: string, originals: ReceivedFrames): void {
+    const gate = this.source?.gateSnapshot();
+    this.copying = true;
+    this.copyFromId = fromId;
+    this.copyOriginals = originals;
+    this.copyNext = 0;
+    this.heldBefore = gate ? outgoing(gate).length : null;
+  }
+
+  /**
+   * The copy is written, or held: the originals not matched to a frame traced meanwhile went into
+   * the gate (once a frame is held, the ones after it queue behind it: the gate keeps order), so
+   * the frames it took since beginCopy are their copies, in order.
+   */
+  endCopy(): void {
+    if (!this.copying) return;
+    const { copyFromId: fromId, copyOriginals: originals, copyNext: next, heldBefore, source } = this;
+    this.copying = false;
+    this.copyOriginals = NO_FRAMES;
+    if (heldBefore === null || !source || next >= originals.length) return;
+    const gate = source.gateSnapshot();
+    const taken = gate ? outgoing(gate).slice(heldBefore) : [];
+    for (let i = 0, at = next; i < taken.length && at < originals.length; i++, at += 2) {
+      this.heldCopies.set(taken[i]!.original, { fromId, frameId: originals[at]!, at: originals[at + 1]! });
+    }
+  }
+}
+
 export class FramePairing {
-  private readonly legs = new Map<string, LegTrack>();
+  private readonly legs = new Map<string, LegPairing>();
   /** Copies held by a gate, by the bytes the gate holds: marked when traced (released). */
   private readonly heldCopies = new WeakMap<Uint8Array, HeldCopy>();
 
-  private track(connectionId: string): LegTrack {
+  private track(connectionId: string): LegPairing {
     let leg = this.legs.get(connectionId);
     if (!leg) {
-      leg = { dataFrames: [], control: [], copying: null, source: null };
+      leg = new LegPairing(this.heldCopies);
       this.legs.set(connectionId, leg);
     }
     return leg;
@@ -85,41 +213,16 @@ export class FramePairing {
     const leg = this.track(connectionId);
     const wrapped: TraceSink = (body) => {
       if (body.type === 'frame') {
-        if (body.direction === 'in') this.received(leg, body.frame.frameId, body.frame.opcode);
+        if (body.direction === 'in') leg.received(body.frame.frameId, body.frame.opcode);
         else {
-          const relay = this.copyOf(leg, body.frame.edited?.original ?? body.frame.raw);
+          const relay = leg.copyOf(body.frame.edited?.original ?? body.frame.raw);
           if (relay) body.frame.relay = relay;
         }
       }
       sink(body);
     };
-    if (sink.rows) wrapped.rows = new PairedRows(sink.rows, (direction, frameId, raw) => {
-      if (direction === 'in') {
-        this.received(leg, frameId, raw[0]! & 0x0f);
-        return undefined;
-      }
-      return this.copyOf(leg, raw);
-    });
+    if (sink.rows) wrapped.rows = new PairedRows(sink.rows, leg);
     return wrapped;
-  }
-
-  /** A frame received on the leg: noted with when it arrived (or was held, in step mode). */
-  private received(leg: LegTrack, frameId: number, opcode: number): void {
-    const list = opcode <= Opcode.Binary ? leg.dataFrames : leg.control;
-    if (list.length < MAX_TRACKED) list.push({ frameId, at: leg.source?.releasingHeldSince ?? performance.now() });
-  }
-
-  /**
-   * A frame sent on the leg: a copy being made (the next original of the copy under way), a copy
-   * the gate held, released now (`bytes`: as the gate held it), or none.
-   */
-  private copyOf(leg: LegTrack, bytes: Uint8Array): TracedRelay | undefined {
-    const copying = leg.copying;
-    if (copying && copying.next < copying.originals.length) return relayOf(copying.fromId, copying.originals[copying.next++]!);
-    const held = this.heldCopies.get(bytes);
-    if (!held) return undefined;
-    this.heldCopies.delete(bytes);
-    return relayOf(held.fromId, held.original);
   }
 
   /** A Tracer whose per-connection sinks are wrapped (for a leg opened by connectClient, which takes a Tracer). */
@@ -127,42 +230,14 @@ export class FramePairing {
     return new WrappingTracer(base, (connectionId, sink) => this.wrap(connectionId, sink));
   }
 
-  /** The frames of the message handed out now on this leg: the oldest `count` data frames not taken yet. */
-  takeMessageFrames(connectionId: string, count: number): ReceivedFrame[] {
-    return this.track(connectionId).dataFrames.splice(0, count);
-  }
-
-  /** The control frame handed out now on this leg: the oldest not taken yet. */
-  takeControlFrame(connectionId: string): ReceivedFrame[] {
-    return this.track(connectionId).control.splice(0, 1);
-  }
-
-  /** The leg's Connection: how its step-mode gate holds frames (the relay attaches both legs). */
-  attach(leg: PairedLeg): void {
-    this.track(leg.id).source = leg;
-  }
-
-  /** Frames traced as sent on `toId` until endCopy are copies of these originals from `fromId`. */
-  beginCopy(toId: string, fromId: string, originals: ReceivedFrame[]): void {
-    const leg = this.track(toId);
-    const gate = leg.source?.gateSnapshot();
-    leg.copying = { fromId, originals, next: 0, heldBefore: gate ? outgoing(gate).length : null };
-  }
-
   /**
-   * The copy is written, or held: the originals not matched to a frame traced meanwhile went into
-   * the gate (once a frame is held, the ones after it queue behind it: the gate keeps order), so
-   * the frames it took since beginCopy are their copies, in order.
+   * The leg's Connection: how its step-mode gate holds frames (the relay attaches both legs). The
+   * leg's pairing comes back, for the relay to take originals and mark copies with.
    */
-  endCopy(toId: string): void {
-    const leg = this.track(toId);
-    const copying = leg.copying;
-    leg.copying = null;
-    if (!copying || copying.heldBefore === null || !leg.source || copying.next >= copying.originals.length) return;
-    const gate = leg.source.gateSnapshot();
-    const taken = gate ? outgoing(gate).slice(copying.heldBefore) : [];
-    const left = copying.originals.slice(copying.next);
-    for (let i = 0; i < Math.min(taken.length, left.length); i++) this.heldCopies.set(taken[i]!.original, { fromId: copying.fromId, original: left[i]! });
+  attach(leg: PairedLeg): LegPairing {
+    const track = this.track(leg.id);
+    track.source = leg;
+    return track;
   }
 
   /** Forget a leg (its connection is closed). */
@@ -171,16 +246,16 @@ export class FramePairing {
   }
 }
 
-/** The copy names its original; its delay runs from the original's arrival to now (holds included). */
-function relayOf(fromId: string, original: ReceivedFrame): TracedRelay {
-  return { from: { connectionId: fromId, frameId: original.frameId }, delayUs: Math.max(0, Math.round((performance.now() - original.at) * 1000)) };
+/** The copy names its original; its delay runs from the original's arrival (`at`) to now (holds included). */
+function relayOf(fromId: string, frameId: number, at: number): TracedRelay {
+  return { from: { connectionId: fromId, frameId }, delayUs: Math.max(0, Math.round((performance.now() - at) * 1000)) };
 }
 
 /** A leg's row emitters with the pairing in between: a received frame noted, a copy given its relay. */
 class PairedRows implements TraceRows {
   constructor(
     private readonly base: TraceRows,
-    private readonly pair: (direction: Direction, frameId: number, raw: Uint8Array) => TracedRelay | undefined,
+    private readonly leg: LegPairing,
   ) {}
 
   get ready(): boolean {
@@ -188,7 +263,12 @@ class PairedRows implements TraceRows {
   }
 
   frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array): void {
-    this.base.frame(direction, frameId, raw, payload, this.pair(direction, frameId, raw));
+    if (direction === 'in') {
+      this.leg.received(frameId, raw[0]! & 0x0f);
+      this.base.frame(direction, frameId, raw, payload);
+    } else {
+      this.base.frame(direction, frameId, raw, payload, this.leg.copyOf(raw));
+    }
   }
 
   message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {

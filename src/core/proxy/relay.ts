@@ -33,7 +33,7 @@
 import type { ProtocolViolation } from '../errors.ts';
 import type { CloseInfo, Connection, ConnectionHandler, IncomingMessage } from '../net/connection.ts';
 import { mapClose, type LegEnding, type LegSide, type MappedClose } from './close-mapping.ts';
-import type { FramePairing, ReceivedFrame } from './frame-pairing.ts';
+import type { FramePairing, LegPairing, ReceivedFrames } from './frame-pairing.ts';
 
 /** What crosses from one leg to the other. */
 export type RelayItem =
@@ -61,6 +61,8 @@ export interface RelayOptions {
 
 /** A message of one frame: no sizes to cut it at. */
 const NO_SIZES: readonly number[] = Object.freeze([]);
+/** Not tracing: no originals to pair copies with. */
+const NO_ORIGINALS: ReceivedFrames = Object.freeze([]) as unknown as ReceivedFrames;
 
 /**
  * What one read from a leg makes the relay send on the other (many small messages arrive in one
@@ -68,12 +70,14 @@ const NO_SIZES: readonly number[] = Object.freeze([]);
  */
 export class Relay {
   /** Items from a leg waiting for the other leg to open (it is still in its handshake). */
-  private readonly waiting: Record<LegSide, Array<{ item: RelayItem; originals: ReceivedFrame[] }>> = { client: [], upstream: [] };
+  private readonly waiting: Record<LegSide, Array<{ item: RelayItem; originals: ReceivedFrames }>> = { client: [], upstream: [] };
   private readonly waitingPause: Record<LegSide, (() => void) | null> = { client: null, upstream: null };
   /** Reading from this leg is paused until the other drains. */
   private readonly drainPause: Record<LegSide, boolean> = { client: false, upstream: false };
   /** The ending already handled for each leg (a leg ends once). */
   private readonly ended: Record<LegSide, boolean> = { client: false, upstream: false };
+  /** Each leg's pairing (null: not tracing). */
+  private readonly pairs: Record<LegSide, LegPairing> | null;
   private closedCount = 0;
   private readonly allClosed: Promise<void>;
   private resolveClosed!: () => void;
@@ -87,8 +91,8 @@ export class Relay {
     client.setHandler(this.handlerFor('client'));
     upstream.setHandler(this.handlerFor('upstream'));
     // Step mode on either leg: the pairing reads when held frames were held, and which copies a gate took.
-    options.pairing?.attach(client);
-    options.pairing?.attach(upstream);
+    const pairing = options.pairing;
+    this.pairs = pairing ? { client: pairing.attach(client), upstream: pairing.attach(upstream) } : null;
     for (const conn of [client, upstream]) {
       if (conn.state === 'CLOSED') this.legClosed(conn === client ? 'client' : 'upstream', { code: 1006, reason: '', wasClean: false });
     }
@@ -146,7 +150,7 @@ export class Relay {
     const toSide = this.other(side);
     const to = this.leg(toSide);
     const from = this.leg(side);
-    const originals = this.takeOriginals(from.id, item);
+    const originals = this.takeOriginals(side, item);
     if (to.state === 'CONNECTING') {
       this.waiting[side].push({ item, originals });
       // Hold the sender until the other leg is open: what waits is at most one read's worth.
@@ -156,13 +160,13 @@ export class Relay {
     this.send(side, item, originals);
   }
 
-  private takeOriginals(fromId: string, item: RelayItem): ReceivedFrame[] {
-    const pairing = this.options.pairing;
-    if (!pairing) return [];
-    return item.kind === 'message' ? pairing.takeMessageFrames(fromId, item.message.frameSizes?.length ?? 1) : pairing.takeControlFrame(fromId);
+  private takeOriginals(side: LegSide, item: RelayItem): ReceivedFrames {
+    const from = this.pairs?.[side];
+    if (!from) return NO_ORIGINALS;
+    return item.kind === 'message' ? from.takeMessageFrames(item.message.frameSizes?.length ?? 1) : from.takeControlFrame();
   }
 
-  private send(side: LegSide, original: RelayItem, originals: ReceivedFrame[]): void {
+  private send(side: LegSide, original: RelayItem, originals: ReceivedFrames): void {
     const toSide = this.other(side);
     const to = this.leg(toSide);
     const from = this.leg(side);
@@ -172,8 +176,8 @@ export class Relay {
     }
     const item = this.options.forward ? this.options.forward(original, side, to) : original;
     if (!item) return;
-    const pairing = this.options.pairing;
-    pairing?.beginCopy(to.id, from.id, originals);
+    const pairing = this.pairs?.[toSide];
+    pairing?.beginCopy(from.id, originals);
     to.batchUntilNextTick();
     try {
       if (item.kind === 'message') {
@@ -190,7 +194,7 @@ export class Relay {
         to.pong(item.payload);
       }
     } finally {
-      pairing?.endCopy(to.id);
+      pairing?.endCopy();
     }
     this.backpressure(side);
   }
@@ -226,12 +230,12 @@ export class Relay {
     if (to.state === 'OPEN') {
       mapped = mapClose(side, ending);
       this.options.note?.(to.id, `${mapped.why} (from ${from.id})`);
-      const pairing = this.options.pairing;
-      if (ending.kind === 'close-frame' && pairing) pairing.beginCopy(to.id, from.id, pairing.takeControlFrame(from.id));
+      const pairing = this.pairs?.[this.other(side)];
+      if (ending.kind === 'close-frame' && pairing) pairing.beginCopy(from.id, this.pairs![side].takeControlFrame());
       try {
         to.close(mapped.code, mapped.reason);
       } finally {
-        pairing?.endCopy(to.id);
+        pairing?.endCopy();
       }
     } else if (to.state === 'CONNECTING') {
       // The client's handshake has not finished: it never became a WebSocket, so there is no Close to send.

@@ -8,6 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/core/frame-codec.ts';
 import type { ProxyConversation } from '../../../src/core/proxy/conversation.ts';
+import { FramePairing } from '../../../src/core/proxy/frame-pairing.ts';
+import type { TracedRelay, TraceRows, TraceSink } from '../../../src/core/trace.ts';
 import { eventually, openWs, wsMessages } from '../net/helpers.ts';
 import { clientLegId, closeAll, frames, startProxy, wsUpstream, type StartedProxy, type Upstream } from './proxy-peers.ts';
 
@@ -131,5 +133,54 @@ describe.each(['objects', 'rows'] as const)('frame pairing with step mode on the
     expect(echoOut.frame.relay!.delayUs).toBeGreaterThanOrEqual(HOLD_MS * 1000 * 0.9);
     ws.close();
     await proxy.allFreed();
+  });
+});
+
+describe('frame pairing of many waiting frames (the pairing alone, rows in and out)', () => {
+  it('each copy names its own original, in order, however many frames wait and however many each message takes; control frames wait apart', () => {
+    const pairing = new FramePairing();
+    const copies: Array<TracedRelay | undefined> = [];
+    const rows: TraceRows = { ready: true, frame: (direction, _id, _raw, _payload, relay) => void (direction === 'out' && copies.push(relay)), message: () => {} };
+    const sink: TraceSink = Object.assign(() => {}, { rows });
+    const clientRows = pairing.wrap('client', sink).rows!;
+    const upstreamRows = pairing.wrap('upstream', sink).rows!;
+    const leg = (id: string) => ({ id, releasingHeldSince: null, gateSnapshot: () => null });
+    const fromClient = pairing.attach(leg('client'));
+    const toUpstream = pairing.attach(leg('upstream'));
+    const binary = Uint8Array.of(0x82, 0);
+    const ping = Uint8Array.of(0x89, 0);
+    let frameId = 0;
+    const waiting: number[] = [];
+    const pings: number[] = [];
+    const copy = (originals: number[], frames: number): Array<TracedRelay | undefined> => {
+      copies.length = 0;
+      toUpstream.beginCopy('client', originals);
+      for (let i = 0; i < frames; i++) upstreamRows.frame('out', 10_000 + i, binary, binary.subarray(2));
+      toUpstream.endCopy();
+      return [...copies];
+    };
+    // Enough frames at once to outgrow any small queue, taken while more arrive (the queue wraps around).
+    for (const [arriving, takes] of [[10, [1, 2, 3]], [30, [5, 1, 1]], [70, [20, 40, 1]], [3, [3, 4, 2]]] as const) {
+      for (let i = 0; i < arriving; i++) {
+        const isPing = i % 7 === 3;
+        clientRows.frame('in', ++frameId, isPing ? ping : binary, binary.subarray(2));
+        (isPing ? pings : waiting).push(frameId);
+      }
+      for (const count of takes) {
+        const expected = waiting.splice(0, count);
+        const relays = copy(fromClient.takeMessageFrames(count), count);
+        // A message takes only the frames that wait; a copy beyond them has no original.
+        expect(relays.map((r) => r?.from.frameId)).toEqual([...expected, ...Array(count - expected.length).fill(undefined)]);
+        for (const r of relays.filter((x) => x !== undefined)) {
+          expect(r.from.connectionId).toBe('client');
+          expect(r.delayUs).toBeGreaterThanOrEqual(0);
+        }
+      }
+    }
+    // The rest in one message, and one more frame than wait.
+    const rest = [...waiting];
+    expect(copy(fromClient.takeMessageFrames(rest.length + 1), rest.length + 1).map((r) => r?.from.frameId)).toEqual([...rest, undefined]);
+    for (const id of pings) expect(copy(fromClient.takeControlFrame(), 1)[0]?.from.frameId).toBe(id);
+    expect(copy(fromClient.takeControlFrame(), 1)).toEqual([undefined]);
   });
 });
