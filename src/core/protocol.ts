@@ -779,13 +779,14 @@ export class WebSocketProtocol {
     this.messageCompressed = false;
     this.messageWireSize = 0;
     // Emptied in place (no arrays per message on the hot path), except those handed out: frameIds
-    // to the trace, frameSizes (more than one) to the message event.
+    // to a traced message event (handleFrame replaces them first), frameSizes (more than one) to the
+    // message event.
     emptyInPlace(this.compressedParts);
     emptyInPlace(this.frameInflated);
     emptyInPlace(this.messageChunks);
     this.messageSize = 0;
     this.messageFrames = 0;
-    if (this.messageFrameIds.length > 0) this.messageFrameIds = [];
+    emptyInPlace(this.messageFrameIds);
     if (this.messageFrameSizes.length > 1) this.messageFrameSizes = [];
     else emptyInPlace(this.messageFrameSizes);
     this.messageSizeAtFrame = 0;
@@ -896,12 +897,17 @@ export class WebSocketProtocol {
     const compression = this.trace && this.messageCompressed
       ? this.extension!.describeIncoming(concatBytes(this.compressedParts, this.messageWireSize), this.messageWireSize, data.length)
       : undefined;
+    // Traced as a row, the message needs only its first frame id and how many: the ids array stays
+    // ours, emptied in place for the next message. An event object takes the array with it.
+    const rows = this.traceRows;
+    const asRow = this.trace !== undefined && rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds);
+    const firstFrameId = frameIds[0]!, frameCount = frameIds.length;
+    if (this.trace && !asRow) this.messageFrameIds = [];
     this.resetMessage();
     const text = opcode === Opcode.Text ? utf8DecodeLenient(data) : undefined;
     if (this.trace) {
-      const rows = this.traceRows;
       // Not compressed: data is its frames' payloads joined (messageChunks).
-      if (rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds)) rows.message('in', opcode, frameIds[0]!, frameIds.length, text, data, true);
+      if (asRow) rows!.message('in', opcode, firstFrameId, frameCount, text, data, true);
       else this.trace(messageBody('in', opcode, data, frameIds, text, compression));
     }
     // One literal, the optional fields assigned after it (spreads allocate and take V8's slow path per message).
