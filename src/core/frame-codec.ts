@@ -89,6 +89,30 @@ export function setByteAllocator(allocate: (size: number) => Uint8Array): void {
   allocateBytes = allocate;
 }
 
+/**
+ * Below this size a traced frame's masked payload is unmasked straight out of the chunk it arrived
+ * in (unmaskFromChunk); from it on, applyMaskInPlace's word-wise loops are worth the view they need.
+ */
+const UNMASK_FROM_CHUNK_MAX = 256;
+
+/**
+ * §5.3: payload[i] = chunk[start + i] XOR key[i mod 4], the masking key being the 4 bytes just
+ * before start (a frame's header ends with it). Reads the chunk where it lies: no view of the
+ * payload or of the key per frame (a traced 64 B frame, issue 17).
+ */
+function unmaskFromChunk(payload: Uint8Array, chunk: Uint8Array, start: number): void {
+  const n = payload.length;
+  const k0 = chunk[start - 4]!, k1 = chunk[start - 3]!, k2 = chunk[start - 2]!, k3 = chunk[start - 1]!;
+  let i = 0;
+  for (const end = n & ~3; i < end; i += 4) {
+    payload[i] = chunk[start + i]! ^ k0;
+    payload[i + 1] = chunk[start + i + 1]! ^ k1;
+    payload[i + 2] = chunk[start + i + 2]! ^ k2;
+    payload[i + 3] = chunk[start + i + 3]! ^ k3;
+  }
+  for (; i < n; i++) payload[i] = chunk[start + i]! ^ chunk[start - 4 + (i & 3)]!;
+}
+
 /** Masked payloads up to this size are unmasked into one buffer as they arrive (no per-chunk copies). */
 const SINGLE_BUFFER_LIMIT = 1024 * 1024;
 
@@ -524,7 +548,8 @@ export class FrameParser {
       payload = new Uint8Array(0);
     } else if (maskKey !== null) {
       payload = allocateBytes(payloadLength);
-      applyMaskInPlace(payload, raw.subarray(headerLength), maskKey, 0);
+      if (payloadLength < UNMASK_FROM_CHUNK_MAX) unmaskFromChunk(payload, chunk, at + headerLength);
+      else applyMaskInPlace(payload, raw.subarray(headerLength), maskKey, 0);
     } else {
       payload = raw.subarray(headerLength);
     }
