@@ -37,13 +37,23 @@ import { envNumber, machineInfo, median, repoRoot, writeSection } from './bench.
  * The light rows (64 and 16 in flight, the bench's window before) are reported for information: a
  * client that pipelines a little, under which the server runs dry and sleeps after every few reads.
  */
-export interface CpuWorkload { id: string; label: string; size: number; window: number; judged: boolean }
+/**
+ * client: how the ws client sends. 'each': the next message as each echo arrives, every send its own
+ * socket write (a system call per message). 'burst': it refills its window once per turn of its event
+ * loop with its socket corked, so the turn's messages leave in one write: a client that keeps the
+ * server's input from running dry, so the server's CPU per message is its own work rather than how
+ * often a client on the other core wakes it (see the commentary).
+ */
+export interface CpuWorkload { id: string; label: string; size: number; window: number; judged: boolean; client: 'each' | 'burst' }
 export const cpuWorkloads: readonly CpuWorkload[] = [
-  { id: '64', label: '64 B', size: 64, window: 4096, judged: true },
-  { id: '64-light', label: '64 B', size: 64, window: 64, judged: false },
-  { id: '16k', label: '16 KiB', size: 16 * 1024, window: 256, judged: true },
-  { id: '16k-light', label: '16 KiB', size: 16 * 1024, window: 16, judged: false },
-  { id: '1m', label: '1 MiB', size: 1024 * 1024, window: 4, judged: true },
+  { id: '64', label: '64 B', size: 64, window: 4096, judged: true, client: 'each' },
+  { id: '64-burst', label: '64 B', size: 64, window: 4096, judged: true, client: 'burst' },
+  { id: '64-light', label: '64 B', size: 64, window: 64, judged: false, client: 'each' },
+  { id: '16k', label: '16 KiB', size: 16 * 1024, window: 256, judged: true, client: 'each' },
+  { id: '16k-burst', label: '16 KiB', size: 16 * 1024, window: 256, judged: true, client: 'burst' },
+  { id: '16k-light', label: '16 KiB', size: 16 * 1024, window: 16, judged: false, client: 'each' },
+  { id: '1m', label: '1 MiB', size: 1024 * 1024, window: 4, judged: true, client: 'each' },
+  { id: '1m-burst', label: '1 MiB', size: 1024 * 1024, window: 4, judged: true, client: 'burst' },
 ];
 const servers = ['ours', 'ws'] as const;
 export type ServerId = (typeof servers)[number] | 'io-only';
@@ -196,9 +206,21 @@ export function blast(server: RunningServer, w: CpuWorkload, payload: Buffer, wa
     let cpuStart = 0;
     let eluStart = performance.eventLoopUtilization();
     let ioStart: IoCounters = { reads: 0, writes: 0, sleeps: 0 };
+    // burst: the window refilled once per turn of the loop, corked (ws has no public cork; its socket does).
+    let inFlight = 0;
+    let refillQueued = false;
+    const refill = () => {
+      refillQueued = false;
+      if (phase === 'over') return;
+      const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      socket.cork();
+      for (; inFlight < w.window; inFlight++) ws.send(payload, { binary: true });
+      socket.uncork();
+    };
     ws.on('error', fail);
     ws.on('open', () => {
-      for (let i = 0; i < w.window; i++) ws.send(payload, { binary: true });
+      if (w.client === 'burst') refill();
+      else for (let i = 0; i < w.window; i++) ws.send(payload, { binary: true });
       setTimeout(() => {
         phase = 'measure';
         cpuStart = processCpuSeconds(server.child.pid!);
@@ -218,7 +240,15 @@ export function blast(server: RunningServer, w: CpuWorkload, payload: Buffer, wa
     ws.on('message', () => {
       if (phase === 'over') return;
       if (phase === 'measure') messages++;
-      ws.send(payload, { binary: true });
+      if (w.client === 'each') {
+        ws.send(payload, { binary: true });
+      } else {
+        inFlight--;
+        if (!refillQueued) {
+          refillQueued = true;
+          setImmediate(refill);
+        }
+      }
     });
   });
 }
@@ -298,7 +328,9 @@ function windowBytes(w: { window: number; size: number }): string {
 
 function describeWorkload(x: ServerCpuRow): string {
   const size = cpuWorkloads.find((w) => w.id === x.workload)?.size ?? 0;
-  return `${x.label}, ${x.judged ? '**blasting**' : 'light pipelining'} (${x.window.toLocaleString('en-US')} in flight, ${windowBytes({ window: x.window, size })})`;
+  const client = cpuWorkloads.find((w) => w.id === x.workload)?.client ?? 'each';
+  const kind = !x.judged ? 'light pipelining' : client === 'burst' ? '**blasting in bursts**' : '**blasting**, a write per message';
+  return `${x.label}, ${kind} (${x.window.toLocaleString('en-US')} in flight, ${windowBytes({ window: x.window, size })})`;
 }
 
 function targetCell(x: ServerCpuRow): string {
@@ -321,12 +353,17 @@ export function renderServerCpu(r: ServerCpuResults, commentary = ''): string {
     '',
     '**Method.** Each echo server runs in a process of its own: ours is `wsinspect serve --trace none --no-deflate`, ws is its',
     '`WebSocketServer` echoing every message (perMessageDeflate off). A `ws` client in the bench process keeps a window of',
-    'binary messages in flight and sends the next as each echo arrives. Two workloads:',
-    '- **blasting** (the one issue 17 judges, "a ws client blasting"): 4,096 messages in flight at 64 B (256 KiB), 256 at',
+    'binary messages in flight. Three workloads:',
+    '- **blasting, a write per message** (judged: "a ws client blasting"): the client sends the next message as each echo',
+    '  arrives, each `send()` its own socket write. 4,096 messages in flight at 64 B (256 KiB), 256 at',
     '  16 KiB (4 MiB), 4 at 1 MiB (4 MiB). The client never waits for an echo for want of window: either its event loop is',
     '  busy all the time (the last column; the client then sets the pace: against ours at every size, against ws at 16 KiB',
     '  and 1 MiB) or the server never runs out of input (ws at 64 B: almost no sleeps per 100 messages). Larger windows',
     '  changed little (see below); the client\'s own socket did not back up (its bufferedAmount stayed 0) up to 4 MiB in flight.',
+    '- **blasting in bursts** (judged too): the same windows, refilled once per turn of the client\'s event loop with its',
+    '  socket corked, so the messages of one turn leave in one write (ws has no cork of its own; its socket\'s is used).',
+    '  The client\'s system calls no longer set the server\'s pace: its input does not run dry, and its CPU per message',
+    '  is what it does per message, not how often a client on the other core wakes it.',
     '- **light pipelining** (for information; the only workload here before): 64 in flight at 64 B (4 KiB, less than one',
     '  socket read) and 16 at 16 KiB (256 KiB). At 1 MiB the blasting window is already this bench\'s earlier one (4), so it',
     '  has no light row. Here the client waits for echoes, and ws\'s server as well as ours drains its socket and sleeps.',

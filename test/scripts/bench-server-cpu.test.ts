@@ -1,6 +1,6 @@
 /**
  * scripts/bench-server-cpu.ts (issue 17) on a tiny budget: every workload measured (the judged
- * blasting windows and the light-pipelining rows), each server's CPU, system calls and the
+ * blasting windows, a write per message and in corked bursts, and the light-pipelining rows), each server's CPU, system calls and the
  * client's busy share read, and the table rendering what was measured. Checks the script, never
  * the performance target (that depends on the machine).
  */
@@ -28,12 +28,17 @@ afterAll(() => {
 });
 
 describe('server CPU bench', () => {
-  it('judges a blasting window at every size and reports a light-pipelining row at 64 B and 16 KiB', () => {
+  it('judges a blasting window at every size, a write per message and in bursts, and reports a light-pipelining row at 64 B and 16 KiB', () => {
     const judged = cpuWorkloads.filter((w) => w.judged);
-    expect(judged.map((w) => w.label)).toEqual(['64 B', '16 KiB', '1 MiB']);
+    expect(judged.map((w) => `${w.label} ${w.client}`)).toEqual(['64 B each', '64 B burst', '16 KiB each', '16 KiB burst', '1 MiB each', '1 MiB burst']);
+    for (const w of judged.filter((x) => x.client === 'burst')) {
+      // The same window as the write-per-message row: only how the client writes differs.
+      expect(w.window, w.id).toBe(judged.find((x) => x.size === w.size && x.client === 'each')!.window);
+    }
     for (const light of cpuWorkloads.filter((w) => !w.judged)) {
       const blasting = judged.find((w) => w.size === light.size)!;
       expect(blasting.window, light.id).toBeGreaterThan(light.window);
+      expect(light.client).toBe('each');
     }
     expect(cpuWorkloads.filter((w) => !w.judged).map((w) => w.label)).toEqual(['64 B', '16 KiB']);
   });
@@ -66,13 +71,17 @@ describe('server CPU bench', () => {
     const rows = md.split('\n').filter((line) => /^\| (64 B|16 KiB|1 MiB),/.test(line));
     expect(rows).toHaveLength(cpuWorkloads.length);
     // Judged first, in size order, then the light rows.
-    expect(rows.map((line) => /^\| ([^,]+), (\*\*blasting\*\*|light pipelining) \(([\d,]+) in flight/.exec(line)?.slice(1).join(' '))).toEqual([
-      '64 B **blasting** 4,096', '16 KiB **blasting** 256', '1 MiB **blasting** 4', '64 B light pipelining 64', '16 KiB light pipelining 16',
+    expect(rows.map((line) => /^\| ([^,]+), (\*\*blasting\*\*, a write per message|\*\*blasting in bursts\*\*|light pipelining) \(([\d,]+) in flight/.exec(line)?.slice(1).join(' '))).toEqual([
+      '64 B **blasting**, a write per message 4,096', '64 B **blasting in bursts** 4,096',
+      '16 KiB **blasting**, a write per message 256', '16 KiB **blasting in bursts** 256',
+      '1 MiB **blasting**, a write per message 4', '1 MiB **blasting in bursts** 4',
+      '64 B light pipelining 64', '16 KiB light pipelining 16',
     ]);
-    for (const line of rows.slice(0, 3)) expect(line).toMatch(/\| (✅ met|❌ missed by [\d.]+×)/);
-    for (const line of rows.slice(3)) expect(line).toContain('| for information |');
+    for (const line of rows.slice(0, 6)) expect(line).toMatch(/\| (✅ met|❌ missed by [\d.]+×)/);
+    for (const line of rows.slice(6)) expect(line).toContain('| for information |');
+    const order = [...results.rows.filter((x) => x.judged), ...results.rows.filter((x) => !x.judged)];
     for (const [i, line] of rows.entries()) {
-      const r = results.rows.find((x) => x.window === Number(/\(([\d,]+) in flight/.exec(line)![1]!.replace(/,/g, '')))!;
+      const r = order[i]!;
       expect(line, `row ${i}`).toContain(`| ${r.ioOnly.toFixed(2)} (${(r.ioOnly / r.ws).toFixed(2)}) |`);
       expect(line).toContain(`| ${r.ours.toFixed(2)} | ${r.ws.toFixed(2)} |`);
     }
