@@ -340,8 +340,14 @@ export class ConnectionTraceRows implements TraceRows {
   }
 }
 
+/**
+ * The clock events are stamped with (one read per event). In Node the global `performance` is an
+ * accessor: naming it calls a getter every time, so it is held here once (the same object, the same
+ * clock as every other performance.now() in the process, a proxy's frame pairing included).
+ */
+const clock = globalThis.performance;
 /** performance.timeOrigin is fixed for the process; its getter costs as much as a clock read. */
-const timeOrigin = performance.timeOrigin;
+const timeOrigin = clock.timeOrigin;
 
 /** Stamps trace bodies and hands them to listeners. One per server or client host. */
 export class Tracer {
@@ -390,7 +396,7 @@ export class Tracer {
     // Every emitter builds a fresh body: stamp it in place rather than copying it.
     const event = body as TraceEvent;
     event.seq = ++this.seq;
-    event.time = timeOrigin + performance.now();
+    event.time = timeOrigin + clock.now();
     event.connectionId = connectionId;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
   }
@@ -398,7 +404,7 @@ export class Tracer {
   /** A frame as a row (ConnectionTraceRows.frame): only while rowsOnly. */
   emitFrameRow(connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
     const seq = ++this.seq;
-    const time = timeOrigin + performance.now();
+    const time = timeOrigin + clock.now();
     const rows = this.rowListeners;
     for (let i = 0; i < rows.length; i++) rows[i]!.frameRow(seq, time, connectionId, direction, frameId, raw, payload, relay);
   }
@@ -406,7 +412,7 @@ export class Tracer {
   /** A message as a row (ConnectionTraceRows.message): only while rowsOnly. */
   emitMessageRow(connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames: boolean): void {
     const seq = ++this.seq;
-    const time = timeOrigin + performance.now();
+    const time = timeOrigin + clock.now();
     const rows = this.rowListeners;
     for (let i = 0; i < rows.length; i++) rows[i]!.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, data.length, text, data, payloadsOfFrames);
   }
