@@ -130,16 +130,31 @@ const stopParsing = Symbol('stop parsing');
 
 const randomPool = new Uint8Array(4096);
 let randomPoolOffset = randomPool.length;
-/** §5.3: "the masking key MUST be derived from a strong source of entropy". Drawn in batches for speed. */
-export function randomMaskKey(): Uint8Array {
+/** §5.3: "the masking key MUST be derived from a strong source of entropy". Drawn in batches for speed, into `key`. */
+function drawMaskKey(key: Uint8Array): Uint8Array {
   if (randomPoolOffset + 4 > randomPool.length) {
     globalThis.crypto.getRandomValues(randomPool);
     randomPoolOffset = 0;
   }
-  const key = randomPool.slice(randomPoolOffset, randomPoolOffset + 4);
+  key[0] = randomPool[randomPoolOffset]!;
+  key[1] = randomPool[randomPoolOffset + 1]!;
+  key[2] = randomPool[randomPoolOffset + 2]!;
+  key[3] = randomPool[randomPoolOffset + 3]!;
   randomPoolOffset += 4;
   return key;
 }
+
+/** A fresh masking key of its own (§5.3). */
+export function randomMaskKey(): Uint8Array {
+  return drawMaskKey(new Uint8Array(4));
+}
+
+/**
+ * Our own frames' keys (the default maskKeyGenerator): each drawn fresh into this one array, which
+ * encodeFrame copies into the frame at once; no 4-byte array per frame (a client masks every frame).
+ */
+const frameMaskKey = new Uint8Array(4);
+const nextFrameMaskKey = (): Uint8Array => drawMaskKey(frameMaskKey);
 
 export function tracedHead(head: HttpHead): TracedHead {
   const startLine = head.kind === 'request' ? `${head.method} ${head.target} ${head.version}` : `${head.version} ${head.status} ${head.reason}`.trimEnd();
@@ -299,7 +314,7 @@ export class WebSocketProtocol {
     this.traceRows = options.trace?.rows;
     // Raw chunks are traced only when there is a trace at all: no closure per chunk otherwise.
     this.traceBytes = this.trace !== undefined && (options.traceBytes ?? true);
-    this.maskKey = options.maskKeyGenerator ?? randomMaskKey;
+    this.maskKey = options.maskKeyGenerator ?? nextFrameMaskKey;
     this.headParser = new HttpHeadParser({ kind: this.role === 'server' ? 'request' : 'response', maxSize: options.maxHeadSize ?? Defaults.maxHeadSize });
     // A frame that arrives whole in one chunk (untraced: a writable one) is read in one go (receiveWholeFrame).
     this.parser = new FrameParser({ keepRaw: this.trace !== undefined, wholeFrames: true });
