@@ -44,6 +44,12 @@ interface HeldCopy {
   at: number;
 }
 
+/**
+ * The clock arrivals and copies are timed with (two reads per copied frame). In Node the global
+ * `performance` is an accessor (a getter call each time it is named): held once, as trace.ts does.
+ */
+const clock = globalThis.performance;
+
 /** Frames wait here only until their message (or control frame) is handed out; this guards against a leak if one never is. */
 const MAX_TRACKED = 100_000;
 
@@ -133,7 +139,7 @@ export class LegPairing {
 
   /** A frame received on the leg: noted with when it arrived (or was held, in step mode). */
   received(frameId: number, opcode: number): void {
-    (opcode <= Opcode.Binary ? this.dataFrames : this.control).push(frameId, this.source?.releasingHeldSince ?? performance.now());
+    (opcode <= Opcode.Binary ? this.dataFrames : this.control).push(frameId, this.source?.releasingHeldSince ?? clock.now());
   }
 
   /**
@@ -248,7 +254,7 @@ export class FramePairing {
 
 /** The copy names its original; its delay runs from the original's arrival (`at`) to now (holds included). */
 function relayOf(fromId: string, frameId: number, at: number): TracedRelay {
-  return { from: { connectionId: fromId, frameId }, delayUs: Math.max(0, Math.round((performance.now() - at) * 1000)) };
+  return { from: { connectionId: fromId, frameId }, delayUs: Math.max(0, Math.round((clock.now() - at) * 1000)) };
 }
 
 /** A leg's row emitters with the pairing in between: a received frame noted, a copy given its relay. */
