@@ -527,7 +527,8 @@ export class FrameParser {
 
   /**
    * readWholeFrame for a parser that keeps raw bytes (nothing is unmasked in place): raw is a view
-   * of the chunk, as joining the pieces of a frame read in one chunk gives (joinBytes), the payload
+   * of the chunk, as joining the pieces of a frame read in one chunk gives (joinBytes), or the chunk
+   * itself when the frame is all of it, the payload
    * a buffer of its own (masked) or a view (unmasked), as finishFrame gives them. The frame stays
    * queued until the handler says how its checks went (consumeWholeFrame, stopWholeFrameAt).
    */
@@ -541,8 +542,11 @@ export class FrameParser {
     const lengthField = b1 & 0x7f;
     const headerLength = this.wholeHeaderLength;
     const payloadLength = this.wholePayloadLength;
-    const raw = new Uint8Array(chunk.buffer, chunk.byteOffset + at, frameLength);
-    const maskKey = masked ? raw.subarray(headerLength - 4, headerLength) : null;
+    // Views made with the constructor, not subarray() (which looks up the species constructor, and
+    // on a Buffer takes Buffer's own): a traced frame costs three of them at most. A frame that is
+    // the whole chunk (one frame per socket read) needs none for its wire bytes: they are the chunk.
+    const raw = at === 0 && frameLength === chunk.length ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset + at, frameLength);
+    const maskKey = masked ? new Uint8Array(chunk.buffer, chunk.byteOffset + at + headerLength - 4, 4) : null;
     let payload: Uint8Array;
     if (payloadLength === 0) {
       payload = new Uint8Array(0);
@@ -551,7 +555,7 @@ export class FrameParser {
       if (payloadLength < UNMASK_FROM_CHUNK_MAX) unmaskFromChunk(payload, chunk, at + headerLength);
       else applyMaskInPlace(payload, raw.subarray(headerLength), maskKey, 0);
     } else {
-      payload = raw.subarray(headerLength);
+      payload = new Uint8Array(chunk.buffer, chunk.byteOffset + at + headerLength, payloadLength);
     }
     // The same fields, in the same order, as startPayload's header (one object shape for both paths).
     const header: FrameHeader = {

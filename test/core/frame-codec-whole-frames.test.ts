@@ -131,26 +131,31 @@ describe('FrameParser wholeFrames', () => {
     }
   });
 
-  it('with keepRaw, every masked payload length from 0 to 300 (both sides of reading straight out of the chunk) at every offset mod 4 unmasks to the RFC formula', () => {
+  it('with keepRaw, every payload length from 0 to 300 (both sides of reading straight out of the chunk), masked or not, alone in its chunk or at every offset mod 4, reads to the RFC formula', () => {
     for (let n = 0; n <= 300; n++) {
       const payload = bytes(n, n);
-      const frame = encodeFrame({ opcode: 2, payload, maskKey: KEY });
-      for (let lead = 0; lead < 4; lead++) {
-        // The frame behind `lead` bytes of an earlier frame's payload: it starts anywhere in the chunk.
-        const before = encodeFrame({ opcode: 2, payload: bytes(lead, 9), maskKey: null });
-        const chunk = concatBytes([before, frame]);
-        const original = toHex(chunk);
-        const frames: Frame[] = [];
-        new FrameParser({ keepRaw: true, wholeFrames: true }).feed(chunk, (e) => {
-          if (e.kind === 'whole-frame') frames.push(e.frame);
-        }, true);
-        expect(frames, `n=${n} lead=${lead}`).toHaveLength(2);
-        // §5.3: octet i of the transformed data is octet i of the original XOR octet i mod 4 of the key.
-        const expected = Uint8Array.from(frame.subarray(frame.length - n), (b, i) => b ^ KEY[i % 4]!);
-        expect(toHex(frames[1]!.payload), `n=${n} lead=${lead}`).toBe(toHex(expected));
-        expect(toHex(frames[1]!.payload)).toBe(toHex(payload));
-        expect(toHex(frames[1]!.raw!)).toBe(toHex(frame));
-        expect(toHex(chunk)).toBe(original); // the wire bytes stay masked
+      for (const maskKey of [KEY, null]) {
+        const frame = encodeFrame({ opcode: 2, payload, maskKey });
+        // null: the frame is the whole chunk (its wire bytes are the chunk); else it comes behind
+        // `lead` bytes of an earlier frame's payload, so it starts anywhere in the chunk.
+        for (const lead of [null, 0, 1, 2, 3]) {
+          const chunk = lead === null ? frame.slice() : concatBytes([encodeFrame({ opcode: 2, payload: bytes(lead, 9), maskKey: null }), frame]);
+          const original = toHex(chunk);
+          const frames: Frame[] = [];
+          new FrameParser({ keepRaw: true, wholeFrames: true }).feed(chunk, (e) => {
+            if (e.kind === 'whole-frame') frames.push(e.frame);
+          }, true);
+          const at = `n=${n} masked=${maskKey !== null} lead=${lead}`;
+          expect(frames, at).toHaveLength(lead === null ? 1 : 2);
+          const f = frames[frames.length - 1]!;
+          // §5.3: octet i of the transformed data is octet i of the original XOR octet i mod 4 of the key.
+          const expected = Uint8Array.from(frame.subarray(frame.length - n), (b, i) => (maskKey ? b ^ maskKey[i % 4]! : b));
+          expect(toHex(f.payload), at).toBe(toHex(expected));
+          expect(toHex(f.payload), at).toBe(toHex(payload));
+          expect(toHex(f.raw!), at).toBe(toHex(frame));
+          expect(f.header.maskKey ? toHex(f.header.maskKey) : null, at).toBe(maskKey ? toHex(maskKey) : null);
+          expect(toHex(chunk), at).toBe(original); // the wire bytes stay as they came
+        }
       }
     }
   });
