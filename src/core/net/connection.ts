@@ -582,7 +582,10 @@ export class Connection {
       const corked = out.length > 1 || out[0]!.payload !== undefined;
       if (corked) this.socket.cork();
       let gateChanged = false;
-      for (const chunk of out) {
+      // Indexed loops here and below: this runs once or more per socket read, and an array
+      // iterator that escapes optimisation allocates its result objects (~160 B per proxied echo).
+      for (let c = 0; c < out.length; c++) {
+        const chunk = out[c]!;
         if (chunk.kind === 'frame' && this.gate) {
           this.flushBatch(); // what was batched goes first
           const released = this.gate.send(chunk.bytes);
@@ -607,7 +610,8 @@ export class Connection {
     const events = this.protocol.events();
     // What the protocol wrote before these events (a handshake response, say) goes before the handler runs.
     if (events.length > 0 && this.batchParts.length > 0 && !this.batchingUntilNextTick) this.flushBatch();
-    for (const event of events) {
+    for (let e = 0; e < events.length; e++) {
+      const event = events[e]!;
       switch (event.type) {
         case 'open':
           this.clearHandshakeTimer();
@@ -723,9 +727,9 @@ export class Connection {
     } else {
       const joined = Buffer.allocUnsafe(this.batchBytes);
       let at = 0;
-      for (const p of parts) {
-        joined.set(p, at);
-        at += p.length;
+      for (let k = 0; k < parts.length; k++) {
+        joined.set(parts[k]!, at);
+        at += parts[k]!.length;
       }
       this.socket.write(joined);
     }
