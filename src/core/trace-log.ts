@@ -54,6 +54,12 @@ const enum Flag {
    * frame, in the same segment), not a second copy in the arena.
    */
   FromFrames = 8,
+  /**
+   * Frame: the row also stands for the binary message of this one frame that was traced right after
+   * it (seq + 1) with the same time (the Tracer stamps a message with its last frame's time when it
+   * follows that frame): its opcode, size and bytes are the frame's. No second row for it.
+   */
+  MessageFollows = 16,
 }
 
 /** How far back a message's frame rows are looked for (raw chunks and the other leg's rows may sit between). */
@@ -67,7 +73,10 @@ const FRAME_LOOKBACK = 8;
  * is still what was pushed. Only the time needs all of a double.
  */
 interface Segment {
+  /** Rows used. */
   count: number;
+  /** Events held: rows plus the messages folded into their frame's row (Flag.MessageFollows). */
+  events: number;
   /** The seq the segment's rows count from (its first row's). */
   seqBase: number;
   time: Float64Array;
@@ -122,7 +131,7 @@ function newSegment(seqBase: number, arenaSize = ARENA_START): Segment {
   const kind = new Uint8Array(rows, at, SEGMENT);
   const flags = new Uint8Array(rows, at + SEGMENT, SEGMENT);
   return {
-    count: 0, seqBase, time, seq, conn, b, c, a, x, x2, kind, flags,
+    count: 0, events: 0, seqBase, time, seq, conn, b, c, a, x, x2, kind, flags,
     arena: new Uint8Array(Math.min(Math.max(arenaSize, ARENA_START), ARENA_START_MAX)),
     used: 0,
     refs: [],
@@ -165,6 +174,13 @@ export class TraceLog implements TraceRowListener {
   get objectCount(): number {
     let n = 0;
     for (const s of this.segments) for (let i = 0; i < s.count; i++) if (s.kind[i] === Kind.Object) n++;
+    return n;
+  }
+
+  /** Rows held (fewer than length when messages share their frame's row): for tests and the benchmarks. */
+  get rowCount(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.count;
     return n;
   }
 
@@ -247,6 +263,7 @@ export class TraceLog implements TraceRowListener {
    * from their rows is not compared byte for byte first.
    */
   messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
+    if (frameCount === 1 && text === undefined && payloadsOfFrames && this.foldIntoFrame(seq, time, connectionId, direction, opcode, firstFrameId, size)) return;
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
     if (!this.seqFits || !fitsInt32(firstFrameId) || !fitsInt32(size) || !fitsInt32(opcode) || (text === undefined && size !== data.length)) {
@@ -269,6 +286,30 @@ export class TraceLog implements TraceRowListener {
     }
   }
 
+  /**
+   * A binary message of one frame, traced right after that frame's row with the next seq and the
+   * same time, its bytes that frame's payload (the caller says so: payloadsOfFrames): the frame's
+   * row stands for it too (Flag.MessageFollows), read back as the message it was. Else false.
+   */
+  private foldIntoFrame(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, frameId: number, size: number): boolean {
+    const seg = this.segments[this.segments.length - 1];
+    if (!seg || seg.count === 0) return false;
+    const r = seg.count - 1;
+    const flags = seg.flags[r]!;
+    if (
+      seg.kind[r] !== Kind.Frame || (flags & (Flag.MessageFollows | Flag.ByRef)) !== 0 || ((flags & Flag.Out) !== 0) !== (direction === 'out')
+      || seg.a[r] !== frameId || seg.seqBase + seg.seq[r]! + 1 !== seq || seg.time[r] !== time || seg.conn[r] !== this.conn(connectionId)
+    ) return false;
+    // §5.2: a whole message in one frame: FIN set, the message's opcode (binary), its payload the message.
+    const at = seg.b[r]!;
+    const b0 = seg.arena[at]!;
+    if (opcode !== 2 || b0 !== 0x82 || frameLength(seg.arena, at) - headerLengthAt(seg.arena, at) !== size) return false;
+    seg.flags[r] = flags | Flag.MessageFollows;
+    seg.events++;
+    this.total++;
+    return true;
+  }
+
   /** Whether the last addRow's seq fits its segment's column (else the row must be kept as an object). */
   private seqFits = true;
 
@@ -277,6 +318,7 @@ export class TraceLog implements TraceRowListener {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || seg.count === SEGMENT) seg = this.addSegment(seq);
     const i = seg.count++;
+    seg.events++;
     this.total++;
     const d = seq - seg.seqBase;
     this.seqFits = fitsInt32(d);
@@ -291,14 +333,30 @@ export class TraceLog implements TraceRowListener {
     if (!(index >= 0 && index < this.total)) return undefined;
     let i = index;
     for (const seg of this.segments) {
-      if (i < seg.count) return this.read(seg, i);
-      i -= seg.count;
+      if (i < seg.events) {
+        if (seg.events === seg.count) return this.read(seg, i);
+        for (let r = 0; r < seg.count; r++) {
+          if (i === 0) return this.read(seg, r);
+          i--;
+          if (seg.flags[r]! & Flag.MessageFollows) {
+            if (i === 0) return this.foldedMessage(seg, r);
+            i--;
+          }
+        }
+        return undefined;
+      }
+      i -= seg.events;
     }
     return undefined;
   }
 
   *[Symbol.iterator](): IterableIterator<TraceEvent> {
-    for (const seg of this.segments) for (let i = 0; i < seg.count; i++) yield this.read(seg, i);
+    for (const seg of this.segments) {
+      for (let i = 0; i < seg.count; i++) {
+        yield this.read(seg, i);
+        if (seg.kind[i] === Kind.Frame && seg.flags[i]! & Flag.MessageFollows) yield this.foldedMessage(seg, i);
+      }
+    }
   }
 
   toArray(): TraceEvent[] {
@@ -312,10 +370,10 @@ export class TraceLog implements TraceRowListener {
     const seg = newSegment(seqBase, last ? last.used + (last.used >> 3) : ARENA_START);
     this.segments.push(seg);
     // A ring: the oldest segment goes once the others hold maxEvents without it.
-    while (this.segments.length > 1 && this.total - this.segments[0]!.count >= this.maxEvents) {
+    while (this.segments.length > 1 && this.total - this.segments[0]!.events >= this.maxEvents) {
       const oldest = this.segments.shift()!;
-      this.total -= oldest.count;
-      this.evicted += oldest.count;
+      this.total -= oldest.events;
+      this.evicted += oldest.events;
     }
     return seg;
   }
@@ -502,6 +560,21 @@ export class TraceLog implements TraceRowListener {
     }
     const relay: TracedRelay | undefined = flags & Flag.Extra ? { from: { connectionId: this.connIds[seg.c[i]!]!, frameId: seg.x2[i]! }, delayUs: seg.x[i]! } : undefined;
     return { type: 'frame', direction, frame: frameFromWire(seg.a[i]!, raw, payload, relay), ...stamp };
+  }
+
+  /** The message folded into frame row r (Flag.MessageFollows): its one frame's payload, a seq later, the same time. */
+  private foldedMessage(seg: Segment, r: number): TraceEvent {
+    const at = seg.b[r]!;
+    const arena = seg.arena;
+    const headerLength = headerLengthAt(arena, at);
+    const end = at + frameLength(arena, at);
+    const data = arena.slice(at + headerLength, end);
+    // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
+    if (arena[at + 1]! & 0x80) for (let p = 0, key = at + headerLength - 4; p < data.length; p++) data[p]! ^= arena[key + (p & 3)]!;
+    return {
+      type: 'message', direction: seg.flags[r]! & Flag.Out ? 'out' : 'in', opcode: arena[at]! & 0x0f, size: data.length, frameIds: [seg.a[r]!], data,
+      seq: seg.seqBase + seg.seq[r]! + 1, time: seg.time[r]!, connectionId: this.connIds[seg.conn[r]!]!,
+    };
   }
 
   /** A FromFrames message's bytes: its frames' payloads, unmasked (§5.3), in order. */

@@ -390,14 +390,39 @@ export class Tracer {
     return this.listeners.length > 0;
   }
 
+  /**
+   * The last frame stamped, if it is the last event stamped: a message traced right after its last
+   * frame (the protocol traces a frame, then the message it completes or carries) takes that frame's
+   * time. It is the instant the message arrived, or went out: its last frame did. One clock read
+   * less per message, and a message that fits one frame can share its frame's row (TraceLog).
+   */
+  private lastFrameSeq = -1;
+  private lastFrameId = 0;
+  private lastFrameConn = '';
+  private lastFrameTime = 0;
+
+  private frameStamped(seq: number, connectionId: string, frameId: number, time: number): void {
+    this.lastFrameSeq = seq;
+    this.lastFrameConn = connectionId;
+    this.lastFrameId = frameId;
+    this.lastFrameTime = time;
+  }
+
+  /** The time for a message whose last frame is lastFrameId (before its seq is taken). */
+  private messageTime(connectionId: string, lastFrameId: number | undefined): number {
+    return this.lastFrameSeq === this.seq && lastFrameId === this.lastFrameId && connectionId === this.lastFrameConn ? this.lastFrameTime : timeOrigin + clock.now();
+  }
+
   emit(connectionId: string, body: TraceBody): void {
     const listeners = this.listeners;
     if (listeners.length === 0) return;
     // Every emitter builds a fresh body: stamp it in place rather than copying it.
     const event = body as TraceEvent;
+    const time = event.type === 'message' ? this.messageTime(connectionId, event.frameIds[event.frameIds.length - 1]) : timeOrigin + clock.now();
     event.seq = ++this.seq;
-    event.time = timeOrigin + clock.now();
+    event.time = time;
     event.connectionId = connectionId;
+    if (event.type === 'frame') this.frameStamped(event.seq, connectionId, event.frame.frameId, time);
     for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
   }
 
@@ -405,14 +430,15 @@ export class Tracer {
   emitFrameRow(connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
     const seq = ++this.seq;
     const time = timeOrigin + clock.now();
+    this.frameStamped(seq, connectionId, frameId, time);
     const rows = this.rowListeners;
     for (let i = 0; i < rows.length; i++) rows[i]!.frameRow(seq, time, connectionId, direction, frameId, raw, payload, relay);
   }
 
   /** A message as a row (ConnectionTraceRows.message): only while rowsOnly. */
   emitMessageRow(connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames: boolean): void {
+    const time = this.messageTime(connectionId, firstFrameId + frameCount - 1);
     const seq = ++this.seq;
-    const time = timeOrigin + clock.now();
     const rows = this.rowListeners;
     for (let i = 0; i < rows.length; i++) rows[i]!.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, data.length, text, data, payloadsOfFrames);
   }

@@ -4,7 +4,7 @@ import { Opcode } from '../../src/core/constants.ts';
 import { WebSocketProtocol } from '../../src/core/protocol.ts';
 import { connectClient } from '../../src/core/net/client.ts';
 import { WebSocketServer } from '../../src/core/net/server.ts';
-import { INLINE_MAX, SEGMENT, TraceLog } from '../../src/core/trace-log.ts';
+import { frameFromWire, INLINE_MAX, SEGMENT, TraceLog } from '../../src/core/trace-log.ts';
 import { Tracer, type TraceEvent } from '../../src/core/trace.ts';
 
 /** Plain objects with plain Uint8Arrays (a node Buffer and a Uint8Array with the same bytes read the same). */
@@ -279,6 +279,86 @@ describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and me
       || (e.type === 'message' && e.frameIds.every((id, k) => id === e.frameIds[0]! + k)));
     expect(plain.length).toBeGreaterThan(40);
     expect(log.objectCount).toBe(objects.length - plain.length);
+  });
+
+  it('stamps a message traced right after its last frame with that frame\'s time, and any other with a clock read of its own', () => {
+    for (const asRows of [false, true]) {
+      const tracer = new Tracer();
+      const log = new TraceLog();
+      const objects: TraceEvent[] = [];
+      if (asRows) tracer.subscribeRows(log);
+      else tracer.subscribe((e) => objects.push(e));
+      const sink = tracer.forConnection('c');
+      const other = tracer.forConnection('d');
+      const raw = (id: number) => Uint8Array.of(0x82, 0x02, id, 9);
+      const frame = (s: typeof sink, id: number) => {
+        if (asRows) s.rows!.frame('in', id, raw(id), raw(id).subarray(2));
+        else s({ type: 'frame', direction: 'in', frame: { frameId: id, fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: false, maskKey: null, lengthField: 2, payloadLength: 2, headerLength: 2, raw: raw(id), payload: raw(id).subarray(2) } });
+      };
+      const message = (s: typeof sink, first: number, count: number) => {
+        if (asRows) s.rows!.message('in', 2, first, count, undefined, raw(first + count - 1).subarray(2), true);
+        else s({ type: 'message', direction: 'in', opcode: 2, size: 2, frameIds: Array.from({ length: count }, (_, k) => first + k), data: raw(first + count - 1).subarray(2) });
+      };
+      const spin = () => { const t = performance.now(); while (performance.now() - t < 0.05); }; // the clock moves on
+      frame(sink, 1); spin(); message(sink, 1, 1); // right after its frame: its time
+      frame(sink, 2); spin(); frame(other, 1); spin(); message(sink, 2, 1); // another connection's frame in between
+      frame(sink, 3); spin(); message(sink, 2, 2); // frames 2-3: its last frame is the one just stamped
+      frame(sink, 4); spin(); message(sink, 5, 1); // not the frame just stamped
+      const events = asRows ? log.toArray() : objects;
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const t = events.map((e) => e.time);
+      expect(t[1], 'message 1').toBe(t[0]);
+      expect(t[4], 'message 2 after another connection\'s frame').toBeGreaterThan(t[3]!);
+      expect(t[6], 'message 2-3').toBe(t[5]);
+      expect(t[8], 'a message whose last frame is not the one just stamped').toBeGreaterThan(t[7]!);
+    }
+  });
+
+  it('keeps a binary message of one frame, traced right after it, in that frame\'s row, and reads both back as traced', () => {
+    const log = new TraceLog({ maxEvents: 3 * SEGMENT });
+    const tracer = new Tracer();
+    tracer.subscribeRows(log);
+    const key = Uint8Array.of(1, 2, 3, 4);
+    const plainOf = (id: number, n: number) => Uint8Array.from(Array.from({ length: n }, (_, k) => (id + k) & 0xff));
+    const masked = (id: number, n: number) => Uint8Array.from([0x82, 0x80 | n, ...key, ...plainOf(id, n).map((b, k) => b ^ key[k & 3]!)]);
+    // What each call traces, as the objects the rows stand for (seq counted here; times left out).
+    const expected: TraceEvent[] = [];
+    let seq = 0;
+    const trace = (connectionId: string, direction: 'in' | 'out', frameId: number, raw: Uint8Array, payload: Uint8Array, text?: string) => {
+      const rows = tracer.forConnection(connectionId).rows!;
+      rows.frame(direction, frameId, raw, payload);
+      rows.message(direction, raw[0]! & 0x0f, frameId, 1, text, payload, true);
+      expected.push({ type: 'frame', direction, frame: frameFromWire(frameId, raw, payload), seq: ++seq, time: 0, connectionId });
+      const body = text !== undefined ? { text } : { data: payload };
+      expected.push({ type: 'message', direction, opcode: raw[0]! & 0x0f, size: payload.length, frameIds: [frameId], ...body, seq: ++seq, time: 0, connectionId });
+    };
+    for (let m = 1; m <= 4 * SEGMENT; m++) {
+      if (m % 11 === 0) {
+        // A text message: its string needs a row of its own.
+        const raw = Uint8Array.of(0x81, 2, 0x68, 0x69);
+        trace('c', 'out', m, raw, raw.subarray(2), 'hi');
+      } else if (m % 7 === 0) {
+        // Above INLINE_MAX, kept by reference: its message keeps a row of its own.
+        const raw = Uint8Array.from([0x82, 126, 5000 >> 8, 5000 & 0xff, ...plainOf(m, 5000)]);
+        trace('c', 'out', m, raw, raw.subarray(4));
+      } else {
+        trace('s', 'in', m, masked(m, m % 3), plainOf(m, m % 3));
+      }
+    }
+    expect(log.rowCount).toBeLessThan(log.length);
+    // The ring holds about 3 segments' worth of events: the oldest went a segment at a time.
+    expect(log.length + log.dropped).toBe(8 * SEGMENT);
+    expect(log.length).toBeGreaterThanOrEqual(3 * SEGMENT);
+    const kept = expected.slice(expected.length - log.length);
+    expect(timeless(log.toArray())).toEqual(timeless(kept));
+    for (const k of [0, 1, 2, 3, 500, log.length - 2, log.length - 1]) expect(timeless([log.at(k)!]), `at(${k})`).toEqual(timeless([kept[k]!]));
+    expect(log.at(log.length)).toBeUndefined();
+    // Every message was traced right after its frame: it has the frame's time, read back from a row of its own or not.
+    const back = log.toArray();
+    for (let k = 1; k < back.length; k++) if (back[k]!.type === 'message') expect(back[k]!.time, `event ${k}`).toBe(back[k - 1]!.time);
+    // Only the text and by-reference messages have rows of their own.
+    const ownRows = kept.filter((e) => e.type === 'message' && (e.text !== undefined || e.size === 5000)).length;
+    expect(log.rowCount).toBe(log.length - (kept.filter((e) => e.type === 'message').length - ownRows));
   });
 
   it('goes back to objects while any listener takes objects, and to rows once it leaves', () => {
