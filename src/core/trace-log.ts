@@ -263,7 +263,7 @@ export class TraceLog implements TraceRowListener {
    * from their rows is not compared byte for byte first.
    */
   messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
-    if (frameCount === 1 && text === undefined && payloadsOfFrames && this.foldIntoFrame(seq, time, connectionId, direction, opcode, firstFrameId, size)) return;
+    if (frameCount === 1 && text === undefined && size === data.length && this.foldIntoFrame(seq, time, connectionId, direction, opcode, firstFrameId, data, payloadsOfFrames)) return;
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
     if (!this.seqFits || !fitsInt32(firstFrameId) || !fitsInt32(size) || !fitsInt32(opcode) || (text === undefined && size !== data.length)) {
@@ -288,10 +288,11 @@ export class TraceLog implements TraceRowListener {
 
   /**
    * A binary message of one frame, traced right after that frame's row with the next seq and the
-   * same time, its bytes that frame's payload (the caller says so: payloadsOfFrames): the frame's
-   * row stands for it too (Flag.MessageFollows), read back as the message it was. Else false.
+   * same time, its bytes that frame's payload (the caller says so: payloadsOfFrames, or they are
+   * compared): the frame's row stands for it too (Flag.MessageFollows), read back as the message it
+   * was. Else false.
    */
-  private foldIntoFrame(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, frameId: number, size: number): boolean {
+  private foldIntoFrame(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, frameId: number, data: Uint8Array, payloadsOfFrames: boolean): boolean {
     const seg = this.segments[this.segments.length - 1];
     if (!seg || seg.count === 0) return false;
     const r = seg.count - 1;
@@ -302,8 +303,17 @@ export class TraceLog implements TraceRowListener {
     ) return false;
     // §5.2: a whole message in one frame: FIN set, the message's opcode (binary), its payload the message.
     const at = seg.b[r]!;
-    const b0 = seg.arena[at]!;
-    if (opcode !== 2 || b0 !== 0x82 || frameLength(seg.arena, at) - headerLengthAt(seg.arena, at) !== size) return false;
+    const arena = seg.arena;
+    const headerLength = headerLengthAt(arena, at);
+    const end = at + frameLength(arena, at);
+    if (opcode !== 2 || arena[at] !== 0x82 || end - at - headerLength !== data.length) return false;
+    if (!payloadsOfFrames) {
+      // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
+      const masked = (arena[at + 1]! & 0x80) !== 0;
+      for (let p = at + headerLength, q = 0, key = at + headerLength - 4; p < end; p++, q++) {
+        if ((masked ? arena[p]! ^ arena[key + (q & 3)]! : arena[p]) !== data[q]) return false;
+      }
+    }
     seg.flags[r] = flags | Flag.MessageFollows;
     seg.events++;
     this.total++;

@@ -361,6 +361,24 @@ describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and me
     expect(log.rowCount).toBe(log.length - (kept.filter((e) => e.type === 'message').length - ownRows));
   });
 
+  it('folds a message whose caller does not vouch for its bytes only when they are its frame\'s payload, compared', () => {
+    const log = new TraceLog();
+    const tracer = new Tracer();
+    tracer.subscribeRows(log);
+    const rows = tracer.forConnection('c').rows!;
+    const key = Uint8Array.of(9, 8, 7, 6);
+    const raw = Uint8Array.from([0x82, 0x83, ...key, 1 ^ 9, 2 ^ 8, 3 ^ 7]);
+    rows.frame('in', 1, raw, Uint8Array.of(1, 2, 3));
+    rows.message('in', 2, 1, 1, undefined, Uint8Array.of(1, 2, 3)); // the same bytes: folded
+    rows.frame('in', 2, raw, Uint8Array.of(1, 2, 3));
+    rows.message('in', 2, 2, 1, undefined, Uint8Array.of(1, 2, 4)); // other bytes (a fault changed the wire, say): a row of its own
+    expect(log.length).toBe(4);
+    expect(log.rowCount).toBe(3);
+    const back = log.toArray() as Array<Extract<TraceEvent, { type: 'message' }>>;
+    expect(Array.from(back[1]!.data!)).toEqual([1, 2, 3]);
+    expect(Array.from(back[3]!.data!)).toEqual([1, 2, 4]);
+  });
+
   it('goes back to objects while any listener takes objects, and to rows once it leaves', () => {
     const tracer = new Tracer();
     const log = new TraceLog();
