@@ -138,6 +138,19 @@ function newSegment(seqBase: number, arenaSize = ARENA_START): Segment {
   };
 }
 
+/** An evicted segment made empty for new rows (its columns are written before they are read). */
+function reuseSegment(seg: Segment, seqBase: number, arenaSize: number): Segment {
+  seg.count = 0;
+  seg.events = 0;
+  seg.seqBase = seqBase;
+  seg.used = 0;
+  seg.refs = [];
+  const wanted = Math.min(Math.max(arenaSize, ARENA_START), ARENA_START_MAX);
+  // Kept unless far too small or far too large for what traffic now needs.
+  if (seg.arena.length < wanted || seg.arena.length > 4 * wanted) seg.arena = new Uint8Array(wanted);
+  return seg;
+}
+
 export interface TraceLogOptions {
   /** Keep at most about this many events (the oldest segment goes first); default: no limit. */
   maxEvents?: number;
@@ -377,14 +390,18 @@ export class TraceLog implements TraceRowListener {
 
   private addSegment(seqBase: number): Segment {
     const last = this.segments[this.segments.length - 1];
-    const seg = newSegment(seqBase, last ? last.used + (last.used >> 3) : ARENA_START);
-    this.segments.push(seg);
+    const arenaSize = last ? last.used + (last.used >> 3) : ARENA_START;
     // A ring: the oldest segment goes once the others hold maxEvents without it.
-    while (this.segments.length > 1 && this.total - this.segments[0]!.events >= this.maxEvents) {
-      const oldest = this.segments.shift()!;
-      this.total -= oldest.events;
-      this.evicted += oldest.events;
+    let gone: Segment | undefined;
+    while (this.segments.length > 0 && this.total - this.segments[0]!.events >= this.maxEvents) {
+      gone = this.segments.shift()!;
+      this.total -= gone.events;
+      this.evicted += gone.events;
     }
+    // Its memory is the new segment's: a full ring allocates nothing more (no fresh pages, no growth
+    // for the collector). Nothing read back points into it: events are made from copies (slice()).
+    const seg = gone ? reuseSegment(gone, seqBase, arenaSize) : newSegment(seqBase, arenaSize);
+    this.segments.push(seg);
     return seg;
   }
 
