@@ -388,6 +388,18 @@ export function renderServerCpu(r: ServerCpuResults, commentary = ''): string {
 
 /** What the measurements say (kept next to the figures; measured 2026-11-28 while writing issue 17's changes). */
 export const serverCpuCommentary = `
+**Blasting in bursts, and why both kinds are judged** (added 2026-11-29). With a write per message, a ws client on
+the other core is slower than our server at 64 B: our server empties its socket every ~2.4 messages, never sleeps
+long, and its CPU per message is mostly how often the client's writes wake it (epoll, read, write, per wake-up), a
+cost node's I/O-only echo pays just the same. That measures the client as much as the server. The same ws client
+refilling its window once per turn of its loop, with its socket corked, sends each turn's messages in one write; the
+server's input no longer runs dry and its CPU per message is its own work. There ws's server still makes one
+\`writev\` per message (it writes each message as it is sent), ours one read and one write per few hundred. First
+look (2026-11-29 01:20, load 3.8–4.2 with two other jobs, 3 rounds): 64 B ours 0.74–1.13 µs against ws's 3.88–4.42
+(0.18–0.28×), 16 KiB 0.44–0.61×, 1 MiB 0.39–0.52×; the table has the quiet run. Both kinds are in the table, with a
+verdict each: the target is met where the client keeps the server busy, and missed where the client's writes set its
+pace (at 64 B and 16 KiB on a quiet machine, below what node's sockets alone cost there: the I/O-only column).
+
 **Which window is "blasting", and what it changes** (measured 2026-11-28 at load average 9–15, with four other helpers'
 work on the 2 cores; 2 ABBA rounds per window while choosing, 6 in the table). The bench's only window before (64 in
 flight at 64 B: 4 KiB, less than one socket read) kept the client waiting for echoes (its loop 45–80 % busy), so

@@ -697,18 +697,27 @@ function tracingLines(r: BenchResults): string[] {
   lines.push('rounds at load 8.8): traced 41.3 → 32.9 µs against ws\'s 25.4, untraced 25.3 → 23.6 against ws\'s 26.4. At load 6-10');
   lines.push('every wall-clock figure of this workload moves by tens of percent from round to round (raw TCP itself took 20 µs per');
   lines.push('round trip on a quiet machine, 50 µs at load 7-10): judge it on a quiet run.');
+  lines.push('Since 2026-11-29 (issue 17): a message traced right after its last frame takes that frame\'s time (the instant it');
+  lines.push('arrived or went out; one clock read less per message) and a one-frame binary message shares its frame\'s row in the');
+  lines.push('log (4 rows per round trip instead of 8); rows are 38 bytes instead of 58 (32-bit columns, one ArrayBuffer per');
+  lines.push('segment), so a round trip keeps ~425 B instead of ~770 B; the protocol keeps its frame-ids array when a message goes');
+  lines.push('as a row; a traced masked payload under 256 B is unmasked straight out of its chunk and the traced views are built');
+  lines.push('with the Uint8Array constructor, not subarray(); the clock is read through a `performance` object held once (in Node');
+  lines.push('the global is an accessor). Sans-I/O, both ends traced into one log, CPU per 64 B round trip, the tree of');
+  lines.push('2026-11-29 00:55 and after in one process, 10 alternating rounds at load 1.0: 6.52 → 4.37 µs (median of ratios 0.68;');
+  lines.push('untraced 3.20 → 2.32, the framing changes of the same hour). What is left of tracing over sockets (profile, 64 B');
+  lines.push('sequential, traced against untraced): the collector +1.7% of samples (the kept log grows: 9 full collections in 4 s');
+  lines.push('against 1), copying frames into the arena and new segments ~1.8% (most of it the first touch of fresh pages).');
   if (missed.some((t) => t.workload === '64-seq')) {
     lines.push('');
     lines.push(`64 B sequential is missed by what tracing still costs per round trip: ours with tracing off is ${fmtRatio(seqOff)} ws in this`);
     lines.push('run (one message in flight is bound by the loopback and the event loop\'s wake-ups, the table above), so 1.0× traced');
     lines.push(`needs tracing to cost no more than what untraced ours saves over ws per round trip${seqOff !== null && seqOff < 1 ? ' (in this run untraced ours is itself below ws: no tracing cost, however small, reaches 1.0×)' : ''}: about 0-1.5 µs on`);
-    lines.push('a quiet machine (ours 1.0-1.07× ws); it costs the µs above. What is left of it (profile of the sans-I/O traced echo after, self time): the garbage collector ~15% (the');
-    lines.push('log grows by about 90 B per event outside the heap: columns and arena, which V8 counts as external memory and');
-    lines.push('collects for), each frame\'s row with its wire bytes copied into the arena ~9%, reading a traced frame (raw view,');
-    lines.push('payload buffer) ~6%, a clock read per event (8 `performance.now()` per round trip) ~5%, fresh typed arrays for');
-    lines.push('each 2048-event segment ~3%. What would close it: one clock read per socket read for the events it causes (their');
-    lines.push('times then equal, a change in what the trace says), segments taken from a pool, the incoming payload unmasked in');
-    lines.push('place once the wire bytes are in the log, and fewer bytes per row (times and ids as 32-bit deltas).');
+    lines.push('a quiet machine (ours 1.0-1.1× ws); it costs the µs above. What is left of it is mostly keeping: the log grows by');
+    lines.push('~425 B per round trip outside the heap (V8 counts it as external memory and runs full collections for it; fresh');
+    lines.push('pages are faulted in as rows and frames are copied in). What would close it: a bounded trace (a ring, as the page\'s');
+    lines.push('frame list is) whose segments are reused, so the log stops growing; the incoming payload unmasked in place once its');
+    lines.push('wire bytes are in the log (one payload copy less per masked frame).');
   }
   const svc = ratio('64')?.serviceOverWs ?? null;
   if (svc !== null) {
