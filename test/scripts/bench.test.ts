@@ -81,7 +81,8 @@ describe('npm run bench (BENCH_QUICK, tiny budget)', () => {
     expect(cpu.samples.filter((x) => x.server === 'ours')).toHaveLength(2 * cpuWorkloads.length);
     for (const x of cpu.samples) expect(x.messages, `${x.server} ${x.workload}`).toBeGreaterThan(0);
     expect(md).toContain('<!-- server-cpu:start -->');
-    expect(md).toMatch(/\| 1 MiB, \*\*blasting\*\* \(4 in flight, 4 MiB\) \| [\d.]+ \| [\d.]+ \| [\d.]+/);
+    expect(md).toMatch(/\| 1 MiB, \*\*blasting\*\*, a write per message \(4 in flight, 4 MiB\) \| [\d.]+ \| [\d.]+ \| [\d.]+/);
+    expect(md).toMatch(/\| 1 MiB, \*\*blasting in bursts\*\* \(4 in flight, 4 MiB\) \| [\d.]+ \| [\d.]+ \| [\d.]+/);
 
     // Issue 12's proxy workload runs inside npm run bench (threads layout), writing its own section.
     const proxy = JSON.parse(readFileSync(join(outDir, 'bench-proxy-results.json'), 'utf8')) as ProxyBenchResults;
