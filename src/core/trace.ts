@@ -418,7 +418,8 @@ export class Tracer {
     if (listeners.length === 0) return;
     // Every emitter builds a fresh body: stamp it in place rather than copying it.
     const event = body as TraceEvent;
-    const time = event.type === 'message' ? this.messageTime(connectionId, event.frameIds[event.frameIds.length - 1]) : timeOrigin + clock.now();
+    // (frameIds read defensively: an emitter outside the protocol must not make the stamp throw.)
+    const time = event.type === 'message' ? this.messageTime(connectionId, event.frameIds?.[event.frameIds.length - 1]) : timeOrigin + clock.now();
     event.seq = ++this.seq;
     event.time = time;
     event.connectionId = connectionId;

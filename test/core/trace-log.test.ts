@@ -314,6 +314,16 @@ describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and me
     }
   });
 
+  it('stamps a message body that comes without frame ids (an emitter outside the protocol) with a clock read, not a throw', () => {
+    const tracer = new Tracer();
+    const seen: TraceEvent[] = [];
+    tracer.subscribe((e) => seen.push(e));
+    const body = { type: 'message', direction: 'in', opcode: 2, size: 0, data: new Uint8Array(0) } as unknown as Parameters<Tracer['emit']>[1];
+    expect(() => tracer.emit('c', body)).not.toThrow();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.time).toBeGreaterThan(0);
+  });
+
   it('keeps a binary message of one frame, traced right after it, in that frame\'s row, and reads both back as traced', () => {
     const log = new TraceLog({ maxEvents: 3 * SEGMENT });
     const tracer = new Tracer();
