@@ -320,13 +320,7 @@ export class TraceLog implements TraceRowListener {
     const headerLength = headerLengthAt(arena, at);
     const end = at + frameLength(arena, at);
     if (opcode !== 2 || arena[at] !== 0x82 || end - at - headerLength !== data.length) return false;
-    if (!payloadsOfFrames) {
-      // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
-      const masked = (arena[at + 1]! & 0x80) !== 0;
-      for (let p = at + headerLength, q = 0, key = at + headerLength - 4; p < end; p++, q++) {
-        if ((masked ? arena[p]! ^ arena[key + (q & 3)]! : arena[p]) !== data[q]) return false;
-      }
-    }
+    if (!payloadsOfFrames && !payloadEquals(arena, at, headerLength, end, data, 0)) return false;
     seg.flags[r] = flags | Flag.MessageFollows;
     seg.events++;
     this.total++;
@@ -502,19 +496,12 @@ export class TraceLog implements TraceRowListener {
     let off = 0;
     for (let k = count - 1; k >= 0; k--) {
       const at = seg.b[rows[k]!]!;
-      const b1 = arena[at + 1]!;
       const headerLength = headerLengthAt(arena, at);
       const end = at + frameLength(arena, at);
       if (off + (end - at - headerLength) > data.length) return false;
-      if (payloadsOfFrames) {
-        off += end - at - headerLength; // the caller says these are the bytes: only the lengths are checked
-      } else if (b1 & 0x80) {
-        // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
-        const key = at + headerLength - 4;
-        for (let p = at + headerLength, q = 0; p < end; p++, q++) if ((arena[p]! ^ arena[key + (q & 3)]!) !== data[off++]) return false;
-      } else {
-        for (let p = at + headerLength; p < end; p++) if (arena[p] !== data[off++]) return false;
-      }
+      // payloadsOfFrames: the caller says these are the bytes, only the lengths are checked.
+      if (!payloadsOfFrames && !payloadEquals(arena, at, headerLength, end, data, off)) return false;
+      off += end - at - headerLength;
     }
     if (off !== data.length || seg.x[i] !== data.length) return false;
     // Read back from the first frame's row on: this connection's frame rows with the ids in turn.
@@ -595,9 +582,8 @@ export class TraceLog implements TraceRowListener {
     const arena = seg.arena;
     const headerLength = headerLengthAt(arena, at);
     const end = at + frameLength(arena, at);
-    const data = arena.slice(at + headerLength, end);
-    // §5.3: the payload as sent is the wire payload unmasked with the frame's key.
-    if (arena[at + 1]! & 0x80) for (let p = 0, key = at + headerLength - 4; p < data.length; p++) data[p]! ^= arena[key + (p & 3)]!;
+    const data = new Uint8Array(end - at - headerLength);
+    copyPayloadOut(arena, at, headerLength, end, data, 0);
     return {
       type: 'message', direction: seg.flags[r]! & Flag.Out ? 'out' : 'in', opcode: arena[at]! & 0x0f, size: data.length, frameIds: [seg.a[r]!], data,
       seq: seg.seqBase + seg.seq[r]! + 1, time: seg.time[r]!, connectionId: this.connIds[seg.conn[r]!]!,
@@ -618,13 +604,8 @@ export class TraceLog implements TraceRowListener {
       const at = seg.b[r]!;
       const headerLength = headerLengthAt(arena, at);
       const end = at + frameLength(arena, at);
-      if (arena[at + 1]! & 0x80) {
-        const key = at + headerLength - 4;
-        for (let p = at + headerLength, q = 0; p < end; p++, q++) data[off++] = arena[p]! ^ arena[key + (q & 3)]!;
-      } else {
-        data.set(arena.subarray(at + headerLength, end), off);
-        off += end - at - headerLength;
-      }
+      copyPayloadOut(arena, at, headerLength, end, data, off);
+      off += end - at - headerLength;
     }
     return data;
   }
@@ -659,6 +640,31 @@ export function frameFromWire(frameId: number, raw: Uint8Array, payload: Uint8Ar
   };
   if (relay) frame.relay = relay;
   return frame;
+}
+
+/**
+ * Whether the payload of the frame stored inline at `at` (header of headerLength, ending at `end`),
+ * as sent, equals data from `off` on. §5.3: the payload as sent is the wire payload unmasked with
+ * the frame's key.
+ */
+function payloadEquals(arena: Uint8Array, at: number, headerLength: number, end: number, data: Uint8Array, off: number): boolean {
+  if (arena[at + 1]! & 0x80) {
+    const key = at + headerLength - 4;
+    for (let p = at + headerLength, q = 0; p < end; p++, q++) if ((arena[p]! ^ arena[key + (q & 3)]!) !== data[off + q]) return false;
+  } else {
+    for (let p = at + headerLength, q = 0; p < end; p++, q++) if (arena[p] !== data[off + q]) return false;
+  }
+  return true;
+}
+
+/** The payload of the frame stored inline at `at`, as sent (unmasked, §5.3), copied into out at `off`. */
+function copyPayloadOut(arena: Uint8Array, at: number, headerLength: number, end: number, out: Uint8Array, off: number): void {
+  if (arena[at + 1]! & 0x80) {
+    const key = at + headerLength - 4;
+    for (let p = at + headerLength, q = 0; p < end; p++, q++) out[off + q] = arena[p]! ^ arena[key + (q & 3)]!;
+  } else {
+    out.set(arena.subarray(at + headerLength, end), off);
+  }
 }
 
 /** The header length the first bytes of a frame declare (§5.2). */
