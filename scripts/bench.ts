@@ -708,16 +708,25 @@ function tracingLines(r: BenchResults): string[] {
   lines.push('untraced 3.20 → 2.32, the framing changes of the same hour). What is left of tracing over sockets (profile, 64 B');
   lines.push('sequential, traced against untraced): the collector +1.7% of samples (the kept log grows: 9 full collections in 4 s');
   lines.push('against 1), copying frames into the arena and new segments ~1.8% (most of it the first touch of fresh pages).');
+  lines.push('Where the rest of it goes (2026-11-29 03:50-04:30, load 0.3-1, 64 B sequential over sockets, the process\'s CPU per');
+  lines.push('round trip, traced minus untraced in the same round, 8 cells of 1.5 s each, medians): rows handed to a listener that');
+  lines.push('keeps nothing, +0.0 µs (the protocol\'s tracing itself costs about nothing here); kept in a ring of 20,000 events whose');
+  lines.push('memory is reused, +1.3 µs; every event kept, +3.2 to +4.4 µs over four such runs. With the log\'s memory carved from');
+  lines.push('one 512 MB block reserved before the cell, +1.0 µs, and 6 full collections in the run instead of 12, with the same');
+  lines.push('45,000 page faults: the cost of keeping is V8 answering the external memory the log adds (a full collection every');
+  lines.push('~8 MB of it), not the copying and not the fresh pages. Blocks of 4-64 MB taken as the log grows, or WebAssembly');
+  lines.push('memories, did not help (+3.5 to +4.8 µs): each costs the collector what the many small buffers cost. Reserving the');
+  lines.push('memory ahead would hide it, but V8 would then count the whole reservation as external memory, which hides every');
+  lines.push('other buffer\'s growth from its heuristics too: not done.');
   if (missed.some((t) => t.workload === '64-seq')) {
     lines.push('');
     lines.push(`64 B sequential is missed by what tracing still costs per round trip: ours with tracing off is ${fmtRatio(seqOff)} ws in this`);
     lines.push('run (one message in flight is bound by the loopback and the event loop\'s wake-ups, the table above), so 1.0× traced');
     lines.push(`needs tracing to cost no more than what untraced ours saves over ws per round trip${seqOff !== null && seqOff < 1 ? ' (in this run untraced ours is itself below ws: no tracing cost, however small, reaches 1.0×)' : ''}: about 0-1.5 µs on`);
-    lines.push('a quiet machine (ours 1.0-1.1× ws); it costs the µs above. What is left of it is mostly keeping: the log grows by');
-    lines.push('~425 B per round trip outside the heap (V8 counts it as external memory and runs full collections for it; fresh');
-    lines.push('pages are faulted in as rows and frames are copied in). What would close it: a bounded trace (a ring, as the page\'s');
-    lines.push('frame list is) whose segments are reused, so the log stops growing; the incoming payload unmasked in place once its');
-    lines.push('wire bytes are in the log (one payload copy less per masked frame).');
+    lines.push('a quiet machine (ours 1.0-1.1× ws); it costs the µs above. What is left of it is keeping: the log grows by ~425 B');
+    lines.push('per round trip outside the heap, and V8 runs full collections for that growth (the paragraph above). What would');
+    lines.push('close it: keeping less (a ring, as the page\'s frame list is, whose segments are reused: +1.3 µs instead of ~+4),');
+    lines.push('or narrower rows and frames (a round trip\'s 272 bytes of frames are the wire bytes themselves).');
   }
   const svc = ratio('64')?.serviceOverWs ?? null;
   if (svc !== null) {
