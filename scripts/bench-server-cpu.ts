@@ -441,10 +441,13 @@ push) were ~6 % of our server's CPU; they are now pop() or nothing (commit 4589f
 tree before, 6 ABBA rounds at load 13.5–15 (3.46 → 3.15 µs at 64 in flight).
 
 **What the server does per message now** (tracing off). A masked frame that arrives whole in one socket chunk is unmasked
-in place in that chunk and handed to the application as a view of it (no copy, no allocation); nothing else may hold the
+in place in that chunk and handed to the application as a view of it (no copy of its bytes); nothing else may hold the
 chunk for that: no trace or recorder, no step gate, no second 'data' reader of the socket (then it is copied as before).
 Such a frame with a 7- or 16-bit length is read in one go (FrameParser's \`wholeFrames\`): one header object and one
-payload view, one parser event instead of four; the connection runs the same checks on it, in the same order. A frame
+payload view, one parser event instead of four; the connection runs the same checks on it, in the same order. It is
+not free of allocations: per frame the parser still makes a masking-key view, a payload view, the header object, a
+frame object and its event, and the connection one message object for the application (small young objects, each
+collected by the next scavenge; the payload view is the message's data, which the application keeps). A frame
 cut by the chunk's end, or with a 64-bit length, goes the general way. A server message of 4 KiB or more goes out as its
 header and then the payload as it is (one writev, no copy behind the header); smaller output of one read is joined into
 one socket write. Large payloads are (un)masked with WebAssembly SIMD, 64 bytes per turn (src/core/mask-simd.ts; 16 KiB

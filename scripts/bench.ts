@@ -525,11 +525,17 @@ const targetSpecs: Array<{ name: string; workload: Workload['id']; impl: ImplId;
   { name: 'full tracing ≥ 0.5× ws, 64 B sequential', workload: '64-seq', impl: 'ours-traced', target: 0.5 },
   { name: 'full tracing ≥ 0.5× ws, 16 KiB', workload: '16k', impl: 'ours-traced', target: 0.5 },
   { name: 'full tracing ≥ 0.5× ws, 1 MiB', workload: '1m', impl: 'ours-traced', target: 0.5 },
-  // Issue 17: traced as the inspector runs it, at least ws's throughput at every size.
-  { name: 'full tracing ≥ 1.0× ws, 64 B pipelined (issue 17)', workload: '64', impl: 'ours-traced', target: 1.0 },
-  { name: 'full tracing ≥ 1.0× ws, 64 B sequential (issue 17)', workload: '64-seq', impl: 'ours-traced', target: 1.0 },
-  { name: 'full tracing ≥ 1.0× ws, 16 KiB (issue 17)', workload: '16k', impl: 'ours-traced', target: 1.0 },
-  { name: 'full tracing ≥ 1.0× ws, 1 MiB (issue 17)', workload: '1m', impl: 'ours-traced', target: 1.0 },
+  // Issue 17: traced as the inspector runs it, at least ws's throughput at every size. The app's own
+  // path is its service (an object listener batching events for the page, raw chunks on): judged there.
+  { name: 'through the service ≥ 1.0× ws, 64 B pipelined (issue 17, the app\'s own path)', workload: '64', impl: 'ours-service', target: 1.0 },
+  { name: 'through the service ≥ 1.0× ws, 64 B sequential (issue 17, the app\'s own path)', workload: '64-seq', impl: 'ours-service', target: 1.0 },
+  { name: 'through the service ≥ 1.0× ws, 16 KiB (issue 17, the app\'s own path)', workload: '16k', impl: 'ours-service', target: 1.0 },
+  { name: 'through the service ≥ 1.0× ws, 1 MiB (issue 17, the app\'s own path)', workload: '1m', impl: 'ours-service', target: 1.0 },
+  // The protocol's tracing with every event kept compactly (a TraceLog, which the app's service does not use yet).
+  { name: 'full tracing, kept in a TraceLog, ≥ 1.0× ws, 64 B pipelined', workload: '64', impl: 'ours-traced', target: 1.0 },
+  { name: 'full tracing, kept in a TraceLog, ≥ 1.0× ws, 64 B sequential', workload: '64-seq', impl: 'ours-traced', target: 1.0 },
+  { name: 'full tracing, kept in a TraceLog, ≥ 1.0× ws, 16 KiB', workload: '16k', impl: 'ours-traced', target: 1.0 },
+  { name: 'full tracing, kept in a TraceLog, ≥ 1.0× ws, 1 MiB', workload: '1m', impl: 'ours-traced', target: 1.0 },
 ];
 
 function round2(x: number): number {
@@ -660,7 +666,14 @@ function tracingLines(r: BenchResults): string[] {
   const row = (w: Workload['id'], impl: ImplId) => r.rows.find((x) => x.workload === w && x.impl === impl);
   const ratio = (w: Workload['id']) => r.ratios.find((x) => x.workload === w);
   const t17 = r.targets.filter((t) => t.name.includes('issue 17'));
-  if (t17.length === 0 || t17.some((t) => t.actual === null)) return [];
+  const logged = r.targets.filter((t) => t.name.startsWith('full tracing, kept in a TraceLog'));
+  if (logged.length === 0 || logged.some((t) => t.actual === null)) return [];
+  const label = (t: TargetRow) => workloads.find((w) => w.id === t.workload)!.label;
+  const verdict = (ts: readonly TargetRow[]) => {
+    const miss = ts.filter((t) => t.met === false);
+    const met = ts.filter((t) => t.met === true);
+    return `met at ${met.map((t) => `${label(t)} (${fmtRatio(t.actual)})`).join(', ') || 'no size'}${miss.length ? `; missed at ${miss.map((t) => `${label(t)} (${fmtRatio(t.actual)}, ${t.gap})`).join(', ')}` : ''}`;
+  };
   // µs per message that tracing adds: traced minus tracing off, within each round (msgs/s workloads).
   const added = (w: Workload['id']) => {
     const [traced, off] = [row(w, 'ours-traced'), row(w, 'ours')];
@@ -671,10 +684,14 @@ function tracingLines(r: BenchResults): string[] {
     });
     return diffs.length ? median(diffs) : null;
   };
-  const missed = t17.filter((t) => !t.met);
+  const missed = logged.filter((t) => !t.met);
   const seqOff = ratio('64-seq')?.oursOverWs ?? null;
   const lines = ['### Tracing as the inspector runs it (issue 17: at least 1.0× ws at every size)', ''];
-  lines.push(`Met at ${t17.filter((t) => t.met).map((t) => `${workloads.find((w) => w.id === t.workload)!.label} (${fmtRatio(t.actual)})`).join(', ') || 'no size'}${missed.length ? `; missed at ${missed.map((t) => `${workloads.find((w) => w.id === t.workload)!.label} (${fmtRatio(t.actual)}, ${t.gap})`).join(', ')}` : ''}.`);
+  if (t17.length > 0 && t17.every((t) => t.actual !== null)) {
+    lines.push(`**The app's own path (through the service), which issue 17 is judged on:** ${verdict(t17)}.`);
+    lines.push('');
+  }
+  lines.push(`**The protocol's tracing with every event kept in a \`TraceLog\`** (not yet the app's path, see the method above): ${verdict(logged)}.`);
   const a64 = added('64');
   const aSeq = added('64-seq');
   lines.push('');
@@ -731,7 +748,7 @@ function tracingLines(r: BenchResults): string[] {
   const svc = ratio('64')?.serviceOverWs ?? null;
   if (svc !== null) {
     lines.push('');
-    lines.push(`Through the service (for information) the inspector\'s own process reaches ${fmtRatio(svc)} ws at 64 B pipelined${ratio('16k')?.serviceOverWs != null ? `, ${fmtRatio(ratio('16k')!.serviceOverWs)} at 16 KiB, ${fmtRatio(ratio('1m')!.serviceOverWs ?? null)} at 1 MiB` : ''}:`);
+    lines.push(`Through the service (the app\'s own path) the inspector\'s own process reaches ${fmtRatio(svc)} ws at 64 B pipelined${ratio('64-seq')?.serviceOverWs != null ? `, ${fmtRatio(ratio('64-seq')!.serviceOverWs)} at 64 B sequential` : ''}${ratio('16k')?.serviceOverWs != null ? `, ${fmtRatio(ratio('16k')!.serviceOverWs)} at 16 KiB, ${fmtRatio(ratio('1m')!.serviceOverWs ?? null)} at 1 MiB` : ''}:`);
     lines.push('each batch goes to the page as a binary batch (src/shared/trace-batch.ts: a frame or message is a row of numbers,');
     lines.push('its bytes once in one slab, the payload derived from the wire bytes, a message pointing at its frame\'s payload),');
     lines.push('sent as bytes: length-prefixed records on the web host\'s event stream, one byte array per batch over Electron\'s IPC.');
@@ -779,17 +796,21 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('concurrent GC helpers included, so an implementation that allocates a lot scores lower per CPU-second than per');
   lines.push('wall-clock second (it uses the second core for garbage collection).');
   lines.push('');
-  lines.push('*Full tracing* = tracing as the inspector runs it: one `Tracer` for both ends whose listener keeps every event');
+  lines.push('*Full tracing* = every event traced and kept: one `Tracer` for both ends whose listener keeps every event');
   lines.push('(each frame with its wire bytes, masking key, unmasked payload and decoded header; messages; state changes) in a');
   lines.push('`TraceLog` (src/core/trace-log.ts): frames, messages and raw chunks as rows of numbers in typed-array columns with');
   lines.push('their bytes in an arena outside the JavaScript heap, read back as the same events (header fields from the wire');
   lines.push('bytes, the payload unmasked again), anything rarer as the object it was; subscribed with `Tracer.subscribeRows`, the');
   lines.push('common frames and messages reach it as values, no event object built. Kept as objects, the same trace was about');
-  lines.push('370 B of heap in 5-7 objects per event, and the garbage collector took a third of the traced 64 B echo\'s CPU. Raw');
-  lines.push('byte-chunk events are off, as in the app (the frames carry the same bytes), and the field-by-field anatomy');
+  lines.push('370 B of heap in 5-7 objects per event, and the garbage collector took a third of the traced 64 B echo\'s CPU.');
+  lines.push('**The app does not keep its trace this way (yet)**: its service subscribes an ordinary listener, so every event is');
+  lines.push('built as an object and batched for the page, with raw chunks on (*through the service*, below: the app\'s own path,');
+  lines.push('on which issue 17 is judged). This column is what the protocol\'s tracing costs when what is kept is kept compactly:');
+  lines.push('what the service would pay if it kept rows. Raw byte-chunk events are off here (the frames carry the same bytes;');
+  lines.push('the app turns them on for its Pipeline view and recorder), and the field-by-field anatomy');
   lines.push('(`frameAnatomy()`: offsets, bit ranges, meanings) is built lazily, for the frame a person selects — one of the');
   lines.push('techniques the issue names. *Eager anatomy* is the upper bound, for information: raw chunks traced too, every event');
-  lines.push('kept as its object and `frameAnatomy()` built for every frame as it passes. *Through the service*, for information:');
+  lines.push('kept as its object and `frameAnatomy()` built for every frame as it passes. *Through the service*, the app\'s own path:');
   lines.push('both ends trace into `InspectorService` as its own server and clients do (raw chunks on, for the recorder), which cuts');
   lines.push('payloads for display and batches events every 16 ms; each batch is encoded as the app\'s bridges send it to the page');
   lines.push('(the binary batch of src/shared/trace-batch.ts, as bytes). That is the whole cost the inspector\'s service process pays per event; the page\'s own');
@@ -853,6 +874,7 @@ const markers = {
   startup: ['<!-- startup:start -->', '<!-- startup:end -->'],
   serverCpu: ['<!-- server-cpu:start -->', '<!-- server-cpu:end -->'],
   uiConnections: ['<!-- ui-connections:start -->', '<!-- ui-connections:end -->'],
+  readHolding: ['<!-- read-holding:start -->', '<!-- read-holding:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */
