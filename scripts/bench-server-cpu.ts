@@ -431,9 +431,14 @@ node's streams together. Per wake-up ours makes the fewest system calls node all
 zero timeout to measure idle time, then sleeps), one \`read\` and one \`write\` with every echo of that read
 (\`strace\`: reads = writes; ws makes one \`writev\` per message). What would close it is fewer wake-ups per message,
 which a server built on node's sockets cannot choose: no \`SO_RCVLOWAT\` or busy polling, reads fixed at 64 KiB by
-libuv, \`onread\` with a caller's buffer only for client sockets; waiting on purpose for more input (a timer or
-\`setImmediate\` before reading or writing) would add that wait to every round trip, which the 64 B sequential
-benchmark forbids. A faster client would lower ours too (it would let it sleep less often), but the workload is "a ws client".
+libuv, \`onread\` with a caller's buffer only for client sockets. What is left is waiting on purpose for more input,
+measured with a prototype in \`npm run bench:read-holding\` (its section below; 2026-11-29, load 0.6-1.1): reading
+paused 1 ms after a read that found 2 or more messages takes 64 B blasting to 0.40× ws's CPU per message (and the
+client's throughput up 66 %), but the same rule costs a client with 2 messages in flight 91 % of its throughput (it
+waits 1 ms per round), 16 KiB blasting 66 % of its throughput at a higher CPU per message, and pausing only until the
+next turn of the loop gains nothing. Not shipped: 16 KiB would still be missed, a rule that tells a deep window from a
+short one would have to guess, and in the inspector a held read stamps every frame up to 1 ms late. A faster client
+would lower ours too (it would let it sleep less often), but the workload is "a ws client".
 
 **Found and removed on the way** (perf at 64 B, blasting): five \`array.length = 0\` per message in the protocol's
 per-message reset (a call into V8's runtime every time, and the backing store dropped and grown again by the next
