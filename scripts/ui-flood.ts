@@ -719,7 +719,8 @@ async function run(soakSeconds: number): Promise<UiFloodRun> {
         };
       })(),
       {
-        id: 'scroll', value: Math.max(scrollFig.max, scrollFig.jumpMax), name: '100k+ retained frames scroll smoothly', target: `p95 frame ≤ ${targets.scrollP95Ms} ms, none over 3 frames (${targets.scrollMaxMs} ms)`,
+        // The figure in the table is the worst frame (scrolling or jumping); the p95 is judged too and given in `actual`.
+        id: 'scroll', value: Math.max(scrollFig.max, scrollFig.jumpMax), name: '100k+ retained frames scroll smoothly', target: `worst frame ≤ ${targets.scrollMaxMs} ms (3 frames), p95 ≤ ${targets.scrollP95Ms} ms`,
         actual: `${retained.toLocaleString('en-US')} frames: p50 ${r1(scrollFig.p50)} / p95 ${r1(scrollFig.p95)} / max ${r1(scrollFig.max)} ms over ${scrollFig.frames} steps; jumps p95 ${r1(scrollFig.jumpP95)} / max ${r1(scrollFig.jumpMax)} ms`,
         met: retained >= 100_000 && scrollFig.p95 <= targets.scrollP95Ms && scrollFig.max <= targets.scrollMaxMs && scrollFig.jumpMax <= targets.scrollMaxMs && scroll.rowsMin > 0,
         note: retained < 100_000 ? `only ${retained} frames retained`
