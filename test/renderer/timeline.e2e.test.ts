@@ -229,6 +229,36 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await setFilters({ filter: '' });
   });
 
+  it('leaves the caret where the typing left it when more is typed before a taken completion settles', async () => {
+    // Taking a completion puts the caret after it on the next animation frame. Held here, so that
+    // the typing comes first (a fast typist, or a frame that comes late): the caret must not jump back.
+    await setFilters({ filter: '' });
+    await page.evaluate(`(() => {
+      window.heldFrames = [];
+      window.realRaf = window.requestAnimationFrame;
+      window.requestAnimationFrame = (cb) => window.heldFrames.push(cb);
+    })()`);
+    try {
+      await page.getByTestId('display-filter').pressSequentially('opc');
+      await expect.poll(() => page.getByTestId('filter-completions').locator('li').allTextContents()).toEqual([expect.stringMatching(/^opcode /)]);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('== p');
+    } finally {
+      await page.evaluate(`(() => {
+        window.requestAnimationFrame = window.realRaf;
+        for (const cb of window.heldFrames.splice(0)) cb(performance.now());
+      })()`);
+    }
+    const box = page.getByTestId('display-filter');
+    expect(await box.inputValue()).toBe('opcode == p');
+    expect(await box.evaluate((el) => (el as unknown as { selectionStart: number }).selectionStart)).toBe('opcode == p'.length);
+    await page.keyboard.type('o');
+    await expect.poll(() => box.inputValue()).toBe('opcode == po');
+    await expect.poll(() => page.getByTestId('filter-completions').locator('code').allTextContents()).toEqual(['pong']);
+    await page.keyboard.press('Escape');
+    await setFilters({ filter: '' });
+  });
+
   it("folds Chromium's 200 KB message into one message row with its frames, lifecycle rows between, and three time modes", async () => {
     const peer = await inspector.browser.newPage();
     await peer.goto(inspector.peerPageUrl);

@@ -21,7 +21,12 @@ export function DisplayFilterInput({ value, onChange, error }: { value: string; 
     onChange(next);
     setCursor(at);
     setActive(0);
-    requestAnimationFrame(() => input.current?.setSelectionRange(at, at));
+    // The caret goes after the accepted text once React has set it, unless more was typed first
+    // (a fast typist, or a frame that came late): then the caret stays where the typing left it.
+    requestAnimationFrame(() => {
+      const box = input.current;
+      if (box && box.value === next) box.setSelectionRange(at, at);
+    });
   };
 
   return (
