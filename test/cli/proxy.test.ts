@@ -83,6 +83,8 @@ describe('wsinspect proxy', () => {
     const local = await localCertificate(configDirectory(env));
     const tls = runCli(['proxy', '--listen', 'wss://127.0.0.1:0/', '--tls', '--target', upstream.url, '--origin', 'https://rewritten.example'], env);
     const wss = await waitFor(() => /proxying (wss:\/\/\S+) →/.exec(tls.stdout())?.[1], `the wss listening line (${tls.stdout()} ${tls.stderr()})`);
+    // The certificate's lines follow the listening line in a write of their own: wait for them too.
+    await waitFor(() => tls.stdout().includes(local.certificate.sha256), `the certificate's fingerprint (${tls.stdout()})`);
     expect(tls.stdout()).toContain(local.certificate.sha256);
     const before = upstream.requests.length;
     const ws = await openWs(wss.replace('127.0.0.1', 'localhost'), { ca: local.cert, headers: { Origin: 'http://app.example' } });
