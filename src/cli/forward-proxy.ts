@@ -18,7 +18,7 @@ import type { ProxyConversation } from '../core/proxy/conversation.ts';
 import { relayUpgrade } from '../core/forward-proxy/relay-upgrade.ts';
 import { Tracer } from '../core/trace.ts';
 import { traceWriter, type TraceMode } from './trace-output.ts';
-import { announce, CliError, clientTls, parseIntOption, parseLimits, parseTraceMode, runUntilStopped } from './wsinspect.ts';
+import { announce, CliError, clientTls, parseIntOption, parseLimits, parseTraceMode, runUntilStopped, watchForStop } from './wsinspect.ts';
 import { recordProxy, type ProxyValues } from './proxy.ts';
 
 export const forwardProxyUsage = `  wsinspect proxy --forward [--listen 127.0.0.1:8080] [options]
@@ -171,15 +171,17 @@ export async function forwardProxy(values: ProxyValues): Promise<number> {
       onIntercepted: (event) => print(interceptionLine(event), { type: 'intercepted', ...event }),
     }));
   }
+  const watch = watchForStop();
   try {
     const { url } = await proxy.listen();
     announce(mode, `forward proxy on ${url}${minter ? ' (TLS interception on)' : ''}: e.g. chromium --proxy-server=${url}, curl -x ${url}, HTTPS_PROXY=${url}`, { event: 'listening', url, interceptTls: Boolean(minter) });
     if (remote) process.stderr.write(`warning: bound to ${host}, so other machines can use this proxy (targets on this machine are refused).\n`);
   } catch (error) {
+    watch.cancel();
     if (error instanceof ListenError) throw new CliError(error.message, 1);
     throw error;
   }
-  await runUntilStopped(async () => {
+  await runUntilStopped(watch, async () => {
     for (const c of conversations) c.stop();
     await proxy.close();
   });

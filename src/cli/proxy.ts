@@ -19,7 +19,7 @@ import { RecordOptionError, recordArgs, startRecording } from './record.ts';
 import { traceWriter } from './trace-output.ts';
 import { forwardProxy, forwardProxyArgs, forwardProxyUsage } from './forward-proxy.ts';
 import {
-  announce, announceTls, CliError, clientTls, limitArgs, parseIntOption, parseLimits, parseTraceMode, runUntilStopped, serverTls,
+  announce, announceTls, CliError, clientTls, limitArgs, parseIntOption, parseLimits, parseTraceMode, runUntilStopped, serverTls, watchForStop,
 } from './wsinspect.ts';
 
 export const proxyUsage = `wsinspect proxy — a reverse proxy (or, with --forward, a forward proxy) that traces both legs of every conversation
@@ -115,6 +115,7 @@ async function reverseProxy(values: ProxyValues): Promise<number> {
   if (write) tracer.subscribe(write);
   const recorder = recordProxy(values, tracer);
   let server: ReverseProxy;
+  const watch = watchForStop();
   try {
     server = new ReverseProxy({
       host: listen.host, port: listen.port, target: target.url, listenPath: listen.path, tracer, traceBytes: mode === 'jsonl' || recorder !== null,
@@ -140,10 +141,11 @@ async function reverseProxy(values: ProxyValues): Promise<number> {
     if (!isLoopbackHost(listen.host)) process.stderr.write(`warning: bound to ${listen.host}, so other machines can reach this proxy.\n`);
     if (tls) announceTls(mode, tls, url);
   } catch (error) {
+    watch.cancel();
     if (error instanceof ListenError) throw new CliError(error.message, 1);
     throw error;
   }
-  await runUntilStopped(() => server.close());
+  await runUntilStopped(watch, () => server.close());
   recorder?.close();
   return 0;
 }

@@ -220,6 +220,7 @@ async function serve(args: string[]): Promise<number> {
     ...(maxConnections !== undefined ? { maxConnections: parseIntOption('--max-connections', maxConnections, 0, 1, 1_000_000) } : {}),
     ...(tls ? { tls } : {}),
   });
+  const watch = watchForStop();
   try {
     const { url } = await server.listen();
     announce(mode, `listening on ${url} (app: ${appName})`, { event: 'listening', url, app: appName });
@@ -232,20 +233,33 @@ async function serve(args: string[]): Promise<number> {
       process.stdout.write(`try it: in a browser console run  new WebSocket('${url}')  or  wsinspect connect ${url}${ca} --send hello\n`);
     }
   } catch (error) {
+    watch.cancel();
     recorder?.close();
     if (error instanceof ListenError) throw new CliError(error.message, 1);
     throw error;
   }
-  await runUntilStopped(() => server.close());
+  await runUntilStopped(watch, () => server.close());
   recorder?.close();
   return 0;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** Runs until stopped (untilStopped), then `close`; a second signal, or a close that hangs on a peer, does not keep the process alive. */
-export async function runUntilStopped(close: () => Promise<void>): Promise<void> {
-  await untilStopped();
+/** A watch for the signals that stop a long-running command (watchForStop). */
+export interface StopWatch {
+  /** Resolves on the first stop signal, or when our parent is gone. */
+  readonly stopped: Promise<void>;
+  /** Removes the signal handlers and the parent watch (a command that failed to start). */
+  cancel(): void;
+}
+
+/**
+ * Runs until `watch` says stop, then `close`; a second signal, or a close that hangs on a peer,
+ * does not keep the process alive. The watch is made before the command listens (watchForStop):
+ * a signal sent as soon as "listening" is read must find its handler installed, not kill us.
+ */
+export async function runUntilStopped(watch: StopWatch, close: () => Promise<void>): Promise<void> {
+  await watch.stopped;
   const force = () => process.exit(0);
   for (const signal of STOP_SIGNALS) process.once(signal, force);
   setTimeout(force, 3000).unref();
@@ -265,26 +279,30 @@ function parentOf(pid: number): number | null {
 }
 
 /**
- * Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed), or when the process that
- * started us is gone: `npx wsinspect serve` runs us under npm, and npm killed with SIGKILL cannot
+ * Watches for Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed), and for the process that
+ * started us being gone: `npx wsinspect serve` runs us under npm, and npm killed with SIGKILL cannot
  * pass a signal on; we then find ourselves re-parented (process.ppid changes) and stop too.
  */
-function untilStopped(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const parent = process.ppid;
-    // Under npm (npx, npm run) the chain is npm → sh -c → us: npm's death re-parents the shell, not us.
-    const underNpm = Boolean(process.env['npm_command'] || process.env['npm_execpath']);
-    const grandparent = underNpm ? parentOf(parent) : null;
-    const watch = setInterval(() => {
-      if (process.ppid !== parent || (grandparent !== null && parentOf(parent) !== grandparent)) stop();
-    }, 500);
-    const stop = () => {
-      clearInterval(watch);
-      for (const signal of STOP_SIGNALS) process.removeListener(signal, stop);
-      resolve();
-    };
-    for (const signal of STOP_SIGNALS) process.once(signal, stop);
-  });
+export function watchForStop(): StopWatch {
+  let done = () => {};
+  const stopped = new Promise<void>((resolve) => { done = resolve; });
+  const parent = process.ppid;
+  // Under npm (npx, npm run) the chain is npm → sh -c → us: npm's death re-parents the shell, not us.
+  const underNpm = Boolean(process.env['npm_command'] || process.env['npm_execpath']);
+  const grandparent = underNpm ? parentOf(parent) : null;
+  const watch = setInterval(() => {
+    if (process.ppid !== parent || (grandparent !== null && parentOf(parent) !== grandparent)) stop();
+  }, 500);
+  const cancel = () => {
+    clearInterval(watch);
+    for (const signal of STOP_SIGNALS) process.removeListener(signal, stop);
+  };
+  const stop = () => {
+    cancel();
+    done();
+  };
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  return { stopped, cancel };
 }
 
 /**

@@ -78,6 +78,16 @@ describe('wsinspect proxy --forward', () => {
     expect(await run.exit).toBe(0);
   }, 30_000);
 
+  it('a port in use: one line and exit 1', async () => {
+    const busy = createHttpServer();
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    cleanups.push(() => new Promise<void>((r) => busy.close(() => r())));
+    const run = runCli(['proxy', '--forward', '--listen', `127.0.0.1:${(busy.address() as AddressInfo).port}`]);
+    expect(await run.exit).toBe(1);
+    expect(run.stderr()).toMatch(/^wsinspect: Port \d+ on 127\.0\.0\.1 is already in use \(EADDRINUSE\)/);
+  });
+
   it('--record saves both legs of a relayed conversation, read back by wsinspect open', async () => {
     const originPort = await echoServer();
     const file = join(tempConfig(), 'forward.wsi');
