@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
-import { killRunning, runCli as run } from '../support/cli.ts';
+import { killRunning, runCli as run, waitFor } from '../support/cli.ts';
 
 afterEach(() => killRunning());
 
@@ -31,6 +31,14 @@ async function recorder(onOpen?: (s: WebSocket) => void): Promise<{ url: string;
   return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, seen, close: () => wss.close() };
 }
 
+/**
+ * ws reports a close when its TCP connection has closed, which can come after the CLI has
+ * exited: wait for it before reading what the peer recorded.
+ */
+async function closeRecorded(peer: { seen: Seen[] }): Promise<void> {
+  await waitFor(() => peer.seen.some((s) => s.kind === 'close'), 'the peer to record the close');
+}
+
 function jsonl(out: string): Array<Record<string, any>> {
   return out.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>);
 }
@@ -48,6 +56,7 @@ describe('wsinspect connect: send options', () => {
         '--ping=hi', '--send-binary', `@${binFile}`, '--ping', '--close', '4000', '--reason', 'bye']);
       expect(await r.exit).toBe(0);
       expect(r.stderr()).toBe('');
+      await closeRecorded(peer);
       expect(peer.seen.map((s) => s.kind)).toEqual(['text', 'text', 'binary', 'ping', 'binary', 'ping', 'close']);
       expect(peer.seen[0]!.data.toString()).toBe('first');
       expect(peer.seen[1]!.data.length).toBe(Buffer.byteLength(big));
@@ -96,6 +105,7 @@ describe('wsinspect connect: send options', () => {
     try {
       const r = run(['connect', peer.url, '--trace', 'none', '--send', 'before', '--close', '1000', '--send', 'after', '--ping']);
       expect(await r.exit).toBe(0);
+      await closeRecorded(peer);
       expect(peer.seen.map((s) => s.kind === 'text' ? s.data.toString() : s.kind)).toEqual(['before', 'close']);
       expect(r.stderr()).toMatch(/^wsinspect: 2 messages not sent: the connection was already (closing|closed)/);
     } finally {
@@ -177,6 +187,7 @@ describe('wsinspect connect: a Close sent with --send-hex', () => {
       expect(closesOut).toHaveLength(1);
       expect(events.some((e) => e['type'] === 'frame' && e['direction'] === 'in' && e['frame'].opcode === 8)).toBe(true);
       expect(events.find((e) => e['type'] === 'connection-closed')).toMatchObject({ wasClean: true, code: 1000 });
+      await closeRecorded(peer);
       expect(peer.seen).toEqual([{ kind: 'close', data: Buffer.alloc(0), code: 1000 }]);
     } finally {
       peer.close();
