@@ -12,6 +12,7 @@ import type { SavedStep, SavedWork } from './saved-work.ts';
 import type { ProxyCaAction, ProxyLeg, ProxyStatus, StartProxyRequest } from './proxy-api.ts';
 import type { RawCarriers, RawCarriersRequest } from './raw-chunks-api.ts';
 import type { FrameFold } from './frame-fold.ts';
+import type { EncodedEvents } from './trace-batch.ts';
 
 export type { Breakpoint, ByteStepOptions, ByteStepSnapshot, GateSnapshot };
 export type { ProxyLeg, ProxyStatus, StartProxyRequest };
@@ -287,6 +288,12 @@ export type SendRequest =
 /** What the service pushes: trace events in batches, and status when it changes. */
 export interface ServiceBatch {
   events: TraceEvent[];
+  /**
+   * In the service's process only (its batches to the bridges): the events traced as rows,
+   * encoded as they came (trace-batch.ts), before `events`. eventsOf() reads both; the bridges
+   * send them as they are. A batch the page decodes has only `events`.
+   */
+  trace?: EncodedEvents;
   status?: InspectorStatus;
   /** Present while a conformance run progresses, and once when it ends. */
   conformance?: ConformanceProgress;

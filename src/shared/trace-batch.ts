@@ -48,6 +48,38 @@ export const MessageFlag = { Out: 1, Text: 2, Truncated: 4 } as const;
 /** The fixed part of the batch after the header: events, row bytes, slab bytes, derived bytes. */
 export const COUNTS_BYTES = 16;
 
+/**
+ * A batch's events already encoded as rows, as the service builds them while they are traced
+ * (TraceBatchBuilder in trace-batch-encode.ts): the rows and slab of the layout above, the
+ * connection ids the rows name, and the events kept as objects (RowKind.Object) as they were.
+ * A ServiceBatch carrying these (`trace`) has them instead of `events`: eventsOf() reads them back.
+ */
+export interface EncodedEvents {
+  /** Events in all, rows and objects. */
+  readonly count: number;
+  /** Of which frames (rows and objects): what frame folding counts. */
+  readonly frames: number;
+  readonly rows: Uint8Array;
+  readonly slab: Uint8Array;
+  /** Bytes the decoder rebuilds (masked frames sent as header and payload). */
+  readonly derived: number;
+  readonly conns: readonly string[];
+  readonly objects: readonly TraceEvent[];
+}
+
+/** A batch's events, whichever way it carries them: as objects, or encoded (`trace`), read back here. */
+export function eventsOf(batch: Pick<ServiceBatch, 'events' | 'trace'>): TraceEvent[] {
+  const trace = batch.trace;
+  if (!trace) return batch.events;
+  const events = decodeEvents(trace.count, trace.rows, trace.slab.slice(), trace.derived, trace.conns, trace.objects);
+  return batch.events.length === 0 ? events : [...events, ...batch.events];
+}
+
+/** How many events a batch carries (without reading encoded ones back). */
+export function eventCount(batch: Pick<ServiceBatch, 'events' | 'trace'>): number {
+  return batch.events.length + (batch.trace?.count ?? 0);
+}
+
 /** A batch the page could not read: truncated, garbled or of another version. One line, no stack needed. */
 export class BatchDecodeError extends Error {
   constructor(message: string) {
@@ -137,7 +169,8 @@ export function decodeBatchText(text: string): ServiceBatch {
   return decodeBatch(bytes);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a text message that starts with U+FEFF keeps it (it is the message's data, §5.6).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Reads a binary batch back into the ServiceBatch the service made; BatchDecodeError when it cannot. */
 export function decodeBatch(bytes: Uint8Array): ServiceBatch {
@@ -162,14 +195,25 @@ export function decodeBatch(bytes: Uint8Array): ServiceBatch {
   const rowBytes = r.u32();
   const slabBytes = r.u32();
   const derivedBytes = r.u32();
-  const rows = new Reader(r.bytes(rowBytes));
+  const rows = r.bytes(rowBytes);
   // The slab in a buffer of its own: the frames the page keeps hold views of it, and the batch's
   // rows and header (about 110 B per frame kept) must not stay alive with them.
   const slab = r.bytes(slabBytes).slice();
   if (r.remaining !== 0) throw new BatchDecodeError(`${r.remaining} bytes after the slab`);
-  if (count > rowBytes) throw new BatchDecodeError('more events than row bytes');
+  const events = decodeEvents(count, rows, slab, derivedBytes, conns as string[], objects as unknown[]);
+  return { ...(b as Omit<ServiceBatch, 'events'>), events };
+}
+
+/**
+ * The events of `count` rows (the layout above) whose bytes lie in `slab` (frames keep views of
+ * it), `derivedBytes` of them rebuilt; objects as the header's `o` holds them. BatchDecodeError
+ * when the rows do not add up.
+ */
+export function decodeEvents(count: number, rowBytes: Uint8Array, slab: Uint8Array, derivedBytes: number, conns: readonly string[], objects: readonly unknown[]): TraceEvent[] {
+  const rows = new Reader(rowBytes);
+  if (count > rowBytes.length) throw new BatchDecodeError('more events than row bytes');
   // Every rebuilt frame's header and payload lie in the slab, each copied once: never more than it holds.
-  if (derivedBytes > slabBytes) throw new BatchDecodeError(`${derivedBytes} rebuilt bytes declared for a ${slabBytes}-byte slab`);
+  if (derivedBytes > slab.length) throw new BatchDecodeError(`${derivedBytes} rebuilt bytes declared for a ${slab.length}-byte slab`);
   const derived = new Uint8Array(derivedBytes);
   let derivedUsed = 0;
   const conn = (index: number): string => {
@@ -257,7 +301,7 @@ export function decodeBatch(bytes: Uint8Array): ServiceBatch {
   }
   if (rows.remaining !== 0) throw new BatchDecodeError(`${rows.remaining} row bytes left over`);
   if (derivedUsed !== derived.length) throw new BatchDecodeError(`${derived.length - derivedUsed} rebuilt bytes declared and not used`);
-  return { ...(b as Omit<ServiceBatch, 'events'>), events };
+  return events;
 }
 
 function decodeText(bytes: Uint8Array, index: number): string {

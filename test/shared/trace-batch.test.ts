@@ -17,7 +17,7 @@ import { Tracer } from '../../src/core/trace.ts';
 const rec = ((model: never) => fc.record(model, { noNullPrototype: true })) as typeof fc.record;
 const bytes = (max = 200) => fc.uint8Array({ maxLength: max });
 const key = fc.uint8Array({ minLength: 4, maxLength: 4 });
-const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constant('héllo ✓ 🎉'));
+const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constant('héllo ✓ 🎉'), fc.constant('\uFEFF starts with a BOM'));
 
 /** A frame as the protocol traces it: raw is the frame on the wire, payload its body unmasked (or cut, or garbled). */
 const frame = rec({
@@ -91,6 +91,12 @@ describe('binary batch', () => {
       const back = decodeBatchText(encodeBatchText(batch));
       expect(back).toStrictEqual(batch);
     }), { numRuns: 300 });
+  });
+
+  it('keeps a text message\'s leading U+FEFF (a BOM is the message\'s data, not a marker to drop)', () => {
+    const message: TraceEvent = { type: 'message', direction: 'in', opcode: 1, size: 5, frameIds: [1], text: '\uFEFFhi', seq: 1, time: 1, connectionId: 'c1' };
+    const back = decodeBatch(encodeBatch({ events: [message] })).events[0] as Extract<TraceEvent, { type: 'message' }>;
+    expect([...back.text!].map((c) => c.codePointAt(0)!.toString(16))).toEqual(['feff', '68', '69']);
   });
 
   it('round-trips an empty batch with a status', () => {
