@@ -377,7 +377,8 @@ function sendSteps(
   limit: number,
 ): SendStep[] {
   const steps: SendStep[] = [];
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  // ignoreBOM: a file's leading EF BB BF is sent as it is, a character of the text (§5.6), not dropped.
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let closes = 0;
   for (const t of tokens) {
     if (t.kind !== 'option' || !t.name) continue;

@@ -7,7 +7,7 @@
  * bytes it decodes what it can and says what it still needs.
  */
 
-import { applyMask, readUint64BE } from './bytes.ts';
+import { applyMask, readUint64BE, utf8DecodeLenient } from './bytes.ts';
 import { describeCloseCode, describeOpcode } from './constants.ts';
 
 export type FieldId =
@@ -243,7 +243,8 @@ export function frameAnatomy(bytes: Uint8Array, context: AnatomyContext = {}): F
   return result;
 }
 
-const reasonDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a reason is UTF-8 data (§5.5.1), so a leading U+FEFF is a character of it, shown as it came.
+const reasonDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The status code and reason of a Close frame's body, as fields (the bytes that arrived of them). */
 function closeBodyFields(at: number, payloadLength: number, payload: Uint8Array, masked: boolean): AnatomyField[] {
@@ -274,7 +275,7 @@ function closeBodyFields(at: number, payloadLength: number, payload: Uint8Array,
     try {
       text = reasonDecoder.decode(bytes);
     } catch {
-      text = new TextDecoder('utf-8').decode(bytes);
+      text = utf8DecodeLenient(bytes);
       if (bytes.length === reasonLength) notes.push('Not valid UTF-8 (§5.5.1, §8.1).');
     }
     const cut = bytes.length < reasonLength;

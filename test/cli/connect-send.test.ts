@@ -72,6 +72,22 @@ describe('wsinspect connect: send options', () => {
     }
   });
 
+  it('--send-file sends a file that starts with a BOM as it is: EF BB BF is data of the text message (§5.6), fragmented or not', async () => {
+    const bomFile = join(dir, 'bom.txt');
+    writeFileSync(bomFile, Buffer.from([0xef, 0xbb, 0xbf, 0x68, 0x69]));
+    const peer = await recorder();
+    try {
+      const r = run(['connect', peer.url, '--trace', 'none', '--send-file', bomFile, '--close', '1000']);
+      expect(await r.exit).toBe(0);
+      const fragmented = run(['connect', peer.url, '--trace', 'none', '--fragment', '2', '--send-file', bomFile, '--close', '1000']);
+      expect(await fragmented.exit).toBe(0);
+      await waitFor(() => peer.seen.filter((s) => s.kind === 'close').length === 2, 'the peer to record both closes');
+      expect(peer.seen.filter((s) => s.kind === 'text').map((s) => s.data.toString('hex'))).toEqual(['efbbbf6869', 'efbbbf6869']);
+    } finally {
+      peer.close();
+    }
+  });
+
   it('--fragment splits each message into frames of those sizes; the peer gets the message whole', async () => {
     const peer = await recorder();
     try {

@@ -135,6 +135,11 @@ describe('the judge', () => {
     const observed = [{ ...events[0], observed: true }, events[1]] as unknown as TraceEvent[];
     expect(firstReaction(observed)).toEqual({ kind: 'close', code: 1009, reason: '' });
   });
+
+  it('reads a Pong\'s payload as it came: a leading U+FEFF is kept (it is data, not a byte order mark to drop)', () => {
+    const pong = { seq: 1, time: 0, connectionId: 'c', type: 'frame', direction: 'in', frame: { opcode: 10, payload: Uint8Array.of(0xef, 0xbb, 0xbf, 0x68, 0x69) } } as unknown as TraceEvent;
+    expect(firstReaction([pong])).toEqual({ kind: 'pong', payload: '\uFEFFhi' });
+  });
 });
 
 describe('fault wording (issue 15)', () => {

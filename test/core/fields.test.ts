@@ -345,6 +345,16 @@ describe('frameAnatomy: a Close frame\'s body, field by field (§5.5.1, §7.4)',
     expect(fieldAtByte(a, 9)?.id).toBe('close-reason');
   });
 
+  it('a reason starting with U+FEFF keeps it, valid UTF-8 or not (§5.5.1: the reason is UTF-8 data; a BOM is a character of it)', () => {
+    const valid = frameAnatomy(hex('88 08 03 e8 ef bb bf 62 79 65'));
+    expect(field(valid.fields, 'close-reason').value).toBe('\uFEFFbye');
+    expect(field(valid.fields, 'close-reason').display).toBe('"\uFEFFbye" (6 bytes)');
+    expect(field(valid.fields, 'close-reason').notes).toEqual([]);
+    const invalid = frameAnatomy(hex('88 06 03 e8 ef bb bf ff'));
+    expect(field(invalid.fields, 'close-reason').value).toBe('\uFEFF\uFFFD');
+    expect(field(invalid.fields, 'close-reason').notes).toEqual(['Not valid UTF-8 (§5.5.1, §8.1).']);
+  });
+
   it('a code that must not be sent and a reason that is not UTF-8 get notes; no reason, no reason field; an empty body stays "payload"', () => {
     const a = frameAnatomy(hex('88 04 03 ed c0 80'));
     expect(field(a.fields, 'close-code').notes).toEqual(['1005 MUST NOT be sent in a Close frame (§7.4).']);

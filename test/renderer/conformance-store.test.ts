@@ -70,6 +70,22 @@ describe('prepareWireLog', () => {
   });
 });
 
+describe('prepareWireLog: a leading U+FEFF is data (§5.6), in messages and close reasons (§5.5.1)', () => {
+  it('keeps the BOM that starts a text message, a fragment, or a close reason', () => {
+    const bom = [0xef, 0xbb, 0xbf];
+    const prepared = prepareWireLog([
+      ev({ type: 'frame', direction: 'in', frame: frame(1, 1, [...bom, ...text('hi')]) }),
+      ev({ type: 'frame', direction: 'out', frame: frame(2, 1, [...bom, ...text('a')], false) }),
+      ev({ type: 'frame', direction: 'out', frame: frame(3, 0, text('b')) }),
+      ev({ type: 'frame', direction: 'in', frame: frame(4, 8, [0x03, 0xe8, ...bom, ...text('bye')]) }),
+    ], cid);
+    const messages = prepared.events.filter((e): e is Extract<TraceEvent, { type: 'message' }> => e.type === 'message');
+    expect(messages.map((m) => m.text)).toEqual(['\uFEFFhi', '\uFEFFab']);
+    const close = prepared.events.find((e): e is Extract<TraceEvent, { type: 'frame' }> => e.type === 'frame' && e.frame.opcode === 8);
+    expect(close!.frame.close).toEqual({ code: 1000, reason: '\uFEFFbye' });
+  });
+});
+
 describe('conformance slice', () => {
   it('takes progress from batches', () => {
     const progress: ConformanceProgress = { running: true, mode: 'server', target: 'ws://x/', done: 1, total: 2, totals: { passed: 1, failed: 0, nonStrict: 0 }, cases: [summary], error: null };

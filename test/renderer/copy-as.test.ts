@@ -18,6 +18,12 @@ describe('copy as', () => {
     expect([...(new Function(`${js}; return payload;`)() as Uint8Array)]).toEqual(Array.from({ length: 30 }, (_, i) => (i * 7) & 0xff));
   });
 
+  it('text keeps a leading U+FEFF: a BOM at the start of a text message is data (§5.6), not a marker to drop', () => {
+    const frame = { payload: Uint8Array.of(0xef, 0xbb, 0xbf, 0x68, 0x69), raw: new Uint8Array(0) };
+    expect(copyText('text', frame, '')).toBe('\uFEFFhi');
+    expect(Buffer.from(copyText('text', frame, ''))).toEqual(Buffer.from(frame.payload));
+  });
+
   it('the replay line: a server frame (unmasked) is masked as a client must send it (§5.3), every length encoding', () => {
     for (const n of [5, 200, 70_000]) {
       const payload = Uint8Array.from({ length: n }, (_, i) => i & 0xff);

@@ -76,6 +76,21 @@ describe('FrameRow', () => {
     expect(rows[0]!.preview).toBe('');
   });
 
+  it('previews keep a leading U+FEFF: a BOM that starts a text frame or a continuation is data (§5.6)', () => {
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf);
+    const frames = tracedFrames('server', (p) => {
+      p.receiveData(encodeFrame({ opcode: 1, payload: Uint8Array.of(...bom, 0x68, 0x69), maskKey: Uint8Array.of(1, 2, 3, 4) }));
+      p.receiveData(encodeFrame({ opcode: 1, payload: utf8Encode('a'), maskKey: Uint8Array.of(1, 2, 3, 4), fin: false }));
+      p.receiveData(encodeFrame({ opcode: 0, payload: Uint8Array.of(...bom, 0x62), maskKey: Uint8Array.of(5, 6, 7, 8) }));
+    });
+    const tracker = new MessageOpcodeTracker();
+    const previews = frames.map((f, i) => {
+      const event = { seq: i, time: i, connectionId: 'c1', ...f };
+      return FrameRow.fromTrace(event, tracker.opcodeFor(event)).preview;
+    });
+    expect(previews).toEqual(['\uFEFFhi', 'a', '\uFEFFb']);
+  });
+
   it('keeps frames whole when the trace says more than the bytes: violations, close codes, partial and cut frames', () => {
     const frames = tracedFrames('server', (p) => {
       p.receiveData(encodeFrame({ opcode: 1, payload: utf8Encode('rsv'), maskKey: Uint8Array.of(5, 6, 7, 8), rsv1: true }));
@@ -136,6 +151,13 @@ describe('FrameRow: compressed frames (permessage-deflate)', () => {
     expect(row!.frame.payload.length).toBeLessThan(100); // the wire payload stays the compressed bytes
     expect(row!.rsv1).toBe(true);
     expect(row!.compressedFirst).toBe(true);
+  });
+
+  it('previews a compressed text frame\'s inflated text with its leading U+FEFF (§5.6: the BOM is data)', () => {
+    const frames = compressedFrames((c) => c.sendText('\uFEFFhi, compressed'));
+    expect(frames[0]!.frame.rsv1).toBe(true);
+    const row = FrameRow.fromTrace({ seq: 1, time: 1, connectionId: 'c1', ...frames[0]! });
+    expect(row.preview).toBe('\uFEFFhi, compressed');
   });
 
   it('previews a compressed binary frame\'s plain bytes as hex', () => {

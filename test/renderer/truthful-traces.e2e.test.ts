@@ -2,9 +2,10 @@
  * Truthful traces (issue 14), end to end in Chromium: what the frame list and the anatomy show
  * of frames the parser refused, frames cut for display, Close frames and binary fragments.
  */
-import type { Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { openRawClient, openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
 let inspector: Inspector;
@@ -113,5 +114,72 @@ describe('truthful traces in Chromium', () => {
     expect(await page.getByTestId('violation').textContent()).toContain('WS_ERR_INVALID_UTF8');
     expect(await page.getByTestId('violation').textContent()).not.toContain('never arrived whole');
     socket.destroy();
+  });
+});
+
+describe('a leading U+FEFF (EF BB BF) is data, shown as it came (§5.6: a text message is UTF-8, a BOM is a character of it)', () => {
+  it('a text message and a close reason starting with it: the list preview, the payload view and the close-reason field', async () => {
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    for (const message of ['\uFEFFhi', '\uFEFF{"a":1}']) {
+      const echoed = new Promise((resolve) => ws.once('message', resolve));
+      ws.send(Buffer.from(message), { binary: false });
+      await echoed;
+    }
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000, '\uFEFFbye');
+    await closed;
+    await selectConnection(id);
+    const textRow = (hasText: string) => page.locator('[data-testid=frame-row].dir-in').filter({ has: page.locator('.c-op', { hasText: 'text' }), hasText }).first();
+    await textRow('hi').waitFor();
+    expect(await textRow('hi').locator('.c-preview').textContent()).toBe('\uFEFFhi');
+    await textRow('hi').click();
+    expect(await page.getByTestId('payload-text').textContent()).toBe('\uFEFFhi');
+    // The JSON view still reads a JSON text after a BOM (RFC 8259 §8.1 lets a parser ignore it).
+    await textRow('{"a":1}').click();
+    expect(await page.getByTestId('payload-text').textContent()).toBe('\uFEFF{"a":1}');
+    const json = page.locator('.payload-view button.subtab', { hasText: 'json' });
+    expect(await json.isEnabled()).toBe(true);
+    await json.click();
+    expect(await page.getByTestId('payload-text').textContent()).toBe('{\n  "a": 1\n}');
+    await page.locator('[data-testid=frame-row].dir-in').filter({ has: page.locator('.c-op', { hasText: 'close' }) }).first().click();
+    expect(await page.getByTestId('anatomy').locator('[data-field-row=close-reason] td').nth(2).textContent()).toBe('"\uFEFFbye" (6 bytes)');
+  });
+
+  it('an upstream\'s refusal body passed back by the proxy: the handshake view shows the body with its BOM', async () => {
+    // The upstream refuses with a UTF-8 body that starts with EF BB BF.
+    const body = Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('denied')]);
+    const upstream = createServer((socket) => {
+      socket.on('error', () => {});
+      let head = Buffer.alloc(0);
+      socket.on('data', (d: Buffer) => {
+        head = Buffer.concat([head, d]);
+        if (!head.includes('\r\n\r\n')) return;
+        socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const service = inspector.host.service;
+    try {
+      const started = await service.startProxy({ listen: 'ws://127.0.0.1:0/', target: `ws://127.0.0.1:${(upstream.address() as AddressInfo).port}/` });
+      if (!started.ok) throw new Error(started.error);
+      const client = new WebSocket(started.url);
+      const status = await new Promise<number>((resolve, reject) => {
+        client.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        client.once('open', () => reject(new Error('the proxy accepted the upgrade')));
+        client.once('error', () => {});
+      });
+      expect(status).toBe(403);
+      let leg: string | undefined;
+      await expect.poll(() => (leg = service.getStatus().connections.find((c) => c.proxyLeg?.side === 'client')?.id)).toBeDefined();
+      await page.getByTestId(`connection-${leg}`).click();
+      await page.getByRole('tab', { name: 'Handshake', exact: true }).click();
+      const response = page.getByTestId('head-response');
+      await response.waitFor();
+      expect(await response.locator('pre.payload').textContent()).toBe('\uFEFFdenied');
+    } finally {
+      await service.stopProxy();
+      upstream.close();
+    }
   });
 });

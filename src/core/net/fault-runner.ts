@@ -4,7 +4,7 @@
  * a pong, or nothing within the window. Expected and actual side by side.
  */
 
-import { concatBytes } from '../bytes.ts';
+import { concatBytes, utf8DecodeLenient } from '../bytes.ts';
 import { describeReaction, presetApplies, reactionMatches, type FaultContext, type FaultPreset, type Reaction } from '../faults.ts';
 import { FrameParser } from '../frame-codec.ts';
 import { randomMaskKey } from '../protocol.ts';
@@ -21,8 +21,6 @@ export interface FaultResult {
   asExpected: boolean;
   bytesSent: number;
 }
-
-const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /** Splits crafted bytes into the frames they hold (the last may be partial) and traces each as sent. */
 export function traceCraftedFrames(conn: Connection, bytes: Uint8Array): void {
@@ -43,7 +41,7 @@ export function firstReaction(events: TraceEvent[]): Reaction | null {
   for (const e of events) {
     if (e.type === 'frame' && e.direction === 'in') {
       if (e.frame.opcode === 8) return { kind: 'close', code: e.frame.close?.code ?? null, reason: e.frame.close?.reason ?? '' };
-      if (e.frame.opcode === 10) return { kind: 'pong', payload: decoder.decode(e.frame.payload) };
+      if (e.frame.opcode === 10) return { kind: 'pong', payload: utf8DecodeLenient(e.frame.payload) };
     }
     if (e.type === 'message' && e.direction === 'in') return e.text !== undefined ? { kind: 'message', text: e.text, size: e.size } : { kind: 'message', size: e.size };
     // The peer's answer broke one of our rules (or limits) before it was whole: we failed the

@@ -243,14 +243,16 @@ export function MaskingView({ anatomy }: { anatomy: Anatomy }) {
   );
 }
 
-export const textDecoder = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a leading U+FEFF of a payload is data (§5.6), shown as it came, not dropped as a byte order mark.
+export const textDecoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 export function PayloadView({ payload, opcode, title = 'Payload' }: { payload: Uint8Array; opcode: number; title?: string }) {
   const [mode, setMode] = useState<'text' | 'json' | 'hex'>(opcode === 2 ? 'hex' : 'text');
   const text = useMemo(() => textDecoder.decode(payload.subarray(0, 256 * 1024)), [payload]);
   const json = useMemo(() => {
     try {
-      return JSON.stringify(JSON.parse(text), null, 2);
+      // RFC 8259 §8.1: parsers "MAY ignore the presence of a byte order mark": the JSON view does (the text view keeps it).
+      return JSON.stringify(JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text), null, 2);
     } catch {
       return null;
     }

@@ -11,7 +11,8 @@ import { PeerFactsPanel, SubprotocolWarning, unansweredOffer } from './PeerFacts
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const latin1 = new TextDecoder('latin1');
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: the head is shown byte-exact, and so is an error body that starts with EF BB BF.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function CheckMark({ check }: { check: HandshakeCheck | undefined }) {
   if (!check) return <span className="mark none" />;

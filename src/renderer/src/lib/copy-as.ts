@@ -4,6 +4,8 @@
  * Pure functions of the bytes; the component puts the result on the clipboard.
  */
 
+import { utf8DecodeLenient } from '../../../core/bytes.ts';
+
 export type CopyFormat = 'hex' | 'base64' | 'text' | 'c' | 'js' | 'wsinspect';
 
 export const copyFormats: ReadonlyArray<{ format: CopyFormat; label: string; title: string }> = [
@@ -87,7 +89,7 @@ export function copyText(format: CopyFormat, frame: { payload: Uint8Array; raw: 
   switch (format) {
     case 'hex': return toHexText(frame.payload);
     case 'base64': return toBase64(frame.payload);
-    case 'text': return new TextDecoder('utf-8').decode(frame.payload);
+    case 'text': return utf8DecodeLenient(frame.payload); // a leading U+FEFF is kept: it is data (§5.6)
     case 'c': return toCArray(frame.payload);
     case 'js': return toJsArray(frame.payload);
     case 'wsinspect': return wsinspectLine(url, frame.raw);

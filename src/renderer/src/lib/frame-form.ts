@@ -4,6 +4,7 @@
  * preview shows exactly the bytes that will be sent, and says in plain words which rules the
  * frame breaks and what the RFC asks the receiver to do about it.
  */
+import { utf8DecodeLenient } from '../../../core/bytes.ts';
 import { describeCloseCode, describeOpcode, isKnownOpcode } from '../../../core/constants.ts';
 import { frameAnatomy } from '../../../core/fields.ts';
 import { encodeFrame } from '../../../core/frame-codec.ts';
@@ -51,8 +52,9 @@ export function parseHex(text: string): Uint8Array {
   return out;
 }
 
+// Only asks whether the bytes are UTF-8 (its text is dropped, so a stripped BOM would not matter);
+// the text the form holds comes from utf8DecodeLenient, which keeps a leading U+FEFF (§5.6: data).
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
 
 export function isUtf8(bytes: Uint8Array): boolean {
   try {
@@ -99,7 +101,7 @@ export function formFromBytes(bytes: Uint8Array): FrameForm {
   return {
     fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0, opcode,
     masked: a.maskKey !== null, maskKeyHex: a.maskKey ? bytesToHex(a.maskKey) : '', autoKeyHex: randomKeyHex(),
-    payloadMode: asText ? 'text' : 'hex', payloadText: asText ? lenientUtf8.decode(a.payload) : '', payloadHex: bytesToHex(a.payload),
+    payloadMode: asText ? 'text' : 'hex', payloadText: asText ? utf8DecodeLenient(a.payload) : '', payloadHex: bytesToHex(a.payload),
     lengthEncoding: lengthEncoding === minimal ? 'minimal' : lengthEncoding,
     declaredLength: '',
     compress: false,
@@ -117,7 +119,7 @@ export function switchPayloadMode(form: FrameForm, mode: 'text' | 'hex'): FrameF
   if (mode === 'hex') return { ...form, payloadMode: 'hex', payloadHex: bytesToHex(new TextEncoder().encode(form.payloadText)) };
   let text = form.payloadText;
   try {
-    text = lenientUtf8.decode(parseHex(form.payloadHex));
+    text = utf8DecodeLenient(parseHex(form.payloadHex));
   } catch {
     // keep the old text if the hex does not parse
   }

@@ -4,7 +4,7 @@
  * sent and received, TCP closed, errors) in the same list; times absolute, relative to the
  * connection, or as the delta from the row before.
  */
-import { concatBytes, toHex } from '../../../core/bytes.ts';
+import { concatBytes, toHex, utf8DecodeLenient } from '../../../core/bytes.ts';
 import type { TraceEvent } from '../../../core/trace.ts';
 import type { FrameRow } from '../store/frame-row.ts';
 import { compilePayloadSearch, SearchError, type PayloadSearch } from '../../../shared/payload-search.ts';
@@ -70,7 +70,6 @@ export function lifecycleRow(event: TraceEvent, role: 'server' | 'client' | unde
   }
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
 const hexOf = (bytes: Uint8Array) => toHex(bytes, ' ');
 
 /** A frame as the display filter and the search see it. */
@@ -87,7 +86,7 @@ export function frameSubject(row: FrameRow): FilterSubject {
     frames: 1,
     edited: row.editedOriginal !== undefined,
     closeCode: row.close?.code ?? null,
-    payloadText: () => (row.close ? row.preview : row.messageOpcode === 2 && row.opcode !== 9 && row.opcode !== 10 ? hexOf(row.plainPayload()) : decoder.decode(row.plainPayload())),
+    payloadText: () => (row.close ? row.preview : row.messageOpcode === 2 && row.opcode !== 9 && row.opcode !== 10 ? hexOf(row.plainPayload()) : utf8DecodeLenient(row.plainPayload())),
     payloadBytes: () => row.plainPayload(),
     wireBytes: () => row.wireBytes(),
   };
@@ -132,7 +131,7 @@ export function messageSubject(m: MessageItem): FilterSubject {
     frames: m.frames.length,
     edited: m.frames.some((r) => r.editedOriginal !== undefined),
     closeCode: f.close?.code ?? null,
-    payloadText: () => (f.close ? f.preview : m.opcode === 2 ? hexOf(m.payload()) : decoder.decode(m.payload())),
+    payloadText: () => (f.close ? f.preview : m.opcode === 2 ? hexOf(m.payload()) : utf8DecodeLenient(m.payload())),
     payloadBytes: () => m.payload(),
     wireBytes: () => concatBytes(m.frames.map((r) => r.wireBytes())),
   };

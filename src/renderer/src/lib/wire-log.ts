@@ -9,6 +9,7 @@
  *   means the frame never arrived whole);
  * - data frames: 'message' events that tie fragments together (§5.4), so the anatomy can link them.
  */
+import { utf8DecodeLenient } from '../../../core/bytes.ts';
 import type { Direction, TraceEvent, TracedFrame } from '../../../core/trace.ts';
 
 export type WireNote = { time: number; text: string; error: boolean };
@@ -20,12 +21,10 @@ export interface PreparedWireLog {
   opened?: Extract<TraceEvent, { type: 'connection-opened' }>;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
 /** The status code and reason of a close frame's payload, leniently (the log shows, it does not judge). */
 export function parseClose(payload: Uint8Array): { code: number | null; reason: string } {
   if (payload.length < 2) return { code: null, reason: '' };
-  return { code: (payload[0]! << 8) | payload[1]!, reason: decoder.decode(payload.subarray(2)) };
+  return { code: (payload[0]! << 8) | payload[1]!, reason: utf8DecodeLenient(payload.subarray(2)) };
 }
 
 /** Close codes that mean "the connection is being failed" rather than a normal goodbye (§7.4.1). */
@@ -72,7 +71,7 @@ export function prepareWireLog(events: readonly TraceEvent[], connectionId: stri
     }
     out.push({
       type: 'message', direction, opcode: a.opcode, size: a.size, frameIds: a.frameIds, seq: a.seq, time: a.time, connectionId,
-      ...(a.opcode === 1 ? { text: decoder.decode(data) } : { data }),
+      ...(a.opcode === 1 ? { text: utf8DecodeLenient(data) } : { data }),
       ...(a.truncated ? { truncated: true } : {}),
     });
   };

@@ -13,7 +13,7 @@
  * parsed code, a frame cut for display or cut short by a failure, a compressed frame's plain
  * bytes) keep the traced object whole; except for compressed traffic, they are rare.
  */
-import { applyMask } from '../../../core/bytes.ts';
+import { applyMask, utf8DecodeLenient } from '../../../core/bytes.ts';
 import type { Direction, TracedFrame, TracedViolation } from '../../../core/trace.ts';
 
 /** Frame header bits, packed: FIN, RSV1-3, MASK, then the opcode from bit 5. */
@@ -27,7 +27,6 @@ const OPCODE_SHIFT = 5;
 /** What the frame list shows of a payload, and what its search looks in. */
 const PREVIEW_TEXT_BYTES = 200;
 const PREVIEW_BINARY_BYTES = 24;
-const previewDecoder = new TextDecoder('utf-8', { fatal: false });
 
 export interface FrameTraceEvent {
   seq: number;
@@ -165,14 +164,14 @@ export class FrameRow {
       const d = this.whole.deflate;
       text = this.messageOpcode === 2
         ? Array.from(d.inflated.subarray(0, PREVIEW_BINARY_BYTES), (b) => b.toString(16).padStart(2, '0')).join(' ') + (d.inflatedLength > PREVIEW_BINARY_BYTES ? ' …' : '')
-        : previewDecoder.decode(d.inflated.subarray(0, PREVIEW_TEXT_BYTES));
+        : utf8DecodeLenient(d.inflated.subarray(0, PREVIEW_TEXT_BYTES));
     } else if (this.messageOpcode === 2) {
       // Binary, continuation frames of a binary message included: hex, never decoded as text.
       const payload = this.whole?.payload;
       const length = payload ? payload.length : this.payloadLength;
       text = Array.from(this.payloadHead(PREVIEW_BINARY_BYTES), (b) => b.toString(16).padStart(2, '0')).join(' ') + (length > PREVIEW_BINARY_BYTES ? ' …' : '');
     } else {
-      text = previewDecoder.decode(this.payloadHead(PREVIEW_TEXT_BYTES));
+      text = utf8DecodeLenient(this.payloadHead(PREVIEW_TEXT_BYTES));
     }
     this.previewText = text;
     return text;
