@@ -222,14 +222,21 @@ async function measureServiceOpen(path: string, started: number): Promise<Captur
   let cutNote: string | null = null;
   let lastEventAt = started;
   service.onBatch((batch) => {
-    if (batch.events.length > 0) lastEventAt = performance.now();
+    // Counted as the bridges send them: encoded frames and messages are not read back here.
+    const encoded = batch.trace;
+    if (batch.events.length > 0 || encoded) lastEventAt = performance.now();
+    events += batch.events.length + (encoded?.count ?? 0);
+    if (encoded && encoded.frames > 0) firstFrameSeconds ??= (performance.now() - started) / 1000;
+    frames += encoded?.frames ?? 0;
+    messages += encoded?.messages ?? 0;
     for (const e of batch.events) {
-      events++;
       if (e.type === 'frame') {
         frames++;
         firstFrameSeconds ??= (performance.now() - started) / 1000;
       } else if (e.type === 'message') messages++;
-      else if (e.type === 'note' && e.text.startsWith('The recording is cut here')) cutNote = e.text;
+    }
+    for (const e of [...batch.events, ...(encoded?.objects ?? [])]) {
+      if (e.type === 'note' && e.text.startsWith('The recording is cut here')) cutNote = e.text;
     }
   });
   let progressCalls = 0;

@@ -59,6 +59,8 @@ import { connectClient, type ClientOptions } from '../src/core/net/client.ts';
 import { WebSocketServer, type ServerOptions } from '../src/core/net/server.ts';
 import { TraceLog } from '../src/core/trace-log.ts';
 import { InspectorService } from '../src/service/inspector-service.ts';
+import { eventCount, eventsOf } from '../src/shared/trace-batch.ts';
+import type { ServiceBatch } from '../src/shared/inspector-api.ts';
 import { encodeWireJson } from '../src/shared/wire-json.ts';
 import { encodeBatchRecord } from '../src/shared/trace-batch-encode.ts';
 import { Tracer, type TraceEvent } from '../src/core/trace.ts';
@@ -193,14 +195,22 @@ async function openOurs(mode: 'off' | 'inspector' | 'eager'): Promise<Link> {
  * and each batch is encoded as the app's bridges send it to the page (wire JSON, ipc.ts and the
  * web host's event stream). No page reads it: the work counted is the service process's.
  */
+function withoutTrace(batch: ServiceBatch): Omit<ServiceBatch, 'trace'> {
+  const { trace: _trace, ...rest } = batch;
+  return rest;
+}
+
 async function openThroughService(): Promise<Link> {
   const service = new InspectorService();
   let events = 0;
   // What the bridges send (src/host/event-streams.ts, src/main/window-stream.ts); BENCH_SERVICE_ENCODER=wire-json
   // measures the wire JSON they sent before the binary batch, for comparison in the same load.
-  const encode = process.env['BENCH_SERVICE_ENCODER'] === 'wire-json' ? encodeWireJson : encodeBatchRecord;
+  // (The wire JSON of the batch with its events as objects: the service now encodes them as they are traced.)
+  const encode = process.env['BENCH_SERVICE_ENCODER'] === 'wire-json'
+    ? (batch: ServiceBatch) => encodeWireJson({ ...withoutTrace(batch), events: eventsOf(batch) })
+    : encodeBatchRecord;
   service.onBatch((batch) => {
-    events += batch.events.length;
+    events += eventCount(batch);
     encode(batch);
   });
   const options = { deflate: false as const, tracer: service.tracer, traceBytes: true };

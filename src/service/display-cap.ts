@@ -6,6 +6,7 @@
  */
 import type { TraceEvent, TracedFrame } from '../core/trace.ts';
 import { compilePayloadSearch } from '../shared/payload-search.ts';
+import { utf8DecodeLenient } from '../core/bytes.ts';
 
 export const DISPLAY_CAP = 64 * 1024;
 
@@ -94,7 +95,6 @@ export function capForDisplay(event: TraceEvent, store: FullFrameStore, cap = DI
   return event;
 }
 
-const searchDecoder = new TextDecoder('utf-8', { fatal: false });
 
 /**
  * The ids of a connection's kept full frames whose whole payload matches the search box's text
@@ -106,7 +106,7 @@ export function searchFullFrames(store: FullFrameStore, connectionId: string, se
   if (!compiled) return [];
   const ids: number[] = [];
   for (const [frameId, { raw, payload }] of store.framesOf(connectionId)) {
-    const hit = compiled.kind === 'bytes' ? compiled.matchBytes(payload) || compiled.matchBytes(raw) : compiled.matchText(searchDecoder.decode(payload));
+    const hit = compiled.kind === 'bytes' ? compiled.matchBytes(payload) || compiled.matchBytes(raw) : compiled.matchText(utf8DecodeLenient(payload));
     if (hit) ids.push(frameId);
   }
   return ids.sort((a, b) => a - b);

@@ -16,6 +16,7 @@
 import type { TraceEvent } from '../core/trace.ts';
 import type { FrameFold } from '../shared/frame-fold.ts';
 import type { ServiceBatch } from '../shared/inspector-api.ts';
+import { eventsOf } from '../shared/trace-batch.ts';
 
 export interface FoldPolicy {
   /** Fold once the oldest unacknowledged batch is this old (ms). */
@@ -129,12 +130,14 @@ export class FrameFolder {
       }
     }
     if (this.foldingSince === null && this.open.size === 0) {
-      this.countSent(seq, batch.events);
+      this.countSent(seq, batch.events, batch.trace?.frames ?? 0);
       return { ...batch, seq };
     }
     const events: TraceEvent[] = [];
     const changed = new Set<FrameFold>();
-    for (const event of batch.events) {
+    // Folding: the events one by one (those that came encoded, read back), sent as objects.
+    const { trace: _encoded, ...plain } = batch;
+    for (const event of eventsOf(batch)) {
       if (this.foldingSince !== null && event.type === 'frame' && !neverFolded(event)) {
         changed.add(this.fold(event, changed));
         continue;
@@ -159,14 +162,14 @@ export class FrameFolder {
       this.open.clear();
     }
     const folds = [...changed].map((f) => ({ ...f, kinds: f.kinds.map((k) => ({ ...k })) }));
-    this.countSent(seq, events);
-    return { ...batch, events, seq, ...(folds.length > 0 ? { folds } : {}) };
+    this.countSent(seq, events, 0);
+    return { ...plain, events, seq, ...(folds.length > 0 ? { folds } : {}) };
   }
 
-  /** Frames the page has been sent and not yet acknowledged (only counted once it acknowledges). */
-  private countSent(seq: number, events: readonly TraceEvent[]): void {
+  /** Frames the page has been sent and not yet acknowledged (only counted once it acknowledges): those of `events`, and `encodedFrames` more. */
+  private countSent(seq: number, events: readonly TraceEvent[], encodedFrames: number): void {
     if (!this.acknowledging) return;
-    let frames = 0;
+    let frames = encodedFrames;
     for (const e of events) if (e.type === 'frame') frames++;
     if (frames === 0) return;
     this.unackedFrames.set(seq, frames);

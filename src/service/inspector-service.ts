@@ -21,7 +21,9 @@ import { loadCaCertificates, loadServerCredentials, TlsConfigError, type ServerC
 import { ByteStepLimits, ByteStepper, maxByteStepHexChars, type ByteStepOptions } from '../core/byte-stepper.ts';
 import { compressCraftedFrame, compressForCraft, CRAFTED_RESTART_REASON, type CompressedCraft } from './crafted-compression.ts';
 import { ConfirmationTokens, describeAction, type Confirmer, type DangerousAction } from './confirmation.ts';
-import { capForDisplay, FullFrameStore, searchFullFrames } from './display-cap.ts';
+import { capForDisplay, DISPLAY_CAP, FullFrameStore, searchFullFrames } from './display-cap.ts';
+import { TraceBatchBuilder } from '../shared/trace-batch-encode.ts';
+import { frameFromWire } from '../core/trace-log.ts';
 import { RawChunkStore } from './raw-chunks.ts';
 import type { RawCarriers, RawCarriersRequest } from '../shared/raw-chunks-api.ts';
 import { SearchError } from '../shared/payload-search.ts';
@@ -38,7 +40,7 @@ import { encodeFrame } from '../core/frame-codec.ts';
 import { fireFault } from '../core/net/fault-runner.ts';
 import { randomMaskKey } from '../core/protocol.ts';
 import { toHex } from '../core/bytes.ts';
-import { SERVICE_TRACE_ID, Tracer, type Role, type TraceEvent } from '../core/trace.ts';
+import { SERVICE_TRACE_ID, Tracer, type Direction, type Role, type TraceEvent, type TracedRelay } from '../core/trace.ts';
 import type {
   AppName, CompressedPayload, ConformanceProgress, ExportRequest, RecorderStatus, RecordingInfo, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StatusPatch, StepAction, ViolationPolicy,
@@ -85,7 +87,11 @@ export class InspectorService {
   private readonly closedBatteryOrder: string[] = [];
   private readonly keepClosed: number;
   private readonly listeners = new Set<(batch: ServiceBatch) => void>();
-  private pending: TraceEvent[] = [];
+  /**
+   * The events of the next batch, encoded as they are traced (frames and messages as rows, with
+   * no event object held until the batch goes), the rest kept as objects in their place.
+   */
+  private readonly pending = new TraceBatchBuilder();
   /** Full bytes of recent large frames (the renderer gets them cut to DISPLAY_CAP). */
   readonly fullFrames: FullFrameStore;
   /** Each connection's raw socket writes and reads, bounded, for the Pipeline view (issue 15). */
@@ -122,7 +128,14 @@ export class InspectorService {
       configDir: this.configDir ?? configDirectory(),
       credentials: (paths) => this.serverCredentials(paths),
     });
-    this.tracer.subscribe((event) => this.onTrace(event));
+    // As rows: while the service is the tracer's only listener (no Record under way), the
+    // protocol's plain frames and messages reach it as values and no event object is built.
+    this.tracer.subscribeRows({
+      push: (event) => this.onTrace(event),
+      frameRow: (seq, time, connectionId, direction, frameId, raw, payload, relay) => this.onFrameRow(seq, time, connectionId, direction, frameId, raw, payload, relay),
+      messageRow: (seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data) =>
+        this.onMessageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data),
+    });
   }
 
   // ------------------------------------------------------------ subscriptions
@@ -161,8 +174,32 @@ export class InspectorService {
     // get everything twice.
     this.rawChunks.observe(event);
     if (event.type === 'bytes') return;
-    this.pending.push(capForDisplay(event, this.fullFrames));
+    this.pending.add(capForDisplay(event, this.fullFrames));
     this.trackConnection(event);
+    this.scheduleFlush();
+  }
+
+  /** A frame as a row: what onTrace does with its event, without the event (one cut for display is built as one). */
+  private onFrameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
+    if (payload.length > DISPLAY_CAP) {
+      this.onTrace({ type: 'frame', direction, frame: frameFromWire(frameId, raw, payload, relay), seq, time, connectionId });
+      return;
+    }
+    this.rawChunks.frameAt(connectionId, direction, frameId, raw.length, raw[0]!);
+    this.pending.frameRow(seq, time, connectionId, direction, frameId, raw, payload, relay);
+    this.scheduleFlush();
+  }
+
+  /** A message as a row (see onFrameRow). */
+  private onMessageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
+    if ((text !== undefined ? text.length : data.length) > DISPLAY_CAP) {
+      const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
+      this.onTrace(text !== undefined
+        ? { type: 'message', direction, opcode, size, frameIds, text, seq, time, connectionId }
+        : { type: 'message', direction, opcode, size, frameIds, data, seq, time, connectionId });
+      return;
+    }
+    this.pending.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);
     this.scheduleFlush();
   }
 
@@ -221,17 +258,21 @@ export class InspectorService {
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.pending.length === 0 && !this.statusDirty && this.changedConnections.size === 0 && !this.conformanceDirty) return;
-    const batch: ServiceBatch = { events: this.pending };
+    if (this.pending.count === 0 && !this.statusDirty && this.changedConnections.size === 0 && !this.conformanceDirty) return;
+    const batch: ServiceBatch = this.pending.count > 0 ? { events: [], trace: this.pending.take() } : { events: [] };
     // The whole status when anything but connections changed; else only the connections that did.
     if (this.statusDirty) batch.status = this.getStatus();
     else if (this.changedConnections.size > 0) batch.statusPatch = this.statusPatch();
     this.changedConnections.clear();
     if (this.conformanceDirty) batch.conformance = this.conformanceProgress();
     this.conformanceDirty = false;
-    this.pending = [];
     this.statusDirty = false;
-    for (const listener of this.listeners) listener(batch);
+    try {
+      for (const listener of this.listeners) listener(batch);
+    } finally {
+      // The batch's events were lent in the builder's buffers for its listeners: written again from now on.
+      if (batch.trace) this.pending.reclaim(batch.trace);
+    }
   }
 
   // ------------------------------------------------------------ confirmations
@@ -766,8 +807,8 @@ export class InspectorService {
     try {
       return await this.sessions.openFile(path, name, {
         onEvent: (event) => {
-          this.pending.push(event);
-          if (this.pending.length >= RECORDING_BATCH_EVENTS) this.flush();
+          this.pending.add(event);
+          if (this.pending.count >= RECORDING_BATCH_EVENTS) this.flush();
           else this.scheduleFlush();
         },
         onSummary: statusNow,

@@ -12,6 +12,7 @@
  */
 import type { ConformanceProgress, InspectorStatus, ServiceBatch } from '../shared/inspector-api.ts';
 import { defaultFoldPolicy, FrameFolder, type FoldPolicy } from './frame-folding.ts';
+import { eventCount } from '../shared/trace-batch.ts';
 
 /** One page's end of a stream: the transport (SSE text, IPC message) encodes the batch. */
 export interface PageSink {
@@ -169,7 +170,7 @@ export class PageStreams {
     for (const stream of this.streams.values()) {
       if (stream.sink.closed()) continue;
       if (this.overLimit(stream)) {
-        stream.droppedEvents += batch.events.length;
+        stream.droppedEvents += eventCount(batch);
         stream.stale ||= batch.status !== undefined || batch.conformance !== undefined;
         if (batch.conformance) stream.conformance = batch.conformance;
         continue;

@@ -237,13 +237,20 @@ export class RawChunkStore {
   }
 
   private addFrame(connectionId: string, direction: Direction, frame: TracedFrame): void {
+    this.frameAt(connectionId, direction, frame.frameId, frameLength(frame), frame.raw[0] ?? -1);
+  }
+
+  /**
+   * A frame traced as a row (the service's row path): its id, its whole length on the wire and
+   * its first byte, as addFrame takes them from a frame event.
+   */
+  frameAt(connectionId: string, direction: Direction, frameId: number, length: number, first: number): void {
     const conn = this.connection(connectionId);
     const stream = conn.streams[direction];
-    const length = frameLength(frame);
     // Outgoing: traced just before its bytes are written. Incoming: right after the previous frame.
     const offset = direction === 'out' ? stream.streamBytes : stream.frameCursor;
     if (direction === 'in') stream.frameCursor = offset + length;
-    stream.frames.push({ frameId: frame.frameId, offset, length, first: frame.raw[0] ?? -1 });
+    stream.frames.push({ frameId, offset, length, first });
     this.charge(conn, FRAME_OVERHEAD);
   }
 

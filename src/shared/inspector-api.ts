@@ -291,7 +291,8 @@ export interface ServiceBatch {
   /**
    * In the service's process only (its batches to the bridges): the events traced as rows,
    * encoded as they came (trace-batch.ts), before `events`. eventsOf() reads both; the bridges
-   * send them as they are. A batch the page decodes has only `events`.
+   * send them as they are. Readable only while the batch's listeners run (the service lends its
+   * own buffers, then writes the next events over them). A batch the page decodes has only `events`.
    */
   trace?: EncodedEvents;
   status?: InspectorStatus;

@@ -59,19 +59,33 @@ export interface EncodedEvents {
   readonly count: number;
   /** Of which frames (rows and objects): what frame folding counts. */
   readonly frames: number;
+  /** And messages (rows and objects). */
+  readonly messages: number;
   readonly rows: Uint8Array;
   readonly slab: Uint8Array;
   /** Bytes the decoder rebuilds (masked frames sent as header and payload). */
   readonly derived: number;
   readonly conns: readonly string[];
   readonly objects: readonly TraceEvent[];
+  /**
+   * The builder lent its own buffers for the batch's listeners (no copy) and has reclaimed them:
+   * they hold other events now, and reading these throws (assertNotSpent).
+   */
+  readonly spent?: boolean;
+}
+
+/** Throws when a batch's encoded events are read after the builder reclaimed their buffers. */
+export function assertNotSpent(trace: EncodedEvents): void {
+  if (trace.spent) throw new Error('A batch\'s encoded events were read after its listeners returned: read them (eventsOf, encodeBatch) in the listener.');
 }
 
 /** A batch's events, whichever way it carries them: as objects, or encoded (`trace`), read back here. */
 export function eventsOf(batch: Pick<ServiceBatch, 'events' | 'trace'>): TraceEvent[] {
   const trace = batch.trace;
   if (!trace) return batch.events;
-  const events = decodeEvents(trace.count, trace.rows, trace.slab.slice(), trace.derived, trace.conns, trace.objects);
+  assertNotSpent(trace);
+  // Copies, in plain Uint8Arrays (the service's rows and slab are node Buffers, whose slice() is a view).
+  const events = decodeEvents(trace.count, new Uint8Array(trace.rows), new Uint8Array(trace.slab), trace.derived, trace.conns, trace.objects);
   return batch.events.length === 0 ? events : [...events, ...batch.events];
 }
 

@@ -1,19 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { echoComponent } from '../../src/core/apps/index.ts';
 import { Opcode } from '../../src/core/constants.ts';
-import { WebSocketProtocol } from '../../src/core/protocol.ts';
 import { connectClient } from '../../src/core/net/client.ts';
 import { WebSocketServer } from '../../src/core/net/server.ts';
 import { frameFromWire, INLINE_MAX, SEGMENT, TraceLog } from '../../src/core/trace-log.ts';
 import { Tracer, type TraceEvent } from '../../src/core/trace.ts';
-
-/** Plain objects with plain Uint8Arrays (a node Buffer and a Uint8Array with the same bytes read the same). */
-function normal(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { hex: Buffer.from(value.buffer, value.byteOffset, value.length).toString('hex') };
-  if (Array.isArray(value)) return value.map(normal);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normal(v)]));
-  return value;
-}
+import { converse, normal } from '../support/scripted-conversation.ts';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -220,50 +212,6 @@ describe('TraceLog', () => {
 });
 
 describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and messages come as rows, no event objects', () => {
-  /**
-   * The same scripted conversation (fixed masking keys, sans-I/O) traced into `subscribe`, and
-   * returns the tracer's events as objects and what a log kept: one run per way of listening.
-   */
-  function converse(listen: (tracer: Tracer) => void): void {
-    const tracer = new Tracer();
-    listen(tracer);
-    let key = 0;
-    const maskKeyGenerator = () => Uint8Array.of(key++ & 0xff, 0x5a, 0xa5, 0x3c);
-    const server = new WebSocketProtocol({ role: 'server', deflate: false, trace: tracer.forConnection('s'), traceBytes: false });
-    const client = new WebSocketProtocol({ role: 'client', deflate: false, trace: tracer.forConnection('c'), traceBytes: false, maskKeyGenerator, key: 'dGhlIHNhbXBsZSBub25jZQ==' });
-    const move = (from: WebSocketProtocol, to: WebSocketProtocol) => {
-      for (const b of from.dataToSend()) to.receiveData(Uint8Array.from(b), true);
-    };
-    const echo = () => {
-      move(client, server);
-      for (const e of server.events()) if (e.type === 'message') server.sendFragmented(e.opcode, e.data, []);
-      move(server, client);
-      client.events();
-    };
-    client.connect();
-    echo();
-    for (const n of [0, 1, 125, 126, 65535, 65536, INLINE_MAX + 1]) {
-      client.sendBinary(Uint8Array.from({ length: n }, (_, i) => (i * 13 + n) & 0xff));
-      echo();
-    }
-    client.sendText('héllo ✓');
-    client.sendFragmented(Opcode.Text, new TextEncoder().encode('Hello, fragments'), [3, 2, 5]);
-    echo();
-    // A ping between two fragments: the message's frame ids are not consecutive (kept as an object).
-    client.sendFrame({ opcode: Opcode.Text, fin: false, payload: new TextEncoder().encode('split ') });
-    client.sendPing(Uint8Array.of(1, 2, 3));
-    client.sendFrame({ opcode: Opcode.Continuation, fin: true, payload: new TextEncoder().encode('by a ping') });
-    echo();
-    // A crafted frame whose 7-bit length field does not say its payload's length (never delivered).
-    client.sendFrame({ opcode: Opcode.Binary, payload: new Uint8Array(200), lengthEncoding: '7-bit' });
-    client.dataToSend();
-    client.close(1000, 'bye');
-    move(client, server);
-    server.events();
-    move(server, client);
-    client.events();
-  }
-
   const timeless = (events: TraceEvent[]) => (normal(events) as Array<Record<string, unknown>>).map(({ time: _t, ...rest }) => rest);
 
   it('reads back every event deep-equal to the objects the same conversation traces, and builds objects only for the rest', () => {

@@ -11,6 +11,7 @@ import { createHandlers } from '../../src/service/handlers.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { waitFor as until } from '../support/cli.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 let service: InspectorService;
 let url: string;
@@ -34,7 +35,7 @@ const plainFrame = (payload: string) => ({ fin: true, rsv1: true, rsv2: false, r
 
 beforeAll(async () => {
   service = new InspectorService({ batchIntervalMs: 5 });
-  service.onBatch((batch) => events.push(...batch.events));
+  service.onBatch((batch) => events.push(...eventsOf(batch)));
   const started = await service.startServer({ port: 0, app: 'manual' });
   if (!started.ok) throw new Error(started.error);
   url = started.url;

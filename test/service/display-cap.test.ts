@@ -9,6 +9,7 @@ import { encodeFrame } from '../../src/core/frame-codec.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { capForDisplay, DISPLAY_CAP, FullFrameStore, searchFullFrames } from '../../src/service/display-cap.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 function frameEvent(payloadLength: number, frameId = 1): TraceEvent {
   const payload = new Uint8Array(payloadLength).fill(7);
@@ -64,7 +65,7 @@ describe('the service sends cut frames and serves the full bytes', () => {
 
   it('a 1 MiB message from ws: the batch holds 64 KiB, frameBytes returns all of it', async () => {
     const events: TraceEvent[] = [];
-    service.onBatch((b) => events.push(...b.events));
+    service.onBatch((b) => events.push(...eventsOf(b)));
     // Uncompressed, so the frame itself is 1 MiB (ws offers permessage-deflate, which our server accepts).
     const ws = new WebSocket(url, { perMessageDeflate: false });
     await new Promise((r) => ws.once('open', r));
@@ -95,7 +96,7 @@ describe('the full-bytes budget, as configured', () => {
     const started = await service.startServer({ port: 0 });
     if (!started.ok) throw new Error(started.error);
     const events: TraceEvent[] = [];
-    service.onBatch((b) => events.push(...b.events));
+    service.onBatch((b) => events.push(...eventsOf(b)));
     const ws = new WebSocket(started.url, { perMessageDeflate: false }); // 1 MiB frames, not 1 KiB compressed ones
     try {
       await new Promise((r) => ws.once('open', r));
@@ -175,5 +176,13 @@ describe('searching the full bytes of frames cut for display', () => {
     const service = new InspectorService();
     expect(service.searchCutFrames('nobody', '/(a/')).toEqual({ ok: false, error: expect.stringMatching(/expected a "\)"/) });
     expect(service.searchCutFrames('nobody', 'x')).toEqual({ ok: true, frameIds: [] });
+  });
+
+  it('searches a payload that starts with a BOM as the page shows it: U+FEFF kept, so /^hi/ does not match it', () => {
+    const store = new FullFrameStore();
+    const payload = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(`hi${'x'.repeat(100_000)}`)]);
+    store.put('s:1:2', encodeFrame({ opcode: 1, payload }), payload);
+    expect(searchFullFrames(store, 's:1', '/^hi/')).toEqual([]);
+    expect(searchFullFrames(store, 's:1', '/^\\uFEFFhi/')).toEqual([2]);
   });
 });

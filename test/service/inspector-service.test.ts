@@ -13,6 +13,7 @@ import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { latestStatus } from '../../src/shared/status-patch.ts';
 import { AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
 type MessageEvent = Extract<TraceEvent, { type: 'message' }>;
@@ -26,7 +27,7 @@ function makeService(batchIntervalMs = 10) {
   const events: TraceEvent[] = [];
   service.onBatch((batch) => {
     batches.push(batch);
-    events.push(...batch.events);
+    events.push(...eventsOf(batch));
   });
   return { service, batches, events };
 }
@@ -144,28 +145,29 @@ describe('InspectorService: embedded server', () => {
       await eventually(() => service.getStatus().connections.some((c) => c.role === 'server' && c.state === 'OPEN'), 5000, 'OPEN');
       await sleep(120); // let the opening batches go out
 
-      const counted: ServiceBatch[] = [];
+      // Each batch's events, read while its listener runs (the service lends its buffers for that long).
+      const counted: TraceEvent[][] = [];
       let lastBatchAt = 0;
       const off = service.onBatch((b) => {
-        counted.push(b);
+        counted.push(eventsOf(b));
         lastBatchAt = performance.now();
       });
       const started = performance.now();
       for (let i = 0; i < 500; i++) ws.send(`message ${i}`);
-      const inCount = () => counted.reduce((n, b) => n + b.events.filter((e) => e.type === 'message' && e.direction === 'in').length, 0);
+      const inCount = () => counted.reduce((n, b) => n + b.filter((e) => e.type === 'message' && e.direction === 'in').length, 0);
       await eventually(() => inCount() >= 500, 10_000, '500 incoming messages in batches');
       for (let i = 0; i < 500; i++) await messages.next(5000, `echo ${i}`);
       await sleep(150); // the last echo frames' batch
       off();
 
       expect(inCount()).toBe(500);
-      const totalEvents = counted.reduce((n, b) => n + b.events.length, 0);
+      const totalEvents = counted.reduce((n, b) => n + b.length, 0);
       const elapsed = lastBatchAt - started;
       // 500 in + 500 out messages, with their frames (and raw bytes): thousands of events.
       expect(totalEvents).toBeGreaterThanOrEqual(2000);
       expect(counted.length).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
       expect(counted.length * 20).toBeLessThan(totalEvents);
-      const texts = counted.flatMap((b) => b.events).filter((e): e is MessageEvent => isMessage(e) && e.direction === 'in').map((e) => e.text);
+      const texts = counted.flat().filter((e): e is MessageEvent => isMessage(e) && e.direction === 'in').map((e) => e.text);
       expect(texts).toEqual(Array.from({ length: 500 }, (_, i) => `message ${i}`));
     } finally {
       await batched.service.dispose();

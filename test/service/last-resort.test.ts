@@ -14,6 +14,7 @@ import { SERVICE_TRACE_ID, type TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import { installLastResort, oneLine } from '../../src/service/last-resort.ts';
 import { eventually } from '../core/net/helpers.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const services: InspectorService[] = [];
@@ -26,7 +27,7 @@ describe('installLastResort', () => {
     const service = new InspectorService({ batchIntervalMs: 5 });
     services.push(service);
     const events: TraceEvent[] = [];
-    service.onBatch((b) => events.push(...b.events));
+    service.onBatch((b) => events.push(...eventsOf(b)));
     const target = new EventEmitter();
     const lines: string[] = [];
     const uninstall = installLastResort(service, { label: 'main', write: (l) => lines.push(l), target: target as unknown as NodeJS.Process });

@@ -10,6 +10,7 @@ import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import { eventually, openWs, wsMessages } from '../core/net/helpers.ts';
 import { wsUpstream, type Upstream } from '../core/proxy/proxy-peers.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 let service: InspectorService | null = null;
 let upstream: Upstream | null = null;
@@ -22,7 +23,7 @@ afterEach(async () => {
 function started(): { service: InspectorService; events: TraceEvent[] } {
   const events: TraceEvent[] = [];
   service = new InspectorService({ batchIntervalMs: 5 });
-  service.onBatch((batch) => events.push(...batch.events));
+  service.onBatch((batch) => events.push(...eventsOf(batch)));
   return { service, events };
 }
 

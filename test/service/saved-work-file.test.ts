@@ -8,6 +8,7 @@ import { InspectorService } from '../../src/service/inspector-service.ts';
 import { savedWorkPath } from '../../src/service/saved-work-file.ts';
 import { SAVED_WORK_FORMAT } from '../../src/shared/saved-work.ts';
 import { eventually } from '../core/net/helpers.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-saved-work-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +44,7 @@ describe('saved work in the service', () => {
   it('a saved sequence runs on a live connection: in order, with its wait; a recording or a bad step refused', async () => {
     const service = new InspectorService({ configDir: join(dir, 'run'), batchIntervalMs: 5 });
     const events: TraceEvent[] = [];
-    service.onBatch((b) => events.push(...b.events));
+    service.onBatch((b) => events.push(...eventsOf(b)));
     try {
       const server = await service.startServer({ host: '127.0.0.1', port: 0, app: 'echo' });
       if (!server.ok) throw new Error(server.error);

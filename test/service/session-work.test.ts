@@ -15,6 +15,7 @@ import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
 import { eventually, openWs, wsMessages } from '../core/net/helpers.ts';
 import { wsUpstream } from '../core/proxy/proxy-peers.ts';
 import { synthesiseCapture } from '../../scripts/bench-capture.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsi-session-work-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,7 +38,7 @@ function serviceWithEvents(): { service: InspectorService; events: TraceEvent[];
   const batches: ServiceBatch[] = [];
   service.onBatch((b) => {
     batches.push(b);
-    events.push(...b.events);
+    events.push(...eventsOf(b));
   });
   return { service, events, batches };
 }

@@ -15,6 +15,7 @@ import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import { validateConnect, validateStartServer } from '../../src/service/validation.ts';
 import { eventually, withTimeout } from '../core/net/helpers.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 type TlsEvent = Extract<TraceEvent, { type: 'tls' }>;
 
@@ -30,7 +31,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function start(): InspectorService {
   service = new InspectorService({ batchIntervalMs: 5, host: '127.0.0.1', port: 0, configDir: join(dir, 'config') });
   events = [];
-  service.onBatch((batch) => events.push(...batch.events));
+  service.onBatch((batch) => events.push(...eventsOf(batch)));
   return service;
 }
 

@@ -9,9 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/core/frame-codec.ts';
 import type { TraceBody, TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
-import { BATCH_VERSION, BatchDecodeError, BatchRecordReader, decodeBatch, decodeBatchText, MAX_RECORD_BYTES } from '../../src/shared/trace-batch.ts';
-import { encodeBatch, encodeBatchRecord, encodeBatchText } from '../../src/shared/trace-batch-encode.ts';
+import { BATCH_VERSION, BatchDecodeError, BatchRecordReader, decodeBatch, decodeBatchText, eventCount, eventsOf, MAX_RECORD_BYTES } from '../../src/shared/trace-batch.ts';
+import { encodeBatch, encodeBatchRecord, encodeBatchText, TraceBatchBuilder } from '../../src/shared/trace-batch-encode.ts';
 import { Tracer } from '../../src/core/trace.ts';
+import { converse, normal } from '../support/scripted-conversation.ts';
 
 /** Plain objects only (fast-check may make null-prototype ones; the page's JSON never does). */
 const rec = ((model: never) => fc.record(model, { noNullPrototype: true })) as typeof fc.record;
@@ -165,6 +166,72 @@ describe('binary batch', () => {
     const huge = new Uint8Array(encoded);
     new DataView(huge.buffer).setUint32(huge.length - 4, 0xffffffff, true);
     expect(() => decodeBatch(huge)).toThrow(/rebuilt bytes declared/);
+  });
+});
+
+describe('TraceBatchBuilder: events encoded as they are traced (the service\'s path)', () => {
+  it('gives back every event added as an object, and encodes to what the same events encode to', () => {
+    fc.assert(fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+      const builder = new TraceBatchBuilder();
+      for (const e of events) builder.add(e);
+      expect(builder.count).toBe(events.length);
+      const trace = builder.take();
+      expect(builder.count).toBe(0);
+      expect(trace.frames).toBe(events.filter((e) => e.type === 'frame').length);
+      expect(trace.messages).toBe(events.filter((e) => e.type === 'message').length);
+      const batch: ServiceBatch = { events: [], trace, seq: 2 };
+      expect(eventCount(batch)).toBe(events.length);
+      expect(eventsOf(batch)).toStrictEqual(events);
+      expect(decodeBatch(encodeBatch(batch))).toStrictEqual({ events, seq: 2 });
+      expect(Buffer.from(encodeBatch(batch)).equals(Buffer.from(encodeBatch({ events, seq: 2 })))).toBe(true);
+    }), { numRuns: 300 });
+  });
+
+  it('lends its buffers until reclaimed: events added meanwhile go elsewhere; after reclaim the batch cannot be read', () => {
+    const builder = new TraceBatchBuilder();
+    const raw = new Uint8Array([0x82, 0x02, 7, 8]);
+    builder.frameRow(1, 10, 'c', 'in', 1, raw, raw.subarray(2));
+    const first = builder.take();
+    // An event traced while the batch's listeners run (lent): the batch keeps its own bytes.
+    builder.frameRow(2, 11, 'd', 'out', 2, new Uint8Array([0x81, 0x01, 0x41]), new Uint8Array([0x41]));
+    const firstEvents = eventsOf({ events: [], trace: first });
+    expect(firstEvents).toHaveLength(1);
+    expect(firstEvents[0]).toMatchObject({ type: 'frame', direction: 'in', seq: 1, connectionId: 'c', frame: { frameId: 1, opcode: 2, payloadLength: 2 } });
+    expect(Array.from((firstEvents[0] as Extract<TraceEvent, { type: 'frame' }>).frame.payload)).toEqual([7, 8]);
+    builder.reclaim(first);
+    expect(() => eventsOf({ events: [], trace: first })).toThrow(/read after its listeners returned/);
+    expect(() => encodeBatch({ events: [], trace: first })).toThrow(/read after its listeners returned/);
+    // Reclaimed with nothing written meanwhile: the next batch is written over the same buffers.
+    const second = builder.take();
+    expect(eventsOf({ events: [], trace: second })[0]).toMatchObject({ seq: 2, connectionId: 'd', direction: 'out' });
+    builder.reclaim(second);
+    builder.frameRow(3, 12, 'e', 'in', 3, raw, raw.subarray(2));
+    const third = builder.take();
+    expect(third.slab.buffer).toBe(second.slab.buffer);
+    expect(eventsOf({ events: [], trace: third })[0]).toMatchObject({ seq: 3, connectionId: 'e' });
+  });
+
+  it('reads a conversation traced as rows back deep-equal to the same conversation traced as objects', () => {
+    const objects: TraceEvent[] = [];
+    converse((tracer) => tracer.subscribe((e) => objects.push(e)));
+    const builder = new TraceBatchBuilder();
+    let rows = 0;
+    converse((tracer) => tracer.subscribeRows({
+      push: (e) => builder.add(e),
+      frameRow: (...args) => {
+        rows++;
+        builder.frameRow(...args);
+      },
+      messageRow: (seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data) => {
+        rows++;
+        builder.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);
+      },
+    }));
+    const back = eventsOf({ events: [], trace: builder.take() });
+    const timeless = (events: TraceEvent[]) => events.map(({ time: _t, ...rest }) => normal(rest));
+    expect(rows).toBeGreaterThan(30);
+    expect(back).toHaveLength(objects.length);
+    expect(timeless(back)).toEqual(timeless(objects));
   });
 });
 
