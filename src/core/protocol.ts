@@ -456,7 +456,7 @@ export class WebSocketProtocol {
    */
   receiveData(data: Uint8Array, writable = false): void {
     if (data.length === 0) return;
-    if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'in', bytes: data }));
+    if (this.traceBytes) this.traceChunk('in', data);
     if (this._state === 'CLOSED' || this.failed) return; // §7.1.7: after failing, discard input
     if (this._state === 'CONNECTING') {
       this.receiveHandshakeBytes(data, writable);
@@ -1038,7 +1038,14 @@ export class WebSocketProtocol {
 
   /** Traces bytes the transport wrote itself (a crafted frame split into timed TCP writes). */
   noteBytesWritten(bytes: Uint8Array): void {
-    if (this.traceBytes) this.emitTrace(() => ({ type: 'bytes', direction: 'out', bytes }));
+    if (this.traceBytes) this.traceChunk('out', bytes);
+  }
+
+  /** A raw chunk read or written: as a row while every listener takes rows, else as its event. */
+  private traceChunk(direction: Direction, bytes: Uint8Array): void {
+    const rows = this.traceRows;
+    if (rows !== undefined && rows.ready) rows.bytes(direction, bytes);
+    else this.emitTrace(() => ({ type: 'bytes', direction, bytes }));
   }
 
   /**

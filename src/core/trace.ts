@@ -302,6 +302,11 @@ export interface TraceRowListener {
    * message) or its bytes. payloadsOfFrames: data is exactly those frames' payloads, joined.
    */
   messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames: boolean): void;
+  /**
+   * A raw chunk the socket delivered or was handed (the 'bytes' event's fields). A listener
+   * without it gets that event as an object (push).
+   */
+  bytesRow?(seq: number, time: number, connectionId: string, direction: Direction, bytes: Uint8Array): void;
 }
 
 /**
@@ -320,6 +325,8 @@ export interface TraceRows {
   frame(direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void;
   /** payloadsOfFrames: data is exactly those frames' payloads, joined (TraceRowListener.messageRow). */
   message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames?: boolean): void;
+  /** A raw chunk read or written (the 'bytes' event). */
+  bytes(direction: Direction, bytes: Uint8Array): void;
 }
 
 /** One connection's row emitters (see TraceRowListener): stamped like emit() stamps bodies. */
@@ -337,6 +344,10 @@ export class ConnectionTraceRows implements TraceRows {
 
   message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
     this.tracer.emitMessageRow(this.connectionId, direction, opcode, firstFrameId, frameCount, text, data, payloadsOfFrames);
+  }
+
+  bytes(direction: Direction, bytes: Uint8Array): void {
+    this.tracer.emitBytesRow(this.connectionId, direction, bytes);
   }
 }
 
@@ -442,6 +453,18 @@ export class Tracer {
     const seq = ++this.seq;
     const rows = this.rowListeners;
     for (let i = 0; i < rows.length; i++) rows[i]!.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, data.length, text, data, payloadsOfFrames);
+  }
+
+  /** A raw chunk as a row (ConnectionTraceRows.bytes): only while rowsOnly. A listener without bytesRow gets the event. */
+  emitBytesRow(connectionId: string, direction: Direction, bytes: Uint8Array): void {
+    const seq = ++this.seq;
+    const time = timeOrigin + clock.now();
+    const rows = this.rowListeners;
+    for (let i = 0; i < rows.length; i++) {
+      const listener = rows[i]!;
+      if (listener.bytesRow) listener.bytesRow(seq, time, connectionId, direction, bytes);
+      else listener.push({ type: 'bytes', direction, bytes, seq, time, connectionId });
+    }
   }
 
   /** A sink bound to one connection, as the protocol takes it, with its row emitters. */

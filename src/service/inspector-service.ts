@@ -135,6 +135,8 @@ export class InspectorService {
       frameRow: (seq, time, connectionId, direction, frameId, raw, payload, relay) => this.onFrameRow(seq, time, connectionId, direction, frameId, raw, payload, relay),
       messageRow: (seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data) =>
         this.onMessageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data),
+      // Raw chunks are for the raw chunk store only (onTrace keeps them off the page's batches).
+      bytesRow: (seq, time, connectionId, direction, bytes) => this.rawChunks.addChunk(connectionId, direction, bytes, seq, time),
     });
   }
 

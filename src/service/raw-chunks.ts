@@ -203,7 +203,8 @@ export class RawChunkStore {
     return conn;
   }
 
-  private addChunk(connectionId: string, direction: Direction, bytes: Uint8Array, seq: number, time: number): void {
+  /** A raw chunk read or written: what observe() takes of a 'bytes' event (the service's row path gives it so). */
+  addChunk(connectionId: string, direction: Direction, bytes: Uint8Array, seq: number, time: number): void {
     if (bytes.length === 0) return;
     const conn = this.connection(connectionId);
     const stream = conn.streams[direction];

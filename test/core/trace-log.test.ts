@@ -229,6 +229,26 @@ describe('TraceLog as a row listener (tracer.subscribeRows): plain frames and me
     expect(log.objectCount).toBe(objects.length - plain.length);
   });
 
+  it('takes raw chunks as rows when it has bytesRow, and as the same events when it has not', () => {
+    const objects: TraceEvent[] = [];
+    converse((tracer) => tracer.subscribe((e) => objects.push(e)), { traceBytes: true });
+    const chunks = objects.filter((e) => e.type === 'bytes');
+    expect(chunks.length).toBeGreaterThan(20);
+    // A TraceLog has no bytesRow: the chunks reach push() as the events the object path traces.
+    const log = new TraceLog();
+    converse((tracer) => tracer.subscribeRows(log), { traceBytes: true });
+    expect(timeless(log.toArray())).toEqual(timeless(objects));
+    // A listener with bytesRow gets them as values, no event built: the same seq, direction and bytes.
+    const rows: Array<{ seq: number; connectionId: string; direction: string; hex: string }> = [];
+    const pushed: TraceEvent[] = [];
+    converse((tracer) => tracer.subscribeRows({
+      push: (e) => pushed.push(e), frameRow: () => {}, messageRow: () => {},
+      bytesRow: (seq, _time, connectionId, direction, bytes) => rows.push({ seq, connectionId, direction, hex: Buffer.from(bytes).toString('hex') }),
+    }), { traceBytes: true });
+    expect(pushed.some((e) => e.type === 'bytes')).toBe(false);
+    expect(rows).toEqual(chunks.map((e) => ({ seq: e.seq, connectionId: e.connectionId, direction: e.direction, hex: Buffer.from(e.bytes).toString('hex') })));
+  });
+
   it('stamps a message traced right after its last frame with that frame\'s time, and any other with a clock read of its own', () => {
     for (const asRows of [false, true]) {
       const tracer = new Tracer();

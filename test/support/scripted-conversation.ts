@@ -12,15 +12,16 @@ import { Tracer } from '../../src/core/trace.ts';
  * Frames of every length encoding, masked and not; text (one starting with a BOM); a fragmented
  * message; a ping between two fragments (frame ids not consecutive); a crafted frame whose 7-bit
  * length field does not say its payload's length (never delivered); a close. Traced into a fresh
- * tracer that `listen` subscribes to first.
+ * tracer that `listen` subscribes to first; traceBytes: raw chunks too.
  */
-export function converse(listen: (tracer: Tracer) => void): void {
+export function converse(listen: (tracer: Tracer) => void, options: { traceBytes?: boolean } = {}): void {
+  const traceBytes = options.traceBytes ?? false;
   const tracer = new Tracer();
   listen(tracer);
   let key = 0;
   const maskKeyGenerator = () => Uint8Array.of(key++ & 0xff, 0x5a, 0xa5, 0x3c);
-  const server = new WebSocketProtocol({ role: 'server', deflate: false, trace: tracer.forConnection('s'), traceBytes: false });
-  const client = new WebSocketProtocol({ role: 'client', deflate: false, trace: tracer.forConnection('c'), traceBytes: false, maskKeyGenerator, key: 'dGhlIHNhbXBsZSBub25jZQ==' });
+  const server = new WebSocketProtocol({ role: 'server', deflate: false, trace: tracer.forConnection('s'), traceBytes });
+  const client = new WebSocketProtocol({ role: 'client', deflate: false, trace: tracer.forConnection('c'), traceBytes, maskKeyGenerator, key: 'dGhlIHNhbXBsZSBub25jZQ==' });
   const move = (from: WebSocketProtocol, to: WebSocketProtocol) => {
     for (const b of from.dataToSend()) to.receiveData(Uint8Array.from(b), true);
   };

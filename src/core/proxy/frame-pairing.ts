@@ -280,6 +280,10 @@ class PairedRows implements TraceRows {
   message(direction: Direction, opcode: number, firstFrameId: number, frameCount: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
     this.base.message(direction, opcode, firstFrameId, frameCount, text, data, payloadsOfFrames);
   }
+
+  bytes(direction: Direction, bytes: Uint8Array): void {
+    this.base.bytes(direction, bytes);
+  }
 }
 
 /** A Tracer that is the base tracer, except that each connection's sink goes through `wrap` first. */

@@ -140,7 +140,7 @@ describe('frame pairing of many waiting frames (the pairing alone, rows in and o
   it('each copy names its own original, in order, however many frames wait and however many each message takes; control frames wait apart', () => {
     const pairing = new FramePairing();
     const copies: Array<TracedRelay | undefined> = [];
-    const rows: TraceRows = { ready: true, frame: (direction, _id, _raw, _payload, relay) => void (direction === 'out' && copies.push(relay)), message: () => {} };
+    const rows: TraceRows = { ready: true, frame: (direction, _id, _raw, _payload, relay) => void (direction === 'out' && copies.push(relay)), message: () => {}, bytes: () => {} };
     const sink: TraceSink = Object.assign(() => {}, { rows });
     const clientRows = pairing.wrap('client', sink).rows!;
     const upstreamRows = pairing.wrap('upstream', sink).rows!;
