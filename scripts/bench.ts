@@ -701,7 +701,7 @@ function tracingLines(r: BenchResults): string[] {
     lines.push(`**The app's own path (through the service), which issue 17 is judged on:** ${verdict(t17)}.`);
     lines.push('');
   }
-  lines.push(`**The protocol's tracing with every event kept in a \`TraceLog\`** (not yet the app's path, see the method above): ${verdict(logged)}.`);
+  lines.push(`**The protocol's tracing with every event kept in a \`TraceLog\`** (everything kept for the whole cell; not the app's path, see the method above): ${verdict(logged)}.`);
   const a64 = added('64');
   const aSeq = added('64-seq');
   lines.push('');
@@ -779,6 +779,26 @@ function tracingLines(r: BenchResults): string[] {
     lines.push('connection instead of 1 MiB: the same throughput, 3 alternating runs). The encoder change: small copies with set(),');
     lines.push('branch-free comparisons, a message\'s bytes taken as its frame\'s payload when both are views of the same bytes');
     lines.push('(232-355 → 175-241 ns per event; 64 B sequential through the service 0.52-0.65× → 0.60-0.78× ws in alternating runs).');
+    lines.push('**Since 2026-11-29 07:10 (issue 17): the service traced as rows.** It subscribes as a row listener, so while it is');
+    lines.push('the tracer\'s only listener (no Record under way) the protocol\'s plain frames, messages and raw chunks reach it as');
+    lines.push('values and no event object is built; frames and messages go straight into the rows and slab of the next batch');
+    lines.push('(`TraceBatchBuilder`), rarer events as objects in their place; the batch carries them encoded and the bridges send');
+    lines.push('them as they are (frame folding reads them back only while it folds). The builder lends its own buffers to the');
+    lines.push('batch\'s listeners and writes the next events over them once they return: a copy of each batch and a second large');
+    lines.push('allocation per batch had cost 16 KiB more than they saved (1.00-1.02× against 1.12-1.21× before). The tree before');
+    lines.push('and after, alternating in the same minutes, 3 rounds each, load ~2: 64 B pipelined 0.97-0.99× → 1.44-1.65×, 64 B');
+    lines.push('sequential 0.55-0.59× → 0.57-0.73×, 16 KiB 1.10-1.19× → 1.44-1.48×, 1 MiB 1.77-1.94× → 1.82-2.12×. Raw chunks as');
+    lines.push('rows too (no `bytes` event built): within the noise at 64 B sequential (7 ABBA rounds, 3 runs each way).');
+    lines.push('**Why 64 B sequential is still missed here, and what would close it** (7 ABBA rounds per run, load 1.2-1.6): with');
+    lines.push('raw chunks traced the service reached 0.66-0.72× ws, with them off 0.79-0.84× (the raw chunk store copies and books');
+    lines.push('every socket read and write for the Pipeline view: ~4 per round trip); the TraceLog path, which keeps the same');
+    lines.push('frames and messages as rows and encodes nothing for a page, 0.96-1.00×; untraced ours 1.0-1.13×. A round trip is');
+    lines.push('mostly the loopback\'s system calls (raw TCP 21.5 µs, ws 27.5, untraced ours 23.4 in the quiet run): what tracing');
+    lines.push('may cost per round trip for 1.0× is what untraced ours saves over ws, 0-4 µs, for 8 events encoded for the page and 4');
+    lines.push('raw chunks kept. Even tracing into rows that cost nothing to encode (the TraceLog path) sits at the line, so closing');
+    lines.push('it needs the service\'s per-event work off the round trip: the raw chunk store and the batch\'s encoding in a worker');
+    lines.push('thread fed from shared memory (the main thread only copying each chunk\'s bytes once), or the raw chunks taken from');
+    lines.push('the frames\' own bytes where a chunk holds exactly whole frames.');
   }
   return lines;
 }
@@ -821,17 +841,19 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('bytes, the payload unmasked again), anything rarer as the object it was; subscribed with `Tracer.subscribeRows`, the');
   lines.push('common frames and messages reach it as values, no event object built. Kept as objects, the same trace was about');
   lines.push('370 B of heap in 5-7 objects per event, and the garbage collector took a third of the traced 64 B echo\'s CPU.');
-  lines.push('**The app does not keep its trace this way (yet)**: its service subscribes an ordinary listener, so every event is');
-  lines.push('built as an object and batched for the page, with raw chunks on (*through the service*, below: the app\'s own path,');
-  lines.push('on which issue 17 is judged). This column is what the protocol\'s tracing costs when what is kept is kept compactly:');
-  lines.push('what the service would pay if it kept rows. Raw byte-chunk events are off here (the frames carry the same bytes;');
+  lines.push('The app does not keep its trace in one log: its service (*through the service*, below: the app\'s own path, on');
+  lines.push('which issue 17 is judged) is a row listener too, and writes frames and messages straight into the rows of the next');
+  lines.push('batch for the page (src/shared/trace-batch-encode.ts `TraceBatchBuilder`), keeps each raw chunk in its bounded raw');
+  lines.push('chunk store, and keeps nothing else. This column is the protocol\'s tracing with everything kept, compactly, for as');
+  lines.push('long as the cell runs. Raw byte-chunk events are off here (the frames carry the same bytes;');
   lines.push('the app turns them on for its Pipeline view and recorder), and the field-by-field anatomy');
   lines.push('(`frameAnatomy()`: offsets, bit ranges, meanings) is built lazily, for the frame a person selects — one of the');
   lines.push('techniques the issue names. *Eager anatomy* is the upper bound, for information: raw chunks traced too, every event');
   lines.push('kept as its object and `frameAnatomy()` built for every frame as it passes. *Through the service*, the app\'s own path:');
-  lines.push('both ends trace into `InspectorService` as its own server and clients do (raw chunks on, for the recorder), which cuts');
-  lines.push('payloads for display and batches events every 16 ms; each batch is encoded as the app\'s bridges send it to the page');
-  lines.push('(the binary batch of src/shared/trace-batch.ts, as bytes). That is the whole cost the inspector\'s service process pays per event; the page\'s own');
+  lines.push('both ends trace into `InspectorService` as its own server and clients do (raw chunks on, for the Pipeline view and');
+  lines.push('the recorder), which encodes frames and messages into the batch\'s rows as they are traced (cut for display past');
+  lines.push('64 KiB), hands the batch to its listeners every 16 ms, and each batch is encoded as the app\'s bridges send it to the');
+  lines.push('page (the binary batch of src/shared/trace-batch.ts, as bytes). That is the whole cost the inspector\'s service process pays per event; the page\'s own');
   lines.push('work runs in another process (Electron\'s renderer, or the browser).');
   lines.push(`Each traced cell starts from an empty trace and keeps what ${r.config.warmupMs + r.config.cellMs} ms of traffic produces; a traced run that keeps`);
   lines.push('everything for longer gets slower as what it keeps grows (garbage collection triggered by the growing memory).');
