@@ -5,6 +5,7 @@
  * counted), hostile requests refused; then real traffic: the ws package sending a fragmented
  * message to our server, every frame found byte-exact in the reads the store kept.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { echoComponent } from '../../src/core/apps/index.ts';
@@ -17,6 +18,7 @@ import { CHUNK_OVERHEAD, FIRST_SLAB, FRAME_OVERHEAD, RawChunkStore, validateRawC
 import { RAW_CARRIERS_MAX_CHUNKS, RAW_CARRIERS_MAX_SPAN, type RawCarriers } from '../../src/shared/raw-chunks-api.ts';
 import { withTimeout } from '../core/net/helpers.ts';
 import { prng } from '../support/prng.ts';
+import { ReferenceRawChunkStore } from '../support/raw-chunks-reference.ts';
 
 let seq = 0;
 const ev = (connectionId: string, body: TraceBody): TraceEvent => ({ ...body, seq: ++seq, time: Date.now(), connectionId } as TraceEvent);
@@ -315,5 +317,134 @@ describe('real traffic: the ws package sends a fragmented message to our server'
         expect(runs[0]!.offset).toBe(span.offset);
       }
     }
+  });
+});
+
+describe('the same answers as the store before its columns rewrite (test/support/raw-chunks-reference.ts)', () => {
+  type Op =
+    | { kind: 'chunk'; conn: number; out: boolean; length: number; fill: number; viaEvent: boolean }
+    | { kind: 'frame'; conn: number; out: boolean; length: number; first: number; viaEvent: boolean }
+    | { kind: 'head'; conn: number; out: boolean; length: number }
+    | { kind: 'forget'; conn: number }
+    | { kind: 'carriers'; conn: number; recent: boolean; back: number; span: number };
+  const conn = fc.integer({ min: 0, max: 4 });
+  // Chunk sizes mostly small (many per slab, several frames per chunk), sometimes past keepPerChunk or the budget.
+  const size = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 80 }) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 700 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6000 }) });
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 18, arbitrary: fc.record({ kind: fc.constant('chunk' as const), conn, out: fc.boolean(), length: size, fill: fc.integer({ min: 0, max: 2 }), viaEvent: fc.boolean() }) },
+    { weight: 15, arbitrary: fc.record({ kind: fc.constant('frame' as const), conn, out: fc.boolean(), length: size, first: fc.constantFrom(-1, 0x81, 0x82, 0x00), viaEvent: fc.boolean() }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('head' as const), conn, out: fc.boolean(), length: fc.integer({ min: 0, max: 300 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), conn }) },
+    { weight: 9, arbitrary: fc.record({ kind: fc.constant('carriers' as const), conn, recent: fc.boolean(), back: fc.integer({ min: 0, max: 40 }), span: fc.integer({ min: 0, max: 80 }) }) },
+  );
+  const options = fc.record({
+    perConnectionBytes: fc.constantFrom(1024, 3000, 8192, 30_000),
+    totalFactor: fc.constantFrom(1, 1.5, 2.5, 6),
+    keepPerChunk: fc.constantFrom(16, 100, 700, 4096),
+    maxConnections: fc.integer({ min: 1, max: 6 }),
+  });
+
+  type Stores = readonly [RawChunkStore, ReferenceRawChunkStore];
+  interface Run {
+    stores: Stores;
+    frameId: number;
+    seq: number;
+    framesOf: Map<string, number[]>;
+    lastId: string;
+  }
+  const start = (settings: ConstructorParameters<typeof RawChunkStore>[0]): Run =>
+    ({ stores: [new RawChunkStore(settings), new ReferenceRawChunkStore(settings)], frameId: 0, seq: 0, framesOf: new Map(), lastId: 'c0' });
+
+  /** Makes the same call on both stores; a carriers() request's answers must be alike. */
+  function apply(run: Run, x: Op, step: number): void {
+    const { stores } = run;
+    // A request asks about the connection last written to half the time (it is more likely still kept).
+    const id = x.kind === 'carriers' && x.recent ? run.lastId : `c${x.conn}`;
+    run.lastId = id;
+    const direction: Direction = 'out' in x && x.out ? 'out' : 'in';
+    if (x.kind === 'chunk') {
+      // Bytes from a small alphabet, so frames' first bytes line up with them now and then.
+      const b = new Uint8Array(x.length).map((_, i) => [0x81, 0x82, 0x00][(i * (x.fill + 1) + step) % 3]!);
+      const s = ++run.seq;
+      for (const store of stores) {
+        if (x.viaEvent) store.observe({ type: 'bytes', direction, bytes: b, seq: s, time: s * 10, connectionId: id } as TraceEvent);
+        else store.addChunk(id, direction, b, s, s * 10);
+      }
+    } else if (x.kind === 'frame') {
+      const f = ++run.frameId;
+      const mine = run.framesOf.get(id) ?? [];
+      mine.push(f);
+      run.framesOf.set(id, mine);
+      const raw = x.first < 0 ? new Uint8Array(0) : Uint8Array.of(x.first);
+      // As an event, the frame's length is its truncated.rawLength and its first byte raw[0] (-1 when empty).
+      const event = { type: 'frame', direction, frame: { frameId: f, raw, truncated: { rawLength: x.length } } as TracedFrame, seq: ++run.seq, time: 0, connectionId: id } as TraceEvent;
+      for (const store of stores) {
+        if (x.viaEvent) store.observe(event);
+        else store.frameAt(id, direction, f, x.length, x.first);
+      }
+    } else if (x.kind === 'head') {
+      for (const store of stores) store.observe(head(id, direction, x.length));
+    } else if (x.kind === 'forget') {
+      for (const store of stores) store.forget(id);
+    } else {
+      // Mostly a frame of this connection, some way back; else one it never had.
+      const mine = run.framesOf.get(id) ?? [];
+      const first = mine.length > 0 && x.back < 36 ? mine[Math.max(0, mine.length - 1 - x.back)]! : Math.max(1, run.frameId - x.back);
+      const request = { connectionId: id, firstFrameId: first, lastFrameId: first + x.span };
+      expect(stores[0].carriers(request)).toEqual(stores[1].carriers(request));
+    }
+  }
+
+  function expectSameAccounts({ stores }: Run): void {
+    expect(stores[0].usage()).toEqual(stores[1].usage());
+    expect(stores[0].forgottenConnections).toBe(stores[1].forgottenConnections);
+    for (let c = 0; c < 5; c++) expect(stores[0].connectionUsage(`c${c}`)).toBe(stores[1].connectionUsage(`c${c}`));
+  }
+
+  /** Each connection's last 40 frames, each asked alone. */
+  function expectSameLastFrames({ stores, framesOf }: Run): void {
+    for (let c = 0; c < 5; c++) {
+      for (const f of (framesOf.get(`c${c}`) ?? []).slice(-40)) {
+        const request = { connectionId: `c${c}`, firstFrameId: f, lastFrameId: f };
+        expect(stores[0].carriers(request)).toEqual(stores[1].carriers(request));
+      }
+    }
+  }
+
+  it('every carriers() answer, usage() and connectionUsage() alike over random calls with small budgets (eviction, forgetting)', () => {
+    fc.assert(
+      fc.property(options, fc.array(op, { minLength: 20, maxLength: 400, size: 'max' }), (o, ops) => {
+        const run = start({ perConnectionBytes: o.perConnectionBytes, totalBytes: o.perConnectionBytes * o.totalFactor, keepPerChunk: o.keepPerChunk, maxConnections: o.maxConnections });
+        for (const [step, x] of ops.entries()) {
+          apply(run, x, step);
+          expectSameAccounts(run);
+        }
+        expectSameLastFrames(run);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('alike over 30,000 small calls, long enough for the global order to be swept again and again', () => {
+    // Phases of 3000 calls: one connection alone (its own budget drops its chunks, their entries in
+    // the global order go stale behind older chunks of the others, and get swept), then all four
+    // (the total budget drops the oldest of any connection, through the swept order).
+    const random = prng(17);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const run = start({ perConnectionBytes: 4096, totalBytes: 10_000, keepPerChunk: 100, maxConnections: 4 });
+    for (let step = 0; step < 30_000; step++) {
+      const conn = Math.floor(step / 3000) % 2 === 0 ? 0 : Math.floor(random() * 4);
+      const out = random() < 0.5;
+      const r = random();
+      const x: Op = r < 0.45 ? { kind: 'chunk', conn, out, length: 1 + Math.floor(random() * 160), fill: step % 3, viaEvent: false }
+        : r < 0.9 ? { kind: 'frame', conn, out, length: 1 + Math.floor(random() * 60), first: pick([-1, 0x81, 0x82, 0]), viaEvent: false }
+        : r < 0.901 ? { kind: 'forget', conn }
+        : r < 0.91 ? { kind: 'head', conn, out, length: Math.floor(random() * 200) }
+        : { kind: 'carriers', conn, recent: random() < 0.5, back: Math.floor(random() * 40), span: Math.floor(random() * 20) };
+      apply(run, x, step);
+      if (step % 50 === 0) expectSameAccounts(run);
+    }
+    expectSameAccounts(run);
+    expectSameLastFrames(run);
   });
 });
