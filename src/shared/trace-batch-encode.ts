@@ -35,9 +35,10 @@ function nodeBuffer(): NodeBufferClass {
 type MessageEvent = Extract<TraceEvent, { type: 'message' }>;
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
 
-/** The row and slab buffers' first sizes. */
+/** The row and slab buffers' first sizes, and the size past which a builder gives grown ones back. */
 const ROWS_START = 64 * 1024;
 const SLAB_START = 256 * 1024;
+const KEEP_MAX = 16 * 1024 * 1024;
 
 /** Events a builder lent (take), until reclaimed. */
 interface LentEvents extends EncodedEvents {
@@ -175,7 +176,14 @@ class BatchEncoder {
   /** The batch `taken` was for is done with (its listeners returned): its buffers are written again, and reading it throws. */
   reclaim(taken: EncodedEvents): void {
     (taken as LentEvents).spent = true;
-    if (this.lent === taken) this.lent = null;
+    if (this.lent !== taken) return;
+    this.lent = null;
+    // A flood's batch grew the buffers: back to their first size once a batch uses a small part of them.
+    if (this.slab.length > KEEP_MAX && taken.slab.length * 4 < this.slab.length) this.slab = this.B.allocUnsafe(SLAB_START);
+    if (this.rows.length > KEEP_MAX && taken.rows.length * 4 < this.rows.length) {
+      this.rows = this.B.allocUnsafe(ROWS_START);
+      this.rowView = new DataView(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength);
+    }
   }
 
   /** Before writing while a batch holds the buffers: fresh ones, as large. */

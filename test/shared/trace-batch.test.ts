@@ -211,6 +211,26 @@ describe('TraceBatchBuilder: events encoded as they are traced (the service\'s p
     expect(eventsOf({ events: [], trace: third })[0]).toMatchObject({ seq: 3, connectionId: 'e' });
   });
 
+  it('gives a flood\'s grown buffers back once a batch uses a small part of them', () => {
+    const builder = new TraceBatchBuilder();
+    const big = new Uint8Array(64 * 1024).fill(1);
+    const raw = new Uint8Array([0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0, ...big]);
+    for (let i = 0; i < 400; i++) builder.frameRow(i + 1, i, 'c', 'in', i + 1, raw, raw.subarray(10));
+    const flood = builder.take();
+    expect(flood.slab.length).toBeGreaterThan(400 * 64 * 1024);
+    builder.reclaim(flood);
+    const small = new Uint8Array([0x82, 0x01, 9]);
+    builder.frameRow(401, 1, 'c', 'in', 401, small, small.subarray(2));
+    const quiet = builder.take();
+    // Still written in the grown buffers (lent again), then given back.
+    expect(quiet.slab.buffer.byteLength).toBeGreaterThan(16 * 1024 * 1024);
+    builder.reclaim(quiet);
+    builder.frameRow(402, 2, 'c', 'in', 402, small, small.subarray(2));
+    const after = builder.take();
+    expect(after.slab.buffer.byteLength).toBeLessThanOrEqual(1024 * 1024);
+    expect(eventsOf({ events: [], trace: after })[0]).toMatchObject({ seq: 402, frame: { payloadLength: 1 } });
+  });
+
   it('reads a conversation traced as rows back deep-equal to the same conversation traced as objects', () => {
     const objects: TraceEvent[] = [];
     converse((tracer) => tracer.subscribe((e) => objects.push(e)));
