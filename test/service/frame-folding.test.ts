@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent, TracedFrame } from '../../src/core/trace.ts';
 import { FrameFolder } from '../../src/service/frame-folding.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
+import { TraceBatchBuilder } from '../../src/shared/trace-batch-encode.ts';
+import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 /** A traced frame as the protocol makes one: header bytes then payload (lengths are what the folder counts). */
 function frameEvent(seq: number, connectionId: string, direction: 'in' | 'out', frameId: number, opcode: number, payloadLength: number, extra: Partial<TracedFrame> = {}): TraceEvent {
@@ -100,6 +102,56 @@ describe('FrameFolder', () => {
     expect(resumed.folds).toEqual([{ ...fold, open: false }]);
     const after = folder.prepare({ events: [frameEvent(seq++, 'c1', 'in', frameId++, 1, 3)] });
     expect(after.folds).toBeUndefined();
+  });
+
+  it('folds a batch that carries its events encoded (the service\'s) exactly as the same events as objects', () => {
+    const plain = setup();
+    const encoded = setup();
+    const builder = new TraceBatchBuilder();
+    const asEncoded = (events: TraceEvent[]): ServiceBatch => {
+      for (const e of events) builder.add(e);
+      return { events: [], trace: builder.take() };
+    };
+    const both = (events: TraceEvent[]) => {
+      const a = plain.folder.prepare({ events });
+      const batch = asEncoded(events);
+      const b = encoded.folder.prepare(batch);
+      // Read while the batch is lent, as the bridges do; then the builder takes its buffers back.
+      const bEvents = eventsOf(b);
+      builder.reclaim(batch.trace!);
+      expect(plain.folder.held()).toEqual(encoded.folder.held());
+      return [a, { ...b, events: bEvents, trace: undefined }] as const;
+    };
+    let seq = 1;
+    let frameId = 1;
+    const batchOf = (n: number) => {
+      const events: TraceEvent[] = [];
+      for (let i = 0; i < n; i++) {
+        const id = frameId++;
+        events.push(frameEvent(seq++, 'c1', i % 2 ? 'out' : 'in', id, i % 3 === 0 ? 2 : 1, 5 + (i % 7)));
+        if (i % 5 === 0) events.push(messageEvent(seq++, 'c1', [id]));
+      }
+      return events;
+    };
+    const [firstA, firstB] = both(batchOf(3));
+    expect(firstB.events).toEqual(firstA.events);
+    plain.folder.ack(firstA.seq);
+    encoded.folder.ack(firstB.seq);
+    both(batchOf(10));
+    plain.advance(150);
+    encoded.advance(150);
+    for (let b = 0; b < 4; b++) {
+      const [a, e] = both(batchOf(100));
+      expect(encoded.folder.folding).toBe(true);
+      expect(e.events).toEqual(a.events);
+      // (Fold ids are numbered across the process's folders: the two differ only there.)
+      const withoutIds = (folds: ServiceBatch['folds']) => folds?.map(({ id: _id, ...rest }) => rest);
+      expect(withoutIds(e.folds)).toEqual(withoutIds(a.folds));
+      expect(e.folds![0]!.frames).toBeGreaterThan(0);
+      plain.advance(16);
+      encoded.advance(16);
+    }
+    expect(encoded.folder.foldedFrames).toBe(plain.folder.foldedFrames);
   });
 
   it('never folds a close frame, a frame with a violation or other events, and folds the messages of folded frames', () => {
