@@ -64,6 +64,8 @@ export const FIRST_SLAB = 512;
 export const MAX_SLAB = 16 * 1024;
 /** Emptied full-size slabs kept for reuse, store-wide (so at most 4 × 16 KiB held beside the budgets). */
 const SPARE_SLABS = 4;
+/** Forgotten connections whose stale order entries may remain before the order is swept. */
+const FORGOTTEN_SWEEP = 256;
 
 /** Kept bytes of successive chunks of one direction; freed once none of its chunks is kept. */
 class Slab {
@@ -289,12 +291,16 @@ class DirectionStream {
   }
 }
 
+/** What a forgotten connection holds instead of its chunks (never written: it is no longer in the store's map). */
+const FORGOTTEN = new DirectionStream();
+
 class ConnectionChunks {
   used = 0;
   /** False once forgotten. */
   kept = true;
-  readonly in = new DirectionStream();
-  readonly out = new DirectionStream();
+  /** Emptied (FORGOTTEN) when the store forgets the connection: stale order entries keep only this small object. */
+  in = new DirectionStream();
+  out = new DirectionStream();
   constructor(readonly id: string) {}
   stream(direction: Direction): DirectionStream {
     return direction === 'out' ? this.out : this.in;
@@ -316,6 +322,8 @@ export class RawChunkStore {
   private readonly order = new OrderRing();
   private readonly spareSlabs: Slab[] = [];
   private liveChunks = 0;
+  /** Connections forgotten since the global order was last swept (their entries may still be in it). */
+  private forgottenSinceSweep = 0;
   private used = 0;
   /** Connections forgotten to stay within maxConnections. */
   forgottenConnections = 0;
@@ -352,6 +360,17 @@ export class RawChunkStore {
     conn.kept = false; // its entries in the global order are stale from now on
     if (this.last === conn) this.last = null;
     this.liveChunks -= conn.in.chunks.size + conn.out.chunks.size;
+    // Its bytes go now: stale entries of the global order still name it until they are swept, and a
+    // peer that opens and closes connections must not keep their slabs alive past the budget.
+    conn.in = FORGOTTEN;
+    conn.out = FORGOTTEN;
+    // And those entries are swept once FORGOTTEN_SWEEP connections were forgotten, however many live chunks there are.
+    if (++this.forgottenSinceSweep >= FORGOTTEN_SWEEP) this.sweepOrder();
+  }
+
+  private sweepOrder(): void {
+    this.order.sweep();
+    this.forgottenSinceSweep = 0;
   }
 
   private connection(id: string): ConnectionChunks {
@@ -440,7 +459,7 @@ export class RawChunkStore {
       if (owner) this.evictOldest(owner, this.order.shiftedOut ? owner.out : owner.in, true);
     }
     // Entries of evicted chunks linger in `order` until shifted: sweep them out when they outnumber the live ones.
-    if (this.order.size > 2 * this.liveChunks + 1024) this.order.sweep();
+    if (this.order.size > 2 * this.liveChunks + 1024) this.sweepOrder();
   }
 
   /** Drops the connection's oldest chunk (or, with none left, its oldest frame position). */

@@ -186,12 +186,12 @@ class BatchEncoder {
     }
   }
 
-  /** Before writing while a batch holds the buffers: fresh ones, as large. */
+  /** Before writing while a batch holds the buffers: fresh ones of the first sizes (nothing written yet to carry over; they grow as needed). */
   private unlend(): void {
     this.lent = null;
-    this.rows = this.B.allocUnsafe(this.rows.length);
+    this.rows = this.B.allocUnsafe(ROWS_START);
     this.rowView = new DataView(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength);
-    this.slab = this.B.allocUnsafe(this.slab.length);
+    this.slab = this.B.allocUnsafe(SLAB_START);
   }
 
   /**

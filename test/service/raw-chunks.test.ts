@@ -6,6 +6,8 @@
  * message to our server, every frame found byte-exact in the reads the store kept.
  */
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { echoComponent } from '../../src/core/apps/index.ts';
@@ -446,5 +448,51 @@ describe('the same answers as the store before its columns rewrite (test/support
     }
     expectSameAccounts(run);
     expectSameLastFrames(run);
+  });
+});
+
+describe('forgetting connections frees their bytes (hostile churn)', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+
+  it('a forgotten connection\'s kept bytes are collectable at once, though the global order still names it', async () => {
+    // Many small live chunks keep the order's sweep far off (it sweeps when stale entries outnumber live ones).
+    const store = new RawChunkStore({ totalBytes: 4 * 1024 * 1024 });
+    for (let c = 0; c < 20; c++) for (let i = 0; i < 500; i++) store.addChunk(`small-${c}`, 'in', Uint8Array.of(i & 0xff), i, i);
+    const refs: Array<WeakRef<ArrayBuffer>> = [];
+    (function churn() {
+      for (let c = 0; c < 5; c++) {
+        const id = `big-${c}`;
+        for (let i = 0; i < 8; i++) store.addChunk(id, 'out', new Uint8Array(16 * 1024).fill(c), i, i);
+        // White-box: the slabs this connection's chunks were copied into.
+        const chunks = (store as unknown as { connections: Map<string, { out: { chunks: { slab: Array<{ bytes: Uint8Array } | null> } } }> }).connections.get(id)!.out.chunks;
+        for (const slab of chunks.slab) if (slab) refs.push(new WeakRef(slab.bytes.buffer as ArrayBuffer));
+        store.forget(id);
+      }
+    })();
+    expect(refs.length).toBeGreaterThanOrEqual(5);
+    let alive = refs.length;
+    for (let turn = 0; turn < 5 && alive > 0; turn++) {
+      await new Promise((r) => setTimeout(r, turn * 20));
+      gc();
+      gc();
+      alive = refs.filter((r) => r.deref() !== undefined).length;
+    }
+    expect(alive).toBe(0);
+    expect(store.usage().connections).toBe(20);
+  });
+
+  it('sweeps the global order after a bounded number of forgotten connections, however many live chunks there are', () => {
+    const store = new RawChunkStore({ totalBytes: 64 * 1024 * 1024 });
+    for (let c = 0; c < 10; c++) for (let i = 0; i < 2000; i++) store.addChunk(`live-${c}`, 'in', Uint8Array.of(1), i, i);
+    for (let c = 0; c < 5000; c++) {
+      store.addChunk(`churn-${c}`, 'in', Uint8Array.of(2), c, c);
+      store.forget(`churn-${c}`);
+    }
+    // White-box: the entries of forgotten connections left in the order, and the distinct connections they name.
+    const order = (store as unknown as { order: { owner: Array<{ kept: boolean } | null> } }).order;
+    const forgotten = new Set(order.owner.filter((o) => o !== null && !o.kept));
+    expect(forgotten.size).toBeLessThanOrEqual(256);
+    expect(store.usage()).toMatchObject({ chunks: 20_000, connections: 10 });
   });
 });
