@@ -29,7 +29,7 @@
  * A ring when maxEvents is given: the oldest events go first, a segment (SEGMENT events) at a time.
  */
 
-import type { Direction, TraceEvent, TraceRowListener, TracedFrame, TracedRelay } from './trace.ts';
+import { messageFromRow, type Direction, type TraceEvent, type TraceRowListener, type TracedFrame, type TracedRelay } from './trace.ts';
 
 /** Events per segment: the unit of growth and of eviction. */
 export const SEGMENT = 2048;
@@ -280,8 +280,7 @@ export class TraceLog implements TraceRowListener {
     const seg = this.addRow(seq, time, connectionId);
     const i = seg.count - 1;
     if (!this.seqFits || !fitsInt32(firstFrameId) || !fitsInt32(size) || !fitsInt32(opcode) || (text === undefined && size !== data.length)) {
-      const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
-      this.keepObject(seg, i, { type: 'message', direction, opcode, size, frameIds, ...(text !== undefined ? { text } : { data }), seq, time, connectionId });
+      this.keepObject(seg, i, messageFromRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data));
       return;
     }
     seg.kind[i] = Kind.Message;

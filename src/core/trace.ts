@@ -268,6 +268,18 @@ export function messageBody(direction: Direction, opcode: number, data: Uint8Arr
 }
 
 /**
+ * The message event a message row stands for (TraceRowListener.messageRow's values): frameCount
+ * frame ids from firstFrameId, its text or its bytes. What a row listener builds when it keeps one
+ * as an object.
+ */
+export function messageFromRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): TraceEvent {
+  const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
+  return text !== undefined
+    ? { type: 'message', direction, opcode, size, frameIds, text, seq, time, connectionId }
+    : { type: 'message', direction, opcode, size, frameIds, data, seq, time, connectionId };
+}
+
+/**
  * The connection id of trace events about the service itself rather than one connection, such
  * as the last resort's report of an error nobody caught (src/service/last-resort.ts).
  */

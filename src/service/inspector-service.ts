@@ -40,7 +40,7 @@ import { encodeFrame } from '../core/frame-codec.ts';
 import { fireFault } from '../core/net/fault-runner.ts';
 import { randomMaskKey } from '../core/protocol.ts';
 import { toHex } from '../core/bytes.ts';
-import { SERVICE_TRACE_ID, Tracer, type Direction, type Role, type TraceEvent, type TracedRelay } from '../core/trace.ts';
+import { messageFromRow, SERVICE_TRACE_ID, Tracer, type Direction, type Role, type TraceEvent, type TracedRelay } from '../core/trace.ts';
 import type {
   AppName, CompressedPayload, ConformanceProgress, ExportRequest, RecorderStatus, RecordingInfo, ConformanceRequest, ConnectClientRequest, ConnectionSummary, CraftRequest, FaultOutcome, FrameFields, InspectorStatus, PresetInfo, Result,
   SendRequest, ServiceBatch, StartServerRequest, StatusPatch, StepAction, ViolationPolicy,
@@ -195,10 +195,7 @@ export class InspectorService {
   /** A message as a row (see onFrameRow). */
   private onMessageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
     if ((text !== undefined ? text.length : data.length) > DISPLAY_CAP) {
-      const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
-      this.onTrace(text !== undefined
-        ? { type: 'message', direction, opcode, size, frameIds, text, seq, time, connectionId }
-        : { type: 'message', direction, opcode, size, frameIds, data, seq, time, connectionId });
+      this.onTrace(messageFromRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data));
       return;
     }
     this.pending.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);

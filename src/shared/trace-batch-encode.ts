@@ -10,7 +10,7 @@
  */
 
 import type { ServiceBatch } from './inspector-api.ts';
-import type { Direction, TraceEvent, TracedFrame, TracedRelay } from '../core/trace.ts';
+import { messageFromRow, type Direction, type TraceEvent, type TracedFrame, type TracedRelay } from '../core/trace.ts';
 import { applyMaskInPlace } from '../core/bytes.ts';
 import { encodeWireJson } from './wire-json.ts';
 import { assertNotSpent, BATCH_VERSION, COUNTS_BYTES, eventsOf, FrameFlag, MessageFlag, PayloadMode, RowKind, type EncodedEvents } from './trace-batch.ts';
@@ -136,10 +136,7 @@ class BatchEncoder {
     if (this.lent) this.unlend();
     this.ensureRows(FRAME_ROW_MAX + 8 * frameCount);
     if (!isByte(opcode) || (text !== undefined && !(text as string & { isWellFormed(): boolean }).isWellFormed())) {
-      const frameIds = Array.from({ length: frameCount }, (_, k) => firstFrameId + k);
-      this.object(text !== undefined
-        ? { type: 'message', direction, opcode, size, frameIds, text, seq, time, connectionId }
-        : { type: 'message', direction, opcode, size, frameIds, data, seq, time, connectionId });
+      this.object(messageFromRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data));
     } else {
       const conn = this.conn(connectionId);
       const out = direction === 'out';
