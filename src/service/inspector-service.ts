@@ -133,8 +133,8 @@ export class InspectorService {
     this.tracer.subscribeRows({
       push: (event) => this.onTrace(event),
       frameRow: (seq, time, connectionId, direction, frameId, raw, payload, relay) => this.onFrameRow(seq, time, connectionId, direction, frameId, raw, payload, relay),
-      messageRow: (seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data) =>
-        this.onMessageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data),
+      messageRow: (seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data, payloadsOfFrames) =>
+        this.onMessageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data, payloadsOfFrames),
       // Raw chunks are for the raw chunk store only (onTrace keeps them off the page's batches).
       bytesRow: (seq, time, connectionId, direction, bytes) => this.rawChunks.addChunk(connectionId, direction, bytes, seq, time),
     });
@@ -193,12 +193,12 @@ export class InspectorService {
   }
 
   /** A message as a row (see onFrameRow). */
-  private onMessageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
+  private onMessageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames: boolean): void {
     if ((text !== undefined ? text.length : data.length) > DISPLAY_CAP) {
       this.onTrace(messageFromRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data));
       return;
     }
-    this.pending.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);
+    this.pending.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data, payloadsOfFrames);
     this.scheduleFlush();
   }
 

@@ -111,7 +111,9 @@ class BatchEncoder {
   /**
    * Appends a frame traced as a row (TraceRowListener.frameRow): `raw` its whole wire bytes, every
    * header field read from them (§5.2), `payload` its unmasked payload. The row is the one add()
-   * makes of the event such a row stands for (frameFromWire in core/trace-log.ts).
+   * makes of the event such a row stands for (frameFromWire in core/trace-log.ts). A row's payload
+   * is its wire body unmasked (the row's contract, which TraceLog relies on too: it keeps the wire
+   * bytes alone), so the body is not compared with it here as add() compares an event's.
    */
   frameRow(seq: number, time: number, connectionId: string, direction: Direction, frameId: number, raw: Uint8Array, payload: Uint8Array, relay?: TracedRelay): void {
     if (this.lent) this.unlend();
@@ -123,7 +125,7 @@ class BatchEncoder {
     const h = 2 + (lengthField === 126 ? 2 : lengthField === 127 ? 8 : 0) + (masked ? 4 : 0);
     const flags = (direction === 'out' ? FrameFlag.Out : 0) | (b0 & 0x80 ? FrameFlag.Fin : 0) | (b0 & 0x40 ? FrameFlag.Rsv1 : 0) | (b0 & 0x20 ? FrameFlag.Rsv2 : 0)
       | (b0 & 0x10 ? FrameFlag.Rsv3 : 0) | (masked ? FrameFlag.Masked : 0) | (relay ? FrameFlag.Relay : 0);
-    this.writeFrame(flags, b0 & 0x0f, lengthField, h, seq, time, this.conn(connectionId), frameId, raw.length - h, raw, payload, masked ? raw : null, h - 4, undefined, relay);
+    this.writeFrame(flags, b0 & 0x0f, lengthField, h, seq, time, this.conn(connectionId), frameId, raw.length - h, raw, payload, masked ? raw : null, h - 4, undefined, relay, true);
     this.count++;
     this.frames++;
   }
@@ -131,8 +133,10 @@ class BatchEncoder {
   /**
    * Appends a message traced as a row (TraceRowListener.messageRow): frameCount frames numbered
    * from firstFrameId, its text (a text message) or its bytes. The row add() makes of that event.
+   * payloadsOfFrames (TraceRowListener.messageRow): data is exactly those frames' payloads, so a
+   * binary message of the frame just written points at its payload without comparing the bytes.
    */
-  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
     if (this.lent) this.unlend();
     this.ensureRows(FRAME_ROW_MAX + 8 * frameCount);
     if (!isByte(opcode) || (text !== undefined && !(text as string & { isWellFormed(): boolean }).isWellFormed())) {
@@ -149,7 +153,7 @@ class BatchEncoder {
       this.f64(size);
       this.u32(frameCount);
       for (let k = 0; k < frameCount; k++) this.f64(firstFrameId + k);
-      this.messageBytes(conn, out, frameCount === 1, firstFrameId, text, data);
+      this.messageBytes(conn, out, frameCount === 1, firstFrameId, text, data, payloadsOfFrames);
     }
     this.count++;
     this.messages++;
@@ -256,6 +260,7 @@ class BatchEncoder {
   private writeFrame(
     flags: number, opcode: number, lengthField: number, h: number, seq: number, time: number, conn: number, frameId: number, payloadLength: number,
     raw: Uint8Array, payload: Uint8Array, key: Uint8Array | null, keyAt: number, truncated: TracedFrame['truncated'], relay: TracedRelay | undefined,
+    bodyIsPayload = false,
   ): void {
     this.u8(RowKind.Frame);
     this.u8(flags);
@@ -279,7 +284,7 @@ class BatchEncoder {
       this.u32(rawAt);
       this.u32(raw.length);
       payloadAt = rawAt + h;
-      if (isViewAt(payload, raw, h) || this.sameBytes(payload, 0, payloadAt, payload.length)) mode = PayloadMode.PayloadInRaw;
+      if (bodyIsPayload || isViewAt(payload, raw, h) || this.sameBytes(payload, 0, payloadAt, payload.length)) mode = PayloadMode.PayloadInRaw;
       else {
         mode = PayloadMode.Explicit;
         payloadAt = this.copy(payload);
@@ -289,10 +294,10 @@ class BatchEncoder {
     } else if (key && body === payload.length) {
       // A masked frame: the header, and the payload; the body is the payload masked again (§5.3), when it is.
       payloadAt = this.copy(payload);
-      if (body > SMALL) this.ensureSlab(body);
-      if (maskedEquals(raw, h, payload, key, keyAt, this.slab, this.s)) {
+      if (!bodyIsPayload && body > SMALL) this.ensureSlab(body);
+      if (bodyIsPayload || maskedEquals(raw, h, payload, key, keyAt, this.slab, this.s)) {
         mode = PayloadMode.RawFromPayload;
-        const headerAt = this.copy(raw.subarray(0, h));
+        const headerAt = this.copyHead(raw, h);
         this.u32(headerAt);
         this.u32(h);
         this.derived += raw.length;
@@ -360,14 +365,14 @@ class BatchEncoder {
    * A message row's bytes: its text as UTF-8, or its data; pointing at its one frame's payload
    * (a message of one frame, frameId) when that frame's row came just before with the same bytes.
    */
-  private messageBytes(conn: number, out: boolean, oneFrame: boolean, frameId: number, text: string | undefined, data: Uint8Array | undefined): void {
+  private messageBytes(conn: number, out: boolean, oneFrame: boolean, frameId: number, text: string | undefined, data: Uint8Array | undefined, payloadsOfFrames = false): void {
     const last = this.lastFrame;
     const ofLastFrame = oneFrame && last.conn === conn && last.out === out && last.frameId === frameId;
     let at: number;
     let length: number;
     if (text === undefined) {
       length = data!.length;
-      if (ofLastFrame && length === last.payloadLength && (data === last.payload || sameView(data!, last.payload) || this.sameBytes(data!, 0, last.payloadAt, length))) at = last.payloadAt;
+      if (ofLastFrame && length === last.payloadLength && (payloadsOfFrames || data === last.payload || sameView(data!, last.payload) || this.sameBytes(data!, 0, last.payloadAt, length))) at = last.payloadAt;
       else at = this.copy(data!);
     } else {
       this.ensureSlab(text.length * 3);
@@ -412,6 +417,16 @@ class BatchEncoder {
     if (n <= COPY_LOOP_MAX) for (let k = 0; k < n; k++) slab[at + k] = bytes[k]!;
     else slab.set(bytes, at);
     this.s = at + n;
+    return at;
+  }
+
+  /** raw's first h bytes (a header, at most 14), copied without a view of them. */
+  private copyHead(raw: Uint8Array, h: number): number {
+    this.ensureSlab(h);
+    const at = this.s;
+    const slab = this.slab;
+    for (let k = 0; k < h; k++) slab[at + k] = raw[k]!;
+    this.s = at + h;
     return at;
   }
 
@@ -517,8 +532,8 @@ export class TraceBatchBuilder {
     this.encoder.frameRow(seq, time, connectionId, direction, frameId, raw, payload, relay);
   }
 
-  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array): void {
-    this.encoder.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);
+  messageRow(seq: number, time: number, connectionId: string, direction: Direction, opcode: number, firstFrameId: number, frameCount: number, size: number, text: string | undefined, data: Uint8Array, payloadsOfFrames = false): void {
+    this.encoder.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data, payloadsOfFrames);
   }
 
   /** The events so far (lent: see BatchEncoder.take), read while the batch's listeners run. */

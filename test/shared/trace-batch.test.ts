@@ -242,9 +242,10 @@ describe('TraceBatchBuilder: events encoded as they are traced (the service\'s p
         rows++;
         builder.frameRow(...args);
       },
-      messageRow: (seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data) => {
+      // With the protocol's payloadsOfFrames: the builder then trusts it rather than comparing bytes.
+      messageRow: (...args) => {
         rows++;
-        builder.messageRow(seq, time, connectionId, direction, opcode, firstFrameId, frameCount, size, text, data);
+        builder.messageRow(...args);
       },
     }));
     const back = eventsOf({ events: [], trace: builder.take() });

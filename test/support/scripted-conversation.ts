@@ -11,7 +11,7 @@ import { Tracer } from '../../src/core/trace.ts';
 /**
  * Frames of every length encoding, masked and not; text (one starting with a BOM); a fragmented
  * message; a ping between two fragments (frame ids not consecutive); a crafted frame whose 7-bit
- * length field does not say its payload's length (never delivered); a close. Traced into a fresh
+ * length field does not say its payload's length, and two whose mask bit lies (never delivered); a close. Traced into a fresh
  * tracer that `listen` subscribes to first; traceBytes: raw chunks too.
  */
 export function converse(listen: (tracer: Tracer) => void, options: { traceBytes?: boolean } = {}): void {
@@ -46,6 +46,10 @@ export function converse(listen: (tracer: Tracer) => void, options: { traceBytes
   client.sendFrame({ opcode: Opcode.Continuation, fin: true, payload: new TextEncoder().encode('by a ping') });
   echo();
   client.sendFrame({ opcode: Opcode.Binary, payload: new Uint8Array(200), lengthEncoding: '7-bit' });
+  // Masked with a key but the mask bit cleared, and the bit set with no key (fault injection): their
+  // payloads are not what the wire bytes say (never delivered either).
+  client.sendFrame({ opcode: Opcode.Binary, payload: Uint8Array.of(1, 2, 3, 4, 5), maskBitOverride: false });
+  client.sendFrame({ opcode: Opcode.Binary, payload: Uint8Array.of(6, 7, 8), maskKey: null, maskBitOverride: true });
   client.dataToSend();
   client.close(1000, 'bye');
   move(client, server);
