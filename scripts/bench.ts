@@ -200,7 +200,11 @@ function withoutTrace(batch: ServiceBatch): Omit<ServiceBatch, 'trace'> {
   return rest;
 }
 
-async function openThroughService(): Promise<Link> {
+/**
+ * The inspector service as a trace sink: its tracer (raw chunks to be traced on, as its server and
+ * clients trace them), each batch encoded as the bridges send it, and the events batched so far.
+ */
+export function openServiceSink(): { tracer: Tracer; events: () => number; dispose: () => Promise<void> } {
   const service = new InspectorService();
   let events = 0;
   // What the bridges send (src/host/event-streams.ts, src/main/window-stream.ts); BENCH_SERVICE_ENCODER=wire-json
@@ -213,15 +217,27 @@ async function openThroughService(): Promise<Link> {
     events += eventCount(batch);
     encode(batch);
   });
-  const options = { deflate: false as const, tracer: service.tracer, traceBytes: true };
+  return {
+    tracer: service.tracer,
+    events: () => events,
+    dispose: async () => {
+      service.flush();
+      await service.dispose();
+    },
+  };
+}
+
+/** Both ends traced through the inspector service (raw chunks on), as the app's own client and server are. */
+export async function openThroughService(): Promise<Link> {
+  const sink = openServiceSink();
+  const options = { deflate: false as const, tracer: sink.tracer, traceBytes: true };
   const link = await openOursLink(options, options);
   const close = link.close;
   link.close = async () => {
     await close();
-    service.flush();
-    await service.dispose();
+    await sink.dispose();
   };
-  link.retained = () => ({ events, anatomies: 0 });
+  link.retained = () => ({ events: sink.events(), anatomies: 0 });
   return link;
 }
 
@@ -921,6 +937,7 @@ const markers = {
   serverCpu: ['<!-- server-cpu:start -->', '<!-- server-cpu:end -->'],
   uiConnections: ['<!-- ui-connections:start -->', '<!-- ui-connections:end -->'],
   readHolding: ['<!-- read-holding:start -->', '<!-- read-holding:end -->'],
+  traceFloor: ['<!-- trace-floor:start -->', '<!-- trace-floor:end -->'],
 } as const;
 
 /** Writes (or replaces) one section of BENCHMARKS.md, keeping the other. */
