@@ -274,6 +274,11 @@ export class WebSocketProtocol {
   private frameInflated: Uint8Array[] = [];
   /** Step mode traces frames when written: their deflate details wait here, keyed by the frame's bytes. */
   private pendingDeflateTrace: WeakMap<Uint8Array, TracedFrameDeflate> | null = null; // made when first needed (step mode with deflate)
+  /**
+   * Step mode (deferOutgoingTrace): a message sent waits here, under each of its frames' bytes, until
+   * those frames are traced as they are written (numbered then), so that it names its own frames.
+   */
+  private pendingOutgoingMessages: WeakMap<Uint8Array, PendingOutgoingMessage> | null = null;
   private readonly utf8 = new Utf8Validator();
   private frameId = 0;
   private currentFrameId = 0;
@@ -1110,13 +1115,13 @@ export class WebSocketProtocol {
    * its header and then the payload as it is (OutputChunk.payload, one writev) when nothing
    * traces or holds frames: no copy of the payload behind the header. Anything else: sendFrame.
    */
-  private queueFrame(spec: FrameSpec, deflate?: TracedFrameDeflate): void {
+  private queueFrame(spec: FrameSpec, deflate?: TracedFrameDeflate): Uint8Array | null {
     const payload = spec.payload;
     if (payload && payload.length >= WRITEV_MIN_PAYLOAD && this.role === 'server' && spec.maskKey === undefined && !this.trace && !this.deferOutgoingTrace) {
       this.output.push({ bytes: encodeFrameHeader(spec), kind: 'frame', payload });
-      return;
+      return null;
     }
-    this.sendFrame(spec, deflate);
+    return this.sendFrame(spec, deflate);
   }
 
   /** Queues raw bytes as they are (fault injection: anything, even half a frame). */
@@ -1159,9 +1164,11 @@ export class WebSocketProtocol {
       // One frame (what a relay copies most): no piece arrays, closures or spread spec per message.
       const frameId = this.frameId + 1;
       const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
-      if (encoded) this.queueFrame({ opcode, payload: encoded.payloads[0]!, fin: true, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0]);
-      else this.queueFrame({ opcode, payload: data, fin: true });
-      if (this.trace) this.traceOutgoingMessage(opcode, data, [frameId], encoded?.message);
+      const bytes = encoded
+        ? this.queueFrame({ opcode, payload: encoded.payloads[0]!, fin: true, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0])
+        : this.queueFrame({ opcode, payload: data, fin: true });
+      if (this.trace && this.deferOutgoingTrace) this.deferMessageTrace(opcode, data, [bytes], encoded?.message);
+      else if (this.trace) this.traceOutgoingMessage(opcode, data, [frameId], encoded?.message);
       return;
     }
     let at = 0;
@@ -1174,13 +1181,12 @@ export class WebSocketProtocol {
     const firstId = this.frameId + 1;
     // RFC 7692 §6.1: the message is compressed as a whole, RSV1 on its first frame only.
     const encoded = this.extension?.encodeMessage(opcode, pieces, this.trace !== undefined) ?? null;
-    pieces.forEach((piece, i) => {
-      this.queueFrame({
-        opcode: i === 0 ? opcode : Opcode.Continuation, payload: encoded ? encoded.payloads[i]! : piece, fin: i === pieces.length - 1,
-        ...(encoded && i === 0 ? { rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 } : {}),
-      }, encoded?.frames?.[i]);
-    });
-    this.traceOutgoingMessage(opcode, data, Array.from({ length: pieces.length }, (_, i) => firstId + i), encoded?.message);
+    const frames = pieces.map((piece, i) => this.queueFrame({
+      opcode: i === 0 ? opcode : Opcode.Continuation, payload: encoded ? encoded.payloads[i]! : piece, fin: i === pieces.length - 1,
+      ...(encoded && i === 0 ? { rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 } : {}),
+    }, encoded?.frames?.[i]));
+    if (this.trace && this.deferOutgoingTrace) this.deferMessageTrace(opcode, data, frames, encoded?.message);
+    else this.traceOutgoingMessage(opcode, data, Array.from({ length: pieces.length }, (_, i) => firstId + i), encoded?.message);
   }
 
   /**
@@ -1203,12 +1209,13 @@ export class WebSocketProtocol {
 
   private sendMessage(opcode: number, data: Uint8Array, text?: string): void {
     const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
-    if (encoded) {
-      this.queueFrame({ opcode, payload: encoded.payloads[0]!, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0]);
-    } else {
-      this.queueFrame({ opcode, payload: data });
-    }
-    if (this.trace) {
+    const bytes = encoded
+      ? this.queueFrame({ opcode, payload: encoded.payloads[0]!, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0])
+      : this.queueFrame({ opcode, payload: data });
+    if (this.trace && this.deferOutgoingTrace) {
+      // Step mode: its frame is traced, and numbered, when the gate lets it out.
+      this.deferMessageTrace(opcode, data, [bytes], encoded?.message, text);
+    } else if (this.trace) {
       const rows = this.traceRows;
       // No extension: the frame was encoded from data itself.
       if (rows !== undefined && !encoded?.message && rows.ready) rows.message('out', opcode, this.frameId, 1, text, data, encoded === null);
@@ -1222,6 +1229,40 @@ export class WebSocketProtocol {
     const rows = this.traceRows;
     if (rows !== undefined && compression === undefined && rows.ready && consecutive(frameIds)) rows.message('out', opcode, frameIds[0]!, frameIds.length, text, data);
     else this.trace(messageBody('out', opcode, data, frameIds, text, compression));
+  }
+
+  /**
+   * Step mode: the message is traced once the last of its frames (`frames`, the bytes queued for
+   * each) has been traced as written (traceWrittenFrame), with the ids they got then. A frame the
+   * gate drops is never written: its message is not traced either (the trace notes the drop).
+   */
+  private deferMessageTrace(opcode: number, data: Uint8Array, frames: readonly (Uint8Array | null)[], compression?: TracedMessageCompression, text?: string): void {
+    const pending: PendingOutgoingMessage = { opcode, data, text, compression, frameIds: [], remaining: 0 };
+    const map = (this.pendingOutgoingMessages ??= new WeakMap());
+    for (const bytes of frames) {
+      if (!bytes) continue; // (never in step mode: a header-and-payload writev only goes out untraced and ungated)
+      map.set(bytes, pending);
+      pending.remaining++;
+    }
+  }
+
+  /**
+   * Step mode: traces a frame as it is written (`bytes`; `original`: the bytes queued, when the gate
+   * let it out edited) and its write, then the message it completes, if any (deferMessageTrace):
+   * the order the trace has without step mode.
+   */
+  traceWrittenFrame(bytes: Uint8Array, original?: Uint8Array): void {
+    this.traceOutgoingFrameBytes(bytes);
+    this.noteBytesWritten(bytes);
+    const map = this.pendingOutgoingMessages;
+    const pending = map?.get(original ?? bytes);
+    if (!map || !pending || !this.trace) return;
+    map.delete(original ?? bytes);
+    pending.frameIds.push(this.frameId);
+    if (--pending.remaining > 0) return;
+    // As an object: the message's data is what the application sent, whatever an edit put on the wire.
+    const text = pending.text ?? (pending.opcode === Opcode.Text ? utf8DecodeLenient(pending.data) : undefined);
+    this.trace(messageBody('out', pending.opcode, pending.data, pending.frameIds, text, pending.compression));
   }
 
   sendPing(payload: Uint8Array = new Uint8Array(0)): void {
@@ -1447,4 +1488,15 @@ function truncateUtf8(text: string, maxBytes: number): string {
 function safeParseClose(payload: Uint8Array): TracedFrame['close'] {
   if (payload.length < 2) return { code: null, reason: '' };
   return { code: (payload[0]! << 8) | payload[1]!, reason: utf8DecodeLenient(payload.subarray(2)) };
+}
+
+/** A message sent in step mode, waiting for its frames to be traced as written (deferMessageTrace). */
+interface PendingOutgoingMessage {
+  opcode: number;
+  data: Uint8Array;
+  text: string | undefined;
+  compression: TracedMessageCompression | undefined;
+  /** The ids its frames got, in the order they were written. */
+  frameIds: number[];
+  remaining: number;
 }

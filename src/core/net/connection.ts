@@ -503,19 +503,17 @@ export class Connection {
       } else {
         if (r.edited) this.protocol.noteGateEvent(`Held frame ${r.holdId} released edited: the edited bytes go on the wire.`);
         if (r.edited && r.original && this.protocol.deferOutgoingTrace) this.protocol.markNextFrameEdited('out', r.original);
-        this.writeFrame(r.bytes);
+        this.writeFrame(r.bytes, r.edited ? r.original : undefined);
       }
     }
     this.handler.onGateChange?.(this);
     this.pump();
   }
 
-  private writeFrame(bytes: Uint8Array): void {
+  /** `original`: the bytes queued, when the gate let them out edited (their message is found by them). */
+  private writeFrame(bytes: Uint8Array, original?: Uint8Array): void {
     this.flushBatch(); // what was batched goes first
-    if (this.protocol.deferOutgoingTrace) {
-      this.protocol.traceOutgoingFrameBytes(bytes);
-      this.protocol.noteBytesWritten(bytes);
-    }
+    if (this.protocol.deferOutgoingTrace) this.protocol.traceWrittenFrame(bytes, original);
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
   }
 
