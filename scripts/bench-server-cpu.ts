@@ -398,7 +398,10 @@ server's input no longer runs dry and its CPU per message is its own work. There
 look (2026-11-29 01:20, load 3.8–4.2 with two other jobs, 3 rounds): 64 B ours 0.74–1.13 µs against ws's 3.88–4.42
 (0.18–0.28×), 16 KiB 0.44–0.61×, 1 MiB 0.39–0.52×; the table has the quiet run. Both kinds are in the table, with a
 verdict each: the target is met where the client keeps the server busy, and missed where the client's writes set its
-pace (at 64 B and 16 KiB on a quiet machine, below what node's sockets alone cost there: the I/O-only column).
+pace (at 64 B and 16 KiB on a quiet machine). At 64 B that is below what node's sockets alone cost there (the I/O-only
+column). At 16 KiB ours sits a few µs above it, and what the I/O-only echo costs plus the unmasking that §5.3 asks of every
+server (about 2.3 µs per 16 KiB with SIMD; the I/O-only echo sends the payload back still masked) came to 0.52–0.61× of
+ws's in the quiet runs of 2026-11-29 (07:50 and 10:08): a server on node's sockets doing only that would miss 0.5× there too.
 
 **Which window is "blasting", and what it changes** (measured 2026-11-28 at load average 9–15, with four other helpers'
 work on the 2 cores; 2 ABBA rounds per window while choosing, 6 in the table). The bench's only window before (64 in

@@ -24,9 +24,10 @@
  *
  * Environment: BENCH_FLOOR_ROUNDS (default 7), BENCH_FLOOR_CELL_MS (1000), BENCH_FLOOR_WARMUP_MS (200),
  * BENCH_QUICK=1 (2 rounds of 200 ms cells), BENCH_OUT_DIR (trace-floor-results.json and BENCHMARKS.md;
- * default the repository root), BENCH_NO_MD=1 (leave BENCHMARKS.md alone).
+ * default the repository root), BENCH_NO_MD=1 (leave BENCHMARKS.md alone), BENCH_RENDER_ONLY=1 (measure
+ * nothing: rewrite the section from the stored results).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -228,6 +229,13 @@ const fmtRatio = (x: number) => `${x.toFixed(2)}×`;
 const fmtRange = ([a, b]: [number, number]) => `${a.toFixed(2)}–${b.toFixed(2)}`;
 const fmtRate = (x: number) => Math.round(x).toLocaleString('en-US');
 
+/** What the floor leaves for keeping: `budgetNs` per event is ws's round trip minus the floor's, shared by its events. */
+function floorVerdict(overWs: number, budgetNs: number): string {
+  if (overWs < 1) return ' The floor alone is below ws: at this size, whatever a listener does with the events, tracing them as the protocol does cannot reach 1.0×.';
+  if (budgetNs < 5) return ' The floor is level with ws: whatever a listener keeps on top of it takes the round trip below 1.0×.';
+  return ` The service would have to keep each event for ${budgetNs.toFixed(0)} ns or less to reach 1.0×.`;
+}
+
 /** What the figures say, computed from them. */
 function reading(r: FloorResults): string[] {
   const row = (v: FloorVariant) => r.rows.find((x) => x.variant === v);
@@ -240,7 +248,7 @@ function reading(r: FloorResults): string[] {
     const f = row(floor);
     const s = row(service);
     if (!u || !f || !s) continue;
-    lines.push(`With ${ends}: untraced ${fmtRatio(u.overWs)} ws; tracing every event to a listener that keeps nothing ${fmtRatio(f.overWs)} (${f.tracingUs!.toFixed(2)} µs per round trip for ${f.eventsPerRoundTrip?.toFixed(1) ?? '?'} events, ${((1000 * f.tracingUs!) / (f.eventsPerRoundTrip ?? 1)).toFixed(0)} ns each); through the service ${fmtRatio(s.overWs)} (${s.tracingUs!.toFixed(2)} µs).${f.overWs < 1 ? ' The floor alone is below ws: at this size, whatever a listener does with the events, tracing them as the protocol does cannot reach 1.0×.' : ` The service would have to keep each event for ${Math.max(0, (1000 * (1e6 / ws.roundTripsPerSecond - 1e6 / f.roundTripsPerSecond)) / (f.eventsPerRoundTrip ?? 1)).toFixed(0)} ns or less to reach 1.0×.`}`);
+    lines.push(`With ${ends}: untraced ${fmtRatio(u.overWs)} ws; tracing every event to a listener that keeps nothing ${fmtRatio(f.overWs)} (${f.tracingUs!.toFixed(2)} µs per round trip for ${f.eventsPerRoundTrip?.toFixed(1) ?? '?'} events, ${((1000 * f.tracingUs!) / (f.eventsPerRoundTrip ?? 1)).toFixed(0)} ns each); through the service ${fmtRatio(s.overWs)} (${s.tracingUs!.toFixed(2)} µs).${floorVerdict(f.overWs, (1000 * (1e6 / ws.roundTripsPerSecond - 1e6 / f.roundTripsPerSecond)) / (f.eventsPerRoundTrip ?? 1))}`);
   }
   return lines;
 }
@@ -282,7 +290,13 @@ async function main(): Promise<void> {
   if (process.env['BENCH_NO_MD'] !== '1') writeSection(join(outDir, 'BENCHMARKS.md'), 'traceFloor', renderTraceFloor(r));
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url) && process.env['BENCH_RENDER_ONLY'] === '1') {
+  // Measure nothing: rewrite the section from BENCH_OUT_DIR/trace-floor-results.json.
+  const outDir = resolve(process.env['BENCH_OUT_DIR'] ?? repoRoot);
+  const stored = JSON.parse(readFileSync(join(outDir, 'trace-floor-results.json'), 'utf8')) as FloorResults;
+  writeSection(join(outDir, 'BENCHMARKS.md'), 'traceFloor', renderTraceFloor({ ...stored, rows: summariseFloor(stored.samples) }));
+  console.log(reading(stored).join('\n'));
+} else if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().then(
     () => process.exit(0),
     (error: unknown) => {

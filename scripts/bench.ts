@@ -821,6 +821,20 @@ function tracingLines(r: BenchResults): string[] {
     lines.push('it needs the service\'s per-event work off the round trip: the raw chunk store and the batch\'s encoding in a worker');
     lines.push('thread fed from shared memory (the main thread only copying each chunk\'s bytes once), or the raw chunks taken from');
     lines.push('the frames\' own bytes where a chunk holds exactly whole frames.');
+    lines.push('**Since 2026-11-29 10:00 (issue 17): how much of that no listener can remove** (`npm run bench:trace-floor`, its own');
+    lines.push('section below). The protocol tracing every event, raw chunks included, to a row listener that keeps nothing costs');
+    lines.push('0.9-1.4 µs per round trip with both ends ours (12 events: 76-113 ns each, a clock read among them) and leaves ours at');
+    lines.push('1.03-1.05× ws (runs of 09:35 and 10:12): the floor is not what stops the service. The service\'s keeping on top of it');
+    lines.push('is 3.4-4.2 µs per round trip (~300-350 ns per event); 1.0× would need 103-135 ns. With one end ours (a ws client, the');
+    lines.push('inspector\'s server) the floor is level with ws (1.00×) and the service 0.90-0.95×. Where it goes (`perf record`, µs per round trip, after the');
+    lines.push('builder stopped comparing a row\'s bytes with its wire body, which the row contract already guarantees: 1.11 → 0.75):');
+    lines.push('the batch\'s rows and slab 0.75 (8 rows, ~94 ns each: a DataView write per field, the bytes copied), the raw chunk');
+    lines.push('store 0.83 (4 chunks and 4 frame positions booked, copied and evicted oldest first, ~200 ns per chunk), the');
+    lines.push('service\'s own dispatch 0.12, the rest allocation and collection. Even the cheapest keeping here, TraceLog\'s columns');
+    lines.push('and arena, takes ~180 ns per event. What would close it: the raw chunk store keeping each chunk\'s place in the');
+    lines.push('stream and not its bytes where the chunk holds whole frames the page already has (the Pipeline view would cut');
+    lines.push('them from the frames\' own bytes), and rows written as typed-array columns rather than a byte row per event; each');
+    lines.push('alone is short of the ~2.5 µs needed.');
   }
   return lines;
 }

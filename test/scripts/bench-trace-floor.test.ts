@@ -66,4 +66,11 @@ describe('trace-floor report', () => {
     // One end: the floor at 16 µs against ws's 20 µs leaves 4 µs for 6 events.
     expect(md).toMatch(/With a ws client and our server: .* 1\.25× .*keep each event for 667 ns or less/);
   });
+
+  it('says the floor is level with ws when it leaves no time to keep anything', () => {
+    const level = samples.map((x) => (x.variant === 'server-floor' ? { ...x, roundTripsPerSecond: 50_000 } : x));
+    const md = renderTraceFloor({ date: 'D', node: 'v20', commit: 'abc', rounds: 3, cellMs: 1000, warmupMs: 200, load: { start: 1, end: 1 }, rows: summariseFloor(level), samples: level });
+    expect(md).toMatch(/With a ws client and our server: .* 1\.00× .*The floor is level with ws/);
+    expect(md).not.toMatch(/keep each event for 0 ns/);
+  });
 });
