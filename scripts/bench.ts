@@ -824,17 +824,19 @@ function tracingLines(r: BenchResults): string[] {
     lines.push('**Since 2026-11-29 10:00 (issue 17): how much of that no listener can remove** (`npm run bench:trace-floor`, its own');
     lines.push('section below). The protocol tracing every event, raw chunks included, to a row listener that keeps nothing costs');
     lines.push('0.9-1.4 µs per round trip with both ends ours (12 events: 76-113 ns each, a clock read among them) and leaves ours at');
-    lines.push('1.03-1.05× ws (runs of 09:35 and 10:12): the floor is not what stops the service. The service\'s keeping on top of it');
-    lines.push('is 3.4-4.2 µs per round trip (~300-350 ns per event); 1.0× would need 103-135 ns. With one end ours (a ws client, the');
-    lines.push('inspector\'s server) the floor is level with ws (1.00×) and the service 0.90-0.95×. Where it goes (`perf record`, µs per round trip, after the');
-    lines.push('builder stopped comparing a row\'s bytes with its wire body, which the row contract already guarantees: 1.11 → 0.75):');
-    lines.push('the batch\'s rows and slab 0.75 (8 rows, ~94 ns each: a DataView write per field, the bytes copied), the raw chunk');
-    lines.push('store 0.83 (4 chunks and 4 frame positions booked, copied and evicted oldest first, ~200 ns per chunk), the');
-    lines.push('service\'s own dispatch 0.12, the rest allocation and collection. Even the cheapest keeping here, TraceLog\'s columns');
-    lines.push('and arena, takes ~180 ns per event. What would close it: the raw chunk store keeping each chunk\'s place in the');
-    lines.push('stream and not its bytes where the chunk holds whole frames the page already has (the Pipeline view would cut');
-    lines.push('them from the frames\' own bytes), and rows written as typed-array columns rather than a byte row per event; each');
-    lines.push('alone is short of the ~2.5 µs needed.');
+    lines.push('1.03-1.05× ws (three runs, 09:35-10:29); what it leaves for keeping is 77-135 ns per event, and TraceLog, the cheapest');
+    lines.push('keeping here (typed-array rows and an arena, nothing encoded for a page), takes 181 ns. With one end ours (a ws client,');
+    lines.push('the inspector\'s server) the floor itself is level with or slower than ws (1.00×, 0.98×): there nothing kept on top of');
+    lines.push('it can reach 1.0×. The service\'s keeping is 2.8-4.2 µs per round trip (~300-350 ns per event with both ends). Where');
+    lines.push('it goes (`perf record`, µs per round trip, after the builder stopped comparing a row\'s bytes with its wire body,');
+    lines.push('which the row contract already guarantees: 1.11 → 0.75): the batch\'s rows and slab 0.75 (8 rows, ~94 ns each: a');
+    lines.push('DataView write per field, the bytes copied), the raw chunk store 0.83 (4 chunks and 4 frame positions booked, copied');
+    lines.push('and evicted oldest first, ~200 ns per chunk), the service\'s own dispatch 0.12, the rest allocation and collection.');
+    lines.push('So with one end ours the target is out of reach at this size for any keeping, and with both ends for any we know how');
+    lines.push('to build; what would come nearest: the raw chunk store keeping each chunk\'s place in the stream and not its bytes');
+    lines.push('where the chunk holds whole frames the page already has (the Pipeline view would cut them from the frames\' own');
+    lines.push('bytes), and rows written as typed-array columns rather than a byte row per event (TraceLog\'s cost, above). Each');
+    lines.push('alone is short of the ~2.5 µs needed, and both together would still be TraceLog\'s 181 ns per event.');
   }
   return lines;
 }

@@ -16,7 +16,10 @@ describe('trace-floor variants', () => {
         const { messages } = await drive(link, payload, 1, 150);
         expect(messages).toBeGreaterThan(10);
         const events = link.retained?.().events ?? 0;
-        if (variant === 'ours-floor') {
+        if (variant === 'ours-tracelog') {
+          // Kept: each end's frame and message, both ways.
+          expect(events / messages).toBeGreaterThanOrEqual(8);
+        } else if (variant === 'ours-floor') {
           // Both ends: per round trip 2 frames and 2 messages each way, and the raw chunks.
           expect(events / messages).toBeGreaterThanOrEqual(8);
         } else if (variant === 'server-floor') {
@@ -39,6 +42,7 @@ describe('trace-floor report', () => {
     { round, variant: 'ws' as const, roundTripsPerSecond: 50_000, eventsPerRoundTrip: null },
     { round, variant: 'ours' as const, roundTripsPerSecond: 50_000 + round * 1000, eventsPerRoundTrip: null },
     { round, variant: 'ours-floor' as const, roundTripsPerSecond: 40_000, eventsPerRoundTrip: 12 },
+    { round, variant: 'ours-tracelog' as const, roundTripsPerSecond: 32_000, eventsPerRoundTrip: 8 },
     { round, variant: 'ours-service' as const, roundTripsPerSecond: 25_000, eventsPerRoundTrip: 8 },
     { round, variant: 'server' as const, roundTripsPerSecond: 50_000, eventsPerRoundTrip: null },
     { round, variant: 'server-floor' as const, roundTripsPerSecond: 62_500, eventsPerRoundTrip: 6 },
@@ -62,7 +66,10 @@ describe('trace-floor report', () => {
     const results: FloorResults = { date: 'D', node: 'v20', commit: 'abc', rounds: 3, cellMs: 1000, warmupMs: 200, load: { start: 1, end: 1 }, rows, samples };
     const md = renderTraceFloor(results);
     expect(md).toContain('## Tracing\'s floor at 64 B sequential (issue 17)');
-    expect(md).toMatch(/With both ends ours: untraced 1\.04× ws; .* 0\.80× .*The floor alone is below ws/);
+    expect(md).toMatch(/With both ends ours: untraced 1\.04× ws; .* 0\.80× .*The floor alone is slower than ws/);
+    // 31.25 µs against the floor's 25: 6.25 µs for 8 frames and messages.
+    expect(md).toMatch(/Keeping the 8 frames and messages of a round trip in a TraceLog .* costs 6\.25 µs above the floor, 781 ns each, and leaves 0\.64× ws/);
+    expect(md).toMatch(/With both ends ours the floor leaves 0 ns per event for keeping; TraceLog, the cheapest keeping here, takes 781 ns, more than that/);
     // One end: the floor at 16 µs against ws's 20 µs leaves 4 µs for 6 events.
     expect(md).toMatch(/With a ws client and our server: .* 1\.25× .*keep each event for 667 ns or less/);
   });
