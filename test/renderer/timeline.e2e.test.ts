@@ -229,6 +229,24 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await setFilters({ filter: '' });
   });
 
+  it('keeps the completions open when the box is left and taken again before the list closes', async () => {
+    // Leaving the box closes the list 120 ms later (so a click on an option lands). Coming straight
+    // back (as the beforeEach does: the mode select, the search, then this box) must cancel that.
+    await setFilters({ filter: '' });
+    const box = page.getByTestId('display-filter');
+    await box.evaluate((el) => {
+      (el as unknown as { blur(): void }).blur();
+      (el as unknown as { focus(): void }).focus();
+    });
+    await page.keyboard.type('opc');
+    await expect.poll(() => page.getByTestId('filter-completions').locator('li').allTextContents()).toEqual([expect.stringMatching(/^opcode /)]);
+    // Past the close that leaving would have set (120 ms), with room for a loaded machine's late timer.
+    await page.waitForTimeout(400);
+    expect(await page.getByTestId('filter-completions').locator('li').allTextContents()).toEqual([expect.stringMatching(/^opcode /)]);
+    await page.keyboard.press('Escape');
+    await setFilters({ filter: '' });
+  });
+
   it('leaves the caret where the typing left it when more is typed before a taken completion settles', async () => {
     // Taking a completion puts the caret after it on the next animation frame. Held here, so that
     // the typing comes first (a fast typist, or a frame that comes late): the caret must not jump back.

@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { completeAt, fields } from '../lib/display-filter.ts';
 
 /**
@@ -10,6 +10,14 @@ export function DisplayFilterInput({ value, onChange, error }: { value: string; 
   const [cursor, setCursor] = useState(0);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(0);
+  // Leaving the box closes the list a moment later (a click on an option lands first). Coming back
+  // before that moment cancels the close: otherwise it would shut the list on whatever is typed next.
+  const closing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const cancelClose = () => {
+    clearTimeout(closing.current);
+    closing.current = undefined;
+  };
+  useEffect(() => cancelClose, []);
   const completion = useMemo(() => completeAt(value, Math.min(cursor, value.length)), [value, cursor]);
   const options = open ? completion.options.slice(0, 12) : [];
 
@@ -45,13 +53,23 @@ export function DisplayFilterInput({ value, onChange, error }: { value: string; 
         data-testid="display-filter"
         title={`Fields: ${fields.map((f) => f.name).join(', ')}. Join tests with && || ! and ( ).`}
         onChange={(e) => {
+          cancelClose();
           onChange(e.target.value);
           setCursor(e.target.selectionStart ?? e.target.value.length);
           setOpen(true);
           setActive(0);
         }}
-        onFocus={() => setOpen(true)}
-        onBlur={() => setTimeout(() => setOpen(false), 120)}
+        onFocus={() => {
+          cancelClose();
+          setOpen(true);
+        }}
+        onBlur={() => {
+          cancelClose();
+          closing.current = setTimeout(() => {
+            closing.current = undefined;
+            if (document.activeElement !== input.current) setOpen(false);
+          }, 120);
+        }}
         onSelect={(e) => setCursor(e.currentTarget.selectionStart ?? 0)}
         onKeyDown={(e) => {
           if (e.key === 'Escape') setOpen(false);
