@@ -113,8 +113,16 @@ describe('step mode on a live connection', () => {
     // Half a frame first (raw socket write), then step mode, then the rest.
     const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
     const frame = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 'o'.charCodeAt(0) ^ 1, 'k'.charCodeAt(0) ^ 2]);
+    // Step mode goes on once the server has read those bytes, not after a fixed time: a test
+    // process held up for that time right after the write (a loaded machine) would switch it on
+    // before the server read anything, and the whole first frame would be held as well.
+    let halfRead = false;
+    const off = service.tracer.subscribe((e) => {
+      if (e.connectionId === id && e.type === 'bytes' && e.direction === 'in') halfRead = true;
+    });
     socket.write(frame.subarray(0, 4));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => halfRead, 'the server to read the first 4 bytes');
+    off();
     service.setStepMode(id, true);
     // The rest of that frame and a whole next frame in one TCP write: the gate must split them.
     const next = encodeFrame({ opcode: 1, payload: utf8Encode('held'), maskKey: Uint8Array.of(9, 8, 7, 6) });
