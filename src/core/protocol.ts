@@ -13,7 +13,7 @@ import { CloseCode, Defaults, describeOpcode, FRAGMENT_COST, isControlOpcode, is
 import { HandshakeError, ProtocolViolation } from './errors.ts';
 import { frameAnatomy } from './fields.ts';
 import { encodeClosePayload, encodeFrame, encodeFrameHeader, formatPayloadLength, FrameParser, type Frame, type FrameHeader, type FramePrefix, type FrameSpec } from './frame-codec.ts';
-import type { Extension, ServerExtensionNegotiator, ClientExtensionNegotiator, DecodedChunk } from './extensions/extension.ts';
+import type { Extension, ServerExtensionNegotiator, ClientExtensionNegotiator, DecodedChunk, EncodedMessage } from './extensions/extension.ts';
 import { formatExtensionHeader } from './extensions/extension-header.ts';
 import { clientDeflateNegotiator, disabledServerDeflateNegotiator, serverDeflateNegotiator, type DeflateSetting } from './extensions/permessage-deflate.ts';
 import { answerClientHandshake, buildClientRequest, checkServerResponse, errorResponse } from './handshake.ts';
@@ -119,6 +119,9 @@ export interface ProtocolOptions {
  * more socket write.
  */
 const WRITEV_MIN_PAYLOAD = 4096;
+
+/** Why a message sent in step mode starts from an empty window (encodeOutgoing), as its trace says. */
+const STEP_MODE_WINDOW = 'Step mode: a held frame may be dropped or sent edited, its bytes then in our window but never in the peer\'s, so each message is compressed from an empty window (RFC 7692 §7.2.1 lets a sender always start empty).';
 
 /** What takeOutput() and events() return when there is nothing (shared, so frozen). */
 const NO_OUTPUT: OutputChunk[] = Object.freeze([]) as unknown as OutputChunk[];
@@ -1163,7 +1166,7 @@ export class WebSocketProtocol {
     if (sizes.length === 0) {
       // One frame (what a relay copies most): no piece arrays, closures or spread spec per message.
       const frameId = this.frameId + 1;
-      const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
+      const encoded = this.encodeOutgoing(opcode, [data]);
       const bytes = encoded
         ? this.queueFrame({ opcode, payload: encoded.payloads[0]!, fin: true, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0])
         : this.queueFrame({ opcode, payload: data, fin: true });
@@ -1180,7 +1183,7 @@ export class WebSocketProtocol {
     if (at < data.length || pieces.length === 0) pieces.push(data.subarray(at));
     const firstId = this.frameId + 1;
     // RFC 7692 §6.1: the message is compressed as a whole, RSV1 on its first frame only.
-    const encoded = this.extension?.encodeMessage(opcode, pieces, this.trace !== undefined) ?? null;
+    const encoded = this.encodeOutgoing(opcode, pieces);
     const frames = pieces.map((piece, i) => this.queueFrame({
       opcode: i === 0 ? opcode : Opcode.Continuation, payload: encoded ? encoded.payloads[i]! : piece, fin: i === pieces.length - 1,
       ...(encoded && i === 0 ? { rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 } : {}),
@@ -1208,7 +1211,7 @@ export class WebSocketProtocol {
   }
 
   private sendMessage(opcode: number, data: Uint8Array, text?: string): void {
-    const encoded = this.extension?.encodeMessage(opcode, [data], this.trace !== undefined) ?? null;
+    const encoded = this.encodeOutgoing(opcode, [data]);
     const bytes = encoded
       ? this.queueFrame({ opcode, payload: encoded.payloads[0]!, rsv1: encoded.rsv.rsv1, rsv2: encoded.rsv.rsv2, rsv3: encoded.rsv.rsv3 }, encoded.frames?.[0])
       : this.queueFrame({ opcode, payload: data });
@@ -1221,6 +1224,20 @@ export class WebSocketProtocol {
       if (rows !== undefined && !encoded?.message && rows.ready) rows.message('out', opcode, this.frameId, 1, text, data, encoded === null);
       else this.trace(messageBody('out', opcode, data, [this.frameId], text, encoded?.message));
     }
+  }
+
+  /**
+   * The agreed extension's form of an outgoing message (null: none agreed). Step mode
+   * (deferOutgoingTrace): a held frame may be dropped or go out edited, and then its bytes are in
+   * our compressor's LZ77 window but never in the peer's; a message compressed after it could refer
+   * back to them (context takeover, RFC 7692 §7.1.1) and not inflate at the peer to what we traced.
+   * So each message starts from an empty window while a gate may hold frames.
+   */
+  private encodeOutgoing(opcode: number, pieces: readonly Uint8Array[]): EncodedMessage | null {
+    const extension = this.extension;
+    if (!extension) return null;
+    if (this.deferOutgoingTrace) extension.restartOutgoingWindow?.(STEP_MODE_WINDOW);
+    return extension.encodeMessage(opcode, pieces, this.trace !== undefined);
   }
 
   private traceOutgoingMessage(opcode: number, data: Uint8Array, frameIds: number[], compression?: TracedMessageCompression): void {
