@@ -188,6 +188,52 @@ describe('Learn area', () => {
     await why.scrollIntoViewIfNeeded();
     await inspector.shot('why-origin-1440x900');
   });
+
+  it('a line copied twice in a row says "Copied" for the second copy\'s full time', async () => {
+    // "Copied" goes back to "Copy" 1.5 s after a copy. Those timers are held here: the first
+    // copy's comes due after the second copy (a second click within 1.5 s, or a late timer on a
+    // loaded machine), and must not take the word away from the second copy.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(inspector.host.url).origin });
+    await page.getByTestId('learn-tab').click();
+    await page.getByTestId('open-lesson-masking').click();
+    const view = page.getByTestId('lesson-masking');
+    await view.waitFor();
+    if (await view.getByTestId('restart-lesson').isVisible()) await view.getByTestId('restart-lesson').click();
+    const line = view.getByTestId('step-masked').getByTestId('try-console');
+    const copy = view.getByTestId('step-masked').getByRole('button', { name: /^Copy: Paste into your browser's console/ });
+    // After React has applied what a timer did (its updates render in a task of their own).
+    const settled = () => page.evaluate('new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)))');
+    await page.evaluate(`(() => {
+      window.heldResets = [];
+      window.realSetTimeout = window.setTimeout;
+      window.realClearTimeout = window.clearTimeout;
+      window.setTimeout = (callback, ms, ...rest) => {
+        if (ms !== 1500) return window.realSetTimeout(callback, ms, ...rest);
+        window.heldResets.push({ callback, cancelled: false });
+        return -window.heldResets.length;
+      };
+      window.clearTimeout = (id) => {
+        if (typeof id === 'number' && id < 0 && window.heldResets[-id - 1]) window.heldResets[-id - 1].cancelled = true;
+        else window.realClearTimeout(id);
+      };
+    })()`);
+    try {
+      await copy.click();
+      await expect.poll(() => copy.textContent()).toBe('Copied');
+      expect(await page.evaluate('navigator.clipboard.readText()')).toBe(await line.textContent());
+      await copy.click();
+      await expect.poll(() => page.evaluate('window.heldResets.length')).toBe(2);
+      // The first copy's time is up (just after the second copy): the second copy's word stays.
+      await page.evaluate('window.heldResets[0].cancelled || window.heldResets[0].callback()');
+      await settled();
+      expect(await copy.textContent()).toBe('Copied');
+      // The second copy's time is up: the word goes back.
+      await page.evaluate('window.heldResets[1].cancelled || window.heldResets[1].callback()');
+      await expect.poll(() => copy.textContent()).toBe('Copy');
+    } finally {
+      await page.evaluate('window.setTimeout = window.realSetTimeout; window.clearTimeout = window.realClearTimeout');
+    }
+  });
 });
 
 async function openConsoleConnection(): Promise<string> {

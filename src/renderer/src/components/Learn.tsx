@@ -4,7 +4,7 @@
  * then explained with the learner's own bytes. Summaries, tasks and explanations are paraphrases
  * (plain text); the RFC's words appear only in quotation marks with their section.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Lesson, LessonStep, TryIt } from '../../../core/lessons/lesson.ts';
 import { LESSONS, withUrl } from '../../../core/lessons/lessons.ts';
 import { api } from '../bridge.ts';
@@ -15,11 +15,16 @@ import { RfcQuoteBlock } from './RfcQuote.tsx';
 
 export function CopyLine({ label, text, testId }: { label: string; text: string; testId: string }) {
   const [copied, setCopied] = useState(false);
+  // "Copied" for 1.5 s after the latest copy: a second copy starts the time again (the first
+  // copy's reset would otherwise take the word away just after it), and leaving ends it.
+  const reset = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(reset.current), []);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(text);
       setCopied(true);
-      setTimeout(() => setCopied(false), 1500);
+      clearTimeout(reset.current);
+      reset.current = setTimeout(() => setCopied(false), 1500);
     } catch {
       setCopied(false); // no clipboard access (an insecure page): the line is there to select by hand
     }
