@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordingToPcapng } from '../../src/core/capture/export-pcapng.ts';
+import { RECORDING_UPLOAD_PATH } from '../../src/shared/inspector-api.ts';
 import { readSessionFile } from '../../src/core/capture/session-file.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { FullFrameStore } from '../../src/service/display-cap.ts';
@@ -245,5 +246,43 @@ describe('sessions in the app', () => {
     await page.getByTestId('saved-import-input').setInputFiles(file);
     await expect.poll(notice).toBe('Imported saved-work.json; 1 entry that did not fit skipped.');
     expect(await page.getByTestId('saved-sequences').locator('li').count()).toBe(2);
+  }, 60_000);
+
+  it('a connection selected while a file is being opened stays selected once it is open', async () => {
+    // An opened file's first connection is selected once the file is read; a person who selected
+    // another connection meanwhile (a large file takes a while) keeps it. The upload is held here
+    // until that selection is made, so that the answer comes after it.
+    const wss = [await openWs(inspector.serverUrl), await openWs(inspector.serverUrl)];
+    const [before, live] = [await inspector.newConnectionId(), await inspector.newConnectionId()];
+    await page.getByTestId(`connection-${before}`).click();
+    await expect.poll(() => page.getByTestId(`connection-${before}`).getAttribute('class')).toMatch(/\bselected\b/);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let uploading = false;
+    const isUpload = (url: URL) => url.pathname === RECORDING_UPLOAD_PATH;
+    await page.route(isUpload, async (route) => {
+      uploading = true;
+      await released;
+      await route.continue();
+    });
+    try {
+      await openFile(sessionFile);
+      await expect.poll(() => uploading).toBe(true);
+      await page.getByTestId(`connection-${live}`).click();
+      await expect.poll(() => page.getByTestId(`connection-${live}`).getAttribute('class')).toMatch(/\bselected\b/);
+      release();
+      await expect.poll(notice).toBe(`Opened session.wsi: 1 connection, ${liveFrames} frames, read-only.`);
+      const prefix = inspector.host.service.getStatus().recordings!.at(-1)!.prefix;
+      const opened = page.getByTestId(`recording-${prefix}`).locator('[data-testid^="connection-rec"]');
+      await opened.waitFor();
+      // The opener selects within 20 ms of the connection being listed: give it ample time.
+      await page.waitForTimeout(300);
+      expect(await opened.getAttribute('class')).not.toMatch(/\bselected\b/);
+      expect(await page.getByTestId(`connection-${live}`).getAttribute('class')).toMatch(/\bselected\b/);
+    } finally {
+      release();
+      await page.unroute(isUpload);
+      for (const ws of wss) ws.close();
+    }
   }, 60_000);
 });

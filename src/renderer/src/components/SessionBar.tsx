@@ -70,6 +70,9 @@ export function SessionBar() {
   const [busy, setBusy] = useState(false);
 
   const open = async (file: File | null) => {
+    // Reading a large file takes a while: a connection the person selects meanwhile stays selected.
+    const selectedBefore = useInspector.getState().selectedConnectionId;
+    const untouched = () => [selectedBefore, null].includes(useInspector.getState().selectedConnectionId);
     const answer = await openRecordingFile(file);
     if (fileInput.current) fileInput.current.value = '';
     if (!answer.ok) {
@@ -78,11 +81,12 @@ export function SessionBar() {
     }
     const r = answer.recording;
     setNotice(answer.warning ? { kind: 'error', text: answer.warning } : { kind: 'info', text: `Opened ${r.name}: ${r.connections} connection${r.connections === 1 ? '' : 's'}, ${r.frames} frame${r.frames === 1 ? '' : 's'}, read-only.` });
-    // The connections arrive with the next status push; select the first once it is listed.
+    // The connections arrive with the next status push; select the first once it is listed,
+    // unless the person selected another connection since the file was chosen.
     const first = () => useInspector.getState().status?.connections.find((c) => c.id.startsWith(r.prefix))?.id;
-    for (let i = 0; i < 50 && !first(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 50 && !first() && untouched(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     const id = first();
-    if (id) select(id);
+    if (id && untouched()) select(id);
   };
 
   const toggleRecord = async () => {
