@@ -48,6 +48,24 @@ async function setFilters(patch: { search?: string; filter?: string; mode?: 'fra
 const rowIds = () => page.locator('[data-testid=frame-row] .c-id').allTextContents();
 const previews = () => page.locator('[data-testid=frame-row] .c-preview').allTextContents();
 
+/** Holds the page's animation frames (a frame that comes late), until releaseFrames() or for `ms`. */
+async function holdFrames(ms?: number): Promise<void> {
+  await page.evaluate(`(() => {
+    window.heldFrames = [];
+    window.realRaf = window.requestAnimationFrame;
+    window.requestAnimationFrame = (cb) => window.heldFrames.push(cb);
+    window.releaseFrames = () => {
+      window.requestAnimationFrame = window.realRaf;
+      for (const cb of window.heldFrames.splice(0)) cb(performance.now());
+    };
+    if (${ms ?? -1} >= 0) setTimeout(window.releaseFrames, ${ms ?? -1});
+  })()`);
+}
+
+async function releaseFrames(): Promise<void> {
+  await page.evaluate('window.releaseFrames()');
+}
+
 /** Whether the element's centre is on top there: nothing covers it (what a click needs). */
 async function onTop(locator: ReturnType<Page['locator']>): Promise<boolean> {
   return locator.evaluate((el) => {
@@ -251,21 +269,14 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     // Taking a completion puts the caret after it on the next animation frame. Held here, so that
     // the typing comes first (a fast typist, or a frame that comes late): the caret must not jump back.
     await setFilters({ filter: '' });
-    await page.evaluate(`(() => {
-      window.heldFrames = [];
-      window.realRaf = window.requestAnimationFrame;
-      window.requestAnimationFrame = (cb) => window.heldFrames.push(cb);
-    })()`);
+    await holdFrames();
     try {
       await page.getByTestId('display-filter').pressSequentially('opc');
       await expect.poll(() => page.getByTestId('filter-completions').locator('li').allTextContents()).toEqual([expect.stringMatching(/^opcode /)]);
       await page.keyboard.press('Tab');
       await page.keyboard.type('== p');
     } finally {
-      await page.evaluate(`(() => {
-        window.requestAnimationFrame = window.realRaf;
-        for (const cb of window.heldFrames.splice(0)) cb(performance.now());
-      })()`);
+      await releaseFrames();
     }
     const box = page.getByTestId('display-filter');
     expect(await box.inputValue()).toBe('opcode == p');
@@ -286,19 +297,33 @@ describe('issue 14: the inspector for real debugging sessions', () => {
     await setFilters({ search: text });
     await expect.poll(() => page.locator('[data-testid=frame-row]').count()).toBe(0);
     const started = performance.now();
-    await page.evaluate(`(() => {
-      window.heldFrames = [];
-      window.realRaf = window.requestAnimationFrame;
-      window.requestAnimationFrame = (cb) => window.heldFrames.push(cb);
-      setTimeout(() => {
-        window.requestAnimationFrame = window.realRaf;
-        for (const cb of window.heldFrames.splice(0)) cb(performance.now());
-      }, 1500);
-    })()`);
+    await holdFrames(1500);
     ws.send(text);
     await expect.poll(previews).toEqual([text, text]); // received, and its echo
     expect(performance.now() - started).toBeGreaterThanOrEqual(1490); // listed only once frames came again
     await setFilters({ search: '' });
+  });
+
+  it('leaves the focus in a field taken between `/` and the frame that focuses the search', async () => {
+    // `/` focuses the search on the next animation frame (the frame list may just have opened).
+    // Held here: meanwhile the display filter is clicked and typed in (a fast typist, or a frame
+    // that comes late); that frame must not pull the focus, and the rest of the typing, away.
+    await openConnection(id);
+    await page.locator('body').click({ position: { x: 5, y: 300 } });
+    await holdFrames();
+    try {
+      await page.keyboard.press('/');
+      await expect.poll(() => page.evaluate('window.heldFrames.length')).toBeGreaterThan(0);
+      await page.getByTestId('display-filter').click();
+      await page.keyboard.type('opc');
+    } finally {
+      await releaseFrames();
+    }
+    await page.keyboard.type('ode == ping');
+    expect(await page.getByTestId('display-filter').inputValue()).toBe('opcode == ping');
+    expect(await page.getByLabel('Search', { exact: true }).inputValue()).toBe('');
+    await page.keyboard.press('Escape');
+    await setFilters({ filter: '' });
   });
 
   it("folds Chromium's 200 KB message into one message row with its frames, lifecycle rows between, and three time modes", async () => {

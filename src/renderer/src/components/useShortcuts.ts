@@ -21,8 +21,13 @@ export function useShortcuts(): void {
         if (state.selectedConnectionId === null) return;
         e.preventDefault();
         if (state.view !== 'frames') state.setView('frames');
-        // After the frame list renders (it may just have been opened).
-        requestAnimationFrame(() => document.getElementById(SEARCH_INPUT_ID)?.focus());
+        // After the frame list renders (it may just have been opened), unless the person has gone
+        // on to type in another field before that frame came (a fast typist, or a late frame).
+        const focused = document.activeElement;
+        requestAnimationFrame(() => {
+          if (document.activeElement !== focused && isTyping(document.activeElement)) return;
+          document.getElementById(SEARCH_INPUT_ID)?.focus();
+        });
         return;
       }
       if (e.key === 'F10' || e.key === 'F8') {
