@@ -39,6 +39,11 @@ export interface HeldFrame {
   reason: string;
   /** When it was held (the gate's clock, ms): the proxy's frame pairing counts the hold in the delay it added. */
   heldAt: number;
+  /**
+   * Incoming only: dropped while an older incoming frame was still held. It waits, out of sight,
+   * to go to the protocol as dropped right after the frames before it (see `drop`).
+   */
+  dropped?: true;
 }
 
 export interface GateSnapshot {
@@ -59,6 +64,12 @@ export interface Released {
   original?: Uint8Array;
   /** A frame that was held: when (the gate's clock, ms). */
   heldAt?: number;
+  /**
+   * An incoming frame the user dropped: the application must never get the message it belongs to,
+   * but the protocol still reads it, in its place in the stream, so that what comes after it parses
+   * as the peer sent it (a fragmented message's next frames; RFC 7692's shared decompression window).
+   */
+  dropped?: true;
 }
 
 /** Largest frame the gate will hold; bigger ones pass straight through (never buffered). */
@@ -117,7 +128,7 @@ export class FrameGate {
     return {
       stepMode: this.stepMode, armed: this.armed,
       breakpoints: this.breakpoints.map((b) => ({ ...b, opcodes: [...b.opcodes] })),
-      held: this.held.map((h) => ({ ...h })),
+      held: this.held.filter((h) => !h.dropped).map((h) => ({ ...h })),
     };
   }
 
@@ -185,10 +196,11 @@ export class FrameGate {
 
   /** Lets the oldest held frame in a direction go (or the oldest of all). */
   step(direction?: Direction): Released[] {
+    // A dropped frame is never first in its direction (drop lets it go once it is), so this is the oldest shown.
     const index = this.held.findIndex((h) => direction === undefined || h.direction === direction);
     if (index < 0) return [];
     const [h] = this.held.splice(index, 1);
-    return [released(h!)];
+    return [released(h!), ...this.releaseLeadingDropped()];
   }
 
   /** Releases everything held and runs until the next breakpoint. */
@@ -206,18 +218,45 @@ export class FrameGate {
   }
 
   edit(holdId: number, bytes: Uint8Array): boolean {
-    const h = this.held.find((x) => x.holdId === holdId);
+    const h = this.held.find((x) => x.holdId === holdId && !x.dropped);
     if (!h) return false;
     h.bytes = bytes;
     h.edited = true;
     return true;
   }
 
-  drop(holdId: number): boolean {
-    const index = this.held.findIndex((x) => x.holdId === holdId);
-    if (index < 0) return false;
-    this.held.splice(index, 1);
-    return true;
+  /**
+   * Drops a held frame; null if it is not held. An outgoing one is forgotten: it never goes on the
+   * wire. An incoming one is handed back marked `dropped` once every incoming frame before it has
+   * gone (at once if none is held): the protocol reads it in order, and the application never gets
+   * its message.
+   */
+  drop(holdId: number): Released[] | null {
+    const index = this.held.findIndex((x) => x.holdId === holdId && !x.dropped);
+    if (index < 0) return null;
+    const h = this.held[index]!;
+    if (h.direction === 'out') {
+      this.held.splice(index, 1);
+      return [];
+    }
+    h.dropped = true;
+    return this.releaseLeadingDropped();
+  }
+
+  /** Dropped incoming frames with no incoming frame still held before them, in order. */
+  private releaseLeadingDropped(): Released[] {
+    const out: Released[] = [];
+    for (let i = 0; i < this.held.length;) {
+      const h = this.held[i]!;
+      if (h.direction !== 'in') {
+        i++;
+        continue;
+      }
+      if (!h.dropped) break;
+      this.held.splice(i, 1);
+      out.push(released(h));
+    }
+    return out;
   }
 
   private releaseAll(): Released[] {
@@ -228,6 +267,9 @@ export class FrameGate {
 }
 
 function released(h: HeldFrame): Released {
+  // A dropped frame goes to the protocol as the peer sent it, whatever edit it had: only the peer's
+  // own bytes keep the stream after it in step with the peer.
+  if (h.dropped) return { direction: h.direction, bytes: h.original, holdId: h.holdId, edited: false, heldAt: h.heldAt, dropped: true };
   return { direction: h.direction, bytes: h.bytes, holdId: h.holdId, edited: h.edited, heldAt: h.heldAt, ...(h.edited ? { original: h.original } : {}) };
 }
 

@@ -272,6 +272,10 @@ export class WebSocketProtocol {
   private messageCompressed = false;
   /** Its wire (compressed) bytes so far: the limit bounds these too. */
   private messageWireSize = 0;
+  /** Step mode: a frame of the message being read was dropped by the user; the application never gets it. */
+  private messageDropped = false;
+  /** Step mode: the frame being read is one the user dropped (receiveDroppedFrame). */
+  private readingDropped = false;
   /** Trace only: its compressed payloads, and the plain bytes of the frame being read. */
   private compressedParts: Uint8Array[] = [];
   private frameInflated: Uint8Array[] = [];
@@ -799,6 +803,7 @@ export class WebSocketProtocol {
 
   private resetMessage(): void {
     this.fragmentOpcode = null;
+    this.messageDropped = false;
     this.messageCompressed = false;
     this.messageWireSize = 0;
     // Emptied in place (no arrays per message on the hot path), except those handed out: frameIds
@@ -911,7 +916,14 @@ export class WebSocketProtocol {
     this.messageFrameSizes.push(this.messageSize - this.messageSizeAtFrame);
     this.messageSizeAtFrame = this.messageSize;
     if (this.trace) this.messageFrameIds.push(frameId);
+    if (this.readingDropped) this.messageDropped = true;
     if (!h.fin) return;
+    if (this.messageDropped) {
+      const kind = describeOpcode(this.fragmentOpcode!).name, frames = this.messageFrames;
+      this.resetMessage();
+      this.emitTrace(() => ({ type: 'note', text: `A ${kind} message (${frames} frame${frames === 1 ? '' : 's'}) was read and not delivered: a frame of it was dropped in step mode.` }));
+      return;
+    }
     const opcode = this.fragmentOpcode!;
     const data = concatBytes(this.messageChunks, this.messageSize);
     const frameIds = this.messageFrameIds;
@@ -1316,6 +1328,23 @@ export class WebSocketProtocol {
    */
   markNextFrameEdited(direction: Direction, original: Uint8Array): void {
     this.editedOriginal[direction] = original;
+  }
+
+  /**
+   * Step mode: an incoming frame the user dropped, in its place in the stream. A data frame is read
+   * as any other (its checks, its fragment's place in the message, the decompression window of
+   * RFC 7692 §7.2.2, which the peer's next messages may refer back to), but the message it belongs
+   * to is never delivered. A control frame is not read: nothing after it depends on it (no Pong is
+   * sent for a dropped Ping, a dropped Close starts no closing handshake).
+   */
+  receiveDroppedFrame(bytes: Uint8Array): void {
+    if (bytes.length === 0 || isControlOpcode(bytes[0]! & 0x0f)) return;
+    this.readingDropped = true;
+    try {
+      this.receiveData(bytes);
+    } finally {
+      this.readingDropped = false;
+    }
   }
 
   /** Step mode: a note in the trace about a held frame (released edited, dropped). */

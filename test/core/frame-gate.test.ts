@@ -66,11 +66,49 @@ describe('FrameGate', () => {
     gate.send(text('doomed'));
     const [a, b] = gate.snapshot().held;
     expect(gate.edit(a!.holdId, text('edited'))).toBe(true);
-    expect(gate.drop(b!.holdId)).toBe(true);
-    expect(gate.drop(b!.holdId)).toBe(false);
+    expect(gate.drop(b!.holdId)).toEqual([]); // outgoing: forgotten, never written
+    expect(gate.drop(b!.holdId)).toBeNull();
     const out = gate.resume();
     // The original goes with an edited frame, for the trace to show (issue 14).
     expect(out).toEqual([{ direction: 'out', bytes: text('edited'), holdId: a!.holdId, edited: true, original: text('original'), heldAt: a!.heldAt }]);
+  });
+
+  it('hands a dropped incoming frame back, as the peer sent it, only once every incoming frame before it has gone', () => {
+    const gate = new FrameGate(() => 7);
+    gate.setStepMode(true);
+    const frames = [text('one', false), text('two', false, 0), text('three', true, 0), text('four')];
+    gate.receive(concatBytes(frames));
+    gate.send(text('reply'));
+    const [one, two, three, four, reply] = gate.snapshot().held;
+    // Edited, then dropped: the protocol must still read what the peer sent.
+    expect(gate.edit(two!.holdId, text('TWO', false, 0))).toBe(true);
+    // Behind "one": it waits, out of sight, and cannot be edited or dropped again.
+    expect(gate.drop(two!.holdId)).toEqual([]);
+    expect(gate.snapshot().held.map((h) => h.holdId)).toEqual([one!.holdId, three!.holdId, four!.holdId, reply!.holdId]);
+    expect(gate.edit(two!.holdId, text('x'))).toBe(false);
+    expect(gate.drop(two!.holdId)).toBeNull();
+    // Stepping the outgoing side leaves it where it is.
+    expect(gate.step('out').map((r) => r.holdId)).toEqual([reply!.holdId]);
+    // Stepping "one" lets the dropped frame follow it, in the stream's order.
+    expect(gate.step('in')).toEqual([
+      { direction: 'in', bytes: frames[0], holdId: one!.holdId, edited: false, heldAt: 7 },
+      { direction: 'in', bytes: frames[1], holdId: two!.holdId, edited: false, heldAt: 7, dropped: true },
+    ]);
+    // First in line: handed back at once.
+    expect(gate.drop(three!.holdId)).toEqual([{ direction: 'in', bytes: frames[2], holdId: three!.holdId, edited: false, heldAt: 7, dropped: true }]);
+    expect(gate.snapshot().held.map((h) => h.holdId)).toEqual([four!.holdId]);
+  });
+
+  it('releases waiting dropped frames in order with everything else on resume', () => {
+    const gate = new FrameGate();
+    gate.setStepMode(true);
+    const frames = [text('a'), text('b'), text('c')];
+    gate.receive(concatBytes(frames));
+    const held = gate.snapshot().held;
+    expect(gate.drop(held[1]!.holdId)).toEqual([]);
+    const out = gate.resume();
+    expect(out.map((r) => [r.bytes, r.dropped ?? false])).toEqual([[frames[0], false], [frames[1], true], [frames[2], false]]);
+    expect(gate.active).toBe(false);
   });
 
   it('stamps each held frame with the time it was held, from the clock it is given', () => {

@@ -448,13 +448,14 @@ export class Connection {
   }
 
   dropHeld(holdId: number): boolean {
-    const ok = this.gate?.drop(holdId) ?? false;
-    if (ok) {
-      this.protocol.noteGateEvent(`Held frame ${holdId} dropped: it never reached ${this.role === 'server' ? 'the application' : 'the peer'}.`);
-      this.handler.onGateChange?.(this);
-      this.pump();
-    }
-    return ok;
+    const direction = this.gate?.snapshot().held.find((h) => h.holdId === holdId)?.direction;
+    const released = this.gate?.drop(holdId) ?? null;
+    if (!released) return false;
+    this.protocol.noteGateEvent(direction === 'out'
+      ? `Held frame ${holdId} dropped: it never goes on the wire.`
+      : `Held frame ${holdId} dropped: the application never gets the message it belongs to. The inspector still reads the frame in its place, so that the frames after it parse as the peer sent them.`);
+    this.deliver(released);
+    return true;
   }
 
   /** Incoming bytes: straight to the protocol, or through the gate in step mode. */
@@ -496,7 +497,8 @@ export class Connection {
         if (r.edited && r.original) this.protocol.markNextFrameEdited('in', r.original);
         this.releasingHeldSince = r.heldAt ?? null;
         try {
-          this.protocol.receiveData(r.bytes);
+          if (r.dropped) this.protocol.receiveDroppedFrame(r.bytes);
+          else this.protocol.receiveData(r.bytes);
         } finally {
           this.releasingHeldSince = null;
         }

@@ -192,7 +192,14 @@ function HeldFrameView({ connection, frame, first }: { connection: ConnectionSum
         <button className="button primary" onClick={() => void report(api.stepControl(connection.id, frame.direction === 'in' ? 'step-in' : 'step-out'))} disabled={!first} data-testid="release-held">
           Release {frame.direction === 'in' ? '← to the protocol' : '→ to TCP'}
         </button>
-        <button className="button danger" onClick={() => void report(api.dropHeld(connection.id, frame.holdId))} data-testid="drop-held">Drop</button>
+        <button
+          className="button danger"
+          onClick={() => void report(api.dropHeld(connection.id, frame.holdId))}
+          title={frame.direction === 'in'
+            ? 'The application never gets the message this frame belongs to. The inspector still reads the frame in its turn, so that the frames after it (the rest of a fragmented message, compressed messages that refer back to it) read as the peer sent them.'
+            : 'This frame never goes on the wire.'}
+          data-testid="drop-held"
+        >Drop</button>
         {!first && <span className="hint">Frames leave in order within a direction: release the earlier {frame.direction === 'in' ? 'received' : 'outgoing'} frame first.</span>}
         {frame.edited && <OriginalBytes bytes={frame.original} />}
       </div>
@@ -307,7 +314,7 @@ export function Debugger() {
               <ol>
                 <li>Turn on <b>Step mode</b> above (or add a breakpoint on the left).</li>
                 <li>Send something: from the peer, or from the composer on the right.</li>
-                <li>The frame stops here. Look at it bit by bit, edit any field, then <b>Release</b> it, or <b>Drop</b> it as if it never existed.</li>
+                <li>The frame stops here. Look at it bit by bit, edit any field, then <b>Release</b> it, or <b>Drop</b> it: an outgoing frame never goes on the wire; a received one never reaches the application (its message is not delivered), though the inspector still reads it so that what the peer sends after it makes sense.</li>
               </ol>
               <p className="hint">Received frames are held before the protocol checks them, so an edit that breaks a rule makes our own side fail the connection, exactly as if the peer had sent it. Outgoing frames are held after they are encoded, so the peer gets your edited bytes.</p>
             </div>
