@@ -1,5 +1,5 @@
 /**
- * Review (helper): through the inspector service's own path (rows into its batch builder, the
+ * Through the inspector service's own path (rows into its batch builder, the
  * display cap, the raw chunk store), every frame the page is given must be the bytes that crossed
  * the socket. A hand-written peer (node:net) sends masked frames of every length encoding around the
  * display cap, fragments with pings between them, empty frames, cut at odd points into TCP writes,
@@ -12,7 +12,7 @@ import { encodeFrame } from '../../src/core/frame-codec.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import { eventsOf } from '../../src/shared/trace-batch.ts';
-import { seededBytes } from '../../test/core/fuzz/generators.ts';
+import { seededBytes } from '../core/fuzz/generators.ts';
 
 let service: InspectorService;
 let port = 0;
