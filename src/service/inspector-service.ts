@@ -29,6 +29,7 @@ import type { RawCarriers, RawCarriersRequest } from '../shared/raw-chunks-api.t
 import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem, serverSubprotocolsProblem } from './validation.ts';
 import { BATTERY_USER_AGENT, isBatteryRequest } from './battery-peers.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 import { ProxyMode } from './proxy-mode.ts';
 import type { ProxyCaAction, StartProxyRequest } from '../shared/proxy-api.ts';
 import { SessionWork } from './session-work.ts';
@@ -79,6 +80,8 @@ export interface InspectorServiceOptions {
 export class InspectorService {
   readonly tracer = new Tracer();
   private server: WebSocketServer | null = null;
+  /** The embedded server's starts and stops, one after another in the order asked. */
+  private readonly serverTurns = new OneAtATime();
   private serverState: InspectorStatus['server'];
   private readonly clients = new Map<string, Connection>();
   private readonly summaries = new Map<string, ConnectionSummary>();
@@ -301,7 +304,11 @@ export class InspectorService {
 
   // ------------------------------------------------------------ server
 
-  async startServer(request: StartServerRequest = {}): Promise<Result<{ url: string }>> {
+  startServer(request: StartServerRequest = {}): Promise<Result<{ url: string }>> {
+    return this.serverTurns.run(() => this.startServerNow(request));
+  }
+
+  private async startServerNow(request: StartServerRequest): Promise<Result<{ url: string }>> {
     // Validate first: a bad request stops nothing, and the remembered host and port stay those
     // of the last good start (a failed "bad host" must not stick for the next call).
     const host = unbracket((request.host ?? this.serverState.host).trim() || Defaults.host);
@@ -397,7 +404,11 @@ export class InspectorService {
     return { ok: false, error: message };
   }
 
-  async stopServer(): Promise<Result> {
+  stopServer(): Promise<Result> {
+    return this.serverTurns.run(() => this.stopServerNow());
+  }
+
+  private async stopServerNow(): Promise<Result> {
     const server = this.server;
     this.server = null;
     if (server) await server.close();

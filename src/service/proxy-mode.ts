@@ -29,6 +29,7 @@ import {
   idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyCaAction, type ProxyKind, type ProxyLeg, type ProxyStatus, type ProxyTunnel, type StartProxyRequest,
 } from '../shared/proxy-api.ts';
 import { visibleText } from '../shared/visible-text.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 import { interceptionMinter, proxyCaAction, proxyCaStatus } from './proxy-ca.ts';
 
 /** Asks a person before a dangerous action; null when they said yes (InspectorService.confirmAction). */
@@ -58,6 +59,8 @@ const MAX_KNOWN_LEGS = 10_000;
 
 export class ProxyMode {
   private running: RunningProxy | null = null;
+  /** Starts and stops, one after another in the order asked. */
+  private readonly turns = new OneAtATime();
   private state: ProxyStatus = { ...idleProxyStatus };
   /** Connection ids of legs whose trace has started: pending until the connection list claims them (once). */
   private readonly knownLegs = new Map<string, 'pending' | 'claimed'>();
@@ -84,8 +87,8 @@ export class ProxyMode {
     return result;
   }
 
-  async start(request: StartProxyRequest): Promise<Result<{ url: string }>> {
-    return request.kind === 'forward' ? this.startForward(request) : this.startReverse(request);
+  start(request: StartProxyRequest): Promise<Result<{ url: string }>> {
+    return this.turns.run(() => (request.kind === 'forward' ? this.startForward(request) : this.startReverse(request)));
   }
 
   private async startReverse(request: StartProxyRequest): Promise<Result<{ url: string }>> {
@@ -115,7 +118,7 @@ export class ProxyMode {
         return this.failed(error instanceof TlsConfigError ? `Proxy: ${error.message}` : `Proxy: cannot set up TLS: ${(error as Error).message}`);
       }
     }
-    await this.stop();
+    await this.stopNow();
     const host = request.host?.trim() || undefined;
     const rewrite = { ...(host ? { host } : {}), ...(request.origin !== undefined ? { origin: request.origin } : {}) };
     let proxy: ReverseProxy;
@@ -160,7 +163,7 @@ export class ProxyMode {
         this.ca = proxyCaStatus(this.tlsEnv.configDir);
       }
     }
-    await this.stop();
+    await this.stopNow();
     const conversations = new Set<ProxyConversation>();
     const legOptions = this.legOptions(request);
     const proxy = new ForwardProxy({
@@ -277,7 +280,11 @@ export class ProxyMode {
   }
 
   /** Stops listening; open conversations get 1001 Going Away on both legs. */
-  async stop(): Promise<Result> {
+  stop(): Promise<Result> {
+    return this.turns.run(() => this.stopNow());
+  }
+
+  private async stopNow(): Promise<Result> {
     const running = this.running;
     this.running = null;
     if (running) await running.close();

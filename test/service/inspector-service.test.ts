@@ -12,7 +12,7 @@ import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { latestStatus } from '../../src/shared/status-patch.ts';
-import { AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
+import { acceptsTcp, AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
 import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
@@ -282,6 +282,28 @@ describe('InspectorService: embedded server', () => {
     expect((await withTimeout(closed, 5000, 'ws close')).code).toBe(1001);
     expect(ctx.service.getStatus().server.running).toBe(false);
     expect(ctx.service.getStatus().server.url).toBeNull();
+  });
+
+  it('a stop asked while a (re)start is under way comes after it: nothing is left listening', async () => {
+    // A restart (another app, say) and then Stop, the second before the first has finished (two
+    // clicks, or two pages): the start's end must not undo the stop, nor outlive it listening.
+    const first = await ctx.service.startServer({ host: '127.0.0.1', port: 0 });
+    if (!first.ok) throw new Error(first.error);
+    const restarting = ctx.service.startServer({ host: '127.0.0.1', port: 0, app: 'chat' });
+    const stopping = ctx.service.stopServer();
+    const [restarted, stopped] = await Promise.all([restarting, stopping]);
+    expect(stopped).toEqual({ ok: true });
+    expect(ctx.service.getStatus().server).toMatchObject({ running: false, url: null });
+    for (const url of [first.url, ...(restarted.ok ? [restarted.url] : [])]) {
+      expect(await acceptsTcp(url), url).toBe(false);
+    }
+    // And the other way round: a start asked while a stop is under way comes after it.
+    const stoppingAgain = ctx.service.stopServer();
+    const startingAgain = ctx.service.startServer({ host: '127.0.0.1', port: 0 });
+    const [, again] = await Promise.all([stoppingAgain, startingAgain]);
+    if (!again.ok) throw new Error(again.error);
+    expect(ctx.service.getStatus().server).toMatchObject({ running: true, url: again.url });
+    expect(await acceptsTcp(again.url)).toBe(true);
   });
 });
 

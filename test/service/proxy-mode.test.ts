@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../src/core/bytes.ts';
 import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
-import { eventually, openWs, wsMessages } from '../core/net/helpers.ts';
+import { acceptsTcp, eventually, openWs, wsMessages } from '../core/net/helpers.ts';
 import { wsUpstream, type Upstream } from '../core/proxy/proxy-peers.ts';
 import { eventsOf } from '../../src/shared/trace-batch.ts';
 
@@ -28,6 +28,31 @@ function started(): { service: InspectorService; events: TraceEvent[] } {
 }
 
 describe('service: proxy mode', () => {
+  it('starts and stops one after another in the order asked: nothing is left listening behind the last stop', async () => {
+    // Start, start again (other settings), stop: the later ones asked before the earlier ones have
+    // finished (two clicks, two pages). The starts' ends must not undo the stop, nor leave a proxy
+    // listening unseen (a relay nobody can stop).
+    upstream = await wsUpstream();
+    const { service } = started();
+    const asked = [
+      service.startProxy({ listen: 'ws://127.0.0.1:0/', target: upstream.url }),
+      service.startProxy({ listen: 'ws://127.0.0.1:0/', target: upstream.url, origin: 'http://second.test' }),
+      service.stopProxy(),
+    ] as const;
+    const [first, second, stopped] = await Promise.all(asked);
+    expect(stopped).toEqual({ ok: true });
+    expect(service.getStatus().proxy).toMatchObject({ running: false, url: null });
+    for (const result of [first, second]) {
+      if (!result.ok) throw new Error(result.error);
+      expect(await acceptsTcp(result.url), result.url).toBe(false);
+    }
+    // A start asked while a stop is under way comes after it, and stays.
+    const [, again] = await Promise.all([service.stopProxy(), service.startProxy({ listen: 'ws://127.0.0.1:0/', target: upstream.url })]);
+    if (!again.ok) throw new Error(again.error);
+    expect(service.getStatus().proxy).toMatchObject({ running: true, url: again.url });
+    expect(await acceptsTcp(again.url)).toBe(true);
+  });
+
   it('relays a ws client to a ws server; both legs are one conversation; each copy names its original and the delay', async () => {
     upstream = await wsUpstream();
     const { service, events } = started();

@@ -264,6 +264,18 @@ export function parseFrames(bytes: Buffer): ParsedServerFrame[] {
   return frames;
 }
 
+/** Whether something on 127.0.0.1 accepts a TCP connection at this URL's port. */
+export function acceptsTcp(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Reads a free TCP port on 127.0.0.1 that nothing listens on (listen on 0, then close). */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
