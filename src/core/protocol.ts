@@ -477,6 +477,17 @@ export class WebSocketProtocol {
     this.receiveFrameBytes(data, writable);
   }
 
+  /** What TCP closing cut off, for the close's detail: a frame part-read, a fragmented message unfinished (§5.4). */
+  private describeCutOff(): string {
+    const parts: string[] = [];
+    const parser = this.parser.describe();
+    if (parser !== 'waiting for a new frame') parts.push(`it cut a frame off (the parser was ${parser})`);
+    if (this.fragmentOpcode !== null && this.messageFrames > 0) {
+      parts.push(`it left a fragmented ${describeOpcode(this.fragmentOpcode).name} message unfinished after ${this.messageFrames} frame${this.messageFrames === 1 ? '' : 's'} (§5.4)`);
+    }
+    return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
+  }
+
   /** The peer closed its side of TCP (or the socket is gone). */
   receiveEof(): void {
     if (this._state === 'CLOSED') {
@@ -506,6 +517,7 @@ export class WebSocketProtocol {
       detail = 'TCP closed during the opening handshake';
     } else {
       detail = this.closeSent ? 'TCP closed before the peer answered our Close' : 'TCP closed without a closing handshake (abnormal closure, 1006)';
+      detail += this.describeCutOff();
     }
     this.setState('CLOSED', detail);
     this._transportAction = 'close';

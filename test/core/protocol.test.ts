@@ -516,6 +516,28 @@ describe('WebSocketProtocol: closing handshake (§7.1)', () => {
     expect(p.state).toBe('CLOSED');
   });
 
+  it('TCP closing mid-frame or mid-message says what it cut off (the close detail)', () => {
+    const closedDetail = (feed: (p: WebSocketProtocol) => void) => {
+      const trace: TraceBody[] = [];
+      const p = openServer({ trace: (b) => trace.push(b) });
+      feed(p);
+      p.receiveEof();
+      const closed = trace.find((b) => b.type === 'connection-closed');
+      return closed?.type === 'connection-closed' ? closed.detail : null;
+    };
+    const plain = 'TCP closed without a closing handshake (abnormal closure, 1006)';
+    expect(closedDetail(() => {})).toBe(plain);
+    expect(closedDetail((p) => p.receiveData(cf({ opcode: 1, payload: utf8('whole') })))).toBe(plain);
+    const frame = cf({ opcode: 1, payload: utf8('hello, world') });
+    expect(closedDetail((p) => p.receiveData(frame.subarray(0, frame.length - 5))))
+      .toBe(`${plain}; it cut a frame off (the parser was waiting for 5 more bytes of payload)`);
+    expect(closedDetail((p) => {
+      p.receiveData(cf({ opcode: 2, fin: false, payload: bytesOf(3) }));
+      p.receiveData(cf({ opcode: 0, fin: false, payload: bytesOf(3) }));
+      p.receiveData(cf({ opcode: 0, payload: bytesOf(3) }).subarray(0, 1));
+    })).toBe(`${plain}; it cut a frame off (the parser was waiting for 1 more byte of frame header (FIN, RSV, opcode, MASK, payload len)); it left a fragmented binary message unfinished after 2 frames (§5.4)`);
+  });
+
   it('an empty Close is echoed empty; the closed event reports 1005', () => {
     const p = openServer();
     p.receiveData(cf({ opcode: 8 }));
