@@ -4,6 +4,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
+import { REFUSED_PORT } from '../core/net/helpers.ts';
 import { killRunning, runCli as run, waitFor, type Run } from '../support/cli.ts';
 
 afterEach(() => killRunning());
@@ -162,13 +163,9 @@ describe('wsinspect connect', () => {
   });
 
   it('reports a refused connection in one line and exits 1', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((r) => probe.close(r));
-    const r = run(['connect', `ws://127.0.0.1:${port}/`, '--trace', 'none']);
+    const r = run(['connect', `ws://127.0.0.1:${REFUSED_PORT}/`, '--trace', 'none']);
     expect(await r.exit).toBe(1);
-    expect(r.stderr().trim().split('\n')).toEqual([`wsinspect: Connection refused: nothing is listening on 127.0.0.1:${port} (ECONNREFUSED).`]);
+    expect(r.stderr().trim().split('\n')).toEqual([`wsinspect: Connection refused: nothing is listening on 127.0.0.1:${REFUSED_PORT} (ECONNREFUSED).`]);
   });
 
   it('reports a refused handshake with the status the server sent', async () => {

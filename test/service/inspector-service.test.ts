@@ -12,7 +12,7 @@ import type { TraceEvent } from '../../src/core/trace.ts';
 import { InspectorService } from '../../src/service/inspector-service.ts';
 import type { ServiceBatch } from '../../src/shared/inspector-api.ts';
 import { latestStatus } from '../../src/shared/status-patch.ts';
-import { acceptsTcp, AsyncQueue, eventually, freePort, openWs, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
+import { acceptsTcp, AsyncQueue, eventually, openWs, REFUSED_PORT, withTimeout, wsClosed, wsMessages, type WsMessage } from '../core/net/helpers.ts';
 import { eventsOf } from '../../src/shared/trace-batch.ts';
 
 type FrameEvent = Extract<TraceEvent, { type: 'frame' }>;
@@ -458,8 +458,7 @@ describe('InspectorService: client connections to a ws server', () => {
   });
 
   it('a refused port gives ok:false mentioning refused, and the service keeps working', async () => {
-    const port = await freePort();
-    const result = await ctx.service.connectClient({ url: `ws://127.0.0.1:${port}/` });
+    const result = await ctx.service.connectClient({ url: `ws://127.0.0.1:${REFUSED_PORT}/` });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toMatch(/refused/i);
     // The failed attempt shows as CLOSED with the reason.

@@ -276,13 +276,10 @@ export function acceptsTcp(url: string): Promise<boolean> {
   });
 }
 
-/** Reads a free TCP port on 127.0.0.1 that nothing listens on (listen on 0, then close). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = address && typeof address === 'object' ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/**
+ * A port of 127.0.0.1 that refuses connections: 1, which nothing here listens on and which no
+ * listen(0) is ever given (it lies below the ephemeral range). Not a port found free by listening
+ * on 0 and closing: between that close and the connect, a test file running alongside can be
+ * given the same port by its own listen(0), and the connect then reaches it.
+ */
+export const REFUSED_PORT = 1;

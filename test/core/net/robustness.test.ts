@@ -12,7 +12,7 @@ import { encodeClosePayload, encodeFrame, type FrameSpec } from '../../../src/co
 import { connectClient, ConnectError, UrlError } from '../../../src/core/net/client.ts';
 import type { CloseInfo, Connection } from '../../../src/core/net/connection.ts';
 import { ListenError, WebSocketServer, type ServerComponent } from '../../../src/core/net/server.ts';
-import { AsyncQueue, assertServerEchoes, eventually, freePort, parseFrames, RawPeer, utf8, withTimeout } from './helpers.ts';
+import { AsyncQueue, assertServerEchoes, eventually, parseFrames, RawPeer, REFUSED_PORT, utf8, withTimeout } from './helpers.ts';
 
 const MASK = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 
@@ -327,8 +327,7 @@ describe('odd but legal TCP segmentation', () => {
 
 describe('client and listen errors, in plain words', () => {
   it('connecting to a refused port rejects `opened` with a ConnectError that says "refused"', async () => {
-    const closedPort = await freePort();
-    const { connection, opened } = connectClient(`ws://127.0.0.1:${closedPort}/`);
+    const { connection, opened } = connectClient(`ws://127.0.0.1:${REFUSED_PORT}/`);
     const error = await withTimeout(opened.then(() => null, (e: unknown) => e), 10_000, 'the connect to fail');
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).message).toMatch(/refused/i);
