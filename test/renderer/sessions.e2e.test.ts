@@ -285,4 +285,33 @@ describe('sessions in the app', () => {
       for (const ws of wss) ws.close();
     }
   }, 60_000);
+
+  it("an opened file's first connection is selected even when the page paints its next frame late", async () => {
+    // The file's connections are listed by a status push, which the page applies at its next
+    // animation frame. Frames are held here for 2.5 s after the file is open (a loaded machine;
+    // a background tab paints none): its first connection is selected once they come again.
+    const ws = await openWs(inspector.serverUrl);
+    const live = await inspector.newConnectionId();
+    await page.getByTestId(`connection-${live}`).click();
+    await expect.poll(() => page.getByTestId(`connection-${live}`).getAttribute('class')).toMatch(/\bselected\b/);
+    await page.evaluate(`(() => {
+      window.heldFrames = [];
+      window.realRaf = window.requestAnimationFrame;
+      window.requestAnimationFrame = (cb) => window.heldFrames.push(cb);
+    })()`);
+    try {
+      await openFile(sessionFile);
+      await expect.poll(notice).toBe(`Opened session.wsi: 1 connection, ${liveFrames} frames, read-only.`);
+      await page.waitForTimeout(2500);
+    } finally {
+      await page.evaluate(`(() => {
+        window.requestAnimationFrame = window.realRaf;
+        for (const cb of window.heldFrames.splice(0)) cb(performance.now());
+      })()`);
+    }
+    const prefix = inspector.host.service.getStatus().recordings!.at(-1)!.prefix;
+    const opened = page.getByTestId(`recording-${prefix}`).locator('[data-testid^="connection-rec"]');
+    await expect.poll(() => opened.getAttribute('class')).toMatch(/\bselected\b/);
+    ws.close();
+  }, 60_000);
 });

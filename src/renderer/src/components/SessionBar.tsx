@@ -13,6 +13,33 @@ import { useInspector } from '../store/store.ts';
 import './session.css';
 
 const DEFAULT_CAP = 16 * 1024 * 1024;
+/** How long an opened recording's connections may take to be listed before the opener stops waiting to select one. */
+const OPENED_LISTING_WAIT_MS = 60_000;
+
+/**
+ * Resolves with what `get` gives once it gives something other than false (re-read at every
+ * change of the store), or null after `ms`.
+ */
+function untilStore<T>(get: () => T | false, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (value: T | null) => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      clearTimeout(limit);
+      resolve(value);
+    };
+    const check = () => {
+      const value = get();
+      if (value !== false) finish(value);
+    };
+    const unsubscribe = useInspector.subscribe(check);
+    const limit = setTimeout(() => finish(null), ms);
+    check();
+  });
+}
+
 const formatHelp: Record<ExportFormat, string> = {
   pcapng: 'pcapng: Wireshark and tshark dissect it as HTTP + WebSocket; each frame’s comment carries our verdict',
   har: 'HAR 1.2 with Chrome’s _webSocketMessages (messages, not bytes)',
@@ -81,12 +108,12 @@ export function SessionBar() {
     }
     const r = answer.recording;
     setNotice(answer.warning ? { kind: 'error', text: answer.warning } : { kind: 'info', text: `Opened ${r.name}: ${r.connections} connection${r.connections === 1 ? '' : 's'}, ${r.frames} frame${r.frames === 1 ? '' : 's'}, read-only.` });
-    // The connections arrive with the next status push; select the first once it is listed,
+    // The connections arrive with a status push, which the page applies at its next frame (late on
+    // a loaded machine, none at all in a background tab): select the first once it is listed,
     // unless the person selected another connection since the file was chosen.
     const first = () => useInspector.getState().status?.connections.find((c) => c.id.startsWith(r.prefix))?.id;
-    for (let i = 0; i < 50 && !first() && untouched(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    const id = first();
-    if (id && untouched()) select(id);
+    const id = await untilStore(() => (untouched() ? first() ?? false : null), OPENED_LISTING_WAIT_MS);
+    if (id) select(id);
   };
 
   const toggleRecord = async () => {
