@@ -74,6 +74,45 @@ describe('the byte stepper with a large input', () => {
     expect(await page.getByRole('heading', { name: 'Frame 100, complete', exact: true }).count()).toBe(1);
   });
 
+  it('bytes loaded while "To the end" is still feeding the earlier ones stay on screen', async () => {
+    // "To the end" feeds a large input in several calls. Its second call is held here until other
+    // bytes (the RFC's masked "Hello") have been loaded: its answer, for the earlier session, must
+    // not put that session back on screen.
+    const input = Buffer.concat(Array.from({ length: 100 }, () => masked(2, new Uint8Array(1000).fill(9))));
+    expect(input.length).toBeGreaterThan(ByteStepLimits.maxFeedPerCall);
+    await page.getByLabel('Bytes to step (hex)').fill(toHex(input));
+    await page.getByTestId('byte-step-start').click();
+    await expect.poll(() => page.getByTestId('step-progress').textContent()).toBe(`0 / ${input.length} bytes fed`);
+    let feeds = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const isFeed = (url: URL) => url.pathname === '/api/byteStepFeed';
+    await page.route(isFeed, async (route) => {
+      if (++feeds === 2) await released;
+      await route.continue();
+    });
+    try {
+      await page.getByTestId('feed-all').click();
+      await expect.poll(() => feeds).toBe(2);
+      const hello = '81 85 37 fa 21 3d 7f 9f 4d 51 58';
+      await page.getByLabel('Bytes to step (hex)').fill(hello);
+      await page.getByTestId('byte-step-start').click();
+      await expect.poll(() => page.getByTestId('step-progress').textContent()).toBe('0 / 11 bytes fed');
+      const heldAnswer = page.waitForResponse((response) => isFeed(new URL(response.url())));
+      release();
+      await (await heldAnswer).finished();
+      // Past the page's handling of that answer (a few tasks), with room for a slow machine.
+      await page.waitForTimeout(300);
+      expect(await page.getByTestId('step-progress').textContent()).toBe('0 / 11 bytes fed');
+      // And the new bytes step as usual.
+      await page.getByTestId('feed-all').click();
+      await expect.poll(() => page.getByTestId('step-progress').textContent()).toBe('11 / 11 bytes fed');
+    } finally {
+      release();
+      await page.unroute(isFeed);
+    }
+  });
+
   it('more than 1 MiB is refused in plain words', async () => {
     await page.getByLabel('Bytes to step (hex)').fill('00'.repeat(ByteStepLimits.maxInput + 1));
     await page.getByTestId('byte-step-start').click();

@@ -46,6 +46,10 @@ export function ByteStepper() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const started = useRef<number | null>(null);
+  // The loads asked for, and the session on screen: an answer to an earlier load, or a feed of an
+  // earlier session still under way ("To the end" takes several calls), must not put it back.
+  const loads = useRef(0);
+  const shown = useRef<number | null>(null);
 
   const start = async (bytesHex: string, receiver: Role, withDeflate = deflate) => {
     let input: Uint8Array;
@@ -55,12 +59,15 @@ export function ByteStepper() {
       setError(`Bytes: ${(e as Error).message}.`);
       return;
     }
+    const load = ++loads.current;
     const result = await api.byteStepStart(bytesHex, receiver, { deflate: withDeflate });
+    if (load !== loads.current) return; // other bytes were asked for since
     if (!result.ok) {
       setError(result.error);
       return;
     }
     setError(null);
+    shown.current = result.sessionId;
     setSession({ id: result.sessionId, input, snapshot: result.snapshot });
   };
 
@@ -89,6 +96,10 @@ export function ByteStepper() {
     let left = n;
     for (;;) {
       const result = await api.byteStepFeed(session.id, left);
+      if (shown.current !== session.id) {
+        setBusy(false); // other bytes were loaded meanwhile: this session is no longer on screen
+        return;
+      }
       if (!result.ok) {
         setBusy(false);
         setError(result.error);
