@@ -29,7 +29,7 @@ import type { RawCarriers, RawCarriersRequest } from '../shared/raw-chunks-api.t
 import { SearchError } from '../shared/payload-search.ts';
 import { serverLimitsProblem, serverSubprotocolsProblem } from './validation.ts';
 import { BATTERY_USER_AGENT, isBatteryRequest } from './battery-peers.ts';
-import { OneAtATime } from './one-at-a-time.ts';
+import { OneAtATime } from '../shared/one-at-a-time.ts';
 import { ProxyMode } from './proxy-mode.ts';
 import type { ProxyCaAction, StartProxyRequest } from '../shared/proxy-api.ts';
 import { SessionWork } from './session-work.ts';

@@ -29,7 +29,7 @@ import {
   idleProxyStatus, UPSTREAM_LEG_SUFFIX, type ProxyCaAction, type ProxyKind, type ProxyLeg, type ProxyStatus, type ProxyTunnel, type StartProxyRequest,
 } from '../shared/proxy-api.ts';
 import { visibleText } from '../shared/visible-text.ts';
-import { OneAtATime } from './one-at-a-time.ts';
+import { OneAtATime } from '../shared/one-at-a-time.ts';
 import { interceptionMinter, proxyCaAction, proxyCaStatus } from './proxy-ca.ts';
 
 /** Asks a person before a dangerous action; null when they said yes (InspectorService.confirmAction). */

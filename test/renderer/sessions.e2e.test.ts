@@ -314,4 +314,45 @@ describe('sessions in the app', () => {
     await expect.poll(() => opened.getAttribute('class')).toMatch(/\bselected\b/);
     ws.close();
   }, 60_000);
+
+  it('saved work: a second save asked before the first is answered keeps both', async () => {
+    // The first save's request is held (a slow answer); the second is asked meanwhile. It must
+    // start from what the first saves, not from the work before it (which would drop the first).
+    const saved = page.getByTestId('saved-work');
+    const isSave = (url: URL) => url.pathname === '/api/setSavedWork';
+    let saves = 0;
+    let answered = 0;
+    const onResponse = (response: { url(): string }) => {
+      if (isSave(new URL(response.url()))) answered++;
+    };
+    page.on('response', onResponse);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route(isSave, async (route) => {
+      if (++saves === 1) await released;
+      await route.continue();
+    });
+    try {
+      if (!(await page.getByLabel('Saved connection name').isVisible())) await saved.locator('summary', { hasText: 'Save a connection' }).click();
+      await page.getByLabel('Saved connection name').fill('held first');
+      await page.getByLabel('Saved connection URL').fill(inspector.serverUrl);
+      await saved.getByRole('button', { name: 'Save connection' }).click();
+      await expect.poll(() => saves).toBe(1);
+      if (!(await page.getByLabel('Sequence name').isVisible())) await saved.locator('summary', { hasText: 'Save messages' }).click();
+      await page.getByLabel('Sequence name').fill('asked second');
+      await page.getByLabel('Sequence steps').fill('text hello');
+      await saved.getByRole('button', { name: 'Save messages' }).click();
+      release();
+      await expect.poll(() => answered).toBe(2);
+      const work = inspector.host.service.getSavedWork();
+      expect(work.connections.map((c) => c.name)).toContain('held first');
+      expect(work.sequences.map((q) => q.name)).toContain('asked second');
+      await expect.poll(() => page.getByTestId('saved-connections').textContent()).toContain('held first');
+      await expect.poll(() => page.getByTestId('saved-sequences').textContent()).toContain('asked second');
+    } finally {
+      release();
+      await page.unroute(isSave);
+      page.off('response', onResponse);
+    }
+  }, 60_000);
 });

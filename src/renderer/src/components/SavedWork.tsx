@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { emptySavedWork, formatSteps, parseSteps, SavedWorkLimits, type SavedConnection, type SavedSequence, type SavedWork as SavedWorkDoc } from '../../../shared/saved-work.ts';
+import { OneAtATime } from '../../../shared/one-at-a-time.ts';
 import { api } from '../bridge.ts';
 import { downloadBytes, isOpenedRecordingId } from '../store/recording.ts';
 import { isRecordingId, useInspector } from '../store/store.ts';
@@ -24,22 +25,31 @@ export function SavedWork() {
   const importInput = useRef<HTMLInputElement>(null);
   const runnable = selectedOpen && !isRecordingId(selectedId) && !isOpenedRecordingId(selectedId);
 
-  useEffect(() => {
-    void api.getSavedWork().then(setWork);
-  }, []);
+  // Reads and changes of the saved work, one after another, each from what the last answer left:
+  // a second save asked before the first is answered must not start from the work before it.
+  const [turns] = useState(() => new OneAtATime());
+  const latest = useRef<SavedWorkDoc>(emptySavedWork());
+  const adopt = (doc: SavedWorkDoc) => {
+    latest.current = doc;
+    setWork(doc);
+  };
 
-  const store = async (next: SavedWorkDoc, done?: string) => {
-    const result = await api.setSavedWork(next);
+  useEffect(() => {
+    void turns.run(async () => adopt(await api.getSavedWork()));
+  }, [turns]);
+
+  const store = (change: (doc: SavedWorkDoc) => SavedWorkDoc, done?: string) => turns.run(async () => {
+    const result = await api.setSavedWork(change(latest.current));
     if (!result.ok) return setNotice({ kind: 'error', text: result.error }), false;
-    setWork(result.work);
+    adopt(result.work);
     if (done) setNotice({ kind: 'info', text: done });
     return true;
-  };
+  });
 
   const saveConnection = async () => {
     const entry: SavedConnection = { name: conn.name.trim(), url: conn.url.trim(), subprotocols: list(conn.subprotocols, /,/), headers: list(conn.headers, /\n/), ca: [], insecure: conn.insecure };
     if (!entry.name || !/^wss?:\/\//i.test(entry.url)) return setNotice({ kind: 'error', text: 'A saved connection needs a name and a ws:// or wss:// URL.' });
-    if (await store({ ...work, connections: [...work.connections.filter((c) => c.name !== entry.name), entry] }, `Saved the connection ${entry.name}.`)) setConn({ name: '', url: '', subprotocols: '', headers: '', insecure: false });
+    if (await store((doc) => ({ ...doc, connections: [...doc.connections.filter((c) => c.name !== entry.name), entry] }), `Saved the connection ${entry.name}.`)) setConn({ name: '', url: '', subprotocols: '', headers: '', insecure: false });
   };
 
   const saveSequence = async () => {
@@ -48,7 +58,7 @@ export function SavedWork() {
     const name = seq.name.trim();
     if (!name) return setNotice({ kind: 'error', text: 'Name the sequence.' });
     const entry: SavedSequence = { name, steps };
-    if (await store({ ...work, sequences: [...work.sequences.filter((s) => s.name !== name), entry] }, `Saved the messages ${name} (${steps.length} steps).`)) setSeq({ name: '', steps: '' });
+    if (await store((doc) => ({ ...doc, sequences: [...doc.sequences.filter((s) => s.name !== name), entry] }), `Saved the messages ${name} (${steps.length} steps).`)) setSeq({ name: '', steps: '' });
   };
 
   const connect = async (c: SavedConnection) => {
@@ -69,9 +79,13 @@ export function SavedWork() {
     if (importInput.current) importInput.current.value = '';
     if (!file) return;
     if (file.size > SavedWorkLimits.fileBytes) return setNotice({ kind: 'error', text: `${file.name} is larger than ${SavedWorkLimits.fileBytes} bytes: not a saved-work file.` });
-    const result = await api.importSavedWork(await file.text());
+    const text = await file.text();
+    const result = await turns.run(async () => {
+      const answer = await api.importSavedWork(text);
+      if (answer.ok) adopt(answer.work);
+      return answer;
+    });
     if (!result.ok) return setNotice({ kind: 'error', text: `${file.name}: ${result.error}` });
-    setWork(result.work);
     setNotice({ kind: 'info', text: `Imported ${file.name}${result.skipped ? `; ${result.skipped} entr${result.skipped === 1 ? 'y' : 'ies'} that did not fit skipped` : ''}.` });
   };
 
@@ -93,7 +107,7 @@ export function SavedWork() {
             <li key={c.name}>
               <button className="link saved-name" onClick={() => void connect(c)} title={`Connect: ${c.url}${c.subprotocols.length ? `\nSubprotocols: ${c.subprotocols.join(', ')}` : ''}${c.headers.length ? `\n${c.headers.join('\n')}` : ''}${c.insecure ? '\ninsecure (not verified)' : ''}`}>{c.name}</button>
               <span className="saved-meta">{c.url}</span>
-              <button className="link small-link" aria-label={`Forget ${c.name}`} onClick={() => void store({ ...work, connections: work.connections.filter((x) => x !== c) })}>✕</button>
+              <button className="link small-link" aria-label={`Forget ${c.name}`} onClick={() => void store((doc) => ({ ...doc, connections: doc.connections.filter((x) => x.name !== c.name) }))}>✕</button>
             </li>
           ))}
         </ul>
@@ -107,7 +121,7 @@ export function SavedWork() {
               </button>
               <button className="link saved-name" onClick={() => setSeq({ name: s.name, steps: formatSteps(s.steps) })} title="Edit">{s.name}</button>
               <span className="saved-meta">{s.steps.length} steps</span>
-              <button className="link small-link" aria-label={`Forget ${s.name}`} onClick={() => void store({ ...work, sequences: work.sequences.filter((x) => x !== s) })}>✕</button>
+              <button className="link small-link" aria-label={`Forget ${s.name}`} onClick={() => void store((doc) => ({ ...doc, sequences: doc.sequences.filter((x) => x.name !== s.name) }))}>✕</button>
             </li>
           ))}
         </ul>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OneAtATime } from '../../src/service/one-at-a-time.ts';
+import { OneAtATime } from '../../src/shared/one-at-a-time.ts';
 
 describe('OneAtATime', () => {
   it('runs each step once the ones asked before it have finished, in the order asked; a failed step does not stop the next', async () => {
