@@ -58,6 +58,7 @@ export function watchReaction(tracer: Tracer, connectionId: string, windowMs: nu
   let finish!: (r: Reaction) => void;
   const result = new Promise<Reaction>((resolve) => (finish = resolve));
   let timer: NodeJS.Timeout | null = null;
+  let settled = false;
   const unsubscribe = tracer.subscribe((e) => {
     if (e.connectionId !== connectionId) return;
     events.push(e);
@@ -65,12 +66,17 @@ export function watchReaction(tracer: Tracer, connectionId: string, windowMs: nu
     if (reaction) done(reaction);
   });
   const done = (r: Reaction) => {
+    if (settled) return;
+    settled = true;
     unsubscribe();
     if (timer) clearTimeout(timer);
     finish(r);
   };
   const arm = () => {
-    timer = setTimeout(() => done({ kind: 'nothing' }), windowMs);
+    // The window ends once what had come by its end is read (setImmediate runs after the next
+    // poll for I/O). A process held up past the window (a loaded machine) runs its due timers
+    // before it reads its sockets: a reaction already here, unread, is not "nothing".
+    timer = setTimeout(() => setImmediate(() => done({ kind: 'nothing' })), windowMs);
   };
   return { result, stop: arm };
 }

@@ -2,14 +2,19 @@
  * Every fault preset fired at real peers: our own server and client, and the `ws` package.
  * Our engine must react exactly as the RFC requires; ws is recorded as a reference.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer as WsServer } from 'ws';
 import { echoComponent } from '../../../src/core/apps/index.ts';
 import { faultPresets, presetsFor } from '../../../src/core/faults.ts';
 import { connectClient } from '../../../src/core/net/client.ts';
 import type { Connection } from '../../../src/core/net/connection.ts';
-import { fireFault } from '../../../src/core/net/fault-runner.ts';
+import { fireFault, watchReaction } from '../../../src/core/net/fault-runner.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
 import { Tracer } from '../../../src/core/trace.ts';
 
@@ -99,6 +104,43 @@ describe('fault presets', () => {
     // ws is strict about framing: the 1002 cases must all come back as 1002 or a drop.
     expect(matching).toBeGreaterThanOrEqual(plainPresets.length - 4);
   }, 60_000);
+});
+
+describe('the reaction window', () => {
+  it('ends after what had come by then is read: a reaction that came while this process was held up past it counts', async () => {
+    // The peer (ws) runs in another process, so its reaction can arrive while this one is held up
+    // (a loaded machine) for longer than the window. Held up, a process runs its due timers before
+    // it reads its sockets: the window's end must not call a reaction that is here, unread, "nothing".
+    const dir = mkdtempSync(join(tmpdir(), 'wsi-window-'));
+    const reacted = join(dir, 'reacted');
+    const peer = spawn(process.execPath, ['-e', `
+      const { writeFileSync } = require('node:fs');
+      const { WebSocketServer } = require('ws');
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      server.on('listening', () => console.log(server.address().port));
+      // ws writes its Close 1002 for the RSV1 bit, then reports the error.
+      server.on('connection', (s) => s.on('error', () => writeFileSync(${JSON.stringify(reacted)}, 'closed')));
+    `], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => peer.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const conn = await openClient(`ws://127.0.0.1:${port}/`);
+      const windowMs = 100;
+      const watch = watchReaction(tracer, conn.id, windowMs);
+      // A masked text frame "hi" with RSV1 set, which no extension agreed gives a meaning (§5.2).
+      const key = [1, 2, 3, 4];
+      await conn.writeCrafted(Uint8Array.from([0xc1, 0x82, ...key, 'h'.charCodeAt(0) ^ key[0]!, 'i'.charCodeAt(0) ^ key[1]!]));
+      watch.stop();
+      // Held up (no turn of the event loop) until the peer has reacted, and past the window.
+      const until = performance.now() + 2 * windowMs;
+      for (const limit = performance.now() + 10_000; (!existsSync(reacted) || performance.now() < until) && performance.now() < limit;) { /* busy */ }
+      expect(existsSync(reacted), 'the peer reacted within 10 s').toBe(true);
+      expect(await watch.result).toEqual({ kind: 'close', code: 1002, reason: expect.any(String) });
+      conn.destroy();
+    } finally {
+      peer.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 const cleanups: Array<() => Promise<void>> = [];
