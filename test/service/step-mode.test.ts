@@ -108,6 +108,28 @@ describe('step mode on a live connection', () => {
     expect(messages).toEqual(['after']);
   });
 
+  it('drops a held compressed message: the echo app never sees it, and the next one, which refers back to it, still inflates', async () => {
+    const before = new Set(service.getStatus().connections.map((c) => c.id));
+    const ws = new WebSocket(url, { perMessageDeflate: { threshold: 0 } });
+    ws.on('error', () => {});
+    open.push(ws);
+    const messages: string[] = [];
+    ws.on('message', (d) => messages.push(d.toString()));
+    let closed: number | null = null;
+    ws.on('close', (code) => (closed = code));
+    await new Promise((r) => ws.once('open', r));
+    const id = await until(() => service.getStatus().connections.find((c) => !before.has(c.id) && c.state === 'OPEN')?.id, 'the server connection');
+    service.setStepMode(id, true);
+    const sentence = 'a sentence long enough for LZ77 to refer back to it. ';
+    ws.send(`${sentence}doomed`);
+    ws.send(`${sentence}kept`); // compressed against the first (ws keeps its window: context takeover)
+    const [first] = await until(() => (held(id).length === 2 ? held(id) : null), 'two held frames');
+    expect(service.dropHeld(id, first!.holdId).ok).toBe(true);
+    service.stepControl(id, 'resume');
+    await until(() => messages.length === 1 || closed !== null, 'the echo');
+    expect({ messages, closed }).toEqual({ messages: [`${sentence}kept`], closed: null });
+  });
+
   it('switching step mode on mid-stream waits for the frame boundary', async () => {
     const { ws, id, messages } = await peer();
     // Half a frame first (raw socket write), then step mode, then the rest.
