@@ -274,6 +274,8 @@ export class WebSocketProtocol {
   private messageWireSize = 0;
   /** Step mode: a frame of the message being read was dropped by the user; the application never gets it. */
   private messageDropped = false;
+  /** Raw chunks of ours waiting to be traced behind a crafted frame (holdOutgoingChunkTraces). */
+  private chunkTracesWaiting: Uint8Array[] | null = null;
   /** Step mode: the frame being read is one the user dropped (receiveDroppedFrame). */
   private readingDropped = false;
   /** Trace only: its compressed payloads, and the plain bytes of the frame being read. */
@@ -1068,9 +1070,39 @@ export class WebSocketProtocol {
     this.output.push({ bytes, kind });
   }
 
-  /** Traces bytes the transport wrote itself (a crafted frame split into timed TCP writes). */
+  /** Traces bytes written: ours (frames, heads) as they are queued. */
   noteBytesWritten(bytes: Uint8Array): void {
+    if (!this.traceBytes) return;
+    if (this.chunkTracesWaiting) this.chunkTracesWaiting.push(bytes);
+    else this.traceChunk('out', bytes);
+  }
+
+  /** Traces bytes the transport wrote itself (a crafted frame split into timed TCP writes). */
+  noteCraftedBytesWritten(bytes: Uint8Array): void {
     if (this.traceBytes) this.traceChunk('out', bytes);
+  }
+
+  /**
+   * A crafted frame goes out in timed pieces, and what we queue meanwhile is written after it
+   * (Connection.writeCrafted): its raw chunks wait too, so the trace has them where they are on
+   * the wire (the raw chunk store counts stream positions in trace order).
+   */
+  holdOutgoingChunkTraces(): void {
+    this.chunkTracesWaiting ??= [];
+  }
+
+  /** The raw chunks held by holdOutgoingChunkTraces, traced now, in order. */
+  releaseOutgoingChunkTraces(): void {
+    const waiting = this.chunkTracesWaiting;
+    this.chunkTracesWaiting = null;
+    if (waiting) for (const bytes of waiting) this.traceChunk('out', bytes);
+  }
+
+  /** Bytes queued and not yet taken by the transport (takeOutput). */
+  pendingOutputBytes(): number {
+    let n = 0;
+    for (const chunk of this.output) n += chunk.bytes.length + (chunk.payload?.length ?? 0);
+    return n;
   }
 
   /** A raw chunk read or written: as a row while every listener takes rows, else as its event. */

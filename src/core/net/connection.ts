@@ -11,7 +11,7 @@ import { setByteAllocator, type FrameSpec } from '../frame-codec.ts';
 import { setWideMasker } from '../bytes.ts';
 import { createSimdMasker } from '../mask-simd.ts';
 import { FrameGate, type Breakpoint, type GateSnapshot, type Released } from '../frame-gate.ts';
-import { WebSocketProtocol, type ProtocolOptions } from '../protocol.ts';
+import { WebSocketProtocol, type OutputChunk, type ProtocolOptions } from '../protocol.ts';
 import type { ConnectionState, Role, TraceBody, TraceSink } from '../trace.ts';
 import { OffloadOutbox, type OutboxEntry } from './offload-outbox.ts';
 
@@ -31,6 +31,9 @@ const MAX_BYTES_AFTER_END = 1024 * 1024;
 
 /** Output chunks from this size on are written as they are, not joined with their neighbours (a copy would cost more than the write it saves). */
 const BATCH_MAX_PART = 4096;
+
+/** What pumpOnce writes while a crafted frame is going out: nothing (shared, so frozen). */
+const NOTHING_TO_WRITE: readonly OutputChunk[] = Object.freeze([]);
 
 export interface IncomingMessage {
   opcode: number;
@@ -128,6 +131,17 @@ export class Connection {
   private outbox: OffloadOutbox | null = null;
   /** The outbox holds more than the mark: the pause that ends once it has sent enough. */
   private outboxPause: (() => void) | null = null;
+  /**
+   * A crafted frame going out in timed pieces (writeCrafted): the pieces still to write. Meanwhile
+   * nothing else is written, so that no other frame's bytes land inside the crafted one on the wire.
+   */
+  private craft: { rest: Uint8Array[]; wake: (() => void) | null } | null = null;
+  /** Crafted frames go out one after another, each whole (writeCrafted). */
+  private craftQueue: Promise<void> = Promise.resolve();
+  /** Frames step mode released while a crafted frame was going out: written right after it. */
+  private afterCrafted: Array<{ bytes: Uint8Array; original: Uint8Array | undefined }> = [];
+  /** More than the mark waits behind a crafted frame: the pause that ends once it has gone. */
+  private craftPause: (() => void) | null = null;
   /**
    * While a held incoming frame is handed to the protocol (released by step mode): when it was
    * held (performance.now(), ms), so the proxy's frame pairing counts the hold in its delay.
@@ -324,7 +338,7 @@ export class Connection {
    */
   get writableNeedsDrain(): boolean {
     this.checkBackpressure();
-    return this.needsDrain || this.gatePause !== null || this.outboxPause !== null;
+    return this.needsDrain || this.gatePause !== null || this.outboxPause !== null || this.craftPause !== null;
   }
 
   /** Resolves once the queued output has drained (at once if nothing needs to, or once the socket is gone). */
@@ -370,6 +384,9 @@ export class Connection {
     // pause cannot wait on each other).
     if (this.outbox) this.outboxPause = this.holdWhile(this.outbox.bytes > this.writeHighWaterMark, this.outboxPause);
     if (this.gate) this.gatePause = this.holdWhile(this.gate.heldBytes > this.writeHighWaterMark, this.gatePause);
+    if (this.craft || this.craftPause) {
+      this.craftPause = this.holdWhile(this.craft !== null && this.protocol.pendingOutputBytes() > this.writeHighWaterMark, this.craftPause);
+    }
   }
 
   /** A pause of reading taken while `holding` and given back once not (the last one out releases drained() waiters). */
@@ -377,7 +394,7 @@ export class Connection {
     if (holding) return pause ?? this.pauseReading();
     if (!pause) return null;
     pause();
-    const others = [this.outboxPause, this.gatePause].filter((p) => p !== null && p !== pause).length;
+    const others = [this.outboxPause, this.gatePause, this.craftPause].filter((p) => p !== null && p !== pause).length;
     if (!this.needsDrain && others === 0) this.releaseDrainWaiters();
     return null;
   }
@@ -387,7 +404,7 @@ export class Connection {
     this.needsDrain = false;
     const resumed = this.resumeIfFree();
     this.trace?.({ type: 'note', text: `Backpressure: the output drained; ${resumed ? 'reading resumed' : 'reading stays paused (held by step mode or a relay)'}.` });
-    if (!this.gatePause && !this.outboxPause) this.releaseDrainWaiters();
+    if (!this.gatePause && !this.outboxPause && !this.craftPause) this.releaseDrainWaiters();
   }
 
   private resumeIfFree(): boolean {
@@ -514,6 +531,10 @@ export class Connection {
 
   /** `original`: the bytes queued, when the gate let them out edited (their message is found by them). */
   private writeFrame(bytes: Uint8Array, original?: Uint8Array): void {
+    if (this.craft) {
+      this.afterCrafted.push({ bytes, original });
+      return;
+    }
     this.flushBatch(); // what was batched goes first
     if (this.protocol.deferOutgoingTrace) this.protocol.traceWrittenFrame(bytes, original);
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
@@ -521,9 +542,20 @@ export class Connection {
 
   /**
    * Writes crafted bytes (valid or not) as they are, split into TCP writes with delays
-   * between them, tracing the frame once and each write as it happens.
+   * between them, tracing the frame once and each write as it happens. Crafted frames go one after
+   * another. While the pieces of one go out, what else is sent (an echo, a Pong, a frame step mode
+   * lets go) waits and follows the last piece, and the trace puts its raw chunks there too: the
+   * crafted frame stays whole on the wire. Reading goes on (replies queue), paused once more than
+   * the mark waits; if the connection closes meanwhile, the rest of the frame goes at once.
    */
-  async writeCrafted(bytes: Uint8Array, plan: WritePlan = {}, traceAsFrame = true): Promise<void> {
+  writeCrafted(bytes: Uint8Array, plan: WritePlan = {}, traceAsFrame = true): Promise<void> {
+    const run = this.craftQueue.then(() => this.writeCraftedNow(bytes, plan, traceAsFrame));
+    this.craftQueue = run.catch(() => {});
+    return run;
+  }
+
+  private async writeCraftedNow(bytes: Uint8Array, plan: WritePlan, traceAsFrame: boolean): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writable) return;
     if (traceAsFrame) this.protocol.traceOutgoingFrameBytes(bytes);
     const pieces: Uint8Array[] = [];
     let at = 0;
@@ -534,14 +566,50 @@ export class Connection {
       at += size;
     }
     if (at < bytes.length || pieces.length === 0) pieces.push(bytes.subarray(at));
-    for (const [i, piece] of pieces.entries()) {
-      if (i > 0 && plan.delayMs) await new Promise((r) => setTimeout(r, plan.delayMs));
-      if (this.socket.destroyed || !this.socket.writable) return;
-      this.flushBatch();
-      this.protocol.noteBytesWritten(piece);
-      this.socket.write(piece);
+    if (pieces.length === 1 || !plan.delayMs) {
+      for (const piece of pieces) this.writeCraftedPiece(piece);
+      this.pump();
+      return;
+    }
+    const craft: { rest: Uint8Array[]; wake: (() => void) | null } = { rest: pieces, wake: null };
+    this.craft = craft;
+    this.protocol.holdOutgoingChunkTraces();
+    try {
+      this.writeCraftedPiece(craft.rest.shift()!);
+      while (craft.rest.length > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, plan.delayMs);
+          craft.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        craft.wake = null;
+        if (this.craft !== craft) return; // the connection closed meanwhile: finishCraft wrote the rest
+        this.writeCraftedPiece(craft.rest.shift()!);
+      }
+    } finally {
+      if (this.craft === craft) this.finishCraft();
     }
     this.pump();
+  }
+
+  private writeCraftedPiece(piece: Uint8Array): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    this.flushBatch();
+    this.protocol.noteCraftedBytesWritten(piece);
+    this.socket.write(piece);
+  }
+
+  /** The crafted frame's last pieces (all that are left), then what waited behind it, in order. */
+  private finishCraft(): void {
+    const craft = this.craft;
+    if (!craft) return;
+    this.craft = null;
+    craft.wake?.();
+    for (const piece of craft.rest.splice(0)) this.writeCraftedPiece(piece);
+    this.protocol.releaseOutgoingChunkTraces();
+    for (const { bytes, original } of this.afterCrafted.splice(0)) this.writeFrame(bytes, original);
   }
 
   /** Client: begin the opening handshake. */
@@ -565,10 +633,12 @@ export class Connection {
     }
     this.pumping = true;
     try {
-      do {
-        this.pumpAgain = false;
-        this.pumpOnce();
-      } while (this.pumpAgain || this.protocol.dataToSendPending());
+      this.pumpUntilDone();
+      if (this.craft && this.protocol.transportAction === 'close') {
+        // Closing TCP behind a crafted frame: the rest of it goes now, then what waited (our Close).
+        this.finishCraft();
+        this.pumpUntilDone();
+      }
     } finally {
       this.pumping = false;
     }
@@ -576,8 +646,16 @@ export class Connection {
     this.checkBackpressure();
   }
 
+  private pumpUntilDone(): void {
+    do {
+      this.pumpAgain = false;
+      this.pumpOnce();
+    } while (this.pumpAgain || (this.craft === null && this.protocol.dataToSendPending()));
+  }
+
   private pumpOnce(): void {
-    const out = this.protocol.takeOutput();
+    // Behind a crafted frame going out in pieces, output waits in the protocol (writeCrafted).
+    const out = this.craft === null ? this.protocol.takeOutput() : NOTHING_TO_WRITE;
     if (out.length > 0 && !this.socket.destroyed && this.socket.writable) {
       const corked = out.length > 1 || out[0]!.payload !== undefined;
       if (corked) this.socket.cork();
@@ -646,6 +724,7 @@ export class Connection {
           break;
         case 'closed': {
           this.clearTimers();
+          this.finishCraft(); // nothing more can be written; what waited is traced, and writeCrafted returns
           this.closedInfo = { code: event.code, reason: event.reason, wasClean: event.wasClean };
           if (!this.socket.destroyed) this.socket.destroy();
           this.handler.onClose?.(this, this.closedInfo);
