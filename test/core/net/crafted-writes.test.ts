@@ -13,6 +13,7 @@ import { encodeClosePayload, encodeFrame } from '../../../src/core/frame-codec.t
 import type { Connection } from '../../../src/core/net/connection.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
+import { eventually } from './helpers.ts';
 
 let server: WebSocketServer;
 let url: string;
@@ -28,13 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function until(what: () => boolean, label: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (what()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${label}`);
-}
+const until = (what: () => boolean, label: string) => eventually(what, 5000, label);
 
 async function newConnection(open: () => void): Promise<Connection> {
   const before = new Set(server.openConnections());

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import type { Connection } from '../../../src/core/net/connection.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
 import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
+import { eventually } from './helpers.ts';
 
 const TEXT = 'the same sentence, long enough for LZ77 to find it again. ';
 
@@ -30,13 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function until(what: () => boolean, label: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (what()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${label}`);
-}
+const until = (what: () => boolean, label: string) => eventually(what, 5000, label);
 
 /** A ws client on our server in step mode, its connection, and how ws saw the close. */
 async function openInStepMode(deflate: boolean) {
