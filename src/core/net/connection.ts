@@ -846,11 +846,18 @@ export class Connection {
     if (this.closeTimerFor === waitingFor) return;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimerFor = waitingFor;
-    this.closeTimer = setTimeout(() => {
-      this.closeTimer = null;
-      this.drop(detail);
+    const timer = setTimeout(() => {
+      // A process held up past the deadline runs its due timers before it reads its sockets: the
+      // peer's answer may be waiting unread. Read it first (the poll phase comes before
+      // setImmediate's): if it answered in time, the close completes and this timer is cleared.
+      setImmediate(() => {
+        if (this.closeTimer !== timer) return; // cleared or re-armed meanwhile
+        this.closeTimer = null;
+        this.drop(detail);
+      });
     }, this.closeTimeoutMs);
-    this.closeTimer.unref?.();
+    this.closeTimer = timer;
+    timer.unref?.();
   }
 
   /** Gives up on the peer: reports the close (unless it was reported already) and frees the socket. */

@@ -149,6 +149,27 @@ describe('a Close we sent that the peer never answers (§7.1.1, §7.1.7)', () =>
     expect(info).toEqual({ code: 1000, reason: 'bye', wasClean: true });
   });
 
+  it('a Close answered in time is not timed out by a process held up past the deadline', async () => {
+    // The peer runs in a child process, so it answers while this one is busy; this process then
+    // finds the close timer due and the answer unread at once.
+    const child = spawn(process.execPath, ['-e', `
+      const { WebSocketServer } = require('ws');
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log(wss.address().port));
+    `], { cwd: fileURLToPath(new URL('../../../', import.meta.url)) });
+    try {
+      const port = await withTimeout(new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())))), 10_000, 'the ws server child');
+      const client = connectClient(`ws://127.0.0.1:${port}/`, {}, { closeTimeoutMs: 100 });
+      await client.opened;
+      client.connection.close(1000, 'bye');
+      const busyUntil = performance.now() + 400; // held up: 4x the close timeout
+      while (performance.now() < busyUntil) { /* busy */ }
+      const info = await withTimeout(client.connection.closed(), 5000, 'the client to close');
+      expect(info).toEqual({ code: 1000, reason: 'bye', wasClean: true });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('wsinspect connect --wait 500 against a server that never answers our Close exits (1006, exit 1)', async () => {
     const silent = await silentServer();
     const bin = fileURLToPath(new URL('../../../bin/wsinspect.mjs', import.meta.url));
