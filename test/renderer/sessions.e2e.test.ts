@@ -52,6 +52,30 @@ async function openFile(path: string): Promise<void> {
 
 const notice = () => page.locator('.notice span').first().textContent();
 
+/** Holds the page's first save (setSavedWork) until released: a slow answer. Counts the saves asked and answered. */
+async function holdFirstSave() {
+  const isSave = (url: URL) => url.pathname === '/api/setSavedWork';
+  const counts = { asked: 0, answered: 0 };
+  const onResponse = (response: { url(): string }) => {
+    if (isSave(new URL(response.url()))) counts.answered++;
+  };
+  page.on('response', onResponse);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(isSave, async (route) => {
+    if (++counts.asked === 1) await released;
+    await route.continue();
+  });
+  return {
+    counts, release,
+    async stop() {
+      release();
+      await page.unroute(isSave);
+      page.off('response', onResponse);
+    },
+  };
+}
+
 describe('sessions in the app', () => {
   it('a session file opens read-only: listed as a recording, its frames, anatomy and copy-as work; no composer', async () => {
     await openFile(sessionFile);
@@ -315,44 +339,54 @@ describe('sessions in the app', () => {
     ws.close();
   }, 60_000);
 
+  it('saved work: what is typed while a save is answered stays in the form', async () => {
+    // The form empties once its save is answered, unless it was changed meanwhile.
+    const saved = page.getByTestId('saved-work');
+    const held = await holdFirstSave();
+    try {
+      if (!(await page.getByLabel('Saved connection name').isVisible())) await saved.locator('summary', { hasText: 'Save a connection' }).click();
+      await page.getByLabel('Saved connection name').fill('saved while typing');
+      await page.getByLabel('Saved connection URL').fill(inspector.serverUrl);
+      await saved.getByRole('button', { name: 'Save connection' }).click();
+      await expect.poll(() => held.counts.asked).toBe(1);
+      await page.getByLabel('Saved connection name').fill('the next one');
+      held.release();
+      await expect.poll(notice).toBe('Saved the connection saved while typing.');
+      expect(await page.getByLabel('Saved connection name').inputValue()).toBe('the next one');
+      // Untouched meanwhile: emptied as before.
+      await page.getByLabel('Saved connection name').fill('saved and emptied');
+      await saved.getByRole('button', { name: 'Save connection' }).click();
+      await expect.poll(notice).toBe('Saved the connection saved and emptied.');
+      await expect.poll(() => page.getByLabel('Saved connection name').inputValue()).toBe('');
+    } finally {
+      await held.stop();
+    }
+  }, 60_000);
+
   it('saved work: a second save asked before the first is answered keeps both', async () => {
     // The first save's request is held (a slow answer); the second is asked meanwhile. It must
     // start from what the first saves, not from the work before it (which would drop the first).
     const saved = page.getByTestId('saved-work');
-    const isSave = (url: URL) => url.pathname === '/api/setSavedWork';
-    let saves = 0;
-    let answered = 0;
-    const onResponse = (response: { url(): string }) => {
-      if (isSave(new URL(response.url()))) answered++;
-    };
-    page.on('response', onResponse);
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    await page.route(isSave, async (route) => {
-      if (++saves === 1) await released;
-      await route.continue();
-    });
+    const held = await holdFirstSave();
     try {
       if (!(await page.getByLabel('Saved connection name').isVisible())) await saved.locator('summary', { hasText: 'Save a connection' }).click();
       await page.getByLabel('Saved connection name').fill('held first');
       await page.getByLabel('Saved connection URL').fill(inspector.serverUrl);
       await saved.getByRole('button', { name: 'Save connection' }).click();
-      await expect.poll(() => saves).toBe(1);
+      await expect.poll(() => held.counts.asked).toBe(1);
       if (!(await page.getByLabel('Sequence name').isVisible())) await saved.locator('summary', { hasText: 'Save messages' }).click();
       await page.getByLabel('Sequence name').fill('asked second');
       await page.getByLabel('Sequence steps').fill('text hello');
       await saved.getByRole('button', { name: 'Save messages' }).click();
-      release();
-      await expect.poll(() => answered).toBe(2);
+      held.release();
+      await expect.poll(() => held.counts.answered).toBe(2);
       const work = inspector.host.service.getSavedWork();
       expect(work.connections.map((c) => c.name)).toContain('held first');
       expect(work.sequences.map((q) => q.name)).toContain('asked second');
       await expect.poll(() => page.getByTestId('saved-connections').textContent()).toContain('held first');
       await expect.poll(() => page.getByTestId('saved-sequences').textContent()).toContain('asked second');
     } finally {
-      release();
-      await page.unroute(isSave);
-      page.off('response', onResponse);
+      await held.stop();
     }
   }, 60_000);
 });

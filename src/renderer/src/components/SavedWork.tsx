@@ -49,7 +49,11 @@ export function SavedWork() {
   const saveConnection = async () => {
     const entry: SavedConnection = { name: conn.name.trim(), url: conn.url.trim(), subprotocols: list(conn.subprotocols, /,/), headers: list(conn.headers, /\n/), ca: [], insecure: conn.insecure };
     if (!entry.name || !/^wss?:\/\//i.test(entry.url)) return setNotice({ kind: 'error', text: 'A saved connection needs a name and a ws:// or wss:// URL.' });
-    if (await store((doc) => ({ ...doc, connections: [...doc.connections.filter((c) => c.name !== entry.name), entry] }), `Saved the connection ${entry.name}.`)) setConn({ name: '', url: '', subprotocols: '', headers: '', insecure: false });
+    const form = conn;
+    // Emptied once saved, unless it was changed while the save was answered (that typing is kept).
+    if (await store((doc) => ({ ...doc, connections: [...doc.connections.filter((c) => c.name !== entry.name), entry] }), `Saved the connection ${entry.name}.`)) {
+      setConn((now) => (now === form ? { name: '', url: '', subprotocols: '', headers: '', insecure: false } : now));
+    }
   };
 
   const saveSequence = async () => {
@@ -58,7 +62,10 @@ export function SavedWork() {
     const name = seq.name.trim();
     if (!name) return setNotice({ kind: 'error', text: 'Name the sequence.' });
     const entry: SavedSequence = { name, steps };
-    if (await store((doc) => ({ ...doc, sequences: [...doc.sequences.filter((s) => s.name !== name), entry] }), `Saved the messages ${name} (${steps.length} steps).`)) setSeq({ name: '', steps: '' });
+    const form = seq;
+    if (await store((doc) => ({ ...doc, sequences: [...doc.sequences.filter((s) => s.name !== name), entry] }), `Saved the messages ${name} (${steps.length} steps).`)) {
+      setSeq((now) => (now === form ? { name: '', steps: '' } : now));
+    }
   };
 
   const connect = async (c: SavedConnection) => {
