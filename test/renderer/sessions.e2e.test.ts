@@ -18,6 +18,7 @@ import type { TraceEvent } from '../../src/core/trace.ts';
 import { FullFrameStore } from '../../src/service/display-cap.ts';
 import { loadRecordingSource } from '../../src/service/recording-source.ts';
 import { recordEveryFrameType } from '../core/capture/session-fixture.ts';
+import { holdFirstRequest } from '../support/hold-request.ts';
 import { openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 import { captureUnavailable, startLiveCapture } from '../support/live-capture.ts';
 
@@ -52,29 +53,8 @@ async function openFile(path: string): Promise<void> {
 
 const notice = () => page.locator('.notice span').first().textContent();
 
-/** Holds the page's first save (setSavedWork) until released: a slow answer. Counts the saves asked and answered. */
-async function holdFirstSave() {
-  const isSave = (url: URL) => url.pathname === '/api/setSavedWork';
-  const counts = { asked: 0, answered: 0 };
-  const onResponse = (response: { url(): string }) => {
-    if (isSave(new URL(response.url()))) counts.answered++;
-  };
-  page.on('response', onResponse);
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  await page.route(isSave, async (route) => {
-    if (++counts.asked === 1) await released;
-    await route.continue();
-  });
-  return {
-    counts, release,
-    async stop() {
-      release();
-      await page.unroute(isSave);
-      page.off('response', onResponse);
-    },
-  };
-}
+/** Holds the page's first save (setSavedWork) until released: a slow answer. */
+const holdFirstSave = () => holdFirstRequest(page, '/api/setSavedWork');
 
 describe('sessions in the app', () => {
   it('a session file opens read-only: listed as a recording, its frames, anatomy and copy-as work; no composer', async () => {

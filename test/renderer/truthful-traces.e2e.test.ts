@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { holdFirstRequest } from '../support/hold-request.ts';
 import { openRawClient, openWs, startInspector, type Inspector } from '../support/inspector-harness.ts';
 
 let inspector: Inspector;
@@ -65,6 +66,37 @@ describe('truthful traces in Chromium', () => {
     expect(await page.getByTestId('step-description').textContent()).toBe('waiting for a new frame');
     ws.close();
   }, 40_000);
+
+  it('searching frames over 64 KiB: an older search\'s late answer does not replace the newer one\'s matches', async () => {
+    // The words are past the 64 KiB the page keeps of each frame: only the service's search of the
+    // full bytes finds them. The first search's answer is held until after the second's.
+    const ws = await openWs(serverUrl);
+    const id = await newConnectionId();
+    const echoed = new Promise((resolve) => ws.once('message', resolve));
+    ws.send(`${'x'.repeat(70_000)} needle-xyz`);
+    await echoed;
+    await selectConnection(id);
+    const rows = page.locator('[data-testid=frame-row]');
+    await expect.poll(() => rows.count()).toBe(2);
+    const held = await holdFirstRequest(page, '/api/searchCutFrames');
+    try {
+      const search = page.getByLabel('Search', { exact: true });
+      await search.fill('needle-x');
+      await expect.poll(() => held.counts.asked).toBe(1);
+      await search.fill('needle-xyz');
+      await expect.poll(() => held.counts.answered).toBe(1); // the second search's answer
+      await expect.poll(() => rows.count()).toBe(2);
+      held.release();
+      await expect.poll(() => held.counts.answered).toBe(2); // the first's, late
+      // Two animation frames: the late answer, had it been taken, is applied and painted by then.
+      await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+      expect(await rows.count()).toBe(2);
+    } finally {
+      await held.stop();
+      await page.getByLabel('Search', { exact: true }).fill('');
+      ws.close();
+    }
+  });
 
   it("a binary message's continuation frames are binary: hex in the list and the payload view", async () => {
     const ws = await openWs(serverUrl);

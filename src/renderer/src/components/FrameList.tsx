@@ -162,13 +162,19 @@ export function FrameList() {
   const searchLive = search.trim() !== '' && !recording && connectionId !== null;
   useEffect(() => {
     if (!searchLive) return;
+    // An answer for a search since changed (or a list since grown) is dropped: answers can come
+    // out of order, and an older one would replace the newer one's matches.
+    let current = true;
     const timer = setTimeout(() => {
       void api.searchCutFrames(connectionId, search).then((result) => {
-        if (!result.ok) return;
+        if (!current || !result.ok) return;
         setCutMatches((old) => (old && old.connectionId === connectionId && old.search === search && old.frameIds.size === result.frameIds.length && result.frameIds.every((id) => old.frameIds.has(id)) ? old : { connectionId, search, frameIds: new Set(result.frameIds) }));
       });
     }, 300);
-    return () => clearTimeout(timer);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
   }, [searchLive, connectionId, search, frameVersion]);
   const { rows, totalForConnection, compiled } = useMemo(() => {
     const state = useInspector.getState();
