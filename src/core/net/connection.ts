@@ -637,8 +637,9 @@ export class Connection {
       // A Close held back until the application saw the messages before it (§5.5.1, §7.1.7) is
       // queued when asked for output; behind a crafted frame nothing asks, so ask here.
       if (this.craft) this.protocol.dataToSendPending();
-      if (this.craft && this.protocol.transportAction === 'close') {
-        // Closing TCP behind a crafted frame: the rest of it goes now, then what waited (our Close).
+      if (this.craft && (this.protocol.transportAction !== 'none' || this.protocol.awaitingCloseReply)) {
+        // Closing behind a crafted frame (our Close queued, TCP to close): the rest of it goes now, then
+        // what waited (our Close). Not later: the close timer waits for the peer's answer to our Close.
         this.finishCraft();
         this.pumpUntilDone();
       }
@@ -835,9 +836,6 @@ export class Connection {
       this.socket.end();
       // §7.1.1: wait "a reasonable amount of time" for the peer's FIN, not forever.
       this.armCloseTimer('fin', `The peer did not close TCP within ${this.closeTimeoutMs} ms after we did: dropping the connection (§7.1.1).`);
-    } else if (this.craft) {
-      // Our Close waits behind a crafted frame going out in timed pieces (writeCrafted): the peer
-      // cannot answer what it has not got. The timer starts once it has gone (the pump after the last piece).
     } else if (action === 'await-server-close') {
       this.armCloseTimer('server-fin', `The server did not close TCP within ${this.closeTimeoutMs} ms of the closing handshake: closing it ourselves (§7.1.1).`);
     } else if (this.protocol.awaitingCloseReply) {
