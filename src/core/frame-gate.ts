@@ -124,6 +124,14 @@ export class FrameGate {
     return n;
   }
 
+  /**
+   * Incoming bytes are still in the gate: a frame held (or dropped, waiting behind one), a frame
+   * part-split, or an oversized one streaming through. What arrives next must come behind them.
+   */
+  get holdsIncoming(): boolean {
+    return this.passThrough > 0 || this.held.some((h) => h.direction === 'in') || (!this.broken && this.splitter.describe() !== 'waiting for a new frame');
+  }
+
   snapshot(): GateSnapshot {
     return {
       stepMode: this.stepMode, armed: this.armed,

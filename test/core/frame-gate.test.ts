@@ -12,6 +12,24 @@ const text = (s: string, fin = true, opcode = 1) => encodeFrame({ opcode, payloa
 const bp = (over: Partial<Breakpoint>): Breakpoint => ({ id: 'bp', direction: 'both', opcodes: [], enabled: true, ...over });
 
 describe('FrameGate', () => {
+  it('says when incoming bytes are still inside it (held, dropped behind a held one, or part of a frame)', () => {
+    const gate = new FrameGate();
+    expect(gate.holdsIncoming).toBe(false);
+    const frame = text('part');
+    expect(gate.receive(frame.subarray(0, 3))).toEqual([]);
+    expect(gate.holdsIncoming).toBe(true); // a frame part-split
+    expect(gate.receive(frame.subarray(3)).map((r) => r.bytes)).toEqual([frame]);
+    expect(gate.holdsIncoming).toBe(false);
+    gate.setStepMode(true);
+    gate.receive(concatBytes([text('a'), text('b')]));
+    const [first, second] = gate.snapshot().held;
+    expect(gate.drop(second!.holdId)).toEqual([]); // waits behind the first
+    expect(gate.holdsIncoming).toBe(true);
+    gate.send(text('out'));
+    expect(gate.step('in').map((r) => r.holdId)).toEqual([first!.holdId, second!.holdId]);
+    expect(gate.holdsIncoming).toBe(false); // an outgoing frame held is not incoming
+  });
+
   it('passes frames straight through when idle, however the bytes are split', () => {
     const gate = new FrameGate();
     gate.setBreakpoints([]);

@@ -484,7 +484,9 @@ export class Connection {
       this.protocol.receiveData(chunk, this.socket.listenerCount('data') === 1);
       return;
     }
-    if (this.protocol.state !== 'OPEN') {
+    // Not open (the handshake, or closing): straight to the protocol, unless the gate still has
+    // incoming bytes these must follow (a frame held before we started closing).
+    if (this.protocol.state !== 'OPEN' && !gate.holdsIncoming) {
       this.protocol.receiveData(chunk);
       return;
     }
