@@ -628,15 +628,20 @@ export class InspectorService {
     } catch (error) {
       return { ok: false, error: (error as Error).message };
     }
-    if (compressed) {
-      // Traced with its plain side; and our compressor forgets its window, which the peer's now differs from.
-      conn.protocol.traceOutgoingFrameBytes(bytes, undefined, compressed.deflate);
-      conn.protocol.restartOutgoingWindow(CRAFTED_RESTART_REASON);
-    } else if (conn.protocol.agreedExtension?.deflate && (request.frame.rsv1 || request.frame.opcode === 0)) {
-      // DEFLATE bytes made elsewhere (an RFC 7692 example, a hand-made payload) enter the peer's window but not ours.
-      conn.protocol.restartOutgoingWindow('A crafted frame carried DEFLATE data our compressor did not make, into the peer\'s window but not ours, so our window was emptied: this message refers to nothing earlier (RFC 7692 §7.2.1 lets a sender always start empty).');
-    }
-    await conn.writeCrafted(bytes, { chunks: request.writes ?? [], ...(request.delayMs ? { delayMs: request.delayMs } : {}) }, !compressed);
+    const foreignDeflate = !compressed && conn.protocol.agreedExtension?.deflate !== undefined && (request.frame.rsv1 || request.frame.opcode === 0);
+    // When its turn comes (a crafted frame going out in timed pieces goes first): the window it
+    // changes is the one in force when it goes on the wire, after the messages sent before it.
+    const atTurn = () => {
+      if (compressed) {
+        // Traced with its plain side; and our compressor forgets its window, which the peer's now differs from.
+        conn.protocol.traceOutgoingFrameBytes(bytes, undefined, compressed.deflate);
+        conn.protocol.restartOutgoingWindow(CRAFTED_RESTART_REASON);
+      } else if (foreignDeflate) {
+        // DEFLATE bytes made elsewhere (an RFC 7692 example, a hand-made payload) enter the peer's window but not ours.
+        conn.protocol.restartOutgoingWindow('A crafted frame carried DEFLATE data our compressor did not make, into the peer\'s window but not ours, so our window was emptied: this message refers to nothing earlier (RFC 7692 §7.2.1 lets a sender always start empty).');
+      }
+    };
+    await conn.writeCrafted(bytes, { chunks: request.writes ?? [], ...(request.delayMs ? { delayMs: request.delayMs } : {}) }, !compressed, atTurn);
     // The writes it went in, in the trace beside the frame (the crafter shows them with the peer's reaction).
     this.tracer.emit(conn.id, { type: 'note', text: craftedWritesNote(bytes.length, request.writes ?? [], request.delayMs ?? 0) });
     return { ok: true, hex: toHex(bytes) };

@@ -98,6 +98,21 @@ describe('the crafter\'s "compress this payload"', () => {
     expect(last.type === 'message' && last.compression?.windowReason).toMatch(/crafted frame was compressed on its own/);
   });
 
+  it('a compressed crafted frame queued behind one going out in timed pieces changes the window in force when it goes', async () => {
+    const { id, messages } = await peer();
+    const hello = 'hello world, hello world, hello world';
+    const slow = service.craft({ connectionId: id, frame: { ...plainFrame('slow one'), rsv1: false }, writes: [3], delayMs: 300 });
+    await new Promise((r) => setTimeout(r, 20));
+    const queued = service.craft({ connectionId: id, frame: { ...plainFrame('XYZXYZXYZXYZ crafted'), compress: true } });
+    // Sent while the slow one goes out: it waits behind it, and goes before the queued one.
+    expect(service.send({ connectionId: id, kind: 'text', text: hello }).ok).toBe(true);
+    expect((await slow).ok && (await queued).ok).toBe(true);
+    // Refers back into the first hello, had our window not been emptied after it (where the crafted frame went).
+    expect(service.send({ connectionId: id, kind: 'text', text: hello }).ok).toBe(true);
+    await until(() => messages.length === 4, 'four messages');
+    expect(messages).toEqual(['slow one', hello, 'XYZXYZXYZXYZ crafted', hello]);
+  });
+
   it('says why it cannot compress on a connection without permessage-deflate', async () => {
     const { id } = await peer({ perMessageDeflate: false });
     expect(service.compressPayload(id, '48656c6c6f')).toEqual({ ok: false, error: expect.stringMatching(/permessage-deflate is not agreed on this connection/) });

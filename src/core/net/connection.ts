@@ -136,8 +136,9 @@ export class Connection {
    * nothing else is written, so that no other frame's bytes land inside the crafted one on the wire.
    */
   private craft: { rest: Uint8Array[]; wake: (() => void) | null } | null = null;
-  /** Crafted frames go out one after another, each whole (writeCrafted). */
+  /** Crafted frames go out one after another, each whole (writeCrafted): the last one's end, and how many are asked and not done. */
   private craftQueue: Promise<void> = Promise.resolve();
+  private craftsPending = 0;
   /** Frames step mode released while a crafted frame was going out: written right after it. */
   private afterCrafted: Array<{ bytes: Uint8Array; original: Uint8Array | undefined }> = [];
   /** More than the mark waits behind a crafted frame: the pause that ends once it has gone. */
@@ -550,13 +551,18 @@ export class Connection {
    * crafted frame stays whole on the wire. Reading goes on (replies queue), paused once more than
    * the mark waits; if the connection closes meanwhile, the rest of the frame goes at once.
    */
-  writeCrafted(bytes: Uint8Array, plan: WritePlan = {}, traceAsFrame = true): Promise<void> {
-    const run = this.craftQueue.then(() => this.writeCraftedNow(bytes, plan, traceAsFrame));
-    this.craftQueue = run.catch(() => {});
+  writeCrafted(bytes: Uint8Array, plan: WritePlan = {}, traceAsFrame = true, atTurn?: () => void): Promise<void> {
+    const start = () => this.writeCraftedNow(bytes, plan, traceAsFrame, atTurn);
+    // None going out: at once (what is sent right after it goes after it); else behind the others.
+    const run = this.craftsPending === 0 ? start() : this.craftQueue.then(start);
+    this.craftsPending++;
+    this.craftQueue = run.catch(() => {}).finally(() => void this.craftsPending--);
     return run;
   }
 
-  private async writeCraftedNow(bytes: Uint8Array, plan: WritePlan, traceAsFrame: boolean): Promise<void> {
+  /** `atTurn`: what must happen when this frame's turn comes, not when it was asked (its trace, a window restart). */
+  private async writeCraftedNow(bytes: Uint8Array, plan: WritePlan, traceAsFrame: boolean, atTurn?: () => void): Promise<void> {
+    atTurn?.();
     if (this.socket.destroyed || !this.socket.writable) return;
     if (traceAsFrame) this.protocol.traceOutgoingFrameBytes(bytes);
     const pieces: Uint8Array[] = [];

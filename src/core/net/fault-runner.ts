@@ -99,10 +99,14 @@ export async function fireFault(conn: Connection, preset: FaultPreset, tracer: T
   if (!applies.ok) throw new Error(applies.reason);
   const { writes, delayMs } = preset.build(conn.role, randomMaskKey);
   const all = concatBytes(writes);
-  conn.protocol.noteGateEvent(`Fault preset "${preset.title}" (${preset.rfcSection}): expecting ${preset.expectedText}`);
-  const watch = watchReaction(tracer, conn.id, Math.max(options.windowMs ?? 1500, preset.reactionWindowMs ?? 0));
-  traceCraftedFrames(conn, all);
-  await conn.writeCrafted(all, { chunks: writes.map((w) => w.length), ...(delayMs ? { delayMs } : {}) }, false);
+  // Watched and traced when its turn comes (a crafted frame going out in timed pieces goes first):
+  // the peer's reaction to that one is not this fault's, and the trace keeps the wire's order.
+  let watch!: ReturnType<typeof watchReaction>;
+  await conn.writeCrafted(all, { chunks: writes.map((w) => w.length), ...(delayMs ? { delayMs } : {}) }, false, () => {
+    conn.protocol.noteGateEvent(`Fault preset "${preset.title}" (${preset.rfcSection}): expecting ${preset.expectedText}`);
+    watch = watchReaction(tracer, conn.id, Math.max(options.windowMs ?? 1500, preset.reactionWindowMs ?? 0));
+    traceCraftedFrames(conn, all);
+  });
   watch.stop();
   const actual = await watch.result;
   const asExpected = reactionMatches(preset, actual);

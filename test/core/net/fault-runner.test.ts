@@ -16,7 +16,8 @@ import { connectClient } from '../../../src/core/net/client.ts';
 import type { Connection } from '../../../src/core/net/connection.ts';
 import { fireFault, watchReaction } from '../../../src/core/net/fault-runner.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
-import { Tracer } from '../../../src/core/trace.ts';
+import { encodeFrame } from '../../../src/core/frame-codec.ts';
+import { Tracer, type TraceEvent } from '../../../src/core/trace.ts';
 
 const tracer = new Tracer();
 tracer.subscribe(() => {});
@@ -146,4 +147,27 @@ describe('the reaction window', () => {
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const c of cleanups) await c();
+});
+
+describe('a fault fired while a crafted frame goes out in timed pieces', () => {
+  it('waits its turn: announced, watched and traced after that frame, and judged on its own reaction', async () => {
+    const events: TraceEvent[] = [];
+    const own = new Tracer();
+    own.subscribe((e) => events.push(e));
+    const { opened } = connectClient(wsUrl, {}, { tracer: own, deflate: false });
+    const conn = await opened;
+    // An unsolicited Pong: the peer answers nothing (§5.5.3), so whatever it answers is the fault's.
+    const slow = encodeFrame({ opcode: 0xa, payload: new TextEncoder().encode('slow pong'), maskKey: Uint8Array.of(1, 2, 3, 4) });
+    const crafting = conn.writeCrafted(slow, { chunks: [2, 2], delayMs: 150 });
+    const result = await fireFault(conn, faultPresets.find((p) => p.id === 'ping-payload')!, own);
+    await crafting;
+    expect(result.asExpected).toBe(true);
+    const mine = events.filter((e) => e.connectionId === conn.id);
+    const lastSlowPiece = mine.findLastIndex((e) => e.type === 'bytes' && e.direction === 'out' && e.bytes.length === slow.length - 4);
+    const announced = mine.findIndex((e) => e.type === 'note' && e.text.startsWith('Fault preset "Ping with a payload (valid)" (§5.5.2): expecting'));
+    expect(lastSlowPiece).toBeGreaterThan(-1);
+    expect(announced).toBeGreaterThan(lastSlowPiece);
+    conn.close(1000, 'done');
+    await conn.closed();
+  });
 });
