@@ -128,6 +128,11 @@ export class FrameGate {
    * Incoming bytes are still in the gate: a frame held (or dropped, waiting behind one), a frame
    * part-split, or an oversized one streaming through. What arrives next must come behind them.
    */
+  /** Whole incoming frames held (shown, or dropped and waiting their turn). */
+  get holdsIncomingFrames(): boolean {
+    return this.held.some((h) => h.direction === 'in');
+  }
+
   get holdsIncoming(): boolean {
     return this.passThrough > 0 || this.held.some((h) => h.direction === 'in') || (!this.broken && this.splitter.describe() !== 'waiting for a new frame');
   }

@@ -120,6 +120,8 @@ export class Connection {
   private gate: FrameGate | null = null;
   /** Step mode was switched on mid-frame: pass bytes through until the next frame boundary. */
   private aligning = false;
+  /** The peer closed TCP while step mode held frames it sent before: read after them (receiveEofInTurn). */
+  private eofBehindGate = false;
   // Backpressure: reading stops while the socket's queue is past the mark, and while callers hold a pause.
   private readonly writeHighWaterMark: number;
   private needsDrain = false;
@@ -175,10 +177,7 @@ export class Connection {
         this.endRead();
       }
     });
-    socket.on('end', () => {
-      this.protocol.receiveEof();
-      this.pump();
-    });
+    socket.on('end', () => this.receiveEofInTurn());
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.trace?.({ type: 'error', message: `socket error: ${error.code ?? ''} ${error.message}`.trim() });
       this.handler.onSocketError?.(this, error);
@@ -186,8 +185,7 @@ export class Connection {
     socket.on('close', () => {
       this.clearTimers();
       this.releaseDrainWaiters();
-      this.protocol.receiveEof();
-      this.pump();
+      this.receiveEofInTurn();
     });
     // A number, not options: the constructor's closures share one context, which would keep options alive per connection.
     const handshakeTimeoutMs = options.handshakeTimeoutMs;
@@ -529,6 +527,26 @@ export class Connection {
       }
     }
     this.handler.onGateChange?.(this);
+    this.pump();
+    if (this.eofBehindGate) this.receiveEofInTurn();
+  }
+
+  /**
+   * The peer closed TCP: the protocol reads that end of its stream after the frames step mode still
+   * holds from before it (they are stepped through, dropped or resumed first), as it reads
+   * everything else in order. Without held frames, at once.
+   */
+  private receiveEofInTurn(): void {
+    if (this.gate?.holdsIncomingFrames && this.protocol.state !== 'CLOSED') {
+      if (!this.eofBehindGate) {
+        this.eofBehindGate = true;
+        this.protocol.noteGateEvent('The peer closed TCP. Step mode still holds frames it sent before that: the close is read after them.');
+        this.handler.onGateChange?.(this);
+      }
+      return;
+    }
+    this.eofBehindGate = false;
+    this.protocol.receiveEof();
     this.pump();
   }
 

@@ -8,8 +8,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { encodeFrame } from '../../../src/core/frame-codec.ts';
 import type { Connection } from '../../../src/core/net/connection.ts';
 import { WebSocketServer } from '../../../src/core/net/server.ts';
+import { openRawClient } from '../../support/inspector-harness.ts';
 import { eventually } from './helpers.ts';
 
 const TEXT = 'the same sentence, long enough for LZ77 to find it again. ';
@@ -47,4 +49,26 @@ it('a frame held in step mode is read before what the peer sent after it, though
   await until(() => conn!.state === 'CLOSED', 'the close');
   expect(await conn!.closed()).toMatchObject({ code: 1000, wasClean: true });
   ws.terminate();
+});
+
+it('the peer closing TCP behind a held frame: the close is read after it, the held message still reaches the application', async () => {
+  // Before, the peer's FIN went to the protocol at once: the connection closed (1006) with the
+  // message still held, and stepping it delivered nothing.
+  const before = new Set(server.openConnections());
+  const { socket } = await openRawClient(url);
+  let conn: Connection | undefined;
+  await until(() => (conn = server.openConnections().find((c) => !before.has(c))) !== undefined, 'the connection');
+  conn!.setStepMode(true);
+  const count = received.length;
+  const tcpClosed = new Promise((r) => socket.once('close', r));
+  socket.end(encodeFrame({ opcode: 1, payload: new TextEncoder().encode('last words'), maskKey: Uint8Array.of(1, 2, 3, 4) }));
+  await until(() => conn!.gateSnapshot()?.held.length === 1, 'the held frame');
+  // TCP is closed both ways (node ends our side once the peer's FIN is read), and the connection
+  // stays open behind the held frame: the protocol has not read the end of the stream yet.
+  await tcpClosed;
+  expect(conn!.state).toBe('OPEN');
+  expect(received.length).toBe(count);
+  conn!.step('in');
+  await until(() => conn!.state === 'CLOSED', 'the close, read after the frame');
+  expect(received.slice(count)).toEqual(['last words']);
 });
