@@ -45,7 +45,8 @@ describe('wsinspect learn', () => {
     const run = runCli(['learn', 'handshake'], env);
     const url = await waitFor(() => /Lesson server: (ws:\/\/127\.0\.0\.1:\d+\/)/.exec(run.stdout())?.[1], 'the lesson server');
     expect(run.stdout()).toContain('RFC 6455 §1.3: “The opening handshake is intended to be compatible');
-    expect(run.stdout()).toContain(`in a browser console:  ws = new WebSocket('${url}')`);
+    // Printed after the server's line, with the first step: it may come in a later read of the pipe.
+    await waitFor(() => run.stdout().includes(`in a browser console:  ws = new WebSocket('${url}')`), 'the first step\'s browser line');
     const client = new WebSocket(url);
     await waitFor(() => run.stdout().includes('Check:'), 'both steps and the check question');
     client.close();
